@@ -1,0 +1,159 @@
+// swift-tools-version:6.2
+import PackageDescription
+
+/// Settings shared by every Steadfast target (Swift 6 language mode is the default for tools 6.2).
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+    name: "Steadfast",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "steadfast", targets: ["steadfast"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-auth.git", from: "2.5.0"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
+        .package(url: "https://github.com/vapor/sqlite-nio.git", from: "1.13.2"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+    ],
+    targets: [
+        // MARK: Domain — pure business rules, no I/O.
+        .target(name: "SteadfastDomain", swiftSettings: swiftSettings),
+
+        // MARK: Persistence — one SQL layer over SQLite and PostgreSQL, migrations, repositories.
+        .target(
+            name: "SteadfastPersistence",
+            dependencies: [
+                "SteadfastDomain",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "SQLiteNIO", package: "sqlite-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
+        // MARK: Sessions — database-backed session store for hummingbird-auth.
+        .target(
+            name: "SteadfastSessions",
+            dependencies: [
+                "SteadfastPersistence",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
+        // MARK: Services — application use cases (accounts, ...), over domain and persistence.
+        .target(
+            name: "SteadfastServices",
+            dependencies: [
+                "SteadfastDomain",
+                "SteadfastPersistence",
+                .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
+        // MARK: Configuration — the node's typed configuration (file, environment, flags).
+        .target(
+            name: "SteadfastConfig",
+            dependencies: [
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
+        // MARK: Web — the HTTP node: routes, middleware, templates, health.
+        .target(
+            name: "SteadfastWeb",
+            dependencies: [
+                "SteadfastDomain",
+                "SteadfastPersistence",
+                "SteadfastSessions",
+                "SteadfastServices",
+                "SteadfastConfig",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdAuth", package: "hummingbird-auth"),
+                .product(name: "Mustache", package: "swift-mustache"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
+        // MARK: Balancer — the SwiftNIO HTTP load balancer (self-contained).
+        .target(
+            name: "SteadfastBalancer",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Yams", package: "Yams"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
+        // MARK: The thin command-line front end.
+        .executableTarget(
+            name: "steadfast",
+            dependencies: [
+                "SteadfastConfig",
+                "SteadfastWeb",
+                "SteadfastBalancer",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
+        // MARK: Test support — real-server harnesses (PostgreSQL, processes, free ports).
+        .target(
+            name: "SteadfastTestSupport",
+            dependencies: [
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tests/SteadfastTestSupport",
+            swiftSettings: swiftSettings
+        ),
+
+        .testTarget(name: "SteadfastDomainTests", dependencies: ["SteadfastDomain"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "SteadfastPersistenceTests",
+            dependencies: ["SteadfastPersistence", "SteadfastServices", "SteadfastSessions", "SteadfastTestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SteadfastWebTests",
+            dependencies: ["SteadfastWeb", "SteadfastConfig", "SteadfastTestSupport", "steadfast"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SteadfastBalancerTests",
+            dependencies: ["SteadfastBalancer", "SteadfastTestSupport", "steadfast"],
+            swiftSettings: swiftSettings
+        ),
+    ]
+)

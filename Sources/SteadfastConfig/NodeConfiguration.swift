@@ -1,0 +1,176 @@
+import Foundation
+import Logging
+
+/// Everything a portal node needs to start, typed and validated.
+///
+/// Built from ``ConfigSources`` (file < environment < flags); every key, its default and its
+/// meaning is listed in ``ConfigKey/all`` and documented in `docs/configuration.md`.
+public struct NodeConfiguration: Sendable {
+    /// How `Secure` is decided for cookies.
+    public enum SecureCookies: String, Sendable { case auto, always, never }
+    /// Log output format.
+    public enum LogFormat: String, Sendable { case text, json }
+
+    public var nodeID: String
+    public var dataDirectory: String
+    public var drainDelay: Duration
+    public var shutdownTimeout: Duration
+    public var host: String
+    public var port: Int
+    public var maxBodySize: Int
+    public var trustedProxies: [IPNetwork]
+    public var databaseURL: String
+    public var databaseMaxConnections: Int
+    public var databaseTimeout: Duration
+    public var storageLocalPath: String
+    public var sessionCookieName: String
+    public var sessionIdleTimeout: Duration
+    public var sessionAbsoluteTimeout: Duration
+    public var sessionCleanupInterval: Duration
+    public var secureCookies: SecureCookies
+    public var secret: String?
+    public var bcryptCost: Int
+    public var adminEmail: String?
+    public var adminPassword: String?
+    public var logLevel: Logger.Level
+    public var logFormat: LogFormat
+
+    /// The configuration with no file, environment or flags: a single SQLite node on 127.0.0.1:8080.
+    public static func defaults() throws(ConfigError) -> NodeConfiguration {
+        try NodeConfiguration(ConfigSources())
+    }
+
+    public init(_ sources: ConfigSources) throws(ConfigError) {
+        let reader = Reader(sources: sources)
+        nodeID = try reader.string(.nodeID)
+        if nodeID.isEmpty {
+            let host = ProcessInfo.processInfo.hostName.split(separator: ".").first.map(String.init) ?? "node"
+            nodeID = "\(host)-\(String(UInt32.random(in: 0...0xFFFF_FFFF), radix: 16))"
+        }
+        dataDirectory = try reader.nonEmptyString(.dataDir)
+        drainDelay = try reader.duration(.drainDelay)
+        shutdownTimeout = try reader.duration(.shutdownTimeout)
+        host = try reader.nonEmptyString(.httpHost)
+        port = try reader.int(.httpPort, in: 0...65535)
+        maxBodySize = try reader.byteSize(.maxBodySize, in: 1...(1 << 30))
+        var proxies: [IPNetwork] = []
+        for text in try reader.list(.trustedProxies) {
+            do { proxies.append(try IPNetwork(text)) } catch { throw ConfigError(key: error.key, message: error.message, source: reader.source(.trustedProxies)) }
+        }
+        trustedProxies = proxies
+        let url = try reader.string(.databaseURL)
+        databaseURL = url.isEmpty ? "sqlite://" + (dataDirectory as NSString).appendingPathComponent("steadfast.sqlite") : url
+        databaseMaxConnections = try reader.int(.databaseMaxConnections, in: 1...1000)
+        databaseTimeout = try reader.duration(.databaseTimeout)
+        let storage = try reader.string(.storageLocalPath)
+        storageLocalPath = storage.isEmpty ? (dataDirectory as NSString).appendingPathComponent("files") : storage
+        sessionCookieName = try reader.nonEmptyString(.sessionCookieName)
+        guard sessionCookieName.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_" || $0 == "-") }) else {
+            throw ConfigError(key: ConfigKey.sessionCookieName.name, message: "only letters, digits, _ and - are allowed", source: reader.source(.sessionCookieName))
+        }
+        sessionIdleTimeout = try reader.duration(.sessionIdleTimeout)
+        sessionAbsoluteTimeout = try reader.duration(.sessionAbsoluteTimeout)
+        guard sessionIdleTimeout >= .seconds(10), sessionAbsoluteTimeout >= sessionIdleTimeout else {
+            throw ConfigError(key: ConfigKey.sessionAbsoluteTimeout.name, message: "must be at least session.idle_timeout, which must be at least 10s")
+        }
+        sessionCleanupInterval = try reader.duration(.sessionCleanupInterval)
+        guard sessionCleanupInterval >= .seconds(1) else {
+            throw ConfigError(key: ConfigKey.sessionCleanupInterval.name, message: "must be at least 1s", source: reader.source(.sessionCleanupInterval))
+        }
+        secureCookies = try reader.choice(.sessionSecureCookies)
+        let secret = try reader.string(.securitySecret)
+        if !secret.isEmpty, secret.utf8.count < 32 {
+            throw ConfigError(key: ConfigKey.securitySecret.name, message: "must be at least 32 characters", source: reader.source(.securitySecret))
+        }
+        self.secret = secret.isEmpty ? nil : secret
+        bcryptCost = try reader.int(.bcryptCost, in: 4...31)
+        let email = try reader.string(.adminEmail)
+        adminEmail = email.isEmpty ? nil : email
+        let password = try reader.string(.adminPassword)
+        adminPassword = password.isEmpty ? nil : password
+        let level = try reader.string(.logLevel)
+        guard let parsedLevel = Logger.Level(rawValue: level) else {
+            throw ConfigError(key: ConfigKey.logLevel.name, message: "'\(level)' is not one of trace, debug, info, notice, warning, error, critical", source: reader.source(.logLevel))
+        }
+        logLevel = parsedLevel
+        logFormat = try reader.choice(.logFormat)
+    }
+}
+
+/// Parses raw strings into typed values, with errors naming the key and the value's source.
+struct Reader {
+    let sources: ConfigSources
+
+    func raw(_ key: ConfigKey) -> String { sources.value(key)?.scalar ?? key.defaultValue }
+    func source(_ key: ConfigKey) -> String? { sources.value(key)?.source }
+    func fail(_ key: ConfigKey, _ message: String) -> ConfigError { ConfigError(key: key.name, message: message, source: source(key)) }
+
+    func string(_ key: ConfigKey) throws(ConfigError) -> String { raw(key).trimmingCharacters(in: .whitespaces) }
+
+    func nonEmptyString(_ key: ConfigKey) throws(ConfigError) -> String {
+        let value = try string(key)
+        guard !value.isEmpty else { throw fail(key, "must not be empty") }
+        return value
+    }
+
+    func list(_ key: ConfigKey) throws(ConfigError) -> [String] {
+        sources.value(key)?.items ?? ConfigSources.splitList(key.defaultValue)
+    }
+
+    func int(_ key: ConfigKey, in range: ClosedRange<Int>) throws(ConfigError) -> Int {
+        let text = try string(key)
+        guard let value = Int(text), range.contains(value) else {
+            throw fail(key, "expected a whole number from \(range.lowerBound) to \(range.upperBound), got '\(text)'")
+        }
+        return value
+    }
+
+    func choice<T: RawRepresentable>(_ key: ConfigKey) throws(ConfigError) -> T where T.RawValue == String {
+        let text = try string(key).lowercased()
+        guard let value = T(rawValue: text) else { throw fail(key, "'\(text)' is not an allowed value") }
+        return value
+    }
+
+    /// "500ms", "5s", "2m", "1h", "1d" or a plain number of seconds.
+    func duration(_ key: ConfigKey) throws(ConfigError) -> Duration {
+        let text = try string(key)
+        guard let value = Self.parseDuration(text) else {
+            throw fail(key, "expected a duration like 500ms, 5s, 2m, 1h or 1d, got '\(text)'")
+        }
+        return value
+    }
+
+    static func parseDuration(_ text: String) -> Duration? {
+        let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600), ("d", 86400)]
+        let lower = text.lowercased()
+        for (suffix, scale) in units where lower.hasSuffix(suffix) {
+            let number = lower.dropLast(suffix.count)
+            // "ms" must not be read as "m" + "s": the units are checked in this order.
+            guard let value = Double(number), value >= 0, value.isFinite else { return nil }
+            return .milliseconds(Int64((value * scale * 1000).rounded()))
+        }
+        guard let seconds = Double(lower), seconds >= 0, seconds.isFinite else { return nil }
+        return .milliseconds(Int64((seconds * 1000).rounded()))
+    }
+
+    /// "1048576", "512KiB", "1MiB", "1GiB" (also KB/MB/GB as powers of 1000).
+    func byteSize(_ key: ConfigKey, in range: ClosedRange<Int>) throws(ConfigError) -> Int {
+        let text = try string(key)
+        guard let value = Self.parseByteSize(text), range.contains(value) else {
+            throw fail(key, "expected a size like 512KiB, 1MiB or 1048576 (bytes), up to \(range.upperBound) bytes, got '\(text)'")
+        }
+        return value
+    }
+
+    static func parseByteSize(_ text: String) -> Int? {
+        let units: [(String, Int)] = [
+            ("kib", 1 << 10), ("mib", 1 << 20), ("gib", 1 << 30), ("kb", 1000), ("mb", 1_000_000), ("gb", 1_000_000_000), ("b", 1),
+        ]
+        let lower = text.lowercased().replacingOccurrences(of: " ", with: "")
+        for (suffix, scale) in units where lower.hasSuffix(suffix) {
+            guard let value = Int(lower.dropLast(suffix.count)), value >= 0 else { return nil }
+            return value.multipliedReportingOverflow(by: scale).overflow ? nil : value * scale
+        }
+        return Int(lower)
+    }
+}

@@ -1,0 +1,37 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// A person who can log in: a client or a member of staff.
+public struct Account: Sendable, Equatable, Identifiable {
+    /// Random (v4) UUID: unique across every node and database without coordination.
+    public var id: UUID
+    public var email: EmailAddress
+    public var name: String
+    public var role: Role
+    /// The bcrypt hash of the password (never the password).
+    public var passwordHash: String
+    public var createdAt: Date
+
+    public init(id: UUID, email: EmailAddress, name: String, role: Role, passwordHash: String, createdAt: Date) {
+        self.id = id
+        self.email = email
+        self.name = name
+        self.role = role
+        self.passwordHash = passwordHash
+        self.createdAt = createdAt
+    }
+
+    /// Validates a display name: required, at most 200 characters, no control characters.
+    public static func validateName(_ raw: String) throws(AccountError) -> String {
+        let name = raw.trimmingASCIIWhitespace()
+        guard !name.isEmpty else { throw .invalidName("name is required") }
+        guard name.count <= 200 else { throw .invalidName("name must be at most 200 characters long") }
+        guard !name.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) else {
+            throw .invalidName("name must not contain control characters")
+        }
+        return name
+    }
+}

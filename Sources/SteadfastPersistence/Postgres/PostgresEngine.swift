@@ -1,0 +1,214 @@
+import Foundation
+import Logging
+import NIOCore
+import PostgresNIO
+import ServiceLifecycle
+
+/// The cluster database: PostgreSQL through PostgresNIO's `PostgresClient` connection pool.
+///
+/// The client is a long-running service: ``run()`` must be running (in the node's service group)
+/// for statements to be served. Transactions are written here rather than with
+/// `PostgresClient.withTransaction`, so a failure can say whether COMMIT had been sent — the
+/// fact that decides whether retrying is safe.
+public final class PostgresEngine: SQLDatabase, Service {
+    public var dialect: SQLDialect { .postgres }
+
+    /// The endpoint this engine talks to (for logs and status pages; no password).
+    public let endpoint: PostgresEndpoint
+    let client: PostgresClient
+    private let logger: Logger
+    private let statementTimeout: Duration
+
+    /// - Parameter statementTimeout: the longest any statement or transaction may wait for the
+    ///   server, pool queueing included; left alone PostgresClient queues for up to 60 s.
+    public init(endpoint: PostgresEndpoint, maximumConnections: Int = 20, statementTimeout: Duration = .seconds(5), logger: Logger) {
+        self.endpoint = endpoint
+        var configuration = PostgresClient.Configuration(
+            host: endpoint.host,
+            port: endpoint.port,
+            username: endpoint.username,
+            password: endpoint.password,
+            database: endpoint.database,
+            tls: endpoint.requireTLS ? .require(.makeClientConfiguration()) : .disable
+        )
+        configuration.options.maximumConnections = maximumConnections
+        configuration.options.connectTimeout = .seconds(2)
+        configuration.options.connectionIdleTimeout = .seconds(60)
+        self.client = PostgresClient(configuration: configuration, backgroundLogger: logger)
+        self.logger = logger
+        self.statementTimeout = statementTimeout
+    }
+
+    /// Runs the connection pool until the task is cancelled or graceful shutdown begins.
+    public func run() async throws {
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await self.client.run() }
+            try? await gracefulShutdown()
+            group.cancelAll()
+        }
+    }
+
+    @discardableResult
+    public func query(_ sql: SQL) async throws -> [SQLRow] {
+        try await withDeadline(statementTimeout) {
+            do {
+                let rows = try await self.client.query(Self.postgresQuery(sql), logger: self.logger)
+                return try await Self.collect(rows)
+            } catch {
+                throw Self.translate(error, phase: .beforeCommit)
+            }
+        }
+    }
+
+    public func transaction<T: Sendable>(_ body: @escaping @Sendable (any SQLExecutor) async throws -> T) async throws -> T {
+        try await withDeadline(statementTimeout) {
+            try await self.client.withConnection { connection in
+                try await Self.runTransaction(on: connection, logger: self.logger, body)
+            }
+        }
+    }
+
+    /// BEGIN, body, COMMIT on one connection; errors are translated with the phase they hit.
+    static func runTransaction<T: Sendable>(
+        on connection: PostgresConnection,
+        logger: Logger,
+        _ body: @Sendable (any SQLExecutor) async throws -> T
+    ) async throws -> T {
+        let executor = ConnectionExecutor(connection: connection, logger: logger)
+        do {
+            try await connection.query("BEGIN", logger: logger)
+        } catch {
+            throw translate(error, phase: .beforeCommit)
+        }
+        let result: T
+        do {
+            result = try await body(executor)
+        } catch {
+            do { try await connection.query("ROLLBACK", logger: logger) } catch {
+                logger.debug("rollback failed", metadata: ["error": "\(String(describing: error))"])
+            }
+            if let error = error as? DatabaseError { throw error }
+            if error is PSQLError { throw translate(error, phase: .beforeCommit) }
+            throw error
+        }
+        do {
+            try await connection.query("COMMIT", logger: logger)
+        } catch {
+            throw translate(error, phase: .commitSent)
+        }
+        return result
+    }
+
+    public func ping() async throws {
+        try await query("SELECT 1 AS ok")
+    }
+
+    public func close() async throws {}
+
+    /// The executor a transaction body receives: one pooled connection inside BEGIN/COMMIT.
+    struct ConnectionExecutor: SQLExecutor {
+        let connection: PostgresConnection
+        let logger: Logger
+        var dialect: SQLDialect { .postgres }
+
+        func query(_ sql: SQL) async throws -> [SQLRow] {
+            do {
+                let rows = try await connection.query(PostgresEngine.postgresQuery(sql), logger: logger)
+                return try await PostgresEngine.collect(rows)
+            } catch {
+                throw PostgresEngine.translate(error, phase: .beforeCommit)
+            }
+        }
+    }
+
+    // MARK: Encoding and decoding
+
+    static func postgresQuery(_ sql: SQL) -> PostgresQuery {
+        let (text, binds) = sql.render(for: .postgres)
+        var bindings = PostgresBindings(capacity: binds.count)
+        for value in binds {
+            switch value {
+            case .null: bindings.appendNull()
+            case .int(let i): bindings.append(i)
+            case .text(let s): bindings.append(s)
+            case .bool(let b): bindings.append(b)
+            case .uuid(let u): bindings.append(u)
+            case .timestamp(let d): bindings.append(d)
+            case .bytes(let b): bindings.append(ByteBuffer(bytes: b))
+            }
+        }
+        return PostgresQuery(unsafeSQL: text, binds: bindings)
+    }
+
+    /// Reads every row: errors a server reports mid-stream only surface while iterating.
+    static func collect(_ rows: PostgresRowSequence) async throws -> [SQLRow] {
+        var result: [SQLRow] = []
+        for try await row in rows {
+            var names: [String] = []
+            var values: [SQLValue] = []
+            for cell in row {
+                names.append(cell.columnName)
+                values.append(try decode(cell))
+            }
+            result.append(SQLRow(columns: names, values: values))
+        }
+        return result
+    }
+
+    private static func decode(_ cell: PostgresCell) throws -> SQLValue {
+        guard cell.bytes != nil else { return .null }
+        switch cell.dataType {
+        case .uuid: return .uuid(try cell.decode(UUID.self))
+        case .int2, .int4, .int8, .oid: return .int(try cell.decode(Int64.self))
+        case .bool: return .bool(try cell.decode(Bool.self))
+        case .timestamptz, .timestamp: return .timestamp(try cell.decode(Date.self))
+        case .bytea:
+            var buffer = try cell.decode(ByteBuffer.self)
+            return .bytes(buffer.readBytes(length: buffer.readableBytes) ?? [])
+        case .float4, .float8: return .int(Int64(try cell.decode(Double.self)))
+        default: return .text(try cell.decode(String.self))
+        }
+    }
+
+    // MARK: Errors
+
+    /// Where a transaction was when it failed; decides whether a retry could apply it twice.
+    enum Phase { case beforeCommit, commitSent }
+
+    static func translate(_ error: any Error, phase: Phase) -> any Error {
+        if let error = error as? DatabaseError { return error }
+        guard let psql = error as? PSQLError else { return error }
+        let mayHaveCommitted = phase == .commitSent
+        if psql.code == .server, let state = psql.serverInfo?[.sqlState] {
+            let detail = psql.serverInfo?[.message]
+            let constraint = psql.serverInfo?[.constraintName]
+            switch state {
+            case "23505":
+                return DatabaseError(.uniqueViolation, message: "unique constraint violated", constraint: constraint, code: state, detail: detail)
+            case _ where state.hasPrefix("23"):
+                return DatabaseError(.constraintViolation, message: "constraint violated", constraint: constraint, code: state, detail: detail)
+            case "25006":
+                return DatabaseError(.readOnly, message: "server is read-only (standby or demoted primary)", code: state, detail: detail)
+            case "40001", "40P01":
+                return DatabaseError(.serializationFailure, message: "serialization failure", code: state, detail: detail)
+            case "57014":
+                return DatabaseError(.timeout, message: "statement cancelled", code: state, detail: detail)
+            case "57P01", "57P02", "57P03":
+                return DatabaseError(.connectionFailure, message: "server is shutting down", code: state, detail: detail, mayHaveCommitted: mayHaveCommitted)
+            case _ where state.hasPrefix("08"):
+                return DatabaseError(.connectionFailure, message: "connection exception", code: state, detail: detail, mayHaveCommitted: mayHaveCommitted)
+            default:
+                return DatabaseError(.other, message: "PostgreSQL error", code: state, detail: detail)
+            }
+        }
+        switch psql.code {
+        case .serverClosedConnection, .clientClosedConnection, .connectionError, .uncleanShutdown, .poolClosed,
+             .sslUnsupported, .failedToAddSSLHandler:
+            return DatabaseError(.connectionFailure, message: "connection to PostgreSQL failed (\(psql.code))", detail: String(reflecting: psql), mayHaveCommitted: mayHaveCommitted)
+        case .queryCancelled:
+            return DatabaseError(.timeout, message: "query cancelled", detail: String(reflecting: psql), mayHaveCommitted: mayHaveCommitted)
+        default:
+            return DatabaseError(.other, message: "PostgreSQL client error (\(psql.code))", detail: String(reflecting: psql))
+        }
+    }
+}

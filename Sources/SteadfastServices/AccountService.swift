@@ -1,0 +1,96 @@
+import Foundation
+import Logging
+import SteadfastDomain
+import SteadfastPersistence
+
+/// Account use cases: sign-up, log-in, and the first staff account.
+public struct AccountService: Sendable {
+    let accounts: AccountRepository
+    let hasher: PasswordHasher
+    let policy: PasswordPolicy
+    let clock: any WallClock
+
+    /// A bcrypt hash checked when the e-mail is unknown, so a wrong e-mail costs as much time as
+    /// a wrong password and timing does not reveal which accounts exist.
+    private let decoyHash: String
+
+    public init(database: any SQLDatabase, hasher: PasswordHasher, policy: PasswordPolicy = PasswordPolicy(), clock: any WallClock = SystemWallClock()) {
+        self.accounts = AccountRepository(database: database)
+        self.hasher = hasher
+        self.policy = policy
+        self.clock = clock
+        // A hash of a random password at the configured cost (computed once, synchronously).
+        self.decoyHash = "$2b$\(String(format: "%02d", Int(hasher.cost)))$" + String(repeating: "a", count: 53)
+    }
+
+    /// Creates an account after validating every field; throws ``AccountError``.
+    public func register(email rawEmail: String, password: String, name rawName: String, role: Role = .client) async throws -> Account {
+        let email = try EmailAddress(rawEmail)
+        let name = try Account.validateName(rawName)
+        try policy.validate(password, email: email)
+        let account = Account(
+            id: UUID(),
+            email: email,
+            name: name,
+            role: role,
+            passwordHash: try await hasher.hash(password),
+            createdAt: clock.now()
+        )
+        try await accounts.insert(account)
+        return account
+    }
+
+    /// The account for these credentials, or ``AccountError/invalidCredentials`` — the same error
+    /// whether the e-mail is unknown or the password wrong.
+    public func authenticate(email rawEmail: String, password: String) async throws -> Account {
+        guard let email = try? EmailAddress(rawEmail), !password.isEmpty, password.utf8.count <= 1024 else {
+            throw AccountError.invalidCredentials
+        }
+        guard let account = try await accounts.find(email: email) else {
+            _ = try await hasher.verify(password, hash: decoyHash)
+            throw AccountError.invalidCredentials
+        }
+        guard try await hasher.verify(password, hash: account.passwordHash) else {
+            throw AccountError.invalidCredentials
+        }
+        return account
+    }
+
+    public func account(id: UUID) async throws -> Account? {
+        try await accounts.find(id: id)
+    }
+
+    /// How many accounts have `role`.
+    public func count(role: Role) async throws -> Int {
+        try await accounts.count(role: role)
+    }
+
+    /// What ``ensureFirstStaffAccount(email:password:logger:)`` did.
+    public enum FirstStaffOutcome: Sendable, Equatable {
+        /// Staff accounts already existed; nothing was created.
+        case alreadyPresent
+        /// This node created the account; `generatedPassword` is set when no password was given.
+        case created(email: String, generatedPassword: String?)
+    }
+
+    /// Creates the first staff account when the database has none. Safe when several nodes start
+    /// at once: the unique e-mail lets exactly one of them create it.
+    public func ensureFirstStaffAccount(email: String?, password: String?) async throws -> FirstStaffOutcome {
+        guard try await accounts.count(role: .staff) == 0 else { return .alreadyPresent }
+        let email = email ?? "admin@steadfast.local"
+        let generated = password == nil ? Self.randomPassword() : nil
+        do {
+            _ = try await register(email: email, password: password ?? generated!, name: "Administrator", role: .staff)
+        } catch AccountError.duplicateEmail {
+            return .alreadyPresent
+        }
+        return .created(email: email, generatedPassword: generated)
+    }
+
+    /// 20 random characters from an unambiguous alphabet (about 115 bits).
+    static func randomPassword() -> String {
+        let alphabet = Array("abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789")
+        var generator = SystemRandomNumberGenerator()
+        return String((0..<20).map { _ in alphabet[Int.random(in: 0..<alphabet.count, using: &generator)] })
+    }
+}

@@ -1,0 +1,33 @@
+import Foundation
+import Hummingbird
+import HummingbirdAuth
+import NIOCore
+import SteadfastDomain
+
+/// Per-request state shared by middleware and routes.
+public struct PortalRequestContext: RequestContext, SessionRequestContext, RemoteAddressRequestContext {
+    public var coreContext: CoreRequestContextStorage
+    /// Session data loaded by hummingbird-auth's `SessionMiddleware`.
+    public let sessions: SessionContext<PortalSession>
+    /// The TCP peer (a load balancer when behind one).
+    public let remoteAddress: SocketAddress?
+
+    /// The request id (incoming `X-Request-ID` or a new one), echoed in the response and logs.
+    public var requestID: String = ""
+    /// The client's IP address: the peer, or the forwarded client when the peer is a trusted proxy.
+    public var clientIP: String = "unknown"
+    /// Whether the client reached us over HTTPS (directly or via a trusted proxy).
+    public var isSecure: Bool = false
+    /// The logged-in account, set by ``AuthenticationMiddleware``.
+    public var account: Account?
+    /// The CSRF token for forms rendered in this request, set by ``CSRFMiddleware``.
+    public var csrfToken: String?
+    /// Body size limit, set from configuration by ``RequestLoggingMiddleware``.
+    public var maxUploadSize: Int = 1 << 20
+
+    public init(source: ApplicationRequestContextSource) {
+        self.coreContext = .init(source: source)
+        self.sessions = .init()
+        self.remoteAddress = source.channel.remoteAddress
+    }
+}

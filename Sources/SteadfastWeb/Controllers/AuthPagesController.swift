@@ -1,0 +1,88 @@
+import Hummingbird
+import SteadfastDomain
+import SteadfastServices
+
+/// The HTML log-in, registration and log-out pages.
+struct AuthPagesController: Sendable {
+    let accounts: AccountService
+    let sessions: SessionIssuer
+    let pages: PageRenderer
+
+    struct LoginForm: Decodable {
+        let email: String?
+        let password: String?
+    }
+
+    struct RegisterForm: Decodable {
+        let name: String?
+        let email: String?
+        let password: String?
+    }
+
+    func addRoutes(to router: RouterGroup<PortalRequestContext>) {
+        router.get("/") { _, context in
+            redirect(to: context.account == nil ? "/login" : "/clientarea")
+        }
+        router.get("login") { _, context in
+            context.account != nil ? redirect(to: home(context.account!)) : pages.page("login", title: "Log in", context: context)
+        }
+        router.post("login", use: login)
+        router.get("register") { _, context in
+            pages.page("register", title: "Register", context: context)
+        }
+        router.post("register", use: register)
+        router.get("logout") { _, context in
+            context.account == nil ? redirect(to: "/login") : pages.page("logout", title: "Log out", context: context)
+        }
+        router.post("logout") { _, context in
+            sessions.logOut(context: context)
+            return redirect(to: "/login")
+        }
+    }
+
+    @Sendable func login(_ request: Request, context: PortalRequestContext) async throws -> Response {
+        let form = try await request.decode(form: LoginForm.self, context: context)
+        do {
+            let account = try await accounts.authenticate(email: form.email ?? "", password: form.password ?? "")
+            try await sessions.logIn(account, request: request, context: context)
+            return redirect(to: home(account))
+        } catch let error as AccountError {
+            return pages.page("login", title: "Log in", values: ["error": error.message, "email": form.email ?? ""], status: .unauthorized, context: context)
+        }
+    }
+
+    @Sendable func register(_ request: Request, context: PortalRequestContext) async throws -> Response {
+        let form = try await request.decode(form: RegisterForm.self, context: context)
+        do {
+            let account = try await accounts.register(email: form.email ?? "", password: form.password ?? "", name: form.name ?? "")
+            try await sessions.logIn(account, request: request, context: context)
+            return redirect(to: "/clientarea")
+        } catch let error as AccountError {
+            let status: HTTPResponse.Status = error == .duplicateEmail ? .conflict : .badRequest
+            return pages.page(
+                "register", title: "Register",
+                values: ["error": error.message, "email": form.email ?? "", "name": form.name ?? ""],
+                status: status, context: context
+            )
+        }
+    }
+
+    func home(_ account: Account) -> String {
+        account.role == .staff ? "/admin" : "/clientarea"
+    }
+}
+
+extension Request {
+    /// Decodes an `application/x-www-form-urlencoded` body (400 if it is anything else).
+    func decode<T: Decodable>(form type: T.Type, context: PortalRequestContext) async throws -> T {
+        guard headers[.contentType]?.lowercased().hasPrefix("application/x-www-form-urlencoded") == true else {
+            throw HTTPError(.unsupportedMediaType, message: "this form must be sent as application/x-www-form-urlencoded")
+        }
+        let buffer = try await body.collect(upTo: context.maxUploadSize)
+        do {
+            return try URLEncodedFormDecoder().decode(T.self, from: String(buffer: buffer))
+        } catch {
+            throw HTTPError(.badRequest, message: "the form could not be read")
+        }
+    }
+}

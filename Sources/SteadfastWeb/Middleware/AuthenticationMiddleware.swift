@@ -1,0 +1,67 @@
+import Foundation
+import Hummingbird
+import HummingbirdAuth
+import SteadfastDomain
+import SteadfastServices
+
+/// Turns the session into the logged-in ``Account`` and enforces the session's two expiries:
+/// idle (the database row's expiry, pushed forward while the client is active) and absolute
+/// (counted from log-in, never extended).
+///
+/// The idle expiry is refreshed only once a tenth of it has passed, so an active client causes a
+/// session write every few minutes, not one per request.
+public struct AuthenticationMiddleware: RouterMiddleware {
+    public typealias Context = PortalRequestContext
+
+    let accounts: AccountService
+    let idleTimeout: Duration
+    let absoluteTimeout: Duration
+    let clock: any WallClock
+
+    public init(accounts: AccountService, idleTimeout: Duration, absoluteTimeout: Duration, clock: any WallClock) {
+        self.accounts = accounts
+        self.idleTimeout = idleTimeout
+        self.absoluteTimeout = absoluteTimeout
+        self.clock = clock
+    }
+
+    public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        var context = context
+        if let session = context.sessions.session {
+            let now = clock.now()
+            let absoluteDeadline = session.issuedAt.addingTimeInterval(absoluteTimeout.seconds)
+            if now >= absoluteDeadline {
+                context.sessions.clearSession()
+            } else if let account = try await accounts.account(id: session.accountID) {
+                context.account = account
+                context.logger[metadataKey: "steadfast.account.id"] = .string(account.id.uuidString.lowercased())
+                refreshIdleExpiry(context: context, now: now, absoluteDeadline: absoluteDeadline)
+            } else {
+                context.sessions.clearSession()
+            }
+        }
+        return try await next(request, context)
+    }
+
+    /// Pushes the idle expiry forward when enough of it has been used.
+    func refreshIdleExpiry(context: Context, now: Date, absoluteDeadline: Date) {
+        let idle = idleTimeout.seconds
+        let granularity = max(idle / 10, 1)
+        context.sessions.withLockedSession { data in
+            guard var current = data else { return }
+            let remaining = current.expiresIn?.seconds ?? 0
+            guard idle - remaining >= granularity else { return }
+            let target = min(idle, absoluteDeadline.timeIntervalSince(now))
+            guard target > remaining + 0.5 else { return }
+            current.expiresIn = .milliseconds(Int64(target * 1000))
+            data = current
+        }
+    }
+}
+
+extension Duration {
+    /// The duration in (fractional) seconds.
+    var seconds: Double {
+        Double(components.seconds) + Double(components.attoseconds) / 1e18
+    }
+}

@@ -1,0 +1,54 @@
+import Crypto
+import Foundation
+
+/// Signed double-submit CSRF tokens, valid on every node without server-side state.
+///
+/// The browser holds a random nonce in an HttpOnly cookie; forms carry
+/// `HMAC-SHA256(cluster secret, nonce)`. A cross-site page can make the browser send the cookie
+/// (not on POST, thanks to SameSite=Lax) but can neither read it nor compute the HMAC, and a
+/// cookie planted from a sibling domain is useless without the secret.
+public struct CSRFTokens: Sendable {
+    let key: SymmetricKey
+
+    public init(secret: String) {
+        self.key = SymmetricKey(data: SHA256.hash(data: Data(("steadfast-csrf:" + secret).utf8)))
+    }
+
+    /// A new random nonce for the cookie (256 bits, base64url).
+    public static func newNonce() -> String {
+        var bytes = [UInt8](repeating: 0, count: 32)
+        var generator = SystemRandomNumberGenerator()
+        for i in bytes.indices { bytes[i] = UInt8.random(in: 0...255, using: &generator) }
+        return Data(bytes).base64URLEncoded()
+    }
+
+    /// Whether a cookie value looks like a nonce we issued (43 base64url characters).
+    public static func isWellFormedNonce(_ nonce: String) -> Bool {
+        nonce.utf8.count == 43 && nonce.utf8.allSatisfy { byte in
+            (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A) || byte == 0x2D || byte == 0x5F
+        }
+    }
+
+    /// The form token for a nonce.
+    public func token(for nonce: String) -> String {
+        Data(HMAC<SHA256>.authenticationCode(for: Data(nonce.utf8), using: key)).base64URLEncoded()
+    }
+
+    /// Whether `token` is the token for `nonce` (constant-time comparison).
+    public func isValid(token: String, nonce: String) -> Bool {
+        guard let mac = Data(base64URLEncoded: token) else { return false }
+        return HMAC<SHA256>.isValidAuthenticationCode(mac, authenticating: Data(nonce.utf8), using: key)
+    }
+}
+
+extension Data {
+    func base64URLEncoded() -> String {
+        base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+    }
+
+    init?(base64URLEncoded text: String) {
+        var base64 = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        while base64.count % 4 != 0 { base64 += "=" }
+        self.init(base64Encoded: base64)
+    }
+}

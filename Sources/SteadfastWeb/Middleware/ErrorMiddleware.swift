@@ -1,0 +1,118 @@
+import Foundation
+import Hummingbird
+import Logging
+import SteadfastDomain
+import SteadfastPersistence
+
+/// Turns every error into a clear answer: JSON (`{"error": {"code", "message", "field"}}`) under
+/// `/api/`, a readable HTML page elsewhere. Internal details never reach the client; unexpected
+/// errors are logged with the request id, which the answer quotes.
+public struct ErrorMiddleware: RouterMiddleware {
+    public typealias Context = PortalRequestContext
+
+    let pages: PageRenderer
+
+    public init(pages: PageRenderer) {
+        self.pages = pages
+    }
+
+    public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch {
+            let problem = Problem(error)
+            if problem.status == .internalServerError {
+                context.logger.error("unhandled error", metadata: ["error": "\(String(reflecting: error))"])
+            } else if problem.status == .serviceUnavailable {
+                context.logger.warning("dependency unavailable", metadata: ["error": "\(error)"])
+            }
+            if Self.wantsJSON(request) {
+                return problem.jsonResponse(requestID: context.requestID)
+            }
+            return pages.errorPage(problem, context: context)
+        }
+    }
+
+    static func wantsJSON(_ request: Request) -> Bool {
+        request.uri.path.hasPrefix("/api/") || request.uri.path == "/api"
+    }
+}
+
+/// An error reduced to what a client may see: status, machine code, message, field.
+public struct Problem: Sendable {
+    public var status: HTTPResponse.Status
+    public var code: String
+    public var message: String
+    public var field: String?
+    public var headers: HTTPFields = [:]
+
+    public init(status: HTTPResponse.Status, code: String, message: String, field: String? = nil) {
+        self.status = status
+        self.code = code
+        self.message = message
+        self.field = field
+    }
+
+    init(_ error: any Error) {
+        switch error {
+        case let error as AccountError:
+            let status: HTTPResponse.Status = switch error {
+            case .duplicateEmail: .conflict
+            case .invalidCredentials: .unauthorized
+            default: .badRequest
+            }
+            let code = switch error {
+            case .invalidEmail: "invalid_email"
+            case .weakPassword: "weak_password"
+            case .invalidName: "invalid_name"
+            case .duplicateEmail: "duplicate_email"
+            case .invalidCredentials: "invalid_credentials"
+            }
+            self.init(status: status, code: code, message: error.message, field: error.field)
+        case let error as DatabaseError where [.timeout, .connectionFailure, .readOnly].contains(error.kind):
+            self.init(status: .serviceUnavailable, code: "database_unavailable", message: "the database is unavailable; please try again shortly")
+            headers[.retryAfter] = "1"
+        case let error as HTTPError:
+            self.init(status: error.status, code: Self.code(for: error.status), message: error.body ?? error.status.reasonPhrase)
+            headers = error.headers
+        case let error as any HTTPResponseError:
+            self.init(status: error.status, code: Self.code(for: error.status), message: error.status.reasonPhrase)
+        default:
+            self.init(status: .internalServerError, code: "internal_error", message: "something went wrong on our side; quote the request id if you contact support")
+        }
+    }
+
+    static func code(for status: HTTPResponse.Status) -> String {
+        switch status.code {
+        case 400: "bad_request"
+        case 401: "unauthenticated"
+        case 403: "forbidden"
+        case 404: "not_found"
+        case 405: "method_not_allowed"
+        case 409: "conflict"
+        case 413: "body_too_large"
+        case 415: "unsupported_media_type"
+        case 429: "too_many_requests"
+        case 503: "unavailable"
+        default: "error_\(status.code)"
+        }
+    }
+
+    func jsonResponse(requestID: String) -> Response {
+        struct Body: Encodable {
+            struct Detail: Encodable {
+                let code: String
+                let message: String
+                let field: String?
+            }
+            let error: Detail
+            let request_id: String
+        }
+        let body = Body(error: .init(code: code, message: message, field: field), request_id: requestID)
+        let data = (try? JSONEncoder().encode(body)) ?? Data()
+        var response = Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
+        response.headers[.contentType] = "application/json; charset=utf-8"
+        response.headers[.contentLength] = String(data.count)
+        return response
+    }
+}

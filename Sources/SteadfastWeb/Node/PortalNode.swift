@@ -1,0 +1,143 @@
+import Foundation
+import Hummingbird
+import HummingbirdAuth
+import Logging
+import Metrics
+import NIOCore
+import Prometheus
+import ServiceLifecycle
+import SteadfastConfig
+import SteadfastDomain
+import SteadfastPersistence
+import SteadfastServices
+import SteadfastSessions
+
+/// One portal node: opens the database, sets up, serves HTTP, and shuts down gracefully.
+///
+/// Process layout (one ServiceGroup, stopped in reverse order on SIGTERM/SIGINT):
+/// `[database pool, node]`, where the node runs `[session clean-up, HTTP application, drain]`.
+/// The drain service goes first: `/readyz` turns 503 for the drain delay while requests are
+/// still served; then the HTTP server stops accepting and finishes in-flight requests; the
+/// database pool closes last.
+public struct PortalNode: Sendable {
+    public let configuration: NodeConfiguration
+    public let logger: Logger
+    public let clock: any WallClock
+    public let metrics: PrometheusCollectorRegistry
+    /// Receives the lines a person starting the node should see (address, first log-in).
+    public let announce: @Sendable (String) -> Void
+
+    public init(
+        configuration: NodeConfiguration, logger: Logger, clock: any WallClock = SystemWallClock(),
+        metrics: PrometheusCollectorRegistry, announce: @escaping @Sendable (String) -> Void
+    ) {
+        self.configuration = configuration
+        self.logger = logger
+        self.clock = clock
+        self.metrics = metrics
+        self.announce = announce
+    }
+
+    /// Runs until SIGTERM/SIGINT (then drains and returns) or a fatal error (throws).
+    public func run() async throws {
+        let configuration = self.configuration
+        try Self.prepareDirectory(configuration.storageLocalPath, what: "storage.local_path")
+        let url: DatabaseURL
+        do {
+            url = try DatabaseURL(configuration.databaseURL)
+        } catch {
+            throw ConfigError(key: ConfigKey.databaseURL.name, message: error.message)
+        }
+        if case .sqlite(let path?) = url {
+            try Self.prepareDirectory(URL(fileURLWithPath: path).deletingLastPathComponent().path, what: "database.url")
+        }
+        let opened = try await DatabaseConnector.open(
+            url, maximumConnections: configuration.databaseMaxConnections, statementTimeout: configuration.databaseTimeout, logger: logger
+        )
+        var services: [any Service] = []
+        if let pool = opened.service { services.append(pool) }
+        services.append(NodeService(node: self, database: opened.database))
+        var groupConfiguration = ServiceGroupConfiguration(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        groupConfiguration.maximumGracefulShutdownDuration = configuration.drainDelay + configuration.shutdownTimeout
+        defer { Task { try? await opened.database.close() } }
+        try await ServiceGroup(configuration: groupConfiguration).run()
+        logger.notice("node stopped", metadata: ["steadfast.node.id": .string(configuration.nodeID)])
+    }
+
+    static func prepareDirectory(_ path: String, what key: String) throws {
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) {
+            guard isDirectory.boolValue else { throw ConfigError(key: key, message: "\(path) exists but is not a directory") }
+        } else {
+            do {
+                try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+            } catch {
+                throw ConfigError(key: key, message: "cannot create directory \(path): \(error.localizedDescription)")
+            }
+        }
+    }
+}
+
+/// The node proper: set-up, then the HTTP application and its companions.
+struct NodeService: Service {
+    let node: PortalNode
+    let database: any SQLDatabase
+
+    func run() async throws {
+        let configuration = node.configuration
+        let logger = node.logger
+        let accounts = AccountService(database: database, hasher: PasswordHasher(cost: configuration.bcryptCost), clock: node.clock)
+        let setup = NodeSetup(configuration: configuration, database: database, accounts: accounts, clock: node.clock, logger: logger)
+        let outcome = try await cancelWhenGracefulShutdown { try await setup.runRetrying() }
+
+        let readiness = Readiness(nodeID: configuration.nodeID, checks: [
+            ReadinessCheck(name: "database") { try await database.ping() },
+            ReadinessCheck(name: "storage") { try LocalDirectoryCheck.check(configuration.storageLocalPath) },
+        ])
+        let router = try PortalRouter(
+            configuration: configuration, database: database, accounts: accounts, readiness: readiness,
+            secret: outcome.secret, clock: node.clock, metrics: node.metrics
+        ).build()
+
+        let announce = node.announce
+        let firstStaff = outcome.firstStaff
+        let app = Application(
+            router: router,
+            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: nil),
+            onServerRunning: { channel in
+                let address = channel.localAddress
+                let host = address?.ipAddress.map { $0.contains(":") ? "[\($0)]" : $0 } ?? configuration.host
+                let base = "http://\(host):\(address?.port ?? configuration.port)"
+                announce("steadfast node \(configuration.nodeID) listening on \(base)")
+                if case .created(let email, let password) = firstStaff {
+                    if let password {
+                        announce("created the first staff account: log in at \(base)/login as \(email) with password \(password) (shown once; change it)")
+                    } else {
+                        announce("created the first staff account \(email): log in at \(base)/login with the configured password")
+                    }
+                }
+            },
+            logger: logger
+        )
+        let cleanup = SessionCleanupService(database: database, clock: node.clock, interval: configuration.sessionCleanupInterval, logger: logger)
+        let drain = DrainService(readiness: readiness, delay: configuration.drainDelay, logger: logger)
+        try await ServiceGroup(configuration: .init(services: [cleanup, app, drain], logger: logger)).run()
+    }
+}
+
+/// The `storage` readiness check for a local (or NAS-mounted) directory.
+enum LocalDirectoryCheck {
+    struct Failure: Error, CustomStringConvertible {
+        let description: String
+    }
+
+    static func check(_ path: String) throws {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw Failure(description: "storage directory \(path) is missing")
+        }
+        guard FileManager.default.isWritableFile(atPath: path) else {
+            throw Failure(description: "storage directory \(path) is not writable")
+        }
+    }
+}

@@ -1,0 +1,67 @@
+import Hummingbird
+import HummingbirdAuth
+import Prometheus
+import SteadfastConfig
+import SteadfastDomain
+import SteadfastPersistence
+import SteadfastServices
+import SteadfastSessions
+
+/// Builds the node's router: the middleware stack and every route.
+///
+/// Middleware order, outermost first: request id + access log + body limit, metrics, error
+/// rendering, Secure cookies, sessions (database-backed), authentication; then CSRF for HTML
+/// routes and JSON-only for `/api/v1`.
+public struct PortalRouter: Sendable {
+    let configuration: NodeConfiguration
+    let database: any SQLDatabase
+    let accounts: AccountService
+    let readiness: Readiness
+    let secret: String
+    let clock: any WallClock
+    let metrics: PrometheusCollectorRegistry
+
+    public init(
+        configuration: NodeConfiguration, database: any SQLDatabase, accounts: AccountService, readiness: Readiness,
+        secret: String, clock: any WallClock, metrics: PrometheusCollectorRegistry
+    ) {
+        self.configuration = configuration
+        self.database = database
+        self.accounts = accounts
+        self.readiness = readiness
+        self.secret = secret
+        self.clock = clock
+        self.metrics = metrics
+    }
+
+    public func build() throws -> Router<PortalRequestContext> {
+        let pages = try PageRenderer()
+        let driver = DatabasePersistDriver(database: database, clock: clock, defaultLifetime: configuration.sessionIdleTimeout)
+        let cookie = SessionCookieParameters(name: configuration.sessionCookieName, path: "/", secure: false, sameSite: .lax)
+        let sessionConfiguration = SessionMiddlewareConfiguration(
+            sessionCookieParameters: cookie, keyPrefix: "session.", defaultSessionExpiration: configuration.sessionIdleTimeout
+        )
+        let sessionStorage = SessionStorage<PortalSession>(driver, configuration: .init(sessionCookieParameters: cookie, keyPrefix: "session."))
+        let issuer = SessionIssuer(storage: sessionStorage, idleTimeout: configuration.sessionIdleTimeout, clock: clock)
+
+        let router = Router(context: PortalRequestContext.self)
+        router.middlewares.add(RequestLoggingMiddleware(forwarded: ForwardedHeaders(trustedProxies: configuration.trustedProxies), maxBodySize: configuration.maxBodySize))
+        router.middlewares.add(MetricsMiddleware())
+        router.middlewares.add(ErrorMiddleware(pages: pages))
+        router.middlewares.add(SecureCookieMiddleware(mode: configuration.secureCookies))
+        router.middlewares.add(SessionMiddleware(storage: driver, configuration: sessionConfiguration))
+        router.middlewares.add(AuthenticationMiddleware(
+            accounts: accounts, idleTimeout: configuration.sessionIdleTimeout, absoluteTimeout: configuration.sessionAbsoluteTimeout, clock: clock
+        ))
+
+        HealthController(readiness: readiness, registry: metrics, nodeID: configuration.nodeID).addRoutes(to: router)
+
+        let api = router.group("api/v1").add(middleware: JSONOnlyMiddleware())
+        AuthAPIController(accounts: accounts, sessions: issuer).addRoutes(to: api)
+
+        let html = router.group().add(middleware: CSRFMiddleware(tokens: CSRFTokens(secret: secret)))
+        AuthPagesController(accounts: accounts, sessions: issuer, pages: pages).addRoutes(to: html)
+        PortalPagesController(accounts: accounts, pages: pages, nodeID: configuration.nodeID).addRoutes(to: html)
+        return router
+    }
+}

@@ -1,0 +1,61 @@
+import Foundation
+import Hummingbird
+import Mustache
+import SteadfastDomain
+
+/// Renders the HTML pages: a page template inside the shared layout.
+public struct PageRenderer: Sendable {
+    let library: MustacheLibrary
+
+    public init() throws {
+        var library = MustacheLibrary()
+        for (name, text) in Templates.all {
+            try library.register(text, named: name)
+        }
+        self.library = library
+    }
+
+    /// A full HTML response for `template` with `values`, for the request in `context`.
+    public func page(_ template: String, title: String, values: [String: Any] = [:], status: HTTPResponse.Status = .ok, context: PortalRequestContext) -> Response {
+        var values = values
+        values["csrf"] = context.csrfToken ?? ""
+        let content = library.render(values, withTemplate: template) ?? ""
+        var layoutValues: [String: Any] = ["title": title, "content": content, "csrf": context.csrfToken ?? ""]
+        if let account = context.account {
+            layoutValues["account"] = ["name": account.name, "isStaff": account.role == .staff] as [String: Any]
+        }
+        let html = library.render(layoutValues, withTemplate: "layout") ?? ""
+        var headers: HTTPFields = [.contentType: "text/html; charset=utf-8"]
+        headers[.cacheControl] = "no-store"
+        headers[.init("X-Frame-Options")!] = "DENY"
+        headers[.init("X-Content-Type-Options")!] = "nosniff"
+        headers[.init("Content-Security-Policy")!] = "default-src 'self'; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'"
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: html)))
+    }
+
+    /// The HTML page for an error.
+    func errorPage(_ problem: Problem, context: PortalRequestContext) -> Response {
+        let heading = switch problem.status.code {
+        case 403: "Not allowed"
+        case 404: "Page not found"
+        case 413: "Too large"
+        case 503: "Temporarily unavailable"
+        case 500...: "Something went wrong"
+        default: "That did not work"
+        }
+        var response = page(
+            "error",
+            title: heading,
+            values: ["heading": heading, "message": problem.message, "requestID": context.requestID],
+            status: problem.status,
+            context: context
+        )
+        for field in problem.headers { response.headers.append(field) }
+        return response
+    }
+}
+
+/// A redirect answer (303 See Other after a form post, so reload does not re-post).
+func redirect(to location: String, status: HTTPResponse.Status = .seeOther) -> Response {
+    Response(status: status, headers: [.location: location, .contentLength: "0"])
+}

@@ -41,11 +41,7 @@ public final class PostgresEngine: SQLDatabase, Service {
 
     /// Runs the connection pool until the task is cancelled or graceful shutdown begins.
     public func run() async throws {
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask { await self.client.run() }
-            try? await gracefulShutdown()
-            group.cancelAll()
-        }
+        await client.run()
     }
 
     @discardableResult
@@ -60,6 +56,7 @@ public final class PostgresEngine: SQLDatabase, Service {
         }
     }
 
+    @discardableResult
     public func transaction<T: Sendable>(_ body: @escaping @Sendable (any SQLExecutor) async throws -> T) async throws -> T {
         try await withDeadline(statementTimeout) {
             try await self.client.withConnection { connection in

@@ -23,6 +23,7 @@ extension SQLExecutor {
 public protocol SQLDatabase: SQLExecutor {
     /// Runs `body` in a transaction: committed if it returns, rolled back if it throws.
     /// Statements inside must go through the executor passed to `body`.
+    @discardableResult
     func transaction<T: Sendable>(_ body: @escaping @Sendable (any SQLExecutor) async throws -> T) async throws -> T
 
     /// Checks that the database answers (for `/readyz`).

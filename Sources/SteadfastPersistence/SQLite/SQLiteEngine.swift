@@ -62,6 +62,7 @@ public final class SQLiteEngine: SQLDatabase {
         return try await lock.withLock { try await run(sql) }
     }
 
+    @discardableResult
     public func transaction<T: Sendable>(_ body: @escaping @Sendable (any SQLExecutor) async throws -> T) async throws -> T {
         if Self.holder == ObjectIdentifier(self) {
             // Already inside a transaction of this engine: join it (SQLite has no nesting).

@@ -1,0 +1,96 @@
+import Foundation
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A real child process started by a test: output goes to files (read at any time), and the test
+/// can wait for a line, send signals, and wait for the exit status. Only processes started here
+/// are ever signalled, always by their own PID. A process still running when the object is
+/// released is killed.
+public final class ManagedProcess: Sendable {
+    public let pid: Int32
+    public let name: String
+    public let stdoutPath: String
+    public let stderrPath: String
+    private let process: Process
+    private let exitStatus = LockedBox<Int32?>(nil)
+
+    /// Starts `executable` with `arguments`; `environment` entries are added to the current
+    /// environment (a `nil` value removes the variable).
+    public init(name: String, executable: String, arguments: [String], environment: [String: String?] = [:], workingDirectory: URL? = nil, logDirectory: URL) throws {
+        self.name = name
+        let stdoutURL = logDirectory.appendingPathComponent("\(name).stdout.log")
+        let stderrURL = logDirectory.appendingPathComponent("\(name).stderr.log")
+        _ = FileManager.default.createFile(atPath: stdoutURL.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: stderrURL.path, contents: nil)
+        stdoutPath = stdoutURL.path
+        stderrPath = stderrURL.path
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        var env = ProcessInfo.processInfo.environment
+        for (key, value) in environment { env[key] = value }
+        process.environment = env
+        if let workingDirectory { process.currentDirectoryURL = workingDirectory }
+        process.standardOutput = try FileHandle(forWritingTo: stdoutURL)
+        process.standardError = try FileHandle(forWritingTo: stderrURL)
+        process.standardInput = FileHandle.nullDevice
+        self.process = process
+        let status = exitStatus
+        process.terminationHandler = { finished in
+            let code = finished.terminationReason == .uncaughtSignal ? -finished.terminationStatus : finished.terminationStatus
+            status.with { $0 = code }
+        }
+        try process.run()
+        pid = process.processIdentifier
+    }
+
+    deinit {
+        if exitStatus.with({ $0 }) == nil { kill(pid, SIGKILL) }
+    }
+
+    public var stdout: String { (try? String(contentsOfFile: stdoutPath, encoding: .utf8)) ?? "" }
+    public var stderr: String { (try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? "" }
+    public var isRunning: Bool { exitStatus.with { $0 } == nil }
+
+    /// Waits until standard output contains a line matching `pattern` and returns the first
+    /// capture group (or the whole match); fails if the process exits or time runs out.
+    public func waitForOutput(matching pattern: String, timeout: Duration = .seconds(60)) async throws -> String {
+        let regex = try NSRegularExpression(pattern: pattern)
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            let text = stdout
+            if let match = regex.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)) {
+                let range = match.numberOfRanges > 1 ? match.range(at: 1) : match.range
+                return String(text[Range(range, in: text)!])
+            }
+            if !isRunning {
+                throw HarnessError("\(name) exited (\(exitStatus.with { $0 } ?? 0)) before printing /\(pattern)/; stderr:\n\(stderr.suffix(4000))")
+            }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        throw HarnessError("\(name) did not print /\(pattern)/ within \(timeout); stderr:\n\(stderr.suffix(4000))")
+    }
+
+    /// Sends `signal` (SIGTERM, SIGKILL, SIGHUP...) to this process.
+    public func send(_ signal: Int32) {
+        if isRunning { kill(pid, signal) }
+    }
+
+    /// Waits for the process to exit; returns its status (negative: killed by that signal).
+    public func waitForExit(timeout: Duration = .seconds(60)) async throws -> Int32 {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if let code = exitStatus.with({ $0 }) { return code }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        throw HarnessError("\(name) (pid \(pid)) did not exit within \(timeout)")
+    }
+
+    /// SIGKILL and wait: for clean-up and crash tests.
+    public func kill9() async {
+        send(SIGKILL)
+        _ = try? await waitForExit(timeout: .seconds(30))
+    }
+}

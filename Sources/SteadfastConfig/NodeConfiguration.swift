@@ -70,8 +70,11 @@ public struct NodeConfiguration: Sendable {
         }
         sessionIdleTimeout = try reader.duration(.sessionIdleTimeout)
         sessionAbsoluteTimeout = try reader.duration(.sessionAbsoluteTimeout)
-        guard sessionIdleTimeout >= .seconds(10), sessionAbsoluteTimeout >= sessionIdleTimeout else {
-            throw ConfigError(key: ConfigKey.sessionAbsoluteTimeout.name, message: "must be at least session.idle_timeout, which must be at least 10s")
+        guard sessionIdleTimeout >= .seconds(1) else {
+            throw ConfigError(key: ConfigKey.sessionIdleTimeout.name, message: "must be at least 1s", source: reader.source(.sessionIdleTimeout))
+        }
+        guard sessionAbsoluteTimeout >= sessionIdleTimeout else {
+            throw ConfigError(key: ConfigKey.sessionAbsoluteTimeout.name, message: "must be at least session.idle_timeout", source: reader.source(.sessionAbsoluteTimeout))
         }
         sessionCleanupInterval = try reader.duration(.sessionCleanupInterval)
         guard sessionCleanupInterval >= .seconds(1) else {

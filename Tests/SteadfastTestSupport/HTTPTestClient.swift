@@ -24,6 +24,13 @@ public final class HTTPTestClient: Sendable {
     public let baseURL: String
     private let jar: CookieJar
 
+    /// One client for the whole test process that, like a test should, does not follow
+    /// redirects (a 303 is an answer to check). Never shut down: it lives as long as the process.
+    static let client = HTTPClient(
+        eventLoopGroupProvider: .singleton,
+        configuration: .init(redirectConfiguration: .disallow, timeout: .init(connect: .seconds(5)))
+    )
+
     public init(baseURL: String, cookies: CookieJar = CookieJar()) {
         self.baseURL = baseURL
         self.jar = cookies
@@ -66,7 +73,7 @@ public final class HTTPTestClient: Sendable {
         let cookieHeader = jar.header
         if !cookieHeader.isEmpty, headers["Cookie"] == nil { request.headers.add(name: "Cookie", value: cookieHeader) }
         if let body { request.body = .bytes(ByteBuffer(bytes: body)) }
-        let response = try await HTTPClient.shared.execute(request, timeout: .nanoseconds(Int64(timeout.components.seconds) * 1_000_000_000))
+        let response = try await Self.client.execute(request, timeout: .nanoseconds(Int64(timeout.components.seconds) * 1_000_000_000))
         let buffer = try await response.body.collect(upTo: 16 << 20)
         let result = Response(status: Int(response.status.code), headers: response.headers, body: String(buffer: buffer))
         jar.absorb(result.setCookies)

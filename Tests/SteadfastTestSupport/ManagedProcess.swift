@@ -57,13 +57,20 @@ public final class ManagedProcess: Sendable {
     /// Waits until standard output contains a line matching `pattern` and returns the first
     /// capture group (or the whole match); fails if the process exits or time runs out.
     public func waitForOutput(matching pattern: String, timeout: Duration = .seconds(60)) async throws -> String {
+        let groups = try await waitForMatch(pattern, timeout: timeout)
+        return groups.count > 1 ? groups[1] : groups[0]
+    }
+
+    /// Like ``waitForOutput(matching:timeout:)`` but returns the whole match and every group.
+    public func waitForMatch(_ pattern: String, timeout: Duration = .seconds(60)) async throws -> [String] {
         let regex = try NSRegularExpression(pattern: pattern)
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             let text = stdout
             if let match = regex.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)) {
-                let range = match.numberOfRanges > 1 ? match.range(at: 1) : match.range
-                return String(text[Range(range, in: text)!])
+                return (0..<match.numberOfRanges).map { index in
+                    Range(match.range(at: index), in: text).map { String(text[$0]) } ?? ""
+                }
             }
             if !isRunning {
                 throw HarnessError("\(name) exited (\(exitStatus.with { $0 } ?? 0)) before printing /\(pattern)/; stderr:\n\(stderr.suffix(4000))")

@@ -1,0 +1,102 @@
+import Foundation
+import SteadfastConfig
+import SteadfastTestSupport
+import Testing
+
+@Suite struct ConfigurationTests {
+    @Test func defaultsAreASingleSQLiteNodeOnLoopback() throws {
+        let configuration = try NodeConfiguration.defaults()
+        #expect(configuration.host == "127.0.0.1")
+        #expect(configuration.port == 8080)
+        #expect(configuration.databaseURL == "sqlite://steadfast-data/steadfast.sqlite" || configuration.databaseURL == "sqlite://./steadfast-data/steadfast.sqlite")
+        #expect(configuration.storageLocalPath.hasSuffix("steadfast-data/files"))
+        #expect(configuration.drainDelay == .seconds(5))
+        #expect(configuration.bcryptCost == 12)
+        #expect(configuration.secureCookies == .auto)
+        #expect(configuration.trustedProxies.isEmpty)
+    }
+
+    @Test func flagsBeatEnvironmentWhichBeatsTheFile() throws {
+        var sources = ConfigSources()
+        try sources.loadYAML("""
+            http:
+              port: 9000
+              host: 0.0.0.0
+            session:
+              idle_timeout: 15m
+            http.trusted_proxies: [10.0.0.0/8]
+            """, source: "test.yaml")
+        sources.loadEnvironment(["STEADFAST_HTTP_PORT": "9100", "STEADFAST_SESSION_IDLE_TIMEOUT": "20m", "UNRELATED": "x"])
+        try sources.set("http.port", to: "9200", source: "--port")
+        let configuration = try NodeConfiguration(sources)
+        #expect(configuration.port == 9200)
+        #expect(configuration.host == "0.0.0.0")
+        #expect(configuration.sessionIdleTimeout == .seconds(1200))
+        #expect(configuration.trustedProxies.map(\.description) == ["10.0.0.0/8"])
+        #expect(sources.value(.httpPort)?.source == "--port")
+    }
+
+    @Test func errorsNameTheKeyAndWhereTheValueCameFrom() throws {
+        var sources = ConfigSources()
+        sources.loadEnvironment(["STEADFAST_HTTP_PORT": "eighty"])
+        #expect(throws: ConfigError(key: "http.port", message: "expected a whole number from 0 to 65535, got 'eighty'", source: "STEADFAST_HTTP_PORT")) {
+            try NodeConfiguration(sources)
+        }
+        var typo = ConfigSources()
+        #expect {
+            try typo.loadYAML("htp:\n  port: 80\n", source: "f.yaml")
+        } throws: { error in
+            (error as? ConfigError)?.key == "htp.port" && "\(error)".contains("did you mean http.port")
+        }
+        var bad = ConfigSources()
+        try bad.set("session.idle_timeout", to: "soon", source: "--set")
+        #expect(throws: ConfigError.self) { try NodeConfiguration(bad) }
+        var proxy = ConfigSources()
+        try proxy.set("http.trusted_proxies", to: "10.0.0.0/33", source: "--trusted-proxy")
+        #expect(throws: ConfigError.self) { try NodeConfiguration(proxy) }
+        var secret = ConfigSources()
+        try secret.set("security.secret", to: "short", source: "--set")
+        #expect(throws: ConfigError.self) { try NodeConfiguration(secret) }
+    }
+
+    @Test func durationsAndSizes() throws {
+        var sources = ConfigSources()
+        try sources.set("node.drain_delay", to: "1500ms", source: "t")
+        try sources.set("http.max_body_size", to: "2MiB", source: "t")
+        try sources.set("node.shutdown_timeout", to: "2m", source: "t")
+        let configuration = try NodeConfiguration(sources)
+        #expect(configuration.drainDelay == .milliseconds(1500))
+        #expect(configuration.shutdownTimeout == .seconds(120))
+        #expect(configuration.maxBodySize == 2 << 20)
+    }
+
+    /// docs/configuration.md must list every key with its default and its environment variable.
+    @Test func everyKeyIsDocumentedWithItsDefault() throws {
+        let docs = try String(contentsOf: TestPaths.packageRoot.appendingPathComponent("docs/configuration.md"), encoding: .utf8)
+        for key in ConfigKey.all {
+            let row = docs.split(separator: "\n").first { $0.hasPrefix("| `\(key.name)` |") }
+            #expect(row != nil, "docs/configuration.md does not document \(key.name)")
+            if let row {
+                #expect(row.contains(key.environmentVariable), "\(key.name): environment variable missing")
+                let shownDefault = key.defaultValue.isEmpty ? "—" : "`\(key.defaultValue)`"
+                #expect(row.contains(shownDefault), "\(key.name): default \(shownDefault) missing")
+            }
+        }
+    }
+}
+
+@Suite struct IPNetworkTests {
+    @Test func containsAddressesInTheBlock() throws {
+        let v4 = try IPNetwork("10.1.0.0/16")
+        #expect(v4.contains("10.1.200.3"))
+        #expect(!v4.contains("10.2.0.1"))
+        #expect(v4.contains("::ffff:10.1.0.9"))
+        let single = try IPNetwork("127.0.0.1")
+        #expect(single.prefixLength == 32 && single.contains("127.0.0.1") && !single.contains("127.0.0.2"))
+        let v6 = try IPNetwork("2001:db8::/32")
+        #expect(v6.contains("2001:db8:1::5") && !v6.contains("2001:db9::1") && !v6.contains("10.0.0.1"))
+        #expect(try IPNetwork("0.0.0.0/0").contains("203.0.113.9"))
+        #expect(throws: ConfigError.self) { try IPNetwork("not-an-ip") }
+        #expect(throws: ConfigError.self) { try IPNetwork("::1/129") }
+    }
+}

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Runs the whole Steadfast test suite on a fresh machine: installs what the tests need and is
+# missing (PostgreSQL server binaries, the moto S3 test server, boto3/botocore, the AWS CLI),
+# then builds and runs `swift test`. The tests start their own servers on 127.0.0.1.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SUDO=""
+if [ "$(id -u)" != "0" ]; then SUDO="sudo"; fi
+
+have_postgres() {
+  ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1
+}
+
+if ! have_postgres; then
+  echo "==> installing PostgreSQL server binaries"
+  $SUDO apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q postgresql
+fi
+# The tests run PostgreSQL as this user when they run as root (PostgreSQL refuses root).
+if ! id postgres >/dev/null 2>&1; then
+  $SUDO useradd --system --home-dir /var/lib/postgresql --shell /bin/bash postgres
+fi
+if ! command -v setpriv >/dev/null 2>&1 || ! command -v curl >/dev/null 2>&1; then
+  $SUDO apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q util-linux curl
+fi
+
+if ! command -v moto_server >/dev/null 2>&1 || ! python3 -c "import moto, boto3, botocore, flask" >/dev/null 2>&1; then
+  echo "==> installing the S3 test server (moto[server]) and boto3"
+  python3 -m pip install -q 'moto[server]' boto3
+fi
+if ! command -v aws >/dev/null 2>&1; then
+  python3 -m pip install -q awscli
+fi
+hash -r
+
+echo "==> building"
+swift build --build-tests
+echo "==> testing"
+swift test --skip-build "$@"

@@ -42,8 +42,9 @@ public struct Migrator: Sendable {
                 )
                 """))
             let done = Set(try await db.query("SELECT version FROM schema_migrations").map { try $0.int("version") })
-            if let newest = done.max(), let known = migrations.last?.version, newest > known {
-                throw DatabaseError(.configuration, message: "database schema is at version \(newest), newer than this binary knows (\(known)); upgrade the binary")
+            let known = Set(migrations.map { Int64($0.version) })
+            if let unknown = done.subtracting(known).max() {
+                throw DatabaseError(.configuration, message: "database has migration \(unknown), which this binary does not know; upgrade the binary")
             }
             var appliedNow: [Int] = []
             for migration in migrations where !done.contains(Int64(migration.version)) {

@@ -1,42 +1,15 @@
-/// Every migration Steadfast has, in order. Later features append here; never edit a shipped one.
+/// Every migration Steadfast has. Each feature keeps its migrations in its own file, in its own
+/// block of version numbers, so features can be built side by side:
 ///
-/// Column types come from the dialect (`UUID`/`TEXT`, `TIMESTAMPTZ`/`INTEGER` µs...), so both
-/// engines get the same tables with the same constraints.
+/// | versions | feature |
+/// | --- | --- |
+/// | 1–99 | accounts, sessions, settings (``FoundationMigrations``) |
+/// | 100–199 | file storage |
+/// | 200–299 | billing |
+/// | 300–399 | scheduler |
+///
+/// The ``Migrator`` applies every version a database lacks, whatever its number, so blocks do not
+/// need to land in order. Never edit or renumber a migration once it has shipped.
 public enum Schema {
-    public static let migrations: [Migration] = [
-        Migration(version: 1, name: "accounts, sessions and settings") { d in
-            [
-                """
-                CREATE TABLE accounts (
-                    id \(d.uuidType) PRIMARY KEY,
-                    email TEXT NOT NULL,
-                    email_normalized TEXT NOT NULL,
-                    name TEXT NOT NULL,
-                    role TEXT NOT NULL CHECK (role IN ('client', 'staff')),
-                    password_hash TEXT NOT NULL,
-                    created_at \(d.timestampType) NOT NULL,
-                    updated_at \(d.timestampType) NOT NULL,
-                    CONSTRAINT accounts_email_unique UNIQUE (email_normalized)
-                )
-                """,
-                """
-                CREATE TABLE sessions (
-                    id_hash TEXT PRIMARY KEY,
-                    data TEXT NOT NULL,
-                    expires_at \(d.timestampType) NOT NULL,
-                    created_at \(d.timestampType) NOT NULL,
-                    updated_at \(d.timestampType) NOT NULL
-                )
-                """,
-                "CREATE INDEX sessions_expires_at ON sessions (expires_at)",
-                """
-                CREATE TABLE settings (
-                    key TEXT PRIMARY KEY,
-                    value TEXT NOT NULL,
-                    updated_at \(d.timestampType) NOT NULL
-                )
-                """,
-            ]
-        },
-    ]
+    public static let migrations: [Migration] = FoundationMigrations.all
 }

@@ -11,6 +11,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "steadfast", targets: ["steadfast"]),
+        .executable(name: "HABench", targets: ["HABench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
@@ -40,6 +41,7 @@ let package = Package(
             dependencies: [
                 "SteadfastDomain",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "_ConnectionPoolModule", package: "postgres-nio"),
                 .product(name: "SQLiteNIO", package: "sqlite-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -127,6 +129,7 @@ let package = Package(
             name: "steadfast",
             dependencies: [
                 "SteadfastConfig",
+                "SteadfastPersistence",
                 "SteadfastWeb",
                 "SteadfastBalancer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -147,6 +150,14 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Tests/SteadfastTestSupport",
+            swiftSettings: swiftSettings
+        ),
+
+        // MARK: Benchmarks (run with bench/*/run).
+        .executableTarget(
+            name: "HABench",
+            dependencies: ["SteadfastTestSupport"],
+            path: "bench/ha/HABench",
             swiftSettings: swiftSettings
         ),
 

@@ -36,7 +36,15 @@ extension ConfigKey {
     public static let trustedProxies = ConfigKey("http.trusted_proxies", default: "", "CIDR blocks of load balancers/proxies whose X-Forwarded-For and X-Forwarded-Proto headers are believed, e.g. 10.0.0.0/8,127.0.0.1/32.", isList: true)
     public static let databaseURL = ConfigKey("database.url", default: "", "sqlite://PATH or postgres://user:password@host:port/db; default: SQLite at <node.data_dir>/steadfast.sqlite.")
     public static let databaseMaxConnections = ConfigKey("database.max_connections", default: "20", "Most PostgreSQL connections this node opens.")
-    public static let databaseTimeout = ConfigKey("database.timeout", default: "5s", "Longest a request waits for the database (pool queueing included) before failing with 503.")
+    public static let databaseTimeout = ConfigKey("database.timeout", default: "2s", "Longest a request waits for the database (pool queueing and failover retries included) before failing with 503.")
+    public static let databaseHosts = ConfigKey("database.hosts", default: "", "PostgreSQL servers as host:port, primary and standbys in any order (instead of database.url), e.g. db1:5432,db2:5432.", isList: true)
+    public static let databaseName = ConfigKey("database.name", default: "steadfast", "Database name, with database.hosts.")
+    public static let databaseUser = ConfigKey("database.user", default: "steadfast", "User name, with database.hosts.")
+    public static let databasePassword = ConfigKey("database.password", default: "", "Password, with database.hosts.")
+    public static let databaseSSLMode = ConfigKey("database.sslmode", default: "disable", "disable or require, with database.hosts.")
+    public static let databaseTargetSessionAttrs = ConfigKey("database.target_session_attrs", default: "read-write", "Where reads may go: read-write (the primary; a standby only while no primary is reachable), prefer-standby, any. Writes always go to the primary.")
+    public static let databaseStandbyMaxLag = ConfigKey("database.standby_max_lag", default: "5s", "A standby lagging more than this behind in replay is not used for reads.")
+    public static let databaseMonitorInterval = ConfigKey("database.monitor_interval", default: "1s", "How often each PostgreSQL host's role and lag are checked (also at once when work fails).")
     public static let storageLocalPath = ConfigKey("storage.local_path", default: "", "Directory for uploaded files (a NAS mount in a cluster); default: <node.data_dir>/files.")
     public static let sessionCookieName = ConfigKey("session.cookie_name", default: "steadfast_session", "Name of the session cookie.")
     public static let sessionIdleTimeout = ConfigKey("session.idle_timeout", default: "30m", "A session unused for this long expires.")
@@ -54,7 +62,8 @@ extension ConfigKey {
     public static let all: [ConfigKey] = [
         nodeID, dataDir, drainDelay, shutdownTimeout,
         httpHost, httpPort, maxBodySize, trustedProxies,
-        databaseURL, databaseMaxConnections, databaseTimeout,
+        databaseURL, databaseHosts, databaseName, databaseUser, databasePassword, databaseSSLMode, databaseTargetSessionAttrs,
+        databaseMaxConnections, databaseTimeout, databaseStandbyMaxLag, databaseMonitorInterval,
         storageLocalPath,
         sessionCookieName, sessionIdleTimeout, sessionAbsoluteTimeout, sessionCleanupInterval, sessionSecureCookies,
         securitySecret, bcryptCost,

@@ -22,6 +22,8 @@ public struct NodeConfiguration: Sendable {
     public var databaseURL: String
     public var databaseMaxConnections: Int
     public var databaseTimeout: Duration
+    public var databaseStandbyMaxLag: Duration
+    public var databaseMonitorInterval: Duration
     public var storageLocalPath: String
     public var sessionCookieName: String
     public var sessionIdleTimeout: Duration
@@ -59,9 +61,38 @@ public struct NodeConfiguration: Sendable {
         }
         trustedProxies = proxies
         let url = try reader.string(.databaseURL)
-        databaseURL = url.isEmpty ? "sqlite://" + (dataDirectory as NSString).appendingPathComponent("steadfast.sqlite") : url
+        let hosts = try reader.list(.databaseHosts)
+        if !url.isEmpty, !hosts.isEmpty {
+            throw ConfigError(key: ConfigKey.databaseHosts.name, message: "give either database.url or database.hosts, not both", source: reader.source(.databaseHosts))
+        }
+        let attributes = try reader.string(.databaseTargetSessionAttrs)
+        guard ["read-write", "prefer-standby", "any"].contains(attributes) else {
+            throw reader.fail(.databaseTargetSessionAttrs, "'\(attributes)' is not one of read-write, prefer-standby, any")
+        }
+        if !hosts.isEmpty {
+            let sslmode = try reader.string(.databaseSSLMode)
+            guard ["disable", "require"].contains(sslmode) else { throw reader.fail(.databaseSSLMode, "'\(sslmode)' is not one of disable, require") }
+            var allowed = CharacterSet.alphanumerics
+            allowed.insert(charactersIn: "-._~")
+            let user = try reader.nonEmptyString(.databaseUser).addingPercentEncoding(withAllowedCharacters: allowed) ?? ""
+            let password = try reader.string(.databasePassword).addingPercentEncoding(withAllowedCharacters: allowed) ?? ""
+            let name = try reader.nonEmptyString(.databaseName).addingPercentEncoding(withAllowedCharacters: allowed) ?? ""
+            let credentials = password.isEmpty ? user : "\(user):\(password)"
+            databaseURL = "postgres://\(credentials)@\(hosts.joined(separator: ","))/\(name)?sslmode=\(sslmode)&target_session_attrs=\(attributes)"
+        } else if url.isEmpty {
+            databaseURL = "sqlite://" + (dataDirectory as NSString).appendingPathComponent("steadfast.sqlite")
+        } else if sources.value(.databaseTargetSessionAttrs) != nil, url.hasPrefix("postgres"), !url.contains("target_session_attrs") {
+            databaseURL = url + (url.contains("?") ? "&" : "?") + "target_session_attrs=\(attributes)"
+        } else {
+            databaseURL = url
+        }
         databaseMaxConnections = try reader.int(.databaseMaxConnections, in: 1...1000)
         databaseTimeout = try reader.duration(.databaseTimeout)
+        databaseStandbyMaxLag = try reader.duration(.databaseStandbyMaxLag)
+        databaseMonitorInterval = try reader.duration(.databaseMonitorInterval)
+        guard databaseTimeout >= .milliseconds(100), databaseMonitorInterval >= .milliseconds(100) else {
+            throw reader.fail(.databaseTimeout, "database.timeout and database.monitor_interval must be at least 100ms")
+        }
         let storage = try reader.string(.storageLocalPath)
         storageLocalPath = storage.isEmpty ? (dataDirectory as NSString).appendingPathComponent("files") : storage
         sessionCookieName = try reader.nonEmptyString(.sessionCookieName)

@@ -53,7 +53,14 @@ public struct DatabasePersistDriver: PersistDriver {
 
     public func getWithTTL<Object: Codable & Sendable>(key: String, as type: Object.Type) async throws -> (object: Object, ttl: Duration?)? {
         let now = clock.now()
-        guard let record = try await records.find(idHash: Self.hash(key: key), now: now) else { return nil }
+        let found: SessionRecordRepository.Record?
+        do {
+            found = try await records.find(idHash: Self.hash(key: key), now: now)
+        } catch {
+            SessionLoadFailure.current?.record(error)
+            throw error
+        }
+        guard let record = found else { return nil }
         let object: Object
         do {
             object = try JSONDecoder().decode(Object.self, from: Data(record.data.utf8))

@@ -41,7 +41,7 @@ import Testing
     /// is applied exactly once and nobody fails.
     @Test func concurrentMigratorsOnPostgresApplyEachVersionOnce() async throws {
         let server = try await PostgresServer.shared()
-        let name = try server.createDatabase()
+        let name = try await server.createDatabase()
         let url = server.url(database: name)
         let applied = try await withThrowingTaskGroup(of: [Int].self) { group in
             for node in 0..<6 {
@@ -56,7 +56,7 @@ import Testing
             return all
         }
         #expect(applied.sorted() == Schema.migrations.map(\.version))
-        let rows = try server.psql("SELECT count(*), count(DISTINCT applied_by) FROM schema_migrations", database: name)
+        let rows = try await server.psql("SELECT count(*), count(DISTINCT applied_by) FROM schema_migrations", database: name)
         #expect(rows == "\(Schema.migrations.count)|1")
     }
 }

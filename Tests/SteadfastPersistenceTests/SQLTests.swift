@@ -34,12 +34,20 @@ import Testing
         #expect(try DatabaseURL("sqlite:///var/lib/s.db") == .sqlite(path: "/var/lib/s.db"))
         #expect(try DatabaseURL("sqlite::memory:") == .sqlite(path: nil))
         let pg = try DatabaseURL("postgres://app:s%40cret@db.example.com:5433/steadfast?sslmode=require")
-        #expect(pg == .postgres(PostgresEndpoint(host: "db.example.com", port: 5433, username: "app", password: "s@cret", database: "steadfast", requireTLS: true)))
+        #expect(pg == .postgres(PostgresTarget(endpoints: [
+            PostgresEndpoint(host: "db.example.com", port: 5433, username: "app", password: "s@cret", database: "steadfast", requireTLS: true),
+        ])))
         #expect(!pg.description.contains("cret"))
-        for bad in ["mysql://x/y", "postgres://host", "postgres://host:5432/", "postgres://h/db?sslmode=bogus", "sqlite:", "postgres://h/db?foo=1"] {
+        for bad in ["mysql://x/y", "postgres://host", "postgres://host:5432/", "postgres://h/db?sslmode=bogus", "sqlite:", "postgres://h/db?foo=1",
+                    "postgres://u@h1,h1/db", "postgres://u@h1:99999/db", "postgres://u@h1,,h2/db", "postgres://u@h/db?target_session_attrs=primary"] {
             #expect(throws: DatabaseError.self) { try DatabaseURL(bad) }
         }
-        #expect(throws: DatabaseError.self) { try DatabaseURL("postgres://u:topsecret@h1,h2/db") }
+        let multi = try DatabaseURL("postgres://u:topsecret@h1:5432,h2:5433,[::1]:5434,h4/steadfast?target_session_attrs=prefer-standby")
+        guard case .postgres(let target) = multi else { Issue.record("not postgres"); return }
+        #expect(target.endpoints.map { "\($0.host):\($0.port)" } == ["h1:5432", "h2:5433", "::1:5434", "h4:5432"])
+        #expect(target.endpoints.allSatisfy { $0.username == "u" && $0.password == "topsecret" && $0.database == "steadfast" })
+        #expect(target.sessionAttributes == .preferStandby)
+        #expect(!multi.description.contains("topsecret"))
         do {
             _ = try DatabaseURL("mysql://u:topsecret@h/db")
         } catch {

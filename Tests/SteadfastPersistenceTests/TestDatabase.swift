@@ -33,7 +33,7 @@ func withDatabase<T: Sendable>(_ kind: EngineKind, migrate: Bool = true, _ body:
         }
     case .postgres:
         let server = try await PostgresServer.shared()
-        let name = try server.createDatabase()
+        let name = try await server.createDatabase()
         return try await withPostgres(url: server.url(database: name)) { engine in
             if migrate { try await Migrator(nodeID: "test").migrate(engine, logger: logger) }
             return try await body(engine)
@@ -43,8 +43,8 @@ func withDatabase<T: Sendable>(_ kind: EngineKind, migrate: Bool = true, _ body:
 
 /// Runs `body` with a PostgresEngine on `url`, its pool running for the duration.
 func withPostgres<T: Sendable>(url: String, _ body: @Sendable (PostgresEngine) async throws -> T) async throws -> T {
-    guard case .postgres(let endpoint) = try DatabaseURL(url) else { throw HarnessError("not a postgres URL") }
-    let engine = PostgresEngine(endpoint: endpoint, maximumConnections: 10, statementTimeout: .seconds(30), logger: Logger(label: "test"))
+    guard case .postgres(let target) = try DatabaseURL(url) else { throw HarnessError("not a postgres URL") }
+    let engine = PostgresEngine(endpoint: target.endpoints[0], maximumConnections: 10, statementTimeout: .seconds(30), logger: Logger(label: "test"))
     let pool = Task { try await engine.run() }
     defer { pool.cancel() }
     return try await body(engine)

@@ -43,16 +43,16 @@ public final class HTTPTestClient: Sendable {
         HTTPTestClient(baseURL: baseURL, cookies: jar)
     }
 
-    public func get(_ path: String, headers: [String: String] = [:]) async throws -> Response {
-        try await send("GET", path, headers: headers)
+    public func get(_ path: String, headers: [String: String] = [:], timeout: Duration = .seconds(30)) async throws -> Response {
+        try await send("GET", path, headers: headers, timeout: timeout)
     }
 
     /// POST with a JSON body (`Content-Type: application/json`).
-    public func postJSON(_ path: String, _ object: [String: Any], headers: [String: String] = [:]) async throws -> Response {
+    public func postJSON(_ path: String, _ object: [String: Any], headers: [String: String] = [:], timeout: Duration = .seconds(30)) async throws -> Response {
         let data = try JSONSerialization.data(withJSONObject: object)
         var headers = headers
         headers["Content-Type"] = headers["Content-Type"] ?? "application/json"
-        return try await send("POST", path, headers: headers, body: Array(data))
+        return try await send("POST", path, headers: headers, body: Array(data), timeout: timeout)
     }
 
     /// POST an HTML form.

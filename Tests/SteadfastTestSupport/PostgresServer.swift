@@ -24,20 +24,20 @@ public final class PostgresServer: Sendable {
 
     /// Starts a new server. `settings` are appended to postgresql.conf.
     public static func start(settings: [String: String] = [:], fastAndUnsafe: Bool = true) async throws -> PostgresServer {
-        let server = try PostgresServer(root: try TestPaths.makeTemporaryDirectory(prefix: "steadfast-pg"))
-        try server.initialise(settings: settings, fastAndUnsafe: fastAndUnsafe)
+        let server = try await PostgresServer(root: try TestPaths.makeTemporaryDirectory(prefix: "steadfast-pg"))
+        try await server.initialise(settings: settings, fastAndUnsafe: fastAndUnsafe)
         try await server.startServer()
         return server
     }
 
-    init(root: URL) throws {
+    init(root: URL) async throws {
         self.root = root
         self.dataDirectory = root.appendingPathComponent("data").path
         self.port = try FreePort.next()
         self.binDirectory = try Self.findBinaries()
         self.runAsUser = getuid() == 0 ? "postgres" : nil
         if let user = runAsUser {
-            try Self.run("/bin/chown", ["-R", user, root.path])
+            try await Self.run("/bin/chown", ["-R", user, root.path])
         }
     }
 
@@ -47,24 +47,116 @@ public final class PostgresServer: Sendable {
     }
 
     /// Creates a new, empty database with a unique name and returns its name.
-    public func createDatabase(prefix: String = "t") throws -> String {
+    public func createDatabase(prefix: String = "t") async throws -> String {
         let name = "\(prefix)_\(UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(12).lowercased())"
-        try psql("CREATE DATABASE \(name)")
+        try await psql("CREATE DATABASE \(name)")
         return name
     }
 
     /// Runs SQL through `psql` (as the superuser, on the `postgres` database unless given).
     @discardableResult
-    public func psql(_ sql: String, database: String = "postgres") throws -> String {
-        try Self.run(binary("psql"), ["-X", "-q", "-At", "-h", "127.0.0.1", "-p", "\(port)", "-U", "postgres", "-d", database, "-c", sql], asUser: runAsUser)
+    public func psql(_ sql: String, database: String = "postgres") async throws -> String {
+        try await Self.run(binary("psql"), ["-X", "-q", "-At", "-h", "127.0.0.1", "-p", "\(port)", "-U", "postgres", "-d", database, "-c", sql], asUser: runAsUser)
     }
 
-    /// Stops the server at once (SIGQUIT: immediate shutdown) and waits for it.
+    /// Asks the server to stop at once (SIGQUIT: immediate shutdown) without waiting: for
+    /// clean-up in `defer` blocks.
     public func stop() {
+        postmaster.value?.send(SIGQUIT)
+    }
+
+    /// Stops the server at once and waits until it is gone.
+    public func stopAndWait() async {
+        await stop(signal: SIGQUIT)
+    }
+
+    /// Stops the server the clean way (SIGINT: fast shutdown — clients are disconnected with
+    /// 57P01, a shutdown checkpoint is written and sent to standbys) and waits.
+    public func stopFast() async {
+        await stop(signal: SIGINT)
+    }
+
+    private func stop(signal: Int32) async {
         guard let process = postmaster.value else { return }
-        process.send(SIGQUIT)
-        let deadline = Date().addingTimeInterval(30)
-        while process.isRunning && Date() < deadline { usleep(20_000) }
+        process.send(signal)
+        _ = try? await process.waitForExit(timeout: .seconds(30))
+    }
+
+    /// A crash: SIGKILL to the postmaster and every backend it started (backends would
+    /// otherwise live on for a moment and answer queries).
+    public func killHard() async {
+        guard let process = postmaster.value else { return }
+        let children = Self.childProcesses(of: process.pid)
+        process.send(SIGKILL)
+        for child in children { kill(child, SIGKILL) }
+        _ = await eventually(timeout: .seconds(30), interval: .milliseconds(10)) {
+            !process.isRunning && !children.contains { kill($0, 0) == 0 }
+        }
+    }
+
+    /// Starts the server again on the same data directory (after a stop or a crash).
+    public func restart() async throws {
+        try await startServer()
+    }
+
+    /// `pg_ctl promote`: a standby becomes a primary; returns when it accepts writes.
+    public func promote() async throws {
+        try await Self.run(binary("pg_ctl"), ["-D", dataDirectory, "-w", "-t", "60", "promote"], asUser: runAsUser)
+    }
+
+    /// Turns a stopped former primary into a standby of `primary` and starts it. Only valid when
+    /// it was shut down cleanly before `primary` was promoted (no diverging history).
+    public func startAsStandby(of primary: PostgresServer, name: String) async throws {
+        guard FileManager.default.createFile(atPath: dataDirectory + "/standby.signal", contents: Data()) else {
+            throw HarnessError("cannot write standby.signal")
+        }
+        try appendSettings([
+            "primary_conninfo": "'host=127.0.0.1 port=\(primary.port) user=postgres application_name=\(name)'",
+            "synchronous_standby_names": "''",
+        ], to: "postgresql.auto.conf")
+        if let user = runAsUser { try await Self.run("/bin/chown", ["-R", user, root.path]) }
+        try await startServer()
+    }
+
+    /// A new streaming standby of `primary`: `pg_basebackup -R`, its own port, started.
+    public static func standby(of primary: PostgresServer, name: String) async throws -> PostgresServer {
+        let server = try await PostgresServer(root: try TestPaths.makeTemporaryDirectory(prefix: "steadfast-pg-\(name)"))
+        try await run(server.binary("pg_basebackup"), [
+            "-h", "127.0.0.1", "-p", "\(primary.port)", "-U", "postgres", "-D", server.dataDirectory, "-R", "-X", "stream", "-c", "fast",
+        ], asUser: server.runAsUser)
+        try server.appendSettings([
+            "port": "\(server.port)",
+            "unix_socket_directories": "'\(server.root.path)'",
+            "primary_conninfo": "'host=127.0.0.1 port=\(primary.port) user=postgres application_name=\(name)'",
+            "synchronous_standby_names": "''",
+            "wal_retrieve_retry_interval": "'200ms'",
+        ], to: "postgresql.auto.conf")
+        try await server.startServer()
+        return server
+    }
+
+    /// Appends `key = value` lines to a file in the data directory (later lines win).
+    public func appendSettings(_ settings: [String: String], to file: String = "postgresql.conf") throws {
+        let text = settings.sorted { $0.key < $1.key }.map { "\($0.key) = \($0.value)" }.joined(separator: "\n") + "\n"
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: dataDirectory + "/" + file))
+        handle.seekToEndOfFile()
+        handle.write(Data(text.utf8))
+        try handle.close()
+    }
+
+    /// `SELECT pg_reload_conf()` after changing settings.
+    public func reload() async throws {
+        try await psql("SELECT pg_reload_conf()")
+    }
+
+    static func childProcesses(of parent: Int32) -> [Int32] {
+        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return [] }
+        return entries.compactMap { entry -> Int32? in
+            guard let pid = Int32(entry), let stat = try? String(contentsOfFile: "/proc/\(entry)/stat", encoding: .utf8),
+                  let close = stat.lastIndex(of: ")") else { return nil }
+            let fields = stat[stat.index(after: close)...].split(separator: " ")
+            return fields.count > 1 && Int32(fields[1]) == parent ? pid : nil
+        }
     }
 
     /// The PID of the running postmaster.
@@ -72,10 +164,10 @@ public final class PostgresServer: Sendable {
 
     func binary(_ name: String) -> String { "\(binDirectory)/\(name)" }
 
-    func initialise(settings: [String: String], fastAndUnsafe: Bool) throws {
+    func initialise(settings: [String: String], fastAndUnsafe: Bool) async throws {
         var initArguments = ["-D", dataDirectory, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--locale=C"]
         if fastAndUnsafe { initArguments.append("--no-sync") }
-        try Self.run(binary("initdb"), initArguments, asUser: runAsUser)
+        try await Self.run(binary("initdb"), initArguments, asUser: runAsUser)
         var conf: [String: String] = [
             "listen_addresses": "'127.0.0.1'",
             "port": "\(port)",
@@ -90,11 +182,7 @@ public final class PostgresServer: Sendable {
             conf["full_page_writes"] = "off"
         }
         for (key, value) in settings { conf[key] = value }
-        let text = conf.sorted { $0.key < $1.key }.map { "\($0.key) = \($0.value)" }.joined(separator: "\n") + "\n"
-        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: dataDirectory + "/postgresql.conf"))
-        handle.seekToEndOfFile()
-        handle.write(Data(text.utf8))
-        try handle.close()
+        try appendSettings(conf)
     }
 
     func startServer() async throws {
@@ -114,7 +202,7 @@ public final class PostgresServer: Sendable {
         try watchdog.run()
         let deadline = ContinuousClock.now + .seconds(60)
         while ContinuousClock.now < deadline {
-            if (try? Self.run(binary("pg_isready"), ["-q", "-h", "127.0.0.1", "-p", "\(port)"])) != nil { return }
+            if (try? await Self.run(binary("pg_isready"), ["-q", "-h", "127.0.0.1", "-p", "\(port)"])) != nil { return }
             guard process.isRunning else { throw HarnessError("postgres exited at start:\n\(process.stderr.suffix(3000))") }
             try await Task.sleep(for: .milliseconds(100))
         }
@@ -132,9 +220,10 @@ public final class PostgresServer: Sendable {
         throw HarnessError("PostgreSQL binaries (initdb, pg_ctl) not found; install postgresql (README: run the test command)")
     }
 
-    /// Runs a command to completion; throws with its output if it fails.
+    /// Runs a command to completion (suspending, not blocking a thread); throws with its output
+    /// if it fails.
     @discardableResult
-    static func run(_ executable: String, _ arguments: [String], asUser user: String? = nil) throws -> String {
+    static func run(_ executable: String, _ arguments: [String], asUser user: String? = nil) async throws -> String {
         let process = Process()
         if let user {
             process.executableURL = URL(fileURLWithPath: "/sbin/runuser")
@@ -143,8 +232,8 @@ public final class PostgresServer: Sendable {
             process.executableURL = URL(fileURLWithPath: executable)
             process.arguments = arguments
         }
-        // Output goes to a file, not a pipe: `pg_ctl start` leaves the server holding its
-        // parent's descriptors, so reading a pipe to its end would wait for the server to stop.
+        // Output goes to a file, not a pipe: a server started by the command could keep a pipe
+        // open long after the command itself has finished.
         let outputURL = FileManager.default.temporaryDirectory.appendingPathComponent("steadfast-cmd-\(UUID().uuidString).log")
         _ = FileManager.default.createFile(atPath: outputURL.path, contents: nil)
         defer { try? FileManager.default.removeItem(at: outputURL) }
@@ -153,12 +242,19 @@ public final class PostgresServer: Sendable {
         process.standardError = output
         process.standardInput = FileHandle.nullDevice
         process.currentDirectoryURL = URL(fileURLWithPath: "/tmp")
-        try process.run()
-        process.waitUntilExit()
+        let status: Int32 = try await withCheckedThrowingContinuation { continuation in
+            process.terminationHandler = { finished in continuation.resume(returning: finished.terminationStatus) }
+            do {
+                try process.run()
+            } catch {
+                process.terminationHandler = nil
+                continuation.resume(throwing: error)
+            }
+        }
         try? output.close()
         let text = (try? String(contentsOf: outputURL, encoding: .utf8)) ?? ""
-        guard process.terminationStatus == 0 else {
-            throw HarnessError("\(executable) \(arguments.joined(separator: " ")) failed (\(process.terminationStatus)):\n\(text)")
+        guard status == 0 else {
+            throw HarnessError("\(executable) \(arguments.joined(separator: " ")) failed (\(status)):\n\(text)")
         }
         return text.trimmingCharacters(in: .whitespacesAndNewlines)
     }

@@ -29,7 +29,8 @@ public struct Migrator: Sendable {
         let migrations = self.migrations
         let nodeID = self.nodeID
         let now = clock.now()
-        let applied = try await database.transaction { db in
+        // Migrations may wait for another node's migration lock: allow more than a request's bound.
+        let applied = try await database.transaction(TransactionOptions(timeout: .seconds(120))) { db in
             if db.dialect == .postgres {
                 try await db.query("SELECT pg_advisory_xact_lock(\(Self.advisoryLockKey)) AS locked")
             }

@@ -2,7 +2,11 @@ import Foundation
 import Logging
 import NIOCore
 import PostgresNIO
+// Only to recognise the pool's errors (pool shut down, request cancelled), which PostgresNIO
+// passes through unwrapped.
+import _ConnectionPoolModule
 import ServiceLifecycle
+import Synchronization
 
 /// The cluster database: PostgreSQL through PostgresNIO's `PostgresClient` connection pool.
 ///
@@ -39,28 +43,53 @@ public final class PostgresEngine: SQLDatabase, Service {
         self.statementTimeout = statementTimeout
     }
 
-    /// Runs the connection pool until the task is cancelled or graceful shutdown begins.
+    /// Runs the connection pool until the task is cancelled, graceful shutdown begins, or
+    /// ``retire()`` is called.
     public func run() async throws {
-        await client.run()
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await self.client.run() }
+            group.addTask { await self.retirement.wait() }
+            await group.next()
+            group.cancelAll()
+        }
     }
 
+    /// Stops the pool: its connections close, queries waiting on it fail.
+    public func retire() {
+        retirement.fire()
+    }
+
+    private let retirement = OneShotEvent()
+
+    /// Runs one statement in auto-commit mode. A failure before the statement reached a
+    /// connection is reported as certainly not applied; one after it was sent may have been.
     @discardableResult
     public func query(_ sql: SQL) async throws -> [SQLRow] {
         try await withDeadline(statementTimeout) {
+            let sent = SentFlag()
             do {
-                let rows = try await self.client.query(Self.postgresQuery(sql), logger: self.logger)
-                return try await Self.collect(rows)
+                return try await self.client.withConnection { connection in
+                    sent.set()
+                    let rows = try await connection.query(Self.postgresQuery(sql), logger: self.logger)
+                    return try await Self.collect(rows)
+                }
             } catch {
-                throw Self.translate(error, phase: .beforeCommit)
+                throw Self.translate(error, phase: sent.isSet ? .commitSent : .beforeCommit)
             }
         }
     }
 
     @discardableResult
-    public func transaction<T: Sendable>(_ body: @escaping @Sendable (any SQLExecutor) async throws -> T) async throws -> T {
-        try await withDeadline(statementTimeout) {
-            try await self.client.withConnection { connection in
-                try await Self.runTransaction(on: connection, logger: self.logger, body)
+    public func transaction<T: Sendable>(_ options: TransactionOptions, _ body: @escaping @Sendable (any SQLExecutor) async throws -> T) async throws -> T {
+        try await withDeadline(options.timeout ?? statementTimeout) {
+            do {
+                return try await self.client.withConnection { connection in
+                    try await Self.runTransaction(on: connection, logger: self.logger, body)
+                }
+            } catch {
+                // Errors from inside were translated with their phase; anything else failed
+                // while waiting for a connection, before anything was sent.
+                throw Self.translate(error, phase: .beforeCommit)
             }
         }
     }
@@ -81,12 +110,16 @@ public final class PostgresEngine: SQLDatabase, Service {
         do {
             result = try await body(executor)
         } catch {
-            do { try await connection.query("ROLLBACK", logger: logger) } catch {
-                logger.debug("rollback failed", metadata: ["error": "\(String(describing: error))"])
+            let translated = (error is PSQLError) ? translate(error, phase: .beforeCommit) : error
+            // On a dead connection there is nothing to roll back (the server already did), and
+            // a ROLLBACK sent there can wait for a long time: skip it.
+            let connectionLost = (translated as? DatabaseError)?.kind == .connectionFailure
+            if !connectionLost {
+                do { try await connection.query("ROLLBACK", logger: logger) } catch {
+                    logger.debug("rollback failed", metadata: ["error": "\(String(describing: error))"])
+                }
             }
-            if let error = error as? DatabaseError { throw error }
-            if error is PSQLError { throw translate(error, phase: .beforeCommit) }
-            throw error
+            throw translated
         }
         do {
             try await connection.query("COMMIT", logger: logger)
@@ -174,8 +207,11 @@ public final class PostgresEngine: SQLDatabase, Service {
 
     static func translate(_ error: any Error, phase: Phase) -> any Error {
         if let error = error as? DatabaseError { return error }
-        guard let psql = error as? PSQLError else { return error }
         let mayHaveCommitted = phase == .commitSent
+        if let poolError = error as? ConnectionPoolError {
+            return DatabaseError(.connectionFailure, message: "connection pool unavailable (\(poolError))", mayHaveCommitted: mayHaveCommitted)
+        }
+        guard let psql = error as? PSQLError else { return error }
         if psql.code == .server, let state = psql.serverInfo?[.sqlState] {
             let detail = psql.serverInfo?[.message]
             let constraint = psql.serverInfo?[.constraintName]
@@ -206,6 +242,49 @@ public final class PostgresEngine: SQLDatabase, Service {
             return DatabaseError(.timeout, message: "query cancelled", detail: String(reflecting: psql), mayHaveCommitted: mayHaveCommitted)
         default:
             return DatabaseError(.other, message: "PostgreSQL client error (\(psql.code))", detail: String(reflecting: psql))
+        }
+    }
+}
+
+/// Records whether a statement was handed to a connection (so may have run).
+final class SentFlag: Sendable {
+    private let flag = Mutex(false)
+    func set() { flag.withLock { $0 = true } }
+    var isSet: Bool { flag.withLock { $0 } }
+}
+
+/// An event that happens once; waiters resume when it fires (or when their task is cancelled).
+final class OneShotEvent: Sendable {
+    private struct State {
+        var fired = false
+        var waiters: [UUID: CheckedContinuation<Void, Never>] = [:]
+    }
+
+    private let state = Mutex(State())
+
+    func fire() {
+        let waiters = state.withLock { state -> [CheckedContinuation<Void, Never>] in
+            state.fired = true
+            defer { state.waiters = [:] }
+            return Array(state.waiters.values)
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+
+    func wait() async {
+        let id = UUID()
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                let resumeNow = state.withLock { state -> Bool in
+                    if state.fired || Task.isCancelled { return true }
+                    state.waiters[id] = continuation
+                    return false
+                }
+                if resumeNow { continuation.resume() }
+            }
+        } onCancel: {
+            let waiter = state.withLock { $0.waiters.removeValue(forKey: id) }
+            waiter?.resume()
         }
     }
 }

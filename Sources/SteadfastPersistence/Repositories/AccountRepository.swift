@@ -23,16 +23,16 @@ public struct AccountRepository: Sendable {
     }
 
     public func find(id: UUID) async throws -> Account? {
-        try await database.first("SELECT * FROM accounts WHERE id = \(id)").map(Self.account)
+        try await database.readFirst("SELECT * FROM accounts WHERE id = \(id)").map(Self.account)
     }
 
     public func find(email: EmailAddress) async throws -> Account? {
-        try await database.first("SELECT * FROM accounts WHERE email_normalized = \(email.normalized)").map(Self.account)
+        try await database.readFirst("SELECT * FROM accounts WHERE email_normalized = \(email.normalized)").map(Self.account)
     }
 
     /// How many accounts have `role`.
     public func count(role: Role) async throws -> Int {
-        let row = try await database.first("SELECT COUNT(*) AS n FROM accounts WHERE role = \(role.rawValue)")
+        let row = try await database.readFirst("SELECT COUNT(*) AS n FROM accounts WHERE role = \(role.rawValue)")
         return Int(try row?.int("n") ?? 0)
     }
 

@@ -20,7 +20,7 @@ public struct SessionRecordRepository: Sendable {
 
     /// The live (not expired, not deleted) record for `idHash`.
     public func find(idHash: String, now: Date) async throws -> Record? {
-        let row = try await database.first("""
+        let row = try await database.readFirst("""
             SELECT data, expires_at FROM sessions WHERE id_hash = \(idHash) AND expires_at > \(now) AND data <> ''
             """)
         return try row.map { Record(data: try $0.string("data"), expiresAt: try $0.date("expires_at")) }

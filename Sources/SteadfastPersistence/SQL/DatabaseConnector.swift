@@ -6,17 +6,29 @@ public enum DatabaseConnector {
     /// An open database and the long-running service (if any) that must run alongside it.
     public struct Opened: Sendable {
         public let database: any SQLDatabase
-        /// The connection pool service for PostgreSQL; `nil` for SQLite.
+        /// The connection pools and role monitor for PostgreSQL; `nil` for SQLite.
         public let service: (any Service)?
     }
 
-    public static func open(_ url: DatabaseURL, maximumConnections: Int = 20, statementTimeout: Duration = .seconds(5), logger: Logger) async throws -> Opened {
+    /// Settings for PostgreSQL.
+    public struct PostgresOptions: Sendable {
+        public var maximumConnections = 20
+        public var requestTimeout: Duration = .seconds(2)
+        public var maxStandbyLag: Duration = .seconds(5)
+        public var monitorInterval: Duration = .seconds(1)
+        public init() {}
+    }
+
+    public static func open(_ url: DatabaseURL, postgres: PostgresOptions = .init(), logger: Logger) async throws -> Opened {
         switch url {
         case .sqlite(let path):
             return Opened(database: try await SQLiteEngine.open(path: path, logger: logger), service: nil)
-        case .postgres(let endpoint):
-            let engine = PostgresEngine(endpoint: endpoint, maximumConnections: maximumConnections, statementTimeout: statementTimeout, logger: logger)
-            return Opened(database: engine, service: engine)
+        case .postgres(let target):
+            let cluster = PostgresCluster(
+                target: target, maximumConnections: postgres.maximumConnections, requestTimeout: postgres.requestTimeout,
+                maxStandbyLag: postgres.maxStandbyLag, monitorInterval: postgres.monitorInterval, logger: logger
+            )
+            return Opened(database: cluster, service: cluster)
         }
     }
 }

@@ -63,7 +63,7 @@ public final class SQLiteEngine: SQLDatabase {
     }
 
     @discardableResult
-    public func transaction<T: Sendable>(_ body: @escaping @Sendable (any SQLExecutor) async throws -> T) async throws -> T {
+    public func transaction<T: Sendable>(_ options: TransactionOptions, _ body: @escaping @Sendable (any SQLExecutor) async throws -> T) async throws -> T {
         if Self.holder == ObjectIdentifier(self) {
             // Already inside a transaction of this engine: join it (SQLite has no nesting).
             return try await body(Executor(engine: self))

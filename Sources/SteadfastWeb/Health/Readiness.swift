@@ -1,4 +1,5 @@
 import Foundation
+import SteadfastPersistence
 import Synchronization
 
 /// Whether this node should receive traffic: it is not draining and every dependency answers.
@@ -8,14 +9,17 @@ import Synchronization
 public final class Readiness: Sendable {
     /// The outcome of one check.
     public struct CheckResult: Sendable, Codable, Equatable {
+        /// `ok`, `degraded` (usable in part; still ready) or `failing`.
         public var status: String
         public var latencyMs: Double?
         public var error: String?
+        public var detail: String?
+        public var hosts: [HostStatus]?
 
         enum CodingKeys: String, CodingKey {
             case status
             case latencyMs = "latency_ms"
-            case error
+            case error, detail, hosts
         }
     }
 
@@ -25,6 +29,7 @@ public final class Readiness: Sendable {
         public var node: String
         public var checks: [String: CheckResult]
         public var failing: [String]
+        public var degraded: [String]
         public var ready: Bool { status == "ready" }
     }
 
@@ -55,10 +60,15 @@ public final class Readiness: Sendable {
                 group.addTask {
                     let start = ContinuousClock.now
                     do {
-                        try await Self.bounded(timeout, check.run)
+                        let outcome = try await Self.bounded(timeout, check.run)
                         let elapsed = ContinuousClock.now - start
                         let ms = (Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15)
-                        return (check.name, CheckResult(status: "ok", latencyMs: (ms * 100).rounded() / 100))
+                        return (check.name, CheckResult(
+                            status: outcome.degraded == nil ? "ok" : "degraded", latencyMs: (ms * 100).rounded() / 100,
+                            detail: outcome.degraded, hosts: outcome.hosts
+                        ))
+                    } catch let failure as ReadinessCheck.Failure {
+                        return (check.name, CheckResult(status: "failing", error: failure.description, hosts: failure.hosts))
                     } catch {
                         return (check.name, CheckResult(status: "failing", error: "\(error)"))
                     }
@@ -66,19 +76,21 @@ public final class Readiness: Sendable {
             }
             for await (name, result) in group { results[name] = result }
         }
-        let failing = results.filter { $0.value.status != "ok" }.map(\.key).sorted()
+        let failing = results.filter { $0.value.status == "failing" }.map(\.key).sorted()
+        let degraded = results.filter { $0.value.status == "degraded" }.map(\.key).sorted()
         let status = isDraining ? "draining" : (failing.isEmpty ? "ready" : "unavailable")
-        return Report(status: status, node: nodeID, checks: results, failing: failing)
+        return Report(status: status, node: nodeID, checks: results, failing: failing, degraded: degraded)
     }
 
-    /// Runs `operation` but gives up (without waiting for it) after `limit`.
-    static func bounded(_ limit: Duration, _ operation: @escaping @Sendable () async throws -> Void) async throws {
-        try await withThrowingTaskGroup(of: Bool.self) { group in
-            group.addTask { try await operation(); return true }
-            group.addTask { try? await Task.sleep(for: limit); return false }
+    /// Runs `operation` but gives up after `limit`.
+    static func bounded<T: Sendable>(_ limit: Duration, _ operation: @escaping @Sendable () async throws -> T) async throws -> T {
+        try await withThrowingTaskGroup(of: T?.self) { group in
+            group.addTask { try await operation() }
+            group.addTask { try? await Task.sleep(for: limit); return nil }
             let first = try await group.next()!
             group.cancelAll()
-            if !first { throw TimeoutError(limit: limit) }
+            guard let first else { throw TimeoutError(limit: limit) }
+            return first
         }
     }
 

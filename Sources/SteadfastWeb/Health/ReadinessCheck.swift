@@ -1,11 +1,58 @@
-/// One dependency `/readyz` checks (`database`, `storage`...). A check throws to report failure;
-/// its error message is shown in the readiness answer, so it must not contain secrets.
-public struct ReadinessCheck: Sendable {
-    public let name: String
-    let run: @Sendable () async throws -> Void
+import SteadfastPersistence
 
-    public init(name: String, run: @escaping @Sendable () async throws -> Void) {
+/// One dependency `/readyz` checks (`database`, `storage`...). A check throws to report failure
+/// and returns an ``Outcome`` otherwise; messages are shown in the readiness answer, so they must
+/// not contain secrets.
+public struct ReadinessCheck: Sendable {
+    /// A passing check's result: healthy, or usable in a reduced way (`degraded`).
+    public struct Outcome: Sendable {
+        /// Why the dependency is only partly usable (e.g. "no primary: reads only"), if it is.
+        public var degraded: String?
+        /// Per-server detail for the database check.
+        public var hosts: [HostStatus]?
+
+        public init(degraded: String? = nil, hosts: [HostStatus]? = nil) {
+            self.degraded = degraded
+            self.hosts = hosts
+        }
+
+        public static let healthy = Outcome()
+    }
+
+    /// A failing check's error, with per-server detail when there is some.
+    public struct Failure: Error, CustomStringConvertible {
+        public var description: String
+        public var hosts: [HostStatus]?
+
+        public init(_ description: String, hosts: [HostStatus]? = nil) {
+            self.description = description
+            self.hosts = hosts
+        }
+    }
+
+    public let name: String
+    let run: @Sendable () async throws -> Outcome
+
+    public init(name: String, run: @escaping @Sendable () async throws -> Outcome) {
         self.name = name
         self.run = run
+    }
+
+    /// The database check: fails when no server can answer; degraded (but ready) when only
+    /// standbys can, since reads still work; reports every host's role and lag.
+    public static func database(_ database: any SQLDatabase) -> ReadinessCheck {
+        ReadinessCheck(name: "database") {
+            do {
+                try await database.ping()
+            } catch {
+                let hosts = await database.hostStatuses()
+                throw Failure("\(error)", hosts: hosts.isEmpty ? nil : hosts)
+            }
+            let hosts = await database.hostStatuses()
+            return Outcome(
+                degraded: database.canWrite ? nil : "no primary reachable: serving reads from a standby, writes answer 503",
+                hosts: hosts.isEmpty ? nil : hosts
+            )
+        }
     }
 }

@@ -3,6 +3,7 @@ import Hummingbird
 import HummingbirdAuth
 import SteadfastDomain
 import SteadfastServices
+import SteadfastSessions
 
 /// Turns the session into the logged-in ``Account`` and enforces the session's two expiries:
 /// idle (the database row's expiry, pushed forward while the client is active) and absolute
@@ -17,16 +18,24 @@ public struct AuthenticationMiddleware: RouterMiddleware {
     let idleTimeout: Duration
     let absoluteTimeout: Duration
     let clock: any WallClock
+    /// Whether the database takes writes now; while it does not (a failover in progress), the
+    /// idle-expiry refresh is skipped so reads keep working instead of failing on the write.
+    let canWrite: @Sendable () -> Bool
 
-    public init(accounts: AccountService, idleTimeout: Duration, absoluteTimeout: Duration, clock: any WallClock) {
+    public init(accounts: AccountService, idleTimeout: Duration, absoluteTimeout: Duration, clock: any WallClock, canWrite: @escaping @Sendable () -> Bool = { true }) {
         self.accounts = accounts
         self.idleTimeout = idleTimeout
         self.absoluteTimeout = absoluteTimeout
         self.clock = clock
+        self.canWrite = canWrite
     }
 
     public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var context = context
+        if let failure = SessionLoadFailure.current?.error {
+            // The session could not be read (database unavailable): 503, not "logged out".
+            throw failure
+        }
         if let session = context.sessions.session {
             let now = clock.now()
             let absoluteDeadline = session.issuedAt.addingTimeInterval(absoluteTimeout.seconds)
@@ -35,7 +44,7 @@ public struct AuthenticationMiddleware: RouterMiddleware {
             } else if let account = try await accounts.account(id: session.accountID) {
                 context.account = account
                 context.logger[metadataKey: "steadfast.account.id"] = .string(account.id.uuidString.lowercased())
-                refreshIdleExpiry(context: context, now: now, absoluteDeadline: absoluteDeadline)
+                if canWrite() { refreshIdleExpiry(context: context, now: now, absoluteDeadline: absoluteDeadline) }
             } else {
                 context.sessions.clearSession()
             }

@@ -51,9 +51,12 @@ public struct PortalNode: Sendable {
         if case .sqlite(let path?) = url {
             try Self.prepareDirectory(URL(fileURLWithPath: path).deletingLastPathComponent().path, what: "database.url")
         }
-        let opened = try await DatabaseConnector.open(
-            url, maximumConnections: configuration.databaseMaxConnections, statementTimeout: configuration.databaseTimeout, logger: logger
-        )
+        var postgres = DatabaseConnector.PostgresOptions()
+        postgres.maximumConnections = configuration.databaseMaxConnections
+        postgres.requestTimeout = configuration.databaseTimeout
+        postgres.maxStandbyLag = configuration.databaseStandbyMaxLag
+        postgres.monitorInterval = configuration.databaseMonitorInterval
+        let opened = try await DatabaseConnector.open(url, postgres: postgres, logger: logger)
         var services: [any Service] = []
         if let pool = opened.service { services.append(pool) }
         services.append(NodeService(node: self, database: opened.database))
@@ -91,8 +94,11 @@ struct NodeService: Service {
         let outcome = try await cancelWhenGracefulShutdown { try await setup.runRetrying() }
 
         let readiness = Readiness(nodeID: configuration.nodeID, checks: [
-            ReadinessCheck(name: "database") { try await database.ping() },
-            ReadinessCheck(name: "storage") { try LocalDirectoryCheck.check(configuration.storageLocalPath) },
+            .database(database),
+            ReadinessCheck(name: "storage") {
+                try LocalDirectoryCheck.check(configuration.storageLocalPath)
+                return .healthy
+            },
         ])
         let router = try PortalRouter(
             configuration: configuration, database: database, accounts: accounts, readiness: readiness,

@@ -10,7 +10,7 @@ import SteadfastSessions
 /// Builds the node's router: the middleware stack and every route.
 ///
 /// Middleware order, outermost first: request id + access log + body limit, metrics, error
-/// rendering, Secure cookies, sessions (database-backed), authentication; then CSRF for HTML
+/// rendering, Secure cookies, sessions (database-backed; a load failure is a 503, not a log-out), authentication; then CSRF for HTML
 /// routes and JSON-only for `/api/v1`.
 public struct PortalRouter: Sendable {
     let configuration: NodeConfiguration
@@ -49,9 +49,11 @@ public struct PortalRouter: Sendable {
         router.middlewares.add(MetricsMiddleware())
         router.middlewares.add(ErrorMiddleware(pages: pages))
         router.middlewares.add(SecureCookieMiddleware(mode: configuration.secureCookies))
+        router.middlewares.add(SessionLoadGuardMiddleware())
         router.middlewares.add(SessionMiddleware(storage: driver, configuration: sessionConfiguration))
         router.middlewares.add(AuthenticationMiddleware(
-            accounts: accounts, idleTimeout: configuration.sessionIdleTimeout, absoluteTimeout: configuration.sessionAbsoluteTimeout, clock: clock
+            accounts: accounts, idleTimeout: configuration.sessionIdleTimeout, absoluteTimeout: configuration.sessionAbsoluteTimeout, clock: clock,
+            canWrite: { [database] in database.canWrite }
         ))
 
         HealthController(readiness: readiness, registry: metrics, nodeID: configuration.nodeID).addRoutes(to: router)

@@ -1,0 +1,46 @@
+import Foundation
+import Logging
+import NIOCore
+import PostgresNIO
+
+/// Asks one PostgreSQL host what it is, over a fresh connection (so a wedged or backed-off pool
+/// cannot hide a host that came back): primary or standby, replay lag, timeline.
+public enum HostProbe {
+    static let statement: SQL = """
+        SELECT pg_is_in_recovery() AS standby,
+               (CASE WHEN NOT pg_is_in_recovery() THEN 0
+                     WHEN pg_last_wal_receive_lsn() IS NULL OR pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0
+                     ELSE COALESCE(EXTRACT(EPOCH FROM (now() - pg_last_xact_replay_timestamp())), 0) * 1000
+                END)::bigint AS lag_ms,
+               (CASE WHEN pg_is_in_recovery() THEN 0
+                     ELSE ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::int
+                END)::bigint AS timeline
+        """
+
+    /// The host's role; never throws (an unreachable host is a role too).
+    public static func probe(_ endpoint: PostgresEndpoint, timeout: Duration, logger: Logger) async -> HostRole {
+        do {
+            return try await withDeadline(timeout) {
+                var configuration = PostgresConnection.Configuration(
+                    host: endpoint.host, port: endpoint.port, username: endpoint.username, password: endpoint.password,
+                    database: endpoint.database, tls: endpoint.requireTLS ? .require(try .init(configuration: .makeClientConfiguration())) : .disable
+                )
+                configuration.options.connectTimeout = .milliseconds(Int64(timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000))
+                let connection = try await PostgresConnection.connect(configuration: configuration, id: 0, logger: logger)
+                defer { Task { try? await connection.close() } }
+                let rows = try await PostgresEngine.collect(try await connection.query(PostgresEngine.postgresQuery(statement), logger: logger))
+                guard let row = rows.first else { return .unreachable("no answer to the role query") }
+                if try row.bool("standby") {
+                    return .standby(lagSeconds: Double(try row.int("lag_ms")) / 1000)
+                }
+                return .primary(timeline: Int(try row.int("timeline")))
+            }
+        } catch let error as DatabaseError {
+            return .unreachable(error.message)
+        } catch let error as PSQLError {
+            return .unreachable("\(error.code)")
+        } catch {
+            return .unreachable("\(error)")
+        }
+    }
+}

@@ -1,0 +1,262 @@
+import Foundation
+import Logging
+import ServiceLifecycle
+import Synchronization
+
+/// The database of a cluster node: one or more PostgreSQL servers (a primary and streaming
+/// standbys), followed through failovers and switchovers without restarting the node.
+///
+/// - One ``PostgresEngine`` (a `PostgresClient` pool) per host. A role monitor probes every host
+///   each `monitorInterval` — and at once when work fails — with `pg_is_in_recovery()`, replay
+///   lag and timeline.
+/// - Writes and transactions go to the current primary; ``read(_:)`` may go to a standby within
+///   `maxStandbyLag` as `target_session_attrs` allows (and does, under `read-write`, only while no
+///   primary is reachable).
+/// - A host that refuses a write (25006: a standby or demoted primary), shuts down (57P01), or
+///   loses its connection has its pool dropped and replaced, so no connection to a demoted
+///   primary stays in use.
+/// - Work that certainly did not commit is retried on the new primary (see ``FailureHandling``);
+///   nothing waits longer than `requestTimeout`, after which the caller gets a `.timeout` error
+///   (a 503 at the HTTP edge).
+public final class PostgresCluster: SQLDatabase, Service {
+    public var dialect: SQLDialect { .postgres }
+
+    public let target: PostgresTarget
+    let requestTimeout: Duration
+    let maxStandbyLag: Double
+    let monitorInterval: Duration
+    let maximumConnections: Int
+    let logger: Logger
+
+    /// One host's live state.
+    struct Slot {
+        var role: HostRole = .unknown
+        var engine: PostgresEngine
+        var generation = 0
+    }
+
+    private let slots: Mutex<[Slot]>
+    private let engines: AsyncStream<PostgresEngine>.Continuation
+    private let engineStream: AsyncStream<PostgresEngine>
+    private let probeRequests: AsyncStream<Void>.Continuation
+    private let probeStream: AsyncStream<Void>
+
+    public init(
+        target: PostgresTarget, maximumConnections: Int = 20, requestTimeout: Duration = .seconds(2),
+        maxStandbyLag: Duration = .seconds(5), monitorInterval: Duration = .seconds(1), logger: Logger
+    ) {
+        self.target = target
+        self.requestTimeout = requestTimeout
+        self.maxStandbyLag = Double(maxStandbyLag.components.seconds) + Double(maxStandbyLag.components.attoseconds) / 1e18
+        self.monitorInterval = monitorInterval
+        self.maximumConnections = maximumConnections
+        self.logger = logger
+        (engineStream, engines) = AsyncStream.makeStream()
+        (probeStream, probeRequests) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
+        let initial = target.endpoints.map { endpoint in
+            Slot(engine: PostgresEngine(endpoint: endpoint, maximumConnections: maximumConnections, statementTimeout: requestTimeout, logger: logger))
+        }
+        slots = Mutex(initial)
+        for slot in initial { engines.yield(slot.engine) }
+    }
+
+    // MARK: Service
+
+    /// Runs the pools and the role monitor until graceful shutdown or cancellation.
+    public func run() async throws {
+        await withDiscardingTaskGroup { group in
+            group.addTask {
+                await self.monitor()
+                self.engines.finish()
+            }
+            for await engine in engineStream {
+                group.addTask { try? await engine.run() }
+            }
+        }
+    }
+
+    private func monitor() async {
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            await probeAll()
+            let interval = monitorInterval
+            let probes = probeStream
+            // Sleep until the interval passes or someone asks for a probe now.
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask { try? await Task.sleep(for: interval) }
+                group.addTask {
+                    var iterator = probes.makeAsyncIterator()
+                    _ = await iterator.next()
+                }
+                group.addTask { try? await gracefulShutdown() }
+                await group.next()
+                group.cancelAll()
+            }
+            // Bound the probe rate when many failures ask at once.
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        for slot in slots.withLock({ $0 }) { slot.engine.retire() }
+    }
+
+    /// Probes every host concurrently and records the roles.
+    func probeAll() async {
+        let endpoints = target.endpoints
+        let timeout = min(monitorInterval, .seconds(1))
+        let logger = self.logger
+        let roles = await withTaskGroup(of: (Int, HostRole).self) { group in
+            for (index, endpoint) in endpoints.enumerated() {
+                group.addTask { (index, await HostProbe.probe(endpoint, timeout: timeout, logger: logger)) }
+            }
+            var roles: [Int: HostRole] = [:]
+            for await (index, role) in group { roles[index] = role }
+            return roles
+        }
+        for (index, role) in roles.sorted(by: { $0.key < $1.key }) {
+            record(role, for: index)
+        }
+    }
+
+    func record(_ role: HostRole, for index: Int) {
+        let (old, retired) = slots.withLock { slots -> (HostRole, PostgresEngine?) in
+            let old = slots[index].role
+            slots[index].role = role
+            // A primary that is no longer one must not keep its pool.
+            if case .primary = old, !(role.isPrimary) {
+                return (old, replaceEngine(&slots, index))
+            }
+            return (old, nil)
+        }
+        retired?.retire()
+        if old.name != role.name {
+            let endpoint = target.endpoints[index]
+            logger.notice("database host role changed", metadata: [
+                "steadfast.db.host": "\(endpoint.host):\(endpoint.port)", "steadfast.db.from": "\(old.name)", "steadfast.db.to": "\(role.name)",
+            ])
+        }
+    }
+
+    /// Swaps in a fresh engine for a host; returns the old one for retirement.
+    private func replaceEngine(_ slots: inout [Slot], _ index: Int) -> PostgresEngine {
+        let old = slots[index].engine
+        let fresh = PostgresEngine(endpoint: target.endpoints[index], maximumConnections: maximumConnections, statementTimeout: requestTimeout, logger: logger)
+        slots[index].engine = fresh
+        slots[index].generation += 1
+        engines.yield(fresh)
+        return old
+    }
+
+    // MARK: SQLDatabase
+
+    @discardableResult
+    public func query(_ sql: SQL) async throws -> [SQLRow] {
+        try await perform(.write, readOnlyWork: false, idempotent: false, timeout: nil) { engine in
+            try await engine.query(sql)
+        }
+    }
+
+    public func read(_ sql: SQL) async throws -> [SQLRow] {
+        try await perform(.read, readOnlyWork: true, idempotent: false, timeout: nil) { engine in
+            try await engine.query(sql)
+        }
+    }
+
+    @discardableResult
+    public func transaction<T: Sendable>(_ options: TransactionOptions, _ body: @escaping @Sendable (any SQLExecutor) async throws -> T) async throws -> T {
+        try await perform(.write, readOnlyWork: false, idempotent: options.idempotent, timeout: options.timeout) { engine in
+            try await engine.transaction(TransactionOptions(idempotent: options.idempotent, timeout: options.timeout), body)
+        }
+    }
+
+    public var canWrite: Bool {
+        slots.withLock { HostSelection.primary($0.map(\.role)) != nil }
+    }
+
+    public func hostStatuses() async -> [HostStatus] {
+        let roles = slots.withLock { $0.map(\.role) }
+        let readable = Set(HostSelection.usableStandbys(roles, maxLag: maxStandbyLag) + [HostSelection.primary(roles)].compactMap { $0 })
+        return target.endpoints.enumerated().map { index, endpoint in
+            HostStatus(host: "\(endpoint.host):\(endpoint.port)", role: roles[index], readable: readable.contains(index))
+        }
+    }
+
+    /// Succeeds when some host can answer reads (a primary, or a standby within the lag bound).
+    public func ping() async throws {
+        _ = try await read("SELECT 1 AS ok")
+    }
+
+    public func close() async throws {
+        probeRequests.finish()
+        for slot in slots.withLock({ $0 }) { slot.engine.retire() }
+    }
+
+    // MARK: Routing and retry
+
+    /// Runs `operation` on the host chosen for `intent`, retrying on another host when the
+    /// failure allows it, all within the request bound.
+    func perform<T: Sendable>(
+        _ intent: HostSelection.Intent, readOnlyWork: Bool, idempotent: Bool, timeout: Duration?,
+        _ operation: @escaping @Sendable (PostgresEngine) async throws -> T
+    ) async throws -> T {
+        let bound = timeout ?? requestTimeout
+        let deadline = ContinuousClock.now + bound
+        return try await withDeadline(bound) {
+            var attempt = 0
+            while true {
+                attempt += 1
+                let (index, engine, generation) = try await self.waitForHost(intent, until: deadline)
+                do {
+                    return try await operation(engine)
+                } catch let error as DatabaseError {
+                    let decision = FailureHandling.decide(error, readOnlyWork: readOnlyWork, idempotent: idempotent)
+                    self.apply(decision.verdict, error: error, index: index, generation: generation)
+                    guard decision.retry, ContinuousClock.now < deadline, attempt < 20 else {
+                        if decision.verdict != .healthy {
+                            self.logger.warning("database work failed and cannot safely be retried", metadata: [
+                                "error": "\(error)", "steadfast.db.may_have_committed": "\(error.mayHaveCommitted)",
+                            ])
+                        }
+                        throw error
+                    }
+                    self.logger.info("retrying database work on the current primary", metadata: ["error": "\(error)", "attempt": "\(attempt)"])
+                }
+            }
+        }
+    }
+
+    /// Waits (re-probing) until a host can take `intent`, or the deadline passes.
+    private func waitForHost(_ intent: HostSelection.Intent, until deadline: ContinuousClock.Instant) async throws -> (Int, PostgresEngine, Int) {
+        var asked = false
+        while true {
+            let choice = slots.withLock { slots -> (Int, PostgresEngine, Int)? in
+                guard let index = HostSelection.choose(intent, roles: slots.map(\.role), attributes: target.sessionAttributes, maxLag: maxStandbyLag) else { return nil }
+                return (index, slots[index].engine, slots[index].generation)
+            }
+            if let choice { return choice }
+            if !asked {
+                probeRequests.yield()
+                asked = true
+            }
+            guard ContinuousClock.now < deadline else {
+                throw DatabaseError(.connectionFailure, message: intent == .write ? "no primary database server is reachable" : "no database server is reachable")
+            }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+    }
+
+    private func apply(_ verdict: FailureHandling.HostVerdict, error: DatabaseError, index: Int, generation: Int) {
+        guard verdict != .healthy else { return }
+        let retired = slots.withLock { slots -> PostgresEngine? in
+            guard slots[index].generation == generation else { return nil }
+            slots[index].role = verdict == .demoted ? .unknown : .unreachable(error.message)
+            return replaceEngine(&slots, index)
+        }
+        retired?.retire()
+        probeRequests.yield()
+    }
+}
+
+extension HostRole {
+    var isPrimary: Bool {
+        if case .primary = self { return true }
+        return false
+    }
+}

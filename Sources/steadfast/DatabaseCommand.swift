@@ -1,0 +1,86 @@
+import ArgumentParser
+import Foundation
+import Logging
+import SteadfastConfig
+import SteadfastPersistence
+
+/// `steadfast db ...`: database operations.
+struct DatabaseCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "db",
+        abstract: "Database tools.",
+        subcommands: [Status.self]
+    )
+
+    /// `steadfast db status`: every configured server's role, lag and timeline, as a table.
+    struct Status: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Show each database server's role (primary/standby), replay lag and timeline.",
+            discussion: "Exits 0 when a primary is reachable, 1 otherwise."
+        )
+
+        @OptionGroup var common: NodeOptions
+
+        func run() async throws {
+            let configuration = try common.loadConfiguration()
+            let url: DatabaseURL
+            do {
+                url = try DatabaseURL(configuration.databaseURL)
+            } catch {
+                throw ValidationError("database.url: \(error.message)")
+            }
+            switch url {
+            case .sqlite(let path):
+                let database = try await SQLiteEngine.open(path: path, logger: Logger(label: "steadfast.db"))
+                defer { Task { try? await database.close() } }
+                try await database.ping()
+                print("SQLite database \(path ?? ":memory:") answers (single node).")
+            case .postgres(let target):
+                let logger = Logger(label: "steadfast.db")
+                let roles = await withTaskGroup(of: (Int, HostRole).self) { group in
+                    for (index, endpoint) in target.endpoints.enumerated() {
+                        group.addTask { (index, await HostProbe.probe(endpoint, timeout: .seconds(2), logger: logger)) }
+                    }
+                    var roles = [HostRole](repeating: .unknown, count: target.endpoints.count)
+                    for await (index, role) in group { roles[index] = role }
+                    return roles
+                }
+                let maxLag = configuration.databaseStandbyMaxLag
+                let readable = Set(
+                    HostSelection.usableStandbys(roles, maxLag: Double(maxLag.components.seconds) + Double(maxLag.components.attoseconds) / 1e18)
+                        + [HostSelection.primary(roles)].compactMap { $0 }
+                )
+                let primary = HostSelection.primary(roles)
+                print(Self.table(target: target, roles: roles, readable: readable, primary: primary))
+                if primary == nil {
+                    FileHandle.standardError.write(Data("steadfast: no primary is reachable; writes would fail\n".utf8))
+                    throw ExitCode(1)
+                }
+            }
+        }
+
+        static func table(target: PostgresTarget, roles: [HostRole], readable: Set<Int>, primary: Int?) -> String {
+            var rows = [["HOST", "ROLE", "LAG", "TIMELINE", "READS", "WRITES", "NOTE"]]
+            for (index, endpoint) in target.endpoints.enumerated() {
+                let role = roles[index]
+                var lag = "-", timeline = "-", note = ""
+                switch role {
+                case .primary(let t): timeline = String(t)
+                case .standby(let seconds): lag = String(format: "%.3fs", seconds)
+                case .unreachable(let message): note = message
+                case .unknown: break
+                }
+                if case .primary = role, index != primary { note = "older timeline: not used (split brain?)" }
+                rows.append([
+                    "\(endpoint.host):\(endpoint.port)", role.name, lag, timeline,
+                    readable.contains(index) ? "yes" : "no", index == primary ? "yes" : "no", note,
+                ])
+            }
+            let widths = (0..<rows[0].count).map { column in rows.map { $0[column].count }.max() ?? 0 }
+            return rows.map { row in
+                row.enumerated().map { column, cell in cell.padding(toLength: widths[column], withPad: " ", startingAt: 0) }
+                    .joined(separator: "  ").trimmingCharacters(in: .whitespaces)
+            }.joined(separator: "\n")
+        }
+    }
+}

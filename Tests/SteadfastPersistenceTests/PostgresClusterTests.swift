@@ -1,0 +1,105 @@
+import Foundation
+import Logging
+@testable import SteadfastPersistence
+import SteadfastTestSupport
+import Testing
+
+/// The primary-following client against a real primary and streaming standby.
+@Suite(.serialized) struct PostgresClusterTests {
+    static func withCluster<T: Sendable>(
+        _ set: PostgresReplicaSet, database: String, monitorInterval: Duration = .seconds(1), requestTimeout: Duration = .seconds(10),
+        _ body: @Sendable (PostgresCluster) async throws -> T
+    ) async throws -> T {
+        guard case .postgres(let target) = try DatabaseURL(set.url(database: database)) else { throw HarnessError("not postgres") }
+        let cluster = PostgresCluster(target: target, maximumConnections: 5, requestTimeout: requestTimeout, monitorInterval: monitorInterval, logger: Logger(label: "test"))
+        let run = Task { try await cluster.run() }
+        defer { run.cancel() }
+        return try await body(cluster)
+    }
+
+    @Test func findsThePrimaryAndReportsRolesAndLag() async throws {
+        let set = try await PostgresReplicaSet.start(standbys: 1)
+        defer { set.stopAll() }
+        let name = try await set.createDatabase()
+        try await Self.withCluster(set, database: name) { cluster in
+            try await cluster.query("CREATE TABLE t (v INTEGER)")
+            try await cluster.query("INSERT INTO t (v) VALUES (1)")
+            #expect(cluster.canWrite)
+            let statuses = await cluster.hostStatuses()
+            #expect(statuses.map(\.role) == ["primary", "standby"])
+            #expect(statuses[1].lagSeconds != nil && statuses.allSatisfy(\.readable))
+            // Synchronous replication: the standby has the acknowledged row.
+            #expect(try await set.servers[1].psql("SELECT count(*) FROM t", database: name) == "1")
+        }
+    }
+
+    /// The 25006 trap: the client believes a standby is the primary (as after a switchover it
+    /// has not noticed). The write is refused read-only, the host's pool is dropped, roles are
+    /// re-probed and the write is retried — once — on the real primary.
+    @Test func aWriteRefusedAsReadOnlyIsRetriedOnTheRealPrimary() async throws {
+        let set = try await PostgresReplicaSet.start(standbys: 1)
+        defer { set.stopAll() }
+        let name = try await set.createDatabase()
+        try await Self.withCluster(set, database: name, monitorInterval: .seconds(3600)) { cluster in
+            try await cluster.query("CREATE TABLE t (v INTEGER)")
+            let replicated = await eventually { (try? await set.servers[1].psql("SELECT count(*) FROM t", database: name)) == "0" }
+            #expect(replicated)
+            // Mislead the router: the standby "is" the primary on a newer timeline.
+            cluster.record(.primary(timeline: 99), for: 1)
+            try await cluster.transaction { tx in
+                try await tx.query("INSERT INTO t (v) VALUES (42)")
+            }
+            #expect(try await set.servers[0].psql("SELECT count(*) FROM t WHERE v = 42", database: name) == "1")
+            // The refusal triggered a probe, which puts the roles right.
+            #expect(await eventually { await cluster.hostStatuses().map(\.role) == ["primary", "standby"] })
+        }
+    }
+
+    @Test func survivesAKilledPrimaryAndAPromotion() async throws {
+        let set = try await PostgresReplicaSet.start(standbys: 1)
+        defer { set.stopAll() }
+        let name = try await set.createDatabase()
+        try await Self.withCluster(set, database: name) { cluster in
+            try await cluster.query("CREATE TABLE t (v INTEGER PRIMARY KEY)")
+            for v in 1...20 { try await cluster.query("INSERT INTO t (v) VALUES (\(v))") }
+            await set.servers[0].killHard()
+            // No primary: reads are answered by the standby, writes fail within the bound.
+            let read = try await cluster.read("SELECT count(*) AS n FROM t")
+            #expect(try read.first?.int("n") == 20)
+            #expect(await eventually { !cluster.canWrite })
+            try await set.servers[1].promote()
+            try await cluster.query("INSERT INTO t (v) VALUES (21)")
+            #expect(try await set.servers[1].psql("SELECT count(*) FROM t", database: name) == "21")
+            #expect((await cluster.hostStatuses()).map(\.role) == ["unreachable", "primary"])
+        }
+    }
+
+    @Test func aTransactionCutBeforeCommitIsRetried() async throws {
+        let set = try await PostgresReplicaSet.start(standbys: 1)
+        defer { set.stopAll() }
+        let name = try await set.createDatabase()
+        try await Self.withCluster(set, database: name) { cluster in
+            try await cluster.query("CREATE TABLE t (v INTEGER)")
+            // The first attempt's backend is killed by another session while a statement runs,
+            // before COMMIT: nothing was committed (the server rolls back), so the work is
+            // retried; attempts are counted to prove it ran again, and only once more.
+            let attempts = LockedBox(0)
+            let primary = set.servers[0]
+            try await cluster.transaction { tx in
+                let attempt = attempts.with { $0 += 1; return $0 }
+                try await tx.query("INSERT INTO t (v) VALUES (\(attempt))")
+                if attempt == 1 {
+                    let pid = try await tx.first("SELECT pg_backend_pid() AS pid")?.int("pid") ?? 0
+                    let killer = Task {
+                        try await Task.sleep(for: .milliseconds(300))
+                        try await primary.psql("SELECT pg_terminate_backend(\(pid))")
+                    }
+                    defer { killer.cancel() }
+                    try await tx.query("SELECT pg_sleep(5)")
+                }
+            }
+            #expect(attempts.value == 2)
+            #expect(try await set.servers[0].psql("SELECT string_agg(v::text, ',') FROM t", database: name) == "2")
+        }
+    }
+}

@@ -1,0 +1,121 @@
+import Foundation
+import SteadfastTestSupport
+import Testing
+
+/// Two real nodes on a real primary + synchronous standby, under a steady write and read load,
+/// while the primary dies, is switched over, or a standby restarts.
+@Suite(.serialized) struct FailoverLiveTests {
+    static let password = "correct horse battery"
+
+    /// Starts two nodes on the replica set and a logged-in reader client per node.
+    static func nodesAndReaders(_ set: PostgresReplicaSet, database: String) async throws -> ([SteadfastNode], [HTTPTestClient]) {
+        let url = set.url(database: database)
+        let a = try await SteadfastNode.start(name: "ha-a", database: url)
+        let b = try await SteadfastNode.start(name: "ha-b", database: url)
+        let reader = a.client()
+        #expect(try await reader.postJSON("/api/v1/auth/register", ["email": "reader@example.com", "password": password, "name": "R"]).status == 201)
+        #expect(try await reader.postJSON("/api/v1/auth/login", ["email": "reader@example.com", "password": password]).status == 200)
+        return ([a, b], [reader, reader.pointed(at: b.baseURL)])
+    }
+
+    /// Every acknowledged registration is in the database exactly once.
+    static func verify(_ report: AccountLoad.Report, on server: PostgresServer, database: String) async throws {
+        print("failover load: \(report.acknowledged.count) writes acknowledged, \(report.failedWriteAttempts) attempts failed and retried, \(report.conflictsOnRetry) retries found their write already committed, \(report.reads) reads, \(report.failedReads.count) failed")
+        let stored = try await server.psql("SELECT email FROM accounts WHERE email LIKE '%-w%'", database: database)
+            .split(separator: "\n").map(String.init)
+        let storedSet = Set(stored)
+        #expect(stored.count == storedSet.count, "an account was stored twice")
+        let missing = Set(report.acknowledged).subtracting(storedSet)
+        #expect(missing.isEmpty, "acknowledged but lost: \(missing.sorted().prefix(5))")
+        #expect(Set(report.acknowledged).count == report.acknowledged.count)
+    }
+
+    @Test func killingThePrimaryLosesNoAcknowledgedWriteAndReadsContinue() async throws {
+        let set = try await PostgresReplicaSet.start(standbys: 1)
+        defer { set.stopAll() }
+        let database = try await set.createDatabase()
+        let (nodes, readers) = try await Self.nodesAndReaders(set, database: database)
+        defer { for node in nodes { node.process.send(SIGKILL) } }
+        let load = AccountLoad()
+        load.start(nodes: nodes.map(\.baseURL), writers: 4, readers: readers)
+        try await Task.sleep(for: .seconds(2))
+        let beforeKill = load.snapshot
+        #expect(beforeKill.acknowledged.count > 0)
+
+        await set.servers[0].killHard()
+        let killedAt = ContinuousClock.now
+        try await Task.sleep(for: .seconds(1.5))
+        let duringGap = load.snapshot
+        try await set.servers[1].promote()
+        let resumed = await eventually(timeout: .seconds(20)) {
+            load.snapshot.acknowledgedAt.contains { $0 > killedAt + .seconds(1.5) }
+        }
+        #expect(resumed, "writes did not resume after promotion")
+        try await Task.sleep(for: .seconds(1))
+        let report = await load.stop()
+
+        try await Self.verify(report, on: set.servers[1], database: database)
+        #expect(report.failedReads.isEmpty, "reads failed during the failover: \(report.failedReads.prefix(5))")
+        #expect(duringGap.reads > beforeKill.reads, "no reads were answered while the primary was down")
+        #expect(report.acknowledged.count > beforeKill.acknowledged.count)
+        // No node was restarted.
+        #expect(nodes.allSatisfy { $0.process.isRunning })
+    }
+
+    @Test func aSwitchoverIsFollowedWithoutLosingOrDuplicatingWrites() async throws {
+        let set = try await PostgresReplicaSet.start(standbys: 1)
+        defer { set.stopAll() }
+        let database = try await set.createDatabase()
+        let (nodes, readers) = try await Self.nodesAndReaders(set, database: database)
+        defer { for node in nodes { node.process.send(SIGKILL) } }
+        let load = AccountLoad()
+        load.start(nodes: nodes.map(\.baseURL), writers: 4, readers: readers)
+        try await Task.sleep(for: .seconds(1.5))
+
+        // Switchover: the old primary shuts down cleanly, the standby is promoted, and the old
+        // primary comes back as a standby on the same address — where a client that trusted
+        // its old connections would now meet "cannot execute ... in a read-only transaction".
+        await set.servers[0].stopFast()
+        try await set.servers[1].promote()
+        try await set.servers[0].startAsStandby(of: set.servers[1], name: "pg0")
+        try await set.waitUntilStreaming(standbys: 1, primary: set.servers[1])
+        let switchedAt = ContinuousClock.now
+        let resumed = await eventually(timeout: .seconds(20)) {
+            load.snapshot.acknowledgedAt.contains { $0 > switchedAt }
+        }
+        #expect(resumed)
+        try await Task.sleep(for: .seconds(1.5))
+        let report = await load.stop()
+        try await Self.verify(report, on: set.servers[1], database: database)
+        // After the switchover no write is refused: none reached the demoted server.
+        let lateFailures = report.acknowledgedAt.filter { $0 > switchedAt }.count
+        #expect(lateFailures > 0)
+        for node in nodes {
+            let ready = try await node.client().get("/readyz")
+            let hosts = ((ready.json["checks"] as? [String: Any])?["database"] as? [String: Any])?["hosts"] as? [[String: Any]]
+            #expect(hosts?.map { $0["role"] as? String } == ["standby", "primary"])
+        }
+    }
+
+    @Test func restartingAStandbyIsInvisibleToClients() async throws {
+        // Two standbys, either may acknowledge (ANY 1): one restarting does not block commits.
+        let set = try await PostgresReplicaSet.start(standbys: 2)
+        defer { set.stopAll() }
+        let database = try await set.createDatabase()
+        let (nodes, readers) = try await Self.nodesAndReaders(set, database: database)
+        defer { for node in nodes { node.process.send(SIGKILL) } }
+        let load = AccountLoad()
+        load.start(nodes: nodes.map(\.baseURL), writers: 4, readers: readers)
+        try await Task.sleep(for: .seconds(1))
+        await set.servers[1].stopFast()
+        try await Task.sleep(for: .seconds(1))
+        try await set.servers[1].restart()
+        try await set.waitUntilStreaming(standbys: 2)
+        try await Task.sleep(for: .seconds(1))
+        let report = await load.stop()
+        try await Self.verify(report, on: set.servers[0], database: database)
+        #expect(report.failedWriteAttempts == 0, "writes failed while a standby restarted")
+        #expect(report.failedReads.isEmpty, "\(report.failedReads.prefix(5))")
+        #expect(report.acknowledged.count > 10)
+    }
+}

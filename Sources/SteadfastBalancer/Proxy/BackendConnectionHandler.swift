@@ -28,8 +28,6 @@ final class BackendConnectionHandler: ChannelDuplexHandler, RemovableChannelHand
     let serverName: String
     /// When it was last put back in the pool.
     var idleSince: NIODeadline = .now()
-    /// Removes it from its pool once it closes.
-    var onClose: ((BackendConnectionHandler) -> Void)?
 
     init(serverName: String) {
         self.serverName = serverName
@@ -118,8 +116,6 @@ final class BackendConnectionHandler: ChannelDuplexHandler, RemovableChannelHand
     func channelInactive(context: ChannelHandlerContext) {
         let previous = state
         state = .closed
-        onClose?(self)
-        onClose = nil
         if case .attached(let client) = previous { client.backendClosed(self, error: nil) }
     }
 

@@ -33,7 +33,11 @@ final class BackendConnectionPool {
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHTTPClientHandlers(leftOverBytesStrategy: .dropBytes)
+                    // Request fields come from client heads llhttp already validated, plus our own.
+                    try channel.pipeline.syncOperations.addHTTPClientHandlers(
+                        leftOverBytesStrategy: .dropBytes,
+                        enableOutboundHeaderValidation: false
+                    )
                     try channel.pipeline.syncOperations.addHandler(BackendConnectionHandler(serverName: name))
                 }
             }
@@ -51,18 +55,14 @@ final class BackendConnectionPool {
             return
         }
         connection.idleSince = .now()
-        connection.onClose = { [weak self] closed in self?.remove(closed) }
         idle.append(connection)
     }
 
-    private func remove(_ connection: BackendConnectionHandler) {
-        idle.removeAll { $0 === connection }
-    }
-
-    /// Closes connections idle since before `cutoff`.
+    /// Closes connections idle since before `cutoff` and forgets ones the backend closed.
+    /// (Closed ones are also skipped by ``takeIdle()``, so this only bounds memory.)
     func closeIdle(before cutoff: NIODeadline) {
         let expired = idle.filter { $0.idleSince < cutoff }
-        idle.removeAll { $0.idleSince < cutoff }
+        idle.removeAll { $0.idleSince < cutoff || !$0.isActive }
         for connection in expired { connection.close() }
     }
 

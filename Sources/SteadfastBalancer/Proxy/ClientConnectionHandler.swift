@@ -8,6 +8,12 @@ import NIOHTTP1
 /// request parts go to the backend and response parts to the client as they arrive, with
 /// back-pressure passed across through `read()` and writability (nothing is buffered whole).
 /// Failed attempts are retried only as ``RetryStateMachine`` allows; limits give 413/431/400.
+///
+/// It also does the work NIO's pipelining handler would do, more cheaply for a proxy (that
+/// handler stops and restarts reading around every request, two `epoll_ctl` calls each):
+/// requests a client pipelines behind the current one are queued (reads pause only then) and
+/// replayed when the current response ends; `ChannelShouldQuiesceEvent` closes the connection
+/// once the in-flight response is done.
 final class ClientConnectionHandler: ChannelDuplexHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundIn = HTTPServerResponsePart
@@ -33,7 +39,16 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
     private let logger: Logger
     private var context: ChannelHandlerContext?
     private var clientIP: String?
+    /// A `read()` held back (back-pressure or queued pipelined requests).
     private var pendingRead = false
+    /// Parts of requests pipelined behind the one in flight.
+    private var queued = CircularBuffer<HTTPServerRequestPart>()
+    /// A parse error that came after the request in flight; answered once it is done.
+    private var queuedError: HTTPParserError?
+    /// Graceful shutdown asked this connection to close after the response in flight.
+    private var quiescing = false
+    /// The lazily re-armed backend-timeout timer (one per connection, not per request).
+    private var backendTimer: Scheduled<Void>?
 
     init(loop: LoopContext, scheme: String, timeouts: ClientTimeoutHandler, logger: Logger) {
         self.loop = loop
@@ -70,6 +85,9 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
             abandon(exchange)
         }
         state = .closing
+        queued.removeAll()
+        backendTimer?.cancel()
+        backendTimer = nil
         if clientIP != nil { loop.metrics.clientConnectionsOpen.subtract(1, ordering: .relaxed) }
         context.fireChannelInactive()
     }
@@ -78,14 +96,61 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
         self.context = nil
     }
 
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        guard event is ChannelShouldQuiesceEvent else {
+            return context.fireUserInboundEventTriggered(event)
+        }
+        quiescing = true
+        switch state {
+        case .idle:
+            closeClient()
+        case .proxying(let exchange):
+            exchange.clientKeepAlive = false
+        case .closing:
+            break
+        }
+    }
+
     // MARK: Requests from the client
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        switch unwrapInboundIn(data) {
+        let part = unwrapInboundIn(data)
+        if !queued.isEmpty {
+            queued.append(part)
+            return
+        }
+        if case .proxying(let exchange) = state, exchange.requestEnded {
+            // A pipelined request behind the one in flight: keep it for later, read no further.
+            queued.append(part)
+            return
+        }
+        dispatch(part)
+    }
+
+    private func dispatch(_ part: HTTPServerRequestPart) {
+        switch part {
         case .head(let head): requestHeadReceived(head)
         case .body(let buffer): requestBodyReceived(buffer)
         case .end(let trailers): requestEndReceived(trailers)
         }
+    }
+
+    /// Replays queued pipelined parts once the connection is idle again.
+    private func drainQueue() {
+        while let part = queued.popFirst() {
+            dispatch(part)
+            if case .proxying(let exchange) = state, exchange.requestEnded { break }
+            if case .closing = state {
+                queued.removeAll()
+                return
+            }
+        }
+        if queued.isEmpty, let error = queuedError, case .idle = state {
+            queuedError = nil
+            reject(Self.status(for: error))
+            return
+        }
+        if queued.isEmpty { resumeClientReadIfPossible() }
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
@@ -116,7 +181,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
         let exchange = ProxyExchange(
             method: head.method,
             clientVersion: head.version,
-            clientKeepAlive: head.isKeepAlive,
+            clientKeepAlive: head.isKeepAlive && !quiescing,
             forwardHead: forwardHead,
             stickyServer: sticky,
             maxAttempts: settings.retries.maxAttempts
@@ -137,70 +202,59 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
             }
             return
         }
-        exchange.lastBackendActivity = .now()
-        send(.body(.byteBuffer(buffer)), exchange)
+        exchange.lastActivity = .now()
+        guard let backend = exchange.backend else {
+            exchange.pendingBody.append(buffer)
+            return
+        }
+        writeBody(buffer, to: backend, exchange)
     }
 
     private func requestEndReceived(_ trailers: HTTPHeaders?) {
         guard case .proxying(let exchange) = state, !exchange.requestEnded else { return }
         exchange.requestEnded = true
-        send(.end(trailers), exchange)
-    }
-
-    /// Writes a request part to the current backend, or queues it while there is none yet.
-    private func send(_ part: HTTPClientRequestPart, _ exchange: ProxyExchange) {
-        guard let backend = exchange.backend else {
-            exchange.pending.append(part)
-            return
+        exchange.trailers = trailers
+        if let backend = exchange.backend {
+            exchange.endWritten = true
+            backend.write(.end(trailers), promise: nil)
         }
-        keepForReplay(part, exchange)
-        exchange.bodyWrittenThisAttempt = true
-        backend.write(part, promise: nil)
     }
 
-    private func keepForReplay(_ part: HTTPClientRequestPart, _ exchange: ProxyExchange) {
-        guard exchange.retry.bodyReplayable else { return }
-        if case .body(let data) = part {
-            exchange.sentBytes += data.readableBytes
-            if exchange.sentBytes > settings.retries.replayBodyBytes {
+    private func writeBody(_ buffer: ByteBuffer, to backend: BackendConnectionHandler, _ exchange: ProxyExchange) {
+        if exchange.retry.bodyReplayable {
+            exchange.sentBytes += buffer.readableBytes
+            if exchange.sentBytes <= settings.retries.replayBodyBytes {
+                exchange.sentBody.append(buffer)
+            } else {
                 exchange.retry.bodyReplayable = false
-                exchange.sent.removeAll()
-                return
+                exchange.sentBody.removeAll()
             }
         }
-        exchange.sent.append(part)
-    }
-
-    /// Called by ``RequestErrorInterceptor`` for a parse error; handles it here when it is
-    /// about the body of the request being forwarded. Returns whether it did.
-    func requestBodyParseFailed(_ error: HTTPParserError) -> Bool {
-        guard case .proxying(let exchange) = state, !exchange.requestEnded else { return false }
-        logger.debug("malformed request body", metadata: ["lb.error": "\(error)"])
-        abandon(exchange)
-        if exchange.responseStarted {
-            closeClient()
-        } else {
-            reject(Self.status(for: error))
-        }
-        return true
+        exchange.bodyWrittenThisAttempt = true
+        backend.write(.body(.byteBuffer(buffer)), promise: nil)
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        if let parserError = error as? HTTPParserError {
-            switch state {
-            case .idle:
-                reject(Self.status(for: parserError))
-            case .proxying(let exchange):
-                abandon(exchange)
-                exchange.responseStarted ? closeClient() : reject(Self.status(for: parserError))
-            case .closing:
-                break
-            }
-            return
+        guard let parserError = error as? HTTPParserError else {
+            // I/O errors (reset by peer and the like): the connection is done.
+            if case .proxying(let exchange) = state { abandon(exchange) }
+            return closeClient()
         }
-        // I/O errors (reset by peer and the like): the connection is done.
-        if case .proxying(let exchange) = state { abandon(exchange) }
-        closeClient()
+        logger.debug("malformed request", metadata: ["lb.error": "\(parserError)"])
+        switch state {
+        case .idle:
+            reject(Self.status(for: parserError))
+        case .proxying(let exchange) where exchange.requestEnded:
+            // It belongs to a pipelined request: finish the current one first.
+            queuedError = parserError
+            exchange.clientKeepAlive = false
+        case .proxying(let exchange):
+            // Inside the body being forwarded (e.g. a bad chunk size): the exchange is void.
+            abandon(exchange)
+            exchange.responseStarted ? closeClient() : reject(Self.status(for: parserError))
+        case .closing:
+            break
+        }
     }
 
     static func status(for error: HTTPParserError) -> HTTPResponseStatus {
@@ -213,21 +267,22 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
     // MARK: Attempts
 
     private func startAttempt(_ exchange: ProxyExchange, isRetry: Bool) {
-        let pick = loop.pool.pickServer(sticky: exchange.stickyServer, excluding: exchange.tried, isRetry: isRetry)
+        let pick = loop.pool.pickServer(sticky: exchange.stickyServer, excluding: exchange.failedServers, isRetry: isRetry)
         guard case .forward(let choice) = pick else {
             loop.metrics.noServerAvailable.add(1, ordering: .relaxed)
             let status = isRetry ? exchange.retry.retryImpossible(lastPhase: exchange.lastFailurePhase) : .serviceUnavailable
             return respondWithError(status, exchange)
         }
         exchange.server = choice
-        exchange.tried.append(choice.name)
         exchange.attemptID += 1
         exchange.headSent = false
         exchange.bodyWrittenThisAttempt = false
-        exchange.lastBackendActivity = .now()
-        armBackendTimeout(exchange)
+        exchange.endWritten = false
+        exchange.lastActivity = .now()
+        ensureBackendTimer()
 
         let pool = loop.backendPool(for: choice)
+        exchange.pool = pool
         if let connection = pool.takeIdle() {
             return backendConnected(connection, exchange)
         }
@@ -252,32 +307,55 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
     private func backendConnected(_ connection: BackendConnectionHandler, _ exchange: ProxyExchange) {
         exchange.backend = connection
         connection.attach(self)
-        let attemptID = exchange.attemptID
-        let headWritten = loop.eventLoop.makePromise(of: Void.self)
-        headWritten.futureResult.assumeIsolated().whenSuccess {
-            if exchange.attemptID == attemptID { exchange.headSent = true }
+        if exchange.retry.isIdempotent {
+            // Whether it arrived does not matter for an idempotent request: no promise needed.
+            exchange.headSent = true
+            connection.write(.head(exchange.forwardHead), promise: nil)
+        } else {
+            let attemptID = exchange.attemptID
+            let headWritten = loop.eventLoop.makePromise(of: Void.self)
+            headWritten.futureResult.assumeIsolated().whenSuccess {
+                if exchange.attemptID == attemptID { exchange.headSent = true }
+            }
+            connection.write(.head(exchange.forwardHead), promise: headWritten)
         }
-        connection.write(.head(exchange.forwardHead), promise: headWritten)
-        let pending = exchange.pending
-        exchange.pending.removeAll()
-        for part in pending { send(part, exchange) }
+        if !exchange.pendingBody.isEmpty {
+            let pending = exchange.pendingBody
+            exchange.pendingBody.removeAll()
+            for buffer in pending { writeBody(buffer, to: connection, exchange) }
+        }
+        if exchange.requestEnded {
+            exchange.endWritten = true
+            connection.write(.end(exchange.trailers), promise: nil)
+        }
         connection.flush()
         resumeClientReadIfPossible()
     }
 
-    private func armBackendTimeout(_ exchange: ProxyExchange) {
-        exchange.timeoutTask?.cancel()
-        let timeout = settings.limits.backendTimeout
-        let deadline = exchange.lastBackendActivity + timeout
-        exchange.timeoutTask = loop.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) { [self] in
-            guard case .proxying(let current) = self.state, current === exchange else { return }
-            if NIODeadline.now() < exchange.lastBackendActivity + timeout {
-                return self.armBackendTimeout(exchange)
+    /// Makes sure the connection's backend-timeout timer is armed. It is one timer per
+    /// connection that re-arms itself while an exchange waits on a backend (comparing the
+    /// exchange's last activity with the clock), rather than a timer scheduled per request.
+    private func ensureBackendTimer() {
+        guard backendTimer == nil else { return }
+        armBackendTimer(at: .now() + settings.limits.backendTimeout)
+    }
+
+    private func armBackendTimer(at deadline: NIODeadline) {
+        backendTimer = loop.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) { [self] in
+            self.backendTimer = nil
+            guard case .proxying(let exchange) = self.state, exchange.server != nil else { return }
+            let expiry = exchange.lastActivity + self.settings.limits.backendTimeout
+            if NIODeadline.now() < expiry {
+                self.armBackendTimer(at: expiry)
+            } else {
+                self.backendTimedOut(exchange)
             }
-            exchange.timeoutTask = nil
-            self.logger.debug("backend timeout", metadata: ["lb.backend": "\(exchange.server?.name ?? "-")"])
-            self.attemptFailed(exchange, phase: exchange.responseStarted ? .responseStarted : .timedOut, outcome: .timedOut)
         }
+    }
+
+    private func backendTimedOut(_ exchange: ProxyExchange) {
+        logger.debug("backend timeout", metadata: ["lb.backend": "\(exchange.server?.name ?? "-")"])
+        attemptFailed(exchange, phase: exchange.responseStarted ? .responseStarted : .timedOut, outcome: .timedOut)
     }
 
     /// The current attempt failed: report it, then retry, answer with an error, or cut the client.
@@ -286,12 +364,11 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
         phase: RetryStateMachine.FailurePhase,
         outcome: BalancerStateMachine.RequestOutcome
     ) {
-        exchange.timeoutTask?.cancel()
-        exchange.timeoutTask = nil
         if let backend = exchange.backend {
             exchange.backend = nil
             backend.close()
         }
+        if let server = exchange.server { exchange.failedServers.append(server.name) }
         report(exchange, outcome: outcome)
         exchange.lastFailurePhase = phase
         switch exchange.retry.attemptFailed(phase) {
@@ -301,8 +378,8 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
                 return respondWithError(exchange.retry.retryImpossible(lastPhase: phase), exchange)
             }
             // Everything written in the failed attempt goes out again, ahead of what is still queued.
-            exchange.pending = exchange.sent + exchange.pending
-            exchange.sent.removeAll()
+            exchange.pendingBody = exchange.sentBody + exchange.pendingBody
+            exchange.sentBody.removeAll()
             exchange.sentBytes = 0
             loop.metrics.retries.add(1, ordering: .relaxed)
             startAttempt(exchange, isRetry: true)
@@ -324,8 +401,6 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
 
     /// The exchange ends without a response from a backend (client gone, limit hit, error answer).
     private func abandon(_ exchange: ProxyExchange) {
-        exchange.timeoutTask?.cancel()
-        exchange.timeoutTask = nil
         exchange.attemptID += 1
         if let backend = exchange.backend {
             exchange.backend = nil
@@ -341,16 +416,17 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
             connection.close()
             return
         }
-        exchange.lastBackendActivity = .now()
         switch part {
         case .head(let head):
+            exchange.lastActivity = .now()
             if head.status.code < 200 {
                 // 1xx (e.g. 100 Continue) go through as they are; 101 upgrades are not supported.
                 guard head.status != .switchingProtocols else {
                     return attemptFailed(exchange, phase: .noResponse, outcome: .broken)
                 }
                 if exchange.clientVersion != .http1_0 {
-                    context.write(wrapOutboundOut(.head(HTTPResponseHead(version: exchange.clientVersion, status: head.status, headers: head.headers))), promise: nil)
+                    let informational = HTTPResponseHead(version: exchange.clientVersion, status: head.status, headers: head.headers)
+                    context.write(wrapOutboundOut(.head(informational)), promise: nil)
                 }
                 return
             }
@@ -371,6 +447,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
             )
             context.write(wrapOutboundOut(.head(responseHead)), promise: nil)
         case .body(let buffer):
+            exchange.lastActivity = .now()
             context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
         case .end(let trailers):
             responseEnded(exchange, trailers: trailers, context: context)
@@ -382,35 +459,33 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
     }
 
     private func responseEnded(_ exchange: ProxyExchange, trailers: HTTPHeaders?, context: ChannelHandlerContext) {
-        exchange.timeoutTask?.cancel()
-        exchange.timeoutTask = nil
         let status = exchange.responseStatus ?? 502
-        let serverChoice = exchange.server
         report(exchange, outcome: .response(status: status))
         loop.metrics.countResponse(status: status)
 
         if let backend = exchange.backend {
             exchange.backend = nil
             backend.detach()
-            if exchange.backendKeepAlive && exchange.requestEnded, let serverChoice {
-                loop.backendPool(for: serverChoice).release(backend, maxIdle: settings.limits.maxIdleConnectionsPerBackend)
+            if exchange.backendKeepAlive && exchange.endWritten, let pool = exchange.pool {
+                pool.release(backend, maxIdle: settings.limits.maxIdleConnectionsPerBackend)
             } else {
                 backend.close()
             }
         }
         // A client still sending a body we no longer need is cut off after the response.
-        let closeAfter = !exchange.clientKeepAlive || !exchange.requestEnded
-        if closeAfter {
+        if !exchange.clientKeepAlive || !exchange.requestEnded {
             state = .closing
             context.writeAndFlush(wrapOutboundOut(.end(trailers))).assumeIsolated().whenComplete { _ in
                 context.close(promise: nil)
             }
-        } else {
-            // Become idle before writing the end: the pipelining handler may deliver the next
-            // request from inside this write.
-            state = .idle
-            timeouts.exchangeCompleted()
-            context.writeAndFlush(wrapOutboundOut(.end(trailers)), promise: nil)
+            return
+        }
+        state = .idle
+        timeouts.exchangeCompleted()
+        // Flushed here: the backend connection is detached now, its read-complete won't reach us.
+        context.writeAndFlush(wrapOutboundOut(.end(trailers)), promise: nil)
+        if !queued.isEmpty || queuedError != nil {
+            drainQueue()
         }
     }
 
@@ -435,6 +510,10 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
     // MARK: Back-pressure
 
     func read(context: ChannelHandlerContext) {
+        if !queued.isEmpty {
+            pendingRead = true
+            return
+        }
         if case .proxying(let exchange) = state, !exchange.requestEnded,
             exchange.backend == nil || !(exchange.backend?.isWritable ?? false)
         {
@@ -445,8 +524,12 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
     }
 
     private func resumeClientReadIfPossible() {
-        guard pendingRead, let context else { return }
-        if case .proxying(let exchange) = state, let backend = exchange.backend, !backend.isWritable { return }
+        guard pendingRead, queued.isEmpty, let context else { return }
+        if case .proxying(let exchange) = state, !exchange.requestEnded,
+            exchange.backend == nil || !(exchange.backend?.isWritable ?? false)
+        {
+            return
+        }
         pendingRead = false
         context.read()
     }
@@ -463,6 +546,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
     /// A malformed or over-limit request: answer and close (the rest of its bytes are unusable).
     private func reject(_ status: HTTPResponseStatus) {
         loop.metrics.rejectedRequests.add(1, ordering: .relaxed)
+        queued.removeAll()
         writeErrorResponse(status, version: .http1_1, close: true)
     }
 
@@ -483,17 +567,20 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
         if close { headers.add(name: "connection", value: "close") }
         let head = HTTPResponseHead(version: version == .http1_0 ? .http1_0 : .http1_1, status: status, headers: headers)
         state = close ? .closing : .idle
-        if !close { timeouts.exchangeCompleted() }
         context.write(wrapOutboundOut(.head(head)), promise: nil)
         context.write(wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(string: body)))), promise: nil)
         let written = context.writeAndFlush(wrapOutboundOut(.end(nil)))
         if close {
             written.assumeIsolated().whenComplete { _ in context.close(promise: nil) }
+        } else {
+            timeouts.exchangeCompleted()
+            if !queued.isEmpty || queuedError != nil { drainQueue() }
         }
     }
 
     private func closeClient() {
         state = .closing
+        queued.removeAll()
         context?.close(promise: nil)
     }
 }

@@ -18,7 +18,8 @@ final class LoopContext {
         self.pool = pool
         self.metrics = metrics
         self.settings = settings
-        self.requestIDPrefix = String(UInt64.random(in: 0...UInt64.max), radix: 16)
+        // Six hex digits plus a counter keep ids within Swift's 15-byte small-string storage.
+        self.requestIDPrefix = String(UInt32.random(in: 0x10_0000...0xFF_FFFF), radix: 16)
     }
 
     /// Starts the periodic closing of idle backend connections.

@@ -9,8 +9,26 @@ enum ProxyHeaders {
         "connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade",
     ]
 
+    /// Whether `name` is one of ``hopByHop``, compared case-insensitively without allocating.
+    static func isHopByHop(_ name: String) -> Bool {
+        let candidates: [String]
+        switch name.utf8.count {
+        case 2: candidates = ["te"]
+        case 7: candidates = ["trailer", "upgrade"]
+        case 10: candidates = ["connection", "keep-alive"]
+        case 16: candidates = ["proxy-connection"]
+        case 17: candidates = ["transfer-encoding"]
+        default: return false
+        }
+        return candidates.contains { candidate in
+            name.utf8.elementsEqual(candidate.utf8) { ($0 | 0x20) == $1 }
+        }
+    }
+
     /// Removes the hop-by-hop fields and every field the `Connection` header names.
     static func removeHopByHop(_ headers: inout HTTPHeaders) {
+        // Most requests carry none: one cheap scan instead of a removal pass per name.
+        guard headers.contains(where: { isHopByHop($0.name) }) else { return }
         for token in headers[canonicalForm: "connection"] {
             let name = token.lowercased()
             if name != "close" && name != "keep-alive" { headers.remove(name: String(name)) }

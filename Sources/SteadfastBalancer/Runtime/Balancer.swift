@@ -148,17 +148,17 @@ public final class Balancer: Sendable {
         var decoderLimits = NIOHTTPDecoderLimitConfiguration()
         decoderLimits.maxHeaderListSize = limits.maxHeaderBytes
         decoderLimits.maxHeaderFieldSize = limits.maxHeaderBytes
+        // Pipelining and protocol errors are handled by ClientConnectionHandler itself (see there).
+        // Outbound header validation is off: response fields come from backend heads that
+        // llhttp already parsed and validated, plus fields the proxy writes itself.
         try pipeline.configureHTTPServerPipeline(
-            withPipeliningAssistance: true,
+            withPipeliningAssistance: false,
             withErrorHandling: false,
-            withOutboundHeaderValidation: true,
+            withOutboundHeaderValidation: false,
             withEncoderConfiguration: .init(),
             withDecoderLimitConfiguration: decoderLimits
         )
-        let client = ClientConnectionHandler(loop: loop, scheme: scheme, timeouts: timeouts, logger: logger)
-        let decoder = try pipeline.handler(type: ByteToMessageHandler<HTTPRequestDecoder>.self)
-        try pipeline.addHandler(RequestErrorInterceptor(client: client), position: .after(decoder))
-        try pipeline.addHandler(client)
+        try pipeline.addHandler(ClientConnectionHandler(loop: loop, scheme: scheme, timeouts: timeouts, logger: logger))
     }
 
     /// Remembers an accepted client channel until it closes (for graceful shutdown).

@@ -174,7 +174,27 @@ let package = Package(
         ),
         .testTarget(
             name: "SteadfastBalancerTests",
-            dependencies: ["SteadfastBalancer", "SteadfastTestSupport", "steadfast"],
+            dependencies: [
+                "SteadfastBalancer",
+                "SteadfastTestSupport",
+                "steadfast",
+                "SteadfastTestBackend",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // A real HTTP backend process for the balancer's live tests (built because the tests depend on it).
+        .executableTarget(
+            name: "SteadfastTestBackend",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            path: "Tests/SteadfastTestBackend",
             swiftSettings: swiftSettings
         ),
     ]

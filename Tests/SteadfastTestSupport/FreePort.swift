@@ -1,11 +1,15 @@
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
 #endif
 
-/// Finds a TCP port on 127.0.0.1 that is free right now (for servers that cannot report the
-/// port they bound, such as PostgreSQL). Another process could take it before it is used; the
-/// kernel hands out ephemeral ports in sequence, which makes that rare.
+/// Free TCP ports on 127.0.0.1 for live tests. Prefer letting a server bind port 0 itself and
+/// report it; use these for servers that cannot (PostgreSQL, moto) or for a port nothing
+/// should listen on. Another process could take the port before it is used; the kernel rarely
+/// hands the same one out twice in a row.
 public enum FreePort {
+    /// A port that was free a moment ago: bound to port 0, read back, released.
     public static func next() throws -> Int {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw HarnessError("socket() failed") }
@@ -14,15 +18,21 @@ public enum FreePort {
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = 0
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
         let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) }
         }
         guard bound == 0 else { throw HarnessError("bind() failed") }
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &address) {
+        let named = withUnsafeMutablePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
         }
+        guard named == 0 else { throw HarnessError("getsockname() failed") }
         return Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    /// ``next()`` for callers that cannot throw; 0 if no port could be found.
+    public static func make() -> Int {
+        (try? next()) ?? 0
     }
 }
 

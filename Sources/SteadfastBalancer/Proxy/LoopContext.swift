@@ -1,0 +1,65 @@
+import NIOCore
+
+/// What one event loop's client connections share: the settings in force for new connections,
+/// the per-server backend pools of this loop, and the shared ``ServerPool``. Lives on, and is
+/// only touched from, its event loop (it travels between threads only inside `NIOLoopBound`).
+final class LoopContext {
+    let eventLoop: any EventLoop
+    let pool: ServerPool
+    let metrics: ProxyMetrics
+    var settings: ProxySettings
+    private var backendPools: [String: BackendConnectionPool] = [:]
+    private var sweepTask: RepeatedTask?
+    private var requestCounter: UInt64 = 0
+    private let requestIDPrefix: String
+
+    init(eventLoop: any EventLoop, pool: ServerPool, metrics: ProxyMetrics, settings: ProxySettings) {
+        self.eventLoop = eventLoop
+        self.pool = pool
+        self.metrics = metrics
+        self.settings = settings
+        // Six hex digits plus a counter keep ids within Swift's 15-byte small-string storage.
+        self.requestIDPrefix = String(UInt32.random(in: 0x10_0000...0xFF_FFFF), radix: 16)
+    }
+
+    /// Starts the periodic closing of idle backend connections.
+    func start() {
+        let bound = NIOLoopBound(self, eventLoop: eventLoop)
+        sweepTask = eventLoop.scheduleRepeatedTask(initialDelay: .seconds(1), delay: .seconds(1)) { _ in
+            let context = bound.value
+            let cutoff = NIODeadline.now() - context.settings.limits.backendIdleTimeout
+            for pool in context.backendPools.values { pool.closeIdle(before: cutoff) }
+        }
+    }
+
+    func stop() {
+        sweepTask?.cancel()
+        sweepTask = nil
+        for pool in backendPools.values { pool.closeAll() }
+        backendPools.removeAll()
+    }
+
+    /// The backend pool for `choice`, replaced when the server's address changed by a reload.
+    func backendPool(for choice: BalancerStateMachine.Choice) -> BackendConnectionPool {
+        if let existing = backendPools[choice.name], existing.address == choice.address { return existing }
+        backendPools[choice.name]?.closeAll()
+        let created = BackendConnectionPool(serverName: choice.name, address: choice.address, eventLoop: eventLoop)
+        backendPools[choice.name] = created
+        return created
+    }
+
+    /// Applies new settings after a reload and drops pools of servers that are gone.
+    func apply(settings: ProxySettings, serverNames: Set<String>) {
+        self.settings = settings
+        for (name, pool) in backendPools where !serverNames.contains(name) {
+            pool.closeAll()
+            backendPools[name] = nil
+        }
+    }
+
+    /// A unique, cheap request id: a random per-loop prefix and a counter.
+    func nextRequestID() -> String {
+        requestCounter &+= 1
+        return "\(requestIDPrefix)-\(String(requestCounter, radix: 16))"
+    }
+}

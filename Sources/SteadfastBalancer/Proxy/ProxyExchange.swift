@@ -1,0 +1,70 @@
+import NIOCore
+import NIOHTTP1
+
+/// The proxy-side state of one client request while it is being forwarded: which servers it
+/// tried, which backend connection carries it, what of it was sent and what is still waiting.
+/// Owned by one ``ClientConnectionHandler`` and used only on its event loop. A plain GET
+/// allocates nothing here beyond the object itself: lists only grow for bodies and retries.
+final class ProxyExchange {
+    /// Method, version and keep-alive of the client's request.
+    let method: HTTPMethod
+    let clientVersion: HTTPVersion
+    var clientKeepAlive: Bool
+    /// The head as sent to backends (hop-by-hop removed, X-Forwarded-* added).
+    let forwardHead: HTTPRequestHead
+    /// Server named by the client's sticky cookie, if sticky sessions are on.
+    let stickyServer: String?
+    var retry: RetryStateMachine
+    /// Servers that failed this request, so a retry goes elsewhere.
+    var failedServers: [String] = []
+    /// The server of the current attempt; cleared once its outcome has been reported.
+    var server: BalancerStateMachine.Choice?
+    /// The backend pool of the current attempt's server.
+    var pool: BackendConnectionPool?
+    /// The backend connection of the current attempt, once it has one.
+    var backend: BackendConnectionHandler?
+    /// Bumped per attempt so a late connect result of an abandoned attempt is recognised.
+    var attemptID = 0
+    /// Whether the head of the current attempt is known to have reached the backend's socket.
+    /// Tracked only for non-idempotent requests (where it decides between retry and 502);
+    /// idempotent ones count as sent as soon as they are written.
+    var headSent = false
+    /// A body part was written in the current attempt.
+    var bodyWrittenThisAttempt = false
+    /// Body parts received from the client but not yet written to a backend.
+    var pendingBody: [ByteBuffer] = []
+    /// Copies of the body parts written in this attempt, kept while small enough to be replayed.
+    var sentBody: [ByteBuffer] = []
+    var sentBytes = 0
+    /// Request body bytes received so far (for the body limit).
+    var bodyBytes = 0
+    /// The client sent the request's end (and its trailers).
+    var requestEnded = false
+    var trailers: HTTPHeaders?
+    /// The end was written to the current backend.
+    var endWritten = false
+    /// Status of the final response head, once received.
+    var responseStatus: Int?
+    var backendKeepAlive = true
+    var lastFailurePhase: RetryStateMachine.FailurePhase = .connectFailed
+    /// Last sign of life from the backend, or of progress on the request (for the backend timeout).
+    var lastActivity: NIODeadline = .now()
+
+    var responseStarted: Bool { responseStatus != nil }
+
+    init(
+        method: HTTPMethod,
+        clientVersion: HTTPVersion,
+        clientKeepAlive: Bool,
+        forwardHead: HTTPRequestHead,
+        stickyServer: String?,
+        maxAttempts: Int
+    ) {
+        self.method = method
+        self.clientVersion = clientVersion
+        self.clientKeepAlive = clientKeepAlive
+        self.forwardHead = forwardHead
+        self.stickyServer = stickyServer
+        self.retry = RetryStateMachine(method: method, maxAttempts: maxAttempts)
+    }
+}

@@ -1,0 +1,186 @@
+import Foundation
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import Synchronization
+
+/// A small real HTTP backend for the balancer's live tests. Usage:
+/// `SteadfastTestBackend --name NAME [--port 0] [--post-log FILE]`; prints `listening PORT`.
+///
+/// - `GET /readyz` → 200, or 503 after `POST /_control/drain` (until `POST /_control/ready`);
+/// - `GET /_stats` → `{"name": ..., "requests": N}` (every request except `/readyz` and `/_stats`);
+/// - `GET /slow?ms=N` → answers after N ms;
+/// - `GET /status?code=N` → answers with status N;
+/// - `GET /big?bytes=N` → N bytes, streamed in 64 KiB chunks;
+/// - `GET /headers` → the request headers it received, one `name: value` per line;
+/// - `POST /echo` → the body back;
+/// - any other `POST` → appends its `X-Test-ID` to the post log once the whole request arrived
+///   (so a killed backend's record survives), then answers 200;
+/// - anything else → 200 with the backend's name as body.
+/// Every answer carries `X-Backend: NAME`.
+@main
+struct TestBackend {
+    static func main() throws {
+        var name = "backend"
+        var port = 0
+        var postLog: String?
+        var arguments = CommandLine.arguments.dropFirst().makeIterator()
+        while let argument = arguments.next() {
+            switch argument {
+            case "--name": name = arguments.next() ?? name
+            case "--port": port = Int(arguments.next() ?? "0") ?? 0
+            case "--post-log": postLog = arguments.next()
+            default: fatalError("unknown argument \(argument)")
+            }
+        }
+        let state = BackendState(name: name, postLogPath: postLog)
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let channel = try ServerBootstrap(group: group)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .serverChannelOption(.backlog, value: 512)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.configureHTTPServerPipeline()
+                    try channel.pipeline.syncOperations.addHandler(BackendHandler(state: state))
+                }
+            }
+            .bind(host: "127.0.0.1", port: port)
+            .wait()
+        FileHandle.standardOutput.write(Data("listening \(channel.localAddress?.port ?? 0)\n".utf8))
+        try channel.closeFuture.wait()
+    }
+}
+
+/// Counters and switches shared by all connections of the test backend.
+final class BackendState: Sendable {
+    let name: String
+    let requests = Atomic<Int>(0)
+    let draining = Atomic<Bool>(false)
+    private let postLog: Mutex<FileHandle?>
+
+    init(name: String, postLogPath: String?) {
+        self.name = name
+        if let postLogPath {
+            if !FileManager.default.fileExists(atPath: postLogPath) {
+                _ = FileManager.default.createFile(atPath: postLogPath, contents: nil)
+            }
+            let handle = FileHandle(forWritingAtPath: postLogPath)
+            handle?.seekToEndOfFile()
+            self.postLog = Mutex(handle)
+        } else {
+            self.postLog = Mutex(nil)
+        }
+    }
+
+    /// Appends one line with a single write(2), which survives a kill -9 of this process.
+    func logPost(_ id: String) {
+        postLog.withLock { $0?.write(Data("\(id)\n".utf8)) }
+    }
+}
+
+/// One connection of the test backend.
+final class BackendHandler: ChannelInboundHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    private let state: BackendState
+    private var head: HTTPRequestHead?
+    private var body: ByteBuffer?
+
+    init(state: BackendState) {
+        self.state = state
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head(let head):
+            self.head = head
+            self.body = context.channel.allocator.buffer(capacity: 0)
+        case .body(var chunk):
+            body?.writeBuffer(&chunk)
+        case .end:
+            guard let head else { return }
+            handle(context, head: head, body: body ?? ByteBuffer())
+            self.head = nil
+            self.body = nil
+        }
+    }
+
+    private func handle(_ context: ChannelHandlerContext, head: HTTPRequestHead, body: ByteBuffer) {
+        let components = URLComponents(string: head.uri)
+        let path = components?.path ?? head.uri
+        let query = Dictionary(
+            (components?.queryItems ?? []).map { ($0.name, $0.value ?? "") },
+            uniquingKeysWith: { first, _ in first }
+        )
+        if path != "/readyz" && path != "/_stats" { state.requests.add(1, ordering: .relaxed) }
+        switch (head.method, path) {
+        case (.GET, "/readyz"):
+            let draining = state.draining.load(ordering: .relaxed)
+            respond(context, head, status: draining ? .serviceUnavailable : .ok, body: draining ? "draining\n" : "ready\n")
+        case (.POST, "/_control/drain"):
+            state.draining.store(true, ordering: .relaxed)
+            respond(context, head, status: .ok, body: "draining\n")
+        case (.POST, "/_control/ready"):
+            state.draining.store(false, ordering: .relaxed)
+            respond(context, head, status: .ok, body: "ready\n")
+        case (.GET, "/_stats"):
+            respond(context, head, status: .ok, body: "{\"name\": \"\(state.name)\", \"requests\": \(state.requests.load(ordering: .relaxed))}\n")
+        case (.GET, "/slow"):
+            let milliseconds = Int64(query["ms"] ?? "") ?? 500
+            let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+            context.eventLoop.scheduleTask(in: .milliseconds(milliseconds)) {
+                let (handler, context) = bound.value
+                handler.respond(context, head, status: .ok, body: handler.state.name)
+            }
+        case (.GET, "/status"):
+            let code = Int(query["code"] ?? "") ?? 200
+            respond(context, head, status: HTTPResponseStatus(statusCode: code), body: state.name)
+        case (.GET, "/big"):
+            streamBig(context, head, bytes: Int(query["bytes"] ?? "") ?? 1_000_000)
+        case (.GET, "/headers"):
+            let text = head.headers.map { "\($0.name.lowercased()): \($0.value)\n" }.joined()
+            respond(context, head, status: .ok, body: text)
+        case (.POST, "/echo"):
+            respond(context, head, status: .ok, bodyBuffer: body)
+        case (.POST, _):
+            state.logPost(head.headers.first(name: "x-test-id") ?? "-")
+            respond(context, head, status: .ok, body: state.name)
+        default:
+            respond(context, head, status: .ok, body: state.name)
+        }
+    }
+
+    private func respond(_ context: ChannelHandlerContext, _ request: HTTPRequestHead, status: HTTPResponseStatus, body: String) {
+        respond(context, request, status: status, bodyBuffer: context.channel.allocator.buffer(string: body))
+    }
+
+    private func respond(_ context: ChannelHandlerContext, _ request: HTTPRequestHead, status: HTTPResponseStatus, bodyBuffer: ByteBuffer) {
+        var headers = HTTPHeaders()
+        headers.add(name: "content-length", value: String(bodyBuffer.readableBytes))
+        headers.add(name: "x-backend", value: state.name)
+        if !request.isKeepAlive { headers.add(name: "connection", value: "close") }
+        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: request.version, status: status, headers: headers))), promise: nil)
+        context.write(wrapOutboundOut(.body(.byteBuffer(bodyBuffer))), promise: nil)
+        let done = context.writeAndFlush(wrapOutboundOut(.end(nil)))
+        if !request.isKeepAlive {
+            done.assumeIsolated().whenComplete { _ in context.close(promise: nil) }
+        }
+    }
+
+    private func streamBig(_ context: ChannelHandlerContext, _ request: HTTPRequestHead, bytes: Int) {
+        var headers = HTTPHeaders()
+        headers.add(name: "content-length", value: String(bytes))
+        headers.add(name: "x-backend", value: state.name)
+        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: request.version, status: .ok, headers: headers))), promise: nil)
+        var remaining = bytes
+        let chunk = context.channel.allocator.buffer(repeating: UInt8(ascii: "x"), count: 64 * 1024)
+        while remaining > 0 {
+            let size = min(remaining, chunk.readableBytes)
+            context.write(wrapOutboundOut(.body(.byteBuffer(chunk.getSlice(at: 0, length: size)!))), promise: nil)
+            remaining -= size
+        }
+        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+    }
+}

@@ -2,7 +2,7 @@
 ///
 /// `description` never shows the secret or the session token, so a credential value can be
 /// logged or put in an error message without leaking anything.
-public struct AWSCredentials: Sendable, Hashable, CustomStringConvertible {
+public struct AWSCredentials: Sendable, Hashable, CustomStringConvertible, CustomReflectable {
     /// The public half of the key (`AKIA...`, `ASIA...`).
     public var accessKeyID: String
     /// The secret half of the key.
@@ -25,6 +25,11 @@ public struct AWSCredentials: Sendable, Hashable, CustomStringConvertible {
         else { return nil }
         let token = environment["AWS_SESSION_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
         self.init(accessKeyID: id, secretAccessKey: secret, sessionToken: token)
+    }
+
+    /// What `dump` and debuggers show: the key id only.
+    public var customMirror: Mirror {
+        Mirror(self, children: ["accessKeyID": accessKeyID], displayStyle: .struct)
     }
 
     public var description: String {

@@ -46,28 +46,28 @@ public struct SigV4CanonicalRequest: Sendable, Hashable {
         self.payload = payload.canonicalValue
     }
 
-    /// The canonical URI: each segment decoded and re-encoded the SigV4 way; for services
-    /// other than S3, dot segments removed and the result encoded once more.
+    /// The canonical URI. S3: each segment decoded and re-encoded the SigV4 way (the same as
+    /// the wire path when that is encoded the SigV4 way, as ``SigV4URIEncoding`` does). Other
+    /// services: the wire path with empty and dot segments removed (RFC 3986), encoded again.
     static func canonicalURI(_ path: String, doubleEncode: Bool) -> String {
         let path = path.isEmpty ? "/" : path
-        let once = path.split(separator: "/", omittingEmptySubsequences: false)
-            .map { SigV4URIEncoding.encode(SigV4URIEncoding.decode(String($0))) }
-            .joined(separator: "/")
-        guard doubleEncode else { return once }
-        var segments: [Substring] = []
-        let parts = once.split(separator: "/", omittingEmptySubsequences: false)
-        for (index, segment) in parts.enumerated() {
-            switch segment {
-            case ".": continue
-            case "..": if segments.count > 1 { segments.removeLast() }
-            case "" where index != 0 && index != parts.count - 1: continue
-            default: segments.append(segment)
-            }
+        guard doubleEncode else {
+            return path.split(separator: "/", omittingEmptySubsequences: false)
+                .map { SigV4URIEncoding.encode(SigV4URIEncoding.decode(String($0))) }
+                .joined(separator: "/")
         }
-        var normalized = segments.joined(separator: "/")
-        if !normalized.hasPrefix("/") { normalized = "/" + normalized }
-        if parts.last == "." || parts.last == "..", !normalized.hasSuffix("/") { normalized += "/" }
-        return SigV4URIEncoding.encode(normalized, keepSlash: true)
+        var output: [Substring] = []
+        for segment in path.split(separator: "/", omittingEmptySubsequences: false) {
+            if segment.isEmpty || segment == "." { continue }
+            if segment == ".." {
+                if !output.isEmpty { output.removeLast() }
+                continue
+            }
+            output.append(segment)
+        }
+        let first = path.hasPrefix("/") ? "/" : ""
+        let last = path.hasSuffix("/") && !output.isEmpty ? "/" : ""
+        return SigV4URIEncoding.encode(first + output.joined(separator: "/") + last, keepSlash: true)
     }
 
     /// The canonical query: `name=value` pairs re-encoded, sorted by name then by value.

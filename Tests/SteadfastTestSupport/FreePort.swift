@@ -37,5 +37,7 @@ public enum FreePort {
 public struct FreePortError: Error, CustomStringConvertible {
     /// What failed.
     public let message: String
+    /// Creates an error.
+    public init(message: String) { self.message = message }
     public var description: String { message }
 }

@@ -133,5 +133,7 @@ public final class MotoServer: Sendable {
 public struct MotoServerError: Error, CustomStringConvertible {
     /// What happened.
     public let message: String
+    /// Creates an error.
+    public init(message: String) { self.message = message }
     public var description: String { message }
 }

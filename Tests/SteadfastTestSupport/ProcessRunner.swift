@@ -74,5 +74,7 @@ public enum ProcessRunner {
 public struct ProcessRunnerError: Error, CustomStringConvertible {
     /// What happened.
     public let message: String
+    /// Creates an error.
+    public init(message: String) { self.message = message }
     public var description: String { message }
 }

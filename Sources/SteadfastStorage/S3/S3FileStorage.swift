@@ -17,7 +17,9 @@ import SteadfastSigV4
 /// - Requests are retried with jittered back-off on 5xx, 429, timeouts and connection errors.
 /// - S3 error codes become ``StorageError``s that say what to fix.
 ///
-/// The caller owns `httpClient` (shut it down after the storage is no longer used).
+/// The caller owns `httpClient` (shut it down after the storage is no longer used); make it
+/// with ``makeHTTPClient(connectTimeout:readTimeout:)`` so a refused connection fails at once
+/// and is retried by this backend's policy rather than queued inside the client.
 public struct S3FileStorage: FileStorage {
     /// The bucket and how to reach it.
     public let settings: S3Settings
@@ -33,6 +35,21 @@ public struct S3FileStorage: FileStorage {
         self.signer = SigV4Signer(credentials: settings.credentials, region: settings.region, service: "s3")
         self.logger = logger
         self.now = now
+    }
+
+    /// An HTTP client suited to S3 backends: connections that cannot be established fail
+    /// at once (the backend retries them with back-off), connecting gives up after
+    /// `connectTimeout`, and a response that stalls for `readTimeout` fails. Shut it down
+    /// (`try await client.shutdown()`) when the process stops using storage.
+    public static func makeHTTPClient(connectTimeout: Duration = .seconds(10), readTimeout: Duration = .seconds(60)) -> HTTPClient {
+        var configuration = HTTPClient.Configuration()
+        configuration.timeout = HTTPClient.Configuration.Timeout(
+            connect: .nanoseconds(Int64(nanoseconds(connectTimeout))), read: .nanoseconds(Int64(nanoseconds(readTimeout)))
+        )
+        configuration.connectionPool.retryConnectionEstablishment = false
+        configuration.redirectConfiguration = .disallow
+        configuration.decompression = .disabled
+        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
     }
 
     public var displayName: String {

@@ -11,6 +11,9 @@ struct S3Fixture {
     let bucket: String
     let credentials: AWSCredentials
 
+    /// The HTTP client of every S3 backend in the tests (lives as long as the test process).
+    static let httpClient = S3FileStorage.makeHTTPClient()
+
     static let anyCredentials = AWSCredentials(accessKeyID: "AKIAIOSFODNN7EXAMPLE", secretAccessKey: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY")
 
     /// Settings for the bucket at `endpoint` (the server itself unless a proxy is in between).
@@ -28,7 +31,7 @@ struct S3Fixture {
     }
 
     func storage(_ settings: S3Settings? = nil, now: @escaping @Sendable () -> Date = { Date() }) throws -> S3FileStorage {
-        S3FileStorage(settings: try settings ?? self.settings(), httpClient: HTTPClient.shared, now: now)
+        S3FileStorage(settings: try settings ?? self.settings(), httpClient: Self.httpClient, now: now)
     }
 
     /// Multipart uploads still open in the bucket (ListMultipartUploads), by key.

@@ -5,7 +5,9 @@ import SteadfastSigV4
 
 extension S3FileStorage {
     /// Uploads `body` in parts, `parallelism` at a time, reading the next part while the
-    /// previous ones upload. Memory: about `(parallelism + 1) × partSize`. On any failure,
+    /// others upload. A part is kept as the chunks the body yielded, never joined into one
+    /// buffer; at most `parallelism` parts are held, so memory stays near
+    /// `parallelism × partSize`. On any failure,
     /// cancellation included, the upload is aborted (with ``S3Settings/abortRetry``) before the
     /// error is rethrown, so S3 keeps neither an object nor orphaned parts.
     func writeMultipart<Body: AsyncSequence>(
@@ -43,21 +45,27 @@ extension S3FileStorage {
         try await withThrowingTaskGroup(of: (Int, String).self) { group in
             var inFlight = 0
             var partNumber = 0
-            var part = ByteBufferAllocator().buffer(capacity: partSize)
+            // A part is kept as the chunks the body yielded (no copy into one big buffer).
+            var chunks: [ByteBuffer] = []
+            var partBytes = 0
             var iterator = body.makeAsyncIterator()
 
-            /// Starts uploading `buffer` as the next part, first waiting for a free slot.
-            func submit(_ buffer: ByteBuffer) async throws {
-                if inFlight >= parallelism, let (number, etag) = try await group.next() {
-                    etags[number] = etag
-                    inFlight -= 1
-                }
+            /// Starts uploading the collected chunks as the next part, then waits until fewer
+            /// than `parallelism` parts are in flight, so at most `parallelism` parts are held.
+            func submitPart() async throws {
                 partNumber += 1
                 let number = partNumber
-                let sha = SHA256Hex.of(buffer)
+                let part = chunks
+                let length = partBytes
+                chunks = []
+                partBytes = 0
+                var partHasher = SHA256()
+                for chunk in part { partHasher.update(buffer: chunk) }
                 let request = S3Request(
                     method: .PUT, key: key, query: [("partNumber", String(number)), ("uploadId", uploadID)],
-                    body: buffer, payload: .sha256Hex(sha), operation: "upload of part \(number) of \(printable)"
+                    bodyChunks: part, bodyLength: length,
+                    payload: .sha256Hex(SHA256Hex.string(partHasher.finalize())),
+                    operation: "upload of part \(number) of \(printable)"
                 )
                 group.addTask {
                     let response = try await self.send(request)
@@ -67,6 +75,10 @@ extension S3FileStorage {
                     return (number, etag)
                 }
                 inFlight += 1
+                while inFlight >= parallelism, let (finished, etag) = try await group.next() {
+                    etags[finished] = etag
+                    inFlight -= 1
+                }
             }
 
             while let next = try await iterator.next() {
@@ -77,22 +89,17 @@ extension S3FileStorage {
                 }
                 hasher.update(buffer: chunk)
                 while chunk.readableBytes > 0 {
-                    var slice = chunk.readSlice(length: min(chunk.readableBytes, partSize - part.readableBytes))!
-                    part.writeBuffer(&slice)
-                    if part.readableBytes == partSize {
-                        try await submit(part)
-                        part = ByteBufferAllocator().buffer(capacity: partSize)
-                    }
+                    let slice = chunk.readSlice(length: min(chunk.readableBytes, partSize - partBytes))!
+                    chunks.append(slice)
+                    partBytes += slice.readableBytes
+                    if partBytes == partSize { try await submitPart() }
                 }
             }
-            if part.readableBytes > 0 {
-                try await submit(part)
-            }
+            if partBytes > 0 { try await submitPart() }
             guard received == size else {
                 throw StorageError(.sizeMismatch, "the body for \(printable) had \(received) bytes, not the declared \(size); nothing was stored")
             }
             while let (number, etag) = try await group.next() { etags[number] = etag }
-
         }
         return (etags, SHA256Hex.string(hasher.finalize()))
     }

@@ -13,6 +13,10 @@ struct S3Request: Sendable {
     var query: [(String, String?)] = []
     var headers: [SigV4Header] = []
     var body: ByteBuffer?
+    /// A body kept as several buffers (multipart parts), sent without joining them.
+    var bodyChunks: [ByteBuffer]?
+    /// The total length of `bodyChunks`.
+    var bodyLength: Int = 0
     var payload: SigV4Payload = .empty
     /// Names the operation in messages (`upload part 3 of 'a/b'`).
     var operation: String
@@ -95,6 +99,8 @@ extension S3FileStorage {
         for header in signed.headers { http.headers.add(name: header.name, value: header.value) }
         if let body = request.body {
             http.body = .bytes(body)
+        } else if let chunks = request.bodyChunks {
+            http.body = .stream(StorageByteStream.buffers(chunks), length: .known(Int64(request.bodyLength)))
         } else if request.method == .PUT || request.method == .POST {
             http.body = .bytes(ByteBuffer())
         }

@@ -20,8 +20,8 @@ public struct S3Settings: Sendable {
     /// Bytes per part (at least 5 MiB, S3's minimum); raised automatically so an object
     /// needs at most 10 000 parts.
     public var partSize: Int
-    /// Parts uploaded at the same time. Memory used by one upload is about
-    /// `(parallelism + 1) × partSize`.
+    /// Parts uploaded at the same time. Memory used by one upload is at most about
+    /// `parallelism × partSize`.
     public var parallelism: Int
     /// Retries of data requests.
     public var retry: S3RetryPolicy
@@ -44,7 +44,7 @@ public struct S3Settings: Sendable {
         credentials: AWSCredentials,
         multipartThreshold: Int64 = 16 * 1024 * 1024,
         partSize: Int = 8 * 1024 * 1024,
-        parallelism: Int = 4,
+        parallelism: Int = 3,
         retry: S3RetryPolicy = .standard,
         abortRetry: S3RetryPolicy = .abort,
         requestTimeout: Duration = .seconds(300)

@@ -21,7 +21,7 @@ import SteadfastSigV4
 ///   secret_access_key: ...          #           / AWS_SESSION_TOKEN from the environment
 ///   multipart_threshold: 16 MiB     # default 16 MiB
 ///   part_size: 8 MiB                # default 8 MiB, at least 5 MiB
-///   parallelism: 4                  # default 4
+///   parallelism: 3                  # default 3 (memory ≈ parallelism × part_size)
 ///   key_prefix: prod/               # optional, prepended to every key of this target
 /// ```
 public struct StorageTarget: Decodable, Sendable, Hashable {
@@ -132,7 +132,7 @@ public struct StorageTarget: Decodable, Sendable, Hashable {
                 credentials: try credentials(environment: environment),
                 multipartThreshold: multipartThreshold?.bytes ?? 16 * 1024 * 1024,
                 partSize: Int(partSize?.bytes ?? 8 * 1024 * 1024),
-                parallelism: parallelism ?? 4
+                parallelism: parallelism ?? 3
             )
         } catch let error as StorageError {
             throw StorageError(error.kind, "storage target '\(name)': \(error.message)")

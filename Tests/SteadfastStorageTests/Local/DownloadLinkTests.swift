@@ -5,7 +5,11 @@ import Testing
 /// Local download links: signed with the cluster secret, refused when tampered with or expired.
 @Suite struct DownloadLinkTests {
     static let secret = String(repeating: "k", count: 40)
-    let signer = try! LocalDownloadLinkSigner(secret: Self.secret, baseURL: URL(string: "https://portal.example.com/files/")!)
+    let signer: LocalDownloadLinkSigner
+
+    init() throws {
+        signer = try LocalDownloadLinkSigner(secret: Self.secret, baseURL: URL(string: "https://portal.example.com/files/")!)
+    }
 
     /// Splits a link into the parts the portal's route handler gets.
     func parts(_ url: URL) throws -> (key: String, expires: String, filename: String?, signature: String) {

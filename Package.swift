@@ -124,6 +124,42 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // MARK: SigV4 — AWS Signature Version 4 signer (headers, presigned URLs); Crypto + Foundation only.
+        .target(
+            name: "SteadfastSigV4",
+            dependencies: [
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
+        // MARK: Storage — file storage abstraction, local/NAS and S3 backends, targets, migration.
+        .target(
+            name: "SteadfastStorage",
+            dependencies: [
+                "SteadfastSigV4",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
+        // MARK: Storage benchmark — `bench/storage/run.sh` builds and runs it against moto_server.
+        .executableTarget(
+            name: "StorageBench",
+            dependencies: [
+                "SteadfastStorage",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            path: "bench/storage/StorageBench",
+            swiftSettings: swiftSettings
+        ),
+
         // MARK: The thin command-line front end.
         .executableTarget(
             name: "steadfast",
@@ -161,6 +197,24 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        .testTarget(
+            name: "SteadfastSigV4Tests",
+            dependencies: ["SteadfastSigV4", "SteadfastTestSupport"],
+            resources: [.copy("Oracle")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SteadfastStorageTests",
+            dependencies: [
+                "SteadfastStorage",
+                "SteadfastSigV4",
+                "SteadfastTestSupport",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            resources: [.copy("Scripts")],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(name: "SteadfastDomainTests", dependencies: ["SteadfastDomain"], swiftSettings: swiftSettings),
         .testTarget(
             name: "SteadfastPersistenceTests",

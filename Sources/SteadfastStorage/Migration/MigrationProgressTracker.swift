@@ -1,0 +1,83 @@
+import Synchronization
+
+/// Counts a running migration's files and bytes from several copying tasks and turns them
+/// into throttled ``MigrationProgress`` reports.
+final class MigrationProgressTracker: Sendable {
+    private struct State {
+        var filesDone = 0
+        var bytesDone: Int64 = 0
+        var bytesTransferred: Int64 = 0
+        var failures = 0
+        var lastReport: ContinuousClock.Instant?
+    }
+
+    private let state = Mutex(State())
+    private let filesTotal: Int
+    private let bytesTotal: Int64
+    private let started: ContinuousClock.Instant
+    private let options: MigrationOptions
+    private let report: @Sendable (MigrationProgress) -> Void
+
+    init(filesTotal: Int, bytesTotal: Int64, options: MigrationOptions, report: @escaping @Sendable (MigrationProgress) -> Void) {
+        self.filesTotal = filesTotal
+        self.bytesTotal = bytesTotal
+        self.options = options
+        self.started = options.now()
+        self.report = report
+    }
+
+    /// Bytes of a file streamed to the target.
+    func transferred(_ count: Int) {
+        emit(force: false) { state in
+            state.bytesDone += Int64(count)
+            state.bytesTransferred += Int64(count)
+        }
+    }
+
+    /// A copy failed after `count` bytes: they do not count as done.
+    func rolledBack(_ count: Int64) {
+        state.withLock { state in
+            state.bytesDone -= count
+            state.bytesTransferred -= count
+        }
+    }
+
+    /// A file is finished: `uncountedBytes` are its bytes not already reported by
+    /// ``transferred(_:)`` (its whole size when it needed no copy).
+    func fileFinished(uncountedBytes: Int64, failed: Bool) {
+        emit(force: true) { state in
+            state.filesDone += 1
+            state.bytesDone += uncountedBytes
+            if failed { state.failures += 1 }
+        }
+    }
+
+    /// The latest numbers.
+    func snapshot() -> MigrationProgress {
+        let now = options.now()
+        return state.withLock { progress(of: $0, at: now) }
+    }
+
+    private func emit(force: Bool, _ change: (inout State) -> Void) {
+        let now = options.now()
+        let progress: MigrationProgress? = state.withLock { state in
+            change(&state)
+            if !force, let last = state.lastReport, now - last < options.progressInterval { return nil }
+            state.lastReport = now
+            return self.progress(of: state, at: now)
+        }
+        if let progress { report(progress) }
+    }
+
+    private func progress(of state: State, at now: ContinuousClock.Instant) -> MigrationProgress {
+        let elapsed = now - started
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        let rate = seconds > 0 ? Double(state.bytesTransferred) / seconds : 0
+        let remaining = max(0, bytesTotal - state.bytesDone)
+        let eta: Duration? = rate > 0 ? .milliseconds(Int64(Double(remaining) / rate * 1000)) : (remaining == 0 ? .zero : nil)
+        return MigrationProgress(
+            filesDone: state.filesDone, filesTotal: filesTotal, bytesDone: state.bytesDone, bytesTotal: bytesTotal,
+            failures: state.failures, elapsed: elapsed, bytesPerSecond: rate, estimatedTimeRemaining: eta
+        )
+    }
+}

@@ -1,0 +1,34 @@
+/// What a migration did, for the command to print and for the operator to act on.
+public struct MigrationReport: Sendable {
+    /// One file that could not be migrated, and why.
+    public struct Failure: Sendable, Hashable {
+        /// The file's catalogue id.
+        public var fileID: String
+        /// Its key.
+        public var key: String
+        /// What went wrong.
+        public var reason: String
+    }
+
+    /// The type migrated.
+    public var type: FileType
+    /// The destination target.
+    public var target: String
+    /// Files of the type.
+    public var filesTotal: Int = 0
+    /// Files copied in this run.
+    public var copied: Int = 0
+    /// Files already marked verified on the target (from an earlier run): not touched.
+    public var alreadyVerified: Int = 0
+    /// Files found on the target from an interrupted run, verified by reading, not copied.
+    public var verifiedInPlace: Int = 0
+    /// Bytes copied in this run.
+    public var bytesCopied: Int64 = 0
+    /// Files that failed.
+    public var failures: [Failure] = []
+    /// Whether the type now goes to the target (only when every file was verified there).
+    public var switched: Bool = false
+
+    /// `true` when every file is on the target and the type was switched.
+    public var isComplete: Bool { failures.isEmpty && switched }
+}

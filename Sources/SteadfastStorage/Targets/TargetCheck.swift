@@ -1,0 +1,35 @@
+import Foundation
+
+/// The outcome of checking one target: its latency, or the error that explains what is wrong.
+/// ``line`` is the line `steadfast storage check` prints.
+public struct TargetCheck: Sendable, CustomStringConvertible {
+    /// The target's name.
+    public var target: String
+    /// What was checked (`local directory /mnt/nas`, `S3 bucket files at s3...`).
+    public var targetDescription: String
+    /// Time taken, when the check passed.
+    public var latency: Duration?
+    /// Why the check failed, if it did.
+    public var error: StorageError?
+
+    /// Whether the target passed.
+    public var isHealthy: Bool { error == nil }
+
+    /// `nas          ok      3.1 ms  local directory /mnt/nas` or
+    /// `s3-main      FAILED  S3 bucket ...: <reason>`.
+    public var line: String {
+        let name = target.padding(toLength: max(12, target.count), withPad: " ", startingAt: 0)
+        if let error { return "\(name)  FAILED  \(targetDescription): \(error.message)" }
+        return "\(name)  ok  \(Self.format(latency ?? .zero))  \(targetDescription)"
+    }
+
+    public var description: String { line }
+
+    /// `3.1 ms`, `1.20 s`.
+    static func format(_ duration: Duration) -> String {
+        let parts = duration.components
+        let milliseconds = Double(parts.seconds) * 1_000 + Double(parts.attoseconds) / 1e15
+        if milliseconds < 1_000 { return String(format: "%.1f ms", milliseconds) }
+        return String(format: "%.2f s", milliseconds / 1_000)
+    }
+}

@@ -21,9 +21,11 @@ fi
 if ! id postgres >/dev/null 2>&1; then
   $SUDO useradd --system --home-dir /var/lib/postgresql --shell /bin/bash postgres
 fi
-if ! command -v setpriv >/dev/null 2>&1 || ! command -v curl >/dev/null 2>&1; then
+# setpriv runs PostgreSQL as its user; curl fetches presigned URLs; openssl makes the
+# balancer's test certificate.
+if ! command -v setpriv >/dev/null 2>&1 || ! command -v curl >/dev/null 2>&1 || ! command -v openssl >/dev/null 2>&1; then
   $SUDO apt-get update -q
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q util-linux curl
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q util-linux curl openssl
 fi
 
 if ! command -v moto_server >/dev/null 2>&1 || ! python3 -c "import moto, boto3, botocore, flask" >/dev/null 2>&1; then

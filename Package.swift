@@ -69,7 +69,9 @@ let package = Package(
             dependencies: [
                 "SteadfastDomain",
                 "SteadfastPersistence",
+                "SteadfastStorage",
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -80,6 +82,7 @@ let package = Package(
         .target(
             name: "SteadfastConfig",
             dependencies: [
+                "SteadfastStorage",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -95,6 +98,8 @@ let package = Package(
                 "SteadfastSessions",
                 "SteadfastServices",
                 "SteadfastConfig",
+                "SteadfastStorage",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdAuth", package: "hummingbird-auth"),
                 .product(name: "Mustache", package: "swift-mustache"),

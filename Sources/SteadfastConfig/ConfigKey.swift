@@ -11,12 +11,16 @@ public struct ConfigKey: Sendable, Hashable {
     public let summary: String
     /// Whether the value is a list (YAML sequence; comma-separated in env and `--set`).
     public let isList: Bool
+    /// Whether the value is a whole YAML structure (a list of maps...), kept as YAML text and
+    /// decoded by the owner; in env and `--set` it is given as JSON.
+    public let isStructured: Bool
 
-    public init(_ name: String, default defaultValue: String, _ summary: String, isList: Bool = false) {
+    public init(_ name: String, default defaultValue: String, _ summary: String, isList: Bool = false, isStructured: Bool = false) {
         self.name = name
         self.defaultValue = defaultValue
         self.summary = summary
         self.isList = isList
+        self.isStructured = isStructured
     }
 
     /// The environment variable that sets this key: `STEADFAST_` + name upper-cased, dots → `_`.
@@ -45,7 +49,13 @@ extension ConfigKey {
     public static let databaseTargetSessionAttrs = ConfigKey("database.target_session_attrs", default: "read-write", "Where reads may go: read-write (the primary; a standby only while no primary is reachable), prefer-standby, any. Writes always go to the primary.")
     public static let databaseStandbyMaxLag = ConfigKey("database.standby_max_lag", default: "5s", "A standby lagging more than this behind in replay is not used for reads.")
     public static let databaseMonitorInterval = ConfigKey("database.monitor_interval", default: "1s", "How often each PostgreSQL host's role and lag are checked (also at once when work fails).")
-    public static let storageLocalPath = ConfigKey("storage.local_path", default: "", "Directory for uploaded files (a NAS mount in a cluster); default: <node.data_dir>/files.")
+    public static let publicURL = ConfigKey("http.public_url", default: "", "The portal's public base URL (https://portal.example.com), used in download links; default: links are relative to the node.")
+    public static let storageLocalPath = ConfigKey("storage.local_path", default: "", "Directory of the built-in `local` storage target (a NAS mount in a cluster); default: <node.data_dir>/files.")
+    public static let storageTargets = ConfigKey("storage.targets", default: "", "Storage targets (a YAML list of maps; JSON in env/--set), see docs/storage.md; default: only the built-in `local` target.", isStructured: true)
+    public static let storageDefaultTarget = ConfigKey("storage.default_target", default: "local", "Target for file types not listed in storage.types.")
+    public static let storageTypes = ConfigKey("storage.types", default: "", "Per-file-type routes ({ticket_attachments: {target, prefix}}; JSON in env/--set); the migration command changes them at runtime.", isStructured: true)
+    public static let storageMaxUploadSize = ConfigKey("storage.max_upload_size", default: "64MiB", "Largest file accepted by an upload (413 above it).")
+    public static let storageRouteRefresh = ConfigKey("storage.route_refresh_interval", default: "5s", "How often a node re-reads per-type routes from the database, so a `storage migrate` switch reaches every node without a restart.")
     public static let sessionCookieName = ConfigKey("session.cookie_name", default: "steadfast_session", "Name of the session cookie.")
     public static let sessionIdleTimeout = ConfigKey("session.idle_timeout", default: "30m", "A session unused for this long expires.")
     public static let sessionAbsoluteTimeout = ConfigKey("session.absolute_timeout", default: "12h", "A session expires this long after log-in, however active.")
@@ -61,10 +71,10 @@ extension ConfigKey {
     /// Every key the portal node reads, in documentation order.
     public static let all: [ConfigKey] = [
         nodeID, dataDir, drainDelay, shutdownTimeout,
-        httpHost, httpPort, maxBodySize, trustedProxies,
+        httpHost, httpPort, maxBodySize, trustedProxies, publicURL,
         databaseURL, databaseHosts, databaseName, databaseUser, databasePassword, databaseSSLMode, databaseTargetSessionAttrs,
         databaseMaxConnections, databaseTimeout, databaseStandbyMaxLag, databaseMonitorInterval,
-        storageLocalPath,
+        storageLocalPath, storageTargets, storageDefaultTarget, storageTypes, storageMaxUploadSize, storageRouteRefresh,
         sessionCookieName, sessionIdleTimeout, sessionAbsoluteTimeout, sessionCleanupInterval, sessionSecureCookies,
         securitySecret, bcryptCost,
         adminEmail, adminPassword,

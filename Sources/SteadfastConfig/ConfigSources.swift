@@ -53,6 +53,14 @@ public struct ConfigSources: Sendable {
                 throw ConfigError(key: prefix.isEmpty ? "config" : prefix, message: "keys must be strings", source: source)
             }
             let full = prefix.isEmpty ? name : "\(prefix).\(name)"
+            if let key = known[full], key.isStructured {
+                do {
+                    values[full] = Value(items: [try Yams.serialize(node: valueNode)], source: source)
+                } catch {
+                    throw ConfigError(key: full, message: "cannot read this YAML value: \(error)", source: source)
+                }
+                continue
+            }
             switch valueNode {
             case .mapping(let nested):
                 try flatten(nested, prefix: full, source: source)
@@ -78,7 +86,7 @@ public struct ConfigSources: Sendable {
     public mutating func loadEnvironment(_ environment: [String: String]) {
         for key in known.values {
             if let raw = environment[key.environmentVariable] {
-                values[key.name] = Value(items: key.isList ? Self.splitList(raw) : [raw], source: key.environmentVariable)
+                values[key.name] = Value(items: key.isList && !key.isStructured ? Self.splitList(raw) : [raw], source: key.environmentVariable)
             }
         }
     }
@@ -86,7 +94,7 @@ public struct ConfigSources: Sendable {
     /// Sets a key from a command-line flag.
     public mutating func set(_ name: String, to raw: String, source: String) throws(ConfigError) {
         guard let key = known[name] else { throw unknownKey(name, source: source) }
-        values[name] = Value(items: key.isList ? Self.splitList(raw) : [raw], source: source)
+        values[name] = Value(items: key.isList && !key.isStructured ? Self.splitList(raw) : [raw], source: source)
     }
 
     /// Sets a list key from a repeatable command-line flag.

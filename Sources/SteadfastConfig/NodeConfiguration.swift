@@ -1,5 +1,7 @@
 import Foundation
 import Logging
+import SteadfastStorage
+import Yams
 
 /// Everything a portal node needs to start, typed and validated.
 ///
@@ -25,6 +27,12 @@ public struct NodeConfiguration: Sendable {
     public var databaseStandbyMaxLag: Duration
     public var databaseMonitorInterval: Duration
     public var storageLocalPath: String
+    /// Every storage target and per-type route (the built-in `local` target included).
+    public var storage: StorageConfiguration
+    public var maxUploadSize: Int
+    public var storageRouteRefreshInterval: Duration
+    /// The public base URL, if configured (no trailing slash).
+    public var publicURL: String?
     public var sessionCookieName: String
     public var sessionIdleTimeout: Duration
     public var sessionAbsoluteTimeout: Duration
@@ -93,8 +101,19 @@ public struct NodeConfiguration: Sendable {
         guard databaseTimeout >= .milliseconds(100), databaseMonitorInterval >= .milliseconds(100) else {
             throw reader.fail(.databaseTimeout, "database.timeout and database.monitor_interval must be at least 100ms")
         }
-        let storage = try reader.string(.storageLocalPath)
-        storageLocalPath = storage.isEmpty ? (dataDirectory as NSString).appendingPathComponent("files") : storage
+        let localPath = try reader.string(.storageLocalPath)
+        storageLocalPath = localPath.isEmpty ? (dataDirectory as NSString).appendingPathComponent("files") : localPath
+        var base = try reader.string(.publicURL)
+        while base.hasSuffix("/") { base.removeLast() }
+        if !base.isEmpty {
+            guard let url = URL(string: base), url.scheme == "http" || url.scheme == "https", url.host != nil else {
+                throw reader.fail(.publicURL, "expected an absolute http(s) URL such as https://portal.example.com, got '\(base)'")
+            }
+        }
+        publicURL = base.isEmpty ? nil : base
+        maxUploadSize = try reader.byteSize(.storageMaxUploadSize, in: 1...(1 << 40))
+        storageRouteRefreshInterval = try reader.duration(.storageRouteRefresh)
+        storage = try Self.storageConfiguration(reader: reader, localPath: storageLocalPath, publicURL: publicURL)
         sessionCookieName = try reader.nonEmptyString(.sessionCookieName)
         guard sessionCookieName.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_" || $0 == "-") }) else {
             throw ConfigError(key: ConfigKey.sessionCookieName.name, message: "only letters, digits, _ and - are allowed", source: reader.source(.sessionCookieName))
@@ -128,6 +147,67 @@ public struct NodeConfiguration: Sendable {
         }
         logLevel = parsedLevel
         logFormat = try reader.choice(.logFormat)
+    }
+}
+
+extension NodeConfiguration {
+    /// Host name used in local download links when no `http.public_url` is configured; links on
+    /// it are handed out as paths relative to the node that made them.
+    public static let relativeLinkHost = "steadfast.invalid"
+
+    /// Builds the storage configuration: configured targets plus the built-in `local` target at
+    /// `storage.local_path`, the default target and per-type routes, checked for consistency.
+    static func storageConfiguration(reader: Reader, localPath: String, publicURL: String?) throws(ConfigError) -> StorageConfiguration {
+        let absoluteLocal = URL(fileURLWithPath: localPath).standardizedFileURL.path
+        var targets: [StorageTarget] = []
+        if let yaml = reader.sources.value(.storageTargets)?.scalar, !yaml.isEmpty {
+            do {
+                targets = try YAMLDecoder().decode([StorageTarget].self, from: yaml)
+            } catch {
+                throw reader.fail(.storageTargets, "expected a list of targets (name, kind: local|s3, ...): \(Self.describe(error))")
+            }
+        }
+        if !targets.contains(where: { $0.name == "local" }) {
+            targets.insert(StorageTarget(name: "local", kind: .local, path: absoluteLocal), at: 0)
+        }
+        let linkBase = publicURL ?? "http://\(relativeLinkHost)"
+        for index in targets.indices where targets[index].kind == .local {
+            if let path = targets[index].path, !path.hasPrefix("/") {
+                targets[index].path = URL(fileURLWithPath: path).standardizedFileURL.path
+            }
+            if targets[index].downloadBaseURL == nil {
+                targets[index].downloadBaseURL = "\(linkBase)/files/\(targets[index].name)"
+            }
+        }
+        var types: [FileType: StorageConfiguration.TypeRoute] = [:]
+        if let yaml = reader.sources.value(.storageTypes)?.scalar, !yaml.isEmpty {
+            let raw: [String: StorageConfiguration.TypeRoute]
+            do {
+                raw = try YAMLDecoder().decode([String: StorageConfiguration.TypeRoute].self, from: yaml)
+            } catch {
+                throw reader.fail(.storageTypes, "expected a map of file type to {target, prefix}: \(Self.describe(error))")
+            }
+            for (name, route) in raw {
+                guard let type = FileType(rawValue: name) else {
+                    throw reader.fail(.storageTypes, "unknown file type '\(name)' (known: \(FileType.allCases.map(\.rawValue).joined(separator: ", ")))")
+                }
+                types[type] = route
+            }
+        }
+        let configuration = StorageConfiguration(targets: targets, defaultTarget: try reader.nonEmptyString(.storageDefaultTarget), types: types)
+        do {
+            _ = try configuration.resolvedRoutes()
+        } catch {
+            throw reader.fail(types.isEmpty ? .storageDefaultTarget : .storageTypes, "\(error)")
+        }
+        return configuration
+    }
+
+    static func describe(_ error: any Error) -> String {
+        if case DecodingError.keyNotFound(let key, _) = error { return "missing '\(key.stringValue)'" }
+        if case DecodingError.typeMismatch(_, let context) = error { return "wrong type at \(context.codingPath.map(\.stringValue).joined(separator: "."))" }
+        if case DecodingError.dataCorrupted(let context) = error { return context.debugDescription }
+        return "\(error)"
     }
 }
 

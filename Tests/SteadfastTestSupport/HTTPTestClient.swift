@@ -10,7 +10,10 @@ public final class HTTPTestClient: Sendable {
     public struct Response: Sendable {
         public let status: Int
         public let headers: HTTPHeaders
+        /// The body as text (lossy for binary content; see ``bytes``).
         public let body: String
+        /// The body exactly as received.
+        public let bytes: [UInt8]
 
         public func header(_ name: String) -> String? { headers.first(name: name) }
         public var setCookies: [String] { headers[canonicalForm: "Set-Cookie"].map(String.init) }
@@ -74,8 +77,8 @@ public final class HTTPTestClient: Sendable {
         if !cookieHeader.isEmpty, headers["Cookie"] == nil { request.headers.add(name: "Cookie", value: cookieHeader) }
         if let body { request.body = .bytes(ByteBuffer(bytes: body)) }
         let response = try await Self.client.execute(request, timeout: .nanoseconds(Int64(timeout.components.seconds) * 1_000_000_000))
-        let buffer = try await response.body.collect(upTo: 16 << 20)
-        let result = Response(status: Int(response.status.code), headers: response.headers, body: String(buffer: buffer))
+        let buffer = try await response.body.collect(upTo: 64 << 20)
+        let result = Response(status: Int(response.status.code), headers: response.headers, body: String(buffer: buffer), bytes: Array(buffer.readableBytesView))
         jar.absorb(result.setCookies)
         return result
     }

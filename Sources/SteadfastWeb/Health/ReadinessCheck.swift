@@ -1,4 +1,5 @@
 import SteadfastPersistence
+import SteadfastStorage
 
 /// One dependency `/readyz` checks (`database`, `storage`...). A check throws to report failure
 /// and returns an ``Outcome`` otherwise; messages are shown in the readiness answer, so they must
@@ -53,6 +54,21 @@ public struct ReadinessCheck: Sendable {
                 degraded: database.canWrite ? nil : "no primary reachable: serving reads from a standby, writes answer 503",
                 hosts: hosts.isEmpty ? nil : hosts
             )
+        }
+    }
+}
+
+extension ReadinessCheck {
+    /// The storage check: every configured target answers a cheap check (a local directory that
+    /// exists and is writable; an S3 bucket that answers).
+    public static func storage(_ registry: StorageRegistry) -> ReadinessCheck {
+        ReadinessCheck(name: "storage") {
+            let checks = await registry.healthCheck(timeout: .seconds(2))
+            let failing = checks.filter { !$0.isHealthy }
+            guard failing.isEmpty else {
+                throw Failure(failing.map(\.line).joined(separator: "; "))
+            }
+            return .healthy
         }
     }
 }

@@ -3,6 +3,8 @@ import Hummingbird
 import Logging
 import SteadfastDomain
 import SteadfastPersistence
+import SteadfastServices
+import SteadfastStorage
 
 /// Turns every error into a clear answer: JSON (`{"error": {"code", "message", "field"}}`) under
 /// `/api/`, a readable HTML page elsewhere. Internal details never reach the client; unexpected
@@ -69,6 +71,24 @@ public struct Problem: Sendable {
             case .invalidCredentials: "invalid_credentials"
             }
             self.init(status: status, code: code, message: error.message, field: error.field)
+        case let error as FileService.FileError:
+            switch error.kind {
+            case .invalidFilename: self.init(status: .badRequest, code: "invalid_filename", message: error.message, field: "filename")
+            case .invalidContentType: self.init(status: .badRequest, code: "invalid_content_type", message: error.message, field: "content_type")
+            case .tooLarge: self.init(status: .contentTooLarge, code: "body_too_large", message: error.message)
+            case .notFound: self.init(status: .notFound, code: "not_found", message: error.message)
+            }
+        case let error as StorageError:
+            switch error.kind {
+            case .sizeMismatch: self.init(status: .badRequest, code: "size_mismatch", message: "the upload did not contain exactly Content-Length bytes")
+            case .notFound: self.init(status: .notFound, code: "not_found", message: "no such file")
+            case .invalidRange: self.init(status: .rangeNotSatisfiable, code: "invalid_range", message: error.message)
+            case .invalidKey: self.init(status: .badRequest, code: "invalid_key", message: error.message)
+            case .invalidLink: self.init(status: .forbidden, code: "invalid_link", message: error.message)
+            default:
+                self.init(status: .serviceUnavailable, code: "storage_unavailable", message: "file storage is unavailable; please try again shortly")
+                headers[.retryAfter] = "5"
+            }
         case let error as DatabaseError where [.timeout, .connectionFailure, .readOnly].contains(error.kind):
             self.init(status: .serviceUnavailable, code: "database_unavailable", message: "the database is unavailable; please try again shortly")
             headers[.retryAfter] = "1"

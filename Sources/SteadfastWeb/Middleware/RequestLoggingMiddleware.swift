@@ -12,10 +12,13 @@ public struct RequestLoggingMiddleware: RouterMiddleware {
 
     let forwarded: ForwardedHeaders
     let maxBodySize: Int
+    /// Larger limits for paths that take file uploads (exact path → bytes).
+    let uploadLimits: [String: Int]
 
-    public init(forwarded: ForwardedHeaders, maxBodySize: Int) {
+    public init(forwarded: ForwardedHeaders, maxBodySize: Int, uploadLimits: [String: Int] = [:]) {
         self.forwarded = forwarded
         self.maxBodySize = maxBodySize
+        self.uploadLimits = uploadLimits
     }
 
     public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
@@ -32,13 +35,14 @@ public struct RequestLoggingMiddleware: RouterMiddleware {
         )
         context.clientIP = clientIP
         context.isSecure = secure
-        context.maxUploadSize = maxBodySize
+        let limit = uploadLimits[request.uri.path] ?? maxBodySize
+        context.maxUploadSize = limit
         context.logger[metadataKey: "hb.request.id"] = .string(requestID)
         context.logger[metadataKey: "steadfast.request.id"] = .string(requestID)
         context.logger[metadataKey: "client.address"] = .string(clientIP)
 
-        if let length = request.headers[.contentLength].flatMap(Int.init), length > maxBodySize {
-            throw HTTPError(.contentTooLarge, message: "request body is larger than the \(maxBodySize)-byte limit")
+        if let length = request.headers[.contentLength].flatMap(Int.init), length > limit {
+            throw HTTPError(.contentTooLarge, message: "request body is larger than the \(limit)-byte limit")
         }
 
         let logger = context.logger

@@ -1,3 +1,4 @@
+import AsyncHTTPClient
 import Foundation
 import Hummingbird
 import HummingbirdAuth
@@ -11,6 +12,7 @@ import SteadfastDomain
 import SteadfastPersistence
 import SteadfastServices
 import SteadfastSessions
+import SteadfastStorage
 
 /// One portal node: opens the database, sets up, serves HTTP, and shuts down gracefully.
 ///
@@ -93,15 +95,28 @@ struct NodeService: Service {
         let setup = NodeSetup(configuration: configuration, database: database, accounts: accounts, clock: node.clock, logger: logger)
         let outcome = try await cancelWhenGracefulShutdown { try await setup.runRetrying() }
 
-        let readiness = Readiness(nodeID: configuration.nodeID, checks: [
-            .database(database),
-            ReadinessCheck(name: "storage") {
-                try LocalDirectoryCheck.check(configuration.storageLocalPath)
-                return .healthy
-            },
-        ])
+        let httpClient = S3FileStorage.makeHTTPClient()
+        defer { Task { try? await httpClient.shutdown() } }
+        let registry: StorageRegistry
+        do {
+            registry = try StorageRegistry(configuration: configuration.storage, linkSecret: outcome.secret, httpClient: httpClient, logger: logger)
+        } catch {
+            throw ConfigError(key: ConfigKey.storageTargets.name, message: "\(error)")
+        }
+        let catalog = SQLFileCatalog(database: database, clock: node.clock)
+        let refresher = StorageRouteRefresher(registry: registry, catalog: catalog, interval: configuration.storageRouteRefreshInterval, logger: logger)
+        await refresher.refresh()
+        for (name, target) in registry.targets {
+            guard let local = target as? LocalFileStorage else { continue }
+            if let removed = try? await local.removeAbandonedTemporaryFiles(), removed > 0 {
+                logger.info("removed abandoned temporary upload files", metadata: ["steadfast.storage.target": "\(name)", "count": "\(removed)"])
+            }
+        }
+
+        let readiness = Readiness(nodeID: configuration.nodeID, checks: [.database(database), .storage(registry)])
+        let files = FileService(database: database, registry: registry, clock: node.clock, logger: logger)
         let router = try PortalRouter(
-            configuration: configuration, database: database, accounts: accounts, readiness: readiness,
+            configuration: configuration, database: database, accounts: accounts, files: files, readiness: readiness,
             secret: outcome.secret, clock: node.clock, metrics: node.metrics
         ).build()
 
@@ -127,23 +142,7 @@ struct NodeService: Service {
         )
         let cleanup = SessionCleanupService(database: database, clock: node.clock, interval: configuration.sessionCleanupInterval, logger: logger)
         let drain = DrainService(readiness: readiness, delay: configuration.drainDelay, logger: logger)
-        try await ServiceGroup(configuration: .init(services: [cleanup, app, drain], logger: logger)).run()
+        try await ServiceGroup(configuration: .init(services: [cleanup, refresher, app, drain], logger: logger)).run()
     }
 }
 
-/// The `storage` readiness check for a local (or NAS-mounted) directory.
-enum LocalDirectoryCheck {
-    struct Failure: Error, CustomStringConvertible {
-        let description: String
-    }
-
-    static func check(_ path: String) throws {
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue else {
-            throw Failure(description: "storage directory \(path) is missing")
-        }
-        guard FileManager.default.isWritableFile(atPath: path) else {
-            throw Failure(description: "storage directory \(path) is not writable")
-        }
-    }
-}

@@ -6,6 +6,7 @@ import SteadfastDomain
 import SteadfastPersistence
 import SteadfastServices
 import SteadfastSessions
+import SteadfastStorage
 
 /// Builds the node's router: the middleware stack and every route.
 ///
@@ -16,18 +17,20 @@ public struct PortalRouter: Sendable {
     let configuration: NodeConfiguration
     let database: any SQLDatabase
     let accounts: AccountService
+    let files: FileService
     let readiness: Readiness
     let secret: String
     let clock: any WallClock
     let metrics: PrometheusCollectorRegistry
 
     public init(
-        configuration: NodeConfiguration, database: any SQLDatabase, accounts: AccountService, readiness: Readiness,
+        configuration: NodeConfiguration, database: any SQLDatabase, accounts: AccountService, files: FileService, readiness: Readiness,
         secret: String, clock: any WallClock, metrics: PrometheusCollectorRegistry
     ) {
         self.configuration = configuration
         self.database = database
         self.accounts = accounts
+        self.files = files
         self.readiness = readiness
         self.secret = secret
         self.clock = clock
@@ -45,7 +48,10 @@ public struct PortalRouter: Sendable {
         let issuer = SessionIssuer(storage: sessionStorage, idleTimeout: configuration.sessionIdleTimeout, clock: clock)
 
         let router = Router(context: PortalRequestContext.self)
-        router.middlewares.add(RequestLoggingMiddleware(forwarded: ForwardedHeaders(trustedProxies: configuration.trustedProxies), maxBodySize: configuration.maxBodySize))
+        router.middlewares.add(RequestLoggingMiddleware(
+            forwarded: ForwardedHeaders(trustedProxies: configuration.trustedProxies), maxBodySize: configuration.maxBodySize,
+            uploadLimits: ["/api/v1/files": configuration.maxUploadSize]
+        ))
         router.middlewares.add(MetricsMiddleware())
         router.middlewares.add(ErrorMiddleware(pages: pages))
         router.middlewares.add(SecureCookieMiddleware(mode: configuration.secureCookies))
@@ -57,9 +63,11 @@ public struct PortalRouter: Sendable {
         ))
 
         HealthController(readiness: readiness, registry: metrics, nodeID: configuration.nodeID).addRoutes(to: router)
+        DownloadLinkController(registry: files.registry).addRoutes(to: router)
 
-        let api = router.group("api/v1").add(middleware: JSONOnlyMiddleware())
+        let api = router.group("api/v1").add(middleware: JSONOnlyMiddleware(rawBodyHeader: FilesAPIController.filenameHeader))
         AuthAPIController(accounts: accounts, sessions: issuer).addRoutes(to: api)
+        FilesAPIController(files: files, maxUploadSize: configuration.maxUploadSize).addRoutes(to: api)
 
         let html = router.group().add(middleware: CSRFMiddleware(tokens: CSRFTokens(secret: secret)))
         AuthPagesController(accounts: accounts, sessions: issuer, pages: pages).addRoutes(to: html)

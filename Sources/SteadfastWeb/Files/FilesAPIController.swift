@@ -1,0 +1,104 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import SteadfastConfig
+import SteadfastDomain
+import SteadfastServices
+import SteadfastStorage
+
+/// `/api/v1/files`: a client's own files (the `client_files` type). Uploads stream straight into
+/// the shared storage target; every other route checks the file belongs to the caller (staff
+/// may reach any file) and answers 404 otherwise, never revealing that another client's file
+/// exists.
+struct FilesAPIController: Sendable {
+    static let filenameHeader = HTTPField.Name("X-Upload-Filename")!
+
+    let files: FileService
+    let maxUploadSize: Int
+    let linkLifetime: Duration = .seconds(300)
+
+    func addRoutes(to group: RouterGroup<PortalRequestContext>) {
+        group.post("files", use: upload)
+        group.get("files", use: list)
+        group.get("files/:id", use: show)
+        group.get("files/:id/content", use: content)
+        group.get("files/:id/link", use: link)
+        group.delete("files/:id", use: delete)
+    }
+
+    /// `POST /api/v1/files` with the raw bytes as the body, `Content-Length`, `Content-Type`
+    /// and `X-Upload-Filename` (percent-encoded UTF-8).
+    @Sendable func upload(_ request: Request, context: PortalRequestContext) async throws -> EditedResponse<FileResponse> {
+        let account = try Self.account(context)
+        guard let rawName = request.headers[Self.filenameHeader] else {
+            throw HTTPError(.badRequest, message: "send the file name in the X-Upload-Filename header")
+        }
+        guard let length = request.headers[.contentLength].flatMap(Int64.init), length >= 0 else {
+            throw HTTPError(.lengthRequired, message: "uploads need a Content-Length header")
+        }
+        guard length <= maxUploadSize else {
+            throw HTTPError(.contentTooLarge, message: "files may be at most \(maxUploadSize) bytes")
+        }
+        let file = try await files.upload(
+            type: .clientFiles, owner: account.id, filename: rawName.removingPercentEncoding ?? rawName,
+            contentType: request.headers[.contentType], size: length, body: request.body
+        )
+        return EditedResponse(status: .created, response: FileResponse(file))
+    }
+
+    @Sendable func list(_ request: Request, context: PortalRequestContext) async throws -> [String: [FileResponse]] {
+        let account = try Self.account(context)
+        return ["files": try await files.files(owner: account.id, type: .clientFiles).map(FileResponse.init)]
+    }
+
+    @Sendable func show(_ request: Request, context: PortalRequestContext) async throws -> FileResponse {
+        FileResponse(try await file(context))
+    }
+
+    @Sendable func content(_ request: Request, context: PortalRequestContext) async throws -> Response {
+        let file = try await file(context)
+        let range = try FileDownload.byteRange(from: request.headers[.range])
+        if let range, range.offset >= max(file.size, 1) {
+            throw HTTPError(.rangeNotSatisfiable, headers: [.contentRange: "bytes */\(file.size)"], message: "the range starts beyond the end of the file")
+        }
+        let read = try await files.open(file, range: range)
+        return FileDownload.response(read, filename: file.filename, contentType: file.contentType)
+    }
+
+    @Sendable func link(_ request: Request, context: PortalRequestContext) async throws -> [String: String] {
+        let file = try await file(context)
+        let url = try await files.downloadURL(file, expiresIn: linkLifetime)
+        let expires = Date().addingTimeInterval(Double(linkLifetime.components.seconds))
+        return ["url": Self.presentable(url), "expires_at": ISO8601DateFormatter().string(from: expires)]
+    }
+
+    @Sendable func delete(_ request: Request, context: PortalRequestContext) async throws -> HTTPResponse.Status {
+        try await files.delete(try await file(context))
+        return .noContent
+    }
+
+    /// The file named in the path, if the caller may see it; 404 otherwise.
+    func file(_ context: PortalRequestContext) async throws -> StoredFile {
+        let account = try Self.account(context)
+        guard let id = context.parameters.get("id").flatMap(UUID.init(uuidString:)),
+              let file = try await files.file(id: id, owner: account.role == .staff ? nil : account.id),
+              file.type == .clientFiles || account.role == .staff
+        else {
+            throw HTTPError(.notFound, message: "no such file")
+        }
+        return file
+    }
+
+    static func account(_ context: PortalRequestContext) throws -> Account {
+        guard let account = context.account else { throw HTTPError(.unauthorized, message: "log in first") }
+        return account
+    }
+
+    /// Local links made without a configured public URL point at a placeholder host: hand them
+    /// out as paths, which resolve against whichever node the client talks to.
+    static func presentable(_ url: URL) -> String {
+        guard url.host == NodeConfiguration.relativeLinkHost else { return url.absoluteString }
+        let path = url.absoluteString.replacingOccurrences(of: "http://\(NodeConfiguration.relativeLinkHost)", with: "")
+        return path.isEmpty ? "/" : path
+    }
+}

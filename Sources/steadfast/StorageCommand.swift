@@ -1,0 +1,126 @@
+import ArgumentParser
+import Foundation
+import Synchronization
+import Logging
+import SteadfastConfig
+import SteadfastPersistence
+import SteadfastServices
+import SteadfastStorage
+
+/// `steadfast storage check|migrate`: operator tools for the shared file storage.
+struct StorageCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "storage",
+        abstract: "Check storage targets and move files between them.",
+        subcommands: [Check.self, Migrate.self]
+    )
+
+    /// Builds the registry exactly as a node does (the same configuration, the cluster secret).
+    static func withRegistry<T: Sendable>(
+        _ configuration: NodeConfiguration, logger: Logger,
+        _ body: @escaping @Sendable (StorageRegistry, SQLFileCatalog) async throws -> T
+    ) async throws -> T {
+        try await OperatorDatabase.with(configuration, logger: logger) { database in
+            let secret = try await OperatorDatabase.secret(configuration, database: database)
+            let client = S3FileStorage.makeHTTPClient()
+            do {
+                let registry = try StorageRegistry(configuration: configuration.storage, linkSecret: secret, httpClient: client, logger: logger)
+                let catalog = SQLFileCatalog(database: database)
+                try await registry.refreshRoutes(from: catalog)
+                let result = try await body(registry, catalog)
+                try await client.shutdown()
+                return result
+            } catch {
+                try? await client.shutdown()
+                throw error
+            }
+        }
+    }
+
+    /// `steadfast storage check`: a write/read/verify/delete probe on every target.
+    struct Check: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Write, read back, verify and delete a probe object on every storage target.",
+            discussion: "Prints one line per target with its latency or the error; exits 1 if any target fails."
+        )
+
+        @OptionGroup var common: NodeOptions
+
+        func run() async throws {
+            let configuration = try common.loadConfiguration()
+            let results = try await StorageCommand.withRegistry(configuration, logger: Logger(label: "steadfast.storage")) { registry, _ in
+                await registry.probe()
+            }
+            for result in results { print(result.line) }
+            if results.contains(where: { !$0.isHealthy }) { throw ExitCode(1) }
+        }
+    }
+
+    /// `steadfast storage migrate --type T --to TARGET`.
+    struct Migrate: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Copy every file of a type to another target, verify each copy, then switch the type to it.",
+            discussion: """
+                Safe to interrupt and re-run: it resumes and never copies a verified file twice. The \
+                type switches only when every file is verified on the new target; old copies stay \
+                where they were. Running nodes follow the switch within storage.route_refresh_interval.
+                """
+        )
+
+        @OptionGroup var common: NodeOptions
+        @Option(name: .long, help: "The file type: \(FileType.allCases.map(\.rawValue).joined(separator: ", ")).")
+        var type: String
+        @Option(name: .long, help: "The target to move the files to (a name from storage.targets, or local).")
+        var to: String
+
+        func run() async throws {
+            guard let fileType = FileType(rawValue: type) else {
+                throw ValidationError("--type: '\(type)' is not a file type (\(FileType.allCases.map(\.rawValue).joined(separator: ", ")))")
+            }
+            let configuration = try common.loadConfiguration()
+            guard configuration.storage.targets.contains(where: { $0.name == to }) else {
+                throw ValidationError("--to: no storage target is named '\(to)' (configured: \(configuration.storage.targets.map(\.name).joined(separator: ", ")))")
+            }
+            let target = to
+            let interactive = isatty(STDERR_FILENO) == 1
+            let report = try await StorageCommand.withRegistry(configuration, logger: Logger(label: "steadfast.storage")) { registry, catalog in
+                let lastPrinted = ProgressThrottle()
+                return try await StorageMigrator(registry: registry, catalog: catalog).migrate(type: fileType, to: target) { progress in
+                    // A redrawn bar on a terminal; a line per second in logs.
+                    if interactive {
+                        FileHandle.standardError.write(Data(("\r" + progress.rendered() + "\u{1B}[K").utf8))
+                    } else if lastPrinted.due(every: .seconds(1)) || progress.filesDone == progress.filesTotal {
+                        FileHandle.standardError.write(Data((progress.rendered() + "\n").utf8))
+                    }
+                }
+            }
+            if interactive { FileHandle.standardError.write(Data("\n".utf8)) }
+            print(
+                "\(report.type.rawValue) → \(report.target): \(report.filesTotal) files, \(report.copied) copied "
+                    + "(\(MigrationProgress.bytes(report.bytesCopied))), \(report.alreadyVerified) already there, "
+                    + "\(report.verifiedInPlace) verified in place, \(report.failures.count) failed"
+            )
+            for failure in report.failures { print("  failed: \(failure.key) (\(failure.fileID)): \(failure.reason)") }
+            if report.switched {
+                print("switched: new \(report.type.rawValue) files now go to \(report.target); old copies were left in place")
+            } else {
+                print("not switched: re-run the command to resume")
+                throw ExitCode(1)
+            }
+        }
+    }
+}
+
+/// Rate-limits progress lines when output is not a terminal.
+final class ProgressThrottle: Sendable {
+    private let last = Mutex<ContinuousClock.Instant?>(nil)
+
+    func due(every interval: Duration) -> Bool {
+        last.withLock { last in
+            let now = ContinuousClock.now
+            if let previous = last, now - previous < interval { return false }
+            last = now
+            return true
+        }
+    }
+}

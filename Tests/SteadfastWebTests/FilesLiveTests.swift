@@ -1,0 +1,209 @@
+import Crypto
+import Foundation
+import SteadfastTestSupport
+import Testing
+
+/// Live tests of the files API and the storage wiring: real nodes, real shared directories, a
+/// real S3 server (moto), the real `steadfast storage` commands.
+@Suite(.serialized) struct FilesLiveTests {
+    static let password = "correct horse battery"
+
+    static func client(_ node: SteadfastNode, email: String) async throws -> HTTPTestClient {
+        let client = node.client()
+        #expect(try await client.postJSON("/api/v1/auth/register", ["email": email, "password": password, "name": "F"]).status == 201)
+        #expect(try await client.postJSON("/api/v1/auth/login", ["email": email, "password": password]).status == 200)
+        return client
+    }
+
+    static func upload(_ client: HTTPTestClient, name: String, bytes: [UInt8], type: String = "application/pdf") async throws -> HTTPTestClient.Response {
+        try await client.send("POST", "/api/v1/files", headers: [
+            "Content-Type": type, "X-Upload-Filename": name.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? name,
+        ], body: bytes)
+    }
+
+    static func sha256(_ bytes: [UInt8]) -> String {
+        SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined()
+    }
+
+    static func randomBytes(_ count: Int) -> [UInt8] {
+        var generator = SystemRandomNumberGenerator()
+        return (0..<count).map { _ in UInt8.random(in: 0...255, using: &generator) }
+    }
+
+    @Test func uploadListDownloadRangeLinkDelete() async throws {
+        let node = try await SteadfastNode.start(name: "files", arguments: ["--set", "storage.max_upload_size=256KiB"])
+        defer { node.process.send(SIGKILL) }
+        let alice = try await Self.client(node, email: "alice@example.com")
+        let bytes = Self.randomBytes(100_000)
+        let uploaded = try await Self.upload(alice, name: "Invoice März.pdf", bytes: bytes)
+        #expect(uploaded.status == 201)
+        let id = try #require(uploaded.json["id"] as? String)
+        #expect(uploaded.json["sha256"] as? String == Self.sha256(bytes))
+        #expect(uploaded.json["filename"] as? String == "Invoice März.pdf")
+        #expect(uploaded.json["locations"] as? [String] == ["local"])
+
+        let list = try await alice.get("/api/v1/files")
+        #expect((list.json["files"] as? [[String: Any]])?.count == 1)
+
+        let raw = try await alice.send("GET", "/api/v1/files/\(id)/content")
+        #expect(raw.status == 200 && raw.bytes == bytes)
+        #expect(raw.header("Content-Length") == "100000")
+        #expect(raw.header("Content-Disposition")?.contains("filename*=UTF-8''Invoice%20M%C3%A4rz.pdf") == true)
+        #expect(raw.header("X-Content-Type-Options") == "nosniff")
+
+        let range = try await alice.get("/api/v1/files/\(id)/content", headers: ["Range": "bytes=10-19"])
+        #expect(range.status == 206)
+        #expect(range.header("Content-Range") == "bytes 10-19/100000")
+        #expect(range.header("Content-Length") == "10" && range.bytes == Array(bytes[10...19]))
+        #expect(try await alice.get("/api/v1/files/\(id)/content", headers: ["Range": "bytes=200000-"]).status == 416)
+
+        // A time-limited link works without a session; a tampered one does not.
+        let link = try await alice.get("/api/v1/files/\(id)/link")
+        let url = try #require(link.json["url"] as? String)
+        #expect(url.hasPrefix("/files/local/"))
+        let anonymous = node.client()
+        let viaLink = try await anonymous.send("GET", url)
+        #expect(viaLink.status == 200 && viaLink.bytes == bytes)
+        #expect(try await anonymous.send("GET", url.replacingOccurrences(of: "signature=", with: "signature=0")).status == 403)
+        #expect(try await anonymous.send("GET", url.replacingOccurrences(of: "expires=", with: "expires=1")).status == 403)
+
+        // Limits and bad input.
+        #expect(try await Self.upload(alice, name: "big.bin", bytes: Self.randomBytes(300_000)).status == 413)
+        #expect(try await Self.upload(alice, name: "../../etc/passwd", bytes: [1, 2, 3]).status == 400)
+        #expect(try await alice.send("POST", "/api/v1/files", headers: ["Content-Type": "text/plain"], body: [1]).status == 415)
+        #expect(try await Self.upload(anonymous, name: "x.txt", bytes: [1]).status == 401)
+
+        #expect(try await alice.send("DELETE", "/api/v1/files/\(id)").status == 204)
+        #expect(try await alice.get("/api/v1/files/\(id)").status == 404)
+        #expect(try await anonymous.send("GET", url).status == 404)
+    }
+
+    /// Object-level authorisation: another client gets 404 on every route, as for a file that
+    /// does not exist; staff can reach it.
+    @Test func anotherClientCannotReachAFile() async throws {
+        let node = try await SteadfastNode.start(name: "files-authz", arguments: ["--admin-email", "staff@example.com", "--admin-password", "staff passphrase 1"])
+        defer { node.process.send(SIGKILL) }
+        let alice = try await Self.client(node, email: "alice@example.com")
+        let mallory = try await Self.client(node, email: "mallory@example.com")
+        let uploaded = try await Self.upload(alice, name: "secret.txt", bytes: Array("top secret".utf8), type: "text/plain")
+        let id = try #require(uploaded.json["id"] as? String)
+        for (method, path) in [("GET", "/api/v1/files/\(id)"), ("GET", "/api/v1/files/\(id)/content"), ("GET", "/api/v1/files/\(id)/link"), ("DELETE", "/api/v1/files/\(id)")] {
+            let answer = try await mallory.send(method, path)
+            #expect(answer.status == 404, "\(method) \(path) answered \(answer.status) to another client")
+            #expect(!answer.body.contains("secret"))
+        }
+        #expect((try await mallory.get("/api/v1/files").json["files"] as? [Any])?.isEmpty == true)
+        let staff = node.client()
+        #expect(try await staff.postJSON("/api/v1/auth/login", ["email": "staff@example.com", "password": "staff passphrase 1"]).status == 200)
+        #expect(try await staff.get("/api/v1/files/\(id)/content").body == "top secret")
+        #expect(try await alice.get("/api/v1/files/\(id)/content").body == "top secret")
+    }
+
+    /// A file written through node A is readable through node B at once (shared directory,
+    /// shared PostgreSQL catalogue), and survives node A's death.
+    @Test func aFileWrittenOnOneNodeIsReadOnAnother() async throws {
+        let server = try await PostgresServer.shared()
+        let database = try await server.createDatabase(prefix: "files")
+        let shared = try TestPaths.makeTemporaryDirectory(prefix: "steadfast-nas")
+        let arguments = ["--set", "storage.local_path=\(shared.path)"]
+        let a = try await SteadfastNode.start(name: "files-a", database: server.url(database: database), arguments: arguments)
+        let b = try await SteadfastNode.start(name: "files-b", database: server.url(database: database), arguments: arguments)
+        defer {
+            a.process.send(SIGKILL)
+            b.process.send(SIGKILL)
+        }
+        let onA = try await Self.client(a, email: "c@example.com")
+        let onB = onA.pointed(at: b.baseURL)
+        for round in 0..<5 {
+            let bytes = Self.randomBytes(1000 + round * 7919)
+            let uploaded = try await Self.upload(onA, name: "f\(round).bin", bytes: bytes, type: "application/octet-stream")
+            let id = try #require(uploaded.json["id"] as? String)
+            let read = try await onB.get("/api/v1/files/\(id)")
+            #expect(read.status == 200 && read.json["sha256"] as? String == Self.sha256(bytes))
+            let content = try await onB.send("GET", "/api/v1/files/\(id)/content")
+            #expect(content.bytes == bytes)
+        }
+        await a.process.kill9()
+        #expect((try await onB.get("/api/v1/files").json["files"] as? [Any])?.count == 5)
+    }
+
+    /// `storage check` and `storage migrate` against a real S3 server: local → S3 → local, with
+    /// running nodes following each switch without a restart and files staying byte-identical.
+    @Test func migrateLocalToS3AndBackWhileNodesRun() async throws {
+        let moto = try await MotoServer.start()
+        defer { moto.stop() }
+        #expect(try await HTTPTestClient(baseURL: moto.endpoint.absoluteString).send("PUT", "/steadfast-files").status == 200)
+        let server = try await PostgresServer.shared()
+        let database = try await server.createDatabase(prefix: "migrate")
+        let shared = try TestPaths.makeTemporaryDirectory(prefix: "steadfast-nas")
+        let targets = #"[{"name": "s3", "kind": "s3", "bucket": "steadfast-files", "endpoint": "\#(moto.endpoint.absoluteString)", "access_key_id": "test", "secret_access_key": "test"}]"#
+        let configuration = [
+            "--database", server.url(database: database),
+            "--set", "storage.local_path=\(shared.path)", "--set", "storage.targets=\(targets)",
+            "--set", "storage.route_refresh_interval=500ms",
+        ]
+        let node = try await SteadfastNode.start(name: "migrate", arguments: configuration)
+        defer { node.process.send(SIGKILL) }
+        let client = try await Self.client(node, email: "m@example.com")
+        var originals: [String: [UInt8]] = [:]
+        for index in 0..<4 {
+            let bytes = Self.randomBytes(50_000 + index)
+            let id = try #require(try await Self.upload(client, name: "file\(index).bin", bytes: bytes).json["id"] as? String)
+            originals[id] = bytes
+        }
+
+        let check = try await Self.run(["storage", "check"] + configuration)
+        #expect(check.status == 0, "\(check.output)")
+        #expect(check.output.contains("local") && check.output.contains("s3"))
+
+        let toS3 = try await Self.run(["storage", "migrate", "--type", "client_files", "--to", "s3"] + configuration)
+        #expect(toS3.status == 0, "\(toS3.output)")
+        #expect(toS3.output.contains("4 files, 4 copied"))
+        #expect(toS3.output.contains("switched"))
+        // The running node follows the switch: a new upload lands on S3.
+        let probesOnLocal = LockedBox(0)
+        let followed = await eventually(timeout: .seconds(15)) {
+            let probe = try? await Self.upload(client, name: "probe.bin", bytes: [1, 2, 3])
+            let onS3 = (probe?.json["locations"] as? [String]) == ["s3"]
+            if !onS3 { probesOnLocal.with { $0 += 1 } }
+            return onS3
+        }
+        #expect(followed)
+        // Re-running copies only what arrived on the old target meanwhile, never a file twice.
+        let again = try await Self.run(["storage", "migrate", "--type", "client_files", "--to", "s3"] + configuration)
+        #expect(again.status == 0, "\(again.output)")
+        #expect(again.output.contains("\(probesOnLocal.value) copied"), "\(again.output)")
+        #expect(again.output.contains("5 already there"), "\(again.output)")  // the 4 originals and the probe that landed on S3
+
+        let back = try await Self.run(["storage", "migrate", "--type", "client_files", "--to", "local"] + configuration)
+        #expect(back.status == 0, "\(back.output)")
+        for (id, bytes) in originals {
+            let file = try await client.get("/api/v1/files/\(id)")
+            #expect(Set(file.json["locations"] as? [String] ?? []) == ["local", "s3"])
+            let content = try await client.send("GET", "/api/v1/files/\(id)/content")
+            #expect(content.bytes == bytes)
+        }
+        // Byte-identical on disk after the round trip.
+        for (id, bytes) in originals {
+            let path = try FileManager.default.subpathsOfDirectory(atPath: shared.path).first { $0.hasSuffix(id) }
+            let data = try #require(path.flatMap { FileManager.default.contents(atPath: shared.appendingPathComponent($0).path) })
+            #expect(Array(data) == bytes)
+        }
+
+        // A broken target makes `storage check` fail with a clear message.
+        let broken = #"[{"name": "s3", "kind": "s3", "bucket": "no-such-bucket", "endpoint": "\#(moto.endpoint.absoluteString)", "access_key_id": "test", "secret_access_key": "test"}]"#
+        var brokenConfiguration = configuration
+        brokenConfiguration[brokenConfiguration.firstIndex(of: "storage.targets=\(targets)")!] = "storage.targets=\(broken)"
+        let failing = try await Self.run(["storage", "check"] + brokenConfiguration)
+        #expect(failing.status == 1)
+        #expect(failing.output.lowercased().contains("bucket"), "\(failing.output)")
+    }
+
+    /// Runs the real `steadfast` binary to completion; returns its exit status and output.
+    static func run(_ arguments: [String]) async throws -> (status: Int32, output: String) {
+        let directory = try TestPaths.makeTemporaryDirectory(prefix: "steadfast-cli")
+        let process = try ManagedProcess(name: "cli", executable: TestPaths.steadfastBinary, arguments: arguments, workingDirectory: directory, logDirectory: directory)
+        let status = try await process.waitForExit(timeout: .seconds(120))
+        return (status, process.stdout + process.stderr)
+    }
+}

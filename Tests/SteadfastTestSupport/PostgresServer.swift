@@ -223,7 +223,7 @@ public final class PostgresServer: Sendable {
     /// Runs a command to completion (suspending, not blocking a thread); throws with its output
     /// if it fails.
     @discardableResult
-    static func run(_ executable: String, _ arguments: [String], asUser user: String? = nil) async throws -> String {
+    public static func run(_ executable: String, _ arguments: [String], asUser user: String? = nil) async throws -> String {
         let process = Process()
         if let user {
             process.executableURL = URL(fileURLWithPath: "/sbin/runuser")

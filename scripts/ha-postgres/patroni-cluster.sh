@@ -102,14 +102,15 @@ start() {
   install
   write_configs
   echo "==> starting etcd"
-  as_pg bash -c "cd '$DIR' && nohup etcd --name steadfast-etcd --data-dir '$DIR/etcd' \
+  # Only the daemon goes to the background (so $! is its PID), detached from our output.
+  as_pg bash -c "cd '$DIR'; nohup etcd --name steadfast-etcd --data-dir '$DIR/etcd' \
     --listen-client-urls http://127.0.0.1:2379 --advertise-client-urls http://127.0.0.1:2379 \
     --listen-peer-urls http://127.0.0.1:2380 --initial-advertise-peer-urls http://127.0.0.1:2380 \
-    --initial-cluster steadfast-etcd=http://127.0.0.1:2380 --enable-v2=true > '$DIR/etcd.log' 2>&1 & echo \$! > '$DIR/etcd.pid'"
+    --initial-cluster steadfast-etcd=http://127.0.0.1:2380 --enable-v2=true < /dev/null > '$DIR/etcd.log' 2>&1 & echo \$! > '$DIR/etcd.pid'"
   for _ in $(seq 1 50); do curl -fsS http://127.0.0.1:2379/health >/dev/null 2>&1 && break; sleep 0.2; done
   echo "==> starting three Patroni nodes"
   for i in 1 2 3; do
-    as_pg bash -c "cd '$DIR' && nohup patroni '$DIR/pg$i.yml' > '$DIR/pg$i.log' 2>&1 & echo \$! > '$DIR/pg$i.pid'"
+    as_pg bash -c "cd '$DIR'; nohup patroni '$DIR/pg$i.yml' < /dev/null > '$DIR/pg$i.log' 2>&1 & echo \$! > '$DIR/pg$i.pid'"
   done
   echo "==> waiting for a leader and two streaming replicas"
   for _ in $(seq 1 150); do
@@ -176,10 +177,19 @@ kill_leader() {
 }
 
 stop() {
-  for i in 1 2 3; do
-    [ -f "$DIR/pg$i.pid" ] && kill "$(cat "$DIR/pg$i.pid")" >/dev/null 2>&1 || true
+  local pids=()
+  for f in "$DIR"/pg1.pid "$DIR"/pg2.pid "$DIR"/pg3.pid; do
+    [ -f "$f" ] && pids+=("$(cat "$f")")
   done
-  sleep 2
+  # Patroni stops its PostgreSQL on SIGTERM; give it time, then make sure.
+  for pid in "${pids[@]}"; do kill "$pid" >/dev/null 2>&1 || true; done
+  for _ in $(seq 1 100); do
+    local alive=0
+    for pid in "${pids[@]}"; do kill -0 "$pid" >/dev/null 2>&1 && alive=1; done
+    [ "$alive" = "0" ] && break
+    sleep 0.2
+  done
+  for pid in "${pids[@]}"; do kill -9 "$pid" >/dev/null 2>&1 || true; done
   for i in 1 2 3; do
     local pm; pm="$(head -1 "$DIR/pg$i/data/postmaster.pid" 2>/dev/null || true)"
     [ -n "$pm" ] && kill -QUIT "$pm" >/dev/null 2>&1 || true

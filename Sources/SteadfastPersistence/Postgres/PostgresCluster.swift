@@ -78,7 +78,9 @@ public final class PostgresCluster: SQLDatabase, Service {
     private func monitor() async {
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             await probeAll()
-            let interval = monitorInterval
+            // While no primary is known (a failover in progress), look again every 100 ms so
+            // writes resume as soon as a standby has been promoted.
+            let interval = canWrite ? monitorInterval : min(monitorInterval, .milliseconds(100))
             let probes = probeStream
             // Sleep until the interval passes or someone asks for a probe now.
             await withTaskGroup(of: Void.self) { group in

@@ -159,7 +159,7 @@ let package = Package(
         ),
         .testTarget(
             name: "SteadfastWebTests",
-            dependencies: ["SteadfastWeb", "SteadfastConfig", "SteadfastTestSupport", "steadfast"],
+            dependencies: ["SteadfastWeb", "SteadfastConfig", "SteadfastServices", "SteadfastPersistence", "SteadfastDomain", "SteadfastTestSupport", "steadfast"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

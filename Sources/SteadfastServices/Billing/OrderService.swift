@@ -56,8 +56,10 @@ public struct OrderService: Sendable {
         let catalogue = CatalogueRepository(database)
         var priced: [(CartItem, Product, Product.Quote)] = []
         var drafts: [InvoiceLineDraft] = []
+        var products: [UUID: Product] = [:]
         for item in items {
-            guard let product = try await catalogue.product(id: item.productID) else { continue }
+            if products[item.productID] == nil { products[item.productID] = try await catalogue.product(id: item.productID) }
+            guard let product = products[item.productID] else { continue }
             guard let quote = try? product.quote(cycle: item.cycle, selections: item.selections) else { continue }
             priced.append((item, product, quote))
             drafts.append(InvoiceLineDraft(kind: .product, description: product.name, price: quote.recurring, taxable: product.taxable))

@@ -123,6 +123,20 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // MARK: Billing benchmark — `bench/billing/run.sh` builds it and runs it against real nodes.
+        .executableTarget(
+            name: "BillingBench",
+            dependencies: [
+                "SteadfastPersistence",
+                "SteadfastServices",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "bench/billing/BillingBench",
+            swiftSettings: swiftSettings
+        ),
+
         // MARK: The thin command-line front end.
         .executableTarget(
             name: "steadfast",

@@ -6,7 +6,7 @@
 # test card, fresh Idempotency-Key per request) — on SQLite, then on PostgreSQL.
 #
 # Needs: swift, and PostgreSQL server binaries (apt-get install postgresql) for the second run.
-# Usage: bench/billing/run.sh                    SECONDS=5 ENGINES=sqlite bench/billing/run.sh
+# Usage: bench/billing/run.sh                    DURATION=5 ENGINES=sqlite bench/billing/run.sh
 # Builds and measures under /tmp/steadfast-build.lock, so it never competes with a build.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -14,7 +14,7 @@ cd "$(dirname "$0")/../.."
 CLIENTS=${CLIENTS:-10000}
 INVOICES=${INVOICES:-50000}
 CONCURRENCY=${CONCURRENCY:-50}
-SECONDS_PER_RUN=${SECONDS:-10}
+SECONDS_PER_RUN=${DURATION:-10}
 ENGINES=${ENGINES:-"sqlite postgres"}
 LOCK=/tmp/steadfast-build.lock
 

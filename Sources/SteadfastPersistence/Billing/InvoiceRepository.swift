@@ -57,10 +57,11 @@ public struct InvoiceRepository: Sendable {
     }
 
     /// Invoices newest first, without lines (for lists).
-    public func list(clientID: UUID? = nil, status: InvoiceStatus? = nil, limit: Int = 50, offset: Int = 0) async throws -> [Invoice] {
+    public func list(clientID: UUID? = nil, status: InvoiceStatus? = nil, includeDrafts: Bool = true, limit: Int = 50, offset: Int = 0) async throws -> [Invoice] {
         var conditions: [SQL] = ["1 = 1"]
         if let clientID { conditions.append("client_id = \(clientID)") }
         if let status { conditions.append("status = \(status.rawValue)") }
+        if !includeDrafts { conditions.append("status <> 'draft'") }
         return try await db.query("""
             SELECT * FROM invoices WHERE \(SQL.joined(conditions, separator: " AND ")) ORDER BY created_at DESC, id LIMIT \(limit) OFFSET \(offset)
             """).map(Self.invoice)

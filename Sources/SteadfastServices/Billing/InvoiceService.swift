@@ -37,8 +37,7 @@ public struct InvoiceService: Sendable {
 
     /// Invoices newest first. Clients never see staff drafts.
     public func invoices(clientID: UUID?, status: InvoiceStatus? = nil, limit: Int = 50, offset: Int = 0, includeDrafts: Bool = true) async throws -> [Invoice] {
-        let list = try await InvoiceRepository(database).list(clientID: clientID, status: status, limit: limit, offset: offset)
-        return includeDrafts ? list : list.filter { $0.status != .draft }
+        try await InvoiceRepository(database).list(clientID: clientID, status: status, includeDrafts: includeDrafts, limit: limit, offset: offset)
     }
 
     public func payments(invoiceID: UUID) async throws -> [Payment] {

@@ -251,6 +251,3 @@ struct BillingPagesController: Sendable {
         return redirect(to: "/clientarea/billing-profile?saved=1")
     }
 }
-
-/// Thrown by HTML pages that need a log-in; ``ErrorMiddleware`` answers it with a 303 to `/login`.
-struct RedirectToLogin: Error {}

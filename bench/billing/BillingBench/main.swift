@@ -125,7 +125,7 @@ final class Node: Sendable {
 
     init(binary: String, database: String, directory: URL) async throws {
         let output = directory.appendingPathComponent("node.log")
-        FileManager.default.createFile(atPath: output.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: output.path, contents: nil)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: binary)
         process.arguments = [

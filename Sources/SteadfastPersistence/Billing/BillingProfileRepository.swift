@@ -35,10 +35,10 @@ public struct BillingProfileRepository: Sendable {
 
     /// Ensures the profile exists and locks its row until the transaction ends (PostgreSQL).
     public func lock(clientID: UUID, defaults: BillingProfile, now: Date) async throws -> BillingProfile {
+        let locking: SQL = "SELECT * FROM billing_profiles WHERE client_id = \(clientID)\(SQL.forUpdate(db.dialect))"
+        if let row = try await db.first(locking) { return try Self.profile(row) }
         _ = try await ensure(clientID: clientID, defaults: defaults, now: now)
-        guard let row = try await db.first("SELECT * FROM billing_profiles WHERE client_id = \(clientID)\(SQL.forUpdate(db.dialect))") else {
-            throw BillingError.notFound("client")
-        }
+        guard let row = try await db.first(locking) else { throw BillingError.notFound("client") }
         return try Self.profile(row)
     }
 

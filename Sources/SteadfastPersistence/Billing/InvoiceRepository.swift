@@ -36,12 +36,13 @@ public struct InvoiceRepository: Sendable {
 
     /// The invoice with its lines; with `clientID`, only if it belongs to that client; with
     /// `lock`, its row stays locked until the transaction ends (PostgreSQL).
-    public func find(id: UUID, clientID: UUID? = nil, lock: Bool = false) async throws -> Invoice? {
+    /// `withLines: false` skips reading the lines (`lines` is then empty).
+    public func find(id: UUID, clientID: UUID? = nil, lock: Bool = false, withLines: Bool = true) async throws -> Invoice? {
         let owner: SQL = clientID.map { id -> SQL in "AND client_id = \(id)" } ?? ""
         let locking: SQL = lock ? SQL.forUpdate(db.dialect) : ""
         guard let row = try await db.first("SELECT * FROM invoices WHERE id = \(id) \(owner)\(locking)") else { return nil }
         var invoice = try Self.invoice(row)
-        invoice.lines = try await lines(invoiceID: id, currency: invoice.currency)
+        if withLines { invoice.lines = try await lines(invoiceID: id, currency: invoice.currency) }
         return invoice
     }
 

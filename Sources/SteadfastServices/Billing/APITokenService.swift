@@ -23,7 +23,7 @@ public struct APITokenService: Sendable {
         var bytes = [UInt8](repeating: 0, count: 32)
         var generator = SystemRandomNumberGenerator()
         for index in bytes.indices { bytes[index] = UInt8.random(in: 0...255, using: &generator) }
-        let token = "sft_" + bytes.map { String(format: "%02x", $0) }.joined()
+        let token = "sft_" + Self.hex(bytes)
         let id = UUID()
         let now = clock.now()
         let repository = APITokenRepository(database)
@@ -51,6 +51,18 @@ public struct APITokenService: Sendable {
     }
 
     static func hash(_ token: String) -> String {
-        SHA256.hash(data: Data(token.utf8)).map { String(format: "%02x", $0) }.joined()
+        hex(SHA256.hash(data: Data(token.utf8)))
     }
+
+    /// Lower-case hex of `bytes` (by table: `String(format:)` per byte is slow).
+    static func hex(_ bytes: some Sequence<UInt8>) -> String {
+        let digits = Array("0123456789abcdef".utf8)
+        var text: [UInt8] = []
+        for byte in bytes {
+            text.append(digits[Int(byte >> 4)])
+            text.append(digits[Int(byte & 0x0F)])
+        }
+        return String(decoding: text, as: UTF8.self)
+    }
+
 }

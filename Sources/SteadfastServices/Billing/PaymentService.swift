@@ -50,7 +50,8 @@ public struct PaymentService: Sendable {
         let now = clock.now()
         return try await guardian.run(key: recordKey, fingerprint: fingerprint, lock: lock(clientID, now: now)) { tx in
             let ledger = BillingLedger(tx: tx, settings: settings, now: now)
-            guard let invoice = try await ledger.invoices.find(id: invoiceID, clientID: clientID, lock: true), invoice.status != .draft else {
+            // Lines are not needed to take money (what follows a paid invoice reads them itself).
+            guard let invoice = try await ledger.invoices.find(id: invoiceID, clientID: clientID, lock: true, withLines: false), invoice.status != .draft else {
                 throw BillingError.notFound("invoice")
             }
             guard invoice.status.isPayable else {

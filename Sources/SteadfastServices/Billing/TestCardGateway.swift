@@ -45,7 +45,7 @@ public struct TestCardGateway: Sendable {
 
     /// `sha256=<hex>` for `body`.
     public func signature(for body: [UInt8]) -> String {
-        "sha256=" + HMAC<SHA256>.authenticationCode(for: body, using: key).map { String(format: "%02x", $0) }.joined()
+        "sha256=" + APITokenService.hex(HMAC<SHA256>.authenticationCode(for: body, using: key))
     }
 
     /// Whether `header` is the signature of `body` (constant-time comparison).

@@ -6,7 +6,10 @@
 // Run it through bench/billing/run.sh, which builds it in release mode and provides PostgreSQL.
 //
 // Usage: BillingBench --steadfast PATH --database URL [--clients N] [--invoices N]
-//                     [--concurrency N] [--seconds N] [--label NAME]
+//                     [--concurrency N] [--seconds N] [--label NAME] [--generator wrk|swift]
+// The load comes from wrk (a Lua script gives each request one of the clients' session cookies
+// and, for payments, a fresh Idempotency-Key) when it is installed, otherwise from an
+// AsyncHTTPClient loop in this process; both print the same line.
 import AsyncHTTPClient
 import Foundation
 import Logging
@@ -23,6 +26,8 @@ struct Options {
     var concurrency = 50
     var seconds = 10
     var label = ""
+    /// `wrk` (default when installed: a light C load generator) or `swift` (AsyncHTTPClient).
+    var generator = FileManager.default.isExecutableFile(atPath: "/usr/bin/wrk") ? "wrk" : "swift"
 
     init(_ arguments: [String]) throws {
         var iterator = arguments.dropFirst().makeIterator()
@@ -36,6 +41,7 @@ struct Options {
             case "--concurrency": concurrency = Int(value) ?? concurrency
             case "--seconds": seconds = Int(value) ?? seconds
             case "--label": label = value
+            case "--generator": generator = value
             default: throw BenchError("unknown flag \(flag)")
             }
         }
@@ -160,17 +166,27 @@ final class Node: Sendable {
 // MARK: Load
 
 struct Measurement {
-    var latencies: [Double] = []
+    var count = 0
     var errors = 0
     var seconds: Double = 0
+    var p50: Double = 0
+    var p99: Double = 0
 
-    func line(_ label: String, _ scenario: String) -> String {
+    init() {}
+
+    init(latencies: [Double], errors: Int, seconds: Double) {
         let sorted = latencies.sorted()
         func percentile(_ p: Double) -> Double { sorted.isEmpty ? 0 : sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))] }
-        return String(
-            format: "%@ %-13@ requests=%d errors=%d rps=%.0f p50=%.2fms p99=%.2fms",
-            label, scenario, latencies.count, errors, Double(latencies.count) / seconds, percentile(0.50) * 1000, percentile(0.99) * 1000
-        )
+        count = sorted.count
+        self.errors = errors
+        self.seconds = seconds
+        p50 = percentile(0.50)
+        p99 = percentile(0.99)
+    }
+
+    func line(_ label: String, _ scenario: String, generator: String) -> String {
+        "\(label) \(scenario) requests=\(count) errors=\(errors) rps=\(Int((Double(count) / seconds).rounded())) "
+            + String(format: "p50=%.2fms p99=%.2fms", p50 * 1000, p99 * 1000) + " (load: \(generator))"
     }
 }
 
@@ -202,6 +218,62 @@ func load(concurrency: Int, seconds: Int, _ request: @escaping @Sendable (Int, I
     }
     let elapsed = ContinuousClock.now - start
     return Measurement(latencies: results.0, errors: results.1, seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+}
+
+/// Runs wrk with a Lua script that rotates over the sessions (and, for payments, the clients'
+/// unpaid invoices, with a fresh Idempotency-Key per request); parses its report.
+func wrk(_ scenario: String, baseURL: String, sessions: [String], invoices: [[String]], concurrency: Int, seconds: Int, directory: URL) throws -> Measurement {
+    func lua(_ strings: [String]) -> String { "{" + strings.map { "\"\($0)\"" }.joined(separator: ",") + "}" }
+    let script = """
+        local cookies = \(lua(sessions))
+        local invoices = {\(invoices.map(lua).joined(separator: ","))}
+        local n = 0
+        local salt = tostring(math.random(1, 1000000000))
+        function setup(thread) thread:set("salt", tostring(math.random(1, 1000000000))) end
+        function request()
+          n = n + 1
+          local i = (n % #cookies) + 1
+          if "\(scenario)" == "healthz" then
+            return wrk.format("GET", "/healthz")
+          end
+          if "\(scenario)" == "invoice-list" then
+            return wrk.format("GET", "/clientarea/invoices", {["Cookie"] = cookies[i]})
+          end
+          local list = invoices[i]
+          local id = list[(math.floor(n / #cookies) % #list) + 1]
+          return wrk.format("POST", "/api/v1/invoices/" .. id .. "/pay",
+            {["Cookie"] = cookies[i], ["Content-Type"] = "application/json", ["Idempotency-Key"] = salt .. "-" .. n},
+            '{"gateway":"testcard","card_token":"tok_visa","amount":1}')
+        end
+        """
+    let scriptURL = directory.appendingPathComponent("\(scenario).lua")
+    try script.write(to: scriptURL, atomically: true, encoding: .utf8)
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/wrk")
+    process.arguments = ["-t", "2", "-c", "\(concurrency)", "-d", "\(seconds)s", "--latency", "--timeout", "30s", "-s", scriptURL.path, baseURL]
+    let pipe = Pipe()
+    process.standardOutput = pipe
+    process.standardError = FileHandle.nullDevice
+    try process.run()
+    let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    process.waitUntilExit()
+    func duration(_ text: Substring) -> Double {
+        let units: [(String, Double)] = [("us", 1e-6), ("ms", 1e-3), ("s", 1), ("m", 60)]
+        for (suffix, scale) in units where text.hasSuffix(suffix) { return (Double(text.dropLast(suffix.count)) ?? 0) * scale }
+        return Double(text) ?? 0
+    }
+    var measurement = Measurement()
+    for line in output.split(separator: "\n") {
+        let fields = line.split(separator: " ", omittingEmptySubsequences: true)
+        if fields.count == 2, fields[0] == "50%" { measurement.p50 = duration(fields[1]) }
+        if fields.count == 2, fields[0] == "99%" { measurement.p99 = duration(fields[1]) }
+        if line.contains("requests in"), let count = Int(fields[0]) { measurement.count = count }
+        if line.contains("Non-2xx or 3xx responses:"), let count = Int(fields.last ?? "") { measurement.errors += count }
+        if line.contains("Socket errors:") { measurement.errors += fields.compactMap { Int($0.trimmingCharacters(in: .punctuationCharacters)) }.reduce(0, +) }
+    }
+    measurement.seconds = Double(seconds)
+    guard measurement.count > 0 else { throw BenchError("wrk printed no result:\n\(output)") }
+    return measurement
 }
 
 func main() async throws {
@@ -239,7 +311,13 @@ func main() async throws {
         guard response.status == .ok, let cookie = response.headers["Set-Cookie"].first?.split(separator: ";").first else {
             throw BenchError("log-in failed: \(response.status)")
         }
-        cookies.append(String(cookie))
+        // Like a browser, keep the CSRF nonce cookie the first page sets (or every page would set a new one).
+        var page = HTTPClientRequest(url: node.baseURL + "/clientarea/invoices")
+        page.headers.add(name: "Cookie", value: String(cookie))
+        let first = try await http.execute(page, timeout: .seconds(30))
+        _ = try await first.body.collect(upTo: 16 << 20)
+        let csrf = first.headers["Set-Cookie"].compactMap { $0.split(separator: ";").first }.first { $0.hasPrefix("steadfast_csrf=") }
+        cookies.append(([String(cookie)] + (csrf.map { [String($0)] } ?? [])).joined(separator: "; "))
         var list = HTTPClientRequest(url: node.baseURL + "/api/v1/invoices?limit=200")
         list.headers.add(name: "Cookie", value: String(cookie))
         let listed = try await http.execute(list, timeout: .seconds(30))
@@ -272,12 +350,21 @@ func main() async throws {
         return response.status == .ok
     }
 
-    _ = await load(concurrency: options.concurrency, seconds: 2, list) // warm-up
-    let listed = await load(concurrency: options.concurrency, seconds: options.seconds, list)
-    print(listed.line(options.label, "invoice-list"))
-    _ = await load(concurrency: options.concurrency, seconds: 2, pay) // warm-up
-    let paid = await load(concurrency: options.concurrency, seconds: options.seconds, pay)
-    print(paid.line(options.label, "pay-invoice"))
+    if options.generator == "wrk" {
+        // healthz: the same stack with no database and no page, for reading the others against.
+        for scenario in ["healthz", "invoice-list", "pay-invoice"] {
+            _ = try wrk(scenario, baseURL: baseURL, sessions: sessions, invoices: payable, concurrency: options.concurrency, seconds: 2, directory: directory)
+            let measured = try wrk(scenario, baseURL: baseURL, sessions: sessions, invoices: payable, concurrency: options.concurrency, seconds: options.seconds, directory: directory)
+            print(measured.line(options.label, scenario, generator: "wrk"))
+        }
+    } else {
+        _ = await load(concurrency: options.concurrency, seconds: 2, list) // warm-up
+        let listed = await load(concurrency: options.concurrency, seconds: options.seconds, list)
+        print(listed.line(options.label, "invoice-list", generator: "swift"))
+        _ = await load(concurrency: options.concurrency, seconds: 2, pay) // warm-up
+        let paid = await load(concurrency: options.concurrency, seconds: options.seconds, pay)
+        print(paid.line(options.label, "pay-invoice", generator: "swift"))
+    }
     try await http.shutdown()
 }
 

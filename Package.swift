@@ -73,6 +73,7 @@ let package = Package(
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
@@ -165,6 +166,20 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // MARK: Billing benchmark — `bench/billing/run.sh` builds it and runs it against real nodes.
+        .executableTarget(
+            name: "BillingBench",
+            dependencies: [
+                "SteadfastPersistence",
+                "SteadfastServices",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "bench/billing/BillingBench",
+            swiftSettings: swiftSettings
+        ),
+
         // MARK: The thin command-line front end.
         .executableTarget(
             name: "steadfast",
@@ -228,7 +243,7 @@ let package = Package(
         ),
         .testTarget(
             name: "SteadfastWebTests",
-            dependencies: ["SteadfastWeb", "SteadfastConfig", "SteadfastTestSupport", "steadfast"],
+            dependencies: ["SteadfastWeb", "SteadfastConfig", "SteadfastServices", "SteadfastPersistence", "SteadfastDomain", "SteadfastTestSupport", "steadfast"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

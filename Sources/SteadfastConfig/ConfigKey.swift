@@ -65,6 +65,22 @@ extension ConfigKey {
     public static let bcryptCost = ConfigKey("security.bcrypt_cost", default: "12", "bcrypt work factor for password hashes (4-31).")
     public static let adminEmail = ConfigKey("admin.email", default: "", "E-mail of the staff account created on first start; default: admin@steadfast.local.")
     public static let adminPassword = ConfigKey("admin.password", default: "", "Password of that account; default: a random one, printed once at first start.")
+    public static let billingCurrency = ConfigKey("billing.currency", default: "USD", "ISO 4217 currency of the catalogue and of new clients (USD, EUR, GBP, JPY...).")
+    public static let billingTimeZone = ConfigKey("billing.time_zone", default: "UTC", "Time zone (IANA name, e.g. Europe/Berlin) in which the billing day changes: due dates, periods and overdue days follow it.")
+    public static let billingTaxMode = ConfigKey("billing.tax_mode", default: "exclusive", "exclusive: catalogue prices are net and tax is added; inclusive: prices include tax.")
+    public static let billingTaxRules = ConfigKey("billing.tax_rules", default: "", "Tax by client location: COUNTRY[-REGION]=RATE[:NAME], e.g. DE=19:VAT,US-NY=8.875:Sales tax; a region rule beats its country's rule; no rule means no tax.", isList: true)
+    public static let billingDefaultCountry = ConfigKey("billing.default_country", default: "", "Two-letter country assumed for clients who have not set theirs; empty: none (no tax until they do).")
+    public static let billingInvoiceNumberFormat = ConfigKey("billing.invoice_number_format", default: "INV-{YYYY}-{SEQ:6}", "Invoice numbers: {YYYY}, {YY}, {MM} and one {SEQ} or {SEQ:n} (counter, zero-padded); the counter restarts whenever the text around it changes (yearly here).")
+    public static let billingInvoiceDueDays = ConfigKey("billing.invoice_due_days", default: "7", "Days from issue to due date of order and staff invoices (renewal invoices are due when their period starts).")
+    public static let billingRenewalLeadDays = ConfigKey("billing.renewal_lead_days", default: "14", "Days before a service's due date on which its renewal invoice is generated.")
+    public static let billingLateFee = ConfigKey("billing.late_fee", default: "0", "Late fee added once to an overdue invoice: an amount (5.00) or a percentage of the total (10%); 0 for none.")
+    public static let billingLateFeeAfterDays = ConfigKey("billing.late_fee_after_days", default: "3", "Days after the due date when the late fee is added (at least 1).")
+    public static let billingReminderDays = ConfigKey("billing.reminder_days", default: "1,7,14", "Days after the due date on which an overdue reminder is queued (one of each).", isList: true)
+    public static let billingSuspensionDays = ConfigKey("billing.suspension_days", default: "14", "Days after the due date when a service with an unpaid invoice is suspended (lifted on payment); 0 never suspends.")
+    public static let billingAcceptOrdersOnPayment = ConfigKey("billing.accept_orders_on_payment", default: "true", "Whether paying an order's invoice accepts the order (creating its services) without waiting for staff.")
+    public static let billingGateways = ConfigKey("billing.gateways", default: "banktransfer,testcard", "Payment methods offered to clients: banktransfer (staff record the payment) and testcard (the simulated card gateway; remove it in production).", isList: true)
+    public static let billingTestCardSecret = ConfigKey("billing.testcard_secret", default: "", "HMAC-SHA256 key of the test card gateway's webhook signatures; default: derived from the cluster secret, so every node agrees.")
+    public static let billingBankTransferInstructions = ConfigKey("billing.bank_transfer_instructions", default: "Pay by bank transfer quoting the invoice number.", "What clients choosing bank transfer are told (the invoice number and amount are added).")
     public static let logLevel = ConfigKey("log.level", default: "info", "trace, debug, info, notice, warning, error or critical.")
     public static let logFormat = ConfigKey("log.format", default: "text", "text (human-readable, key=value metadata) or json (one object per line).")
 
@@ -78,6 +94,10 @@ extension ConfigKey {
         sessionCookieName, sessionIdleTimeout, sessionAbsoluteTimeout, sessionCleanupInterval, sessionSecureCookies,
         securitySecret, bcryptCost,
         adminEmail, adminPassword,
+        billingCurrency, billingTimeZone, billingTaxMode, billingTaxRules, billingDefaultCountry,
+        billingInvoiceNumberFormat, billingInvoiceDueDays, billingRenewalLeadDays,
+        billingLateFee, billingLateFeeAfterDays, billingReminderDays, billingSuspensionDays,
+        billingAcceptOrdersOnPayment, billingGateways, billingTestCardSecret, billingBankTransferInstructions,
         logLevel, logFormat,
     ]
 }

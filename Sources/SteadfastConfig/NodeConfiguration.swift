@@ -44,6 +44,29 @@ public struct NodeConfiguration: Sendable {
     public var adminPassword: String?
     public var logLevel: Logger.Level
     public var logFormat: LogFormat
+    /// The `billing.*` settings, checked for syntax here; their business meaning is checked
+    /// when the node builds its billing rules (an invalid rule stops the node at start).
+    public var billing: Billing
+
+    /// Raw billing settings (see ``ConfigKey`` `billing.*` and docs/configuration.md).
+    public struct Billing: Sendable {
+        public var currency: String
+        public var timeZone: String
+        public var taxMode: String
+        public var taxRules: [String]
+        public var defaultCountry: String?
+        public var invoiceNumberFormat: String
+        public var invoiceDueDays: Int
+        public var renewalLeadDays: Int
+        public var lateFee: String
+        public var lateFeeAfterDays: Int
+        public var reminderDays: [Int]
+        public var suspensionDays: Int
+        public var acceptOrdersOnPayment: Bool
+        public var gateways: [String]
+        public var testCardSecret: String?
+        public var bankTransferInstructions: String
+    }
 
     /// The configuration with no file, environment or flags: a single SQLite node on 127.0.0.1:8080.
     public static func defaults() throws(ConfigError) -> NodeConfiguration {
@@ -147,6 +170,54 @@ public struct NodeConfiguration: Sendable {
         }
         logLevel = parsedLevel
         logFormat = try reader.choice(.logFormat)
+        billing = try Billing(reader)
+    }
+}
+
+extension NodeConfiguration.Billing {
+    init(_ reader: Reader) throws(ConfigError) {
+        currency = try reader.nonEmptyString(.billingCurrency).uppercased()
+        guard currency.count == 3, currency.allSatisfy({ $0.isASCII && $0.isLetter }) else {
+            throw reader.fail(.billingCurrency, "expected a three-letter ISO 4217 code such as USD or EUR, got '\(currency)'")
+        }
+        timeZone = try reader.nonEmptyString(.billingTimeZone)
+        guard TimeZone(identifier: timeZone) != nil else {
+            throw reader.fail(.billingTimeZone, "'\(timeZone)' is not a time zone name such as UTC or Europe/Berlin")
+        }
+        taxMode = try reader.string(.billingTaxMode).lowercased()
+        guard ["exclusive", "inclusive"].contains(taxMode) else { throw reader.fail(.billingTaxMode, "expected exclusive or inclusive, got '\(taxMode)'") }
+        taxRules = try reader.list(.billingTaxRules)
+        let country = try reader.string(.billingDefaultCountry).uppercased()
+        defaultCountry = country.isEmpty ? nil : country
+        invoiceNumberFormat = try reader.nonEmptyString(.billingInvoiceNumberFormat)
+        invoiceDueDays = try reader.int(.billingInvoiceDueDays, in: 0...365)
+        renewalLeadDays = try reader.int(.billingRenewalLeadDays, in: 0...365)
+        lateFee = try reader.string(.billingLateFee)
+        lateFeeAfterDays = try reader.int(.billingLateFeeAfterDays, in: 1...365)
+        var days: [Int] = []
+        for item in try reader.list(.billingReminderDays) {
+            guard let day = Int(item.trimmingCharacters(in: .whitespaces)), (0...365).contains(day) else {
+                throw reader.fail(.billingReminderDays, "expected whole numbers of days such as 1,7,14, got '\(item)'")
+            }
+            days.append(day)
+        }
+        reminderDays = Array(Set(days)).sorted()
+        suspensionDays = try reader.int(.billingSuspensionDays, in: 0...3650)
+        switch try reader.string(.billingAcceptOrdersOnPayment).lowercased() {
+        case "true", "yes", "1": acceptOrdersOnPayment = true
+        case "false", "no", "0": acceptOrdersOnPayment = false
+        case let other: throw reader.fail(.billingAcceptOrdersOnPayment, "expected true or false, got '\(other)'")
+        }
+        gateways = try reader.list(.billingGateways).map { $0.trimmingCharacters(in: .whitespaces).lowercased() }.filter { !$0.isEmpty }
+        for gateway in gateways where !["banktransfer", "testcard"].contains(gateway) {
+            throw reader.fail(.billingGateways, "'\(gateway)' is not a payment gateway (banktransfer, testcard)")
+        }
+        let secret = try reader.string(.billingTestCardSecret)
+        if !secret.isEmpty, secret.utf8.count < 16 {
+            throw reader.fail(.billingTestCardSecret, "must be at least 16 characters")
+        }
+        testCardSecret = secret.isEmpty ? nil : secret
+        bankTransferInstructions = try reader.nonEmptyString(.billingBankTransferInstructions)
     }
 }
 

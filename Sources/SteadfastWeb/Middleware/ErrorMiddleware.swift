@@ -21,6 +21,8 @@ public struct ErrorMiddleware: RouterMiddleware {
     public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         do {
             return try await next(request, context)
+        } catch is RedirectToLogin {
+            return redirect(to: "/login")
         } catch {
             let problem = Problem(error)
             if problem.status == .internalServerError {
@@ -89,6 +91,20 @@ public struct Problem: Sendable {
                 self.init(status: .serviceUnavailable, code: "storage_unavailable", message: "file storage is unavailable; please try again shortly")
                 headers[.retryAfter] = "5"
             }
+        case let error as BillingError:
+            let (status, code): (HTTPResponse.Status, String) = switch error.kind {
+            case .invalid: (.badRequest, "invalid_request")
+            case .notFound: (.notFound, "not_found")
+            case .conflict: (.conflict, "conflict")
+            case .illegalTransition: (.conflict, "illegal_transition")
+            case .currencyMismatch: (.badRequest, "currency_mismatch")
+            case .overflow: (.badRequest, "amount_too_large")
+            case .idempotencyMismatch: (.unprocessableContent, "idempotency_key_reused")
+            case .paymentDeclined: (HTTPResponse.Status(code: 402, reasonPhrase: "Payment Required"), "payment_declined")
+            case .unavailable: (.conflict, "unavailable")
+            case .badSignature: (.unauthorized, "bad_signature")
+            }
+            self.init(status: status, code: code, message: error.message, field: error.field)
         case let error as DatabaseError where [.timeout, .connectionFailure, .readOnly].contains(error.kind):
             self.init(status: .serviceUnavailable, code: "database_unavailable", message: "the database is unavailable; please try again shortly")
             headers[.retryAfter] = "1"

@@ -65,13 +65,22 @@ public struct PortalRouter: Sendable {
         HealthController(readiness: readiness, registry: metrics, nodeID: configuration.nodeID).addRoutes(to: router)
         DownloadLinkController(registry: files.registry).addRoutes(to: router)
 
-        let api = router.group("api/v1").add(middleware: JSONOnlyMiddleware(rawBodyHeader: FilesAPIController.filenameHeader))
+        let billing = try BillingWeb(configuration: configuration, database: database, clock: clock, secret: secret)
+        let api = router.group("api/v1")
+            .add(middleware: APITokenMiddleware(tokens: billing.tokens))
+            .add(middleware: JSONOnlyMiddleware(rawBodyHeader: FilesAPIController.filenameHeader))
         AuthAPIController(accounts: accounts, sessions: issuer).addRoutes(to: api)
         FilesAPIController(files: files, maxUploadSize: configuration.maxUploadSize).addRoutes(to: api)
+        OpenAPIDocument.addRoutes(to: api)
+        BillingAPIController(billing: billing).addRoutes(to: api)
+        BillingAdminAPIController(billing: billing).addRoutes(to: api)
+        GatewayWebhookController(billing: billing).addRoutes(to: api)
 
         let html = router.group().add(middleware: CSRFMiddleware(tokens: CSRFTokens(secret: secret)))
         AuthPagesController(accounts: accounts, sessions: issuer, pages: pages).addRoutes(to: html)
         PortalPagesController(accounts: accounts, pages: pages, nodeID: configuration.nodeID).addRoutes(to: html)
+        BillingPagesController(billing: billing, pages: pages).addRoutes(to: html)
+        BillingAdminPagesController(billing: billing, pages: pages).addRoutes(to: html)
         return router
     }
 }

@@ -9,7 +9,7 @@ public struct PageRenderer: Sendable {
 
     public init() throws {
         var library = MustacheLibrary()
-        for (name, text) in Templates.all {
+        for (name, text) in Templates.all.merging(BillingTemplates.all, uniquingKeysWith: { first, _ in first }) {
             try library.register(text, named: name)
         }
         self.library = library
@@ -58,4 +58,17 @@ public struct PageRenderer: Sendable {
 /// A redirect answer (303 See Other after a form post, so reload does not re-post).
 func redirect(to location: String, status: HTTPResponse.Status = .seeOther) -> Response {
     Response(status: status, headers: [.location: location, .contentLength: "0"])
+}
+
+extension PageRenderer {
+    /// A page rendered on its own, without the site layout (printable views).
+    func standalone(_ template: String, values: [String: Any], status: HTTPResponse.Status = .ok) -> Response {
+        let html = library.render(values, withTemplate: template) ?? ""
+        var headers: HTTPFields = [.contentType: "text/html; charset=utf-8"]
+        headers[.cacheControl] = "no-store"
+        headers[.init("X-Frame-Options")!] = "DENY"
+        headers[.init("X-Content-Type-Options")!] = "nosniff"
+        headers[.init("Content-Security-Policy")!] = "default-src 'self'; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'"
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: html)))
+    }
 }

@@ -80,6 +80,7 @@ enum Templates {
     """
 
     static let clientarea = """
+    {{> billing-nav}}
     <h1>Client area</h1>
     <p>Welcome back, {{name}}.</p>
     <dl>
@@ -90,6 +91,7 @@ enum Templates {
     """
 
     static let admin = """
+    {{> admin-nav}}
     <h1>Administration</h1>
     <p>Signed in as staff member {{name}} ({{email}}).</p>
     <dl>

@@ -1,0 +1,35 @@
+import Foundation
+
+/// A client's billing details: where they are (for tax), whether they are tax-exempt, and the
+/// currency they are billed in. Created with the provider's defaults the first time it is needed.
+public struct BillingProfile: Sendable, Hashable {
+    public var clientID: UUID
+    /// ISO 3166-1 alpha-2, upper case; `nil` when unknown (no tax rule matches).
+    public var country: String?
+    public var region: String?
+    public var taxExempt: Bool
+    public var currency: Currency
+
+    public init(clientID: UUID, country: String?, region: String?, taxExempt: Bool, currency: Currency) {
+        self.clientID = clientID
+        self.country = country
+        self.region = region
+        self.taxExempt = taxExempt
+        self.currency = currency
+    }
+
+    /// Validates and normalises a country code (two letters) or region (1-10 letters/digits).
+    public static func validatePlace(country: String?, region: String?) throws(BillingError) -> (String?, String?) {
+        let country = country?.trimmingASCIIWhitespace().uppercased()
+        let region = region?.trimmingASCIIWhitespace().uppercased()
+        let normalizedCountry = (country?.isEmpty ?? true) ? nil : country
+        let normalizedRegion = (region?.isEmpty ?? true) ? nil : region
+        if let c = normalizedCountry, c.count != 2 || !c.allSatisfy({ $0.isASCII && $0.isLetter }) {
+            throw .invalid("country must be a two-letter ISO code such as DE or US", field: "country")
+        }
+        if let r = normalizedRegion, r.count > 10 || !r.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber) }) {
+            throw .invalid("region must be a short code such as NY", field: "region")
+        }
+        return (normalizedCountry, normalizedRegion)
+    }
+}

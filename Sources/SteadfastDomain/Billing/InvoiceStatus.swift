@@ -1,0 +1,57 @@
+/// An invoice's lifecycle. Every legal move is listed in ``transitions``; anything else throws
+/// ``BillingError/Kind/illegalTransition`` — never a silent no-op.
+///
+/// ```
+/// draft ──issue──▶ unpaid ──pay──▶ paid ──refund──▶ refunded
+///   │               │  ▲             
+///   │               │  └────────────── (partial payments stay unpaid)
+///   └──cancel──▶ cancelled ◀──cancel── unpaid, collections
+///                 unpaid ──sendToCollections──▶ collections ──pay──▶ paid
+/// ```
+/// - `draft`: being prepared by staff; no number yet. → unpaid, cancelled.
+/// - `unpaid`: issued (numbered), money due. → paid, cancelled, collections.
+/// - `paid`: settled in full. → refunded.
+/// - `collections`: handed to a debt collector; still payable. → paid, cancelled.
+/// - `cancelled`, `refunded`: final.
+public enum InvoiceStatus: String, Sendable, Codable, CaseIterable, Hashable {
+    case draft, unpaid, paid, cancelled, refunded, collections
+
+    /// What can happen to an invoice.
+    public enum Event: String, Sendable, Codable, CaseIterable, Hashable {
+        /// Staff (or the system) issues a draft: it gets its number and becomes payable.
+        case issue
+        /// The balance due reached zero.
+        case pay
+        /// Voided; the number stays used (numbers are never reused or deleted).
+        case cancel
+        /// Every payment was given back.
+        case refund
+        /// Handed over to a debt collector.
+        case sendToCollections = "send_to_collections"
+    }
+
+    /// The complete transition table: (from, event) → to.
+    public static let transitions: [InvoiceStatus: [Event: InvoiceStatus]] = [
+        .draft: [.issue: .unpaid, .cancel: .cancelled],
+        .unpaid: [.pay: .paid, .cancel: .cancelled, .sendToCollections: .collections],
+        .collections: [.pay: .paid, .cancel: .cancelled],
+        .paid: [.refund: .refunded],
+        .cancelled: [:],
+        .refunded: [:],
+    ]
+
+    /// The status after `event`, or an error if the move is not allowed.
+    public func next(on event: Event) throws(BillingError) -> InvoiceStatus {
+        guard let target = Self.transitions[self]?[event] else {
+            throw BillingError(.illegalTransition, "an invoice that is \(rawValue) cannot \(event.rawValue.replacingOccurrences(of: "_", with: " "))", field: "status")
+        }
+        return target
+    }
+
+    public mutating func apply(_ event: Event) throws(BillingError) {
+        self = try next(on: event)
+    }
+
+    /// Whether money can still be paid against the invoice.
+    public var isPayable: Bool { self == .unpaid || self == .collections }
+}

@@ -1,0 +1,170 @@
+import Foundation
+import SteadfastDomain
+import SteadfastPersistence
+
+/// The product catalogue: staff manage groups and products; clients browse the store.
+public struct CatalogueService: Sendable {
+    /// A new or changed product, as staff enter it.
+    public struct ProductInput: Sendable {
+        /// A configurable option and its choices.
+        public struct OptionInput: Sendable {
+            public var name: String
+            public var choices: [(name: String, pricing: [BillingCycle: PricePoint])]
+            public init(name: String, choices: [(name: String, pricing: [BillingCycle: PricePoint])]) {
+                self.name = name
+                self.choices = choices
+            }
+        }
+
+        public var groupID: UUID
+        public var name: String
+        public var description: String
+        public var pricing: [BillingCycle: PricePoint]
+        public var options: [OptionInput]
+        public var hidden: Bool
+        public var retired: Bool
+        public var stockLimit: Int?
+        public var taxable: Bool
+
+        public init(
+            groupID: UUID, name: String, description: String = "", pricing: [BillingCycle: PricePoint], options: [OptionInput] = [],
+            hidden: Bool = false, retired: Bool = false, stockLimit: Int? = nil, taxable: Bool = true
+        ) {
+            self.groupID = groupID
+            self.name = name
+            self.description = description
+            self.pricing = pricing
+            self.options = options
+            self.hidden = hidden
+            self.retired = retired
+            self.stockLimit = stockLimit
+            self.taxable = taxable
+        }
+    }
+
+    /// A store heading with the products shown under it.
+    public struct StoreGroup: Sendable {
+        public let group: ProductGroup
+        public let products: [Product]
+    }
+
+    let database: any SQLDatabase
+    let settings: BillingSettings
+    let clock: any WallClock
+
+    public init(database: any SQLDatabase, settings: BillingSettings, clock: any WallClock) {
+        self.database = database
+        self.settings = settings
+        self.clock = clock
+    }
+
+    var repository: CatalogueRepository { CatalogueRepository(database) }
+
+    public func createGroup(name: String, description: String = "", hidden: Bool = false, sortOrder: Int = 0) async throws -> ProductGroup {
+        let group = ProductGroup(
+            id: UUID(), name: try Self.validName(name), description: try Self.validDescription(description), hidden: hidden,
+            sortOrder: sortOrder, createdAt: clock.now()
+        )
+        try await repository.insert(group)
+        return group
+    }
+
+    public func updateGroup(id: UUID, name: String?, description: String?, hidden: Bool?, sortOrder: Int?) async throws -> ProductGroup {
+        guard var group = try await repository.group(id: id) else { throw BillingError.notFound("product group") }
+        if let name { group.name = try Self.validName(name) }
+        if let description { group.description = try Self.validDescription(description) }
+        if let hidden { group.hidden = hidden }
+        if let sortOrder { group.sortOrder = sortOrder }
+        try await repository.update(group)
+        return group
+    }
+
+    public func groups() async throws -> [ProductGroup] {
+        try await repository.groups()
+    }
+
+    public func createProduct(_ input: ProductInput) async throws -> Product {
+        try await validate(input)
+        let product = Product(
+            id: UUID(), groupID: input.groupID, name: try Self.validName(input.name), description: try Self.validDescription(input.description),
+            currency: settings.currency, pricing: input.pricing,
+            options: input.options.map { option in
+                ConfigurableOption(id: UUID(), name: option.name, choices: option.choices.map { OptionChoice(id: UUID(), name: $0.name, pricing: $0.pricing) })
+            },
+            hidden: input.hidden, retired: input.retired, stockLimit: input.stockLimit, stockSold: 0, taxable: input.taxable, createdAt: clock.now()
+        )
+        try await database.transaction { tx in try await CatalogueRepository(tx).insert(product) }
+        return product
+    }
+
+    /// Changes a product's fields and prices (its configurable options stay as created).
+    public func updateProduct(id: UUID, _ input: ProductInput) async throws -> Product {
+        try await validate(input, checkOptions: false)
+        let now = clock.now()
+        return try await database.transaction { tx in
+            let repository = CatalogueRepository(tx)
+            guard var product = try await repository.product(id: id) else { throw BillingError.notFound("product") }
+            if let limit = input.stockLimit, limit < product.stockSold {
+                throw BillingError.invalid("the stock limit cannot be below the \(product.stockSold) already sold", field: "stock_limit")
+            }
+            product.groupID = input.groupID
+            product.name = try Self.validName(input.name)
+            product.description = try Self.validDescription(input.description)
+            product.pricing = input.pricing
+            product.hidden = input.hidden
+            product.retired = input.retired
+            product.stockLimit = input.stockLimit
+            product.taxable = input.taxable
+            try await repository.update(product, now: now)
+            return product
+        }
+    }
+
+    public func product(id: UUID) async throws -> Product? {
+        try await repository.product(id: id)
+    }
+
+    public func products() async throws -> [Product] {
+        try await repository.products()
+    }
+
+    /// What clients see: visible groups with their visible, orderable products.
+    public func store() async throws -> [StoreGroup] {
+        let products = try await repository.products(includeHidden: false, includeRetired: false)
+        return try await repository.groups().filter { !$0.hidden }.map { group in
+            StoreGroup(group: group, products: products.filter { $0.groupID == group.id })
+        }.filter { !$0.products.isEmpty }
+    }
+
+    private func validate(_ input: ProductInput, checkOptions: Bool = true) async throws {
+        guard try await repository.group(id: input.groupID) != nil else {
+            throw BillingError.invalid("there is no such product group", field: "group_id")
+        }
+        guard !input.pricing.isEmpty else { throw BillingError.invalid("give a price for at least one billing cycle", field: "pricing") }
+        for price in input.pricing.values { _ = try price.validated() }
+        if let limit = input.stockLimit, limit < 0 { throw BillingError.invalid("the stock limit cannot be negative", field: "stock_limit") }
+        guard checkOptions else { return }
+        for option in input.options {
+            _ = try Self.validName(option.name, field: "options")
+            guard !option.choices.isEmpty else { throw BillingError.invalid("option \(option.name) needs at least one choice", field: "options") }
+            for choice in option.choices {
+                _ = try Self.validName(choice.name, field: "options")
+                for price in choice.pricing.values { _ = try price.validated(field: "options") }
+            }
+        }
+    }
+
+    static func validName(_ raw: String, field: String = "name") throws(BillingError) -> String {
+        let name = raw.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !name.isEmpty, name.count <= 200, !name.unicodeScalars.contains(where: { $0.value < 0x20 }) else {
+            throw BillingError.invalid("a name of 1-200 characters is required", field: field)
+        }
+        return name
+    }
+
+    static func validDescription(_ raw: String, field: String = "description") throws(BillingError) -> String {
+        let text = raw.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard text.count <= 2000 else { throw BillingError.invalid("at most 2000 characters", field: field) }
+        return text
+    }
+}

@@ -1,0 +1,71 @@
+import Foundation
+import SteadfastDomain
+import SteadfastPersistence
+
+/// Clients' billing details and services: the client's own profile and services, and the staff
+/// view of clients and service lifecycle actions.
+public struct ClientBillingService: Sendable {
+    let database: any SQLDatabase
+    let settings: BillingSettings
+    let clock: any WallClock
+
+    public init(database: any SQLDatabase, settings: BillingSettings, clock: any WallClock) {
+        self.database = database
+        self.settings = settings
+        self.clock = clock
+    }
+
+    public func profile(clientID: UUID) async throws -> BillingProfile {
+        try await BillingProfileRepository(database).find(clientID: clientID) ?? settings.defaultProfile(clientID: clientID)
+    }
+
+    /// Sets where the client is (their tax follows); staff may also set the tax exemption.
+    public func updateProfile(clientID: UUID, country: String?, region: String?, taxExempt: Bool?) async throws -> BillingProfile {
+        let (country, region) = try BillingProfile.validatePlace(country: country, region: region)
+        let settings = self.settings
+        let now = clock.now()
+        return try await database.transaction { tx in
+            var profile = try await BillingLedger(tx: tx, settings: settings, now: now).lockClient(clientID)
+            profile.country = country
+            profile.region = region
+            if let taxExempt { profile.taxExempt = taxExempt }
+            try await BillingProfileRepository(tx).update(profile, now: now)
+            return profile
+        }
+    }
+
+    public func services(clientID: UUID?, status: ServiceStatus? = nil, limit: Int = 50, offset: Int = 0) async throws -> [ClientService] {
+        try await ServiceRepository(database).list(clientID: clientID, status: status, limit: limit, offset: offset)
+    }
+
+    public func service(id: UUID, clientID: UUID?) async throws -> ClientService {
+        guard let service = try await ServiceRepository(database).find(id: id, clientID: clientID) else { throw BillingError.notFound("service") }
+        return service
+    }
+
+    /// Staff move a service through its lifecycle (suspend, unsuspend, terminate, cancel, activate).
+    public func changeService(id: UUID, event: ServiceStatus.Event) async throws -> ClientService {
+        let current = try await service(id: id, clientID: nil)
+        let settings = self.settings
+        let now = clock.now()
+        try await database.transaction { tx in
+            _ = try await BillingLedger(tx: tx, settings: settings, now: now).lockClient(current.clientID)
+            let services = ServiceRepository(tx)
+            guard let service = try await services.find(id: id, lock: true) else { throw BillingError.notFound("service") }
+            let target = try service.status.next(on: event)
+            guard try await services.transition(id: id, from: service.status, to: target, reason: event == .suspend ? .staff : nil, now: now) else {
+                throw BillingError.conflict("the service changed at the same moment; reload and try again")
+            }
+        }
+        return try await service(id: id, clientID: nil)
+    }
+
+    public func clients(search: String?, limit: Int = 50, offset: Int = 0) async throws -> [ClientRepository.Summary] {
+        try await ClientRepository(database).list(search: search, limit: limit, offset: offset)
+    }
+
+    public func client(id: UUID) async throws -> ClientRepository.Summary {
+        guard let client = try await ClientRepository(database).find(id: id) else { throw BillingError.notFound("client") }
+        return client
+    }
+}

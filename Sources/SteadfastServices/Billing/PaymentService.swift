@@ -1,0 +1,299 @@
+import Foundation
+import SteadfastDomain
+import SteadfastPersistence
+
+/// Every way money moves: clients paying invoices (test card or bank transfer), staff
+/// recording payments and refunds, credit added and applied, and the card gateway's webhook.
+///
+/// Exactly once: each call carries a unique key (the client's or staff's `Idempotency-Key`, or
+/// the gateway's transaction id). The payment row with that key, the invoice's new status and
+/// the stored answer are written in ONE transaction (``IdempotencyGuard``), so a replayed
+/// webhook, a double-clicked Pay button or a request retried on another node after a failover
+/// applies the money once and gets the original answer back.
+public struct PaymentService: Sendable {
+    let database: any SQLDatabase
+    let settings: BillingSettings
+    let clock: any WallClock
+
+    public init(database: any SQLDatabase, settings: BillingSettings, clock: any WallClock) {
+        self.database = database
+        self.settings = settings
+        self.clock = clock
+    }
+
+    var guardian: IdempotencyGuard { IdempotencyGuard(database: database, clock: clock) }
+    var gateway: TestCardGateway { TestCardGateway(secret: settings.testCardSecret) }
+
+    private func lock(_ clientID: UUID, now: Date) -> @Sendable (any SQLExecutor) async throws -> Void {
+        let settings = self.settings
+        return { tx in _ = try await BillingLedger(tx: tx, settings: settings, now: now).lockClient(clientID) }
+    }
+
+    // MARK: Clients paying
+
+    /// A client pays one of their invoices.
+    /// - `testcard` with `cardToken`: charged at once → `paid` / `partially_paid`.
+    /// - `testcard` without a token: a pending checkout, completed by the gateway's webhook.
+    /// - `banktransfer`: instructions; staff record the payment when the money arrives.
+    /// `amount` (minor units) defaults to the balance due; less pays part of the invoice.
+    public func pay(
+        clientID: UUID, invoiceID: UUID, gateway gatewayName: String, amount: Int64?, cardToken: String?, idempotencyKey: String?
+    ) async throws -> IdempotentResult<PayOutcome> {
+        let key = try IdempotencyGuard.validate(idempotencyKey)
+        guard settings.gateways.contains(gatewayName), ["testcard", "banktransfer"].contains(gatewayName) else {
+            throw BillingError.invalid("payment method must be one of: \(settings.gateways.sorted().joined(separator: ", "))", field: "gateway")
+        }
+        if let amount, amount <= 0 { throw BillingError.invalid("the amount must be more than zero", field: "amount") }
+        let recordKey = "pay:\(clientID.uuidString.lowercased()):\(key)"
+        let fingerprint = "invoice=\(invoiceID.uuidString.lowercased());gateway=\(gatewayName);amount=\(amount.map(String.init) ?? "due");token=\(cardToken ?? "-")"
+        let settings = self.settings
+        let now = clock.now()
+        return try await guardian.run(key: recordKey, fingerprint: fingerprint, lock: lock(clientID, now: now)) { tx in
+            let ledger = BillingLedger(tx: tx, settings: settings, now: now)
+            // Lines are not needed to take money (what follows a paid invoice reads them itself).
+            guard let invoice = try await ledger.invoices.find(id: invoiceID, clientID: clientID, lock: true, withLines: false), invoice.status != .draft else {
+                throw BillingError.notFound("invoice")
+            }
+            guard invoice.status.isPayable else {
+                throw BillingError.conflict("invoice \(invoice.number ?? "") is \(invoice.status.rawValue); there is nothing to pay")
+            }
+            let money = amount.map { Money(minorUnits: $0, currency: invoice.currency) } ?? invoice.balanceDue
+            guard try !invoice.balanceDue.isLess(than: money) else {
+                throw BillingError.invalid("the amount is more than the balance due (\(invoice.balanceDue.formatted))", field: "amount")
+            }
+            switch (gatewayName, cardToken) {
+            case ("banktransfer", _):
+                let text = "\(settings.bankTransferInstructions) Reference: \(invoice.number ?? invoice.id.uuidString.lowercased()). Amount: \(money.formatted)."
+                return PayOutcome(result: "instructions", invoice: invoice, instructions: text)
+            case (_, let token?):
+                let transactionID = try TestCardGateway.charge(token: token)
+                let result = try await ledger.recordPayment(
+                    on: invoice, amount: money, gateway: TestCardGateway.name, uniqueKey: recordKey, transactionID: transactionID,
+                    note: "Card payment", excessToCredit: false
+                )
+                return PayOutcome.settled(result.invoice, payment: result.payment)
+            case (_, nil):
+                let checkout = CheckoutRepository.Checkout(
+                    id: UUID(), invoiceID: invoice.id, clientID: clientID, gateway: TestCardGateway.name, amount: money, status: .pending,
+                    paymentID: nil, createdAt: now
+                )
+                try await CheckoutRepository(tx).insert(checkout)
+                return PayOutcome(result: "pending", invoice: invoice, checkout: checkout)
+            }
+        }
+    }
+
+    /// A client pays (part of) an invoice from their credit balance.
+    public func applyCredit(clientID: UUID, invoiceID: UUID, amount: Int64?, idempotencyKey: String?) async throws -> IdempotentResult<PayOutcome> {
+        let key = try IdempotencyGuard.validate(idempotencyKey)
+        if let amount, amount <= 0 { throw BillingError.invalid("the amount must be more than zero", field: "amount") }
+        let recordKey = "apply-credit:\(clientID.uuidString.lowercased()):\(key)"
+        let fingerprint = "invoice=\(invoiceID.uuidString.lowercased());amount=\(amount.map(String.init) ?? "due")"
+        let settings = self.settings
+        let now = clock.now()
+        return try await guardian.run(key: recordKey, fingerprint: fingerprint, lock: lock(clientID, now: now)) { tx in
+            let ledger = BillingLedger(tx: tx, settings: settings, now: now)
+            guard let invoice = try await ledger.invoices.find(id: invoiceID, clientID: clientID, lock: true), invoice.status != .draft else {
+                throw BillingError.notFound("invoice")
+            }
+            guard invoice.status.isPayable else {
+                throw BillingError.conflict("invoice \(invoice.number ?? "") is \(invoice.status.rawValue); there is nothing to pay")
+            }
+            guard let result = try await ledger.applyCredit(to: invoice, limit: amount.map { Money(minorUnits: $0, currency: invoice.currency) }) else {
+                throw BillingError.conflict("there is no credit balance to apply", field: "amount")
+            }
+            return PayOutcome.settled(result.invoice, payment: result.payment)
+        }
+    }
+
+    // MARK: Staff
+
+    /// Staff record money received (bank transfer) for an invoice. A `transactionID` (the bank
+    /// reference) is unique per gateway: recording the same transfer twice is refused. Money
+    /// beyond the balance due goes to the client's credit.
+    public func recordPayment(
+        staffID: UUID, invoiceID: UUID, amount: Money, gateway gatewayName: String = "banktransfer", transactionID: String?, note: String,
+        idempotencyKey: String?
+    ) async throws -> IdempotentResult<PayOutcome> {
+        let key = try IdempotencyGuard.validate(idempotencyKey)
+        guard ["banktransfer", "testcard"].contains(gatewayName) else {
+            throw BillingError.invalid("gateway must be banktransfer or testcard", field: "gateway")
+        }
+        if let transactionID, transactionID.isEmpty || transactionID.count > 200 {
+            throw BillingError.invalid("transaction id must be 1-200 characters", field: "transaction_id")
+        }
+        guard note.count <= 1000 else { throw BillingError.invalid("the note is limited to 1000 characters", field: "note") }
+        guard let clientID = try await InvoiceRepository(database).find(id: invoiceID)?.clientID else { throw BillingError.notFound("invoice") }
+        let recordKey = "payment:\(staffID.uuidString.lowercased()):\(key)"
+        let uniqueKey = transactionID.map { "\(gatewayName):\($0)" } ?? recordKey
+        let fingerprint = "invoice=\(invoiceID.uuidString.lowercased());amount=\(amount.minorUnits);gateway=\(gatewayName);tx=\(transactionID ?? "-")"
+        let settings = self.settings
+        let now = clock.now()
+        return try await guardian.run(key: recordKey, fingerprint: fingerprint, lock: lock(clientID, now: now)) { tx in
+            let ledger = BillingLedger(tx: tx, settings: settings, now: now)
+            guard let invoice = try await ledger.invoices.find(id: invoiceID, lock: true) else { throw BillingError.notFound("invoice") }
+            guard invoice.status != .draft else { throw BillingError.conflict("issue the invoice before recording payments", field: "status") }
+            if let existing = try await ledger.payments.find(uniqueKey: uniqueKey) {
+                throw BillingError.conflict("transaction \(existing.transactionID ?? "") is already recorded", field: "transaction_id")
+            }
+            let result = try await ledger.recordPayment(
+                on: invoice, amount: amount, gateway: gatewayName, uniqueKey: uniqueKey, transactionID: transactionID, note: note, excessToCredit: true
+            )
+            return PayOutcome.settled(result.invoice, payment: result.payment, credited: result.credited.minorUnits)
+        }
+    }
+
+    /// Staff give back (part of) a payment: to the gateway, or as client credit. A fully
+    /// refunded paid invoice becomes `refunded`. Credit applications are always refunded as credit.
+    public func refund(staffID: UUID, paymentID: UUID, amount: Int64?, toCredit: Bool, idempotencyKey: String?) async throws -> IdempotentResult<RefundOutcome> {
+        let key = try IdempotencyGuard.validate(idempotencyKey)
+        if let amount, amount <= 0 { throw BillingError.invalid("the amount must be more than zero", field: "amount") }
+        guard let original = try await PaymentRepository(database).find(id: paymentID), original.kind == .payment else {
+            throw BillingError.notFound("payment")
+        }
+        let recordKey = "refund:\(staffID.uuidString.lowercased()):\(key)"
+        let fingerprint = "payment=\(paymentID.uuidString.lowercased());amount=\(amount.map(String.init) ?? "all");credit=\(toCredit)"
+        let settings = self.settings
+        let now = clock.now()
+        return try await guardian.run(key: recordKey, fingerprint: fingerprint, lock: lock(original.clientID, now: now)) { tx in
+            let ledger = BillingLedger(tx: tx, settings: settings, now: now)
+            let remaining = original.amount.minorUnits - (try await ledger.payments.refunded(paymentID: paymentID))
+            let value = amount ?? remaining
+            guard remaining > 0 else { throw BillingError.conflict("this payment has been refunded in full") }
+            guard value <= remaining else {
+                throw BillingError.invalid("at most \(Money(minorUnits: remaining, currency: original.amount.currency).formatted) can still be refunded", field: "amount")
+            }
+            let money = Money(minorUnits: value, currency: original.amount.currency)
+            guard var invoice = try await ledger.invoices.find(id: original.invoiceID, lock: true) else { throw BillingError.notFound("invoice") }
+            let asCredit = toCredit || original.gateway == "credit"
+            let refund = Payment(
+                id: UUID(), invoiceID: invoice.id, clientID: invoice.clientID, kind: .refund, gateway: original.gateway, amount: money,
+                transactionID: nil, uniqueKey: recordKey, refundOf: original.id, note: asCredit ? "Refunded as credit" : "Refunded", createdAt: now
+            )
+            try await ledger.payments.insert(refund)
+            invoice.amountPaid = Money(minorUnits: max(0, invoice.amountPaid.minorUnits - value), currency: invoice.currency)
+            if invoice.status == .paid, invoice.amountPaid.isZero {
+                try invoice.status.apply(.refund)
+            }
+            try await ledger.invoices.save(invoice, now: now)
+            if asCredit {
+                try await ledger.credit.append(CreditEntry(
+                    id: UUID(), clientID: invoice.clientID, amount: money, kind: .refund, invoiceID: invoice.id,
+                    description: "Refund of a payment for invoice \(invoice.number ?? "")", createdAt: now
+                ), paymentID: refund.id)
+            }
+            return RefundOutcome(refund: PaymentRecord(refund), invoice: InvoiceState(invoice), toCredit: asCredit)
+        }
+    }
+
+    /// Staff add credit to (or, with a negative amount, remove credit from) a client's balance.
+    public func adjustCredit(staffID: UUID, clientID: UUID, amount: Money, description: String, idempotencyKey: String?) async throws -> IdempotentResult<CreditOutcome> {
+        let key = try IdempotencyGuard.validate(idempotencyKey)
+        guard !amount.isZero else { throw BillingError.invalid("the amount must not be zero", field: "amount") }
+        let text = description.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !text.isEmpty, text.count <= 500 else { throw BillingError.invalid("a description of 1-500 characters is required", field: "description") }
+        guard try await AccountRepository(database: database).find(id: clientID)?.role == .client else { throw BillingError.notFound("client") }
+        let recordKey = "credit:\(staffID.uuidString.lowercased()):\(key)"
+        let fingerprint = "client=\(clientID.uuidString.lowercased());amount=\(amount.minorUnits);currency=\(amount.currency.code)"
+        let settings = self.settings
+        let now = clock.now()
+        return try await guardian.run(key: recordKey, fingerprint: fingerprint, lock: lock(clientID, now: now)) { tx in
+            let ledger = BillingLedger(tx: tx, settings: settings, now: now)
+            let balance = try await ledger.credit.balance(clientID: clientID, currency: amount.currency)
+            let after = try balance + amount
+            guard !after.isNegative else {
+                throw BillingError.invalid("the client has only \(balance.formatted) of credit", field: "amount")
+            }
+            let entry = CreditEntry(
+                id: UUID(), clientID: clientID, amount: amount, kind: amount.isPositive ? .added : .removed, invoiceID: nil, description: text, createdAt: now
+            )
+            try await ledger.credit.append(entry)
+            return CreditOutcome(entryID: entry.id.uuidString.lowercased(), amount: amount.minorUnits, currency: amount.currency.code, balance: after.minorUnits)
+        }
+    }
+
+    // MARK: The card gateway
+
+    /// Handles a test card provider notification: verifies its signature (``BillingError/Kind/badSignature``
+    /// otherwise), then records the payment under the provider's transaction id. A replayed
+    /// notification changes nothing and returns the original answer.
+    public func handleTestCardWebhook(body: [UInt8], signature: String?) async throws -> IdempotentResult<WebhookOutcome> {
+        guard settings.gateways.contains(TestCardGateway.name) else { throw BillingError.notFound("gateway") }
+        guard gateway.isValid(signature: signature, body: body) else {
+            throw BillingError(.badSignature, "the X-Signature header is missing or does not match the body")
+        }
+        let event: TestCardGateway.Event
+        do {
+            event = try JSONDecoder().decode(TestCardGateway.Event.self, from: Data(body))
+        } catch {
+            throw BillingError.invalid("the notification is not a test card event")
+        }
+        guard ["payment.succeeded", "payment.failed"].contains(event.type) else { throw BillingError.invalid("unknown event type", field: "type") }
+        guard !event.transactionID.isEmpty, event.transactionID.count <= 200 else { throw BillingError.invalid("bad transaction id", field: "transaction_id") }
+        guard let checkoutID = UUID(uuidString: event.checkoutID), let checkout = try await CheckoutRepository(database).find(id: checkoutID) else {
+            throw BillingError.notFound("checkout")
+        }
+        let currency = try Currency(code: event.currency)
+        guard currency == checkout.amount.currency, event.amount > 0 else { throw BillingError.invalid("amount or currency does not match the checkout", field: "amount") }
+        let recordKey = "webhook:testcard:\(event.transactionID):\(event.type)"
+        let fingerprint = "checkout=\(event.checkoutID);amount=\(event.amount);currency=\(event.currency)"
+        let settings = self.settings
+        let now = clock.now()
+        return try await guardian.run(key: recordKey, fingerprint: fingerprint, lock: lock(checkout.clientID, now: now)) { tx in
+            let ledger = BillingLedger(tx: tx, settings: settings, now: now)
+            let checkouts = CheckoutRepository(tx)
+            guard let invoice = try await ledger.invoices.find(id: checkout.invoiceID, lock: true) else { throw BillingError.notFound("invoice") }
+            if event.type == "payment.failed" {
+                _ = try await checkouts.finish(id: checkout.id, status: .failed, paymentID: nil, now: now)
+                return WebhookOutcome(event: event.type, checkoutID: event.checkoutID, result: "failed", payment: nil, invoice: InvoiceState(invoice))
+            }
+            let result = try await ledger.recordPayment(
+                on: invoice, amount: Money(minorUnits: event.amount, currency: currency), gateway: TestCardGateway.name,
+                uniqueKey: "testcard:\(event.transactionID)", transactionID: event.transactionID, note: "Card payment (checkout)", excessToCredit: true
+            )
+            _ = try await checkouts.finish(id: checkout.id, status: .completed, paymentID: result.payment.id, now: now)
+            return WebhookOutcome(
+                event: event.type, checkoutID: event.checkoutID, result: result.invoice.status == .paid ? "paid" : "partially_paid",
+                payment: PaymentRecord(result.payment), invoice: InvoiceState(result.invoice)
+            )
+        }
+    }
+
+    /// The simulated provider's payment page: the client "pays" (or cancels) a pending
+    /// checkout, and the provider sends its signed notification through the same webhook path.
+    public func simulateTestCardCheckout(clientID: UUID, checkoutID: UUID, succeed: Bool) async throws -> IdempotentResult<WebhookOutcome> {
+        let checkout = try await checkout(id: checkoutID, clientID: clientID)
+        guard checkout.status == .pending else { throw BillingError.conflict("this checkout is already \(checkout.status.rawValue)") }
+        let event = TestCardGateway.Event(
+            type: succeed ? "payment.succeeded" : "payment.failed", checkoutID: checkout.id.uuidString.lowercased(),
+            transactionID: TestCardGateway.newTransactionID(), amount: checkout.amount.minorUnits, currency: checkout.amount.currency.code
+        )
+        let signed = try gateway.signedEvent(event)
+        return try await handleTestCardWebhook(body: signed.body, signature: signed.signature)
+    }
+
+    public func checkout(id: UUID, clientID: UUID?) async throws -> CheckoutRepository.Checkout {
+        guard let checkout = try await CheckoutRepository(database).find(id: id, clientID: clientID) else { throw BillingError.notFound("checkout") }
+        return checkout
+    }
+
+    // MARK: Reading
+
+    public func payments(clientID: UUID?, limit: Int = 50, offset: Int = 0) async throws -> [Payment] {
+        try await PaymentRepository(database).list(clientID: clientID, limit: limit, offset: offset)
+    }
+
+    public func payment(id: UUID, clientID: UUID?) async throws -> Payment {
+        guard let payment = try await PaymentRepository(database).find(id: id, clientID: clientID) else { throw BillingError.notFound("payment") }
+        return payment
+    }
+
+    public func creditBalance(clientID: UUID) async throws -> Money {
+        let currency = try await BillingProfileRepository(database).find(clientID: clientID)?.currency ?? settings.currency
+        return try await CreditRepository(database).balance(clientID: clientID, currency: currency)
+    }
+
+    public func creditEntries(clientID: UUID, limit: Int = 100) async throws -> [CreditEntry] {
+        try await CreditRepository(database).entries(clientID: clientID, limit: limit)
+    }
+}

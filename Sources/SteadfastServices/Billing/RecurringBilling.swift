@@ -1,0 +1,240 @@
+import Foundation
+import SteadfastDomain
+import SteadfastPersistence
+
+/// Recurring billing as plain functions over a clock, for the scheduler to call — on any node,
+/// as often as it likes, on several nodes at once.
+///
+/// Each effect is claimed by a unique key in the same transaction that makes it
+/// (service + period for renewals, invoice + kind for reminders, invoice for late fees), or
+/// is a conditional state change (suspension), so running a function twice — or on two
+/// nodes at the same moment — changes nothing the second time.
+///
+/// | function | does |
+/// | --- | --- |
+/// | ``generateRenewalInvoices(now:)`` | issues the invoice for each billable service's next period, `billing.renewal_lead_days` before it starts, and pays it from credit when the client has some |
+/// | ``applyCreditBalances(now:)`` | pays open invoices from clients' credit balances |
+/// | ``applyLateFees(now:)`` | adds `billing.late_fee` once to invoices `billing.late_fee_after_days` overdue |
+/// | ``queueOverdueReminders(now:)`` | queues one reminder per `billing.reminder_days` step (the `invoice_reminders` outbox) |
+/// | ``suspendOverdueServices(now:)`` | suspends active services with an invoice `billing.suspension_days` overdue |
+/// | ``unsuspendPaidServices(now:)`` | lifts overdue suspensions once nothing is overdue (payments also do this at once) |
+/// | ``runAll(now:)`` | all of the above, in that order |
+public struct RecurringBilling: Sendable {
+    /// What a run did (counts of effects made by this call; zero for effects another run made).
+    public struct Report: Sendable, Equatable, Codable {
+        public var renewalInvoices = 0
+        public var creditApplications = 0
+        public var lateFees = 0
+        public var reminders = 0
+        public var suspensions = 0
+        public var unsuspensions = 0
+
+        enum CodingKeys: String, CodingKey {
+            case renewalInvoices = "renewal_invoices"
+            case creditApplications = "credit_applications"
+            case lateFees = "late_fees"
+            case reminders, suspensions, unsuspensions
+        }
+
+        public init() {}
+    }
+
+    let database: any SQLDatabase
+    let settings: BillingSettings
+    let clock: any WallClock
+
+    public init(database: any SQLDatabase, settings: BillingSettings, clock: any WallClock) {
+        self.database = database
+        self.settings = settings
+        self.clock = clock
+    }
+
+    /// How many candidates are read per query.
+    static let batchSize = 200
+
+    /// Runs every recurring-billing step for `now` (default: the clock's now).
+    public func runAll(now: Date? = nil) async throws -> Report {
+        let now = now ?? clock.now()
+        var report = Report()
+        report.renewalInvoices = try await generateRenewalInvoices(now: now)
+        report.creditApplications = try await applyCreditBalances(now: now)
+        report.lateFees = try await applyLateFees(now: now)
+        report.reminders = try await queueOverdueReminders(now: now)
+        report.suspensions = try await suspendOverdueServices(now: now)
+        report.unsuspensions = try await unsuspendPaidServices(now: now)
+        return report
+    }
+
+    // MARK: Renewals
+
+    /// Issues renewal invoices for periods starting within `billing.renewal_lead_days` of today.
+    public func generateRenewalInvoices(now: Date) async throws -> Int {
+        let through = settings.day(now).adding(days: settings.renewalLeadDays)
+        return try await forEachCandidate(
+            { try await ServiceRepository(database).dueForRenewal(through: through, limit: Self.batchSize) },
+            id: \.id
+        ) { service in try await renew(service, through: through, now: now) }
+    }
+
+    private func renew(_ candidate: ClientService, through: BillingDate, now: Date) async throws -> Bool {
+        let settings = self.settings
+        return try await database.transaction { tx in
+            let ledger = BillingLedger(tx: tx, settings: settings, now: now)
+            let profile = try await ledger.lockClient(candidate.clientID)
+            guard let service = try await ledger.services.find(id: candidate.id, lock: true), service.status.isBillable,
+                  let start = service.nextDueDate, start <= through,
+                  let end = service.cycle.nextDueDate(after: start, anchorDay: service.anchorDay)
+            else { return false }
+            let invoiceID = UUID()
+            guard try await BillingEffectRepository(tx).claimRenewal(serviceID: service.id, periodStart: start, invoiceID: invoiceID, now: now) else {
+                return false
+            }
+            let taxable = try await CatalogueRepository(tx).product(id: service.productID)?.taxable ?? true
+            let calculator = settings.calculator(for: profile)
+            let lines = try calculator.lines([InvoiceLineDraft(
+                kind: .renewal, description: "\(service.description) — \(service.cycle.label) \(start.iso) to \(end.adding(days: -1).iso)",
+                serviceID: service.id, price: service.recurring, taxable: taxable, periodStart: start, periodEnd: end
+            )])
+            let totals = try InvoiceCalculator.totals(lines, currency: service.recurring.currency)
+            var invoice = Invoice(
+                id: invoiceID, clientID: service.clientID, number: nil, status: .draft, currency: service.recurring.currency, issueDate: nil,
+                dueDate: start, paidAt: nil, subtotal: totals.subtotal, tax: totals.tax, total: totals.total, amountPaid: .zero(service.recurring.currency),
+                taxName: calculator.rule?.name, taxRate: calculator.rule?.rate, taxMode: calculator.mode, orderID: nil, lines: lines, createdAt: now
+            )
+            try await ledger.issue(&invoice)
+            try await ledger.invoices.insert(invoice, now: now)
+            try await ledger.settleIfZero(&invoice)
+            _ = try await ledger.applyCredit(to: invoice)
+            return true
+        }
+    }
+
+    // MARK: Credit
+
+    /// Pays open invoices from clients' credit balances, oldest due first.
+    public func applyCreditBalances(now: Date) async throws -> Int {
+        let settings = self.settings
+        return try await forEachCandidate(
+            { try await InvoiceRepository(database).payableWithClientCredit(limit: Self.batchSize) },
+            id: \.id
+        ) { candidate in
+            try await database.transaction { tx in
+                let ledger = BillingLedger(tx: tx, settings: settings, now: now)
+                _ = try await ledger.lockClient(candidate.clientID)
+                guard let invoice = try await ledger.invoices.find(id: candidate.id, lock: true) else { return false }
+                return try await ledger.applyCredit(to: invoice) != nil
+            }
+        }
+    }
+
+    // MARK: Late fees and reminders
+
+    /// Adds the late fee once to each invoice at least `billing.late_fee_after_days` overdue.
+    public func applyLateFees(now: Date) async throws -> Int {
+        if case .none = settings.lateFee { return 0 }
+        let settings = self.settings
+        let cutoff = settings.day(now).adding(days: -settings.lateFeeAfterDays)
+        return try await forEachCandidate(
+            { try await InvoiceRepository(database).payableWithoutLateFee(dueOnOrBefore: cutoff, limit: Self.batchSize) },
+            id: \.id
+        ) { candidate in
+            try await database.transaction { tx in
+                let ledger = BillingLedger(tx: tx, settings: settings, now: now)
+                _ = try await ledger.lockClient(candidate.clientID)
+                guard var invoice = try await ledger.invoices.find(id: candidate.id, lock: true), invoice.status.isPayable, invoice.dueDate <= cutoff else {
+                    return false
+                }
+                let fee = try settings.lateFee.fee(for: invoice.total)
+                guard fee.isPositive, try await BillingEffectRepository(tx).claimLateFee(invoiceID: invoice.id, amount: fee, now: now) else { return false }
+                let position = try await ledger.invoices.nextPosition(invoiceID: invoice.id)
+                let line = try InvoiceCalculator(rule: nil, mode: invoice.taxMode).lines(
+                    [InvoiceLineDraft(kind: .lateFee, description: "Late payment fee", price: fee, taxable: false)], firstPosition: position
+                )
+                try await ledger.invoices.insert(lines: line, invoiceID: invoice.id)
+                invoice.lines += line
+                let totals = try InvoiceCalculator.totals(invoice.lines, currency: invoice.currency)
+                invoice.subtotal = totals.subtotal
+                invoice.tax = totals.tax
+                invoice.total = totals.total
+                try await ledger.invoices.save(invoice, now: now)
+                return true
+            }
+        }
+    }
+
+    /// Queues overdue reminders: an invoice `d` days overdue gets the reminder `overdue_<d>` for
+    /// the largest step `d` of `billing.reminder_days` it has reached, once.
+    public func queueOverdueReminders(now: Date) async throws -> Int {
+        let today = settings.day(now)
+        let steps = settings.reminderDays.filter { $0 >= 0 }.sorted()
+        var total = 0
+        for (index, days) in steps.enumerated() {
+            let kind = "overdue_\(days)"
+            let dueOnOrBefore = today.adding(days: -days)
+            let dueAfter = index + 1 < steps.count ? today.adding(days: -steps[index + 1]) : nil
+            total += try await forEachCandidate(
+                { try await InvoiceRepository(database).payableMissingReminder(kind: kind, dueOnOrBefore: dueOnOrBefore, dueAfter: dueAfter, limit: Self.batchSize) },
+                id: \.id
+            ) { invoice in
+                try await BillingEffectRepository(database).claimReminder(invoiceID: invoice.id, kind: kind, now: now)
+            }
+        }
+        return total
+    }
+
+    // MARK: Suspension
+
+    /// Suspends active services with an invoice at least `billing.suspension_days` overdue.
+    public func suspendOverdueServices(now: Date) async throws -> Int {
+        guard settings.suspensionDays > 0 else { return 0 }
+        let settings = self.settings
+        let cutoff = settings.day(now).adding(days: -settings.suspensionDays)
+        return try await forEachCandidate(
+            { try await ServiceRepository(database).activeWithOverdueInvoices(dueOnOrBefore: cutoff, limit: Self.batchSize) },
+            id: \.id
+        ) { candidate in
+            try await database.transaction { tx in
+                let ledger = BillingLedger(tx: tx, settings: settings, now: now)
+                _ = try await ledger.lockClient(candidate.clientID)
+                guard let service = try await ledger.services.find(id: candidate.id, lock: true), service.status == .active,
+                      try await ledger.services.hasOverdueInvoices(serviceID: service.id, dueOnOrBefore: cutoff)
+                else { return false }
+                return try await ledger.services.transition(id: service.id, from: .active, to: try service.status.next(on: .suspend), reason: .overdue, now: now)
+            }
+        }
+    }
+
+    /// Lifts overdue suspensions of services that have nothing overdue any more.
+    public func unsuspendPaidServices(now: Date) async throws -> Int {
+        let settings = self.settings
+        let candidates = try await ServiceRepository(database).suspendedForOverdue(limit: 10_000)
+        var count = 0
+        for candidate in candidates {
+            let lifted = try await database.transaction { tx in
+                let ledger = BillingLedger(tx: tx, settings: settings, now: now)
+                _ = try await ledger.lockClient(candidate.clientID)
+                try await ledger.unsuspendIfSettled(serviceID: candidate.id)
+                return try await ledger.services.find(id: candidate.id)?.status == .active
+            }
+            if lifted { count += 1 }
+        }
+        return count
+    }
+
+    /// Runs `work` on every candidate `fetch` returns, fetching again until nothing new comes
+    /// back (each effect removes its candidate from the next fetch); returns how many did work.
+    private func forEachCandidate<T: Sendable>(
+        _ fetch: () async throws -> [T], id: KeyPath<T, UUID>, _ work: (T) async throws -> Bool
+    ) async throws -> Int {
+        var seen = Set<UUID>()
+        var count = 0
+        while true {
+            let fresh = try await fetch().filter { !seen.contains($0[keyPath: id]) }
+            if fresh.isEmpty { return count }
+            for candidate in fresh {
+                seen.insert(candidate[keyPath: id])
+                if try await work(candidate) { count += 1 }
+            }
+        }
+    }
+}

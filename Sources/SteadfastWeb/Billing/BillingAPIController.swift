@@ -1,0 +1,215 @@
+import Foundation
+import Hummingbird
+import SteadfastDomain
+import SteadfastServices
+
+/// The client side of the billing API under `/api/v1`: catalogue, cart, orders, services,
+/// invoices, paying, credit and billing details. Every look-up carries the caller's own id, so
+/// another client's objects are 404 — never 403, which would say they exist.
+struct BillingAPIController: Sendable {
+    let billing: BillingWeb
+
+    struct AddToCart: Decodable {
+        let productId: UUID
+        let cycle: String
+        let options: [String: String]?
+    }
+
+    struct Pay: Decodable {
+        let gateway: String
+        let amount: Int64?
+        let cardToken: String?
+    }
+
+    struct ApplyCredit: Decodable {
+        let amount: Int64?
+    }
+
+    struct Profile: Decodable {
+        let country: String?
+        let region: String?
+    }
+
+    func addRoutes(to api: RouterGroup<PortalRequestContext>) {
+        api.get("catalogue", use: catalogue)
+        api.get("catalogue/products/{id}", use: product)
+        api.get("cart", use: cart)
+        api.post("cart/items", use: addToCart)
+        api.delete("cart/items/{id}", use: removeFromCart)
+        api.post("cart/checkout", use: checkout)
+        api.get("orders", use: orders)
+        api.get("orders/{id}", use: order)
+        api.get("services", use: services)
+        api.get("services/{id}", use: service)
+        api.get("invoices", use: invoices)
+        api.get("invoices/{id}", use: invoice)
+        api.post("invoices/{id}/pay", use: pay)
+        api.post("invoices/{id}/apply-credit", use: applyCredit)
+        api.get("checkouts/{id}", use: checkoutStatus)
+        api.get("payments", use: payments)
+        api.get("payments/{id}", use: payment)
+        api.get("credit", use: credit)
+        api.get("billing-profile", use: profile)
+        api.put("billing-profile", use: updateProfile)
+    }
+
+    @Sendable func catalogue(_ request: Request, context: PortalRequestContext) async throws -> Response {
+        _ = try context.requireAccount()
+        let groups = try await billing.catalogue.store()
+        return try BillingJSON.response(["groups": groups.map { BillingViews.GroupView($0.group, products: $0.products) }])
+    }
+
+    @Sendable func product(_ request: Request, context: PortalRequestContext) async throws -> Response {
+        _ = try context.requireAccount()
+        guard let product = try await billing.catalogue.product(id: try context.id(what: "product")), !product.retired else {
+            throw BillingError.notFound("product")
+        }
+        return try BillingJSON.response(BillingViews.ProductView(product))
+    }
+
+    @Sendable func cart(_ request: Request, context: PortalRequestContext) async throws -> Response {
+        try await cartResponse(clientID: try context.requireAccount().id)
+    }
+
+    func cartResponse(clientID: UUID, status: HTTPResponse.Status = .ok) async throws -> Response {
+        let quote = try await billing.orders.quoteCart(clientID: clientID)
+        let items = quote.items.map { item, product, price in
+            BillingViews.CartItemView(
+                id: item.id.text, productId: product.id.text, productName: product.name, cycle: item.cycle.rawValue,
+                selections: Dictionary(uniqueKeysWithValues: item.selections.map { ($0.key.text, $0.value.text) }),
+                recurring: price.recurring.minorUnits, setupFee: price.setupFee.minorUnits
+            )
+        }
+        return try BillingJSON.response(BillingViews.CartView(
+            items: items, currency: quote.totals.total.currency.code, subtotal: quote.totals.subtotal.minorUnits, tax: quote.totals.tax.minorUnits,
+            total: quote.totals.total.minorUnits
+        ), status: status)
+    }
+
+    @Sendable func addToCart(_ request: Request, context: PortalRequestContext) async throws -> Response {
+        let account = try context.requireAccount()
+        let input = try await BillingJSON.decode(AddToCart.self, from: request, context: context)
+        var selections: [UUID: UUID] = [:]
+        for (option, choice) in input.options ?? [:] {
+            guard let optionID = UUID(uuidString: option), let choiceID = UUID(uuidString: choice) else {
+                throw BillingError.invalid("options maps option ids to choice ids", field: "options")
+            }
+            selections[optionID] = choiceID
+        }
+        _ = try await billing.orders.addToCart(clientID: account.id, productID: input.productId, cycle: try BillingCycle(parsing: input.cycle), selections: selections)
+        return try await cartResponse(clientID: account.id, status: .created)
+    }
+
+    @Sendable func removeFromCart(_ request: Request, context: PortalRequestContext) async throws -> Response {
+        let account = try context.requireAccount()
+        try await billing.orders.removeFromCart(clientID: account.id, itemID: try context.id(what: "cart item"))
+        return try await cartResponse(clientID: account.id)
+    }
+
+    @Sendable func checkout(_ request: Request, context: PortalRequestContext) async throws -> Response {
+        let account = try context.requireAccount()
+        let result = try await billing.orders.checkout(clientID: account.id, idempotencyKey: request.headers[BillingJSON.idempotencyKey])
+        return BillingJSON.idempotent(result, status: .created)
+    }
+
+    @Sendable func orders(_ request: Request, context: PortalRequestContext) async throws -> Response {
+        let account = try context.requireAccount()
+        let page = context.page(request)
+        let orders = try await billing.orders.orders(clientID: account.id, limit: page.limit, offset: page.offset)
+        return try BillingJSON.response(BillingViews.Page(items: orders.map { BillingViews.OrderView($0, withItems: false) }, limit: page.limit, offset: page.offset))
+    }
+
+    @Sendable func order(_ request: Request, context: PortalRequestContext) async throws -> Response {
+        let account = try context.requireAccount()
+        return try BillingJSON.response(BillingViews.OrderView(try await billing.orders.order(id: try context.id(what: "order"), clientID: account.id)))
+    }
+
+    @Sendable func services(_ request: Request, context: PortalRequestContext) async throws -> Response {
+        let account = try context.requireAccount()
+        let page = context.page(request)
+        let services = try await billing.clients.services(clientID: account.id, limit: page.limit, offset: page.offset)
+        return try BillingJSON.response(BillingViews.Page(items: services.map(BillingViews.ServiceView.init), limit: page.limit, offset: page.offset))
+    }
+
+    @Sendable func service(_ request: Request, context: PortalRequestContext) async throws -> Response {
+        let account = try context.requireAccount()
+        return try BillingJSON.response(BillingViews.ServiceView(try await billing.clients.service(id: try context.id(what: "service"), clientID: account.id)))
+    }
+
+    @Sendable func invoices(_ request: Request, context: PortalRequestContext) async throws -> Response {
+        let account = try context.requireAccount()
+        let page = context.page(request)
+        let invoices = try await billing.invoices.invoices(clientID: account.id, limit: page.limit, offset: page.offset, includeDrafts: false)
+        return try BillingJSON.response(BillingViews.Page(items: invoices.map { BillingViews.InvoiceView($0, withLines: false) }, limit: page.limit, offset: page.offset))
+    }
+
+    @Sendable func invoice(_ request: Request, context: PortalRequestContext) async throws -> Response {
+        let account = try context.requireAccount()
+        return try BillingJSON.response(BillingViews.InvoiceView(try await clientInvoice(account: account, context: context)))
+    }
+
+    /// The caller's own invoice (drafts are staff-only: 404 for clients).
+    func clientInvoice(account: Account, context: PortalRequestContext) async throws -> Invoice {
+        let invoice = try await billing.invoices.invoice(id: try context.id(what: "invoice"), clientID: account.id)
+        guard invoice.status != .draft else { throw BillingError.notFound("invoice") }
+        return invoice
+    }
+
+    @Sendable func pay(_ request: Request, context: PortalRequestContext) async throws -> Response {
+        let account = try context.requireAccount()
+        let invoiceID = try context.id(what: "invoice")
+        let input = try await BillingJSON.decode(Pay.self, from: request, context: context)
+        let result = try await billing.payments.pay(
+            clientID: account.id, invoiceID: invoiceID, gateway: input.gateway, amount: input.amount, cardToken: input.cardToken,
+            idempotencyKey: request.headers[BillingJSON.idempotencyKey]
+        )
+        return BillingJSON.idempotent(result, status: result.value.result == "pending" ? .accepted : .ok)
+    }
+
+    @Sendable func applyCredit(_ request: Request, context: PortalRequestContext) async throws -> Response {
+        let account = try context.requireAccount()
+        let invoiceID = try context.id(what: "invoice")
+        let input = try await BillingJSON.decode(ApplyCredit.self, from: request, context: context)
+        let result = try await billing.payments.applyCredit(
+            clientID: account.id, invoiceID: invoiceID, amount: input.amount, idempotencyKey: request.headers[BillingJSON.idempotencyKey]
+        )
+        return BillingJSON.idempotent(result)
+    }
+
+    @Sendable func checkoutStatus(_ request: Request, context: PortalRequestContext) async throws -> Response {
+        let account = try context.requireAccount()
+        return try BillingJSON.response(BillingViews.CheckoutView(try await billing.payments.checkout(id: try context.id(what: "checkout"), clientID: account.id)))
+    }
+
+    @Sendable func payments(_ request: Request, context: PortalRequestContext) async throws -> Response {
+        let account = try context.requireAccount()
+        let page = context.page(request)
+        let payments = try await billing.payments.payments(clientID: account.id, limit: page.limit, offset: page.offset)
+        return try BillingJSON.response(BillingViews.Page(items: payments.map(PaymentRecord.init), limit: page.limit, offset: page.offset))
+    }
+
+    @Sendable func payment(_ request: Request, context: PortalRequestContext) async throws -> Response {
+        let account = try context.requireAccount()
+        return try BillingJSON.response(PaymentRecord(try await billing.payments.payment(id: try context.id(what: "payment"), clientID: account.id)))
+    }
+
+    @Sendable func credit(_ request: Request, context: PortalRequestContext) async throws -> Response {
+        let account = try context.requireAccount()
+        let balance = try await billing.payments.creditBalance(clientID: account.id)
+        let entries = try await billing.payments.creditEntries(clientID: account.id)
+        return try BillingJSON.response(BillingViews.CreditView(balance: balance.minorUnits, currency: balance.currency.code, entries: entries.map(BillingViews.CreditEntryView.init)))
+    }
+
+    @Sendable func profile(_ request: Request, context: PortalRequestContext) async throws -> Response {
+        let account = try context.requireAccount()
+        return try BillingJSON.response(BillingViews.ProfileView(try await billing.clients.profile(clientID: account.id)))
+    }
+
+    @Sendable func updateProfile(_ request: Request, context: PortalRequestContext) async throws -> Response {
+        let account = try context.requireAccount()
+        guard account.role == .client else { throw HTTPError(.forbidden, message: "billing details are for clients") }
+        let input = try await BillingJSON.decode(Profile.self, from: request, context: context)
+        let profile = try await billing.clients.updateProfile(clientID: account.id, country: input.country, region: input.region, taxExempt: nil)
+        return try BillingJSON.response(BillingViews.ProfileView(profile))
+    }
+}

@@ -1,0 +1,417 @@
+import Foundation
+import Hummingbird
+import SteadfastDomain
+import SteadfastServices
+
+/// The staff side of the billing API under `/api/v1/admin`, for staff sessions and API tokens:
+/// clients, catalogue, orders, services, invoices, payments, refunds, credit, API tokens and
+/// an on-demand recurring-billing run.
+struct BillingAdminAPIController: Sendable {
+    let billing: BillingWeb
+
+    struct PriceInput: Decodable {
+        let cycle: String
+        let recurring: Int64
+        let setupFee: Int64?
+    }
+
+    struct ChoiceInput: Decodable {
+        let name: String
+        let pricing: [PriceInput]?
+    }
+
+    struct OptionInput: Decodable {
+        let name: String
+        let choices: [ChoiceInput]
+    }
+
+    struct ProductInput: Decodable {
+        let groupId: UUID
+        let name: String
+        let description: String?
+        let pricing: [PriceInput]
+        let options: [OptionInput]?
+        let hidden: Bool?
+        let retired: Bool?
+        let stockLimit: Int?
+        let taxable: Bool?
+    }
+
+    struct GroupInput: Decodable {
+        let name: String?
+        let description: String?
+        let hidden: Bool?
+        let sortOrder: Int?
+    }
+
+    struct LineInput: Decodable {
+        let description: String
+        let amount: Int64
+        let taxable: Bool?
+    }
+
+    struct DraftInput: Decodable {
+        let clientId: UUID
+        let dueDate: String?
+        let lines: [LineInput]
+    }
+
+    struct LinesInput: Decodable {
+        let lines: [LineInput]
+    }
+
+    struct PaymentInput: Decodable {
+        let amount: Int64
+        let gateway: String?
+        let transactionId: String?
+        let note: String?
+    }
+
+    struct RefundInput: Decodable {
+        let amount: Int64?
+        let toCredit: Bool?
+    }
+
+    struct CreditInput: Decodable {
+        let amount: Int64
+        let description: String
+    }
+
+    struct ProfileInput: Decodable {
+        let country: String?
+        let region: String?
+        let taxExempt: Bool?
+    }
+
+    struct TokenInput: Decodable {
+        let name: String
+    }
+
+    struct RunInput: Decodable {
+        let task: String?
+    }
+
+    func addRoutes(to api: RouterGroup<PortalRequestContext>) {
+        let admin = api.group("admin")
+        admin.get("clients", use: clients)
+        admin.get("clients/{id}", use: client)
+        admin.put("clients/{id}/billing-profile", use: updateProfile)
+        admin.post("clients/{id}/credit", use: adjustCredit)
+        admin.get("product-groups", use: groups)
+        admin.post("product-groups", use: createGroup)
+        admin.patch("product-groups/{id}", use: updateGroup)
+        admin.get("products", use: products)
+        admin.post("products", use: createProduct)
+        admin.get("products/{id}", use: product)
+        admin.put("products/{id}", use: updateProduct)
+        admin.get("orders", use: orders)
+        admin.get("orders/{id}", use: order)
+        admin.post("orders/{id}/accept", use: acceptOrder)
+        admin.post("orders/{id}/cancel", use: cancelOrder)
+        admin.post("orders/{id}/fraud", use: fraudOrder)
+        admin.get("services", use: services)
+        admin.get("services/{id}", use: service)
+        admin.post("services/{id}/{action}", use: changeService)
+        admin.get("invoices", use: invoices)
+        admin.post("invoices", use: createDraft)
+        admin.get("invoices/{id}", use: invoice)
+        admin.post("invoices/{id}/lines", use: addLines)
+        admin.post("invoices/{id}/issue", use: issue)
+        admin.post("invoices/{id}/cancel", use: cancelInvoice)
+        admin.post("invoices/{id}/collections", use: collections)
+        admin.post("invoices/{id}/payments", use: recordPayment)
+        admin.get("payments", use: payments)
+        admin.post("payments/{id}/refund", use: refund)
+        admin.get("api-tokens", use: tokens)
+        admin.post("api-tokens", use: createToken)
+        admin.delete("api-tokens/{id}", use: revokeToken)
+        admin.post("billing/run", use: run)
+    }
+
+    // MARK: Clients
+
+    @Sendable func clients(_ request: Request, context: PortalRequestContext) async throws -> Response {
+        _ = try context.requireStaff()
+        let page = context.page(request)
+        let clients = try await billing.clients.clients(search: request.uri.queryParameters.get("search"), limit: page.limit, offset: page.offset)
+        return try BillingJSON.response(BillingViews.Page(items: clients.map(BillingViews.ClientView.init), limit: page.limit, offset: page.offset))
+    }
+
+    @Sendable func client(_ request: Request, context: PortalRequestContext) async throws -> Response {
+        _ = try context.requireStaff()
+        let id = try context.id(what: "client")
+        let summary = try await billing.clients.client(id: id)
+        struct Detail: Encodable {
+            let client: BillingViews.ClientView
+            let profile: BillingViews.ProfileView
+        }
+        return try BillingJSON.response(Detail(client: .init(summary), profile: .init(try await billing.clients.profile(clientID: id))))
+    }
+
+    @Sendable func updateProfile(_ request: Request, context: PortalRequestContext) async throws -> Response {
+        _ = try context.requireStaff()
+        let id = try context.id(what: "client")
+        _ = try await billing.clients.client(id: id)
+        let input = try await BillingJSON.decode(ProfileInput.self, from: request, context: context)
+        let profile = try await billing.clients.updateProfile(clientID: id, country: input.country, region: input.region, taxExempt: input.taxExempt)
+        return try BillingJSON.response(BillingViews.ProfileView(profile))
+    }
+
+    @Sendable func adjustCredit(_ request: Request, context: PortalRequestContext) async throws -> Response {
+        let staff = try context.requireStaff()
+        let id = try context.id(what: "client")
+        let input = try await BillingJSON.decode(CreditInput.self, from: request, context: context)
+        let result = try await billing.payments.adjustCredit(
+            staffID: staff.id, clientID: id, amount: Money(minorUnits: input.amount, currency: billing.settings.currency), description: input.description,
+            idempotencyKey: request.headers[BillingJSON.idempotencyKey]
+        )
+        return BillingJSON.idempotent(result, status: .created)
+    }
+
+    // MARK: Catalogue
+
+    @Sendable func groups(_ request: Request, context: PortalRequestContext) async throws -> Response {
+        _ = try context.requireStaff()
+        return try BillingJSON.response(["items": try await billing.catalogue.groups().map { BillingViews.GroupView($0) }])
+    }
+
+    @Sendable func createGroup(_ request: Request, context: PortalRequestContext) async throws -> Response {
+        _ = try context.requireStaff()
+        let input = try await BillingJSON.decode(GroupInput.self, from: request, context: context)
+        guard let name = input.name else { throw BillingError.invalid("name is required", field: "name") }
+        let group = try await billing.catalogue.createGroup(name: name, description: input.description ?? "", hidden: input.hidden ?? false, sortOrder: input.sortOrder ?? 0)
+        return try BillingJSON.response(BillingViews.GroupView(group), status: .created)
+    }
+
+    @Sendable func updateGroup(_ request: Request, context: PortalRequestContext) async throws -> Response {
+        _ = try context.requireStaff()
+        let id = try context.id(what: "product group")
+        let input = try await BillingJSON.decode(GroupInput.self, from: request, context: context)
+        let group = try await billing.catalogue.updateGroup(id: id, name: input.name, description: input.description, hidden: input.hidden, sortOrder: input.sortOrder)
+        return try BillingJSON.response(BillingViews.GroupView(group))
+    }
+
+    @Sendable func products(_ request: Request, context: PortalRequestContext) async throws -> Response {
+        _ = try context.requireStaff()
+        return try BillingJSON.response(["items": try await billing.catalogue.products().map(BillingViews.ProductView.init)])
+    }
+
+    @Sendable func product(_ request: Request, context: PortalRequestContext) async throws -> Response {
+        _ = try context.requireStaff()
+        guard let product = try await billing.catalogue.product(id: try context.id(what: "product")) else { throw BillingError.notFound("product") }
+        return try BillingJSON.response(BillingViews.ProductView(product))
+    }
+
+    @Sendable func createProduct(_ request: Request, context: PortalRequestContext) async throws -> Response {
+        _ = try context.requireStaff()
+        let input = try await BillingJSON.decode(ProductInput.self, from: request, context: context)
+        let product = try await billing.catalogue.createProduct(try Self.productInput(input))
+        return try BillingJSON.response(BillingViews.ProductView(product), status: .created)
+    }
+
+    @Sendable func updateProduct(_ request: Request, context: PortalRequestContext) async throws -> Response {
+        _ = try context.requireStaff()
+        let id = try context.id(what: "product")
+        let input = try await BillingJSON.decode(ProductInput.self, from: request, context: context)
+        let product = try await billing.catalogue.updateProduct(id: id, try Self.productInput(input))
+        return try BillingJSON.response(BillingViews.ProductView(product))
+    }
+
+    static func pricing(_ prices: [PriceInput]?, field: String) throws -> [BillingCycle: PricePoint] {
+        var result: [BillingCycle: PricePoint] = [:]
+        for price in prices ?? [] {
+            let cycle = try BillingCycle(parsing: price.cycle, field: field)
+            guard result[cycle] == nil else { throw BillingError.invalid("\(cycle.rawValue) is priced twice", field: field) }
+            result[cycle] = try PricePoint(recurring: price.recurring, setupFee: price.setupFee ?? 0).validated(field: field)
+        }
+        return result
+    }
+
+    static func productInput(_ input: ProductInput) throws -> CatalogueService.ProductInput {
+        CatalogueService.ProductInput(
+            groupID: input.groupId, name: input.name, description: input.description ?? "", pricing: try pricing(input.pricing, field: "pricing"),
+            options: try (input.options ?? []).map { option in
+                .init(name: option.name, choices: try option.choices.map { (name: $0.name, pricing: try pricing($0.pricing, field: "options")) })
+            },
+            hidden: input.hidden ?? false, retired: input.retired ?? false, stockLimit: input.stockLimit, taxable: input.taxable ?? true
+        )
+    }
+
+    // MARK: Orders and services
+
+    @Sendable func orders(_ request: Request, context: PortalRequestContext) async throws -> Response {
+        _ = try context.requireStaff()
+        let page = context.page(request)
+        let status = try request.uri.queryParameters.get("status").map { raw throws(BillingError) in
+            guard let status = OrderStatus(rawValue: raw) else { throw BillingError.invalid("unknown order status", field: "status") }
+            return status
+        }
+        let orders = try await billing.orders.orders(clientID: nil, status: status, limit: page.limit, offset: page.offset)
+        return try BillingJSON.response(BillingViews.Page(items: orders.map { BillingViews.OrderView($0, withItems: false) }, limit: page.limit, offset: page.offset))
+    }
+
+    @Sendable func order(_ request: Request, context: PortalRequestContext) async throws -> Response {
+        _ = try context.requireStaff()
+        return try BillingJSON.response(BillingViews.OrderView(try await billing.orders.order(id: try context.id(what: "order"), clientID: nil)))
+    }
+
+    @Sendable func acceptOrder(_ request: Request, context: PortalRequestContext) async throws -> Response {
+        _ = try context.requireStaff()
+        return try BillingJSON.response(BillingViews.OrderView(try await billing.orders.accept(orderID: try context.id(what: "order"))))
+    }
+
+    @Sendable func cancelOrder(_ request: Request, context: PortalRequestContext) async throws -> Response {
+        _ = try context.requireStaff()
+        return try BillingJSON.response(BillingViews.OrderView(try await billing.orders.cancel(orderID: try context.id(what: "order"))))
+    }
+
+    @Sendable func fraudOrder(_ request: Request, context: PortalRequestContext) async throws -> Response {
+        _ = try context.requireStaff()
+        return try BillingJSON.response(BillingViews.OrderView(try await billing.orders.cancel(orderID: try context.id(what: "order"), fraud: true)))
+    }
+
+    @Sendable func services(_ request: Request, context: PortalRequestContext) async throws -> Response {
+        _ = try context.requireStaff()
+        let page = context.page(request)
+        let client = request.uri.queryParameters.get("client_id").flatMap(UUID.init(uuidString:))
+        let services = try await billing.clients.services(clientID: client, limit: page.limit, offset: page.offset)
+        return try BillingJSON.response(BillingViews.Page(items: services.map(BillingViews.ServiceView.init), limit: page.limit, offset: page.offset))
+    }
+
+    @Sendable func service(_ request: Request, context: PortalRequestContext) async throws -> Response {
+        _ = try context.requireStaff()
+        return try BillingJSON.response(BillingViews.ServiceView(try await billing.clients.service(id: try context.id(what: "service"), clientID: nil)))
+    }
+
+    @Sendable func changeService(_ request: Request, context: PortalRequestContext) async throws -> Response {
+        _ = try context.requireStaff()
+        let id = try context.id(what: "service")
+        guard let event = context.parameters.get("action").flatMap(ServiceStatus.Event.init(rawValue:)) else {
+            throw BillingError.notFound("service action")
+        }
+        return try BillingJSON.response(BillingViews.ServiceView(try await billing.clients.changeService(id: id, event: event)))
+    }
+
+    // MARK: Invoices and payments
+
+    @Sendable func invoices(_ request: Request, context: PortalRequestContext) async throws -> Response {
+        _ = try context.requireStaff()
+        let page = context.page(request)
+        let client = request.uri.queryParameters.get("client_id").flatMap(UUID.init(uuidString:))
+        let status = try request.uri.queryParameters.get("status").map { raw throws(BillingError) in
+            guard let status = InvoiceStatus(rawValue: raw) else { throw BillingError.invalid("unknown invoice status", field: "status") }
+            return status
+        }
+        let invoices = try await billing.invoices.invoices(clientID: client, status: status, limit: page.limit, offset: page.offset)
+        return try BillingJSON.response(BillingViews.Page(items: invoices.map { BillingViews.InvoiceView($0, withLines: false) }, limit: page.limit, offset: page.offset))
+    }
+
+    @Sendable func invoice(_ request: Request, context: PortalRequestContext) async throws -> Response {
+        _ = try context.requireStaff()
+        return try BillingJSON.response(BillingViews.InvoiceView(try await billing.invoices.invoice(id: try context.id(what: "invoice"), clientID: nil)))
+    }
+
+    func lines(_ inputs: [LineInput]) -> [InvoiceService.LineInput] {
+        inputs.map { .init(description: $0.description, amount: Money(minorUnits: $0.amount, currency: billing.settings.currency), taxable: $0.taxable ?? true) }
+    }
+
+    @Sendable func createDraft(_ request: Request, context: PortalRequestContext) async throws -> Response {
+        _ = try context.requireStaff()
+        let input = try await BillingJSON.decode(DraftInput.self, from: request, context: context)
+        let due = try input.dueDate.map { try BillingDate(iso: $0, field: "due_date") }
+        let invoice = try await billing.invoices.createDraft(clientID: input.clientId, dueDate: due, lines: lines(input.lines))
+        return try BillingJSON.response(BillingViews.InvoiceView(invoice), status: .created)
+    }
+
+    @Sendable func addLines(_ request: Request, context: PortalRequestContext) async throws -> Response {
+        _ = try context.requireStaff()
+        let id = try context.id(what: "invoice")
+        let input = try await BillingJSON.decode(LinesInput.self, from: request, context: context)
+        return try BillingJSON.response(BillingViews.InvoiceView(try await billing.invoices.addLines(invoiceID: id, lines(input.lines))))
+    }
+
+    @Sendable func issue(_ request: Request, context: PortalRequestContext) async throws -> Response {
+        _ = try context.requireStaff()
+        return try BillingJSON.response(BillingViews.InvoiceView(try await billing.invoices.issue(invoiceID: try context.id(what: "invoice"))))
+    }
+
+    @Sendable func cancelInvoice(_ request: Request, context: PortalRequestContext) async throws -> Response {
+        _ = try context.requireStaff()
+        return try BillingJSON.response(BillingViews.InvoiceView(try await billing.invoices.cancel(invoiceID: try context.id(what: "invoice"))))
+    }
+
+    @Sendable func collections(_ request: Request, context: PortalRequestContext) async throws -> Response {
+        _ = try context.requireStaff()
+        return try BillingJSON.response(BillingViews.InvoiceView(try await billing.invoices.sendToCollections(invoiceID: try context.id(what: "invoice"))))
+    }
+
+    @Sendable func recordPayment(_ request: Request, context: PortalRequestContext) async throws -> Response {
+        let staff = try context.requireStaff()
+        let id = try context.id(what: "invoice")
+        let input = try await BillingJSON.decode(PaymentInput.self, from: request, context: context)
+        let result = try await billing.payments.recordPayment(
+            staffID: staff.id, invoiceID: id, amount: Money(minorUnits: input.amount, currency: billing.settings.currency),
+            gateway: input.gateway ?? "banktransfer", transactionID: input.transactionId, note: input.note ?? "",
+            idempotencyKey: request.headers[BillingJSON.idempotencyKey]
+        )
+        return BillingJSON.idempotent(result, status: .created)
+    }
+
+    @Sendable func payments(_ request: Request, context: PortalRequestContext) async throws -> Response {
+        _ = try context.requireStaff()
+        let page = context.page(request)
+        let client = request.uri.queryParameters.get("client_id").flatMap(UUID.init(uuidString:))
+        let payments = try await billing.payments.payments(clientID: client, limit: page.limit, offset: page.offset)
+        return try BillingJSON.response(BillingViews.Page(items: payments.map(PaymentRecord.init), limit: page.limit, offset: page.offset))
+    }
+
+    @Sendable func refund(_ request: Request, context: PortalRequestContext) async throws -> Response {
+        let staff = try context.requireStaff()
+        let id = try context.id(what: "payment")
+        let input = try await BillingJSON.decode(RefundInput.self, from: request, context: context)
+        let result = try await billing.payments.refund(
+            staffID: staff.id, paymentID: id, amount: input.amount, toCredit: input.toCredit ?? false, idempotencyKey: request.headers[BillingJSON.idempotencyKey]
+        )
+        return BillingJSON.idempotent(result, status: .created)
+    }
+
+    // MARK: API tokens and runs
+
+    @Sendable func tokens(_ request: Request, context: PortalRequestContext) async throws -> Response {
+        _ = try context.requireStaff()
+        return try BillingJSON.response(["items": try await billing.tokens.list().map { BillingViews.TokenView($0) }])
+    }
+
+    @Sendable func createToken(_ request: Request, context: PortalRequestContext) async throws -> Response {
+        let staff = try context.requireStaff()
+        let input = try await BillingJSON.decode(TokenInput.self, from: request, context: context)
+        let created = try await billing.tokens.create(name: input.name, staff: staff)
+        return try BillingJSON.response(BillingViews.TokenView(created.record, token: created.token), status: .created)
+    }
+
+    @Sendable func revokeToken(_ request: Request, context: PortalRequestContext) async throws -> Response {
+        _ = try context.requireStaff()
+        try await billing.tokens.revoke(id: try context.id(what: "API token"))
+        return Response(status: .noContent)
+    }
+
+    /// Runs recurring billing now (all steps, or one `task`): what the scheduler does, on demand.
+    @Sendable func run(_ request: Request, context: PortalRequestContext) async throws -> Response {
+        _ = try context.requireStaff()
+        let input = try await BillingJSON.decode(RunInput.self, from: request, context: context)
+        let recurring = billing.recurring
+        var report = RecurringBilling.Report()
+        let now = billing.clock.now()
+        switch input.task ?? "all" {
+        case "all": report = try await recurring.runAll(now: now)
+        case "renewals": report.renewalInvoices = try await recurring.generateRenewalInvoices(now: now)
+        case "credit": report.creditApplications = try await recurring.applyCreditBalances(now: now)
+        case "late_fees": report.lateFees = try await recurring.applyLateFees(now: now)
+        case "reminders": report.reminders = try await recurring.queueOverdueReminders(now: now)
+        case "suspensions": report.suspensions = try await recurring.suspendOverdueServices(now: now)
+        case "unsuspensions": report.unsuspensions = try await recurring.unsuspendPaidServices(now: now)
+        default: throw BillingError.invalid("task must be all, renewals, credit, late_fees, reminders, suspensions or unsuspensions", field: "task")
+        }
+        return try BillingJSON.response(report)
+    }
+}

@@ -1,0 +1,253 @@
+import Foundation
+import Hummingbird
+import SteadfastDomain
+import SteadfastServices
+
+/// The client area's billing pages: store, cart, orders, services, invoices (with a printable
+/// view), paying, credit, billing details, and the test card provider's stand-in payment page.
+/// Every page shows only the logged-in client's own things; anything else is "not found".
+struct BillingPagesController: Sendable {
+    let billing: BillingWeb
+    let pages: PageRenderer
+
+    func addRoutes(to router: RouterGroup<PortalRequestContext>) {
+        router.get("store", use: store)
+        router.post("cart/items", use: addToCart)
+        router.get("cart", use: cart)
+        router.post("cart/items/{id}/delete", use: removeFromCart)
+        router.post("cart/checkout", use: checkout)
+        router.get("clientarea/orders/{id}", use: order)
+        router.get("clientarea/services", use: services)
+        router.get("clientarea/services/{id}", use: service)
+        router.get("clientarea/invoices", use: invoices)
+        router.get("clientarea/invoices/{id}", use: invoice)
+        router.get("clientarea/invoices/{id}/print", use: printable)
+        router.post("clientarea/invoices/{id}/pay", use: pay)
+        router.post("clientarea/invoices/{id}/apply-credit", use: applyCredit)
+        router.get("clientarea/checkouts/{id}", use: checkoutPage)
+        router.post("clientarea/checkouts/{id}", use: completeCheckout)
+        router.get("clientarea/credit", use: credit)
+        router.get("clientarea/billing-profile", use: profile)
+        router.post("clientarea/billing-profile", use: saveProfile)
+    }
+
+    /// The logged-in account, or a redirect to the log-in page.
+    func account(_ context: PortalRequestContext) throws -> Account {
+        guard let account = context.account else { throw RedirectToLogin() }
+        return account
+    }
+
+    @Sendable func store(_ request: Request, context: PortalRequestContext) async throws -> Response {
+        _ = try account(context)
+        let groups = try await billing.catalogue.store().map { entry -> [String: Any] in
+            [
+                "name": entry.group.name, "description": entry.group.description,
+                "products": entry.products.map { product -> [String: Any] in
+                    var values: [String: Any] = [
+                        "id": product.id.text, "name": product.name, "description": product.description,
+                        "prices": product.cycles.map { cycle -> [String: Any] in
+                            let price = product.pricing[cycle]!
+                            var row: [String: Any] = ["cycle": cycle.rawValue, "label": cycle.label, "price": PageValues.money(price.recurring, product.currency)]
+                            if price.setupFee > 0 { row["setup"] = PageValues.money(price.setupFee, product.currency) }
+                            return row
+                        },
+                        "options": product.options.map { option -> [String: Any] in
+                            ["id": option.id.text, "name": option.name, "choices": option.choices.map { ["id": $0.id.text, "name": $0.name] }]
+                        },
+                    ]
+                    values["stock"] = product.stockRemaining
+                    return values
+                },
+            ]
+        }
+        return pages.page("store", title: "Order", values: ["groups": groups], context: context)
+    }
+
+    @Sendable func addToCart(_ request: Request, context: PortalRequestContext) async throws -> Response {
+        let account = try account(context)
+        let form = try await FormFields.read(request, context: context)
+        guard let productID = form["product_id"].flatMap(UUID.init(uuidString:)) else { throw BillingError.invalid("choose a product", field: "product_id") }
+        var selections: [UUID: UUID] = [:]
+        for (key, value) in form.values where key.hasPrefix("option_") {
+            guard let option = UUID(uuidString: String(key.dropFirst(7))), let choice = UUID(uuidString: value) else {
+                throw BillingError.invalid("an option choice is not valid", field: "options")
+            }
+            selections[option] = choice
+        }
+        _ = try await billing.orders.addToCart(
+            clientID: account.id, productID: productID, cycle: try BillingCycle(parsing: form["cycle"] ?? ""), selections: selections
+        )
+        return redirect(to: "/cart")
+    }
+
+    @Sendable func cart(_ request: Request, context: PortalRequestContext) async throws -> Response {
+        let account = try account(context)
+        let quote = try await billing.orders.quoteCart(clientID: account.id)
+        let items = quote.items.map { item, product, price -> [String: Any] in
+            let options = price.optionsDescription
+            return [
+                "id": item.id.text, "name": options.isEmpty ? product.name : "\(product.name) (\(options))", "cycle": item.cycle.label,
+                "price": PageValues.money(price.recurring), "setup": PageValues.money(price.setupFee),
+            ]
+        }
+        return pages.page("cart", title: "Cart", values: [
+            "items": items, "hasItems": !items.isEmpty, "subtotal": PageValues.money(quote.totals.subtotal), "tax": PageValues.money(quote.totals.tax),
+            "total": PageValues.money(quote.totals.total), "idempotencyKey": PageValues.newKey(),
+        ], context: context)
+    }
+
+    @Sendable func removeFromCart(_ request: Request, context: PortalRequestContext) async throws -> Response {
+        let account = try account(context)
+        try await billing.orders.removeFromCart(clientID: account.id, itemID: try context.id(what: "cart item"))
+        return redirect(to: "/cart")
+    }
+
+    @Sendable func checkout(_ request: Request, context: PortalRequestContext) async throws -> Response {
+        let account = try account(context)
+        let form = try await FormFields.read(request, context: context)
+        let result = try await billing.orders.checkout(clientID: account.id, idempotencyKey: form["idempotency_key"])
+        return redirect(to: "/clientarea/invoices/\(result.value.invoiceID)")
+    }
+
+    @Sendable func order(_ request: Request, context: PortalRequestContext) async throws -> Response {
+        let account = try account(context)
+        let order = try await billing.orders.order(id: try context.id(what: "order"), clientID: account.id)
+        return pages.page("client-order", title: "Order", values: PageValues.order(order), context: context)
+    }
+
+    @Sendable func services(_ request: Request, context: PortalRequestContext) async throws -> Response {
+        let account = try account(context)
+        let services = try await billing.clients.services(clientID: account.id, limit: 200)
+        return pages.page("client-services", title: "Services", values: ["services": services.map(PageValues.service)], context: context)
+    }
+
+    @Sendable func service(_ request: Request, context: PortalRequestContext) async throws -> Response {
+        let account = try account(context)
+        let service = try await billing.clients.service(id: try context.id(what: "service"), clientID: account.id)
+        return pages.page("client-service", title: service.description, values: PageValues.service(service), context: context)
+    }
+
+    @Sendable func invoices(_ request: Request, context: PortalRequestContext) async throws -> Response {
+        let account = try account(context)
+        let page = context.page(request)
+        let invoices = try await billing.invoices.invoices(clientID: account.id, limit: page.limit, offset: page.offset, includeDrafts: false)
+        return pages.page("client-invoices", title: "Invoices", values: [
+            "invoices": invoices.map { PageValues.invoiceRow($0, base: "/clientarea/invoices") },
+            "more": invoices.count == page.limit, "next": page.offset + page.limit,
+        ], context: context)
+    }
+
+    /// The client's own issued invoice (drafts are not shown to clients).
+    func ownInvoice(_ account: Account, _ context: PortalRequestContext) async throws -> Invoice {
+        let invoice = try await billing.invoices.invoice(id: try context.id(what: "invoice"), clientID: account.id)
+        guard invoice.status != .draft else { throw BillingError.notFound("invoice") }
+        return invoice
+    }
+
+    @Sendable func invoice(_ request: Request, context: PortalRequestContext) async throws -> Response {
+        let account = try account(context)
+        let invoice = try await ownInvoice(account, context)
+        let credit = try await billing.payments.creditBalance(clientID: account.id)
+        var values = PageValues.invoice(invoice)
+        values["idempotencyKey"] = PageValues.newKey()
+        values["creditKey"] = PageValues.newKey()
+        if credit.isPositive { values["credit"] = PageValues.money(credit) }
+        values["gateways"] = billing.settings.gateways.sorted().map { ["value": $0, "label": $0 == "testcard" ? "Card (test gateway)" : "Bank transfer"] }
+        let payments = try await billing.invoices.payments(invoiceID: invoice.id)
+        values["payments"] = payments.map(PageValues.payment)
+        values["hasPayments"] = !payments.isEmpty
+        switch request.uri.queryParameters.get("notice") {
+        case "paid": values["notice"] = "Thank you: your payment was received."
+        case "declined": values["notice"] = "The card payment did not go through; nothing was charged."
+        default: break
+        }
+        return pages.page("client-invoice", title: "Invoice \(invoice.number ?? "")", values: values, context: context)
+    }
+
+    @Sendable func printable(_ request: Request, context: PortalRequestContext) async throws -> Response {
+        let account = try account(context)
+        let invoice = try await ownInvoice(account, context)
+        let profile = try await billing.clients.profile(clientID: account.id)
+        return pages.standalone("invoice-print", values: Self.printValues(invoice, name: account.name, email: account.email.value, country: profile.country))
+    }
+
+    static func printValues(_ invoice: Invoice, name: String, email: String, country: String?) -> [String: Any] {
+        var values = PageValues.invoice(invoice)
+        values["clientName"] = name
+        values["clientEmail"] = email
+        values["country"] = country
+        return values
+    }
+
+    @Sendable func pay(_ request: Request, context: PortalRequestContext) async throws -> Response {
+        let account = try account(context)
+        let invoiceID = try context.id(what: "invoice")
+        let form = try await FormFields.read(request, context: context)
+        let gateway = form["gateway"] ?? ""
+        let result = try await billing.payments.pay(
+            clientID: account.id, invoiceID: invoiceID, gateway: gateway, amount: nil, cardToken: nil, idempotencyKey: form["idempotency_key"]
+        )
+        switch result.value.result {
+        case "pending":
+            return redirect(to: result.value.checkout?.paymentURL ?? "/clientarea/invoices/\(invoiceID.text)")
+        case "instructions":
+            return pages.page("bank-transfer", title: "Bank transfer", values: ["id": invoiceID.text, "instructions": result.value.instructions ?? ""], context: context)
+        default:
+            return redirect(to: "/clientarea/invoices/\(invoiceID.text)?notice=paid")
+        }
+    }
+
+    @Sendable func applyCredit(_ request: Request, context: PortalRequestContext) async throws -> Response {
+        let account = try account(context)
+        let invoiceID = try context.id(what: "invoice")
+        let form = try await FormFields.read(request, context: context)
+        _ = try await billing.payments.applyCredit(clientID: account.id, invoiceID: invoiceID, amount: nil, idempotencyKey: form["idempotency_key"])
+        return redirect(to: "/clientarea/invoices/\(invoiceID.text)")
+    }
+
+    @Sendable func checkoutPage(_ request: Request, context: PortalRequestContext) async throws -> Response {
+        let account = try account(context)
+        let checkout = try await billing.payments.checkout(id: try context.id(what: "checkout"), clientID: account.id)
+        return pages.page("checkout", title: "Test card payment", values: [
+            "id": checkout.id.text, "invoiceID": checkout.invoiceID.text, "amount": PageValues.money(checkout.amount),
+            "status": checkout.status.rawValue, "pending": checkout.status == .pending,
+        ], context: context)
+    }
+
+    /// The stand-in provider takes the "card" and notifies us through the signed webhook path.
+    @Sendable func completeCheckout(_ request: Request, context: PortalRequestContext) async throws -> Response {
+        let account = try account(context)
+        let checkoutID = try context.id(what: "checkout")
+        let form = try await FormFields.read(request, context: context)
+        let succeed = form["outcome"] == "pay"
+        let result = try await billing.payments.simulateTestCardCheckout(clientID: account.id, checkoutID: checkoutID, succeed: succeed)
+        let invoiceID = result.value.invoice?.id ?? ""
+        return redirect(to: "/clientarea/invoices/\(invoiceID)?notice=\(succeed ? "paid" : "declined")")
+    }
+
+    @Sendable func credit(_ request: Request, context: PortalRequestContext) async throws -> Response {
+        let account = try account(context)
+        let balance = try await billing.payments.creditBalance(clientID: account.id)
+        let entries = try await billing.payments.creditEntries(clientID: account.id)
+        return pages.page("client-credit", title: "Credit", values: [
+            "balance": PageValues.money(balance),
+            "entries": entries.map { ["date": PageValues.date($0.createdAt), "description": $0.description, "amount": PageValues.money($0.amount)] },
+        ], context: context)
+    }
+
+    @Sendable func profile(_ request: Request, context: PortalRequestContext) async throws -> Response {
+        let account = try account(context)
+        let profile = try await billing.clients.profile(clientID: account.id)
+        return pages.page("client-profile", title: "Billing details", values: [
+            "country": profile.country ?? "", "region": profile.region ?? "", "saved": request.uri.queryParameters.get("saved") != nil,
+        ], context: context)
+    }
+
+    @Sendable func saveProfile(_ request: Request, context: PortalRequestContext) async throws -> Response {
+        let account = try account(context)
+        guard account.role == .client else { throw HTTPError(.forbidden, message: "Billing details are for clients.") }
+        let form = try await FormFields.read(request, context: context)
+        _ = try await billing.clients.updateProfile(clientID: account.id, country: form["country"], region: form["region"], taxExempt: nil)
+        return redirect(to: "/clientarea/billing-profile?saved=1")
+    }
+}

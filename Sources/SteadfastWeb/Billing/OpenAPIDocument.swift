@@ -1,0 +1,176 @@
+import Foundation
+import Hummingbird
+
+/// The OpenAPI 3.1 description of `/api/v1`, served at `/api/v1/openapi.json`.
+///
+/// Written by hand as a table of operations, one per route; `OpenAPITests` compares its paths
+/// and methods with the router's registered `/api/v1` routes, so the two cannot drift apart.
+enum OpenAPIDocument {
+    /// Who may call an operation.
+    enum Access: String {
+        case anyone, account, staff, signature
+    }
+
+    struct Operation {
+        let method: String
+        let path: String
+        let summary: String
+        let access: Access
+        var idempotencyKey: Bool = false
+        var body: [String: Any]? = nil
+        var tag: String
+    }
+
+    static func object(_ properties: [String: [String: Any]], required: [String] = []) -> [String: Any] {
+        ["type": "object", "properties": properties, "required": required]
+    }
+
+    static var string: [String: Any] { ["type": "string"] }
+    static var uuid: [String: Any] { ["type": "string", "format": "uuid"] }
+    static var minor: [String: Any] { ["type": "integer", "format": "int64", "description": "amount in minor units (cents) of the currency"] }
+    static var bool: [String: Any] { ["type": "boolean"] }
+    static var prices: [String: Any] { ["type": "array", "items": object(["cycle": ["type": "string", "enum": ["one_time", "monthly", "quarterly", "semi_annually", "annually", "biennially"]], "recurring": minor, "setup_fee": minor], required: ["cycle", "recurring"])] }
+    static var lines: [String: Any] { ["type": "array", "items": object(["description": string, "amount": minor, "taxable": bool], required: ["description", "amount"])] }
+    static var product: [String: Any] { object([
+        "group_id": uuid, "name": string, "description": string, "pricing": prices, "hidden": bool, "retired": bool,
+        "stock_limit": ["type": ["integer", "null"]], "taxable": bool,
+        "options": ["type": "array", "items": object(["name": string, "choices": ["type": "array", "items": object(["name": string, "pricing": prices], required: ["name"])]], required: ["name", "choices"])],
+    ], required: ["group_id", "name", "pricing"]) }
+
+    static var operations: [Operation] { [
+        Operation(method: "post", path: "/auth/register", summary: "Create a client account", access: .anyone, body: object(["email": string, "password": string, "name": string], required: ["email", "password", "name"]), tag: "accounts"),
+        Operation(method: "post", path: "/auth/login", summary: "Log in (sets the session cookie)", access: .anyone, body: object(["email": string, "password": string], required: ["email", "password"]), tag: "accounts"),
+        Operation(method: "post", path: "/auth/logout", summary: "Log out", access: .anyone, tag: "accounts"),
+        Operation(method: "get", path: "/me", summary: "The logged-in account", access: .account, tag: "accounts"),
+        Operation(method: "get", path: "/openapi.json", summary: "This document", access: .anyone, tag: "meta"),
+
+        Operation(method: "post", path: "/files", summary: "Upload a file: the raw bytes as the body, with Content-Length, Content-Type and X-Upload-Filename (percent-encoded); at most storage.max_upload_size", access: .account, tag: "files"),
+        Operation(method: "get", path: "/files", summary: "The client's files", access: .account, tag: "files"),
+        Operation(method: "get", path: "/files/{id}", summary: "One file's metadata (size, SHA-256, locations)", access: .account, tag: "files"),
+        Operation(method: "get", path: "/files/{id}/content", summary: "The file's bytes (Range: bytes=a-b gives 206)", access: .account, tag: "files"),
+        Operation(method: "get", path: "/files/{id}/link", summary: "A download link valid for 5 minutes", access: .account, tag: "files"),
+        Operation(method: "delete", path: "/files/{id}", summary: "Delete the file and every stored copy", access: .account, tag: "files"),
+
+        Operation(method: "get", path: "/catalogue", summary: "Product groups and products on sale", access: .account, tag: "client"),
+        Operation(method: "get", path: "/catalogue/products/{id}", summary: "One product (hidden ones too, by id)", access: .account, tag: "client"),
+        Operation(method: "get", path: "/cart", summary: "The cart, priced with the client's tax", access: .account, tag: "client"),
+        Operation(method: "post", path: "/cart/items", summary: "Add a product to the cart", access: .account, body: object(["product_id": uuid, "cycle": string, "options": ["type": "object", "additionalProperties": uuid, "description": "option id → choice id"]], required: ["product_id", "cycle"]), tag: "client"),
+        Operation(method: "delete", path: "/cart/items/{id}", summary: "Remove an item from the cart", access: .account, tag: "client"),
+        Operation(method: "post", path: "/cart/checkout", summary: "Place the order: creates the order and its issued invoice (Idempotency-Key optional)", access: .account, idempotencyKey: true, tag: "client"),
+        Operation(method: "get", path: "/orders", summary: "The client's orders", access: .account, tag: "client"),
+        Operation(method: "get", path: "/orders/{id}", summary: "One of the client's orders", access: .account, tag: "client"),
+        Operation(method: "get", path: "/services", summary: "The client's services", access: .account, tag: "client"),
+        Operation(method: "get", path: "/services/{id}", summary: "One of the client's services", access: .account, tag: "client"),
+        Operation(method: "get", path: "/invoices", summary: "The client's invoices", access: .account, tag: "client"),
+        Operation(method: "get", path: "/invoices/{id}", summary: "One of the client's invoices, with lines", access: .account, tag: "client"),
+        Operation(method: "post", path: "/invoices/{id}/pay", summary: "Pay an invoice: testcard with card_token charges now; testcard without a token returns a pending checkout (202); banktransfer returns instructions. Requires Idempotency-Key; a retry returns the original answer", access: .account, idempotencyKey: true, body: object(["gateway": ["type": "string", "enum": ["testcard", "banktransfer"]], "amount": minor, "card_token": ["type": "string", "enum": ["tok_visa", "tok_mastercard", "tok_declined"]]], required: ["gateway"]), tag: "client"),
+        Operation(method: "post", path: "/invoices/{id}/apply-credit", summary: "Pay (part of) an invoice from the credit balance (Idempotency-Key required)", access: .account, idempotencyKey: true, body: object(["amount": minor]), tag: "client"),
+        Operation(method: "get", path: "/checkouts/{id}", summary: "A card checkout's status", access: .account, tag: "client"),
+        Operation(method: "get", path: "/payments", summary: "The client's payments and refunds", access: .account, tag: "client"),
+        Operation(method: "get", path: "/payments/{id}", summary: "One of the client's payments", access: .account, tag: "client"),
+        Operation(method: "get", path: "/credit", summary: "Credit balance and ledger", access: .account, tag: "client"),
+        Operation(method: "get", path: "/billing-profile", summary: "The client's billing details", access: .account, tag: "client"),
+        Operation(method: "put", path: "/billing-profile", summary: "Set country and region (tax follows)", access: .account, body: object(["country": string, "region": string]), tag: "client"),
+
+        Operation(method: "post", path: "/gateways/testcard/webhook", summary: "Test card provider notification, signed with X-Signature: sha256=<hex HMAC-SHA256 of the raw body>; replays return the original answer", access: .signature, body: object(["type": ["type": "string", "enum": ["payment.succeeded", "payment.failed"]], "checkout_id": uuid, "transaction_id": string, "amount": minor, "currency": string], required: ["type", "checkout_id", "transaction_id", "amount", "currency"]), tag: "gateways"),
+
+        Operation(method: "get", path: "/admin/clients", summary: "Clients (search=, limit=, offset=)", access: .staff, tag: "staff"),
+        Operation(method: "get", path: "/admin/clients/{id}", summary: "A client with billing details and totals", access: .staff, tag: "staff"),
+        Operation(method: "put", path: "/admin/clients/{id}/billing-profile", summary: "Set a client's country, region and tax exemption", access: .staff, body: object(["country": string, "region": string, "tax_exempt": bool]), tag: "staff"),
+        Operation(method: "post", path: "/admin/clients/{id}/credit", summary: "Add (or, negative, remove) credit (Idempotency-Key required)", access: .staff, idempotencyKey: true, body: object(["amount": minor, "description": string], required: ["amount", "description"]), tag: "staff"),
+        Operation(method: "get", path: "/admin/product-groups", summary: "Product groups", access: .staff, tag: "staff"),
+        Operation(method: "post", path: "/admin/product-groups", summary: "Create a product group", access: .staff, body: object(["name": string, "description": string, "hidden": bool, "sort_order": ["type": "integer"]], required: ["name"]), tag: "staff"),
+        Operation(method: "patch", path: "/admin/product-groups/{id}", summary: "Change a product group", access: .staff, body: object(["name": string, "description": string, "hidden": bool, "sort_order": ["type": "integer"]]), tag: "staff"),
+        Operation(method: "get", path: "/admin/products", summary: "All products", access: .staff, tag: "staff"),
+        Operation(method: "post", path: "/admin/products", summary: "Create a product with prices, setup fees and configurable options", access: .staff, body: product, tag: "staff"),
+        Operation(method: "get", path: "/admin/products/{id}", summary: "One product", access: .staff, tag: "staff"),
+        Operation(method: "put", path: "/admin/products/{id}", summary: "Change a product's fields and prices (hide, retire, stock)", access: .staff, body: product, tag: "staff"),
+        Operation(method: "get", path: "/admin/orders", summary: "Orders (status=)", access: .staff, tag: "staff"),
+        Operation(method: "get", path: "/admin/orders/{id}", summary: "One order", access: .staff, tag: "staff"),
+        Operation(method: "post", path: "/admin/orders/{id}/accept", summary: "Accept a pending order (creates its services)", access: .staff, tag: "staff"),
+        Operation(method: "post", path: "/admin/orders/{id}/cancel", summary: "Cancel a pending order (cancels its unpaid invoice)", access: .staff, tag: "staff"),
+        Operation(method: "post", path: "/admin/orders/{id}/fraud", summary: "Refuse a pending order as fraud", access: .staff, tag: "staff"),
+        Operation(method: "get", path: "/admin/services", summary: "Services (client_id=)", access: .staff, tag: "staff"),
+        Operation(method: "get", path: "/admin/services/{id}", summary: "One service", access: .staff, tag: "staff"),
+        Operation(method: "post", path: "/admin/services/{id}/{action}", summary: "Lifecycle: action is activate, suspend, unsuspend, terminate or cancel", access: .staff, tag: "staff"),
+        Operation(method: "get", path: "/admin/invoices", summary: "Invoices (client_id=, status=)", access: .staff, tag: "staff"),
+        Operation(method: "post", path: "/admin/invoices", summary: "Create a draft invoice for a client", access: .staff, body: object(["client_id": uuid, "due_date": ["type": "string", "format": "date"], "lines": lines], required: ["client_id", "lines"]), tag: "staff"),
+        Operation(method: "get", path: "/admin/invoices/{id}", summary: "One invoice", access: .staff, tag: "staff"),
+        Operation(method: "post", path: "/admin/invoices/{id}/lines", summary: "Add lines to a draft", access: .staff, body: object(["lines": lines], required: ["lines"]), tag: "staff"),
+        Operation(method: "post", path: "/admin/invoices/{id}/issue", summary: "Issue a draft (gives it the next number)", access: .staff, tag: "staff"),
+        Operation(method: "post", path: "/admin/invoices/{id}/cancel", summary: "Cancel a draft or unpaid invoice", access: .staff, tag: "staff"),
+        Operation(method: "post", path: "/admin/invoices/{id}/collections", summary: "Send an unpaid invoice to collections", access: .staff, tag: "staff"),
+        Operation(method: "post", path: "/admin/invoices/{id}/payments", summary: "Record a payment (bank transfer); transaction_id is unique per gateway (Idempotency-Key required)", access: .staff, idempotencyKey: true, body: object(["amount": minor, "gateway": string, "transaction_id": string, "note": string], required: ["amount"]), tag: "staff"),
+        Operation(method: "get", path: "/admin/payments", summary: "Payments and refunds (client_id=)", access: .staff, tag: "staff"),
+        Operation(method: "post", path: "/admin/payments/{id}/refund", summary: "Refund (part of) a payment, to the gateway or as credit (Idempotency-Key required)", access: .staff, idempotencyKey: true, body: object(["amount": minor, "to_credit": bool]), tag: "staff"),
+        Operation(method: "get", path: "/admin/api-tokens", summary: "API tokens", access: .staff, tag: "staff"),
+        Operation(method: "post", path: "/admin/api-tokens", summary: "Create an API token (shown once)", access: .staff, body: object(["name": string], required: ["name"]), tag: "staff"),
+        Operation(method: "delete", path: "/admin/api-tokens/{id}", summary: "Revoke an API token", access: .staff, tag: "staff"),
+        Operation(method: "post", path: "/admin/billing/run", summary: "Run recurring billing now (task: all, renewals, credit, late_fees, reminders, suspensions, unsuspensions)", access: .staff, body: object(["task": string]), tag: "staff"),
+    ] }
+
+    /// The document as JSON text.
+    static let json: String = {
+        var paths: [String: [String: Any]] = [:]
+        for operation in operations {
+            var parameters: [[String: Any]] = []
+            var cursor = operation.path[...]
+            while let open = cursor.firstIndex(of: "{"), let close = cursor[open...].firstIndex(of: "}") {
+                let name = String(cursor[cursor.index(after: open)..<close])
+                parameters.append(["name": name, "in": "path", "required": true, "schema": name == "id" ? uuid : string])
+                cursor = cursor[cursor.index(after: close)...]
+            }
+            if operation.idempotencyKey {
+                parameters.append([
+                    "name": "Idempotency-Key", "in": "header", "required": operation.path != "/cart/checkout",
+                    "description": "a unique string per intended operation; a retry with the same key returns the original answer", "schema": string,
+                ])
+            }
+            var entry: [String: Any] = [
+                "summary": operation.summary, "tags": [operation.tag], "parameters": parameters,
+                "responses": [
+                    "2XX": ["description": "success (application/json)"],
+                    "4XX": ["description": "error: {\"error\": {\"code\", \"message\", \"field\"}, \"request_id\"}", "content": ["application/json": ["schema": ["$ref": "#/components/schemas/Error"]]]],
+                ],
+            ]
+            switch operation.access {
+            case .anyone: entry["security"] = [[String: [String]]()]
+            case .account: entry["security"] = [["session": [String]()]]
+            case .staff: entry["security"] = [["session": [String]()], ["bearer": [String]()]]
+            case .signature: entry["security"] = [["signature": [String]()]]
+            }
+            if let body = operation.body {
+                entry["requestBody"] = ["required": true, "content": ["application/json": ["schema": body]]]
+            }
+            paths[operation.path, default: [:]][operation.method] = entry
+        }
+        let document: [String: Any] = [
+            "openapi": "3.1.0",
+            "info": [
+                "title": "Steadfast API", "version": "1",
+                "description": "Billing and accounts API. Amounts are integers in minor units with their currency; days are YYYY-MM-DD. Requests that change state must be sent as application/json.",
+            ],
+            "servers": [["url": "/api/v1"]],
+            "paths": paths,
+            "components": [
+                "securitySchemes": [
+                    "session": ["type": "apiKey", "in": "cookie", "name": "steadfast_session"],
+                    "bearer": ["type": "http", "scheme": "bearer", "description": "staff API token (sft_...)"],
+                    "signature": ["type": "apiKey", "in": "header", "name": "X-Signature"],
+                ],
+                "schemas": [
+                    "Error": object([
+                        "error": object(["code": string, "message": string, "field": ["type": ["string", "null"]]], required: ["code", "message"]),
+                        "request_id": string,
+                    ], required: ["error", "request_id"]),
+                ],
+            ],
+        ]
+        let data = (try? JSONSerialization.data(withJSONObject: document, options: [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes])) ?? Data()
+        return String(decoding: data, as: UTF8.self)
+    }()
+
+    static func addRoutes(to api: RouterGroup<PortalRequestContext>) {
+        api.get("openapi.json") { _, _ in BillingJSON.raw(json) }
+    }
+}

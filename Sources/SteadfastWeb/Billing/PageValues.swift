@@ -1,0 +1,68 @@
+import Foundation
+import SteadfastDomain
+import SteadfastServices
+
+/// Turns billing objects into the dictionaries the Mustache templates read.
+enum PageValues {
+    static func money(_ money: Money) -> String { money.formatted }
+
+    static func money(_ minor: Int64, _ currency: Currency) -> String { Money(minorUnits: minor, currency: currency).formatted }
+
+    static func date(_ date: Date) -> String {
+        date.formatted(Date.ISO8601FormatStyle(timeZone: TimeZone(identifier: "UTC")!).year().month().day())
+    }
+
+    /// A fresh key for a money-moving form: a double-click submits the same key.
+    static func newKey() -> String { UUID().uuidString.lowercased() }
+
+    static func invoiceRow(_ invoice: Invoice, base: String) -> [String: Any] {
+        [
+            "id": invoice.id.text, "base": base, "number": invoice.number ?? "draft", "issued": invoice.issueDate?.iso ?? "—",
+            "due": invoice.dueDate.iso, "status": invoice.status.rawValue, "total": money(invoice.total), "balance": money(invoice.balanceDue),
+        ]
+    }
+
+    static func invoice(_ invoice: Invoice) -> [String: Any] {
+        [
+            "id": invoice.id.text, "number": invoice.number ?? "(draft)", "status": invoice.status.rawValue, "issued": invoice.issueDate?.iso ?? "—",
+            "due": invoice.dueDate.iso, "currency": invoice.currency.code, "clientID": invoice.clientID.text,
+            "lines": invoice.lines.map { line -> [String: Any] in
+                ["description": line.description, "net": money(line.amounts.net), "tax": money(line.amounts.tax), "gross": money(line.amounts.gross)]
+            },
+            "subtotal": money(invoice.subtotal), "tax": money(invoice.tax), "total": money(invoice.total), "paid": money(invoice.amountPaid),
+            "balance": money(invoice.balanceDue), "balanceDecimal": invoice.balanceDue.decimalString,
+            "taxLabel": invoice.taxName.map { "\($0) \(invoice.taxRate?.percentString ?? "")" } ?? "Tax",
+            "payable": invoice.status.isPayable, "draft": invoice.status == .draft,
+        ]
+    }
+
+    static func payment(_ payment: Payment) -> [String: Any] {
+        [
+            "id": payment.id.text, "invoiceID": payment.invoiceID.text, "date": date(payment.createdAt), "gateway": payment.gateway,
+            "kind": payment.kind.rawValue, "amount": money(payment.amount), "reference": payment.transactionID ?? "",
+            "refundable": payment.kind == .payment, "key": newKey(),
+        ]
+    }
+
+    static func service(_ service: ClientService) -> [String: Any] {
+        var values: [String: Any] = [
+            "id": service.id.text, "clientID": service.clientID.text, "description": service.description, "cycle": service.cycle.label,
+            "status": service.status.rawValue, "price": money(service.recurring),
+            "due": service.nextDueDate?.iso ?? "—", "registered": service.registrationDate.iso,
+        ]
+        values["reason"] = service.suspensionReason?.rawValue
+        return values
+    }
+
+    static func order(_ order: Order) -> [String: Any] {
+        var values: [String: Any] = [
+            "id": order.id.text, "short": String(order.id.text.prefix(8)), "clientID": order.clientID.text, "status": order.status.rawValue,
+            "date": order.orderDate.iso, "pending": order.status == .pending,
+            "items": order.items.map { item -> [String: Any] in
+                ["description": item.description, "cycle": item.cycle.label, "recurring": money(item.recurring), "setup": money(item.setupFee)]
+            },
+        ]
+        values["invoiceID"] = order.invoiceID?.text
+        return values
+    }
+}

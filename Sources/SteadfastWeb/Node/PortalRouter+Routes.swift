@@ -1,0 +1,32 @@
+import Hummingbird
+import Logging
+import Prometheus
+import SteadfastConfig
+import SteadfastDomain
+import SteadfastPersistence
+import SteadfastServices
+
+extension PortalRouter {
+    /// One registered route: method and path template (`/api/v1/invoices/{id}`).
+    public struct RouteEntry: Sendable, Hashable, CustomStringConvertible {
+        public let method: String
+        public let path: String
+        public var description: String { "\(method) \(path)" }
+    }
+
+    /// Every route a node registers, read from a router built on a throw-away in-memory
+    /// database. Lets tests check the OpenAPI document and the authorisation walk against the
+    /// real route table, so neither can silently miss a route.
+    public static func registeredRoutes() async throws -> [RouteEntry] {
+        let logger = Logger(label: "routes")
+        let database = try await SQLiteEngine.open(path: nil, logger: logger)
+        defer { Task { try? await database.close() } }
+        let configuration = try NodeConfiguration.defaults()
+        let accounts = AccountService(database: database, hasher: PasswordHasher(cost: 4))
+        let router = try PortalRouter(
+            configuration: configuration, database: database, accounts: accounts, readiness: Readiness(nodeID: "routes", checks: []),
+            secret: String(repeating: "r", count: 40), clock: SystemWallClock(), metrics: PrometheusCollectorRegistry()
+        ).build()
+        return router.routes.map { RouteEntry(method: $0.method.rawValue, path: "\($0.path)".hasPrefix("/") ? "\($0.path)" : "/\($0.path)") }
+    }
+}

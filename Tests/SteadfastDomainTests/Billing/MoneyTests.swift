@@ -1,0 +1,63 @@
+import SteadfastDomain
+import Testing
+
+@Suite struct MoneyTests {
+    let usd = Currency.usd
+
+    @Test func currenciesKnowTheirMinorUnits() throws {
+        #expect(try Currency(code: "eur").code == "EUR")
+        #expect(try Currency(code: "JPY").minorUnitsPerMajor == 1)
+        #expect(try Currency(code: "KWD").minorUnitsPerMajor == 1000)
+        #expect(throws: BillingError.self) { try Currency(code: "EURO") }
+    }
+
+    @Test(arguments: [
+        ("12.34", "USD", Int64(1234)), ("12", "USD", 1200), ("12.5", "USD", 1250), ("-0.05", "USD", -5), ("0", "USD", 0),
+        ("1500", "JPY", 1500), ("1.234", "KWD", 1234), (" 7.10 ", "EUR", 710),
+    ])
+    func parsesDecimalTextExactly(text: String, code: String, minor: Int64) throws {
+        #expect(try Money.parse(text, currency: Currency(code: code)).minorUnits == minor)
+    }
+
+    @Test(arguments: ["12.345", "1e3", "", "-", "1.", ".5", "1,000", "12.3.4", "abc", "99999999999999999999", "1500.5"])
+    func refusesAnythingElse(text: String) {
+        let currency = text == "1500.5" ? Currency.jpy : usd
+        #expect(throws: BillingError.self) { try Money.parse(text, currency: currency) }
+    }
+
+    @Test func formats() {
+        #expect(Money(minorUnits: 123_456_789, currency: usd).decimalString == "1234567.89")
+        #expect(Money(minorUnits: 123_456_789, currency: usd).formatted == "USD 1,234,567.89")
+        #expect(Money(minorUnits: -5, currency: usd).decimalString == "-0.05")
+        #expect(Money(minorUnits: -5, currency: usd).formatted == "-USD 0.05")
+        #expect(Money(minorUnits: 1500, currency: .jpy).formatted == "JPY 1,500")
+        #expect(Money(minorUnits: 1, currency: .kwd).decimalString == "0.001")
+    }
+
+    @Test func arithmeticRefusesMixedCurrenciesAndOverflow() throws {
+        let a = Money(minorUnits: 100, currency: usd)
+        #expect(try (a + a).minorUnits == 200)
+        #expect(try (a - Money(minorUnits: 250, currency: usd)).minorUnits == -150)
+        #expect(throws: BillingError(.currencyMismatch, "cannot combine USD with EUR", field: "currency")) {
+            try a + Money(minorUnits: 1, currency: .eur)
+        }
+        let big = Money(minorUnits: .max, currency: usd)
+        #expect { try big + Money(minorUnits: 1, currency: usd) } throws: { ($0 as? BillingError)?.kind == .overflow }
+        #expect { try Money(minorUnits: .min, currency: usd) - Money(minorUnits: 1, currency: usd) } throws: { ($0 as? BillingError)?.kind == .overflow }
+        #expect { try big.multiplied(by: 2) } throws: { ($0 as? BillingError)?.kind == .overflow }
+        // Scaling uses 128-bit intermediates: no overflow before the division.
+        #expect(try big.scaled(by: 1, over: 2).minorUnits == Int64.max / 2 + 1)
+        #expect(try Money.sum([a, a, a], currency: usd).minorUnits == 300)
+    }
+}
+
+@Suite struct RoundingTests {
+    /// The one rule: half away from zero.
+    @Test(arguments: [
+        (Int128(25), Int128(10), Int128(3)), (24, 10, 2), (26, 10, 3), (-25, 10, -3), (-24, 10, -2), (15, 10, 2), (5, 10, 1),
+        (4, 10, 0), (1, 3, 0), (2, 3, 1), (-2, 3, -1), (0, 7, 0), (100, 1, 100), (25, -10, -3),
+    ])
+    func halfAwayFromZero(numerator: Int128, denominator: Int128, expected: Int128) {
+        #expect(Rounding.divide(numerator, by: denominator) == expected)
+    }
+}

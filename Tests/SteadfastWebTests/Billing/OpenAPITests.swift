@@ -1,0 +1,37 @@
+import Foundation
+import SteadfastTestSupport
+import SteadfastWeb
+import Testing
+
+/// The published OpenAPI document and the router's `/api/v1` routes must list exactly the
+/// same paths and methods.
+@Suite struct OpenAPITests {
+    @Test func theDocumentMatchesTheRegisteredRoutes() async throws {
+        let routes = try await PortalRouter.registeredRoutes().filter { $0.path.hasPrefix("/api/v1/") }
+        let registered = Set(routes.map { "\($0.method.uppercased()) \($0.path.dropFirst("/api/v1".count))" })
+        #expect(registered.count > 40)
+
+        let node = try await SteadfastNode.start(name: "openapi")
+        defer { node.process.send(SIGKILL) }
+        let served = try await node.client().get("/api/v1/openapi.json")
+        #expect(served.status == 200)
+        #expect(served.header("Content-Type")?.hasPrefix("application/json") == true)
+        let document = served.json
+        #expect(document["openapi"] as? String == "3.1.0")
+        let paths = try #require(document["paths"] as? [String: [String: Any]])
+        var documented: Set<String> = []
+        for (path, operations) in paths {
+            for method in operations.keys { documented.insert("\(method.uppercased()) \(path)") }
+        }
+        #expect(registered.subtracting(documented).sorted() == [], "routes missing from openapi.json")
+        #expect(documented.subtracting(registered).sorted() == [], "openapi.json documents routes that do not exist")
+        // Every documented parameter in a path is declared.
+        for (path, operations) in paths {
+            let names = path.split(separator: "/").filter { $0.hasPrefix("{") }.map { String($0.dropFirst().dropLast()) }
+            for (_, operation) in operations {
+                let declared = ((operation as? [String: Any])?["parameters"] as? [[String: Any]] ?? []).compactMap { $0["name"] as? String }
+                #expect(Set(names).isSubset(of: Set(declared)), "\(path) does not declare its path parameters")
+            }
+        }
+    }
+}

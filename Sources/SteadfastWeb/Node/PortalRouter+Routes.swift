@@ -1,3 +1,4 @@
+import AsyncHTTPClient
 import Hummingbird
 import Logging
 import Prometheus
@@ -5,6 +6,7 @@ import SteadfastConfig
 import SteadfastDomain
 import SteadfastPersistence
 import SteadfastServices
+import SteadfastStorage
 
 extension PortalRouter {
     /// One registered route: method and path template (`/api/v1/invoices/{id}`).
@@ -23,8 +25,10 @@ extension PortalRouter {
         defer { Task { try? await database.close() } }
         let configuration = try NodeConfiguration.defaults()
         let accounts = AccountService(database: database, hasher: PasswordHasher(cost: 4))
+        let registry = try StorageRegistry(configuration: configuration.storage, linkSecret: String(repeating: "r", count: 40), httpClient: HTTPClient.shared)
+        let files = FileService(database: database, registry: registry, logger: logger)
         let router = try PortalRouter(
-            configuration: configuration, database: database, accounts: accounts, readiness: Readiness(nodeID: "routes", checks: []),
+            configuration: configuration, database: database, accounts: accounts, files: files, readiness: Readiness(nodeID: "routes", checks: []),
             secret: String(repeating: "r", count: 40), clock: SystemWallClock(), metrics: PrometheusCollectorRegistry()
         ).build()
         return router.routes.map { RouteEntry(method: $0.method.rawValue, path: "\($0.path)".hasPrefix("/") ? "\($0.path)" : "/\($0.path)") }

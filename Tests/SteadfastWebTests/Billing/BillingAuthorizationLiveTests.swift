@@ -8,7 +8,7 @@ import Testing
 /// that the object exists — and changes nothing.
 @Suite(.serialized) struct BillingAuthorizationLiveTests {
     /// What kind of object a route's `{id}` names.
-    enum Owned: String { case order, invoice, service, payment, checkout, cartItem }
+    enum Owned: String { case order, invoice, service, payment, checkout, cartItem, file }
 
     /// Every client route that takes an object id, with what it needs.
     static let walk: [(method: String, path: String, owned: Owned)] = [
@@ -29,13 +29,17 @@ import Testing
         ("GET", "/clientarea/checkouts/{id}", .checkout),
         ("POST", "/clientarea/checkouts/{id}", .checkout),
         ("POST", "/cart/items/{id}/delete", .cartItem),
+        ("GET", "/api/v1/files/{id}", .file),
+        ("GET", "/api/v1/files/{id}/content", .file),
+        ("GET", "/api/v1/files/{id}/link", .file),
+        ("DELETE", "/api/v1/files/{id}", .file),
     ]
 
     /// Routes with ids that are not a client's own objects: staff areas, the public catalogue,
-    /// the gateway.
+    /// the gateway, and signed download links (the signature, not a session, authorises them).
     static func isClientObjectRoute(_ path: String) -> Bool {
         path.contains("{") && !path.hasPrefix("/api/v1/admin/") && !path.hasPrefix("/admin/") && !path.hasPrefix("/api/v1/gateways/")
-            && path != "/api/v1/catalogue/products/{id}"
+            && path != "/api/v1/catalogue/products/{id}" && !path.hasPrefix("/files/{target}/")
     }
 
     @Test func theWalkCoversEveryClientRouteThatTakesAnID() async throws {
@@ -59,7 +63,9 @@ import Testing
             let cart = try await client.postJSON("/api/v1/cart/items", ["product_id": live.productID, "cycle": "annually"])
             let service = try await client.get("/api/v1/services").json["items"] as? [[String: Any]]
             let payment = try await client.get("/api/v1/payments").json["items"] as? [[String: Any]]
+            let file = try await client.send("POST", "/api/v1/files", headers: ["Content-Type": "text/plain", "X-Upload-Filename": "\(name).txt"], body: Array("private to \(name)".utf8))
             ids[name] = [
+                .file: file.json["id"] as? String ?? "",
                 .order: paid.order, .invoice: open.invoice, .service: service?.first?["id"] as? String ?? "",
                 .payment: payment?.first?["id"] as? String ?? "", .checkout: (pending.json["checkout"] as? [String: Any])?["id"] as? String ?? "",
                 .cartItem: (cart.json["items"] as? [[String: Any]])?.first?["id"] as? String ?? "",
@@ -90,7 +96,7 @@ import Testing
         }
 
         // Bob's lists show none of Alice's things.
-        for list in ["/api/v1/orders", "/api/v1/services", "/api/v1/invoices", "/api/v1/payments", "/api/v1/credit", "/api/v1/cart", "/clientarea/invoices", "/clientarea/services"] {
+        for list in ["/api/v1/orders", "/api/v1/services", "/api/v1/invoices", "/api/v1/payments", "/api/v1/credit", "/api/v1/cart", "/api/v1/files", "/clientarea/invoices", "/clientarea/services"] {
             let body = try await bob.get(list).body
             for id in alice.values { #expect(!body.contains(id), "\(list) shows another client's \(id)") }
         }
@@ -100,6 +106,7 @@ import Testing
         #expect(try await aliceClient.get("/api/v1/invoices/\(alice[.invoice]!)").json["status"] as? String == "unpaid")
         #expect(try await aliceClient.get("/api/v1/checkouts/\(alice[.checkout]!)").json["status"] as? String == "pending")
         #expect((try await aliceClient.get("/api/v1/cart").json["items"] as? [[String: Any]])?.count == 1)
+        #expect(try await aliceClient.get("/api/v1/files/\(alice[.file]!)/content").body == "private to alice")
         // And she can still reach all of it herself.
         #expect(try await aliceClient.get("/clientarea/invoices/\(alice[.invoice]!)/print").status == 200)
         #expect(try await aliceClient.get("/clientarea/services/\(alice[.service]!)").status == 200)

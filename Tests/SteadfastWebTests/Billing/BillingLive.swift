@@ -30,7 +30,7 @@ struct BillingLive: Sendable {
         switch engine {
         case .postgres:
             let server = try await PostgresServer.shared()
-            let url = server.url(database: try server.createDatabase(prefix: name))
+            let url = server.url(database: try await server.createDatabase(prefix: name))
             nodes.append(try await SteadfastNode.start(name: "\(name)-a", database: url, arguments: arguments))
             nodes.append(try await SteadfastNode.start(name: "\(name)-b", database: url, arguments: arguments))
         case .sqlite:

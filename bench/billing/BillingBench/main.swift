@@ -284,7 +284,10 @@ func main() async throws {
 
     // Seed.
     let seedStart = ContinuousClock.now
-    let opened = try await DatabaseConnector.open(try DatabaseURL(options.database), maximumConnections: 8, statementTimeout: .seconds(120), logger: logger)
+    var postgres = DatabaseConnector.PostgresOptions()
+    postgres.maximumConnections = 8
+    postgres.requestTimeout = .seconds(120)
+    let opened = try await DatabaseConnector.open(try DatabaseURL(options.database), postgres: postgres, logger: logger)
     let pool = opened.service.map { service in Task { try await service.run() } }
     let clients = try await seed(opened.database, options: options)
     pool?.cancel()

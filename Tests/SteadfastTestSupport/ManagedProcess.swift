@@ -13,11 +13,11 @@ public final class ManagedProcess: Sendable {
     public let name: String
     public let stdoutPath: String
     public let stderrPath: String
-    private let process: Process
     private let exitStatus = LockedBox<Int32?>(nil)
 
     /// Starts `executable` with `arguments`; `environment` entries are added to the current
-    /// environment (a `nil` value removes the variable).
+    /// environment (a `nil` value removes the variable). Started through ``Spawn``, so the child
+    /// gets a clean signal mask (SIGTERM and its own timers work).
     public init(name: String, executable: String, arguments: [String], environment: [String: String?] = [:], workingDirectory: URL? = nil, logDirectory: URL) throws {
         self.name = name
         let stdoutURL = logDirectory.appendingPathComponent("\(name).stdout.log")
@@ -26,33 +26,32 @@ public final class ManagedProcess: Sendable {
         _ = FileManager.default.createFile(atPath: stderrURL.path, contents: nil)
         stdoutPath = stdoutURL.path
         stderrPath = stderrURL.path
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
         var env = ProcessInfo.processInfo.environment
         for (key, value) in environment { env[key] = value }
-        process.environment = env
-        if let workingDirectory { process.currentDirectoryURL = workingDirectory }
-        process.standardOutput = try FileHandle(forWritingTo: stdoutURL)
-        process.standardError = try FileHandle(forWritingTo: stderrURL)
-        process.standardInput = FileHandle.nullDevice
-        self.process = process
-        let status = exitStatus
-        process.terminationHandler = { finished in
-            let code = finished.terminationReason == .uncaughtSignal ? -finished.terminationStatus : finished.terminationStatus
-            status.with { $0 = code }
-        }
-        try process.run()
-        pid = process.processIdentifier
+        pid = try Spawn.start(
+            executable, arguments, environment: env, workingDirectory: workingDirectory?.path,
+            stdoutPath: stdoutPath, stderrPath: stderrPath
+        )
     }
 
     deinit {
-        if exitStatus.with({ $0 }) == nil { kill(pid, SIGKILL) }
+        if refreshedStatus() == nil {
+            kill(pid, SIGKILL)
+            for _ in 0..<100 where refreshedStatus() == nil { usleep(1000) }
+        }
+    }
+
+    /// The exit status, reaping the child once it has exited.
+    private func refreshedStatus() -> Int32? {
+        exitStatus.with { status in
+            if status == nil { status = Spawn.exitStatus(of: pid) }
+            return status
+        }
     }
 
     public var stdout: String { (try? String(contentsOfFile: stdoutPath, encoding: .utf8)) ?? "" }
     public var stderr: String { (try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? "" }
-    public var isRunning: Bool { exitStatus.with { $0 } == nil }
+    public var isRunning: Bool { refreshedStatus() == nil }
 
     /// Waits until standard output contains a line matching `pattern` and returns the first
     /// capture group (or the whole match); fails if the process exits or time runs out.
@@ -73,7 +72,7 @@ public final class ManagedProcess: Sendable {
                 }
             }
             if !isRunning {
-                throw HarnessError("\(name) exited (\(exitStatus.with { $0 } ?? 0)) before printing /\(pattern)/; stderr:\n\(stderr.suffix(4000))")
+                throw HarnessError("\(name) exited (\(refreshedStatus() ?? 0)) before printing /\(pattern)/; stderr:\n\(stderr.suffix(4000))")
             }
             try await Task.sleep(for: .milliseconds(50))
         }
@@ -89,7 +88,7 @@ public final class ManagedProcess: Sendable {
     public func waitForExit(timeout: Duration = .seconds(60)) async throws -> Int32 {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
-            if let code = exitStatus.with({ $0 }) { return code }
+            if let code = refreshedStatus() { return code }
             try await Task.sleep(for: .milliseconds(20))
         }
         throw HarnessError("\(name) (pid \(pid)) did not exit within \(timeout)")

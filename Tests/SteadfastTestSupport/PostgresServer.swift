@@ -194,12 +194,9 @@ public final class PostgresServer: Sendable {
         )
         postmaster.with { $0 = process }
         // Watchdog: stop the server when this test process is gone, however it ended.
-        let watchdog = Process()
-        watchdog.executableURL = URL(fileURLWithPath: "/bin/sh")
-        watchdog.arguments = ["-c", "while kill -0 \(getpid()) 2>/dev/null; do sleep 1; done; kill -QUIT \(process.pid) 2>/dev/null"]
-        watchdog.standardOutput = FileHandle.nullDevice
-        watchdog.standardError = FileHandle.nullDevice
-        try watchdog.run()
+        _ = try Spawn.start("/bin/sh", [
+            "-c", "while kill -0 \(getpid()) 2>/dev/null; do sleep 1; done; kill -QUIT \(process.pid) 2>/dev/null",
+        ], stdoutPath: "/dev/null")
         let deadline = ContinuousClock.now + .seconds(60)
         while ContinuousClock.now < deadline {
             if (try? await Self.run(binary("pg_isready"), ["-q", "-h", "127.0.0.1", "-p", "\(port)"])) != nil { return }
@@ -224,37 +221,21 @@ public final class PostgresServer: Sendable {
     /// if it fails.
     @discardableResult
     public static func run(_ executable: String, _ arguments: [String], asUser user: String? = nil) async throws -> String {
-        let process = Process()
-        if let user {
-            process.executableURL = URL(fileURLWithPath: "/sbin/runuser")
-            process.arguments = ["-u", user, "--", executable] + arguments
-        } else {
-            process.executableURL = URL(fileURLWithPath: executable)
-            process.arguments = arguments
-        }
+        var command = [executable] + arguments
+        if let user { command = ["/sbin/runuser", "-u", user, "--"] + command }
         // Output goes to a file, not a pipe: a server started by the command could keep a pipe
         // open long after the command itself has finished.
         let outputURL = FileManager.default.temporaryDirectory.appendingPathComponent("steadfast-cmd-\(UUID().uuidString).log")
-        _ = FileManager.default.createFile(atPath: outputURL.path, contents: nil)
         defer { try? FileManager.default.removeItem(at: outputURL) }
-        let output = try FileHandle(forWritingTo: outputURL)
-        process.standardOutput = output
-        process.standardError = output
-        process.standardInput = FileHandle.nullDevice
-        process.currentDirectoryURL = URL(fileURLWithPath: "/tmp")
-        let status: Int32 = try await withCheckedThrowingContinuation { continuation in
-            process.terminationHandler = { finished in continuation.resume(returning: finished.terminationStatus) }
-            do {
-                try process.run()
-            } catch {
-                process.terminationHandler = nil
-                continuation.resume(throwing: error)
-            }
+        let pid = try Spawn.start(command[0], Array(command.dropFirst()), workingDirectory: "/tmp", stdoutPath: outputURL.path)
+        var status: Int32?
+        while status == nil {
+            status = Spawn.exitStatus(of: pid)
+            if status == nil { try? await Task.sleep(for: .milliseconds(5)) }
         }
-        try? output.close()
         let text = (try? String(contentsOf: outputURL, encoding: .utf8)) ?? ""
         guard status == 0 else {
-            throw HarnessError("\(executable) \(arguments.joined(separator: " ")) failed (\(status)):\n\(text)")
+            throw HarnessError("\(executable) \(arguments.joined(separator: " ")) failed (\(status!)):\n\(text)")
         }
         return text.trimmingCharacters(in: .whitespacesAndNewlines)
     }

@@ -63,6 +63,19 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // MARK: Jobs — the cluster-safe scheduler: schedules, claims with leases and fencing tokens, the runtime service.
+        .target(
+            name: "SteadfastJobs",
+            dependencies: [
+                "SteadfastDomain",
+                "SteadfastPersistence",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
         // MARK: Services — application use cases (accounts, ...), over domain and persistence.
         .target(
             name: "SteadfastServices",
@@ -197,6 +210,20 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        .testTarget(
+            name: "SteadfastJobsTests",
+            dependencies: [
+                "SteadfastJobs",
+                "SteadfastPersistence",
+                "SteadfastDomain",
+                "SteadfastTestSupport",
+                "steadfast",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "SteadfastSigV4Tests",
             dependencies: ["SteadfastSigV4", "SteadfastTestSupport"],

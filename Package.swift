@@ -108,6 +108,7 @@ let package = Package(
                 "SteadfastSessions",
                 "SteadfastServices",
                 "SteadfastConfig",
+                "SteadfastJobs",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdAuth", package: "hummingbird-auth"),
                 .product(name: "Mustache", package: "swift-mustache"),

@@ -8,6 +8,7 @@ import Prometheus
 import ServiceLifecycle
 import SteadfastConfig
 import SteadfastDomain
+import SteadfastJobs
 import SteadfastPersistence
 import SteadfastServices
 import SteadfastSessions
@@ -15,10 +16,11 @@ import SteadfastSessions
 /// One portal node: opens the database, sets up, serves HTTP, and shuts down gracefully.
 ///
 /// Process layout (one ServiceGroup, stopped in reverse order on SIGTERM/SIGINT):
-/// `[database pool, node]`, where the node runs `[session clean-up, HTTP application, drain]`.
-/// The drain service goes first: `/readyz` turns 503 for the drain delay while requests are
-/// still served; then the HTTP server stops accepting and finishes in-flight requests; the
-/// database pool closes last.
+/// `[database pool, node]`, where the node runs `[HTTP application, drain, scheduler]`.
+/// The scheduler stops first: it claims nothing more and lets running jobs finish within
+/// `jobs.shutdown_grace`, else cancels them and hands their slots to another node. Then
+/// `/readyz` turns 503 for the drain delay while requests are still served; then the HTTP server
+/// stops accepting and finishes in-flight requests; the database pool closes last.
 public struct PortalNode: Sendable {
     public let configuration: NodeConfiguration
     public let logger: Logger
@@ -62,6 +64,7 @@ public struct PortalNode: Sendable {
         services.append(NodeService(node: self, database: opened.database))
         var groupConfiguration = ServiceGroupConfiguration(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         groupConfiguration.maximumGracefulShutdownDuration = configuration.drainDelay + configuration.shutdownTimeout
+            + (configuration.jobsEnabled ? configuration.jobsShutdownGrace + .seconds(10) : .zero)
         defer { Task { try? await opened.database.close() } }
         try await ServiceGroup(configuration: groupConfiguration).run()
         logger.notice("node stopped", metadata: ["steadfast.node.id": .string(configuration.nodeID)])
@@ -125,9 +128,15 @@ struct NodeService: Service {
             },
             logger: logger
         )
-        let cleanup = SessionCleanupService(database: database, clock: node.clock, interval: configuration.sessionCleanupInterval, logger: logger)
         let drain = DrainService(readiness: readiness, delay: configuration.drainDelay, logger: logger)
-        try await ServiceGroup(configuration: .init(services: [cleanup, app, drain], logger: logger)).run()
+        var services: [any Service] = [app, drain]
+        if configuration.jobsEnabled {
+            let jobs = try NodeJobs.registry(configuration: configuration, database: database, clock: node.clock)
+            services.append(Scheduler(
+                jobs: jobs, database: database, nodeID: configuration.nodeID, settings: NodeJobs.settings(configuration), clock: node.clock, logger: logger
+            ))
+        }
+        try await ServiceGroup(configuration: .init(services: services, logger: logger)).run()
     }
 }
 

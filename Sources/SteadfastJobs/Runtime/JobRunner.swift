@@ -242,9 +242,14 @@ final class JobRunner: Sendable {
         bodyLogger[metadataKey: "steadfast.job.token"] = .string("\(claim.fencingToken)")
         let lag = claim.kind == .scheduled ? clock.now().timeIntervalSince(claim.slotAt) : nil
         metrics.started(job: claim.job, lag: lag, takenOver: claim.takenOver)
-        bodyLogger.info(claim.takenOver ? "took the slot over; running the job" : "claimed the slot; running the job", metadata: [
-            "steadfast.job.kind": "\(claim.kind.rawValue)", "steadfast.job.missed": "\(claim.missedSlots)",
-        ])
+        let metadata: Logger.Metadata = ["steadfast.job.kind": "\(claim.kind.rawValue)", "steadfast.job.missed": "\(claim.missedSlots)"]
+        if claim.takenOver {
+            bodyLogger.notice("took the slot over from another holder; running the job", metadata: metadata)
+        } else if claim.missedSlots > 0 || claim.kind == .manual {
+            bodyLogger.notice("claimed the slot; running the job", metadata: metadata)
+        } else {
+            bodyLogger.debug("claimed the slot; running the job", metadata: metadata)
+        }
         let context = JobContext(claim: claim, node: node, clock: clock, logger: bodyLogger, database: store.database)
         let body = definition.body
         let continuation = self.continuation

@@ -182,6 +182,7 @@ let package = Package(
                 "SteadfastPersistence",
                 "SteadfastWeb",
                 "SteadfastBalancer",
+                "SteadfastJobs",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),

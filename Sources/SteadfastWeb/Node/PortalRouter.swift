@@ -3,6 +3,7 @@ import HummingbirdAuth
 import Prometheus
 import SteadfastConfig
 import SteadfastDomain
+import SteadfastJobs
 import SteadfastPersistence
 import SteadfastServices
 import SteadfastSessions
@@ -60,10 +61,12 @@ public struct PortalRouter: Sendable {
 
         let api = router.group("api/v1").add(middleware: JSONOnlyMiddleware())
         AuthAPIController(accounts: accounts, sessions: issuer).addRoutes(to: api)
+        JobsAPIController(store: JobStore(database: database), clock: clock, nodeID: configuration.nodeID).addRoutes(to: api)
 
         let html = router.group().add(middleware: CSRFMiddleware(tokens: CSRFTokens(secret: secret)))
         AuthPagesController(accounts: accounts, sessions: issuer, pages: pages).addRoutes(to: html)
         PortalPagesController(accounts: accounts, pages: pages, nodeID: configuration.nodeID).addRoutes(to: html)
+        JobsPagesController(store: JobStore(database: database), pages: pages, clock: clock, nodeID: configuration.nodeID).addRoutes(to: html)
         return router
     }
 }

@@ -2,8 +2,9 @@ import Foundation
 import SteadfastPersistence
 
 /// `heartbeat`: a diagnostic job, off unless configured (`jobs.heartbeat.interval`), that records
-/// each of its slots — slot, node, fencing token — in `job_heartbeats` through a fenced
-/// transaction. The live tests and the benchmark use it to show that every slot is recorded once.
+/// each of its slots — slot, node, fencing token — in `job_heartbeats`, in the transaction that
+/// completes the run (``JobContext/completingTransaction(_:)``: fenced, and never repeated once
+/// committed). The live tests and the benchmark use it to show that every slot is recorded once.
 ///
 /// With a `duration` it stands in for work stuck in a call it cannot interrupt: it waits that
 /// long and then writes, *without* noticing cancellation. If its node is paused past the lease
@@ -30,7 +31,7 @@ public enum HeartbeatJob {
         let claim = context.claim
         let node = context.node
         let now = context.clock.now()
-        try await context.fencedTransaction { db in
+        try await context.completingTransaction { db in
             try await db.query("""
                 INSERT INTO job_heartbeats (id, job, slot_key, slot_at, node, fencing_token, recorded_at)
                 VALUES (\(UUID()), \(claim.job), \(claim.slotKey), \(claim.slotAt), \(node), \(claim.fencingToken), \(now))

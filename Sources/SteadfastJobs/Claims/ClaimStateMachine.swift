@@ -29,14 +29,21 @@ public struct ClaimStateMachine: Sendable {
         /// At shutdown, how long a running body may go on before it is cancelled and its slot
         /// handed back.
         public var shutdownGrace: Duration
+        /// How many times the body may run for one claim when it fails because the database is
+        /// unavailable (a failover); it starts again after `retryDelay`, within the timeout.
+        public var bodyAttempts: Int
 
-        public init(lease: Duration, renewEvery: Duration? = nil, retryDelay: Duration? = nil, timeout: Duration, cancelGrace: Duration = .seconds(5), shutdownGrace: Duration = .seconds(10)) {
+        public init(
+            lease: Duration, renewEvery: Duration? = nil, retryDelay: Duration? = nil, timeout: Duration, cancelGrace: Duration = .seconds(5),
+            shutdownGrace: Duration = .seconds(10), bodyAttempts: Int = 5
+        ) {
             self.lease = lease
             self.renewEvery = renewEvery ?? lease / 3
             self.retryDelay = retryDelay ?? min(lease / 10, .seconds(1))
             self.timeout = timeout
             self.cancelGrace = cancelGrace
             self.shutdownGrace = shutdownGrace
+            self.bodyAttempts = bodyAttempts
         }
     }
 
@@ -56,6 +63,10 @@ public struct ClaimStateMachine: Sendable {
     public enum BodyResult: Sendable, Equatable {
         case succeeded
         case failed(String)
+        /// It failed because the database was unavailable (no primary, connection lost, timeout):
+        /// worth running again for the same claim — bodies already tolerate re-running, as a
+        /// takeover re-runs them.
+        case unavailable(String)
         /// It threw ``JobError`` `fenced`: it found out itself that the slot is no longer ours.
         case fenced
         /// It threw `CancellationError`.
@@ -86,13 +97,18 @@ public struct ClaimStateMachine: Sendable {
         /// When the renewal in flight was sent; `nil` if none is.
         public var renewalSentAt: Date?
         public var bodyDeadline: Date
+        /// How many times the body has been started for this claim.
+        public var bodyAttempts: Int
         public var phase: Phase
     }
 
     /// The stages of holding a slot.
     public enum Phase: Sendable, Equatable {
-        /// The body runs; the lease is renewed. → `cancelling`, `recording`, `abandoned`.
+        /// The body runs; the lease is renewed. → `cancelling`, `recording`, `retrying`, `abandoned`.
         case running
+        /// The body failed for want of a database (`lastError`); it starts again at `at`. The
+        /// lease is still renewed. → `running`, `recording` (timeout), `releasing` (shutdown).
+        case retrying(at: Date, lastError: String)
         /// The body was cancelled (timeout or shutdown) and may still return until `giveUpAt`;
         /// the lease is still renewed. → `recording` (timeout), `releasing` (shutdown),
         /// `abandoned` (lease lost meanwhile).
@@ -155,7 +171,7 @@ public struct ClaimStateMachine: Sendable {
         guard case .claiming(let since) = state else { return [] }
         var holding = Holding(
             claim: claim, leaseExpiresAt: since + configuration.lease, nextRenewalAt: since + configuration.renewEvery,
-            renewalSentAt: nil, bodyDeadline: now + configuration.timeout, phase: .running
+            renewalSentAt: nil, bodyDeadline: now + configuration.timeout, bodyAttempts: 1, phase: .running
         )
         if isShuttingDown {
             // Shutdown began while the claim was in flight: hand the slot straight back.
@@ -191,7 +207,7 @@ public struct ClaimStateMachine: Sendable {
                 holding.phase = .abandoned(.leaseExpired, giveUpAt: now + grace)
                 state = .holding(holding)
                 return [.reportLost(claim, .leaseExpired)]
-            case .recording:
+            case .recording, .retrying:
                 return [.reportLost(claim, .leaseExpired)] + settle()
             case .releasing:
                 // A lapsed lease is as good as a released one.
@@ -221,6 +237,20 @@ public struct ClaimStateMachine: Sendable {
             holding.phase = .cancelling(.shutdown, giveUpAt: now + grace)
             state = .holding(holding)
             return [.cancelBody(claim, .shutdown)] + renewIfDue(now: now)
+        case .retrying where isShuttingDown:
+            // Nothing runs: hand the slot back at once.
+            holding.phase = .releasing
+            state = .holding(holding)
+            return [.releaseLease(claim)]
+        case .retrying(_, let lastError) where now >= holding.bodyDeadline:
+            holding.phase = .recording(.failed(lastError), retryAt: nil)
+            state = .holding(holding)
+            return [.recordOutcome(claim, .failed(lastError))] + renewIfDue(now: now)
+        case .retrying(let at, _) where now >= at:
+            holding.phase = .running
+            holding.bodyAttempts += 1
+            state = .holding(holding)
+            return [.startBody(claim)] + renewIfDue(now: now)
         case .recording(let outcome, let retryAt?) where now >= retryAt:
             holding.phase = .recording(outcome, retryAt: nil)
             state = .holding(holding)
@@ -235,7 +265,7 @@ public struct ClaimStateMachine: Sendable {
         guard case .holding(var holding) = state, holding.claim.claimID == claimID, let sent = holding.renewalSentAt else { return [] }
         holding.renewalSentAt = nil
         switch holding.phase {
-        case .running, .cancelling, .recording:
+        case .running, .retrying, .cancelling, .recording:
             holding.leaseExpiresAt = sent + configuration.lease
             holding.nextRenewalAt = sent + configuration.renewEvery
         case .releasing, .abandoned:
@@ -259,7 +289,7 @@ public struct ClaimStateMachine: Sendable {
             holding.phase = .abandoned(.leaseLost, giveUpAt: now + configuration.cancelGrace)
             state = .holding(holding)
             return [.reportLost(claim, .leaseLost)]
-        case .recording:
+        case .recording, .retrying:
             return [.reportLost(claim, .leaseLost)] + settle()
         case .releasing:
             return settle()
@@ -289,7 +319,7 @@ public struct ClaimStateMachine: Sendable {
                 return [.reportLost(claim, .leaseLost)] + settle()
             case .abandoned:
                 return settle()
-            case .recording, .releasing:
+            case .recording, .releasing, .retrying:
                 return []
             }
         }
@@ -298,6 +328,19 @@ public struct ClaimStateMachine: Sendable {
         case (.running, .succeeded), (.cancelling, .succeeded):
             outcome = .succeeded
         case (.running, .failed(let message)):
+            outcome = .failed(message)
+        case (.running, .unavailable(let message)):
+            if isShuttingDown {
+                // Another node can try it once the database is back.
+                holding.phase = .releasing
+                state = .holding(holding)
+                return [.releaseLease(claim)]
+            }
+            if holding.bodyAttempts < configuration.bodyAttempts && now + configuration.retryDelay < holding.bodyDeadline {
+                holding.phase = .retrying(at: now + configuration.retryDelay, lastError: message)
+                state = .holding(holding)
+                return []
+            }
             outcome = .failed(message)
         case (.running, .cancelled):
             outcome = .failed("cancelled")
@@ -362,6 +405,9 @@ public struct ClaimStateMachine: Sendable {
         case .running:
             deadlines += [holding.leaseExpiresAt, holding.bodyDeadline]
             if let shutdownDeadline { deadlines.append(shutdownDeadline) }
+        case .retrying(let at, _):
+            deadlines += [holding.leaseExpiresAt, holding.bodyDeadline, at]
+            if let shutdownDeadline { deadlines.append(shutdownDeadline) }
         case .cancelling(_, let giveUpAt):
             deadlines += [holding.leaseExpiresAt, giveUpAt]
         case .recording(_, let retryAt):
@@ -380,7 +426,7 @@ public struct ClaimStateMachine: Sendable {
 
     private func renews(_ phase: Phase) -> Bool {
         switch phase {
-        case .running, .cancelling, .recording: true
+        case .running, .retrying, .cancelling, .recording: true
         case .releasing, .abandoned: false
         }
     }

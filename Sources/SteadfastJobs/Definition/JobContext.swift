@@ -50,4 +50,26 @@ public struct JobContext: Sendable {
             return try await body(executor)
         }
     }
+
+    /// Makes the run's effect and the run's completion one transaction: checks the fencing token
+    /// (as ``fencedTransaction(_:_:)``), runs `body`, and marks the run succeeded. Once it has
+    /// committed, the slot can never be run again — not even if this node dies before recording
+    /// the outcome, which would otherwise let another node take the slot over and repeat the work.
+    ///
+    /// It is idempotent per claim: repeated after a failure that left it unknown whether it
+    /// committed, it finds the run completed by this claim, skips `body` and returns `false` — so
+    /// it runs with `TransactionOptions(idempotent: true)` and is retried on the new primary after
+    /// a failover. `body` must therefore be the last thing the job does. Returns `true` when this
+    /// call committed the work.
+    @discardableResult
+    public func completingTransaction(_ body: @escaping @Sendable (any SQLExecutor) async throws -> Void) async throws -> Bool {
+        let claim = self.claim
+        let clock = self.clock
+        return try await database.transaction(TransactionOptions(idempotent: true)) { executor in
+            guard try await JobStore.checkFenceForCompletion(claim, on: executor) else { return false }
+            try await body(executor)
+            try await JobStore.complete(claim, now: clock.now(), on: executor)
+            return true
+        }
+    }
 }

@@ -263,6 +263,9 @@ final class JobRunner: Sendable {
                 result = .fenced
             } catch is CancellationError {
                 result = .cancelled
+            } catch let error as DatabaseError where [.connectionFailure, .timeout, .readOnly].contains(error.kind) {
+                bodyLogger.warning("the job could not reach the database; it will run again shortly", metadata: ["error": "\(error)"])
+                result = .unavailable(String(describing: error))
             } catch {
                 result = .failed(String(describing: error))
             }

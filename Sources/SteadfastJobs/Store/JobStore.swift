@@ -160,14 +160,15 @@ public struct JobStore: Sendable {
     // MARK: Holding
 
     /// Extends the lease to `now + lease` if this claim still holds the slot; `false` if another
-    /// holder (or fencing token) has it now.
+    /// holder (or fencing token) has it now. A run its body already completed
+    /// (``JobContext/completingTransaction(_:)``) still counts as held until the outcome is written.
     public func renew(_ claim: Claim, node: String, now: Date, lease: Duration) async throws -> Bool {
         let expires = now + lease
         return try await database.transaction(Self.idempotent) { db in
             try await db.first("""
                 UPDATE job_runs SET lease_expires_at = \(expires)
                 WHERE job = \(claim.job) AND slot_key = \(claim.slotKey) AND claim_id = \(claim.claimID)
-                    AND fencing_token = \(claim.fencingToken) AND holder = \(node) AND state = 'running'
+                    AND fencing_token = \(claim.fencingToken) AND holder = \(node) AND state IN ('running', 'succeeded')
                 RETURNING fencing_token
                 """) != nil
         }
@@ -215,6 +216,33 @@ public struct JobStore: Sendable {
         guard let row, try row.int("fencing_token") == claim.fencingToken, try row.string("state") == "running" else {
             throw JobError.fenced(job: claim.job, slotKey: claim.slotKey, token: claim.fencingToken)
         }
+    }
+
+    /// Inside a transaction: like ``checkFence(_:on:)``, but answers `false` (instead of throwing)
+    /// when this very claim already completed the run — so a completing transaction repeated after
+    /// an ambiguous failure does nothing the second time.
+    static func checkFenceForCompletion(_ claim: Claim, on db: any SQLExecutor) async throws -> Bool {
+        let lock: SQL = db.dialect == .postgres ? " FOR UPDATE" : ""
+        let row = try await db.first("""
+            SELECT fencing_token, state, claim_id FROM job_runs WHERE job = \(claim.job) AND slot_key = \(claim.slotKey)\(lock)
+            """)
+        guard let row, try row.int("fencing_token") == claim.fencingToken else {
+            throw JobError.fenced(job: claim.job, slotKey: claim.slotKey, token: claim.fencingToken)
+        }
+        switch try row.string("state") {
+        case "running": return true
+        case "succeeded" where try row.optionalUUID("claim_id") == claim.claimID: return false
+        default: throw JobError.fenced(job: claim.job, slotKey: claim.slotKey, token: claim.fencingToken)
+        }
+    }
+
+    /// Inside a transaction: marks the run succeeded (its holder still writes the duration later).
+    static func complete(_ claim: Claim, now: Date, on db: any SQLExecutor) async throws {
+        try await db.query("""
+            UPDATE job_runs SET state = 'succeeded', finished_at = \(now), error = NULL
+            WHERE job = \(claim.job) AND slot_key = \(claim.slotKey) AND claim_id = \(claim.claimID)
+                AND fencing_token = \(claim.fencingToken) AND state = 'running'
+            """)
     }
 
     // MARK: Polling and manual runs

@@ -195,6 +195,53 @@ import Testing
         #expect(n.claimLost(now: Self.at(0.1)) == [.stop])
     }
 
+    /// Lease 30 s: retries 1 s apart, five attempts.
+    @Test func aBodyThatCannotReachTheDatabaseRunsAgainForTheSameClaim() {
+        var m = holding()
+        #expect(m.holderFinished(id, result: .unavailable("no primary"), now: Self.at(2)) == [])
+        guard case .holding(let h) = m.state else { Issue.record("not holding"); return }
+        #expect(h.phase == .retrying(at: Self.at(3), lastError: "no primary"))
+        #expect(m.nextDeadline == Self.at(3))
+        #expect(m.tick(now: Self.at(3)) == [.startBody(c)])
+        #expect(m.holderFinished(id, result: .succeeded, now: Self.at(4)) == [.recordOutcome(c, .succeeded)])
+        #expect(m.outcomeRecorded(id, accepted: true, now: Self.at(4.1)) == [])
+        #expect(m.state == .idle)
+    }
+
+    @Test func retriesEndAfterTheLastAttempt() {
+        var m = holding()
+        var now = 1.0
+        for _ in 1..<5 {
+            #expect(m.holderFinished(id, result: .unavailable("no primary"), now: Self.at(now)) == [])
+            now += 1
+            #expect(m.tick(now: Self.at(now)) == [.startBody(c)])
+        }
+        #expect(m.holderFinished(id, result: .unavailable("still no primary"), now: Self.at(now)) == [.recordOutcome(c, .failed("still no primary"))])
+    }
+
+    @Test func whileWaitingToRetryTheLeaseTimeoutAndShutdownStillApply() {
+        // Lease: renewals keep failing; the lease runs out while waiting.
+        var m = holding()
+        _ = m.holderFinished(id, result: .unavailable("x"), now: Self.at(9.5))
+        #expect(m.tick(now: Self.at(10)) == [.renewLease(c)])
+        #expect(m.renewalFailed(id, now: Self.at(10.1)) == [])
+        var n = m
+        #expect(n.tick(now: Self.at(30)) == [.reportLost(c, .leaseExpired)])
+        #expect(n.state == .idle)
+        // Shutdown: nothing runs, so the slot is handed back at the next tick.
+        #expect(m.shutdownRequested(now: Self.at(10.2)) == [])
+        #expect(m.tick(now: Self.at(10.5)) == [.releaseLease(c)])
+        // Timeout: the last error is the outcome.
+        var t = ClaimStateMachine(configuration: .init(lease: .seconds(300), timeout: .seconds(2)))
+        _ = t.slotDue(now: Self.at(0))
+        _ = t.claimInserted(c, now: Self.at(0))
+        #expect(t.holderFinished(id, result: .unavailable("no primary"), now: Self.at(1.5)) == [.recordOutcome(c, .failed("no primary"))], "no time left to retry")
+        // A body failing that way during shutdown hands the slot back.
+        var u = holding()
+        _ = u.shutdownRequested(now: Self.at(1))
+        #expect(u.holderFinished(id, result: .unavailable("x"), now: Self.at(2)) == [.releaseLease(c)])
+    }
+
     @Test func eventsForAnotherClaimAreIgnored() {
         var m = holding()
         let other = UUID()

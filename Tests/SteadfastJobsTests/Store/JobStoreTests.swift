@@ -194,6 +194,39 @@ import Testing
         }
     }
 
+    /// The effect and the run's completion in one transaction: once committed the slot is never
+    /// run again, even if its holder dies before recording the outcome; repeating it does nothing.
+    @Test(arguments: EngineKind.allCases)
+    func aCompletingTransactionMakesTheEffectAndTheCompletionOne(_ kind: EngineKind) async throws {
+        try await withDatabase(kind) { databases in
+            let clock = ManualClock()
+            let job = Self.job()
+            let store = JobStore(database: databases[0])
+            try await store.publish([job], node: "a", now: clock.now())
+            let claim = try Self.claimed(try await store.claimNext(job.rules, node: "a", claimID: UUID(), now: clock.now(), lease: Self.lease))
+            let context = JobContext(claim: claim, node: "a", clock: clock, logger: Logger(label: "test"), database: databases[0])
+            let effect: @Sendable (any SQLExecutor) async throws -> Void = { db in
+                try await db.query("INSERT INTO settings (key, value, updated_at) VALUES (\(claim.slotKey), 'done', \(Date()))")
+            }
+            #expect(try await context.completingTransaction(effect) == true)
+            #expect(try await context.completingTransaction(effect) == false, "repeated: nothing happens")
+            #expect(try await databases[0].query("SELECT key FROM settings WHERE key = \(claim.slotKey)").count == 1)
+            #expect(try await store.run(job: "j", slotKey: claim.slotKey)?.state == "succeeded")
+            // Still the holder's to renew and to record, but nobody else's to take over.
+            #expect(try await store.renew(claim, node: "a", now: clock.now(), lease: Self.lease))
+            clock.advance(by: 10)
+            #expect(try await store.jobsWithOpenWork(now: clock.now()).isEmpty)
+            let next = try Self.claimed(try await store.claimNext(job.rules, node: "b", claimID: UUID(), now: clock.now(), lease: Self.lease))
+            #expect(next.slotKey != claim.slotKey)
+            #expect(try await store.finish(claim, outcome: .succeeded, duration: .milliseconds(5), now: clock.now()))
+            #expect(try await store.run(job: "j", slotKey: claim.slotKey)?.duration == .milliseconds(5))
+            // Another claim on the same row (a stale token) is refused.
+            let stale = Claim(job: "j", slotKey: next.slotKey, slotAt: next.slotAt, kind: .scheduled, fencingToken: 7, claimID: UUID())
+            let staleContext = JobContext(claim: stale, node: "c", clock: clock, logger: Logger(label: "test"), database: databases[0])
+            await #expect(throws: JobError.fenced(job: "j", slotKey: next.slotKey, token: 7)) { try await staleContext.completingTransaction(effect) }
+        }
+    }
+
     @Test(arguments: EngineKind.allCases)
     func renewalsAndOutcomesAreConditionalAndRepeatable(_ kind: EngineKind) async throws {
         try await withDatabase(kind) { databases in

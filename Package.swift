@@ -212,6 +212,13 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        .executableTarget(
+            name: "JobsBench",
+            dependencies: ["SteadfastJobs", "SteadfastPersistence", "SteadfastTestSupport", .product(name: "Logging", package: "swift-log")],
+            path: "bench/jobs/JobsBench",
+            swiftSettings: swiftSettings
+        ),
+
         .testTarget(
             name: "SteadfastJobsTests",
             dependencies: [

@@ -57,8 +57,19 @@ let package = Package(
                 "SteadfastPersistence",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
+        // MARK: Jobs — the cluster-safe scheduler: schedules, claims with leases and fencing tokens, the runtime service.
+        .target(
+            name: "SteadfastJobs",
+            dependencies: [
+                "SteadfastDomain",
+                "SteadfastPersistence",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -101,6 +112,7 @@ let package = Package(
                 "SteadfastConfig",
                 "SteadfastStorage",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                "SteadfastJobs",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdAuth", package: "hummingbird-auth"),
                 .product(name: "Mustache", package: "swift-mustache"),
@@ -159,6 +171,7 @@ let package = Package(
             name: "StorageBench",
             dependencies: [
                 "SteadfastStorage",
+                "SteadfastSigV4",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ],
@@ -170,6 +183,7 @@ let package = Package(
         .executableTarget(
             name: "BillingBench",
             dependencies: [
+                "SteadfastDomain",
                 "SteadfastPersistence",
                 "SteadfastServices",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -188,6 +202,7 @@ let package = Package(
                 "SteadfastPersistence",
                 "SteadfastWeb",
                 "SteadfastBalancer",
+                "SteadfastJobs",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -217,6 +232,27 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        .executableTarget(
+            name: "JobsBench",
+            dependencies: ["SteadfastJobs", "SteadfastPersistence", "SteadfastTestSupport", .product(name: "Logging", package: "swift-log")],
+            path: "bench/jobs/JobsBench",
+            swiftSettings: swiftSettings
+        ),
+
+        .testTarget(
+            name: "SteadfastJobsTests",
+            dependencies: [
+                "SteadfastJobs",
+                "SteadfastPersistence",
+                "SteadfastDomain",
+                "SteadfastTestSupport",
+                "steadfast",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "SteadfastSigV4Tests",
             dependencies: ["SteadfastSigV4", "SteadfastTestSupport"],

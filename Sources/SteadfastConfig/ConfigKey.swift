@@ -59,7 +59,7 @@ extension ConfigKey {
     public static let sessionCookieName = ConfigKey("session.cookie_name", default: "steadfast_session", "Name of the session cookie.")
     public static let sessionIdleTimeout = ConfigKey("session.idle_timeout", default: "30m", "A session unused for this long expires.")
     public static let sessionAbsoluteTimeout = ConfigKey("session.absolute_timeout", default: "12h", "A session expires this long after log-in, however active.")
-    public static let sessionCleanupInterval = ConfigKey("session.cleanup_interval", default: "5m", "How often each node deletes expired session rows.")
+    public static let sessionCleanupInterval = ConfigKey("session.cleanup_interval", default: "5m", "How often expired session rows are deleted (the session-cleanup job: one node per run).")
     public static let sessionSecureCookies = ConfigKey("session.secure_cookies", default: "auto", "auto: mark cookies Secure when the request came over HTTPS (directly or via a trusted proxy); always; never.")
     public static let securitySecret = ConfigKey("security.secret", default: "", "Cluster-wide secret for CSRF tokens and signed links (at least 32 characters); default: generated once and stored in the database, so every node shares it.")
     public static let bcryptCost = ConfigKey("security.bcrypt_cost", default: "12", "bcrypt work factor for password hashes (4-31).")
@@ -81,6 +81,16 @@ extension ConfigKey {
     public static let billingGateways = ConfigKey("billing.gateways", default: "banktransfer,testcard", "Payment methods offered to clients: banktransfer (staff record the payment) and testcard (the simulated card gateway; remove it in production).", isList: true)
     public static let billingTestCardSecret = ConfigKey("billing.testcard_secret", default: "", "HMAC-SHA256 key of the test card gateway's webhook signatures; default: derived from the cluster secret, so every node agrees.")
     public static let billingBankTransferInstructions = ConfigKey("billing.bank_transfer_instructions", default: "Pay by bank transfer quoting the invoice number.", "What clients choosing bank transfer are told (the invoice number and amount are added).")
+    public static let jobsEnabled = ConfigKey("jobs.enabled", default: "true", "Whether this node runs scheduled jobs (false: it serves only; the other nodes run the jobs).")
+    public static let jobsLease = ConfigKey("jobs.lease", default: "30s", "How long a node holds a job's slot without renewing (it renews every third of it); a dead node's slot is taken over after about this long.")
+    public static let jobsPollInterval = ConfigKey("jobs.poll_interval", default: "2s", "How often a node looks for slots other nodes left: expired leases, slots handed back at shutdown, manual runs.")
+    public static let jobsShutdownGrace = ConfigKey("jobs.shutdown_grace", default: "10s", "On SIGTERM or SIGINT, how long running jobs may finish before they are cancelled and their slots handed to another node.")
+    public static let jobsTimeZone = ConfigKey("jobs.time_zone", default: "UTC", "Time zone a cron jobs.billing.schedule is evaluated in, unless it names its own (an IANA name such as Europe/Berlin).")
+    public static let jobsHistoryRetention = ConfigKey("jobs.history_retention", default: "30d", "Finished job runs older than this are deleted (hourly, by the jobs-history-prune job).")
+    public static let jobsBillingSchedule = ConfigKey("jobs.billing.schedule", default: "every 1h", "When the billing job runs (renewal invoices, credit, late fees, reminders, suspensions): every DURATION, or a cron expression (in jobs.time_zone unless followed by (Zone)).")
+    public static let jobsHeartbeatInterval = ConfigKey("jobs.heartbeat.interval", default: "", "Runs the diagnostic heartbeat job at this interval, recording each slot in job_heartbeats; off when empty.")
+    public static let jobsHeartbeatDuration = ConfigKey("jobs.heartbeat.duration", default: "0s", "How long each heartbeat run works (without noticing cancellation) before recording its slot.")
+    public static let jobsHeartbeatCatchUp = ConfigKey("jobs.heartbeat.catch_up", default: "run_all", "The heartbeat job's catch-up policy for missed slots: run_all, run_all:N, run_once or skip.")
     public static let logLevel = ConfigKey("log.level", default: "info", "trace, debug, info, notice, warning, error or critical.")
     public static let logFormat = ConfigKey("log.format", default: "text", "text (human-readable, key=value metadata) or json (one object per line).")
 
@@ -98,6 +108,8 @@ extension ConfigKey {
         billingInvoiceNumberFormat, billingInvoiceDueDays, billingRenewalLeadDays,
         billingLateFee, billingLateFeeAfterDays, billingReminderDays, billingSuspensionDays,
         billingAcceptOrdersOnPayment, billingGateways, billingTestCardSecret, billingBankTransferInstructions,
+        jobsEnabled, jobsLease, jobsPollInterval, jobsShutdownGrace, jobsTimeZone, jobsHistoryRetention, jobsBillingSchedule,
+        jobsHeartbeatInterval, jobsHeartbeatDuration, jobsHeartbeatCatchUp,
         logLevel, logFormat,
     ]
 }

@@ -67,6 +67,19 @@ public struct NodeConfiguration: Sendable {
         public var testCardSecret: String?
         public var bankTransferInstructions: String
     }
+    public var jobsEnabled: Bool
+    public var jobsLease: Duration
+    public var jobsPollInterval: Duration
+    public var jobsShutdownGrace: Duration
+    public var jobsTimeZone: TimeZone
+    public var jobsHistoryRetention: Duration
+    /// `jobs.billing.schedule`, parsed where the jobs are built (`every 1h` or a cron expression).
+    public var jobsBillingSchedule: String
+    /// `nil`: the heartbeat job is off.
+    public var jobsHeartbeatInterval: Duration?
+    public var jobsHeartbeatDuration: Duration
+    /// `run_all`, `run_all:N`, `run_once` or `skip`.
+    public var jobsHeartbeatCatchUp: String
 
     /// The configuration with no file, environment or flags: a single SQLite node on 127.0.0.1:8080.
     public static func defaults() throws(ConfigError) -> NodeConfiguration {
@@ -170,6 +183,34 @@ public struct NodeConfiguration: Sendable {
         }
         logLevel = parsedLevel
         logFormat = try reader.choice(.logFormat)
+        jobsEnabled = try reader.bool(.jobsEnabled)
+        jobsLease = try reader.duration(.jobsLease)
+        guard jobsLease >= .seconds(1) else { throw reader.fail(.jobsLease, "must be at least 1s") }
+        jobsPollInterval = try reader.duration(.jobsPollInterval)
+        guard jobsPollInterval >= .milliseconds(100), jobsPollInterval < jobsLease else {
+            throw reader.fail(.jobsPollInterval, "must be at least 100ms and shorter than jobs.lease")
+        }
+        jobsShutdownGrace = try reader.duration(.jobsShutdownGrace)
+        let zone = try reader.nonEmptyString(.jobsTimeZone)
+        guard let timeZone = TimeZone(identifier: zone) else { throw reader.fail(.jobsTimeZone, "'\(zone)' is not a known time zone (use an IANA name such as Europe/Berlin)") }
+        jobsTimeZone = timeZone
+        jobsHistoryRetention = try reader.duration(.jobsHistoryRetention)
+        guard jobsHistoryRetention >= .seconds(3600) else { throw reader.fail(.jobsHistoryRetention, "must be at least 1h") }
+        jobsBillingSchedule = try reader.nonEmptyString(.jobsBillingSchedule)
+        if try reader.string(.jobsHeartbeatInterval).isEmpty {
+            jobsHeartbeatInterval = nil
+        } else {
+            let interval = try reader.duration(.jobsHeartbeatInterval)
+            guard interval >= .milliseconds(100) else { throw reader.fail(.jobsHeartbeatInterval, "must be at least 100ms") }
+            jobsHeartbeatInterval = interval
+        }
+        jobsHeartbeatDuration = try reader.duration(.jobsHeartbeatDuration)
+        let catchUp = try reader.string(.jobsHeartbeatCatchUp).lowercased()
+        let limit = catchUp.hasPrefix("run_all:") ? Int(catchUp.dropFirst("run_all:".count)) : nil
+        guard ["run_all", "run_once", "skip"].contains(catchUp) || (limit ?? 0) >= 1 else {
+            throw reader.fail(.jobsHeartbeatCatchUp, "'\(catchUp)' is not one of run_all, run_all:N, run_once, skip")
+        }
+        jobsHeartbeatCatchUp = catchUp
         billing = try Billing(reader)
     }
 }
@@ -308,6 +349,15 @@ struct Reader {
             throw fail(key, "expected a whole number from \(range.lowerBound) to \(range.upperBound), got '\(text)'")
         }
         return value
+    }
+
+    /// true/false, yes/no, on/off, 1/0.
+    func bool(_ key: ConfigKey) throws(ConfigError) -> Bool {
+        switch try string(key).lowercased() {
+        case "true", "yes", "on", "1": return true
+        case "false", "no", "off", "0": return false
+        case let other: throw fail(key, "expected true or false, got '\(other)'")
+        }
     }
 
     func choice<T: RawRepresentable>(_ key: ConfigKey) throws(ConfigError) -> T where T.RawValue == String {

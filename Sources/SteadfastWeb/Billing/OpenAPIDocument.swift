@@ -107,6 +107,10 @@ enum OpenAPIDocument {
         Operation(method: "post", path: "/admin/api-tokens", summary: "Create an API token (shown once)", access: .staff, body: object(["name": string], required: ["name"]), tag: "staff"),
         Operation(method: "delete", path: "/admin/api-tokens/{id}", summary: "Revoke an API token", access: .staff, tag: "staff"),
         Operation(method: "post", path: "/admin/billing/run", summary: "Run recurring billing now (task: all, renewals, credit, late_fees, reminders, suspensions, unsuspensions)", access: .staff, body: object(["task": string]), tag: "staff"),
+
+        Operation(method: "get", path: "/admin/jobs", summary: "Scheduled jobs: schedule, catch-up policy, last run (node, duration, outcome) and next slot", access: .staff, tag: "jobs"),
+        Operation(method: "get", path: "/admin/jobs/{name}/runs", summary: "A job's recent runs, newest first (?limit=1-1000, default 50)", access: .staff, tag: "jobs"),
+        Operation(method: "post", path: "/admin/jobs/{name}/run", summary: "Queue a manual run (202 with its slot key); exactly one node runs it", access: .staff, tag: "jobs"),
     ] }
 
     /// The document as JSON text.

@@ -1,8 +1,9 @@
 import Logging
 import ServiceLifecycle
 
-/// The last service in the node's group, so the first to hear about a graceful shutdown
-/// (ServiceGroup shuts services down in reverse order).
+/// Listed after the HTTP application in the node's group, so it hears about a graceful shutdown
+/// before the application does (ServiceGroup shuts services down in reverse order; only the
+/// scheduler, listed last, hears first).
 ///
 /// On SIGTERM/SIGINT it flips `/readyz` to 503 and waits the drain delay while the HTTP server
 /// keeps serving — long enough for load balancers' health checks to notice. Only when it returns

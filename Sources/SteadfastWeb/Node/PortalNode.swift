@@ -9,6 +9,7 @@ import Prometheus
 import ServiceLifecycle
 import SteadfastConfig
 import SteadfastDomain
+import SteadfastJobs
 import SteadfastPersistence
 import SteadfastServices
 import SteadfastSessions
@@ -17,10 +18,11 @@ import SteadfastStorage
 /// One portal node: opens the database, sets up, serves HTTP, and shuts down gracefully.
 ///
 /// Process layout (one ServiceGroup, stopped in reverse order on SIGTERM/SIGINT):
-/// `[database pool, node]`, where the node runs `[session clean-up, HTTP application, drain]`.
-/// The drain service goes first: `/readyz` turns 503 for the drain delay while requests are
-/// still served; then the HTTP server stops accepting and finishes in-flight requests; the
-/// database pool closes last.
+/// `[database pool, node]`, where the node runs `[storage route refresher, scheduler, HTTP application, drain]`.
+/// The scheduler stops first: it claims nothing more and lets running jobs finish within
+/// `jobs.shutdown_grace`, else cancels them and hands their slots to another node. Then
+/// `/readyz` turns 503 for the drain delay while requests are still served; then the HTTP server
+/// stops accepting and finishes in-flight requests; the database pool closes last.
 public struct PortalNode: Sendable {
     public let configuration: NodeConfiguration
     public let logger: Logger
@@ -64,6 +66,7 @@ public struct PortalNode: Sendable {
         services.append(NodeService(node: self, database: opened.database))
         var groupConfiguration = ServiceGroupConfiguration(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         groupConfiguration.maximumGracefulShutdownDuration = configuration.drainDelay + configuration.shutdownTimeout
+            + (configuration.jobsEnabled ? configuration.jobsShutdownGrace + .seconds(10) : .zero)
         defer { Task { try? await opened.database.close() } }
         try await ServiceGroup(configuration: groupConfiguration).run()
         logger.notice("node stopped", metadata: ["steadfast.node.id": .string(configuration.nodeID)])
@@ -140,9 +143,21 @@ struct NodeService: Service {
             },
             logger: logger
         )
-        let cleanup = SessionCleanupService(database: database, clock: node.clock, interval: configuration.sessionCleanupInterval, logger: logger)
         let drain = DrainService(readiness: readiness, delay: configuration.drainDelay, logger: logger)
-        try await ServiceGroup(configuration: .init(services: [cleanup, refresher, app, drain], logger: logger)).run()
+        // A ServiceGroup stops its services last-first: the drain flips /readyz at once, the
+        // application stops, and only then does the scheduler finish or hand back its jobs — so
+        // a long job never delays the load balancer's notice.
+        var services: [any Service] = [refresher]
+        if configuration.jobsEnabled {
+            let billing = try BillingWeb.settings(configuration.billing, clusterSecret: outcome.secret)
+            let recurring = RecurringBilling(database: database, settings: billing, clock: node.clock)
+            let jobs = try NodeJobs.registry(configuration: configuration, database: database, clock: node.clock, recurring: recurring)
+            services.append(Scheduler(
+                jobs: jobs, database: database, nodeID: configuration.nodeID, settings: NodeJobs.settings(configuration), clock: node.clock, logger: logger
+            ))
+        }
+        services += [app, drain]
+        try await ServiceGroup(configuration: .init(services: services, logger: logger)).run()
     }
 }
 

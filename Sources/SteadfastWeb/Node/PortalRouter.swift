@@ -3,6 +3,7 @@ import HummingbirdAuth
 import Prometheus
 import SteadfastConfig
 import SteadfastDomain
+import SteadfastJobs
 import SteadfastPersistence
 import SteadfastServices
 import SteadfastSessions
@@ -75,12 +76,14 @@ public struct PortalRouter: Sendable {
         BillingAPIController(billing: billing).addRoutes(to: api)
         BillingAdminAPIController(billing: billing).addRoutes(to: api)
         GatewayWebhookController(billing: billing).addRoutes(to: api)
+        JobsAPIController(store: JobStore(database: database), clock: clock, nodeID: configuration.nodeID).addRoutes(to: api)
 
         let html = router.group().add(middleware: CSRFMiddleware(tokens: CSRFTokens(secret: secret)))
         AuthPagesController(accounts: accounts, sessions: issuer, pages: pages).addRoutes(to: html)
         PortalPagesController(accounts: accounts, pages: pages, nodeID: configuration.nodeID).addRoutes(to: html)
         BillingPagesController(billing: billing, pages: pages).addRoutes(to: html)
         BillingAdminPagesController(billing: billing, pages: pages).addRoutes(to: html)
+        JobsPagesController(store: JobStore(database: database), pages: pages, clock: clock, nodeID: configuration.nodeID).addRoutes(to: html)
         return router
     }
 }

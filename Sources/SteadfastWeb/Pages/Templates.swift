@@ -9,6 +9,8 @@ enum Templates {
         "clientarea": clientarea,
         "admin": admin,
         "error": error,
+        "jobs": jobs,
+        "job": job,
     ]
 
     static let layout = """
@@ -99,6 +101,7 @@ enum Templates {
     <dt>Clients</dt><dd>{{clients}}</dd>
     <dt>Staff</dt><dd>{{staff}}</dd>
     </dl>
+    <p><a href="/admin/jobs">Scheduled jobs</a></p>
     """
 
     static let error = """

@@ -78,7 +78,9 @@ import Testing
     @Test(arguments: BillingLive.Engine.allCases)
     func renewalRunsOnEveryNodeAtOnceMakeOneInvoicePerServiceAndPeriod(_ engine: BillingLive.Engine) async throws {
         // Services ordered today are due in a month: a 40-day lead puts them all in the window.
-        let live = try await BillingLive.start(engine, name: "renew200", settings: ["billing.renewal_lead_days=40"])
+        // A 100-item checkout is one long transaction: give it more than the 2 s default bound,
+        // which a loaded test machine can exceed.
+        let live = try await BillingLive.start(engine, name: "renew200", settings: ["billing.renewal_lead_days=40", "database.timeout=15s"])
         defer { live.stop() }
         var services: [String] = []
         for batch in 0..<2 {

@@ -1,0 +1,17 @@
+import SteadfastPersistence
+
+/// `session-cleanup`: deletes expired session rows — once per interval for the whole cluster,
+/// where every node used to do it on its own timer.
+public enum SessionCleanupJob {
+    public static let name = "session-cleanup"
+
+    /// Every `interval` (`session.cleanup_interval`); missed slots coalesce into one run.
+    public static func definition(database: any SQLDatabase, interval: Duration) -> JobDefinition {
+        JobDefinition(name, schedule: .every(interval), timeout: .seconds(300), catchUp: .runOnce) { context in
+            let deleted = try await SessionRecordRepository(database: database).deleteExpired(now: context.clock.now())
+            if deleted > 0 {
+                context.logger.info("deleted expired sessions", metadata: ["steadfast.sessions.deleted": "\(deleted)"])
+            }
+        }
+    }
+}

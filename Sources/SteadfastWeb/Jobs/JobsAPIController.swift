@@ -1,0 +1,46 @@
+import Hummingbird
+import SteadfastDomain
+import SteadfastJobs
+
+/// Staff-only JSON for the scheduler: `GET /api/v1/admin/jobs`, `GET /api/v1/admin/jobs/{name}/runs`,
+/// `POST /api/v1/admin/jobs/{name}/run` (202: a manual run is queued; some node runs it once).
+struct JobsAPIController: Sendable {
+    let store: JobStore
+    let clock: any WallClock
+    let nodeID: String
+
+    func addRoutes(to group: RouterGroup<PortalRequestContext>) {
+        group.get("admin/jobs", use: list)
+        group.get("admin/jobs/:name/runs", use: runs)
+        group.post("admin/jobs/:name/run", use: run)
+    }
+
+    @Sendable func list(_ request: Request, context: PortalRequestContext) async throws -> JobsResponse {
+        try Self.requireStaff(context)
+        return JobsResponse(node: nodeID, jobs: try await store.jobs(now: clock.now()))
+    }
+
+    @Sendable func runs(_ request: Request, context: PortalRequestContext) async throws -> JobRunsResponse {
+        try Self.requireStaff(context)
+        let name = try context.parameters.require("name")
+        let limit = min(max(request.uri.queryParameters.get("limit", as: Int.self) ?? 50, 1), 1000)
+        return JobRunsResponse(runs: try await store.history(job: name, limit: limit).map(JobsResponse.Run.init))
+    }
+
+    @Sendable func run(_ request: Request, context: PortalRequestContext) async throws -> EditedResponse<JobRunQueuedResponse> {
+        try Self.requireStaff(context)
+        let name = try context.parameters.require("name")
+        do {
+            let key = try await store.requestRun(job: name, requestedBy: context.account?.email.value ?? "staff", now: clock.now())
+            context.logger.notice("manual job run requested", metadata: ["steadfast.job.name": "\(name)", "steadfast.job.slot": "\(key)"])
+            return EditedResponse(status: .accepted, response: JobRunQueuedResponse(job: name, slot_key: key))
+        } catch let error as JobError where error.code == .unknownJob {
+            throw HTTPError(.notFound, message: "there is no job named \(name)")
+        }
+    }
+
+    static func requireStaff(_ context: PortalRequestContext) throws {
+        guard let account = context.account else { throw HTTPError(.unauthorized, message: "log in first") }
+        guard account.role == .staff else { throw HTTPError(.forbidden, message: "staff only") }
+    }
+}

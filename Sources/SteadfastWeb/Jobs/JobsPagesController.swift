@@ -1,0 +1,58 @@
+import Foundation
+import Hummingbird
+import SteadfastDomain
+import SteadfastJobs
+
+/// The staff-only scheduler pages: `/admin/jobs` (every job: schedule, last run and its node,
+/// duration and outcome, next run, a CSRF-protected "Run now" button) and `/admin/jobs/{name}`
+/// (the job's history).
+struct JobsPagesController: Sendable {
+    let store: JobStore
+    let pages: PageRenderer
+    let clock: any WallClock
+    let nodeID: String
+
+    func addRoutes(to router: RouterGroup<PortalRequestContext>) {
+        router.get("admin/jobs", use: list)
+        router.get("admin/jobs/:name", use: detail)
+        router.post("admin/jobs/:name/run", use: run)
+    }
+
+    @Sendable func list(_ request: Request, context: PortalRequestContext) async throws -> Response {
+        if let refusal = try Self.staffOnly(context) { return refusal }
+        let jobs = try await store.jobs(now: clock.now())
+        return pages.page("jobs", title: "Scheduled jobs", values: ["node": nodeID, "jobs": jobs.map(JobsView.row), "none": jobs.isEmpty], context: context)
+    }
+
+    @Sendable func detail(_ request: Request, context: PortalRequestContext) async throws -> Response {
+        if let refusal = try Self.staffOnly(context) { return refusal }
+        let name = try context.parameters.require("name")
+        guard let job = try await store.jobs(now: clock.now()).first(where: { $0.name == name }) else {
+            throw HTTPError(.notFound, message: "There is no job named \(name).")
+        }
+        let runs = try await store.history(job: name, limit: 100)
+        var values: [String: Any] = ["job": JobsView.row(job), "runs": runs.map(JobsView.row)]
+        if let queued = request.uri.queryParameters.get("queued") { values["queued"] = queued }
+        return pages.page("job", title: "Job \(name)", values: values, context: context)
+    }
+
+    @Sendable func run(_ request: Request, context: PortalRequestContext) async throws -> Response {
+        if let refusal = try Self.staffOnly(context) { return refusal }
+        let name = try context.parameters.require("name")
+        let key: String
+        do {
+            key = try await store.requestRun(job: name, requestedBy: context.account?.email.value ?? "staff", now: clock.now())
+        } catch let error as JobError where error.code == .unknownJob {
+            throw HTTPError(.notFound, message: "There is no job named \(name).")
+        }
+        context.logger.notice("manual job run requested", metadata: ["steadfast.job.name": "\(name)", "steadfast.job.slot": "\(key)"])
+        return redirect(to: "/admin/jobs/\(name)?queued=\(key)")
+    }
+
+    /// A redirect to the log-in page for visitors; 403 for clients; `nil` for staff.
+    static func staffOnly(_ context: PortalRequestContext) throws -> Response? {
+        guard let account = context.account else { return redirect(to: "/login") }
+        guard account.role == .staff else { throw HTTPError(.forbidden, message: "The admin area is for staff only.") }
+        return nil
+    }
+}

@@ -1,0 +1,81 @@
+import Foundation
+import Hummingbird
+import SteadfastJobs
+
+/// `GET /api/v1/admin/jobs`: every published job with its latest run and next slot.
+struct JobsResponse: ResponseEncodable {
+    /// One job.
+    struct Job: Encodable {
+        let name: String
+        let schedule: String
+        let catch_up: String
+        let timeout_seconds: Double
+        let next_run_at: String?
+        let skipped_slots: Int
+        let published_by: String
+        let last_run: Run?
+        let last_finished: Run?
+    }
+
+    /// One run (a row of `job_runs`).
+    struct Run: Encodable {
+        let job: String
+        let slot_key: String
+        let slot_at: String
+        let kind: String
+        let state: String
+        let node: String?
+        let fencing_token: Int64
+        let takeovers: Int
+        let missed_slots: Int
+        let requested_by: String?
+        let started_at: String?
+        let finished_at: String?
+        let duration_ms: Int64?
+        let lag_ms: Int64?
+        let error: String?
+
+        init(_ run: JobRunRecord) {
+            job = run.job
+            slot_key = run.slotKey
+            slot_at = JobsView.time(run.slotAt)
+            kind = run.kind.rawValue
+            state = run.state
+            node = run.holder
+            fencing_token = run.fencingToken
+            takeovers = run.takeovers
+            missed_slots = run.missedSlots
+            requested_by = run.requestedBy
+            started_at = run.startedAt.map { JobsView.time($0) }
+            finished_at = run.finishedAt.map { JobsView.time($0) }
+            duration_ms = run.duration.map { $0.components.seconds * 1000 + $0.components.attoseconds / 1_000_000_000_000_000 }
+            lag_ms = run.startLag.map { $0.components.seconds * 1000 + $0.components.attoseconds / 1_000_000_000_000_000 }
+            error = run.error
+        }
+    }
+
+    let node: String
+    let jobs: [Job]
+
+    init(node: String, jobs: [JobSummary]) {
+        self.node = node
+        self.jobs = jobs.map { job in
+            Job(
+                name: job.name, schedule: job.schedule, catch_up: job.catchUp, timeout_seconds: Double(job.timeout.components.seconds),
+                next_run_at: job.nextSlotAt.map { JobsView.time($0) }, skipped_slots: job.skippedSlots, published_by: job.publishedBy,
+                last_run: job.lastRun.map(Run.init), last_finished: job.lastFinished.map(Run.init)
+            )
+        }
+    }
+}
+
+/// `GET /api/v1/admin/jobs/{name}/runs`.
+struct JobRunsResponse: ResponseEncodable {
+    let runs: [JobsResponse.Run]
+}
+
+/// `POST /api/v1/admin/jobs/{name}/run` (202): the queued manual run.
+struct JobRunQueuedResponse: ResponseEncodable {
+    let job: String
+    let slot_key: String
+}

@@ -1,0 +1,47 @@
+import SteadfastConfig
+import SteadfastDomain
+import SteadfastJobs
+import SteadfastPersistence
+import SteadfastServices
+
+/// The jobs every node's scheduler runs. Each node builds the same list from the same binary and
+/// configuration; the database decides which node runs each slot.
+///
+/// Wiring a new job is one line here, e.g.
+/// `jobs.add(JobDefinition("nightly-report", schedule: try .cron("0 3 * * *", timeZone: zone)) { try await report.make(asOf: $0.slot) })`
+/// — see docs/jobs.md.
+enum NodeJobs {
+    static func registry(configuration: NodeConfiguration, database: any SQLDatabase, clock: any WallClock, recurring: RecurringBilling) throws -> JobRegistry {
+        var jobs = JobRegistry()
+        jobs.add(BillingJobs.definition(recurring: recurring, schedule: try billingSchedule(configuration)))
+        jobs.add(SessionCleanupJob.definition(database: database, interval: configuration.sessionCleanupInterval))
+        jobs.add(HistoryPruneJob.definition(store: JobStore(database: database), retention: configuration.jobsHistoryRetention))
+        if let interval = configuration.jobsHeartbeatInterval {
+            jobs.add(HeartbeatJob.definition(
+                interval: interval, duration: configuration.jobsHeartbeatDuration,
+                catchUp: CatchUpPolicy(parsing: configuration.jobsHeartbeatCatchUp) ?? .runAll
+            ))
+        }
+        return jobs
+    }
+
+    /// `jobs.billing.schedule`: `every 1h`, or a cron expression evaluated in `jobs.time_zone`
+    /// unless it names its own zone, `0 * * * * (Europe/Berlin)`.
+    static func billingSchedule(_ configuration: NodeConfiguration) throws -> Schedule {
+        let text = configuration.jobsBillingSchedule.trimmingCharacters(in: .whitespaces)
+        do {
+            let parsed = try Schedule(parsing: text)
+            if case .cron(let expression, _) = parsed, !text.hasSuffix(")") {
+                return .cron(expression, configuration.jobsTimeZone)
+            }
+            return parsed
+        } catch {
+            throw ConfigError(key: ConfigKey.jobsBillingSchedule.name, message: "\(error)")
+        }
+    }
+
+    /// The scheduler settings from `jobs.*`.
+    static func settings(_ configuration: NodeConfiguration) -> SchedulerSettings {
+        SchedulerSettings(lease: configuration.jobsLease, pollInterval: configuration.jobsPollInterval, shutdownGrace: configuration.jobsShutdownGrace)
+    }
+}

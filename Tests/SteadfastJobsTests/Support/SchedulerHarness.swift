@@ -1,0 +1,43 @@
+import Foundation
+import Logging
+import ServiceLifecycle
+import SteadfastJobs
+import SteadfastPersistence
+import SteadfastTestSupport
+
+/// A ``Scheduler`` running in its own ServiceGroup, as in a node, stoppable gracefully.
+final class RunningScheduler: Sendable {
+    let group: ServiceGroup
+    let task: Task<Void, any Error>
+
+    init(_ jobs: [JobDefinition], database: any SQLDatabase, node: String, settings: SchedulerSettings) {
+        var logger = Logger(label: "test.\(node)")
+        logger.logLevel = ProcessInfo.processInfo.environment["STEADFAST_TEST_LOG"] == nil ? .critical : .debug
+        let scheduler = Scheduler(jobs: JobRegistry(jobs), database: database, nodeID: node, settings: settings, logger: logger)
+        let group = ServiceGroup(configuration: .init(services: [scheduler], logger: logger))
+        self.group = group
+        task = Task { try await group.run() }
+    }
+
+    /// Graceful shutdown, then waits for the scheduler to return.
+    func stop() async throws {
+        await group.triggerGracefulShutdown()
+        try await task.value
+    }
+
+    /// Hard stop (cancellation), as when a node's shutdown time runs out.
+    func cancel() async {
+        task.cancel()
+        _ = try? await task.value
+    }
+}
+
+/// Reads what the `heartbeat` job recorded: slot key → [(node, token)].
+func heartbeats(_ database: any SQLDatabase, job: String = "heartbeat") async throws -> [String: [(node: String, token: Int64)]] {
+    let rows = try await database.query("SELECT slot_key, node, fencing_token FROM job_heartbeats WHERE job = \(job) ORDER BY slot_at")
+    var result: [String: [(node: String, token: Int64)]] = [:]
+    for row in rows {
+        result[try row.string("slot_key"), default: []].append((try row.string("node"), try row.int("fencing_token")))
+    }
+    return result
+}

@@ -42,6 +42,6 @@ swift build --build-tests
 echo "==> testing"
 # Most tests start real servers and nodes and depend on timers (leases, health checks, drain
 # delays). Run without a bound, swift-testing starts every suite at once and two cores starve
-# them; six at a time keeps the run about as fast and the timers honest.
-export SWT_EXPERIMENTAL_MAXIMUM_PARALLELIZATION_WIDTH="${SWT_EXPERIMENTAL_MAXIMUM_PARALLELIZATION_WIDTH:-6}"
+# them; four at a time keeps the run about as fast and the timers honest.
+export SWT_EXPERIMENTAL_MAXIMUM_PARALLELIZATION_WIDTH="${SWT_EXPERIMENTAL_MAXIMUM_PARALLELIZATION_WIDTH:-4}"
 swift test --skip-build "$@"

@@ -63,8 +63,10 @@ import Testing
         #expect(slots == Array(first...last), "missing slots: \(Set(first...last).subtracting(slots).sorted())")
         #expect(recorded.values.allSatisfy { $0.count == 1 }, "slots recorded more than once: \(recorded.filter { $0.value.count > 1 }.keys.sorted())")
         #expect(recorded.values.allSatisfy { $0[0].token == 1 }, "no takeovers without a failure")
-        let states = try await cluster.psql("SELECT state, count(*) FROM job_runs WHERE job = 'heartbeat' GROUP BY state")
-        #expect(states.map { $0[0] } == ["succeeded"] && Int(states.first?[1] ?? "") == slots.count)
+        // Every run succeeded, except at most one the last node to stop was running and handed
+        // back with nobody left to take it (it recorded nothing).
+        let states = Dictionary(uniqueKeysWithValues: try await cluster.psql("SELECT state, count(*) FROM job_runs WHERE job = 'heartbeat' GROUP BY state").map { ($0[0], Int($0[1])!) })
+        #expect(states["succeeded"] == slots.count && Set(states.keys).isSubset(of: ["succeeded", "released"]) && (states["released"] ?? 0) <= 1, "\(states)")
         let byNode = Dictionary(grouping: recorded.values.map { $0[0].node }, by: { $0 }).mapValues(\.count)
         print("slots run per node over 60 s: \(byNode.sorted { $0.key < $1.key })")
         #expect(Set(byNode.keys).isSubset(of: Set(Self.names)))
@@ -201,6 +203,10 @@ import Testing
         // Whatever the policy: no slot ever ran twice.
         let recorded = try await cluster.heartbeats()
         #expect(recorded.values.allSatisfy { $0.count == 1 }, "slots recorded twice: \(recorded.filter { $0.value.count > 1 }.keys.sorted())")
-        #expect(Set(recorded.keys) == Set(all.keys))
+        // Each succeeded run recorded its slot; a slot running when its node stopped was handed
+        // back (released) with no node left to finish it, and recorded nothing.
+        let succeeded = try await cluster.psql("SELECT extract(epoch FROM slot_at)::bigint FROM job_runs WHERE job = 'heartbeat' AND kind = 'scheduled' AND state = 'succeeded'").map { Int64($0[0])! }
+        #expect(Set(recorded.keys) == Set(succeeded))
+        #expect(Set(all.keys).subtracting(succeeded).count <= 4, "only the slots running at each stop are unfinished")
     }
 }

@@ -45,9 +45,11 @@ import Testing
         #expect(counts.values.allSatisfy { $0 == 1 }, "slots recorded twice: \(counts.filter { $0.value > 1 }.keys.sorted())")
         #expect(slots == Array(first...last), "slots missing: \(Set(first...last).subtracting(slots).sorted())")
         let runs = try await psql("SELECT state, count(*), sum(takeovers), max(fencing_token) FROM job_runs WHERE job = 'heartbeat' GROUP BY state")
-        #expect(runs.map { $0[0] } == ["succeeded"], "runs: \(runs)")
-        #expect(Int(runs.first?[1] ?? "") == slots.count)
+        // At most one run, going when the last node stopped, was handed back unfinished.
+        let succeeded = runs.first { $0[0] == "succeeded" }
+        #expect(runs.allSatisfy { $0[0] == "succeeded" || ($0[0] == "released" && $0[1] == "1") }, "runs: \(runs)")
+        #expect(Int(succeeded?[1] ?? "") == slots.count)
         let late = try await psql("SELECT count(*) FROM job_runs WHERE job = 'heartbeat' AND started_at - slot_at > interval '1 second'")
-        print("failover: \(slots.count) slots, each once; runs started over 1 s late (the outage, caught up): \(late.first?.first ?? "?"); takeovers: \(runs.first?[2] ?? "?"), highest fencing token: \(runs.first?[3] ?? "?")")
+        print("failover: \(slots.count) slots, each once; runs started over 1 s late (the outage, caught up): \(late.first?.first ?? "?"); takeovers: \(succeeded?[2] ?? "?"), highest fencing token: \(succeeded?[3] ?? "?")")
     }
 }

@@ -23,10 +23,13 @@ import Testing
             let recorded = try await heartbeats(databases[0])
             let runs = try await databases[0].query("SELECT slot_key, slot_at, state, fencing_token FROM job_runs WHERE job = 'heartbeat' ORDER BY slot_at")
             #expect(runs.count >= 8, "about 15 slots in 3 s, got \(runs.count)")
-            #expect(try runs.allSatisfy { try $0.string("state") == "succeeded" })
+            // A slot running when its node stopped was handed back (released) with nobody left
+            // to take it over; every other slot succeeded.
+            #expect(try runs.allSatisfy { ["succeeded", "released"].contains(try $0.string("state")) })
+            #expect(try runs.filter { try $0.string("state") == "released" }.count <= 3)
             // Every claimed slot recorded exactly once, by the holder that completed it (on a
             // starved machine a 1 s lease can expire and be taken over: then by the later holder).
-            #expect(Set(recorded.keys) == Set(try runs.map { try $0.string("slot_key") }))
+            #expect(Set(recorded.keys) == Set(try runs.filter { try $0.string("state") == "succeeded" }.map { try $0.string("slot_key") }))
             #expect(recorded.values.allSatisfy { $0.count == 1 }, "each slot once: \(recorded.filter { $0.value.count != 1 })")
             let tokens = Dictionary(uniqueKeysWithValues: try runs.map { (try $0.string("slot_key"), try $0.int("fencing_token")) })
             #expect(recorded.allSatisfy { key, records in records.allSatisfy { $0.token == tokens[key] } })

@@ -1,8 +1,8 @@
 import ArgumentParser
 import Foundation
-import Synchronization
 import Logging
 import SteadfastConfig
+import SteadfastJobs
 import SteadfastPersistence
 import SteadfastServices
 import SteadfastStorage
@@ -72,6 +72,8 @@ struct StorageCommand: AsyncParsableCommand {
         var type: String
         @Option(name: .long, help: "The target to move the files to (a name from storage.targets, or local).")
         var to: String
+        @Flag(name: .long, help: "Queue the migration for the running nodes' storage-migrations job instead of running it here; exactly one node does it and another resumes it if that node dies.")
+        var background = false
 
         func run() async throws {
             guard let fileType = FileType(rawValue: type) else {
@@ -82,6 +84,10 @@ struct StorageCommand: AsyncParsableCommand {
                 throw ValidationError("--to: no storage target is named '\(to)' (configured: \(configuration.storage.targets.map(\.name).joined(separator: ", ")))")
             }
             let target = to
+            if background {
+                try await queueInBackground(configuration, type: fileType, target: target)
+                return
+            }
             let interactive = isatty(STDERR_FILENO) == 1
             let report = try await StorageCommand.withRegistry(configuration, logger: Logger(label: "steadfast.storage")) { registry, catalog in
                 let lastPrinted = ProgressThrottle()
@@ -108,19 +114,24 @@ struct StorageCommand: AsyncParsableCommand {
                 throw ExitCode(1)
             }
         }
-    }
-}
 
-/// Rate-limits progress lines when output is not a terminal.
-final class ProgressThrottle: Sendable {
-    private let last = Mutex<ContinuousClock.Instant?>(nil)
-
-    func due(every interval: Duration) -> Bool {
-        last.withLock { last in
-            let now = ContinuousClock.now
-            if let previous = last, now - previous < interval { return false }
-            last = now
-            return true
+        /// Records the request and queues a manual run of the `storage-migrations` job.
+        func queueInBackground(_ configuration: NodeConfiguration, type: FileType, target: String) async throws {
+            let requester = "cli@\(ProcessInfo.processInfo.hostName)"
+            let queued = try await OperatorDatabase.with(configuration, logger: Logger(label: "steadfast.storage")) { database in
+                try await StorageMigrationQueue(database: database).request(type: type, to: target, by: requester)
+                do {
+                    return try await JobStore(database: database).requestRun(job: "storage-migrations", requestedBy: requester, now: Date())
+                } catch let error as JobError where error.code == .unknownJob {
+                    return ""  // no node has published the job yet
+                }
+            }
+            print("queued: \(type.rawValue) → \(target)")
+            if !queued.isEmpty {
+                print("a running node starts it now (run \(queued)); follow it with: steadfast jobs history storage-migrations")
+            } else {
+                print("no node has run the scheduler on this database yet: the first node to start runs it within a minute")
+            }
         }
     }
 }

@@ -200,6 +200,62 @@ import Testing
     }
 
     /// Runs the real `steadfast` binary to completion; returns its exit status and output.
+    /// `storage migrate --background`: the migration is queued for the scheduler and exactly one
+    /// of two running nodes does it; both follow the switch; files stay readable everywhere.
+    @Test func aBackgroundMigrationIsDoneByTheClusterScheduler() async throws {
+        let server = try await PostgresServer.shared()
+        let database = try await server.createDatabase(prefix: "bgmigrate")
+        let shared = try TestPaths.makeTemporaryDirectory(prefix: "steadfast-nas")
+        let archive = try TestPaths.makeTemporaryDirectory(prefix: "steadfast-archive")
+        let targets = #"[{"name": "archive", "kind": "local", "path": "\#(archive.path)"}]"#
+        let configuration = [
+            "--database", server.url(database: database),
+            "--set", "storage.local_path=\(shared.path)", "--set", "storage.targets=\(targets)",
+            "--set", "storage.route_refresh_interval=500ms", "--set", "jobs.poll_interval=200ms",
+        ]
+        let a = try await SteadfastNode.start(name: "bg-a", arguments: configuration)
+        defer { a.process.send(SIGKILL) }
+        let b = try await SteadfastNode.start(name: "bg-b", arguments: configuration)
+        defer { b.process.send(SIGKILL) }
+        let client = try await Self.client(a, email: "bg@example.com")
+        var originals: [String: [UInt8]] = [:]
+        for index in 0..<3 {
+            let bytes = Self.randomBytes(30_000 + index)
+            let id = try #require(try await Self.upload(client, name: "f\(index).bin", bytes: bytes).json["id"] as? String)
+            originals[id] = bytes
+        }
+
+        let unknown = try await Self.run(["storage", "migrate", "--type", "client_files", "--to", "nowhere", "--background"] + configuration)
+        #expect(unknown.status != 0 && unknown.output.contains("--to"), "\(unknown.output)")
+
+        let queued = try await Self.run(["storage", "migrate", "--type", "client_files", "--to", "archive", "--background"] + configuration)
+        #expect(queued.status == 0, "\(queued.output)")
+        #expect(queued.output.contains("queued: client_files → archive"), "\(queued.output)")
+        // A node runs the job; both nodes then send new files to the archive.
+        let onB = client.pointed(at: b.baseURL)
+        #expect(await eventually(timeout: .seconds(30)) {
+            let probe = try? await Self.upload(onB, name: "probe.bin", bytes: [7, 7, 7])
+            return (probe?.json["locations"] as? [String]) == ["archive"]
+        }, "node b follows the switch")
+        #expect(await eventually(timeout: .seconds(10)) {
+            let probe = try? await Self.upload(client, name: "probe-a.bin", bytes: [8])
+            return (probe?.json["locations"] as? [String]) == ["archive"]
+        }, "node a follows the switch")
+        for (id, bytes) in originals {
+            let file = try await onB.get("/api/v1/files/\(id)")
+            #expect(Set(file.json["locations"] as? [String] ?? []) == ["local", "archive"])
+            #expect(try await onB.send("GET", "/api/v1/files/\(id)/content").bytes == bytes)
+        }
+        // One manual run, by one node, recorded as succeeded with the migration's outcome.
+        let history = try await Self.run(["jobs", "history", "storage-migrations"] + configuration)
+        #expect(history.status == 0, "\(history.output)")
+        let manualRuns = history.output.split(separator: "\n").filter { $0.contains("manual") }
+        #expect(manualRuns.count == 1 && manualRuns[0].contains("succeeded"), "\(history.output)")
+        let rows = try await server.psql("SELECT attempts, finished_at IS NOT NULL, outcome FROM storage_migration_requests", database: database)
+        // (Probes uploaded before the switch may have been copied too.)
+        #expect(rows.hasPrefix("1|t|") && rows.contains("0 failed") && rows.contains("switched"), "\(rows)")
+    }
+
     static func run(_ arguments: [String]) async throws -> (status: Int32, output: String) {
         let directory = try TestPaths.makeTemporaryDirectory(prefix: "steadfast-cli")
         let process = try ManagedProcess(name: "cli", executable: TestPaths.steadfastBinary, arguments: arguments, workingDirectory: directory, logDirectory: directory)

@@ -6,6 +6,8 @@
 /// - `stored_file_locations`: which targets hold a verified copy of a file.
 /// - `storage_routes`: the target new files of a type go to, once `storage migrate` switched it
 ///   (overrides the configuration; every node re-reads it).
+/// - `storage_migration_requests` (101): migrations queued for the scheduler's
+///   `storage-migrations` job (`storage migrate --background`), one per file type.
 public enum StorageMigrations {
     public static let all: [Migration] = [
         Migration(version: 100, name: "stored files, their locations and per-type routes") { d in
@@ -38,6 +40,23 @@ public enum StorageMigrations {
                     file_type TEXT PRIMARY KEY,
                     target TEXT NOT NULL,
                     updated_at \(d.timestampType) NOT NULL
+                )
+                """,
+            ]
+        },
+        Migration(version: 101, name: "storage migrations queued for the scheduler") { d in
+            [
+                """
+                CREATE TABLE storage_migration_requests (
+                    file_type TEXT PRIMARY KEY,
+                    request_id \(d.uuidType) NOT NULL,
+                    target TEXT NOT NULL,
+                    requested_by TEXT NOT NULL,
+                    requested_at \(d.timestampType) NOT NULL,
+                    attempts INTEGER NOT NULL DEFAULT 0,
+                    last_attempt_at \(d.timestampType),
+                    outcome TEXT,
+                    finished_at \(d.timestampType)
                 )
                 """,
             ]

@@ -3,6 +3,7 @@ import SteadfastDomain
 import SteadfastJobs
 import SteadfastPersistence
 import SteadfastServices
+import SteadfastStorage
 
 /// The jobs every node's scheduler runs. Each node builds the same list from the same binary and
 /// configuration; the database decides which node runs each slot.
@@ -11,9 +12,13 @@ import SteadfastServices
 /// `jobs.add(JobDefinition("nightly-report", schedule: try .cron("0 3 * * *", timeZone: zone)) { try await report.make(asOf: $0.slot) })`
 /// — see docs/jobs.md.
 enum NodeJobs {
-    static func registry(configuration: NodeConfiguration, database: any SQLDatabase, clock: any WallClock, recurring: RecurringBilling) throws -> JobRegistry {
+    static func registry(
+        configuration: NodeConfiguration, database: any SQLDatabase, clock: any WallClock, recurring: RecurringBilling,
+        storage: StorageRegistry, catalog: SQLFileCatalog
+    ) throws -> JobRegistry {
         var jobs = JobRegistry()
         jobs.add(BillingJobs.definition(recurring: recurring, schedule: try billingSchedule(configuration)))
+        jobs.add(StorageJobs.definition(queue: StorageMigrationQueue(database: database, clock: clock), registry: storage, catalog: catalog))
         jobs.add(SessionCleanupJob.definition(database: database, interval: configuration.sessionCleanupInterval))
         jobs.add(HistoryPruneJob.definition(store: JobStore(database: database), retention: configuration.jobsHistoryRetention))
         if let interval = configuration.jobsHeartbeatInterval {

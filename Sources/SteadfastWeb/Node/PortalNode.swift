@@ -151,7 +151,9 @@ struct NodeService: Service {
         if configuration.jobsEnabled {
             let billing = try BillingWeb.settings(configuration.billing, clusterSecret: outcome.secret)
             let recurring = RecurringBilling(database: database, settings: billing, clock: node.clock)
-            let jobs = try NodeJobs.registry(configuration: configuration, database: database, clock: node.clock, recurring: recurring)
+            let jobs = try NodeJobs.registry(
+                configuration: configuration, database: database, clock: node.clock, recurring: recurring, storage: registry, catalog: catalog
+            )
             services.append(Scheduler(
                 jobs: jobs, database: database, nodeID: configuration.nodeID, settings: NodeJobs.settings(configuration), clock: node.clock, logger: logger
             ))

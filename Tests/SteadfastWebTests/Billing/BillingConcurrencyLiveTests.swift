@@ -80,7 +80,7 @@ import Testing
         // Services ordered today are due in a month: a 40-day lead puts them all in the window.
         // A 100-item checkout is one long transaction: give it more than the 2 s default bound,
         // which a loaded test machine can exceed.
-        let live = try await BillingLive.start(engine, name: "renew200", settings: ["billing.renewal_lead_days=40", "database.timeout=15s"])
+        let live = try await BillingLive.start(engine, name: "renew200", settings: ["billing.renewal_lead_days=40", "database.timeout=30s"])
         defer { live.stop() }
         var services: [String] = []
         for batch in 0..<2 {

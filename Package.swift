@@ -215,6 +215,8 @@ let package = Package(
         .target(
             name: "SteadfastTestSupport",
             dependencies: [
+                "SteadfastDomain",
+                "SteadfastPersistence",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

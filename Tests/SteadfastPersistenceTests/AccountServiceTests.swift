@@ -3,6 +3,7 @@ import SteadfastDomain
 import SteadfastPersistence
 import SteadfastServices
 import Testing
+import SteadfastTestSupport
 
 @Suite struct AccountServiceTests {
     func service(_ db: any SQLDatabase) -> AccountService {

@@ -1,6 +1,7 @@
 import Foundation
 @testable import SteadfastPersistence
 import Testing
+import SteadfastTestSupport
 
 @Suite struct SQLRenderingTests {
     @Test func valuesBecomeNumberedPlaceholdersPerDialect() {

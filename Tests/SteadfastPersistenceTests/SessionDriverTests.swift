@@ -4,6 +4,7 @@ import Hummingbird
 import SteadfastPersistence
 import SteadfastSessions
 import Testing
+import SteadfastTestSupport
 
 @Suite struct SessionDriverTests {
     struct Payload: Codable, Sendable, Equatable {

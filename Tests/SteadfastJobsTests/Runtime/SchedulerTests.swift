@@ -14,7 +14,7 @@ import Testing
 
     @Test(arguments: EngineKind.allCases)
     func threeSchedulersRunEverySlotExactlyOnce(_ kind: EngineKind) async throws {
-        try await withDatabase(kind, connections: 3) { databases in
+        try await withDatabases(kind, connections: 3) { databases in
             let nodes = (0..<3).map { i in
                 RunningScheduler([HeartbeatJob.definition(interval: .milliseconds(200))], database: databases[i], node: "n\(i)", settings: Self.fast)
             }
@@ -43,7 +43,7 @@ import Testing
     /// slot over with token 2 and finishes it.
     @Test(arguments: EngineKind.allCases)
     func aDeadHoldersSlotIsTakenOverAfterTheLease(_ kind: EngineKind) async throws {
-        try await withDatabase(kind, connections: 2) { databases in
+        try await withDatabases(kind, connections: 2) { databases in
             let job = HeartbeatJob.definition(interval: .seconds(3600))
             let store = JobStore(database: databases[0])
             try await store.publish([job], node: "dead", now: Date())
@@ -67,7 +67,7 @@ import Testing
 
     @Test(arguments: EngineKind.allCases)
     func gracefulShutdownHandsARunningSlotBackInsteadOfLettingItExpire(_ kind: EngineKind) async throws {
-        try await withDatabase(kind, connections: 2) { databases in
+        try await withDatabases(kind, connections: 2) { databases in
             let started = Mutex<[String]>([])
             let job = JobDefinition("long", schedule: try .cron("0 0 1 1 *"), timeout: .seconds(60)) { context in
                 started.withLock { $0.append(context.node) }
@@ -93,7 +93,7 @@ import Testing
 
     @Test(arguments: EngineKind.allCases)
     func aRunningJobFinishesWithinTheShutdownGrace(_ kind: EngineKind) async throws {
-        try await withDatabase(kind) { databases in
+        try await withDatabases(kind, connections: 1) { databases in
             let job = JobDefinition("short", schedule: try .cron("0 0 1 1 *")) { _ in try await Task.sleep(for: .milliseconds(800)) }
             let settings = SchedulerSettings(lease: .seconds(30), pollInterval: .milliseconds(100), shutdownGrace: .seconds(10))
             let node = RunningScheduler([job], database: databases[0], node: "a", settings: settings)
@@ -109,7 +109,7 @@ import Testing
 
     @Test(arguments: EngineKind.allCases)
     func failuresAndTimeoutsAreRecorded(_ kind: EngineKind) async throws {
-        try await withDatabase(kind) { databases in
+        try await withDatabases(kind, connections: 1) { databases in
             struct Broken: Error, CustomStringConvertible { var description: String { "the gateway said no" } }
             let never = try Schedule.cron("0 0 1 1 *")
             let jobs = [
@@ -136,7 +136,7 @@ import Testing
 
     @Test(arguments: EngineKind.allCases)
     func theSessionCleanupJobDeletesExpiredSessions(_ kind: EngineKind) async throws {
-        try await withDatabase(kind) { databases in
+        try await withDatabases(kind, connections: 1) { databases in
             let sessions = SessionRecordRepository(database: databases[0])
             let now = Date()
             try await sessions.insert(idHash: "expired", data: "{}", expiresAt: now.addingTimeInterval(-60), now: now)

@@ -3,6 +3,7 @@ import Logging
 import SteadfastPersistence
 @testable import SteadfastJobs
 import Testing
+import SteadfastTestSupport
 
 /// The claim SQL on SQLite and PostgreSQL, with an injected clock.
 @Suite struct JobStoreTests {
@@ -19,8 +20,8 @@ import Testing
 
     @Test(arguments: EngineKind.allCases)
     func aSlotIsClaimedOnceHoweverManyNodesTry(_ kind: EngineKind) async throws {
-        try await withDatabase(kind, connections: 3) { databases in
-            let clock = ManualClock()
+        try await withDatabases(kind, connections: 3) { databases in
+            let clock = ManualClock(offSlot)
             let job = Self.job()
             try await JobStore(database: databases[0]).publish([job], node: "a", now: clock.now())
             let now = clock.now()
@@ -55,8 +56,8 @@ import Testing
 
     @Test(arguments: EngineKind.allCases)
     func aTakeoverAfterTheLeaseExpiresFencesTheOldHolderOut(_ kind: EngineKind) async throws {
-        try await withDatabase(kind, connections: 2) { databases in
-            let clock = ManualClock()
+        try await withDatabases(kind, connections: 2) { databases in
+            let clock = ManualClock(offSlot)
             let job = Self.job()
             let a = JobStore(database: databases[0])
             let b = JobStore(database: databases[1])
@@ -96,8 +97,8 @@ import Testing
 
     @Test(arguments: EngineKind.allCases)
     func aHandedBackSlotIsTakenOverAtOnce(_ kind: EngineKind) async throws {
-        try await withDatabase(kind, connections: 2) { databases in
-            let clock = ManualClock()
+        try await withDatabases(kind, connections: 2) { databases in
+            let clock = ManualClock(offSlot)
             let job = Self.job()
             let a = JobStore(database: databases[0])
             let b = JobStore(database: databases[1])
@@ -115,8 +116,8 @@ import Testing
 
     @Test(arguments: EngineKind.allCases)
     func aSlotWhoseHoldersKeepDyingIsAbandoned(_ kind: EngineKind) async throws {
-        try await withDatabase(kind) { databases in
-            let clock = ManualClock()
+        try await withDatabases(kind, connections: 1) { databases in
+            let clock = ManualClock(offSlot)
             let job = Self.job(maxTakeovers: 1)
             let store = JobStore(database: databases[0])
             try await store.publish([job], node: "a", now: clock.now())
@@ -136,8 +137,8 @@ import Testing
 
     @Test(arguments: EngineKind.allCases)
     func aManualRunIsClaimedOnce(_ kind: EngineKind) async throws {
-        try await withDatabase(kind, connections: 3) { databases in
-            let clock = ManualClock()
+        try await withDatabases(kind, connections: 3) { databases in
+            let clock = ManualClock(offSlot)
             let job = JobDefinition("report", schedule: .every(.seconds(86_400)), catchUp: .skip) { _ in }
             let store = JobStore(database: databases[0])
             try await store.publish([job], node: "a", now: clock.now())
@@ -167,8 +168,8 @@ import Testing
     /// One slot ran; then ten seconds pass with nobody looking (nine slots missed, one on time).
     @Test(arguments: EngineKind.allCases, [CatchUpPolicy.runAll, .runOnce, .skip])
     func missedSlotsFollowTheJobsPolicy(_ kind: EngineKind, _ policy: CatchUpPolicy) async throws {
-        try await withDatabase(kind) { databases in
-            let clock = ManualClock()
+        try await withDatabases(kind, connections: 1) { databases in
+            let clock = ManualClock(offSlot)
             let job = Self.job(catchUp: policy)
             let store = JobStore(database: databases[0])
             try await store.publish([job], node: "a", now: clock.now())
@@ -198,8 +199,8 @@ import Testing
     /// run again, even if its holder dies before recording the outcome; repeating it does nothing.
     @Test(arguments: EngineKind.allCases)
     func aCompletingTransactionMakesTheEffectAndTheCompletionOne(_ kind: EngineKind) async throws {
-        try await withDatabase(kind) { databases in
-            let clock = ManualClock()
+        try await withDatabases(kind, connections: 1) { databases in
+            let clock = ManualClock(offSlot)
             let job = Self.job()
             let store = JobStore(database: databases[0])
             try await store.publish([job], node: "a", now: clock.now())
@@ -229,8 +230,8 @@ import Testing
 
     @Test(arguments: EngineKind.allCases)
     func renewalsAndOutcomesAreConditionalAndRepeatable(_ kind: EngineKind) async throws {
-        try await withDatabase(kind) { databases in
-            let clock = ManualClock()
+        try await withDatabases(kind, connections: 1) { databases in
+            let clock = ManualClock(offSlot)
             let job = Self.job()
             let store = JobStore(database: databases[0])
             try await store.publish([job], node: "a", now: clock.now())
@@ -254,8 +255,8 @@ import Testing
 
     @Test(arguments: EngineKind.allCases)
     func summariesHistoryAndPruning(_ kind: EngineKind) async throws {
-        try await withDatabase(kind) { databases in
-            let clock = ManualClock()
+        try await withDatabases(kind, connections: 1) { databases in
+            let clock = ManualClock(offSlot)
             let store = JobStore(database: databases[0])
             let jobs = [Self.job("b-job"), JobDefinition("a-job", schedule: try .cron("0 3 * * *", timeZone: TimeZone(identifier: "Europe/Berlin")!)) { _ in }]
             try await store.publish(jobs, node: "n1", now: clock.now())

@@ -41,3 +41,6 @@ func heartbeats(_ database: any SQLDatabase, job: String = "heartbeat") async th
     }
     return result
 }
+
+/// A quarter second past a whole second: off every slot boundary, so "now" is never ambiguous.
+let offSlot = Date(timeIntervalSince1970: 1_800_000_000.25)

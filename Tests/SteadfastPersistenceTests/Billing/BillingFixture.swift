@@ -2,6 +2,7 @@ import Foundation
 import SteadfastDomain
 import SteadfastPersistence
 import SteadfastServices
+import SteadfastTestSupport
 
 /// A billing world on one database: settings, a hand-moved clock, every billing service, and
 /// helpers that make clients and products.

@@ -3,6 +3,7 @@ import SteadfastDomain
 import SteadfastPersistence
 import SteadfastServices
 import Testing
+import SteadfastTestSupport
 
 @Suite struct PaymentServiceTests {
     /// Places an order and returns the client and its unpaid invoice (total 11.90 + 5.95 = 17.85 in DE).

@@ -3,6 +3,7 @@ import SteadfastDomain
 import SteadfastPersistence
 import SteadfastServices
 import Testing
+import SteadfastTestSupport
 
 @Suite struct RecurringBillingTests {
     @Test(arguments: EngineKind.allCases)

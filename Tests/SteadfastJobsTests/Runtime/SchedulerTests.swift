@@ -103,7 +103,7 @@ import Testing
             #expect(await eventually(timeout: .seconds(10)) { (try? await store.run(job: "short", slotKey: key))?.state == "running" })
             try await node.stop()
             let run = try #require(try await store.run(job: "short", slotKey: key))
-            #expect(run.state == "succeeded" && run.holder == "a" && run.fencingToken == 1)
+            #expect(run.state == "succeeded" && run.holder == "a" && run.fencingToken == 1, "\(run)")
         }
     }
 

@@ -105,7 +105,7 @@ import Testing
 
     @Test func aFileInsteadOfADirectorySaysSo() async throws {
         try await withTemporaryDirectory { parent in
-            FileManager.default.createFile(atPath: parent + "/file", contents: Data([1]))
+            _ = FileManager.default.createFile(atPath: parent + "/file", contents: Data([1]))
             let storage = try LocalFileStorage(root: parent + "/file")
             let error = await #expect(throws: StorageError.self) { try await storage.healthCheck() }
             #expect(error?.kind == .directoryMissing)
@@ -149,7 +149,7 @@ import Testing
             let later = Date().addingTimeInterval(7_200)
             let storage = try LocalFileStorage(root: root, now: { later })
             _ = try await storage.write(key: "a", body: StorageByteStream.bytes([1]), size: 1, contentType: "x/y")
-            FileManager.default.createFile(atPath: root + "/.steadfast-tmp/dead-writer", contents: Data([1, 2]))
+            _ = FileManager.default.createFile(atPath: root + "/.steadfast-tmp/dead-writer", contents: Data([1, 2]))
             #expect(try await storage.removeAbandonedTemporaryFiles() == 1)
             #expect(try await storage.listAll(prefix: "").map(\.key) == ["a"])
         }

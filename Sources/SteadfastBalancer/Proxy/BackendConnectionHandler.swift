@@ -1,15 +1,16 @@
 import NIOCore
-import NIOHTTP1
 
-/// The last handler of a keep-alive connection to one backend server; the connection object the
-/// per-loop ``BackendConnectionPool`` hands out. While a ``ClientConnectionHandler`` has it
-/// attached, response parts go straight to that client handler (same event loop), and reads
-/// from the backend are only requested while the client can take more bytes (back-pressure).
-/// While idle in the pool it watches for the backend closing it.
+/// The only handler of a keep-alive connection to one backend server; the connection object the
+/// per-loop ``BackendConnectionPool`` hands out. It frames the backend's bytes with an
+/// ``HTTP1ResponseParser`` (no HTTP codec in the pipeline: request bytes are written as the
+/// client handler prepared them). While a ``ClientConnectionHandler`` has it attached, response
+/// events go straight to that client handler (same event loop), and reads from the backend are
+/// only requested while the client can take more bytes (back-pressure). While idle in the pool
+/// it watches for the backend closing it.
 final class BackendConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler {
-    typealias InboundIn = HTTPClientResponsePart
-    typealias OutboundIn = HTTPClientRequestPart
-    typealias OutboundOut = HTTPClientRequestPart
+    typealias InboundIn = ByteBuffer
+    typealias OutboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
 
     /// The life of one backend connection.
     private enum State {
@@ -24,6 +25,11 @@ final class BackendConnectionHandler: ChannelDuplexHandler, RemovableChannelHand
     private var state: State = .idle
     private var context: ChannelHandlerContext?
     private var pendingRead = false
+    private var parser = HTTP1ResponseParser()
+    /// Bytes of a response head that arrived before the rest of it.
+    private var inbound: ByteBuffer?
+    /// The backend sent bytes after a complete response: the connection is not reused.
+    private var spoiled = false
     /// The server this connection goes to.
     let serverName: String
     /// When it was last put back in the pool.
@@ -34,6 +40,7 @@ final class BackendConnectionHandler: ChannelDuplexHandler, RemovableChannelHand
     }
 
     var isActive: Bool {
+        if spoiled { return false }
         if case .closed = state { return false }
         return context?.channel.isActive ?? false
     }
@@ -50,8 +57,10 @@ final class BackendConnectionHandler: ChannelDuplexHandler, RemovableChannelHand
 
     // MARK: Used by the client handler (same event loop)
 
-    func attach(_ client: ClientConnectionHandler) {
+    /// Hands the connection to `client` for one exchange; `toHEAD`: the response has no body.
+    func attach(_ client: ClientConnectionHandler, toHEAD: Bool) {
         state = .attached(client)
+        parser.expectResponse(toHEAD: toHEAD)
     }
 
     /// The exchange is over; the connection stays open for the pool.
@@ -63,13 +72,15 @@ final class BackendConnectionHandler: ChannelDuplexHandler, RemovableChannelHand
         }
     }
 
-    func write(_ part: HTTPClientRequestPart, promise: EventLoopPromise<Void>?) {
+    func write(_ bytes: ByteBuffer, promise: EventLoopPromise<Void>?) {
         guard let context else {
             promise?.fail(ChannelError.ioOnClosedChannel)
             return
         }
-        context.write(wrapOutboundOut(part), promise: promise)
+        context.write(wrapOutboundOut(bytes), promise: promise)
     }
+
+    var allocator: ByteBufferAllocator { context?.channel.allocator ?? ByteBufferAllocator() }
 
     func flush() {
         context?.flush()
@@ -92,16 +103,52 @@ final class BackendConnectionHandler: ChannelDuplexHandler, RemovableChannelHand
     // MARK: Channel events
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let part = unwrapInboundIn(data)
-        switch state {
-        case .attached(let client):
-            client.backendReceived(part, from: self)
-        case .idle:
+        var buffer = unwrapInboundIn(data)
+        guard case .attached = state else {
             // A backend must not talk on an idle connection; it is unusable now.
-            close()
-        case .closed:
-            break
+            if case .idle = state { close() }
+            return
         }
+        if var pending = inbound {
+            inbound = nil
+            pending.writeBuffer(&buffer)
+            buffer = pending
+        }
+        while case .attached(let client) = state {
+            let event: HTTP1ResponseParser.Event?
+            do {
+                event = try parser.next(&buffer)
+            } catch {
+                return fail(error)
+            }
+            guard let event else {
+                if parser.isIdle {
+                    // Bytes nobody asked for (or none left): a connection with stray bytes is not reused.
+                    if buffer.readableBytes > 0 { spoiled = true }
+                } else if buffer.readableBytes > 0 {
+                    inbound = buffer
+                }
+                return
+            }
+            if case .end = event, buffer.readableBytes > 0 {
+                // Bytes after the response's end: the client handler must not pool this connection.
+                spoiled = true
+            }
+            client.backendReceived(event, from: self, bodyEndsWithConnection: parser.bodyEndsWithConnection)
+            if spoiled {
+                close()
+                return
+            }
+        }
+    }
+
+    /// A framing error in the backend's response: the connection is broken for the exchange.
+    private func fail(_ error: any Error) {
+        let previous = state
+        state = .closed
+        inbound = nil
+        if case .attached(let client) = previous { client.backendClosed(self, error: error) }
+        context?.close(promise: nil)
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
@@ -114,6 +161,12 @@ final class BackendConnectionHandler: ChannelDuplexHandler, RemovableChannelHand
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        if case .attached(let client) = state, parser.bodyEndsWithConnection {
+            // The close is the end of a body delimited by it.
+            if let event = try? parser.endOfInput() {
+                client.backendReceived(event, from: self, bodyEndsWithConnection: true)
+            }
+        }
         let previous = state
         state = .closed
         if case .attached(let client) = previous { client.backendClosed(self, error: nil) }

@@ -1,5 +1,4 @@
 import NIOCore
-import NIOHTTP1
 import NIOPosix
 
 /// Keep-alive connections from one event loop to one backend server: hands out an idle one
@@ -33,11 +32,8 @@ final class BackendConnectionPool {
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    // Request fields come from client heads llhttp already validated, plus our own.
-                    try channel.pipeline.syncOperations.addHTTPClientHandlers(
-                        leftOverBytesStrategy: .dropBytes,
-                        enableOutboundHeaderValidation: false
-                    )
+                    // No HTTP codec: request bytes come prepared by the client handler (from heads
+                    // HTTP1RequestParser validated), responses are framed by the handler itself.
                     try channel.pipeline.syncOperations.addHandler(BackendConnectionHandler(serverName: name))
                 }
             }
@@ -49,7 +45,10 @@ final class BackendConnectionPool {
 
     /// Puts a connection back after a complete exchange, or closes it when the pool is full.
     func release(_ connection: BackendConnectionHandler, maxIdle: Int) {
-        guard connection.isActive else { return }
+        guard connection.isActive else {
+            connection.close()
+            return
+        }
         guard idle.count < maxIdle else {
             connection.close()
             return

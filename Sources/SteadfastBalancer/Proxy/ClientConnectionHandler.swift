@@ -2,22 +2,23 @@ import Logging
 import NIOCore
 import NIOHTTP1
 
-/// The heart of the data plane: the last handler of a client connection. For each request it
-/// asks the ``ServerPool`` for a server, takes a keep-alive connection from this loop's
+/// The heart of the data plane: the last handler of a client connection. It frames the client's
+/// bytes itself with an ``HTTP1RequestParser`` (no HTTP codec in the pipeline: only the request
+/// line, framing and the few fields the proxy acts on are parsed; the other field lines and all
+/// body bytes are forwarded as slices of what was read). For each request it asks the
+/// ``ServerPool`` for a server, takes a keep-alive connection from this loop's
 /// ``BackendConnectionPool`` (or opens one on the same loop), and glues the two channels:
-/// request parts go to the backend and response parts to the client as they arrive, with
+/// request bytes go to the backend and response bytes to the client as they arrive, with
 /// back-pressure passed across through `read()` and writability (nothing is buffered whole).
 /// Failed attempts are retried only as ``RetryStateMachine`` allows; limits give 413/431/400.
 ///
-/// It also does the work NIO's pipelining handler would do, more cheaply for a proxy (that
-/// handler stops and restarts reading around every request, two `epoll_ctl` calls each):
-/// requests a client pipelines behind the current one are queued (reads pause only then) and
-/// replayed when the current response ends; `ChannelShouldQuiesceEvent` closes the connection
-/// once the in-flight response is done.
+/// Pipelining costs nothing extra: bytes of requests a client pipelines behind the current one
+/// stay unparsed (reads pause only then) until the current response ends;
+/// `ChannelShouldQuiesceEvent` closes the connection once the in-flight response is done.
 final class ClientConnectionHandler: ChannelDuplexHandler {
-    typealias InboundIn = HTTPServerRequestPart
-    typealias OutboundIn = HTTPServerResponsePart
-    typealias OutboundOut = HTTPServerResponsePart
+    typealias InboundIn = ByteBuffer
+    typealias OutboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
 
     /// The life of a client connection.
     private enum State {
@@ -39,12 +40,13 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
     private let logger: Logger
     private var context: ChannelHandlerContext?
     private var clientIP: String?
-    /// A `read()` held back (back-pressure or queued pipelined requests).
+    /// A `read()` held back (back-pressure or pipelined bytes waiting).
     private var pendingRead = false
-    /// Parts of requests pipelined behind the one in flight.
-    private var queued = CircularBuffer<HTTPServerRequestPart>()
-    /// A parse error that came after the request in flight; answered once it is done.
-    private var queuedError: HTTPParserError?
+    /// Frames the client's bytes into requests.
+    private var parser: HTTP1RequestParser
+    /// Bytes read but not parsed yet: an incomplete head, or requests pipelined behind the one
+    /// in flight.
+    private var inbound: ByteBuffer?
     /// Graceful shutdown asked this connection to close after the response in flight.
     private var quiescing = false
     /// The lazily re-armed backend-timeout timer (one per connection, not per request).
@@ -56,6 +58,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
         self.scheme = scheme
         self.timeouts = timeouts
         self.logger = logger
+        self.parser = HTTP1RequestParser(maxHeadBytes: loop.settings.limits.maxHeaderBytes)
     }
 
     /// Whether the client can take more response bytes (backend reads wait otherwise).
@@ -85,7 +88,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
             abandon(exchange)
         }
         state = .closing
-        queued.removeAll()
+        inbound = nil
         backendTimer?.cancel()
         backendTimer = nil
         if clientIP != nil { loop.metrics.clientConnectionsOpen.subtract(1, ordering: .relaxed) }
@@ -114,43 +117,49 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
     // MARK: Requests from the client
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let part = unwrapInboundIn(data)
-        if !queued.isEmpty {
-            queued.append(part)
-            return
+        if case .closing = state { return }
+        let bytes = unwrapInboundIn(data)
+        if var pending = inbound {
+            inbound = nil
+            var more = bytes
+            pending.writeBuffer(&more)
+            inbound = pending
+        } else {
+            inbound = bytes
         }
-        if case .proxying(let exchange) = state, exchange.requestEnded {
-            // A pipelined request behind the one in flight: keep it for later, read no further.
-            queued.append(part)
-            return
-        }
-        dispatch(part)
+        parseInbound()
     }
 
-    private func dispatch(_ part: HTTPServerRequestPart) {
-        switch part {
-        case .head(let head): requestHeadReceived(head)
-        case .body(let buffer): requestBodyReceived(buffer)
-        case .end(let trailers): requestEndReceived(trailers)
+    /// Whether the parser may take the next bytes: between requests, or inside a request body
+    /// being forwarded. Not while a finished request waits for its response (pipelining).
+    private var mayParse: Bool {
+        switch state {
+        case .idle: true
+        case .proxying(let exchange): !exchange.requestEnded
+        case .closing: false
         }
     }
 
-    /// Replays queued pipelined parts once the connection is idle again.
-    private func drainQueue() {
-        while let part = queued.popFirst() {
-            dispatch(part)
-            if case .proxying(let exchange) = state, exchange.requestEnded { break }
-            if case .closing = state {
-                queued.removeAll()
-                return
+    /// Parses what ``inbound`` holds as far as the current state allows and acts on it.
+    private func parseInbound() {
+        guard var buffer = inbound else { return }
+        inbound = nil
+        while mayParse {
+            let event: HTTP1RequestParser.Event?
+            do {
+                event = try parser.next(&buffer)
+            } catch {
+                return requestParseFailed(error)
+            }
+            guard let event else { break }
+            switch event {
+            case .head(let head): requestHeadReceived(head)
+            case .body(let body): requestBodyReceived(body)
+            case .end(let trailers): requestEndReceived(trailers)
             }
         }
-        if queued.isEmpty, let error = queuedError, case .idle = state {
-            queuedError = nil
-            reject(Self.status(for: error))
-            return
-        }
-        if queued.isEmpty { resumeClientReadIfPossible() }
+        if case .closing = state { return }
+        if buffer.readableBytes > 0 { inbound = buffer }
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
@@ -158,31 +167,26 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
         context.fireChannelReadComplete()
     }
 
-    private func requestHeadReceived(_ head: HTTPRequestHead) {
+    private func requestHeadReceived(_ head: HTTP1RequestHead) {
         timeouts.requestHeadReceived()
-        guard case .idle = state else { return }
+        guard case .idle = state, let context else { return }
         loop.metrics.requests.add(1, ordering: .relaxed)
 
-        // Request smuggling guard: a message must not carry both framings (RFC 9112 §6.1).
-        let contentLengths = head.headers[canonicalForm: "content-length"]
-        if !contentLengths.isEmpty && head.headers.contains(name: "transfer-encoding") {
-            return reject(.badRequest)
-        }
-        if let first = contentLengths.first {
-            guard contentLengths.allSatisfy({ $0 == first }), let length = Int(first), length >= 0 else {
-                return reject(.badRequest)
-            }
-            if length > settings.limits.maxBodyBytes { return reject(.payloadTooLarge) }
+        // The parser already refused both framings at once and differing lengths (RFC 9112 §6.1).
+        if let length = head.summary.contentLength, length > settings.limits.maxBodyBytes {
+            return reject(.payloadTooLarge)
         }
 
         let requestID = ProxyHeaders.requestID(from: head, generate: loop.nextRequestID)
-        let forwardHead = ProxyHeaders.forwardRequest(head, clientIP: clientIP, scheme: scheme, requestID: requestID)
-        let sticky = settings.sticky.enabled ? ProxyHeaders.cookie(named: settings.sticky.cookie, in: head.headers) : nil
+        var forwardHead = context.channel.allocator.buffer(capacity: head.bytes.readableBytes + 160)
+        ProxyHeaders.writeForwardRequest(head, clientIP: clientIP, scheme: scheme, requestID: requestID, into: &forwardHead)
+        let sticky = settings.sticky.enabled ? ProxyHeaders.cookie(named: settings.sticky.cookie, in: head) : nil
         let exchange = ProxyExchange(
             method: head.method,
             clientVersion: head.version,
             clientKeepAlive: head.isKeepAlive && !quiescing,
             forwardHead: forwardHead,
+            chunkedBody: head.summary.chunked,
             stickyServer: sticky,
             maxAttempts: settings.retries.maxAttempts
         )
@@ -210,13 +214,20 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
         writeBody(buffer, to: backend, exchange)
     }
 
-    private func requestEndReceived(_ trailers: HTTPHeaders?) {
+    private func requestEndReceived(_ trailers: ByteBuffer?) {
         guard case .proxying(let exchange) = state, !exchange.requestEnded else { return }
         exchange.requestEnded = true
         exchange.trailers = trailers
         if let backend = exchange.backend {
-            exchange.endWritten = true
-            backend.write(.end(trailers), promise: nil)
+            writeEnd(to: backend, exchange)
+        }
+    }
+
+    /// Ends the request body towards the backend (a last chunk for a chunked body).
+    private func writeEnd(to backend: BackendConnectionHandler, _ exchange: ProxyExchange) {
+        exchange.endWritten = true
+        if exchange.chunkedBody {
+            backend.write(HTTP1ChunkedEncoding.lastChunk(trailers: exchange.trailers, allocator: backend.allocator), promise: nil)
         }
     }
 
@@ -231,36 +242,35 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
             }
         }
         exchange.bodyWrittenThisAttempt = true
-        backend.write(.body(.byteBuffer(buffer)), promise: nil)
+        if exchange.chunkedBody {
+            guard buffer.readableBytes > 0 else { return }
+            backend.write(HTTP1ChunkedEncoding.chunkHeader(size: buffer.readableBytes, allocator: backend.allocator), promise: nil)
+            backend.write(buffer, promise: nil)
+            backend.write(HTTP1ChunkedEncoding.chunkEnd(allocator: backend.allocator), promise: nil)
+        } else {
+            backend.write(buffer, promise: nil)
+        }
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        guard let parserError = error as? HTTPParserError else {
-            // I/O errors (reset by peer and the like): the connection is done.
-            if case .proxying(let exchange) = state { abandon(exchange) }
-            return closeClient()
-        }
-        logger.debug("malformed request", metadata: ["lb.error": "\(parserError)"])
+        // I/O errors (reset by peer and the like): the connection is done.
+        if case .proxying(let exchange) = state { abandon(exchange) }
+        closeClient()
+    }
+
+    /// The client's bytes are not a valid request: 400 (or 431), or a cut connection when the
+    /// response to it had already started. Nothing after it on this connection can be trusted.
+    private func requestParseFailed(_ error: HTTP1ParseError) {
+        logger.debug("malformed request", metadata: ["lb.error": "\(error)"])
         switch state {
         case .idle:
-            reject(Self.status(for: parserError))
-        case .proxying(let exchange) where exchange.requestEnded:
-            // It belongs to a pipelined request: finish the current one first.
-            queuedError = parserError
-            exchange.clientKeepAlive = false
+            reject(error.responseStatus)
         case .proxying(let exchange):
             // Inside the body being forwarded (e.g. a bad chunk size): the exchange is void.
             abandon(exchange)
-            exchange.responseStarted ? closeClient() : reject(Self.status(for: parserError))
+            exchange.responseStarted ? closeClient() : reject(error.responseStatus)
         case .closing:
             break
-        }
-    }
-
-    static func status(for error: HTTPParserError) -> HTTPResponseStatus {
-        switch error {
-        case .headerOverflow: .requestHeaderFieldsTooLarge
-        default: .badRequest
         }
     }
 
@@ -306,18 +316,18 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
 
     private func backendConnected(_ connection: BackendConnectionHandler, _ exchange: ProxyExchange) {
         exchange.backend = connection
-        connection.attach(self)
+        connection.attach(self, toHEAD: exchange.method == .HEAD)
         if exchange.retry.isIdempotent {
             // Whether it arrived does not matter for an idempotent request: no promise needed.
             exchange.headSent = true
-            connection.write(.head(exchange.forwardHead), promise: nil)
+            connection.write(exchange.forwardHead, promise: nil)
         } else {
             let attemptID = exchange.attemptID
             let headWritten = loop.eventLoop.makePromise(of: Void.self)
             headWritten.futureResult.assumeIsolated().whenSuccess {
                 if exchange.attemptID == attemptID { exchange.headSent = true }
             }
-            connection.write(.head(exchange.forwardHead), promise: headWritten)
+            connection.write(exchange.forwardHead, promise: headWritten)
         }
         if !exchange.pendingBody.isEmpty {
             let pending = exchange.pendingBody
@@ -325,8 +335,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
             for buffer in pending { writeBody(buffer, to: connection, exchange) }
         }
         if exchange.requestEnded {
-            exchange.endWritten = true
-            connection.write(.end(exchange.trailers), promise: nil)
+            writeEnd(to: connection, exchange)
         }
         connection.flush()
         resumeClientReadIfPossible()
@@ -411,54 +420,94 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
 
     // MARK: Responses from the backend (called by BackendConnectionHandler, same loop)
 
-    func backendReceived(_ part: HTTPClientResponsePart, from connection: BackendConnectionHandler) {
+    func backendReceived(
+        _ event: HTTP1ResponseParser.Event,
+        from connection: BackendConnectionHandler,
+        bodyEndsWithConnection: Bool
+    ) {
         guard case .proxying(let exchange) = state, exchange.backend === connection, let context else {
             connection.close()
             return
         }
-        switch part {
+        switch event {
         case .head(let head):
             exchange.lastActivity = .now()
-            if head.status.code < 200 {
+            if head.status < 200 {
                 // 1xx (e.g. 100 Continue) go through as they are; 101 upgrades are not supported.
-                guard head.status != .switchingProtocols else {
+                guard head.status != 101 else {
                     return attemptFailed(exchange, phase: .noResponse, outcome: .broken)
                 }
                 if exchange.clientVersion != .http1_0 {
-                    let informational = HTTPResponseHead(version: exchange.clientVersion, status: head.status, headers: head.headers)
-                    context.write(wrapOutboundOut(.head(informational)), promise: nil)
+                    var out = context.channel.allocator.buffer(capacity: head.bytes.readableBytes)
+                    ProxyHeaders.writeInformational(head, clientVersion: exchange.clientVersion, into: &out)
+                    context.write(wrapOutboundOut(out), promise: nil)
                 }
                 return
             }
-            exchange.responseStatus = Int(head.status.code)
-            exchange.backendKeepAlive = head.isKeepAlive
-            if exchange.clientVersion == .http1_0 && !head.headers.contains(name: "content-length") {
-                exchange.clientKeepAlive = false
-            }
-            var cookie: String?
-            if settings.sticky.enabled, let server = exchange.server, !server.stickyHonoured {
-                cookie = "\(settings.sticky.cookie)=\(server.name); Path=/; HttpOnly; SameSite=Lax"
-            }
-            let responseHead = ProxyHeaders.forwardResponse(
-                head,
-                clientVersion: exchange.clientVersion,
-                keepAlive: exchange.clientKeepAlive,
-                setCookie: cookie
-            )
-            context.write(wrapOutboundOut(.head(responseHead)), promise: nil)
+            responseHeadReceived(head, exchange, bodyEndsWithConnection: bodyEndsWithConnection, context: context)
         case .body(let buffer):
             exchange.lastActivity = .now()
-            context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
+            switch exchange.responseFraming {
+            case .asReceived:
+                context.write(wrapOutboundOut(buffer), promise: nil)
+            case .chunked:
+                guard buffer.readableBytes > 0 else { return }
+                context.write(wrapOutboundOut(HTTP1ChunkedEncoding.chunkHeader(size: buffer.readableBytes, allocator: context.channel.allocator)), promise: nil)
+                context.write(wrapOutboundOut(buffer), promise: nil)
+                context.write(wrapOutboundOut(HTTP1ChunkedEncoding.chunkEnd(allocator: context.channel.allocator)), promise: nil)
+            }
         case .end(let trailers):
             responseEnded(exchange, trailers: trailers, context: context)
         }
+    }
+
+    /// A backend's final response head: decide the framing towards the client and send the head.
+    private func responseHeadReceived(
+        _ head: HTTP1ResponseHead,
+        _ exchange: ProxyExchange,
+        bodyEndsWithConnection: Bool,
+        context: ChannelHandlerContext
+    ) {
+        exchange.responseStatus = head.status
+        exchange.backendKeepAlive = head.isKeepAlive && !bodyEndsWithConnection
+        let hasLength = head.summary.contentLength != nil
+        if exchange.clientVersion == .http1_0 && !hasLength {
+            exchange.clientKeepAlive = false
+        }
+        let hasBody = exchange.method != .HEAD && !head.statusForbidsBody
+        // An HTTP/1.1 client gets a body without a length chunked (as the backend sent it, or
+        // because the backend delimits it by closing); an HTTP/1.0 one gets it delimited by the close.
+        let chunked: Bool
+        if exchange.clientVersion == .http1_0 || hasLength {
+            chunked = false
+        } else if hasBody {
+            chunked = head.summary.chunked || bodyEndsWithConnection
+        } else {
+            // No body follows; only the field the backend sent is kept (as a HEAD answer describes).
+            chunked = head.summary.chunked
+        }
+        exchange.responseFraming = chunked && hasBody ? .chunked : .asReceived
+        var cookie: String?
+        if settings.sticky.enabled, let server = exchange.server, !server.stickyHonoured {
+            cookie = "\(settings.sticky.cookie)=\(server.name); Path=/; HttpOnly; SameSite=Lax"
+        }
+        var out = context.channel.allocator.buffer(capacity: head.bytes.readableBytes + 64)
+        ProxyHeaders.writeForwardResponse(
+            head,
+            clientVersion: exchange.clientVersion,
+            keepAlive: exchange.clientKeepAlive,
+            chunked: chunked,
+            setCookie: cookie,
+            into: &out
+        )
+        context.write(wrapOutboundOut(out), promise: nil)
     }
 
     func backendReadComplete() {
         context?.flush()
     }
 
-    private func responseEnded(_ exchange: ProxyExchange, trailers: HTTPHeaders?, context: ChannelHandlerContext) {
+    private func responseEnded(_ exchange: ProxyExchange, trailers: ByteBuffer?, context: ChannelHandlerContext) {
         let status = exchange.responseStatus ?? 502
         report(exchange, outcome: .response(status: status))
         loop.metrics.countResponse(status: status)
@@ -472,10 +521,17 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
                 backend.close()
             }
         }
+        // A chunked response ends with its last chunk; any other is complete with its bytes.
+        var last: ByteBuffer?
+        if case .chunked = exchange.responseFraming {
+            last = HTTP1ChunkedEncoding.lastChunk(trailers: trailers, allocator: context.channel.allocator)
+        }
         // A client still sending a body we no longer need is cut off after the response.
         if !exchange.clientKeepAlive || !exchange.requestEnded {
             state = .closing
-            context.writeAndFlush(wrapOutboundOut(.end(trailers))).assumeIsolated().whenComplete { _ in
+            inbound = nil
+            let lastBytes = last ?? context.channel.allocator.buffer(capacity: 0)
+            context.writeAndFlush(wrapOutboundOut(lastBytes)).assumeIsolated().whenComplete { _ in
                 context.close(promise: nil)
             }
             return
@@ -483,10 +539,12 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
         state = .idle
         timeouts.exchangeCompleted()
         // Flushed here: the backend connection is detached now, its read-complete won't reach us.
-        context.writeAndFlush(wrapOutboundOut(.end(trailers)), promise: nil)
-        if !queued.isEmpty || queuedError != nil {
-            drainQueue()
+        if let last { context.write(wrapOutboundOut(last), promise: nil) }
+        context.flush()
+        if inbound != nil {
+            parseInbound()
         }
+        resumeClientReadIfPossible()
     }
 
     /// The backend connection closed or failed while carrying this client's exchange.
@@ -510,26 +568,23 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
     // MARK: Back-pressure
 
     func read(context: ChannelHandlerContext) {
-        if !queued.isEmpty {
-            pendingRead = true
-            return
-        }
-        if case .proxying(let exchange) = state, !exchange.requestEnded,
-            exchange.backend == nil || !(exchange.backend?.isWritable ?? false)
-        {
+        if mustHoldReads {
             pendingRead = true
             return
         }
         context.read()
     }
 
+    /// Reads wait while pipelined bytes wait for the response in flight, and while a request
+    /// body has nowhere to go (no backend yet, or its socket is full).
+    private var mustHoldReads: Bool {
+        guard case .proxying(let exchange) = state else { return false }
+        if exchange.requestEnded { return inbound != nil }
+        return exchange.backend == nil || !(exchange.backend?.isWritable ?? false)
+    }
+
     private func resumeClientReadIfPossible() {
-        guard pendingRead, queued.isEmpty, let context else { return }
-        if case .proxying(let exchange) = state, !exchange.requestEnded,
-            exchange.backend == nil || !(exchange.backend?.isWritable ?? false)
-        {
-            return
-        }
+        guard pendingRead, let context, !mustHoldReads else { return }
         pendingRead = false
         context.read()
     }
@@ -546,7 +601,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
     /// A malformed or over-limit request: answer and close (the rest of its bytes are unusable).
     private func reject(_ status: HTTPResponseStatus) {
         loop.metrics.rejectedRequests.add(1, ordering: .relaxed)
-        queued.removeAll()
+        inbound = nil
         writeErrorResponse(status, version: .http1_1, close: true)
     }
 
@@ -560,27 +615,22 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
     private func writeErrorResponse(_ status: HTTPResponseStatus, version: HTTPVersion, close: Bool) {
         guard let context else { return }
         loop.metrics.countResponse(status: Int(status.code))
-        let body = "\(status.code) \(status.reasonPhrase)\n"
-        var headers = HTTPHeaders()
-        headers.add(name: "content-type", value: "text/plain; charset=utf-8")
-        headers.add(name: "content-length", value: String(body.utf8.count))
-        if close { headers.add(name: "connection", value: "close") }
-        let head = HTTPResponseHead(version: version == .http1_0 ? .http1_0 : .http1_1, status: status, headers: headers)
         state = close ? .closing : .idle
-        context.write(wrapOutboundOut(.head(head)), promise: nil)
-        context.write(wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(string: body)))), promise: nil)
-        let written = context.writeAndFlush(wrapOutboundOut(.end(nil)))
+        let response = ProxyHeaders.errorResponse(status, version: version, close: close, allocator: context.channel.allocator)
+        let written = context.writeAndFlush(wrapOutboundOut(response))
         if close {
+            inbound = nil
             written.assumeIsolated().whenComplete { _ in context.close(promise: nil) }
         } else {
             timeouts.exchangeCompleted()
-            if !queued.isEmpty || queuedError != nil { drainQueue() }
+            if inbound != nil { parseInbound() }
+            resumeClientReadIfPossible()
         }
     }
 
     private func closeClient() {
         state = .closing
-        queued.removeAll()
+        inbound = nil
         context?.close(promise: nil)
     }
 }

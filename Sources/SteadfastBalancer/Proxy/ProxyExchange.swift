@@ -10,8 +10,12 @@ final class ProxyExchange {
     let method: HTTPMethod
     let clientVersion: HTTPVersion
     var clientKeepAlive: Bool
-    /// The head as sent to backends (hop-by-hop removed, X-Forwarded-* added).
-    let forwardHead: HTTPRequestHead
+    /// The head's bytes as sent to backends (hop-by-hop removed, X-Forwarded-* added); written
+    /// again as is for a retry.
+    let forwardHead: ByteBuffer
+    /// The request body goes to backends chunked (each slice re-framed as a chunk); otherwise it
+    /// has a `Content-Length` (or none) and its bytes go as they are.
+    let chunkedBody: Bool
     /// Server named by the client's sticky cookie, if sticky sessions are on.
     let stickyServer: String?
     var retry: RetryStateMachine
@@ -40,12 +44,24 @@ final class ProxyExchange {
     var bodyBytes = 0
     /// The client sent the request's end (and its trailers).
     var requestEnded = false
-    var trailers: HTTPHeaders?
+    /// Trailer field lines of a chunked request body (each with its CRLF).
+    var trailers: ByteBuffer?
     /// The end was written to the current backend.
     var endWritten = false
     /// Status of the final response head, once received.
     var responseStatus: Int?
     var backendKeepAlive = true
+    /// How the response body goes to the client.
+    var responseFraming: ResponseFraming = .asReceived
+
+    /// How response body bytes are framed towards the client.
+    enum ResponseFraming {
+        /// The bytes go as they are (a `Content-Length` body, no body, or a body the client's
+        /// HTTP/1.0 connection delimits by closing).
+        case asReceived
+        /// Each slice is re-framed as a chunk, and a last chunk ends the body.
+        case chunked
+    }
     var lastFailurePhase: RetryStateMachine.FailurePhase = .connectFailed
     /// Last sign of life from the backend, or of progress on the request (for the backend timeout).
     var lastActivity: NIODeadline = .now()
@@ -56,7 +72,8 @@ final class ProxyExchange {
         method: HTTPMethod,
         clientVersion: HTTPVersion,
         clientKeepAlive: Bool,
-        forwardHead: HTTPRequestHead,
+        forwardHead: ByteBuffer,
+        chunkedBody: Bool,
         stickyServer: String?,
         maxAttempts: Int
     ) {
@@ -64,6 +81,7 @@ final class ProxyExchange {
         self.clientVersion = clientVersion
         self.clientKeepAlive = clientKeepAlive
         self.forwardHead = forwardHead
+        self.chunkedBody = chunkedBody
         self.stickyServer = stickyServer
         self.retry = RetryStateMachine(method: method, maxAttempts: maxAttempts)
     }

@@ -1,98 +1,89 @@
+import NIOCore
 import NIOHTTP1
 
-/// Rewrites heads as they cross the proxy: removes hop-by-hop fields (RFC 9110 §7.6.1) and adds
-/// `X-Forwarded-For`, `X-Forwarded-Proto`, `X-Forwarded-Host` and `X-Request-ID`. Pure functions,
-/// tested without sockets.
+/// Rewrites heads as they cross the proxy, on their bytes: field lines the proxy does not act on
+/// are copied as they arrived (runs of lines in one copy); hop-by-hop fields (RFC 9110 §7.6.1) and
+/// the fields `Connection` names are dropped; `X-Forwarded-For`, `X-Forwarded-Proto`,
+/// `X-Forwarded-Host` and `X-Request-ID` are set. Pure functions, tested without sockets.
 enum ProxyHeaders {
-    /// Fields that only describe one connection and never cross a proxy.
-    static let hopByHop: [String] = [
-        "connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade",
-    ]
+    // MARK: Requests
 
-    /// Whether `name` is one of ``hopByHop``, compared case-insensitively without allocating.
-    static func isHopByHop(_ name: String) -> Bool {
-        let candidates: [String]
-        switch name.utf8.count {
-        case 2: candidates = ["te"]
-        case 7: candidates = ["trailer", "upgrade"]
-        case 10: candidates = ["connection", "keep-alive"]
-        case 16: candidates = ["proxy-connection"]
-        case 17: candidates = ["transfer-encoding"]
-        default: return false
+    /// Appends to `out` the head sent to a backend for a client's `head` (always HTTP/1.1).
+    static func writeForwardRequest(
+        _ head: HTTP1RequestHead,
+        clientIP: String?,
+        scheme: String,
+        requestID: String,
+        into out: inout ByteBuffer
+    ) {
+        let summary = head.summary
+        var previousForwardedFor: String?
+        var host: String?
+        head.withBytes { bytes in
+            // Request line: as received for HTTP/1.1, else with the version raised to 1.1.
+            if head.version == .http1_1 {
+                out.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[0..<head.fieldsStart]))
+            } else {
+                out.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[0..<head.target.upperBound]))
+                out.writeStaticString(" HTTP/1.1\r\n")
+            }
+            let hasHost = head.fields.contains { $0.kind == .host && !namedByConnection($0, bytes, head.fields, summary) }
+            copyFields(head.fields, bytes, into: &out) { field in
+                if namedByConnection(field, bytes, head.fields, summary) { return false }
+                switch field.kind {
+                case .connection, .keepAlive, .proxyConnection, .te, .trailer, .transferEncoding, .upgrade:
+                    return false
+                case .xForwardedFor:
+                    let value = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[field.value]), as: UTF8.self)
+                    previousForwardedFor = previousForwardedFor.map { "\($0), \(value)" } ?? value
+                    return false
+                case .xForwardedProto, .xRequestID:
+                    return false
+                case .xForwardedHost:
+                    return !hasHost
+                case .contentLength:
+                    return !summary.contentLengthRepeated
+                case .host:
+                    if host == nil {
+                        host = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[field.value]), as: UTF8.self)
+                    }
+                    return true
+                case .cookie, .other:
+                    return true
+                }
+            }
         }
-        return candidates.contains { candidate in
-            name.utf8.elementsEqual(candidate.utf8) { ($0 | 0x20) == $1 }
-        }
-    }
-
-    /// Removes the hop-by-hop fields and every field the `Connection` header names.
-    static func removeHopByHop(_ headers: inout HTTPHeaders) {
-        // Most requests carry none: one cheap scan instead of a removal pass per name.
-        guard headers.contains(where: { isHopByHop($0.name) }) else { return }
-        for token in headers[canonicalForm: "connection"] {
-            let name = token.lowercased()
-            if name != "close" && name != "keep-alive" { headers.remove(name: String(name)) }
-        }
-        for name in hopByHop { headers.remove(name: name) }
-    }
-
-    /// The head sent to a backend for a client's `head`.
-    static func forwardRequest(_ head: HTTPRequestHead, clientIP: String?, scheme: String, requestID: String) -> HTTPRequestHead {
-        var headers = head.headers
-        let chunked = headers[canonicalForm: "transfer-encoding"].last?.lowercased() == "chunked"
-        removeHopByHop(&headers)
-        if chunked {
-            headers.add(name: "transfer-encoding", value: "chunked")
-        } else if !headers.contains(name: "content-length") && [.POST, .PUT, .PATCH].contains(head.method) {
-            headers.add(name: "content-length", value: "0")
+        if summary.chunked {
+            out.writeStaticString("transfer-encoding: chunked\r\n")
+        } else if let length = summary.contentLength {
+            if summary.contentLengthRepeated { writeField("content-length", String(length), into: &out) }
+        } else if head.method == .POST || head.method == .PUT || head.method == .PATCH {
+            out.writeStaticString("content-length: 0\r\n")
         }
         if let clientIP {
-            let previous = headers["x-forwarded-for"].joined(separator: ", ")
-            headers.replaceOrAdd(name: "x-forwarded-for", value: previous.isEmpty ? clientIP : "\(previous), \(clientIP)")
+            writeField("x-forwarded-for", previousForwardedFor.map { "\($0), \(clientIP)" } ?? clientIP, into: &out)
+        } else if let previousForwardedFor {
+            writeField("x-forwarded-for", previousForwardedFor, into: &out)
         }
-        headers.replaceOrAdd(name: "x-forwarded-proto", value: scheme)
-        if let host = headers.first(name: "host") {
-            headers.replaceOrAdd(name: "x-forwarded-host", value: host)
-        }
-        headers.replaceOrAdd(name: "x-request-id", value: requestID)
-        return HTTPRequestHead(version: .http1_1, method: head.method, uri: head.uri, headers: headers)
+        writeField("x-forwarded-proto", scheme, into: &out)
+        if let host { writeField("x-forwarded-host", host, into: &out) }
+        writeField("x-request-id", requestID, into: &out)
+        out.writeStaticString("\r\n")
     }
 
     /// A client-supplied request id is kept when it is short and plain; otherwise a new one is used.
-    static func requestID(from head: HTTPRequestHead, generate: () -> String) -> String {
-        if let given = head.headers.first(name: "x-request-id"), !given.isEmpty, given.utf8.count <= 128,
-            given.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F })
-        {
-            return given
+    static func requestID(from head: HTTP1RequestHead, generate: () -> String) -> String {
+        guard let field = head.fields.first(where: { $0.kind == .xRequestID }) else { return generate() }
+        let plain = head.withBytes { bytes in
+            !field.value.isEmpty && field.value.count <= 128 && field.value.allSatisfy { bytes[$0] > 0x20 && bytes[$0] < 0x7F }
         }
-        return generate()
+        return plain ? head.string(field.value) : generate()
     }
 
-    /// The head sent to the client for a backend's `head`.
-    static func forwardResponse(
-        _ head: HTTPResponseHead,
-        clientVersion: HTTPVersion,
-        keepAlive: Bool,
-        setCookie: String?
-    ) -> HTTPResponseHead {
-        var headers = head.headers
-        let chunked = headers[canonicalForm: "transfer-encoding"].last?.lowercased() == "chunked"
-        removeHopByHop(&headers)
-        if chunked && clientVersion != .http1_0 && !headers.contains(name: "content-length") {
-            headers.add(name: "transfer-encoding", value: "chunked")
-        }
-        if !keepAlive {
-            headers.add(name: "connection", value: "close")
-        } else if clientVersion == .http1_0 {
-            headers.add(name: "connection", value: "keep-alive")
-        }
-        if let setCookie { headers.add(name: "set-cookie", value: setCookie) }
-        return HTTPResponseHead(version: clientVersion, status: head.status, headers: headers)
-    }
-
-    /// The value of cookie `name` in the request's `Cookie` headers, if present.
-    static func cookie(named name: String, in headers: HTTPHeaders) -> String? {
-        for header in headers["cookie"] {
+    /// The value of cookie `name` in the request's `Cookie` fields, if present.
+    static func cookie(named name: String, in head: HTTP1RequestHead) -> String? {
+        for field in head.fields where field.kind == .cookie {
+            let header = head.string(field.value)
             for pair in header.split(separator: ";") {
                 let trimmed = pair.drop(while: { $0 == " " })
                 guard let equals = trimmed.firstIndex(of: "=") else { continue }
@@ -100,5 +91,115 @@ enum ProxyHeaders {
             }
         }
         return nil
+    }
+
+    // MARK: Responses
+
+    /// Appends to `out` the head sent to the client for a backend's final `head`. `chunked`: the
+    /// proxy sends the body to the client chunked (it re-frames each slice as a chunk).
+    static func writeForwardResponse(
+        _ head: HTTP1ResponseHead,
+        clientVersion: HTTPVersion,
+        keepAlive: Bool,
+        chunked: Bool,
+        setCookie: String?,
+        into out: inout ByteBuffer
+    ) {
+        head.bytes.withUnsafeReadableBytes { bytes in
+            writeStatusLine(head, bytes, clientVersion: clientVersion, into: &out)
+            copyFields(head.fields, bytes, into: &out) { field in
+                !field.kind.isHopByHop && !namedByConnection(field, bytes, head.fields, head.summary)
+            }
+        }
+        if chunked { out.writeStaticString("transfer-encoding: chunked\r\n") }
+        if !keepAlive {
+            out.writeStaticString("connection: close\r\n")
+        } else if clientVersion == .http1_0 {
+            out.writeStaticString("connection: keep-alive\r\n")
+        }
+        if let setCookie { writeField("set-cookie", setCookie, into: &out) }
+        out.writeStaticString("\r\n")
+    }
+
+    /// Appends to `out` an informational (1xx) head for the client, its fields as received.
+    static func writeInformational(_ head: HTTP1ResponseHead, clientVersion: HTTPVersion, into out: inout ByteBuffer) {
+        head.bytes.withUnsafeReadableBytes { bytes in
+            writeStatusLine(head, bytes, clientVersion: clientVersion, into: &out)
+            out.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[head.fieldsStart...]))
+        }
+    }
+
+    /// A complete `text/plain` answer of the proxy itself, such as `503 Service Unavailable`.
+    static func errorResponse(_ status: HTTPResponseStatus, version: HTTPVersion, close: Bool, allocator: ByteBufferAllocator) -> ByteBuffer {
+        let body = "\(status.code) \(status.reasonPhrase)\n"
+        var out = allocator.buffer(capacity: 160)
+        out.writeString(version == .http1_0 ? "HTTP/1.0 " : "HTTP/1.1 ")
+        out.writeString("\(status.code) \(status.reasonPhrase)\r\n")
+        out.writeStaticString("content-type: text/plain; charset=utf-8\r\n")
+        writeField("content-length", String(body.utf8.count), into: &out)
+        if close { out.writeStaticString("connection: close\r\n") }
+        out.writeStaticString("\r\n")
+        out.writeString(body)
+        return out
+    }
+
+    // MARK: Helpers
+
+    private static func writeStatusLine(
+        _ head: HTTP1ResponseHead,
+        _ bytes: UnsafeRawBufferPointer,
+        clientVersion: HTTPVersion,
+        into out: inout ByteBuffer
+    ) {
+        out.writeStaticString(clientVersion == .http1_0 ? "HTTP/1.0 " : "HTTP/1.1 ")
+        out.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[head.statusText]))
+        out.writeStaticString("\r\n")
+    }
+
+    private static func writeField(_ name: StaticString, _ value: String, into out: inout ByteBuffer) {
+        out.writeStaticString(name)
+        out.writeStaticString(": ")
+        out.writeString(value)
+        out.writeStaticString("\r\n")
+    }
+
+    /// Copies the lines of the fields `keep` accepts, each run of consecutive kept lines at once.
+    @inline(__always)
+    private static func copyFields(
+        _ fields: [HTTP1Field],
+        _ bytes: UnsafeRawBufferPointer,
+        into out: inout ByteBuffer,
+        keep: (HTTP1Field) -> Bool
+    ) {
+        var runStart = -1
+        var runEnd = -1
+        for field in fields {
+            if keep(field) {
+                if runStart < 0 { runStart = Int(field.lineStart) }
+                runEnd = Int(field.lineEnd)
+            } else if runStart >= 0 {
+                out.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[runStart..<runEnd]))
+                runStart = -1
+            }
+        }
+        if runStart >= 0 { out.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[runStart..<runEnd])) }
+    }
+
+    /// Whether a `Connection` field of the message names `field` (which makes it hop-by-hop).
+    private static func namedByConnection(
+        _ field: HTTP1Field,
+        _ bytes: UnsafeRawBufferPointer,
+        _ fields: [HTTP1Field],
+        _ summary: HTTP1FieldParser.Summary
+    ) -> Bool {
+        guard summary.connectionNamesFields, field.kind != .connection else { return false }
+        for connection in fields where connection.kind == .connection {
+            var named = false
+            HTTP1FieldParser.forEachToken(bytes, connection.value) { token in
+                if !named && HTTP1Syntax.tokensEqualIgnoringCase(bytes, token, bytes, field.name) { named = true }
+            }
+            if named { return true }
+        }
+        return false
     }
 }

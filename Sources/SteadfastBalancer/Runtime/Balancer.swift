@@ -145,19 +145,8 @@ public final class Balancer: Sendable {
         if let sslContext { try pipeline.addHandler(NIOSSLServerHandler(context: sslContext)) }
         let timeouts = ClientTimeoutHandler(idleTimeout: limits.clientIdleTimeout, headerTimeout: limits.clientHeaderTimeout)
         try pipeline.addHandler(timeouts)
-        var decoderLimits = NIOHTTPDecoderLimitConfiguration()
-        decoderLimits.maxHeaderListSize = limits.maxHeaderBytes
-        decoderLimits.maxHeaderFieldSize = limits.maxHeaderBytes
-        // Pipelining and protocol errors are handled by ClientConnectionHandler itself (see there).
-        // Outbound header validation is off: response fields come from backend heads that
-        // llhttp already parsed and validated, plus fields the proxy writes itself.
-        try pipeline.configureHTTPServerPipeline(
-            withPipeliningAssistance: false,
-            withErrorHandling: false,
-            withOutboundHeaderValidation: false,
-            withEncoderConfiguration: .init(),
-            withDecoderLimitConfiguration: decoderLimits
-        )
+        // No HTTP codec: ClientConnectionHandler frames requests itself (HTTP1RequestParser, with
+        // limits.max_header_bytes as the largest head) and writes response bytes as prepared.
         try pipeline.addHandler(ClientConnectionHandler(loop: loop, scheme: scheme, timeouts: timeouts, logger: logger))
     }
 

@@ -193,9 +193,16 @@ public final class PostgresServer: Sendable {
             name: "postgres-\(port)", executable: arguments[0], arguments: Array(arguments.dropFirst()), logDirectory: root
         )
         postmaster.with { $0 = process }
-        // Watchdog: stop the server when this test process is gone, however it ended.
+        // Watchdog: when this test process is gone, however it ended, stop the server and delete
+        // its directory (a test run creates dozens of servers; left behind they fill the disk).
+        // The directory outlives `stop()` on purpose: `restart()` starts again on the same data.
         _ = try Spawn.start("/bin/sh", [
-            "-c", "while kill -0 \(getpid()) 2>/dev/null; do sleep 1; done; kill -QUIT \(process.pid) 2>/dev/null",
+            "-c", """
+                while kill -0 \(getpid()) 2>/dev/null; do sleep 1; done
+                kill -QUIT \(process.pid) 2>/dev/null
+                i=0; while kill -0 \(process.pid) 2>/dev/null && [ $i -lt 50 ]; do sleep 0.2; i=$((i+1)); done
+                case '\(root.path)' in */steadfast-pg*) rm -rf '\(root.path)' ;; esac
+                """,
         ], stdoutPath: "/dev/null")
         let deadline = ContinuousClock.now + .seconds(60)
         while ContinuousClock.now < deadline {

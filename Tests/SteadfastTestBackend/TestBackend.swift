@@ -12,6 +12,8 @@ import Synchronization
 /// - `GET /slow?ms=N` → answers after N ms;
 /// - `GET /status?code=N` → answers with status N;
 /// - `GET /big?bytes=N` → N bytes, streamed in 64 KiB chunks;
+/// - `GET /chunked?parts=N&size=M` → N parts of M bytes (part i repeats letter `a` + i % 26)
+///   with `Transfer-Encoding: chunked` (no Content-Length);
 /// - `GET /headers` → the request headers it received, one `name: value` per line;
 /// - `POST /echo` → the body back;
 /// - any other `POST` → appends its `X-Test-ID` to the post log once the whole request arrived
@@ -139,6 +141,8 @@ final class BackendHandler: ChannelInboundHandler {
             respond(context, head, status: HTTPResponseStatus(statusCode: code), body: state.name)
         case (.GET, "/big"):
             streamBig(context, head, bytes: Int(query["bytes"] ?? "") ?? 1_000_000)
+        case (.GET, "/chunked"):
+            streamChunked(context, head, parts: Int(query["parts"] ?? "") ?? 10, size: Int(query["size"] ?? "") ?? 100)
         case (.GET, "/headers"):
             let text = head.headers.map { "\($0.name.lowercased()): \($0.value)\n" }.joined()
             respond(context, head, status: .ok, body: text)
@@ -167,6 +171,18 @@ final class BackendHandler: ChannelInboundHandler {
         if !request.isKeepAlive {
             done.assumeIsolated().whenComplete { _ in context.close(promise: nil) }
         }
+    }
+
+    private func streamChunked(_ context: ChannelHandlerContext, _ request: HTTPRequestHead, parts: Int, size: Int) {
+        var headers = HTTPHeaders()
+        headers.add(name: "transfer-encoding", value: "chunked")
+        headers.add(name: "x-backend", value: state.name)
+        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: request.version, status: .ok, headers: headers))), promise: nil)
+        for index in 0..<parts {
+            let part = context.channel.allocator.buffer(repeating: UInt8(ascii: "a") + UInt8(index % 26), count: size)
+            context.writeAndFlush(wrapOutboundOut(.body(.byteBuffer(part))), promise: nil)
+        }
+        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
     }
 
     private func streamBig(_ context: ChannelHandlerContext, _ request: HTTPRequestHead, bytes: Int) {

@@ -97,6 +97,38 @@ extension LiveTests {
             }
         }
 
+        /// A backend's chunked response (no Content-Length) arrives whole and in order, re-framed
+        /// for the client, and the connections on both sides stay usable afterwards.
+        @Test func chunkedBackendResponsesAreForwardedWhole() async throws {
+            try await LiveCluster.run { cluster in
+                let a = try await cluster.startBackend("a")
+                let balancer = try await cluster.startBalancer(yaml: LiveCluster.config([a]))
+                let expected = (0..<300).map { String(repeating: String(UnicodeScalar(UInt8(ascii: "a") + UInt8($0 % 26))), count: 1000) }.joined()
+                for _ in 0..<3 {
+                    let reply = try await cluster.request(port: balancer.proxyPort, "/chunked?parts=300&size=1000")
+                    #expect(reply.status == 200 && reply.backend == "a")
+                    #expect(reply.body == expected)
+                }
+
+                // On one keep-alive connection: a chunked response, then another request.
+                let connection = try RawHTTPConnection(port: balancer.proxyPort)
+                await connection.send("GET /chunked?parts=3&size=5 HTTP/1.1\r\nHost: x\r\n\r\nGET /status?code=202 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                let replies = await connection.readUntilClosed()
+                let parts = replies.components(separatedBy: "HTTP/1.1 ")
+                #expect(parts.count == 3, "two responses: \(replies)")
+                #expect(parts.dropFirst().first?.lowercased().contains("transfer-encoding: chunked") == true)
+                #expect(parts.dropFirst().first?.contains("5\r\naaaaa\r\n") == true && parts.dropFirst().first?.contains("5\r\nccccc\r\n0\r\n\r\n") == true, "\(replies)")
+                #expect(parts.last?.hasPrefix("202") == true)
+
+                // An HTTP/1.0 client cannot take chunks: it gets the same bytes, unchunked.
+                let old = try RawHTTPConnection(port: balancer.proxyPort)
+                await old.send("GET /chunked?parts=3&size=5 HTTP/1.0\r\nHost: x\r\n\r\n")
+                let reply = await old.readUntilClosed()
+                #expect(reply.hasPrefix("HTTP/1.") && reply.hasSuffix("\r\n\r\naaaaabbbbbccccc"), "\(reply)")
+                #expect(!reply.lowercased().contains("transfer-encoding"))
+            }
+        }
+
         @Test func forwardedHeadersAreAddedAndHopByHopOnesRemoved() async throws {
             try await LiveCluster.run { cluster in
                 let a = try await cluster.startBackend("a")

@@ -14,6 +14,8 @@ import Synchronization
 /// - `GET /big?bytes=N` → N bytes, streamed in 64 KiB chunks;
 /// - `GET /chunked?parts=N&size=M` → N parts of M bytes (part i repeats letter `a` + i % 26)
 ///   with `Transfer-Encoding: chunked` (no Content-Length);
+/// - `GET /until-close?bytes=N` → N bytes with neither Content-Length nor Transfer-Encoding,
+///   ended by closing the connection (RFC 9112 §6.3, the last resort of old servers);
 /// - `GET /headers` → the request headers it received, one `name: value` per line;
 /// - `POST /echo` → the body back;
 /// - any other `POST` → appends its `X-Test-ID` to the post log once the whole request arrived
@@ -143,6 +145,8 @@ final class BackendHandler: ChannelInboundHandler {
             streamBig(context, head, bytes: Int(query["bytes"] ?? "") ?? 1_000_000)
         case (.GET, "/chunked"):
             streamChunked(context, head, parts: Int(query["parts"] ?? "") ?? 10, size: Int(query["size"] ?? "") ?? 100)
+        case (.GET, "/until-close"):
+            sendUntilClose(context, bytes: Int(query["bytes"] ?? "") ?? 1000)
         case (.GET, "/headers"):
             let text = head.headers.map { "\($0.name.lowercased()): \($0.value)\n" }.joined()
             respond(context, head, status: .ok, body: text)
@@ -183,6 +187,19 @@ final class BackendHandler: ChannelInboundHandler {
             context.writeAndFlush(wrapOutboundOut(.body(.byteBuffer(part))), promise: nil)
         }
         context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+    }
+
+    /// Writes the response as raw bytes below NIOHTTP1's encoder (which would add framing), then
+    /// closes the connection to end the body.
+    private func sendUntilClose(_ context: ChannelHandlerContext, bytes: Int) {
+        guard let encoder = try? context.pipeline.syncOperations.context(handlerType: HTTPResponseEncoder.self) else {
+            context.close(promise: nil)
+            return
+        }
+        var raw = context.channel.allocator.buffer(string: "HTTP/1.1 200 OK\r\nx-backend: \(state.name)\r\ncontent-type: text/plain\r\n\r\n")
+        raw.writeRepeatingByte(UInt8(ascii: "z"), count: bytes)
+        // Written from the encoder's own context, the bytes go to the handlers before it only.
+        encoder.writeAndFlush(NIOAny(raw)).assumeIsolated().whenComplete { _ in context.close(promise: nil) }
     }
 
     private func streamBig(_ context: ChannelHandlerContext, _ request: HTTPRequestHead, bytes: Int) {

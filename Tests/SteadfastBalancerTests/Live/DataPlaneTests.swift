@@ -98,8 +98,9 @@ extension LiveTests {
         }
 
         /// A backend's chunked response (no Content-Length) arrives whole and in order, re-framed
-        /// for the client, and the connections on both sides stay usable afterwards.
-        @Test func chunkedBackendResponsesAreForwardedWhole() async throws {
+        /// for the client, and the connections on both sides stay usable afterwards; so does a
+        /// body the backend ends by closing.
+        @Test func chunkedAndCloseDelimitedBackendResponsesAreForwardedWhole() async throws {
             try await LiveCluster.run { cluster in
                 let a = try await cluster.startBackend("a")
                 let balancer = try await cluster.startBalancer(yaml: LiveCluster.config([a]))
@@ -126,6 +127,17 @@ extension LiveTests {
                 let reply = await old.readUntilClosed()
                 #expect(reply.hasPrefix("HTTP/1.") && reply.hasSuffix("\r\n\r\naaaaabbbbbccccc"), "\(reply)")
                 #expect(!reply.lowercased().contains("transfer-encoding"))
+
+                // A body the backend ends by closing its connection arrives whole; the client
+                // connection is not left hanging, and the balancer opens a new backend connection
+                // for the next request.
+                for _ in 0..<3 {
+                    let untilClose = try await cluster.request(port: balancer.proxyPort, "/until-close?bytes=200000")
+                    #expect(untilClose.status == 200 && untilClose.backend == "a")
+                    #expect(untilClose.body == String(repeating: "z", count: 200_000))
+                }
+                let after = try await cluster.request(port: balancer.proxyPort, "/")
+                #expect(after.status == 200 && after.body == "a")
             }
         }
 

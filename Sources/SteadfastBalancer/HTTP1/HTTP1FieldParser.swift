@@ -21,6 +21,17 @@ enum HTTP1FieldParser {
         var connectionNamesFields = false
     }
 
+    /// Parses the field section of a complete head — from `start` (just after the start line) to
+    /// the head's final empty line — into `fields` (appended) and summarises it.
+    static func parseSection(
+        _ bytes: UnsafeRawBufferPointer, from start: Int, into fields: inout [HTTP1Field]
+    ) throws(HTTP1ParseError) -> Summary {
+        let end = bytes.count &- 2
+        guard end >= start, bytes[end] == HTTP1Syntax.cr else { throw HTTP1ParseError.invalidLineEnding }
+        try parseLines(bytes, from: start, to: end, into: &fields)
+        return try summarize(bytes, fields)
+    }
+
     /// Parses the field lines in `bytes[start..<end]` (complete lines, each ending in CRLF) into
     /// `fields` (appended).
     static func parseLines(

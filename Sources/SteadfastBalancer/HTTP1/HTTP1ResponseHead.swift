@@ -35,10 +35,7 @@ struct HTTP1ResponseHead {
         let parsed: Result<Line, HTTP1ParseError> = bytes.withUnsafeReadableBytes { bytes in
             do throws(HTTP1ParseError) {
                 let line = try Self.parseStatusLine(bytes)
-                let fieldsEnd = bytes.count &- 2
-                guard fieldsEnd >= line.fieldsStart, bytes[fieldsEnd] == HTTP1Syntax.cr else { throw HTTP1ParseError.invalidLineEnding }
-                try HTTP1FieldParser.parseLines(bytes, from: line.fieldsStart, to: fieldsEnd, into: &fields)
-                let summary = try HTTP1FieldParser.summarize(bytes, fields)
+                let summary = try HTTP1FieldParser.parseSection(bytes, from: line.fieldsStart, into: &fields)
                 return .success((line.version, line.status, line.statusText, line.fieldsStart, summary))
             } catch {
                 return .failure(error)

@@ -87,9 +87,9 @@ import Testing
         try await Task.sleep(for: .seconds(1.5))
         let report = await load.stop()
         try await Self.verify(report, on: set.servers[1], database: database)
-        // After the switchover no write is refused: none reached the demoted server.
-        let lateFailures = report.acknowledgedAt.filter { $0 > switchedAt }.count
-        #expect(lateFailures > 0)
+        // Writes are acknowledged after the switchover: none is stuck on the demoted server.
+        let acknowledgedAfterSwitch = report.acknowledgedAt.filter { $0 > switchedAt }.count
+        #expect(acknowledgedAfterSwitch > 0)
         for node in nodes {
             let ready = try await node.client().get("/readyz")
             let hosts = ((ready.json["checks"] as? [String: Any])?["database"] as? [String: Any])?["hosts"] as? [[String: Any]]

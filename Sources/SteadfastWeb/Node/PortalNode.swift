@@ -118,8 +118,9 @@ struct NodeService: Service {
 
         let readiness = Readiness(nodeID: configuration.nodeID, checks: [.database(database), .storage(registry)])
         let files = FileService(database: database, registry: registry, clock: node.clock, logger: logger)
+        let billing = try BillingWeb(configuration: configuration, database: database, clock: node.clock, secret: outcome.secret)
         let router = try PortalRouter(
-            configuration: configuration, database: database, accounts: accounts, files: files, readiness: readiness,
+            configuration: configuration, database: database, accounts: accounts, files: files, billing: billing, readiness: readiness,
             secret: outcome.secret, clock: node.clock, metrics: node.metrics
         ).build()
 
@@ -149,10 +150,8 @@ struct NodeService: Service {
         // a long job never delays the load balancer's notice.
         var services: [any Service] = [refresher]
         if configuration.jobsEnabled {
-            let billing = try BillingWeb.settings(configuration.billing, clusterSecret: outcome.secret)
-            let recurring = RecurringBilling(database: database, settings: billing, clock: node.clock)
             let jobs = try NodeJobs.registry(
-                configuration: configuration, database: database, clock: node.clock, recurring: recurring, storage: registry, catalog: catalog
+                configuration: configuration, database: database, clock: node.clock, recurring: billing.recurring, storage: registry, catalog: catalog
             )
             services.append(Scheduler(
                 jobs: jobs, database: database, nodeID: configuration.nodeID, settings: NodeJobs.settings(configuration), clock: node.clock, logger: logger

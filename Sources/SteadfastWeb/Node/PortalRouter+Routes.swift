@@ -27,9 +27,11 @@ extension PortalRouter {
         let accounts = AccountService(database: database, hasher: PasswordHasher(cost: 4))
         let registry = try StorageRegistry(configuration: configuration.storage, linkSecret: String(repeating: "r", count: 40), httpClient: HTTPClient.shared)
         let files = FileService(database: database, registry: registry, logger: logger)
+        let secret = String(repeating: "r", count: 40)
+        let billing = try BillingWeb(configuration: configuration, database: database, clock: SystemWallClock(), secret: secret)
         let router = try PortalRouter(
-            configuration: configuration, database: database, accounts: accounts, files: files, readiness: Readiness(nodeID: "routes", checks: []),
-            secret: String(repeating: "r", count: 40), clock: SystemWallClock(), metrics: PrometheusCollectorRegistry()
+            configuration: configuration, database: database, accounts: accounts, files: files, billing: billing,
+            readiness: Readiness(nodeID: "routes", checks: []), secret: secret, clock: SystemWallClock(), metrics: PrometheusCollectorRegistry()
         ).build()
         return router.routes.map { RouteEntry(method: $0.method.rawValue, path: "\($0.path)".hasPrefix("/") ? "\($0.path)" : "/\($0.path)") }
     }

@@ -19,19 +19,21 @@ public struct PortalRouter: Sendable {
     let database: any SQLDatabase
     let accounts: AccountService
     let files: FileService
+    let billing: BillingWeb
     let readiness: Readiness
     let secret: String
     let clock: any WallClock
     let metrics: PrometheusCollectorRegistry
 
     public init(
-        configuration: NodeConfiguration, database: any SQLDatabase, accounts: AccountService, files: FileService, readiness: Readiness,
-        secret: String, clock: any WallClock, metrics: PrometheusCollectorRegistry
+        configuration: NodeConfiguration, database: any SQLDatabase, accounts: AccountService, files: FileService, billing: BillingWeb,
+        readiness: Readiness, secret: String, clock: any WallClock, metrics: PrometheusCollectorRegistry
     ) {
         self.configuration = configuration
         self.database = database
         self.accounts = accounts
         self.files = files
+        self.billing = billing
         self.readiness = readiness
         self.secret = secret
         self.clock = clock
@@ -66,7 +68,6 @@ public struct PortalRouter: Sendable {
         HealthController(readiness: readiness, registry: metrics, nodeID: configuration.nodeID).addRoutes(to: router)
         DownloadLinkController(registry: files.registry).addRoutes(to: router)
 
-        let billing = try BillingWeb(configuration: configuration, database: database, clock: clock, secret: secret)
         let api = router.group("api/v1")
             .add(middleware: APITokenMiddleware(tokens: billing.tokens))
             .add(middleware: JSONOnlyMiddleware(rawBodyHeader: FilesAPIController.filenameHeader))

@@ -101,11 +101,7 @@ struct StorageCommand: AsyncParsableCommand {
                 }
             }
             if interactive { FileHandle.standardError.write(Data("\n".utf8)) }
-            print(
-                "\(report.type.rawValue) → \(report.target): \(report.filesTotal) files, \(report.copied) copied "
-                    + "(\(MigrationProgress.bytes(report.bytesCopied))), \(report.alreadyVerified) already there, "
-                    + "\(report.verifiedInPlace) verified in place, \(report.failures.count) failed"
-            )
+            print("\(report.type.rawValue) → \(report.target): \(report.summary)")
             for failure in report.failures { print("  failed: \(failure.key) (\(failure.fileID)): \(failure.reason)") }
             if report.switched {
                 print("switched: new \(report.type.rawValue) files now go to \(report.target); old copies were left in place")

@@ -42,17 +42,12 @@ public struct StorageMigrationQueue: Sendable {
             """)
     }
 
-    /// Every request, unfinished first.
-    public func all() async throws -> [Request] {
+    /// The requests still to be worked on, oldest first.
+    public func open() async throws -> [Request] {
         try await database.query("""
             SELECT file_type, request_id, target, requested_by, requested_at, attempts, outcome, finished_at
-            FROM storage_migration_requests ORDER BY finished_at IS NOT NULL, requested_at
+            FROM storage_migration_requests WHERE finished_at IS NULL ORDER BY requested_at
             """).compactMap(Self.request)
-    }
-
-    /// The requests still to be worked on.
-    public func open() async throws -> [Request] {
-        try await all().filter { $0.finishedAt == nil }
     }
 
     /// Records an attempt at `request`: its outcome and, when `finished`, that it is done. Only

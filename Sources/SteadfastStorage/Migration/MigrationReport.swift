@@ -31,4 +31,10 @@ public struct MigrationReport: Sendable {
 
     /// `true` when every file is on the target and the type was switched.
     public var isComplete: Bool { failures.isEmpty && switched }
+
+    /// One line: files, copies (with bytes), already there, verified in place, failed.
+    public var summary: String {
+        "\(filesTotal) files, \(copied) copied (\(MigrationProgress.bytes(bytesCopied))), \(alreadyVerified) already there, "
+            + "\(verifiedInPlace) verified in place, \(failures.count) failed"
+    }
 }

@@ -42,8 +42,7 @@ enum StorageJobs {
                 logger.info("storage migration progress", metadata: ["steadfast.storage.progress": "\(progress.rendered())"])
             }
         }
-        var summary = "\(report.filesTotal) files, \(report.copied) copied (\(MigrationProgress.bytes(report.bytesCopied))), "
-            + "\(report.alreadyVerified) already there, \(report.verifiedInPlace) verified in place, \(report.failures.count) failed"
+        var summary = report.summary
         if let failure = report.failures.first {
             summary += "; first failure: \(failure.key): \(failure.reason)"
         }

@@ -2,7 +2,7 @@ import Foundation
 import Hummingbird
 import SteadfastDomain
 
-/// Who may do what, checked at the start of every billing route. Object-level checks happen in
+/// Who may do what, checked at the start of every billing and admin route. Object-level checks happen in
 /// the services: a client's look-ups always carry their own id, so anything else is a 404.
 extension PortalRequestContext {
     /// The logged-in account (401 without one).
@@ -15,6 +15,14 @@ extension PortalRequestContext {
     func requireStaff() throws -> Account {
         let account = try requireAccount()
         guard account.role == .staff else { throw HTTPError(.forbidden, message: "this is for staff only") }
+        return account
+    }
+
+    /// For HTML admin pages: the logged-in staff member; visitors are sent to the log-in page
+    /// (``RedirectToLogin``), clients get 403.
+    func requireStaffPage() throws -> Account {
+        guard let account else { throw RedirectToLogin() }
+        guard account.role == .staff else { throw HTTPError(.forbidden, message: "The admin area is for staff only.") }
         return account
     }
 

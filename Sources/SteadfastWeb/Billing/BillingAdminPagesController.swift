@@ -41,9 +41,7 @@ struct BillingAdminPagesController: Sendable {
 
     /// The logged-in staff member; clients get 403, visitors the log-in page.
     func staff(_ context: PortalRequestContext) throws -> Account {
-        guard let account = context.account else { throw RedirectToLogin() }
-        guard account.role == .staff else { throw HTTPError(.forbidden, message: "The admin area is for staff only.") }
-        return account
+        try context.requireStaffPage()
     }
 
     var currency: Currency { billing.settings.currency }

@@ -16,31 +16,26 @@ struct JobsAPIController: Sendable {
     }
 
     @Sendable func list(_ request: Request, context: PortalRequestContext) async throws -> JobsResponse {
-        try Self.requireStaff(context)
+        _ = try context.requireStaff()
         return JobsResponse(node: nodeID, jobs: try await store.jobs(now: clock.now()))
     }
 
     @Sendable func runs(_ request: Request, context: PortalRequestContext) async throws -> JobRunsResponse {
-        try Self.requireStaff(context)
+        _ = try context.requireStaff()
         let name = try context.parameters.require("name")
         let limit = min(max(request.uri.queryParameters.get("limit", as: Int.self) ?? 50, 1), 1000)
         return JobRunsResponse(runs: try await store.history(job: name, limit: limit).map(JobsResponse.Run.init))
     }
 
     @Sendable func run(_ request: Request, context: PortalRequestContext) async throws -> EditedResponse<JobRunQueuedResponse> {
-        try Self.requireStaff(context)
+        let staff = try context.requireStaff()
         let name = try context.parameters.require("name")
         do {
-            let key = try await store.requestRun(job: name, requestedBy: context.account?.email.value ?? "staff", now: clock.now())
+            let key = try await store.requestRun(job: name, requestedBy: staff.email.value, now: clock.now())
             context.logger.notice("manual job run requested", metadata: ["steadfast.job.name": "\(name)", "steadfast.job.slot": "\(key)"])
             return EditedResponse(status: .accepted, response: JobRunQueuedResponse(job: name, slot_key: key))
         } catch let error as JobError where error.code == .unknownJob {
             throw HTTPError(.notFound, message: "there is no job named \(name)")
         }
-    }
-
-    static func requireStaff(_ context: PortalRequestContext) throws {
-        guard let account = context.account else { throw HTTPError(.unauthorized, message: "log in first") }
-        guard account.role == .staff else { throw HTTPError(.forbidden, message: "staff only") }
     }
 }

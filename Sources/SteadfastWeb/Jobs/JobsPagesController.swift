@@ -19,13 +19,13 @@ struct JobsPagesController: Sendable {
     }
 
     @Sendable func list(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        if let refusal = try Self.staffOnly(context) { return refusal }
+        _ = try context.requireStaffPage()
         let jobs = try await store.jobs(now: clock.now())
         return pages.page("jobs", title: "Scheduled jobs", values: ["node": nodeID, "jobs": jobs.map(JobsView.row), "none": jobs.isEmpty], context: context)
     }
 
     @Sendable func detail(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        if let refusal = try Self.staffOnly(context) { return refusal }
+        _ = try context.requireStaffPage()
         let name = try context.parameters.require("name")
         guard let job = try await store.jobs(now: clock.now()).first(where: { $0.name == name }) else {
             throw HTTPError(.notFound, message: "There is no job named \(name).")
@@ -37,22 +37,15 @@ struct JobsPagesController: Sendable {
     }
 
     @Sendable func run(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        if let refusal = try Self.staffOnly(context) { return refusal }
+        let staff = try context.requireStaffPage()
         let name = try context.parameters.require("name")
         let key: String
         do {
-            key = try await store.requestRun(job: name, requestedBy: context.account?.email.value ?? "staff", now: clock.now())
+            key = try await store.requestRun(job: name, requestedBy: staff.email.value, now: clock.now())
         } catch let error as JobError where error.code == .unknownJob {
             throw HTTPError(.notFound, message: "There is no job named \(name).")
         }
         context.logger.notice("manual job run requested", metadata: ["steadfast.job.name": "\(name)", "steadfast.job.slot": "\(key)"])
         return redirect(to: "/admin/jobs/\(name)?queued=\(key)")
-    }
-
-    /// A redirect to the log-in page for visitors; 403 for clients; `nil` for staff.
-    static func staffOnly(_ context: PortalRequestContext) throws -> Response? {
-        guard let account = context.account else { return redirect(to: "/login") }
-        guard account.role == .staff else { throw HTTPError(.forbidden, message: "The admin area is for staff only.") }
-        return nil
     }
 }

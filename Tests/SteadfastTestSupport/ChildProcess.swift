@@ -15,21 +15,10 @@ public final class ChildProcess: Sendable {
     public let stderrPath: String
     private let process: Process
 
-    /// The directory holding the test binary — where SwiftPM puts every built executable.
-    public static var buildProductsDirectory: URL {
-        let exe = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
-        var directory = exe.deletingLastPathComponent()
-        // On Linux the test binary is `.../debug/XPackageTests.xctest`; on Darwin it is a bundle.
-        while directory.pathExtension == "xctest" || directory.lastPathComponent == "MacOS" || directory.lastPathComponent == "Contents" {
-            directory = directory.deletingLastPathComponent()
-        }
-        return directory
-    }
-
     /// Starts `executable` (a product name such as `steadfast`, or an absolute path) with `arguments`.
     public init(executable: String, arguments: [String], name: String, directory: URL) throws {
         self.name = name
-        let url = executable.hasPrefix("/") ? URL(fileURLWithPath: executable) : Self.buildProductsDirectory.appendingPathComponent(executable)
+        let url = executable.hasPrefix("/") ? URL(fileURLWithPath: executable) : TestPaths.buildDirectory.appendingPathComponent(executable)
         guard FileManager.default.isExecutableFile(atPath: url.path) else {
             throw ChildProcessError(message: "\(url.path) is not built; run swift build --build-tests")
         }

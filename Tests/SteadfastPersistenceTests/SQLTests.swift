@@ -168,3 +168,29 @@ import SteadfastTestSupport
         }
     }
 }
+
+@Suite struct UUIDColumnTests {
+    @Test func canonicalTextParsesLikeFoundation() throws {
+        for _ in 0..<200 {
+            let id = UUID()
+            for text in [id.uuidString, id.uuidString.lowercased()] {
+                #expect(try SQLRow(columns: ["id"], values: [.text(text)]).uuid("id") == id)
+            }
+        }
+        let mixed = "0a1B2c3D-4e5F-6789-aBcD-EF0123456789"
+        #expect(try SQLRow(columns: ["id"], values: [.text(mixed)]).uuid("id") == UUID(uuidString: mixed))
+    }
+
+    @Test func anythingElseIsADecodingError() {
+        let good = "0a1b2c3d-4e5f-6789-abcd-ef0123456789"
+        let bad = [
+            "", "not a uuid", String(good.dropLast()), good + "0",
+            "0a1b2c3d_4e5f-6789-abcd-ef0123456789", "0a1b2c3d-4e5f-6789-abcd-ef012345678g",
+            "0a1b2c3d4-e5f-6789-abcd-ef0123456789", "{0a1b2c3d-4e5f-6789-abcd-ef01234567}",
+            "0a1b2c3d-4e5f-6789-abcd-ef01234567é",
+        ]
+        for text in bad {
+            #expect(throws: DatabaseError.self, "\(text)") { try SQLRow(columns: ["id"], values: [.text(text)]).uuid("id") }
+        }
+    }
+}

@@ -58,7 +58,9 @@ public struct SQLRow: Sendable {
     public func uuid(_ column: String) throws(DatabaseError) -> UUID {
         switch try value(column) {
         case .uuid(let u): return u
-        case .text(let s) where UUID(uuidString: s) != nil: return UUID(uuidString: s)!
+        case .text(let s):
+            guard let u = UUID.canonical(s) else { throw DatabaseError(.decoding, message: "column '\(column)': expected uuid, got text") }
+            return u
         case let other: throw DatabaseError(.decoding, message: "column '\(column)': expected uuid, got \(other.kind)")
         }
     }

@@ -8,9 +8,10 @@ public struct PageRenderer: Sendable {
     let library: MustacheLibrary
 
     public init() throws {
+        MustacheContentTypes.register(PortalHTMLEscaping(), named: PortalHTMLEscaping.name)
         var library = MustacheLibrary()
         for (name, text) in Templates.all.merging(BillingTemplates.all, uniquingKeysWith: { first, _ in first }) {
-            try library.register(text, named: name)
+            try library.register(PortalHTMLEscaping.pragma + text, named: name)
         }
         self.library = library
     }

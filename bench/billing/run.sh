@@ -7,6 +7,7 @@
 #
 # Needs: swift, and PostgreSQL server binaries (apt-get install postgresql) for the second run.
 # Usage: bench/billing/run.sh                    DURATION=5 ENGINES=sqlite bench/billing/run.sh
+#        SCENARIOS=invoice-list bench/billing/run.sh   (any of healthz, invoice-list, pay-invoice)
 # Builds and measures under /tmp/steadfast-build.lock, so it never competes with a build.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -16,6 +17,7 @@ INVOICES=${INVOICES:-50000}
 CONCURRENCY=${CONCURRENCY:-50}
 SECONDS_PER_RUN=${DURATION:-10}
 ENGINES=${ENGINES:-"sqlite postgres"}
+SCENARIOS=${SCENARIOS:-healthz,invoice-list,pay-invoice}
 LOCK=/tmp/steadfast-build.lock
 
 echo "building steadfast and BillingBench (release) ..." >&2
@@ -66,5 +68,5 @@ for engine in $ENGINES; do
         *) echo "unknown engine $engine" >&2; exit 2 ;;
     esac
     flock "$LOCK" "$BIN_DIR/BillingBench" --steadfast "$BIN_DIR/steadfast" --database "$url" --clients "$CLIENTS" \
-        --invoices "$INVOICES" --concurrency "$CONCURRENCY" --seconds "$SECONDS_PER_RUN" --label "$engine"
+        --invoices "$INVOICES" --concurrency "$CONCURRENCY" --seconds "$SECONDS_PER_RUN" --label "$engine" --scenarios "$SCENARIOS"
 done

@@ -7,6 +7,7 @@
 //
 // Usage: BillingBench --steadfast PATH --database URL [--clients N] [--invoices N]
 //                     [--concurrency N] [--seconds N] [--label NAME] [--generator wrk|swift]
+//                     [--scenarios healthz,invoice-list,pay-invoice]
 // The load comes from wrk (a Lua script gives each request one of the clients' session cookies
 // and, for payments, a fresh Idempotency-Key) when it is installed, otherwise from an
 // AsyncHTTPClient loop in this process; both print the same line.
@@ -26,6 +27,8 @@ struct Options {
     var concurrency = 50
     var seconds = 10
     var label = ""
+    /// Which measurements to run (comma-separated), e.g. `invoice-list` alone while profiling.
+    var scenarios = ["healthz", "invoice-list", "pay-invoice"]
     /// `wrk` (default when installed: a light C load generator) or `swift` (AsyncHTTPClient).
     var generator = FileManager.default.isExecutableFile(atPath: "/usr/bin/wrk") ? "wrk" : "swift"
 
@@ -42,6 +45,7 @@ struct Options {
             case "--seconds": seconds = Int(value) ?? seconds
             case "--label": label = value
             case "--generator": generator = value
+            case "--scenarios": scenarios = value.split(separator: ",").map(String.init)
             default: throw BenchError("unknown flag \(flag)")
             }
         }
@@ -129,6 +133,15 @@ final class Node: Sendable {
     let process: Process
     let baseURL: String
 
+    /// CPU seconds (user + system) the node process has used so far, from /proc/PID/stat.
+    var cpuSeconds: Double? {
+        guard let stat = try? String(contentsOfFile: "/proc/\(process.processIdentifier)/stat", encoding: .utf8),
+              let end = stat.lastIndex(of: ")") else { return nil }
+        let fields = stat[stat.index(after: end)...].split(separator: " ")
+        guard fields.count > 13, let user = Double(fields[11]), let system = Double(fields[12]) else { return nil }
+        return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
+    }
+
     init(binary: String, database: String, directory: URL) async throws {
         let output = directory.appendingPathComponent("node.log")
         _ = FileManager.default.createFile(atPath: output.path, contents: nil)
@@ -171,6 +184,9 @@ struct Measurement {
     var seconds: Double = 0
     var p50: Double = 0
     var p99: Double = 0
+    /// CPU seconds the node spent during the run (user + system, from /proc), when known: a
+    /// figure other processes on a busy machine disturb much less than latency.
+    var nodeCPU: Double?
 
     init() {}
 
@@ -186,7 +202,9 @@ struct Measurement {
 
     func line(_ label: String, _ scenario: String, generator: String) -> String {
         "\(label) \(scenario) requests=\(count) errors=\(errors) rps=\(Int((Double(count) / seconds).rounded())) "
-            + String(format: "p50=%.2fms p99=%.2fms", p50 * 1000, p99 * 1000) + " (load: \(generator))"
+            + String(format: "p50=%.2fms p99=%.2fms", p50 * 1000, p99 * 1000)
+            + (nodeCPU.map { String(format: " node-cpu/request=%.0fus", $0 / Double(max(count, 1)) * 1e6) } ?? "")
+            + " (load: \(generator))"
     }
 }
 
@@ -355,9 +373,11 @@ func main() async throws {
 
     if options.generator == "wrk" {
         // healthz: the same stack with no database and no page, for reading the others against.
-        for scenario in ["healthz", "invoice-list", "pay-invoice"] {
+        for scenario in options.scenarios {
             _ = try wrk(scenario, baseURL: baseURL, sessions: sessions, invoices: payable, concurrency: options.concurrency, seconds: 2, directory: directory)
-            let measured = try wrk(scenario, baseURL: baseURL, sessions: sessions, invoices: payable, concurrency: options.concurrency, seconds: options.seconds, directory: directory)
+            let before = node.cpuSeconds
+            var measured = try wrk(scenario, baseURL: baseURL, sessions: sessions, invoices: payable, concurrency: options.concurrency, seconds: options.seconds, directory: directory)
+            if let before, let after = node.cpuSeconds { measured.nodeCPU = after - before }
             print(measured.line(options.label, scenario, generator: "wrk"))
         }
     } else {

@@ -36,9 +36,9 @@ extension JobStore {
     public func history(job: String? = nil, limit: Int = 50) async throws -> [JobRunRecord] {
         let rows: [SQLRow]
         if let job {
-            rows = try await database.read("SELECT \(Self.runColumns) FROM job_runs WHERE job = \(job) ORDER BY created_at DESC, slot_key DESC LIMIT \(literal: limit)")
+            rows = try await database.read("SELECT \(Self.runColumns) FROM job_runs WHERE job = \(job) ORDER BY created_at DESC, slot_key DESC LIMIT \(limit)")
         } else {
-            rows = try await database.read("SELECT \(Self.runColumns) FROM job_runs ORDER BY created_at DESC, slot_key DESC LIMIT \(literal: limit)")
+            rows = try await database.read("SELECT \(Self.runColumns) FROM job_runs ORDER BY created_at DESC, slot_key DESC LIMIT \(limit)")
         }
         return try rows.map(Self.record)
     }

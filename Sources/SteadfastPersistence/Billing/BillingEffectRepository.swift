@@ -54,7 +54,7 @@ public struct BillingEffectRepository: Sendable {
 
     /// Reminders not yet delivered, oldest first: the mailer's outbox.
     public func undeliveredReminders(limit: Int) async throws -> [Reminder] {
-        try await db.query("SELECT * FROM invoice_reminders WHERE delivered_at IS NULL ORDER BY created_at LIMIT \(literal: limit)").map(Self.reminder)
+        try await db.query("SELECT * FROM invoice_reminders WHERE delivered_at IS NULL ORDER BY created_at LIMIT \(limit)").map(Self.reminder)
     }
 
     /// Marks a reminder delivered; `false` if it already was.

@@ -37,7 +37,7 @@ public struct ClientRepository: Sendable {
                    (SELECT CAST(COALESCE(SUM(c.amount), 0) AS BIGINT) FROM credit_entries c WHERE c.client_id = a.id) AS credit
             FROM accounts a LEFT JOIN billing_profiles p ON p.client_id = a.id
             WHERE a.role = 'client' \(filter)
-            ORDER BY a.created_at DESC, a.id LIMIT \(literal: limit) OFFSET \(literal: offset)
+            ORDER BY a.created_at DESC, a.id LIMIT \(limit) OFFSET \(offset)
             """).map(Self.summary)
     }
 

@@ -28,7 +28,7 @@ public struct CreditRepository: Sendable {
     /// The client's entries, newest first.
     public func entries(clientID: UUID, limit: Int = 100, offset: Int = 0) async throws -> [CreditEntry] {
         try await db.query("""
-            SELECT * FROM credit_entries WHERE client_id = \(clientID) ORDER BY created_at DESC, id LIMIT \(literal: limit) OFFSET \(literal: offset)
+            SELECT * FROM credit_entries WHERE client_id = \(clientID) ORDER BY created_at DESC, id LIMIT \(limit) OFFSET \(offset)
             """).map { row in
             CreditEntry(
                 id: try row.uuid("id"), clientID: try row.uuid("client_id"), amount: try row.money("amount", try row.currency()),

@@ -64,7 +64,7 @@ public struct InvoiceRepository: Sendable {
         if let status { conditions.append("status = \(status.rawValue)") }
         if !includeDrafts { conditions.append("status <> 'draft'") }
         return try await db.query("""
-            SELECT * FROM invoices WHERE \(SQL.joined(conditions, separator: " AND ")) ORDER BY created_at DESC, id LIMIT \(literal: limit) OFFSET \(literal: offset)
+            SELECT * FROM invoices WHERE \(SQL.joined(conditions, separator: " AND ")) ORDER BY created_at DESC, id LIMIT \(limit) OFFSET \(offset)
             """).map(Self.invoice)
     }
 
@@ -72,7 +72,7 @@ public struct InvoiceRepository: Sendable {
     public func payable(dueOnOrBefore: BillingDate, limit: Int) async throws -> [Invoice] {
         try await db.query("""
             SELECT * FROM invoices WHERE status IN ('unpaid', 'collections') AND due_date <= \(dueOnOrBefore.iso)
-            ORDER BY due_date, id LIMIT \(literal: limit)
+            ORDER BY due_date, id LIMIT \(limit)
             """).map(Self.invoice)
     }
 
@@ -82,7 +82,7 @@ public struct InvoiceRepository: Sendable {
             SELECT i.* FROM invoices i
             WHERE i.status IN ('unpaid', 'collections') AND i.due_date <= \(dueOnOrBefore.iso)
               AND NOT EXISTS (SELECT 1 FROM invoice_late_fees f WHERE f.invoice_id = i.id)
-            ORDER BY i.due_date, i.id LIMIT \(literal: limit)
+            ORDER BY i.due_date, i.id LIMIT \(limit)
             """).map(Self.invoice)
     }
 
@@ -93,7 +93,7 @@ public struct InvoiceRepository: Sendable {
             SELECT i.* FROM invoices i
             WHERE i.status IN ('unpaid', 'collections') AND i.due_date <= \(dueOnOrBefore.iso) \(lower)
               AND NOT EXISTS (SELECT 1 FROM invoice_reminders r WHERE r.invoice_id = i.id AND r.kind = \(kind))
-            ORDER BY i.due_date, i.id LIMIT \(literal: limit)
+            ORDER BY i.due_date, i.id LIMIT \(limit)
             """).map(Self.invoice)
     }
 
@@ -110,7 +110,7 @@ public struct InvoiceRepository: Sendable {
             SELECT i.* FROM invoices i
             WHERE i.status IN ('unpaid', 'collections') AND i.amount_paid < i.total
               AND (SELECT COALESCE(SUM(c.amount), 0) FROM credit_entries c WHERE c.client_id = i.client_id AND c.currency = i.currency) > 0
-            ORDER BY i.due_date, i.id LIMIT \(literal: limit)
+            ORDER BY i.due_date, i.id LIMIT \(limit)
             """).map(Self.invoice)
     }
 

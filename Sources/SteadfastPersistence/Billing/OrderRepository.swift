@@ -45,7 +45,7 @@ public struct OrderRepository: Sendable {
         if let clientID { conditions.append("client_id = \(clientID)") }
         if let status { conditions.append("status = \(status.rawValue)") }
         return try await db.query("""
-            SELECT * FROM orders WHERE \(SQL.joined(conditions, separator: " AND ")) ORDER BY created_at DESC, id LIMIT \(literal: limit) OFFSET \(literal: offset)
+            SELECT * FROM orders WHERE \(SQL.joined(conditions, separator: " AND ")) ORDER BY created_at DESC, id LIMIT \(limit) OFFSET \(offset)
             """).map { try Self.order($0, items: []) }
     }
 

@@ -35,7 +35,7 @@ public struct PaymentRepository: Sendable {
         if let clientID { conditions.append("client_id = \(clientID)") }
         if let invoiceID { conditions.append("invoice_id = \(invoiceID)") }
         return try await db.query("""
-            SELECT * FROM payments WHERE \(SQL.joined(conditions, separator: " AND ")) ORDER BY created_at DESC, id LIMIT \(literal: limit) OFFSET \(literal: offset)
+            SELECT * FROM payments WHERE \(SQL.joined(conditions, separator: " AND ")) ORDER BY created_at DESC, id LIMIT \(limit) OFFSET \(offset)
             """).map(Self.payment)
     }
 

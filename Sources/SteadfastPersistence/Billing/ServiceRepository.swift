@@ -31,7 +31,7 @@ public struct ServiceRepository: Sendable {
         if let clientID { conditions.append("client_id = \(clientID)") }
         if let status { conditions.append("status = \(status.rawValue)") }
         return try await db.query("""
-            SELECT * FROM services WHERE \(SQL.joined(conditions, separator: " AND ")) ORDER BY created_at DESC, id LIMIT \(literal: limit) OFFSET \(literal: offset)
+            SELECT * FROM services WHERE \(SQL.joined(conditions, separator: " AND ")) ORDER BY created_at DESC, id LIMIT \(limit) OFFSET \(offset)
             """).map(Self.service)
     }
 
@@ -47,7 +47,7 @@ public struct ServiceRepository: Sendable {
             WHERE s.status IN ('active', 'suspended') AND s.next_due_date IS NOT NULL AND s.next_due_date <= \(through.iso)
               AND NOT EXISTS (SELECT 1 FROM service_renewals r WHERE r.service_id = s.id AND r.period_start = s.next_due_date)
             ORDER BY s.next_due_date, s.id
-            LIMIT \(literal: limit)
+            LIMIT \(limit)
             """).map(Self.service)
     }
 
@@ -59,7 +59,7 @@ public struct ServiceRepository: Sendable {
                 SELECT 1 FROM invoice_items ii JOIN invoices i ON i.id = ii.invoice_id
                 WHERE ii.service_id = s.id AND i.status IN ('unpaid', 'collections') AND i.due_date <= \(dueOnOrBefore.iso))
             ORDER BY s.id
-            LIMIT \(literal: limit)
+            LIMIT \(limit)
             """).map(Self.service)
     }
 
@@ -75,7 +75,7 @@ public struct ServiceRepository: Sendable {
     /// Services suspended for being overdue (candidates for lifting the suspension).
     public func suspendedForOverdue(limit: Int) async throws -> [ClientService] {
         try await db.query("""
-            SELECT * FROM services WHERE status = 'suspended' AND suspension_reason = 'overdue' ORDER BY id LIMIT \(literal: limit)
+            SELECT * FROM services WHERE status = 'suspended' AND suspension_reason = 'overdue' ORDER BY id LIMIT \(limit)
             """).map(Self.service)
     }
 

@@ -42,13 +42,6 @@ public struct SQL: Sendable, ExpressibleByStringInterpolation, CustomStringConve
             fragments.append(.text(raw.description))
         }
 
-        /// An integer written into the statement text, for `LIMIT` and `OFFSET`: SQLite re-prepares
-        /// a statement each time a value bound to its `LIMIT` changes (to plan with the number),
-        /// which cost a full parse per page; an integer cannot carry an injection.
-        public mutating func appendInterpolation(literal value: Int) {
-            fragments.append(.text(String(value)))
-        }
-
         /// Another statement spliced in, with its own binds.
         public mutating func appendInterpolation(_ sql: SQL) {
             fragments.append(contentsOf: sql.fragments)

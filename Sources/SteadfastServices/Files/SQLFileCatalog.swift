@@ -19,12 +19,12 @@ public struct SQLFileCatalog: FileCatalog {
         if let afterID, let after = UUID(uuidString: afterID) {
             rows = try await database.query("""
                 SELECT id, storage_key, size, sha256, content_type FROM stored_files
-                WHERE file_type = \(type.rawValue) AND id > \(after) ORDER BY id LIMIT \(literal: limit)
+                WHERE file_type = \(type.rawValue) AND id > \(after) ORDER BY id LIMIT \(limit)
                 """)
         } else {
             rows = try await database.query("""
                 SELECT id, storage_key, size, sha256, content_type FROM stored_files
-                WHERE file_type = \(type.rawValue) ORDER BY id LIMIT \(literal: limit)
+                WHERE file_type = \(type.rawValue) ORDER BY id LIMIT \(limit)
                 """)
         }
         var files: [CatalogFile] = []

@@ -36,10 +36,16 @@ let package = Package(
         .target(name: "SteadfastDomain", swiftSettings: swiftSettings),
 
         // MARK: Persistence — one SQL layer over SQLite and PostgreSQL, migrations, repositories.
+        // (CSteadfastSQLite: one C call Swift cannot make — sqlite3_db_config is variadic.)
+        .target(
+            name: "CSteadfastSQLite",
+            dependencies: [.product(name: "SQLiteNIO", package: "sqlite-nio")]
+        ),
         .target(
             name: "SteadfastPersistence",
             dependencies: [
                 "SteadfastDomain",
+                "CSteadfastSQLite",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "_ConnectionPoolModule", package: "postgres-nio"),
                 // For the SQLite it vendors (module VaporCSQLite), used through the C API: see SQLiteConnectionHandle.

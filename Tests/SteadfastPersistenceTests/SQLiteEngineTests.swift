@@ -98,4 +98,22 @@ import Testing
             }
         }
     }
+
+    /// An authenticated invoice page's statements run from the statement cache each time, with
+    /// new values bound, without SQLite re-preparing them (a full parse per page otherwise:
+    /// without the query planner stability guarantee, `WHERE client_id = ? ... ORDER BY` and a
+    /// bound `LIMIT` are re-planned for every new value).
+    @Test func theHotStatementsAreNotReprepared() async throws {
+        try await withDatabase(.sqlite) { db in
+            let engine = try #require(db as? SQLiteEngine)
+            let before = engine.repreparedStatements
+            for _ in 0..<3 {
+                _ = try await SessionRecordRepository(database: db).find(idHash: UUID().uuidString, now: Date())
+                _ = try await AccountRepository(database: db).find(id: UUID())
+                _ = try await InvoiceRepository(db).list(clientID: UUID(), includeDrafts: false, limit: 50, offset: 0)
+                _ = try await InvoiceRepository(db).list(clientID: UUID(), includeDrafts: false, limit: Int.random(in: 10...60), offset: Int.random(in: 0...3) * 25)
+            }
+            #expect(engine.repreparedStatements == before)
+        }
+    }
 }

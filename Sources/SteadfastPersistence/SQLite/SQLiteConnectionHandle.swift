@@ -1,10 +1,12 @@
 import Foundation
+import Synchronization
 // SQLiteNIO vendors SQLite as this C module. We call its C API directly because SQLiteNIO's
 // `query` hops to a thread pool for every statement and back to an event loop for every row, and
 // prepares every statement afresh: three thread wake-ups per query, which was most of the cost
 // of an authenticated page. Here a statement runs on the calling thread from a cached prepared
 // statement; only work that may wait on the disk (commits) is sent to a thread pool by the engine.
 import VaporCSQLite
+import CSteadfastSQLite
 
 /// One SQLite connection and its cache of prepared statements.
 ///
@@ -16,6 +18,9 @@ import VaporCSQLite
 /// `AsyncLock` or the reader pool's check-out guarantee that — and SQLite is compiled with
 /// `SQLITE_THREADSAFE=1`, so a connection may be used from a different thread each time.
 final class SQLiteConnectionHandle: @unchecked Sendable {
+    /// Counts statements SQLite had to compile again before running them (shared by an engine's
+    /// connections; a hot statement that keeps being re-prepared costs a full parse each time).
+    let reprepares: SQLiteCounter
     private var db: OpaquePointer?
     private var statements: [String: OpaquePointer] = [:]
     /// The cache is emptied when it would grow past this many statements (the portal uses fewer).
@@ -24,7 +29,8 @@ final class SQLiteConnectionHandle: @unchecked Sendable {
     /// Opens `path` (`nil`: a private in-memory database), creating the file if missing.
     /// (Readers are opened read-write too and made `query_only`: a `SQLITE_OPEN_READONLY` connection
     /// cannot take part in WAL locking normally.)
-    init(path: String?) throws(DatabaseError) {
+    init(path: String?, reprepares: SQLiteCounter) throws(DatabaseError) {
+        self.reprepares = reprepares
         var handle: OpaquePointer?
         let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE | (path == nil ? SQLITE_OPEN_MEMORY : 0)
         let status = sqlite_nio_sqlite3_open_v2(path ?? ":memory:", &handle, flags, nil)
@@ -34,6 +40,15 @@ final class SQLiteConnectionHandle: @unchecked Sendable {
             throw DatabaseError(.configuration, message: "cannot open SQLite database at \(path ?? ":memory:")", detail: message)
         }
         db = handle
+        // Plans must not depend on bound values: otherwise SQLite re-prepares a statement each
+        // time new values are bound when they could change its plan — for example any
+        // `WHERE client_id = ? ... ORDER BY` list, which is every paginated page.
+        let qpsg = steadfast_sqlite_enable_qpsg(UnsafeMutableRawPointer(handle))
+        guard qpsg == SQLITE_OK else {
+            sqlite_nio_sqlite3_close(handle)
+            db = nil
+            throw DatabaseError(.configuration, message: "cannot configure SQLite connection", detail: "sqlite3_db_config(ENABLE_QPSG) returned \(qpsg)")
+        }
     }
 
     deinit { close() }
@@ -73,7 +88,10 @@ final class SQLiteConnectionHandle: @unchecked Sendable {
         var rows: [SQLRow] = []
         while true {
             let status = sqlite_nio_sqlite3_step(statement)
-            if status == SQLITE_DONE { return rows }
+            if status == SQLITE_DONE {
+                if sqlite_nio_sqlite3_stmt_status(statement, SQLITE_STMTSTATUS_REPREPARE, 1) > 0 { reprepares.increment() }
+                return rows
+            }
             guard status == SQLITE_ROW else { throw error(status) }
             var values: [SQLValue] = []
             values.reserveCapacity(Int(count))
@@ -173,4 +191,11 @@ final class SQLiteConnectionHandle: @unchecked Sendable {
 
     /// `SQLITE_TRANSIENT`: SQLite copies bound text and blobs before the bind call returns.
     private static let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
+}
+
+/// A thread-safe counter (see ``SQLiteConnectionHandle/reprepares``).
+final class SQLiteCounter: Sendable {
+    private let value = Atomic<Int>(0)
+    func increment() { value.add(1, ordering: .relaxed) }
+    var count: Int { value.load(ordering: .relaxed) }
 }

@@ -46,8 +46,9 @@ public final class SQLiteEngine: SQLDatabase {
                 }
             }
         }
+        let reprepares = SQLiteCounter()
         let writer = try await NIOThreadPool.singleton.runIfActive { () throws(DatabaseError) -> SQLiteConnectionHandle in
-            let writer = try SQLiteConnectionHandle(path: path)
+            let writer = try SQLiteConnectionHandle(path: path, reprepares: reprepares)
             do throws(DatabaseError) {
                 if path != nil {
                     _ = try writer.run("PRAGMA journal_mode=WAL", [])
@@ -60,7 +61,7 @@ public final class SQLiteEngine: SQLDatabase {
             }
             return writer
         }
-        let pool = path.map { SQLiteReaderPool(path: $0, capacity: readers ?? max(2, System.coreCount)) }
+        let pool = path.map { SQLiteReaderPool(path: $0, capacity: readers ?? max(2, System.coreCount), reprepares: reprepares) }
         return SQLiteEngine(writer: writer, readers: pool, logger: logger)
     }
 
@@ -103,6 +104,9 @@ public final class SQLiteEngine: SQLDatabase {
             }
         }
     }
+
+    /// How many statement runs SQLite had to re-prepare first (for tests: hot statements must not).
+    public var repreparedStatements: Int { writer.reprepares.count }
 
     public func ping() async throws {
         try await query("SELECT 1 AS ok")

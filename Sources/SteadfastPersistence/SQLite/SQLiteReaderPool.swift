@@ -16,10 +16,12 @@ final class SQLiteReaderPool: Sendable {
 
     private let path: String
     private let capacity: Int
+    private let reprepares: SQLiteCounter
     private let state = Mutex(State())
 
-    init(path: String, capacity: Int) {
+    init(path: String, capacity: Int, reprepares: SQLiteCounter) {
         self.path = path
+        self.reprepares = reprepares
         self.capacity = max(1, capacity)
     }
 
@@ -60,7 +62,7 @@ final class SQLiteReaderPool: Sendable {
             return connection
         case .open:
             do throws(DatabaseError) {
-                let connection = try SQLiteConnectionHandle(path: path)
+                let connection = try SQLiteConnectionHandle(path: path, reprepares: reprepares)
                 _ = try connection.run("PRAGMA query_only=ON", [])
                 _ = try connection.run("PRAGMA busy_timeout=5000", [])
                 return connection

@@ -38,9 +38,18 @@ public struct BillingDate: Sendable, Hashable, Comparable, Codable, CustomString
 
     /// Parses `YYYY-MM-DD`.
     public init(iso raw: String, field: String = "date") throws(BillingError) {
-        let parts = raw.split(separator: "-", omittingEmptySubsequences: false)
-        guard parts.count == 3, parts[0].count == 4, parts[1].count == 2, parts[2].count == 2,
-              let year = Int(parts[0]), let month = Int(parts[1]), let day = Int(parts[2])
+        // Byte by byte (every invoice row read from the database carries two or three dates).
+        let bytes = Array(raw.utf8)
+        func number(_ range: Range<Int>) -> Int? {
+            var value = 0
+            for index in range {
+                guard bytes[index] >= UInt8(ascii: "0"), bytes[index] <= UInt8(ascii: "9") else { return nil }
+                value = value * 10 + Int(bytes[index] - UInt8(ascii: "0"))
+            }
+            return value
+        }
+        guard bytes.count == 10, bytes[4] == UInt8(ascii: "-"), bytes[7] == UInt8(ascii: "-"),
+              let year = number(0..<4), let month = number(5..<7), let day = number(8..<10)
         else {
             throw .invalid("'\(raw)' is not a date like 2026-01-31", field: field)
         }
@@ -53,11 +62,22 @@ public struct BillingDate: Sendable, Hashable, Comparable, Codable, CustomString
 
     /// `YYYY-MM-DD`.
     public var iso: String {
-        func pad(_ value: Int, _ width: Int) -> String {
-            let text = String(value)
-            return String(repeating: "0", count: max(0, width - text.count)) + text
+        func digits(_ value: Int, _ width: Int, into bytes: inout [UInt8]) {
+            var divisor = 1
+            for _ in 1..<width { divisor *= 10 }
+            while divisor > 0 {
+                bytes.append(UInt8(ascii: "0") + UInt8((value / divisor) % 10))
+                divisor /= 10
+            }
         }
-        return "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))"
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(10)
+        digits(year, 4, into: &bytes)
+        bytes.append(UInt8(ascii: "-"))
+        digits(month, 2, into: &bytes)
+        bytes.append(UInt8(ascii: "-"))
+        digits(day, 2, into: &bytes)
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     public var description: String { iso }

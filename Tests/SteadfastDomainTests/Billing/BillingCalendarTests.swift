@@ -131,3 +131,23 @@ import Testing
         }
     }
 }
+
+@Suite struct BillingDateTextTests {
+    @Test func everyDayRoundTripsThroughISOText() throws {
+        var date = try BillingDate(year: 2023, month: 12, day: 25)
+        for _ in 0..<(4 * 366) {
+            let text = date.iso
+            #expect(text.count == 10)
+            #expect(try BillingDate(iso: text) == date)
+            date = date.adding(days: 1)
+        }
+        #expect(try BillingDate(year: 1, month: 1, day: 1).iso == "0001-01-01")
+        #expect(try BillingDate(iso: "9999-12-31").year == 9999)
+    }
+
+    @Test func anythingButYYYYMMDDIsRefusedNamingTheField() {
+        for text in ["", "2026-1-01", "2026-01-1", "2026-01-011", "+026-01-01", "2026/01/01", "2026-02-30", "2026-13-01", "abcd-ef-gh", "2026-01-0١", " 2026-01-01", "0000-01-01"] {
+            #expect(throws: BillingError.self, "\(text)") { try BillingDate(iso: text, field: "due_date") }
+        }
+    }
+}

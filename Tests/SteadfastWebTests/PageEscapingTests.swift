@@ -27,10 +27,11 @@ import Testing
         let renderer = try PageRenderer()
         let hostile = #"<script>alert("x")</script>"#
         let invoices = renderer.library.render([
-            "invoices": [["base": "/clientarea/invoices", "id": "1", "number": hostile, "issued": "2026-11-30", "due": "2026-12-07", "status": "unpaid", "total": "€1.00", "balance": "€1.00"]],
+            "invoices": [["href": #"/x" onmouseover="alert(1)"#, "id": "1", "number": hostile, "issued": "2026-11-30", "due": "2026-12-07", "status": "unpaid", "total": "€1.00", "balance": "€1.00"]],
         ], withTemplate: "client-invoices") ?? ""
         #expect(invoices.contains("&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;"))
         #expect(!invoices.contains("<script>"))
+        #expect(invoices.contains(#"<a href="/x&quot; onmouseover=&quot;alert(1)">"#))
         #expect(invoices.contains(#"<nav class="sub">"#)) // the partial rendered, markup intact
         let layout = renderer.library.render(["title": hostile, "content": "<p>body</p>", "account": ["name": hostile, "isStaff": false] as [String: Any]], withTemplate: "layout") ?? ""
         #expect(!layout.contains("<script>"))

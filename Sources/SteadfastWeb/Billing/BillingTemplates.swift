@@ -93,7 +93,7 @@ enum BillingTemplates {
 
     static let invoiceRows = """
     <table><tr><th>Number</th><th>Issued</th><th>Due</th><th>Status</th><th class="n">Total</th><th class="n">Balance</th></tr>
-    {{#invoices}}<tr><td><a href="{{base}}/{{id}}">{{number}}</a></td><td>{{issued}}</td><td>{{due}}</td><td><span class="status">{{status}}</span></td><td class="n">{{total}}</td><td class="n">{{balance}}</td></tr>{{/invoices}}
+    {{#invoices}}<tr><td><a href="{{href}}">{{number}}</a></td><td>{{issued}}</td><td>{{due}}</td><td><span class="status">{{status}}</span></td><td class="n">{{total}}</td><td class="n">{{balance}}</td></tr>{{/invoices}}
     </table>
     """
 

@@ -17,7 +17,7 @@ enum PageValues {
 
     static func invoiceRow(_ invoice: Invoice, base: String) -> [String: Any] {
         [
-            "id": invoice.id.text, "base": base, "number": invoice.number ?? "draft", "issued": invoice.issueDate?.iso ?? "—",
+            "id": invoice.id.text, "href": base + "/" + invoice.id.text, "number": invoice.number ?? "draft", "issued": invoice.issueDate?.iso ?? "—",
             "due": invoice.dueDate.iso, "status": invoice.status.rawValue, "total": money(invoice.total), "balance": money(invoice.balanceDue),
         ]
     }

@@ -13,13 +13,12 @@ func withDeadline<T: Sendable>(_ limit: Duration, _ operation: @escaping @Sendab
             let work = Task {
                 do { gate.resume(with: .success(try await operation())) } catch { gate.resume(with: .failure(error)) }
             }
-            let timer = Task {
-                try? await Task.sleep(for: limit)
+            let timer = DeadlineWatch.shared.add(deadline: .now + limit) {
                 if gate.resume(with: .failure(DatabaseError(.timeout, message: "no answer from the database within \(limit)", mayHaveCommitted: true))) {
                     work.cancel()
                 }
             }
-            gate.onFinish { timer.cancel() }
+            gate.onFinish { DeadlineWatch.shared.remove(timer) }
         }
     } onCancel: {
         gate.resume(with: .failure(CancellationError()))
@@ -71,5 +70,63 @@ final class ResumeOnce<T: Sendable>: Sendable {
         continuation?.resume(with: result)
         finish?()
         return won
+    }
+}
+
+/// One clock for every ``withDeadline(_:_:)`` in the process.
+///
+/// A timer task per statement (create, sleep, cancel, wake) cost more than the statement itself
+/// on a busy node; here a deadline is an entry in a table that one task checks every `tick`, so
+/// a deadline fires at most a tick late. The task runs only while deadlines are pending.
+final class DeadlineWatch: Sendable {
+    static let shared = DeadlineWatch(tick: .milliseconds(10))
+
+    private struct Entry {
+        let deadline: ContinuousClock.Instant
+        let fire: @Sendable () -> Void
+    }
+
+    private struct State {
+        var lastID = 0
+        var entries: [Int: Entry] = [:]
+        var ticking = false
+    }
+
+    private let tick: Duration
+    private let state = Mutex(State())
+
+    init(tick: Duration) {
+        self.tick = tick
+    }
+
+    /// Calls `fire` once `deadline` has passed, unless ``remove(_:)`` is called first.
+    func add(deadline: ContinuousClock.Instant, _ fire: @escaping @Sendable () -> Void) -> Int {
+        let (id, start) = state.withLock { state -> (Int, Bool) in
+            state.lastID += 1
+            state.entries[state.lastID] = Entry(deadline: deadline, fire: fire)
+            defer { state.ticking = true }
+            return (state.lastID, !state.ticking)
+        }
+        if start { Task.detached { await self.watch() } }
+        return id
+    }
+
+    func remove(_ id: Int) {
+        state.withLock { _ = $0.entries.removeValue(forKey: id) }
+    }
+
+    private func watch() async {
+        while true {
+            try? await Task.sleep(for: tick)
+            let now = ContinuousClock.now
+            let (due, idle) = state.withLock { state -> ([Entry], Bool) in
+                let ids = state.entries.compactMap { $0.value.deadline <= now ? $0.key : nil }
+                let due = ids.compactMap { state.entries.removeValue(forKey: $0) }
+                if state.entries.isEmpty { state.ticking = false }
+                return (due, state.entries.isEmpty)
+            }
+            for entry in due { entry.fire() }
+            if idle { return }
+        }
     }
 }

@@ -12,14 +12,11 @@ import Foundation
 public final class SeaweedS3Server: Sendable {
     /// `http://127.0.0.1:<s3 port>`.
     public let endpoint: URL
-    /// The server's process id.
-    public let pid: Int32
-    private let process: Process
+    private let process: ManagedProcess
     private let directory: String
 
-    private init(endpoint: URL, process: Process, directory: String) {
+    private init(endpoint: URL, process: ManagedProcess, directory: String) {
         self.endpoint = endpoint
-        self.pid = process.processIdentifier
         self.process = process
         self.directory = directory
     }
@@ -39,60 +36,43 @@ public final class SeaweedS3Server: Sendable {
         ]]]
         try JSONSerialization.data(withJSONObject: identities).write(to: URL(fileURLWithPath: directory + "/s3.json"))
         let ports = try (0..<8).map { _ in try FreePort.next() }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: weed)
-        process.arguments = [
+        let arguments = [
             "server", "-dir=\(directory)/data", "-ip=127.0.0.1", "-ip.bind=127.0.0.1", "-master.telemetry=false",
             "-filer", "-s3", "-s3.config=\(directory)/s3.json", "-s3.port=\(ports[0])", "-s3.port.grpc=\(ports[1])",
             "-s3.port.iceberg=0", "-s3.port.lance=0", "-volume.max=0", "-volume.preStopSeconds=0",
             "-master.port=\(ports[2])", "-master.port.grpc=\(ports[3])", "-volume.port=\(ports[4])", "-volume.port.grpc=\(ports[5])",
             "-filer.port=\(ports[6])", "-filer.port.grpc=\(ports[7])",
         ]
-        let log = directory + "/weed.log"
-        _ = FileManager.default.createFile(atPath: log, contents: nil)
-        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
-        process.standardOutput = handle
-        process.standardError = handle
-        process.standardInput = FileHandle.nullDevice
-        process.currentDirectoryURL = URL(fileURLWithPath: directory)
-        try process.run()
+        let process = try ManagedProcess(
+            name: "weed", executable: weed, arguments: arguments,
+            workingDirectory: URL(fileURLWithPath: directory), logDirectory: URL(fileURLWithPath: directory)
+        )
         let server = SeaweedS3Server(endpoint: URL(string: "http://127.0.0.1:\(ports[0])")!, process: process, directory: directory)
         let clock = ContinuousClock()
         let deadline = clock.now + timeout
         while clock.now < deadline {
             guard process.isRunning else {
                 let tail = server.tailOfLog()
-                server.stop()
+                await server.stop()
                 throw SeaweedS3ServerError(message: "weed exited early: \(tail)")
             }
             if FreePort.isListening(port: ports[0]) { return server }
             try await Task.sleep(for: .milliseconds(200))
         }
         let tail = server.tailOfLog()
-        server.stop()
+        await server.stop()
         throw SeaweedS3ServerError(message: "SeaweedFS's S3 port did not open within \(timeout): \(tail)")
     }
 
     /// Kills the server (SIGKILL by PID), waits for it and deletes its directory.
-    public func stop() {
-        if process.isRunning {
-            kill(pid, SIGKILL)
-            process.waitUntilExit()
-        }
+    public func stop() async {
+        await process.kill9()
         try? FileManager.default.removeItem(atPath: directory)
     }
 
     /// The last lines the server logged (for failure messages).
     public func tailOfLog() -> String {
-        let text = (try? String(contentsOfFile: directory + "/weed.log", encoding: .utf8)) ?? ""
-        return text.split(separator: "\n").suffix(15).joined(separator: "\n")
-    }
-
-    deinit {
-        if process.isRunning {
-            kill(pid, SIGKILL)
-            process.waitUntilExit()
-        }
+        (process.stdout + process.stderr).split(separator: "\n").suffix(15).joined(separator: "\n")
     }
 
     /// `weed` on the PATH (pip puts it next to the Python scripts).

@@ -12,7 +12,16 @@ import Testing
 
     @Test func anExpiredPresignedURLIsRefusedAndAFreshOneServed() async throws {
         let server = try await SeaweedS3Server.start(accessKeyID: Self.credentials.accessKeyID, secretAccessKey: Self.credentials.secretAccessKey)
-        defer { server.stop() }
+        do {
+            try await Self.check(server)
+        } catch {
+            await server.stop()
+            throw error
+        }
+        await server.stop()
+    }
+
+    static func check(_ server: SeaweedS3Server) async throws {
         try await Self.createBucket("steadfast-expiry", on: server)
         let settings = try S3Settings(
             bucket: "steadfast-expiry", region: "us-east-1", endpoint: server.endpoint, pathStyle: true, credentials: Self.credentials,

@@ -9,6 +9,9 @@ final class LoopContext {
     let metrics: ProxyMetrics
     var settings: ProxySettings
     private var backendPools: [String: BackendConnectionPool] = [:]
+    /// The pool handed out last: with one server, or a run of picks of the same one, this saves
+    /// hashing the server name per request. Cleared whenever pools are dropped or replaced.
+    private var lastPool: BackendConnectionPool?
     private var sweepTask: RepeatedTask?
     private var requestCounter: UInt64 = 0
     private let requestIDPrefix: String
@@ -37,20 +40,27 @@ final class LoopContext {
         sweepTask = nil
         for pool in backendPools.values { pool.closeAll() }
         backendPools.removeAll()
+        lastPool = nil
     }
 
     /// The backend pool for `choice`, replaced when the server's address changed by a reload.
     func backendPool(for choice: BalancerStateMachine.Choice) -> BackendConnectionPool {
-        if let existing = backendPools[choice.name], existing.address == choice.address { return existing }
+        if let last = lastPool, last.serverName == choice.name, last.address == choice.address { return last }
+        if let existing = backendPools[choice.name], existing.address == choice.address {
+            lastPool = existing
+            return existing
+        }
         backendPools[choice.name]?.closeAll()
         let created = BackendConnectionPool(serverName: choice.name, address: choice.address, eventLoop: eventLoop)
         backendPools[choice.name] = created
+        lastPool = created
         return created
     }
 
     /// Applies new settings after a reload and drops pools of servers that are gone.
     func apply(settings: ProxySettings, serverNames: Set<String>) {
         self.settings = settings
+        lastPool = nil
         for (name, pool) in backendPools where !serverNames.contains(name) {
             pool.closeAll()
             backendPools[name] = nil

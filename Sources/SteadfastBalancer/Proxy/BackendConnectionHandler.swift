@@ -114,6 +114,7 @@ final class BackendConnectionHandler: ChannelDuplexHandler, RemovableChannelHand
             pending.writeBuffer(&buffer)
             buffer = pending
         }
+        let now = NIODeadline.now()
         while case .attached(let client) = state {
             let event: HTTP1ResponseParser.Event?
             do {
@@ -134,7 +135,7 @@ final class BackendConnectionHandler: ChannelDuplexHandler, RemovableChannelHand
                 // Bytes after the response's end: the client handler must not pool this connection.
                 spoiled = true
             }
-            client.backendReceived(event, from: self, bodyEndsWithConnection: parser.bodyEndsWithConnection)
+            client.backendReceived(event, from: self, bodyEndsWithConnection: parser.bodyEndsWithConnection, now: now)
             if spoiled {
                 close()
                 return
@@ -164,7 +165,7 @@ final class BackendConnectionHandler: ChannelDuplexHandler, RemovableChannelHand
         if case .attached(let client) = state, parser.bodyEndsWithConnection {
             // The close is the end of a body delimited by it.
             if let event = try? parser.endOfInput() {
-                client.backendReceived(event, from: self, bodyEndsWithConnection: true)
+                client.backendReceived(event, from: self, bodyEndsWithConnection: true, now: .now())
             }
         }
         let previous = state

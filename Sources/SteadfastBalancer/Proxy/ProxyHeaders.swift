@@ -57,8 +57,12 @@ enum ProxyHeaders {
             out.writeStaticString("transfer-encoding: chunked\r\n")
         } else if let length = summary.contentLength {
             if summary.contentLengthRepeated { writeField("content-length", String(length), into: &out) }
-        } else if head.method == .POST || head.method == .PUT || head.method == .PATCH {
-            out.writeStaticString("content-length: 0\r\n")
+        } else {
+            // Matched by case: `==` on HTTPMethod compares string raw values.
+            switch head.method {
+            case .POST, .PUT, .PATCH: out.writeStaticString("content-length: 0\r\n")
+            default: break
+            }
         }
         if let clientIP {
             writeField("x-forwarded-for", previousForwardedFor.map { "\($0), \(clientIP)" } ?? clientIP, into: &out)

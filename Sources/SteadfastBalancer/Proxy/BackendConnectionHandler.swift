@@ -24,6 +24,9 @@ final class BackendConnectionHandler: ChannelDuplexHandler, RemovableChannelHand
 
     private var state: State = .idle
     private var context: ChannelHandlerContext?
+    /// The channel, kept from `handlerAdded` to `handlerRemoved`: asked for activity and
+    /// writability on every exchange, which through `context.channel` costs a pipeline lookup.
+    private var channel: (any Channel)?
     private var pendingRead = false
     private var parser = HTTP1ResponseParser()
     /// Bytes of a response head that arrived before the rest of it.
@@ -42,17 +45,19 @@ final class BackendConnectionHandler: ChannelDuplexHandler, RemovableChannelHand
     var isActive: Bool {
         if spoiled { return false }
         if case .closed = state { return false }
-        return context?.channel.isActive ?? false
+        return channel?.isActive ?? false
     }
 
-    var isWritable: Bool { context?.channel.isWritable ?? false }
+    var isWritable: Bool { channel?.isWritable ?? false }
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
+        self.channel = context.channel
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
         self.context = nil
+        self.channel = nil
     }
 
     // MARK: Used by the client handler (same event loop)

@@ -39,6 +39,9 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
     private let timeouts: ClientTimeouts
     private let logger: Logger
     private var context: ChannelHandlerContext?
+    /// The channel, kept from `handlerAdded` to `handlerRemoved` (asked for writability on every
+    /// backend read; `context.channel` costs a pipeline lookup each time).
+    private var channel: (any Channel)?
     /// The channel's allocator, kept so the hot path need not go through the channel for it.
     private var allocator = ByteBufferAllocator()
     /// Inside `channelRead`: backend writes are flushed once, when the read has been parsed.
@@ -75,12 +78,13 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
     }
 
     /// Whether the client can take more response bytes (backend reads wait otherwise).
-    var canTakeResponseBytes: Bool { context?.channel.isWritable ?? false }
+    var canTakeResponseBytes: Bool { channel?.isWritable ?? false }
 
     // MARK: Channel lifecycle
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
+        self.channel = context.channel
         self.allocator = context.channel.allocator
         if context.channel.isActive { connectionOpened(context) }
     }
@@ -114,6 +118,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
     func handlerRemoved(context: ChannelHandlerContext) {
         timeouts.connectionClosed()
         self.context = nil
+        self.channel = nil
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
@@ -184,8 +189,8 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
+        // Not passed on: this is the pipeline's last handler (the tail ignores it).
         flushBackendIfPending()
-        context.fireChannelReadComplete()
     }
 
     /// Flushes what was written to `backend`: now, or (while a read from the client is being

@@ -70,6 +70,32 @@ final class LoopContext {
     /// A unique, cheap request id: a random per-loop prefix and a counter.
     func nextRequestID() -> String {
         requestCounter &+= 1
-        return "\(requestIDPrefix)-\(String(requestCounter, radix: 16))"
+        // Written digit by digit: string interpolation and `String(_:radix:)` cost more than the
+        // rest of the head rewrite. Up to 15 bytes the result is a small string (no allocation).
+        var counter = requestCounter
+        var digits = 1
+        while counter >= 16 {
+            counter >>= 4
+            digits += 1
+        }
+        let prefix = requestIDPrefix.utf8
+        let count = prefix.count + 1 + digits
+        return String(unsafeUninitializedCapacity: count) { out in
+            var index = 0
+            for byte in prefix {
+                out[index] = byte
+                index += 1
+            }
+            out[index] = UInt8(ascii: "-")
+            var value = requestCounter
+            var position = count - 1
+            while position > index {
+                let digit = UInt8(truncatingIfNeeded: value & 0xF)
+                out[position] = digit < 10 ? UInt8(ascii: "0") + digit : UInt8(ascii: "a") + digit - 10
+                value >>= 4
+                position -= 1
+            }
+            return count
+        }
     }
 }

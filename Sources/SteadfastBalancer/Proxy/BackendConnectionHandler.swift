@@ -24,6 +24,9 @@ final class BackendConnectionHandler: ChannelDuplexHandler, RemovableChannelHand
 
     private var state: State = .idle
     private var context: ChannelHandlerContext?
+    /// The channel, kept from `handlerAdded` to `handlerRemoved`: asked for activity and
+    /// writability on every exchange, which through `context.channel` costs a pipeline lookup.
+    private var channel: (any Channel)?
     private var pendingRead = false
     private var parser = HTTP1ResponseParser()
     /// Bytes of a response head that arrived before the rest of it.
@@ -42,17 +45,19 @@ final class BackendConnectionHandler: ChannelDuplexHandler, RemovableChannelHand
     var isActive: Bool {
         if spoiled { return false }
         if case .closed = state { return false }
-        return context?.channel.isActive ?? false
+        return channel?.isActive ?? false
     }
 
-    var isWritable: Bool { context?.channel.isWritable ?? false }
+    var isWritable: Bool { channel?.isWritable ?? false }
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
+        self.channel = context.channel
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
         self.context = nil
+        self.channel = nil
     }
 
     // MARK: Used by the client handler (same event loop)
@@ -114,6 +119,7 @@ final class BackendConnectionHandler: ChannelDuplexHandler, RemovableChannelHand
             pending.writeBuffer(&buffer)
             buffer = pending
         }
+        let now = NIODeadline.now()
         while case .attached(let client) = state {
             let event: HTTP1ResponseParser.Event?
             do {
@@ -134,7 +140,7 @@ final class BackendConnectionHandler: ChannelDuplexHandler, RemovableChannelHand
                 // Bytes after the response's end: the client handler must not pool this connection.
                 spoiled = true
             }
-            client.backendReceived(event, from: self, bodyEndsWithConnection: parser.bodyEndsWithConnection)
+            client.backendReceived(event, from: self, bodyEndsWithConnection: parser.bodyEndsWithConnection, now: now)
             if spoiled {
                 close()
                 return
@@ -164,7 +170,7 @@ final class BackendConnectionHandler: ChannelDuplexHandler, RemovableChannelHand
         if case .attached(let client) = state, parser.bodyEndsWithConnection {
             // The close is the end of a body delimited by it.
             if let event = try? parser.endOfInput() {
-                client.backendReceived(event, from: self, bodyEndsWithConnection: true)
+                client.backendReceived(event, from: self, bodyEndsWithConnection: true, now: .now())
             }
         }
         let previous = state

@@ -36,9 +36,25 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
     private let loop: LoopContext
     private let settings: ProxySettings
     private let scheme: String
-    private let timeouts: ClientTimeoutHandler
+    private let timeouts: ClientTimeouts
     private let logger: Logger
     private var context: ChannelHandlerContext?
+    /// The channel, kept from `handlerAdded` to `handlerRemoved` (asked for writability on every
+    /// backend read; `context.channel` costs a pipeline lookup each time).
+    private var channel: (any Channel)?
+    /// The channel's allocator, kept so the hot path need not go through the channel for it.
+    private var allocator = ByteBufferAllocator()
+    /// Inside `channelRead`: backend writes are flushed once, when the read has been parsed.
+    private var inChannelRead = false
+    /// Bytes were written to the current backend during this read burst and not flushed yet.
+    private var backendFlushPending = false
+    /// Head buffers of the previous exchange, reused for the next one's heads: once the socket
+    /// write released them they are uniquely ours and `clear()` costs no allocation (were one
+    /// still referenced, `clear()` would allocate a fresh one — value semantics stay intact).
+    private var spareRequestHead: ByteBuffer?
+    private var spareResponseHead: ByteBuffer?
+    /// Larger spare buffers are dropped rather than kept for the connection's lifetime.
+    private static let maxSpareCapacity = 8 * 1024
     private var clientIP: String?
     /// A `read()` held back (back-pressure or pipelined bytes waiting).
     private var pendingRead = false
@@ -52,7 +68,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
     /// The lazily re-armed backend-timeout timer (one per connection, not per request).
     private var backendTimer: Scheduled<Void>?
 
-    init(loop: LoopContext, scheme: String, timeouts: ClientTimeoutHandler, logger: Logger) {
+    init(loop: LoopContext, scheme: String, timeouts: ClientTimeouts, logger: Logger) {
         self.loop = loop
         self.settings = loop.settings
         self.scheme = scheme
@@ -62,12 +78,14 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
     }
 
     /// Whether the client can take more response bytes (backend reads wait otherwise).
-    var canTakeResponseBytes: Bool { context?.channel.isWritable ?? false }
+    var canTakeResponseBytes: Bool { channel?.isWritable ?? false }
 
     // MARK: Channel lifecycle
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
+        self.channel = context.channel
+        self.allocator = context.channel.allocator
         if context.channel.isActive { connectionOpened(context) }
     }
 
@@ -79,6 +97,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
     private func connectionOpened(_ context: ChannelHandlerContext) {
         guard clientIP == nil else { return }
         clientIP = context.channel.remoteAddress?.ipAddress ?? "unknown"
+        timeouts.connectionOpened(context)
         loop.metrics.clientConnectionsOpened.add(1, ordering: .relaxed)
         loop.metrics.clientConnectionsOpen.add(1, ordering: .relaxed)
     }
@@ -91,12 +110,15 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
         inbound = nil
         backendTimer?.cancel()
         backendTimer = nil
+        timeouts.connectionClosed()
         if clientIP != nil { loop.metrics.clientConnectionsOpen.subtract(1, ordering: .relaxed) }
         context.fireChannelInactive()
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
+        timeouts.connectionClosed()
         self.context = nil
+        self.channel = nil
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
@@ -117,6 +139,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
     // MARK: Requests from the client
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        timeouts.bytesReceived()
         if case .closing = state { return }
         let bytes = unwrapInboundIn(data)
         if var pending = inbound {
@@ -127,7 +150,10 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
         } else {
             inbound = bytes
         }
+        inChannelRead = true
         parseInbound()
+        inChannelRead = false
+        flushBackendIfPending()
     }
 
     /// Whether the parser may take the next bytes: between requests, or inside a request body
@@ -163,8 +189,25 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
+        // Not passed on: this is the pipeline's last handler (the tail ignores it).
+        flushBackendIfPending()
+    }
+
+    /// Flushes what was written to `backend`: now, or (while a read from the client is being
+    /// parsed) once at the end of that `channelRead` — one flush for the head, body parts and
+    /// end that came in one read, instead of one per part (or a second, empty one).
+    private func flushBackend(_ backend: BackendConnectionHandler) {
+        if inChannelRead {
+            backendFlushPending = true
+        } else {
+            backend.flush()
+        }
+    }
+
+    private func flushBackendIfPending() {
+        guard backendFlushPending else { return }
+        backendFlushPending = false
         if case .proxying(let exchange) = state, let backend = exchange.backend { backend.flush() }
-        context.fireChannelReadComplete()
     }
 
     private func requestHeadReceived(_ head: HTTP1RequestHead) {
@@ -178,9 +221,10 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
         }
 
         let requestID = ProxyHeaders.requestID(from: head, generate: loop.nextRequestID)
-        var forwardHead = context.channel.allocator.buffer(capacity: head.bytes.readableBytes + 160)
+        var forwardHead = takeSpare(&spareRequestHead, capacity: head.bytes.readableBytes + 160)
         ProxyHeaders.writeForwardRequest(head, clientIP: clientIP, scheme: scheme, requestID: requestID, into: &forwardHead)
         let sticky = settings.sticky.enabled ? ProxyHeaders.cookie(named: settings.sticky.cookie, in: head) : nil
+        let now = NIODeadline.now()
         let exchange = ProxyExchange(
             method: head.method,
             clientVersion: head.version,
@@ -188,10 +232,11 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
             forwardHead: forwardHead,
             chunkedBody: head.summary.chunked,
             stickyServer: sticky,
-            maxAttempts: settings.retries.maxAttempts
+            maxAttempts: settings.retries.maxAttempts,
+            now: now
         )
         state = .proxying(exchange)
-        startAttempt(exchange, isRetry: false)
+        startAttempt(exchange, isRetry: false, now: now)
     }
 
     private func requestBodyReceived(_ buffer: ByteBuffer) {
@@ -212,6 +257,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
             return
         }
         writeBody(buffer, to: backend, exchange)
+        flushBackend(backend)
     }
 
     private func requestEndReceived(_ trailers: ByteBuffer?) {
@@ -220,6 +266,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
         exchange.trailers = trailers
         if let backend = exchange.backend {
             writeEnd(to: backend, exchange)
+            flushBackend(backend)
         }
     }
 
@@ -227,7 +274,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
     private func writeEnd(to backend: BackendConnectionHandler, _ exchange: ProxyExchange) {
         exchange.endWritten = true
         if exchange.chunkedBody {
-            backend.write(HTTP1ChunkedEncoding.lastChunk(trailers: exchange.trailers, allocator: backend.allocator), promise: nil)
+            backend.write(HTTP1ChunkedEncoding.lastChunk(trailers: exchange.trailers, allocator: allocator), promise: nil)
         }
     }
 
@@ -244,9 +291,9 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
         exchange.bodyWrittenThisAttempt = true
         if exchange.chunkedBody {
             guard buffer.readableBytes > 0 else { return }
-            backend.write(HTTP1ChunkedEncoding.chunkHeader(size: buffer.readableBytes, allocator: backend.allocator), promise: nil)
+            backend.write(HTTP1ChunkedEncoding.chunkHeader(size: buffer.readableBytes, allocator: allocator), promise: nil)
             backend.write(buffer, promise: nil)
-            backend.write(HTTP1ChunkedEncoding.chunkEnd(allocator: backend.allocator), promise: nil)
+            backend.write(HTTP1ChunkedEncoding.chunkEnd(allocator: allocator), promise: nil)
         } else {
             backend.write(buffer, promise: nil)
         }
@@ -276,8 +323,8 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
 
     // MARK: Attempts
 
-    private func startAttempt(_ exchange: ProxyExchange, isRetry: Bool) {
-        let pick = loop.pool.pickServer(sticky: exchange.stickyServer, excluding: exchange.failedServers, isRetry: isRetry)
+    private func startAttempt(_ exchange: ProxyExchange, isRetry: Bool, now: NIODeadline = .now()) {
+        let pick = loop.pool.pickServer(sticky: exchange.stickyServer, excluding: exchange.failedServers, isRetry: isRetry, now: now)
         guard case .forward(let choice) = pick else {
             loop.metrics.noServerAvailable.add(1, ordering: .relaxed)
             let status = isRetry ? exchange.retry.retryImpossible(lastPhase: exchange.lastFailurePhase) : .serviceUnavailable
@@ -288,8 +335,8 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
         exchange.headSent = false
         exchange.bodyWrittenThisAttempt = false
         exchange.endWritten = false
-        exchange.lastActivity = .now()
-        ensureBackendTimer()
+        exchange.lastActivity = now
+        ensureBackendTimer(now: now)
 
         let pool = loop.backendPool(for: choice)
         exchange.pool = pool
@@ -316,7 +363,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
 
     private func backendConnected(_ connection: BackendConnectionHandler, _ exchange: ProxyExchange) {
         exchange.backend = connection
-        connection.attach(self, toHEAD: exchange.method == .HEAD)
+        connection.attach(self, toHEAD: exchange.isHEAD)
         if exchange.retry.isIdempotent {
             // Whether it arrived does not matter for an idempotent request: no promise needed.
             exchange.headSent = true
@@ -337,16 +384,16 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
         if exchange.requestEnded {
             writeEnd(to: connection, exchange)
         }
-        connection.flush()
+        flushBackend(connection)
         resumeClientReadIfPossible()
     }
 
     /// Makes sure the connection's backend-timeout timer is armed. It is one timer per
     /// connection that re-arms itself while an exchange waits on a backend (comparing the
     /// exchange's last activity with the clock), rather than a timer scheduled per request.
-    private func ensureBackendTimer() {
+    private func ensureBackendTimer(now: NIODeadline) {
         guard backendTimer == nil else { return }
-        armBackendTimer(at: .now() + settings.limits.backendTimeout)
+        armBackendTimer(at: now + settings.limits.backendTimeout)
     }
 
     private func armBackendTimer(at deadline: NIODeadline) {
@@ -400,10 +447,10 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
     }
 
     /// Reports the current attempt's outcome to the pool exactly once.
-    private func report(_ exchange: ProxyExchange, outcome: BalancerStateMachine.RequestOutcome) {
+    private func report(_ exchange: ProxyExchange, outcome: BalancerStateMachine.RequestOutcome, now: NIODeadline = .now()) {
         guard let server = exchange.server else { return }
         exchange.server = nil
-        if case .serverEjected(let name) = loop.pool.requestFinished(server: server.name, outcome: outcome) {
+        if case .serverEjected(let name) = loop.pool.requestFinished(server: server.name, outcome: outcome, now: now) {
             logger.warning("server ejected after consecutive failures", metadata: ["lb.backend": "\(name)"])
         }
     }
@@ -420,10 +467,16 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
 
     // MARK: Responses from the backend (called by BackendConnectionHandler, same loop)
 
+    /// Body bytes arriving with the response head are appended to it (one write to the client)
+    /// up to this size; larger ones are written as the slices they are.
+    private static let coalesceLimit = 8 * 1024
+
+    /// `now`: when the backend's bytes were read (one clock read per read from the backend).
     func backendReceived(
         _ event: HTTP1ResponseParser.Event,
         from connection: BackendConnectionHandler,
-        bodyEndsWithConnection: Bool
+        bodyEndsWithConnection: Bool,
+        now: NIODeadline
     ) {
         guard case .proxying(let exchange) = state, exchange.backend === connection, let context else {
             connection.close()
@@ -431,14 +484,14 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
         }
         switch event {
         case .head(let head):
-            exchange.lastActivity = .now()
+            exchange.lastActivity = now
             if head.status < 200 {
                 // 1xx (e.g. 100 Continue) go through as they are; 101 upgrades are not supported.
                 guard head.status != 101 else {
                     return attemptFailed(exchange, phase: .noResponse, outcome: .broken)
                 }
                 if exchange.clientVersion != .http1_0 {
-                    var out = context.channel.allocator.buffer(capacity: head.bytes.readableBytes)
+                    var out = allocator.buffer(capacity: head.bytes.readableBytes)
                     ProxyHeaders.writeInformational(head, clientVersion: exchange.clientVersion, into: &out)
                     context.write(wrapOutboundOut(out), promise: nil)
                 }
@@ -446,19 +499,46 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
             }
             responseHeadReceived(head, exchange, bodyEndsWithConnection: bodyEndsWithConnection, context: context)
         case .body(let buffer):
-            exchange.lastActivity = .now()
+            exchange.lastActivity = now
             switch exchange.responseFraming {
             case .asReceived:
+                if var unsent = exchange.unsentResponse {
+                    exchange.unsentResponse = nil
+                    if buffer.readableBytes <= Self.coalesceLimit {
+                        unsent.writeImmutableBuffer(buffer)
+                        exchange.unsentResponse = unsent
+                        return
+                    }
+                    context.write(wrapOutboundOut(unsent), promise: nil)
+                }
                 context.write(wrapOutboundOut(buffer), promise: nil)
             case .chunked:
                 guard buffer.readableBytes > 0 else { return }
-                context.write(wrapOutboundOut(HTTP1ChunkedEncoding.chunkHeader(size: buffer.readableBytes, allocator: context.channel.allocator)), promise: nil)
+                writeUnsentResponse(exchange, context: context)
+                context.write(wrapOutboundOut(HTTP1ChunkedEncoding.chunkHeader(size: buffer.readableBytes, allocator: allocator)), promise: nil)
                 context.write(wrapOutboundOut(buffer), promise: nil)
-                context.write(wrapOutboundOut(HTTP1ChunkedEncoding.chunkEnd(allocator: context.channel.allocator)), promise: nil)
+                context.write(wrapOutboundOut(HTTP1ChunkedEncoding.chunkEnd(allocator: allocator)), promise: nil)
             }
         case .end(let trailers):
-            responseEnded(exchange, trailers: trailers, context: context)
+            responseEnded(exchange, trailers: trailers, context: context, now: now)
         }
+    }
+
+    /// Writes the prepared response head (and body bytes appended to it), if not written yet.
+    private func writeUnsentResponse(_ exchange: ProxyExchange, context: ChannelHandlerContext) {
+        if let unsent = exchange.unsentResponse {
+            exchange.unsentResponse = nil
+            context.write(wrapOutboundOut(unsent), promise: nil)
+            if unsent.capacity <= Self.maxSpareCapacity { spareResponseHead = unsent }
+        }
+    }
+
+    /// An empty buffer for a head: the spare one if there is one, else a new one.
+    private func takeSpare(_ spare: inout ByteBuffer?, capacity: Int) -> ByteBuffer {
+        guard var buffer = spare else { return allocator.buffer(capacity: capacity) }
+        spare = nil
+        buffer.clear(minimumCapacity: capacity)
+        return buffer
     }
 
     /// A backend's final response head: decide the framing towards the client and send the head.
@@ -474,7 +554,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
         if exchange.clientVersion == .http1_0 && !hasLength {
             exchange.clientKeepAlive = false
         }
-        let hasBody = exchange.method != .HEAD && !head.statusForbidsBody
+        let hasBody = !exchange.isHEAD && !head.statusForbidsBody
         // An HTTP/1.1 client gets a body without a length chunked (as the backend sent it, or
         // because the backend delimits it by closing); an HTTP/1.0 one gets it delimited by the close.
         let chunked: Bool
@@ -491,7 +571,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
         if settings.sticky.enabled, let server = exchange.server, !server.stickyHonoured {
             cookie = "\(settings.sticky.cookie)=\(server.name); Path=/; HttpOnly; SameSite=Lax"
         }
-        var out = context.channel.allocator.buffer(capacity: head.bytes.readableBytes + 64)
+        var out = takeSpare(&spareResponseHead, capacity: head.bytes.readableBytes + 64)
         ProxyHeaders.writeForwardResponse(
             head,
             clientVersion: exchange.clientVersion,
@@ -500,16 +580,21 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
             setCookie: cookie,
             into: &out
         )
-        context.write(wrapOutboundOut(out), promise: nil)
+        // Written when the read from the backend ends (or the response does), together with
+        // the body bytes that came in the same read.
+        exchange.unsentResponse = out
     }
 
     func backendReadComplete() {
-        context?.flush()
+        guard let context else { return }
+        if case .proxying(let exchange) = state { writeUnsentResponse(exchange, context: context) }
+        context.flush()
     }
 
-    private func responseEnded(_ exchange: ProxyExchange, trailers: ByteBuffer?, context: ChannelHandlerContext) {
+    private func responseEnded(_ exchange: ProxyExchange, trailers: ByteBuffer?, context: ChannelHandlerContext, now: NIODeadline) {
         let status = exchange.responseStatus ?? 502
-        report(exchange, outcome: .response(status: status))
+        writeUnsentResponse(exchange, context: context)
+        report(exchange, outcome: .response(status: status), now: now)
         loop.metrics.countResponse(status: status)
 
         if let backend = exchange.backend {
@@ -524,20 +609,21 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
         // A chunked response ends with its last chunk; any other is complete with its bytes.
         var last: ByteBuffer?
         if case .chunked = exchange.responseFraming {
-            last = HTTP1ChunkedEncoding.lastChunk(trailers: trailers, allocator: context.channel.allocator)
+            last = HTTP1ChunkedEncoding.lastChunk(trailers: trailers, allocator: allocator)
         }
         // A client still sending a body we no longer need is cut off after the response.
         if !exchange.clientKeepAlive || !exchange.requestEnded {
             state = .closing
             inbound = nil
-            let lastBytes = last ?? context.channel.allocator.buffer(capacity: 0)
+            let lastBytes = last ?? allocator.buffer(capacity: 0)
             context.writeAndFlush(wrapOutboundOut(lastBytes)).assumeIsolated().whenComplete { _ in
                 context.close(promise: nil)
             }
             return
         }
         state = .idle
-        timeouts.exchangeCompleted()
+        if exchange.forwardHead.capacity <= Self.maxSpareCapacity { spareRequestHead = exchange.forwardHead }
+        timeouts.exchangeCompleted(now: now)
         // Flushed here: the backend connection is detached now, its read-complete won't reach us.
         if let last { context.write(wrapOutboundOut(last), promise: nil) }
         context.flush()
@@ -616,13 +702,13 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
         guard let context else { return }
         loop.metrics.countResponse(status: Int(status.code))
         state = close ? .closing : .idle
-        let response = ProxyHeaders.errorResponse(status, version: version, close: close, allocator: context.channel.allocator)
+        let response = ProxyHeaders.errorResponse(status, version: version, close: close, allocator: allocator)
         let written = context.writeAndFlush(wrapOutboundOut(response))
         if close {
             inbound = nil
             written.assumeIsolated().whenComplete { _ in context.close(promise: nil) }
         } else {
-            timeouts.exchangeCompleted()
+            timeouts.exchangeCompleted(now: .now())
             if inbound != nil { parseInbound() }
             resumeClientReadIfPossible()
         }

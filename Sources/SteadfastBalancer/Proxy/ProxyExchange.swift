@@ -8,6 +8,9 @@ import NIOHTTP1
 final class ProxyExchange {
     /// Method, version and keep-alive of the client's request.
     let method: HTTPMethod
+    /// The method is HEAD (its response has no body). Kept as a flag: comparing `HTTPMethod`
+    /// values goes through their string raw values.
+    let isHEAD: Bool
     let clientVersion: HTTPVersion
     var clientKeepAlive: Bool
     /// The head's bytes as sent to backends (hop-by-hop removed, X-Forwarded-* added); written
@@ -53,6 +56,10 @@ final class ProxyExchange {
     var backendKeepAlive = true
     /// How the response body goes to the client.
     var responseFraming: ResponseFraming = .asReceived
+    /// The response head (and any body bytes that came with it) prepared for the client but not
+    /// written yet: written as one buffer when the read from the backend ends, so a small
+    /// response costs the client channel one write instead of one per part.
+    var unsentResponse: ByteBuffer?
 
     /// How response body bytes are framed towards the client.
     enum ResponseFraming {
@@ -64,7 +71,7 @@ final class ProxyExchange {
     }
     var lastFailurePhase: RetryStateMachine.FailurePhase = .connectFailed
     /// Last sign of life from the backend, or of progress on the request (for the backend timeout).
-    var lastActivity: NIODeadline = .now()
+    var lastActivity: NIODeadline
 
     var responseStarted: Bool { responseStatus != nil }
 
@@ -75,9 +82,12 @@ final class ProxyExchange {
         forwardHead: ByteBuffer,
         chunkedBody: Bool,
         stickyServer: String?,
-        maxAttempts: Int
+        maxAttempts: Int,
+        now: NIODeadline
     ) {
         self.method = method
+        if case .HEAD = method { self.isHEAD = true } else { self.isHEAD = false }
+        self.lastActivity = now
         self.clientVersion = clientVersion
         self.clientKeepAlive = clientKeepAlive
         self.forwardHead = forwardHead

@@ -17,9 +17,9 @@ enum ProxyHeaders {
         into out: inout ByteBuffer
     ) {
         let summary = head.summary
-        var previousForwardedFor: String?
-        var host: String?
         head.withBytes { bytes in
+            var previousForwardedFor: String?
+            var host: Range<Int>?
             // Request line: as received for HTTP/1.1, else with the version raised to 1.1.
             if head.version == .http1_1 {
                 out.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[0..<head.fieldsStart]))
@@ -44,31 +44,40 @@ enum ProxyHeaders {
                 case .contentLength:
                     return !summary.contentLengthRepeated
                 case .host:
-                    if host == nil {
-                        host = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[field.value]), as: UTF8.self)
-                    }
+                    if host == nil { host = field.value }
                     return true
                 case .cookie, .other:
                     return true
                 }
             }
+            if summary.chunked {
+                out.writeStaticString("transfer-encoding: chunked\r\n")
+            } else if let length = summary.contentLength {
+                if summary.contentLengthRepeated { writeField("content-length", String(length), into: &out) }
+            } else {
+                // Matched by case: `==` on HTTPMethod compares string raw values.
+                switch head.method {
+                case .POST, .PUT, .PATCH: out.writeStaticString("content-length: 0\r\n")
+                default: break
+                }
+            }
+            // The fields the proxy adds and the final empty line, in one write: one capacity
+            // check instead of four ByteBuffer writes per line (they showed in profiles).
+            let forwardedFor = clientIP.map { ip in previousForwardedFor.map { "\($0), \(ip)" } ?? ip } ?? previousForwardedFor
+            let hostValue = host.map { UnsafeRawBufferPointer(rebasing: bytes[$0]) }
+            var length = 2 + LineWriter.length("x-forwarded-proto", scheme.utf8.count) + LineWriter.length("x-request-id", requestID.utf8.count)
+            if let forwardedFor { length += LineWriter.length("x-forwarded-for", forwardedFor.utf8.count) }
+            if let hostValue { length += LineWriter.length("x-forwarded-host", hostValue.count) }
+            out.writeWithUnsafeMutableBytes(minimumWritableBytes: length) { target in
+                var writer = LineWriter(target: target)
+                if let forwardedFor { writer.line("x-forwarded-for", forwardedFor) }
+                writer.line("x-forwarded-proto", scheme)
+                if let hostValue { writer.line("x-forwarded-host", hostValue) }
+                writer.line("x-request-id", requestID)
+                writer.append("\r\n")
+                return writer.count
+            }
         }
-        if summary.chunked {
-            out.writeStaticString("transfer-encoding: chunked\r\n")
-        } else if let length = summary.contentLength {
-            if summary.contentLengthRepeated { writeField("content-length", String(length), into: &out) }
-        } else if head.method == .POST || head.method == .PUT || head.method == .PATCH {
-            out.writeStaticString("content-length: 0\r\n")
-        }
-        if let clientIP {
-            writeField("x-forwarded-for", previousForwardedFor.map { "\($0), \(clientIP)" } ?? clientIP, into: &out)
-        } else if let previousForwardedFor {
-            writeField("x-forwarded-for", previousForwardedFor, into: &out)
-        }
-        writeField("x-forwarded-proto", scheme, into: &out)
-        if let host { writeField("x-forwarded-host", host, into: &out) }
-        writeField("x-request-id", requestID, into: &out)
-        out.writeStaticString("\r\n")
     }
 
     /// A client-supplied request id is kept when it is short and plain; otherwise a new one is used.
@@ -161,6 +170,57 @@ enum ProxyHeaders {
         out.writeStaticString(": ")
         out.writeString(value)
         out.writeStaticString("\r\n")
+    }
+
+    /// Writes `name: value` CRLF lines into memory reserved for them beforehand (``length(_:_:)``).
+    private struct LineWriter {
+        let target: UnsafeMutableRawBufferPointer
+        private(set) var count = 0
+
+        init(target: UnsafeMutableRawBufferPointer) {
+            self.target = target
+        }
+
+        /// Bytes a line takes: the name, ": ", the value and CRLF.
+        static func length(_ name: StaticString, _ valueCount: Int) -> Int {
+            name.utf8CodeUnitCount + 4 + valueCount
+        }
+
+        mutating func append(_ bytes: UnsafeRawBufferPointer) {
+            guard bytes.count > 0 else { return }
+            precondition(count + bytes.count <= target.count)
+            (target.baseAddress! + count).copyMemory(from: bytes.baseAddress!, byteCount: bytes.count)
+            count += bytes.count
+        }
+
+        mutating func append(_ string: StaticString) {
+            append(UnsafeRawBufferPointer(start: string.utf8Start, count: string.utf8CodeUnitCount))
+        }
+
+        mutating func append(_ string: String) {
+            let copied: Void? = string.utf8.withContiguousStorageIfAvailable { append(UnsafeRawBufferPointer($0)) }
+            if copied == nil {
+                for byte in string.utf8 {
+                    precondition(count < target.count)
+                    target[count] = byte
+                    count += 1
+                }
+            }
+        }
+
+        mutating func line(_ name: StaticString, _ value: String) {
+            append(name)
+            append(": ")
+            append(value)
+            append("\r\n")
+        }
+
+        mutating func line(_ name: StaticString, _ value: UnsafeRawBufferPointer) {
+            append(name)
+            append(": ")
+            append(value)
+            append("\r\n")
+        }
     }
 
     /// Copies the lines of the fields `keep` accepts, each run of consecutive kept lines at once.

@@ -143,8 +143,9 @@ public final class Balancer: Sendable {
         let limits = loop.settings.limits
         let pipeline = channel.pipeline.syncOperations
         if let sslContext { try pipeline.addHandler(NIOSSLServerHandler(context: sslContext)) }
-        let timeouts = ClientTimeoutHandler(idleTimeout: limits.clientIdleTimeout, headerTimeout: limits.clientHeaderTimeout)
-        try pipeline.addHandler(timeouts)
+        // One handler (after TLS, if any): the client timeouts are a helper of the connection
+        // handler rather than a handler of their own, which saved a pipeline hop per read.
+        let timeouts = ClientTimeouts(idleTimeout: limits.clientIdleTimeout, headerTimeout: limits.clientHeaderTimeout)
         // No HTTP codec: ClientConnectionHandler frames requests itself (HTTP1RequestParser, with
         // limits.max_header_bytes as the largest head) and writes response bytes as prepared.
         try pipeline.addHandler(ClientConnectionHandler(loop: loop, scheme: scheme, timeouts: timeouts, logger: logger))

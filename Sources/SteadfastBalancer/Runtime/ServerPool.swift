@@ -11,13 +11,15 @@ final class ServerPool: Sendable {
         self.machine = Mutex(machine)
     }
 
-    func pickServer(sticky: String?, excluding: [String], isRetry: Bool) -> BalancerStateMachine.PickAction {
-        let now = NIODeadline.now()
+    func pickServer(sticky: String?, excluding: [String], isRetry: Bool, now: NIODeadline = .now()) -> BalancerStateMachine.PickAction {
         return machine.withLock { $0.pickServer(now: now, sticky: sticky, excluding: excluding, isRetry: isRetry) }
     }
 
-    func requestFinished(server: String, outcome: BalancerStateMachine.RequestOutcome) -> BalancerStateMachine.FinishAction {
-        let now = NIODeadline.now()
+    func requestFinished(
+        server: String,
+        outcome: BalancerStateMachine.RequestOutcome,
+        now: NIODeadline = .now()
+    ) -> BalancerStateMachine.FinishAction {
         return machine.withLock { $0.requestFinished(server: server, outcome: outcome, now: now) }
     }
 

@@ -132,6 +132,9 @@ public struct BalancerStateMachine: Sendable {
     private var indexByName: [String: Int] = [:]
     private var random: SplitMix64
     private var leastConnectionsCursor = 0
+    /// Storage for the candidate list of ``pickServer(now:sticky:excluding:isRetry:)``, kept
+    /// between calls so a pick allocates nothing.
+    private var candidateStorage: [Int] = []
     public private(set) var retryBudget: RetryBudget
 
     public init(servers: [ServerDefinition], settings: Settings, randomSeed: UInt64) {
@@ -169,8 +172,11 @@ public struct BalancerStateMachine: Sendable {
                 return .forward(select(index, stickyHonoured: true))
             }
         }
-        var candidates = usableIndices(backup: false, excluding: excluding)
-        if candidates.isEmpty { candidates = usableIndices(backup: true, excluding: excluding) }
+        var candidates = candidateStorage
+        candidateStorage = []
+        defer { candidateStorage = candidates }
+        collectUsable(backup: false, excluding: excluding, into: &candidates)
+        if candidates.isEmpty { collectUsable(backup: true, excluding: excluding, into: &candidates) }
         guard !candidates.isEmpty else { return .noServerAvailable }
         let chosen: Int
         switch settings.algorithm {
@@ -188,12 +194,17 @@ public struct BalancerStateMachine: Sendable {
         return Choice(name: definition.name, address: definition.address, stickyHonoured: stickyHonoured)
     }
 
-    private func usableIndices(backup: Bool, excluding: [String]) -> [Int] {
-        servers.indices.filter { index in
-            let server = servers[index]
-            return server.definition.backup == backup && server.admin == .ready && server.health.isServing
-                && server.definition.weight > 0 && !excluding.contains(server.definition.name)
+    /// Replaces the contents of `candidates` with the indices of usable servers of that kind.
+    private func collectUsable(backup: Bool, excluding: [String], into candidates: inout [Int]) {
+        candidates.removeAll(keepingCapacity: true)
+        for index in servers.indices where Self.isUsable(servers[index], backup: backup, excluding: excluding) {
+            candidates.append(index)
         }
+    }
+
+    private static func isUsable(_ server: Server, backup: Bool, excluding: [String]) -> Bool {
+        server.definition.backup == backup && server.admin == .ready && server.health.isServing
+            && server.definition.weight > 0 && (excluding.isEmpty || !excluding.contains(server.definition.name))
     }
 
     /// The weight in force: during slow start it ramps linearly from 5% to 100% of the weight.

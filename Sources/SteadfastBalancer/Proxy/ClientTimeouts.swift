@@ -1,15 +1,13 @@
 import NIOCore
 
-/// Sits before the HTTP decoder of a client connection and enforces the two client timeouts:
-/// an idle keep-alive connection is closed quietly after `idleTimeout`; a client that started a
-/// request head but did not finish it within `headerTimeout` (slowloris) gets a raw 408 and is
-/// closed. The ``ClientConnectionHandler`` tells it when a head arrived and when an exchange
-/// ended. One lazily re-armed timer per connection (never one per request): when it fires it
-/// compares the current deadline with the clock and sleeps again if time remains.
-final class ClientTimeoutHandler: ChannelInboundHandler, RemovableChannelHandler {
-    typealias InboundIn = ByteBuffer
-    typealias InboundOut = ByteBuffer
-
+/// Enforces the two client timeouts of one client connection: an idle keep-alive connection is
+/// closed quietly after `idleTimeout`; a client that started a request head but did not finish
+/// it within `headerTimeout` (slowloris) gets a raw 408 and is closed. Not a channel handler of
+/// its own (that cost a pipeline hop on every read): the ``ClientConnectionHandler`` owns it and
+/// tells it when the connection opened and closed, when bytes arrived, when a head arrived and
+/// when an exchange ended. One lazily re-armed timer per connection (never one per request):
+/// when it fires it compares the current deadline with the clock and sleeps again if time remains.
+final class ClientTimeouts {
     /// Where the connection is in its request cycle.
     private enum State {
         /// Between requests, no byte of the next head seen. → `.readingHead` on bytes,
@@ -33,35 +31,27 @@ final class ClientTimeoutHandler: ChannelInboundHandler, RemovableChannelHandler
         self.headerTimeout = headerTimeout
     }
 
-    func handlerAdded(context: ChannelHandlerContext) {
+    /// The connection is open (`context` is the owning handler's): the idle timeout starts.
+    func connectionOpened(_ context: ChannelHandlerContext) {
         self.context = context
-        if context.channel.isActive { waitForRequest() }
+        waitForRequest(now: .now())
     }
 
-    func channelActive(context: ChannelHandlerContext) {
-        waitForRequest()
-        context.fireChannelActive()
-    }
-
-    func handlerRemoved(context: ChannelHandlerContext) {
+    /// The connection closed or the owner left the pipeline: no timer stays armed.
+    func connectionClosed() {
         timer?.cancel()
         timer = nil
-        self.context = nil
+        context = nil
     }
 
-    func channelInactive(context: ChannelHandlerContext) {
-        timer?.cancel()
-        timer = nil
-        context.fireChannelInactive()
-    }
-
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+    /// Bytes arrived from the client; the first byte of a head starts the header timeout.
+    @inline(__always)
+    func bytesReceived() {
         if case .waitingForRequest = state {
             state = .readingHead
             deadline = .now() + headerTimeout
             ensureTimer(fireAt: deadline)
         }
-        context.fireChannelRead(data)
     }
 
     /// A complete request head was decoded.
@@ -70,15 +60,15 @@ final class ClientTimeoutHandler: ChannelInboundHandler, RemovableChannelHandler
     }
 
     /// The response to the current request is complete and the connection stays open.
-    func exchangeCompleted() {
-        waitForRequest()
+    func exchangeCompleted(now: NIODeadline) {
+        waitForRequest(now: now)
     }
 
-    private func waitForRequest() {
+    private func waitForRequest(now: NIODeadline) {
         state = .waitingForRequest
-        deadline = .now() + idleTimeout
+        deadline = now + idleTimeout
         // Wake at least every header timeout, so a head starting later is still caught in time.
-        ensureTimer(fireAt: min(deadline, .now() + headerTimeout))
+        ensureTimer(fireAt: min(deadline, now + headerTimeout))
     }
 
     private func ensureTimer(fireAt: NIODeadline) {

@@ -93,21 +93,29 @@ public struct Money: Sendable, Hashable, Codable, CustomStringConvertible {
         return (minorUnits < 0 ? "-" : "") + digits[..<split] + "." + digits[split...]
     }
 
-    /// For people: `USD 1,234.50`, `-EUR 0.05`.
+    /// For people: `USD 1,234.50`, `-EUR 0.05`. (Built from the digits directly: every row of
+    /// every invoice page shows two of these.)
     public var formatted: String {
-        let text = decimalString
-        let negative = text.hasPrefix("-")
-        let unsigned = negative ? String(text.dropFirst()) : text
-        let parts = unsigned.split(separator: ".", omittingEmptySubsequences: false)
-        var integer = String(parts[0])
-        var grouped = ""
-        while integer.count > 3 {
-            grouped = "," + integer.suffix(3) + grouped
-            integer.removeLast(3)
+        let exponent = currency.minorUnitExponent
+        var digits = Array(String(minorUnits.magnitude).utf8)
+        if exponent > 0, digits.count <= exponent {
+            digits = Array(repeating: UInt8(ascii: "0"), count: exponent - digits.count + 1) + digits
         }
-        grouped = integer + grouped
-        let body = parts.count > 1 ? grouped + "." + parts[1] : grouped
-        return (negative ? "-" : "") + currency.code + " " + body
+        let integerCount = digits.count - exponent
+        var text: [UInt8] = []
+        text.reserveCapacity(digits.count + digits.count / 3 + 6)
+        if minorUnits < 0 { text.append(UInt8(ascii: "-")) }
+        text.append(contentsOf: currency.code.utf8)
+        text.append(UInt8(ascii: " "))
+        for (index, digit) in digits[..<integerCount].enumerated() {
+            if index > 0, (integerCount - index) % 3 == 0 { text.append(UInt8(ascii: ",")) }
+            text.append(digit)
+        }
+        if exponent > 0 {
+            text.append(UInt8(ascii: "."))
+            text.append(contentsOf: digits[integerCount...])
+        }
+        return String(decoding: text, as: UTF8.self)
     }
 
     public var description: String { formatted }

@@ -32,6 +32,39 @@ import Testing
         #expect(Money(minorUnits: -5, currency: usd).formatted == "-USD 0.05")
         #expect(Money(minorUnits: 1500, currency: .jpy).formatted == "JPY 1,500")
         #expect(Money(minorUnits: 1, currency: .kwd).decimalString == "0.001")
+        #expect(Money(minorUnits: 0, currency: usd).formatted == "USD 0.00")
+        #expect(Money(minorUnits: 99_999, currency: usd).formatted == "USD 999.99")
+        #expect(Money(minorUnits: 100_000, currency: usd).formatted == "USD 1,000.00")
+        #expect(Money(minorUnits: -123_456, currency: usd).formatted == "-USD 1,234.56")
+        #expect(Money(minorUnits: 1_234_567, currency: .kwd).formatted == "KWD 1,234.567")
+        #expect(Money(minorUnits: 0, currency: .jpy).formatted == "JPY 0")
+        #expect(Money(minorUnits: 1_234_567, currency: .jpy).formatted == "JPY 1,234,567")
+        #expect(Money(minorUnits: .min, currency: usd).formatted == "-USD 92,233,720,368,547,758.08")
+    }
+
+    /// `formatted` agrees with grouping `decimalString` by hand, for many amounts and currencies.
+    @Test func formattingGroupsTheDecimalText() {
+        func reference(_ money: Money) -> String {
+            var text = money.decimalString
+            let negative = text.hasPrefix("-")
+            if negative { text.removeFirst() }
+            let parts = text.split(separator: ".", omittingEmptySubsequences: false)
+            var integer = String(parts[0]), grouped = ""
+            while integer.count > 3 {
+                grouped = "," + integer.suffix(3) + grouped
+                integer.removeLast(3)
+            }
+            grouped = integer + grouped
+            return (negative ? "-" : "") + money.currency.code + " " + (parts.count > 1 ? grouped + "." + parts[1] : grouped)
+        }
+        var generator = SystemRandomNumberGenerator()
+        for currency in [usd, Currency.jpy, Currency.kwd, Currency.eur] {
+            for _ in 0..<500 {
+                let magnitude = Int64.random(in: 0...Int64(10).power(Int.random(in: 0...18, using: &generator)), using: &generator)
+                let money = Money(minorUnits: Bool.random(using: &generator) ? magnitude : -magnitude, currency: currency)
+                #expect(money.formatted == reference(money))
+            }
+        }
     }
 
     @Test func arithmeticRefusesMixedCurrenciesAndOverflow() throws {
@@ -60,4 +93,8 @@ import Testing
     func halfAwayFromZero(numerator: Int128, denominator: Int128, expected: Int128) {
         #expect(Rounding.divide(numerator, by: denominator) == expected)
     }
+}
+
+private extension Int64 {
+    func power(_ exponent: Int) -> Int64 { (0..<exponent).reduce(1) { value, _ in value * self } }
 }

@@ -34,6 +34,8 @@ public struct DatabasePersistDriver: PersistDriver {
     }
 
     private static let hexDigits = Array("0123456789abcdef".utf8)
+    /// One decoder for every session read (it keeps no state between calls).
+    private static let decoder = JSONDecoder()
 
     public func create<Object: Codable & Sendable>(key: String, value: Object, expires: Duration?) async throws {
         let now = clock.now()
@@ -72,7 +74,7 @@ public struct DatabasePersistDriver: PersistDriver {
         guard let record = found else { return nil }
         let object: Object
         do {
-            object = try JSONDecoder().decode(Object.self, from: Data(record.data.utf8))
+            object = try Self.decoder.decode(Object.self, from: Data(record.data.utf8))
         } catch {
             throw PersistError.invalidConversion
         }

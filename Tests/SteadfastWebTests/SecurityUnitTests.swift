@@ -46,6 +46,21 @@ import Testing
         #expect(!CSRFTokens.isWellFormedNonce(String(repeating: "a", count: 42) + "="))
     }
 
+    /// Remembered tokens are the tokens: the same as a fresh computation, for more nonces than
+    /// the table holds, and never another nonce's.
+    @Test func rememberedTokensEqualFreshOnes() {
+        let secret = String(repeating: "s", count: 40)
+        let tokens = CSRFTokens(secret: secret)
+        let nonces = (0..<5_000).map { _ in CSRFTokens.newNonce() }
+        let first = nonces.map { tokens.token(for: $0) }
+        #expect(Set(first).count == nonces.count)
+        for (nonce, token) in zip(nonces, first).suffix(300) {
+            #expect(tokens.token(for: nonce) == token)
+            #expect(CSRFTokens(secret: secret).token(for: nonce) == token)
+            #expect(tokens.isValid(token: token, nonce: nonce))
+        }
+    }
+
     @Test func requestIDsAreSanitised() {
         #expect(RequestLoggingMiddleware.sanitizedRequestID("lb-1234.abc:9") == "lb-1234.abc:9")
         #expect(RequestLoggingMiddleware.sanitizedRequestID("bad id") == nil)

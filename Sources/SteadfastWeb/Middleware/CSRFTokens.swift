@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import Synchronization
 
 /// Signed double-submit CSRF tokens, valid on every node without server-side state.
 ///
@@ -9,6 +10,9 @@ import Foundation
 /// cookie planted from a sibling domain is useless without the secret.
 public struct CSRFTokens: Sendable {
     let key: SymmetricKey
+    /// Tokens already computed, by nonce: every HTML page needs its visitor's token, and a
+    /// visitor keeps one nonce for the whole visit. Bounded; emptied when full.
+    private let recent = RecentTokens()
 
     public init(secret: String) {
         self.key = SymmetricKey(data: SHA256.hash(data: Data(("steadfast-csrf:" + secret).utf8)))
@@ -31,13 +35,33 @@ public struct CSRFTokens: Sendable {
 
     /// The form token for a nonce.
     public func token(for nonce: String) -> String {
-        Data(HMAC<SHA256>.authenticationCode(for: Data(nonce.utf8), using: key)).base64URLEncoded()
+        if let known = recent.token(for: nonce) { return known }
+        let token = Data(HMAC<SHA256>.authenticationCode(for: Data(nonce.utf8), using: key)).base64URLEncoded()
+        recent.remember(token, for: nonce)
+        return token
     }
 
     /// Whether `token` is the token for `nonce` (constant-time comparison).
     public func isValid(token: String, nonce: String) -> Bool {
         guard let mac = Data(base64URLEncoded: token) else { return false }
         return HMAC<SHA256>.isValidAuthenticationCode(mac, authenticating: Data(nonce.utf8), using: key)
+    }
+}
+
+/// The bounded nonce → token table behind ``CSRFTokens/token(for:)``.
+private final class RecentTokens: Sendable {
+    private let tokens = Mutex<[String: String]>([:])
+    private static let limit = 4096
+
+    func token(for nonce: String) -> String? {
+        tokens.withLock { $0[nonce] }
+    }
+
+    func remember(_ token: String, for nonce: String) {
+        tokens.withLock { tokens in
+            if tokens.count >= Self.limit { tokens.removeAll(keepingCapacity: true) }
+            tokens[nonce] = token
+        }
     }
 }
 

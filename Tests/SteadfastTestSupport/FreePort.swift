@@ -1,3 +1,4 @@
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -9,8 +10,22 @@ import Darwin
 /// should listen on. Another process could take the port before it is used; the kernel rarely
 /// hands the same one out twice in a row.
 public enum FreePort {
-    /// A port that was free a moment ago: bound to port 0, read back, released.
+    /// Ports already handed out in this process. Servers started by parallel tests bind theirs
+    /// a while after asking (moto and SeaweedFS take a second or more), and the kernel may offer
+    /// a released port again meanwhile: one server then answered on another's port.
+    private static let handedOut = Mutex<Set<Int>>([])
+
+    /// A port that was free a moment ago and that this process has not handed out before.
     public static func next() throws -> Int {
+        for _ in 0..<1_000 {
+            let port = try unboundPort()
+            if handedOut.withLock({ $0.insert(port).inserted }) { return port }
+        }
+        throw HarnessError("no fresh free port")
+    }
+
+    /// Bound to port 0, read back, released.
+    private static func unboundPort() throws -> Int {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw HarnessError("socket() failed") }
         defer { close(fd) }

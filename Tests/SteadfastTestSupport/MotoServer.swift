@@ -69,6 +69,8 @@ public final class MotoServer: Sendable {
                 throw MotoServerError(message: "moto_server exited early: \(tailOfLog())")
             }
             if let (status, _) = try? await Self.request(method: .GET, url: "\(endpoint.absoluteString)/moto-api/", body: nil), status < 500 {
+                // Answered — by this moto, not by some other server on the port, if ours still runs.
+                guard process.isRunning else { throw MotoServerError(message: "moto_server exited after start: \(tailOfLog())") }
                 return
             }
             try await Task.sleep(for: .milliseconds(100))

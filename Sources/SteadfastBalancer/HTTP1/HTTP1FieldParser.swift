@@ -1,3 +1,6 @@
+import NIOCore
+import NIOHTTP1
+
 /// Parses and validates the field lines of a head or a trailer section, and sums up the few
 /// fields that decide framing and connection handling. Strict on purpose (request smuggling is
 /// the risk): every line must end in CRLF, names must be tokens directly followed by a colon,
@@ -19,6 +22,32 @@ enum HTTP1FieldParser {
         var connectionKeepAlive = false
         /// `Connection` names other fields, which are hop-by-hop for this message.
         var connectionNamesFields = false
+
+        /// Whether the sender keeps the connection open after this message (RFC 9112 §9.3):
+        /// HTTP/1.1 unless `close`, HTTP/1.0 only with `keep-alive`.
+        func isKeepAlive(version: HTTPVersion) -> Bool {
+            version.minor >= 1 ? !connectionClose : connectionKeepAlive && !connectionClose
+        }
+    }
+
+    /// Parses a complete head (`bytes` ends with its empty line): the start line with
+    /// `startLine` (which returns what it read and where the field lines start), then the field
+    /// section into `fields` (emptied first; reused storage).
+    static func parseHead<Line>(
+        _ bytes: ByteBuffer, into fields: inout [HTTP1Field],
+        startLine: (UnsafeRawBufferPointer) throws(HTTP1ParseError) -> (line: Line, fieldsStart: Int)
+    ) throws(HTTP1ParseError) -> (line: Line, fieldsStart: Int, summary: Summary) {
+        fields.removeAll(keepingCapacity: true)
+        // withUnsafeReadableBytes rethrows untyped errors: carry the typed one out in a Result.
+        let parsed: Result<(line: Line, fieldsStart: Int, summary: Summary), HTTP1ParseError> = bytes.withUnsafeReadableBytes { bytes in
+            do throws(HTTP1ParseError) {
+                let start = try startLine(bytes)
+                return .success((start.line, start.fieldsStart, try parseSection(bytes, from: start.fieldsStart, into: &fields)))
+            } catch {
+                return .failure(error)
+            }
+        }
+        return try parsed.get()
     }
 
     /// Parses the field section of a complete head — from `start` (just after the start line) to

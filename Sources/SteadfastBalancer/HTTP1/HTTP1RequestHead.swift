@@ -24,31 +24,19 @@ struct HTTP1RequestHead {
     }
 
     /// Whether the client wants the connection kept open after this exchange.
-    var isKeepAlive: Bool {
-        version.minor >= 1 ? !summary.connectionClose : summary.connectionKeepAlive && !summary.connectionClose
-    }
+    var isKeepAlive: Bool { summary.isKeepAlive(version: version) }
 
     /// Parses a complete head (`bytes` ends with its empty line); `fields` is reused storage.
     init(parsing bytes: ByteBuffer, fields: inout [HTTP1Field]) throws(HTTP1ParseError) {
-        fields.removeAll(keepingCapacity: true)
-        typealias Line = (method: HTTPMethod, version: HTTPVersion, target: Range<Int>, fieldsStart: Int, summary: HTTP1FieldParser.Summary)
-        let parsed: Result<Line, HTTP1ParseError> = bytes.withUnsafeReadableBytes { bytes in
-            do throws(HTTP1ParseError) {
-                let line = try Self.parseRequestLine(bytes)
-                let summary = try HTTP1FieldParser.parseSection(bytes, from: line.fieldsStart, into: &fields)
-                return .success((line.method, line.version, line.target, line.fieldsStart, summary))
-            } catch {
-                return .failure(error)
-            }
+        let head = try HTTP1FieldParser.parseHead(bytes, into: &fields) { bytes throws(HTTP1ParseError) in
+            let line = try Self.parseRequestLine(bytes)
+            return ((line.method, line.version, line.target), line.fieldsStart)
         }
-        let line = try parsed.get()
         self.bytes = bytes
-        self.method = line.method
-        self.version = line.version
-        self.target = line.target
-        self.fieldsStart = line.fieldsStart
+        (self.method, self.version, self.target) = head.line
+        self.fieldsStart = head.fieldsStart
         self.fields = fields
-        self.summary = line.summary
+        self.summary = head.summary
     }
 
     /// `method SP request-target SP HTTP-version CRLF`, exactly (single spaces, CRLF).

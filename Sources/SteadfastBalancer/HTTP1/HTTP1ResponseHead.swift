@@ -19,9 +19,7 @@ struct HTTP1ResponseHead {
 
     /// Whether the backend keeps the connection open after this response (for a body delimited
     /// by the close, the connection ends anyway).
-    var isKeepAlive: Bool {
-        version.minor >= 1 ? !summary.connectionClose : summary.connectionKeepAlive && !summary.connectionClose
-    }
+    var isKeepAlive: Bool { summary.isKeepAlive(version: version) }
 
     /// 1xx, 204 and 304 responses never have a body (RFC 9112 §6.3).
     var statusForbidsBody: Bool {
@@ -30,25 +28,15 @@ struct HTTP1ResponseHead {
 
     /// Parses a complete head (`bytes` ends with its empty line); `fields` is reused storage.
     init(parsing bytes: ByteBuffer, fields: inout [HTTP1Field]) throws(HTTP1ParseError) {
-        fields.removeAll(keepingCapacity: true)
-        typealias Line = (version: HTTPVersion, status: Int, statusText: Range<Int>, fieldsStart: Int, summary: HTTP1FieldParser.Summary)
-        let parsed: Result<Line, HTTP1ParseError> = bytes.withUnsafeReadableBytes { bytes in
-            do throws(HTTP1ParseError) {
-                let line = try Self.parseStatusLine(bytes)
-                let summary = try HTTP1FieldParser.parseSection(bytes, from: line.fieldsStart, into: &fields)
-                return .success((line.version, line.status, line.statusText, line.fieldsStart, summary))
-            } catch {
-                return .failure(error)
-            }
+        let head = try HTTP1FieldParser.parseHead(bytes, into: &fields) { bytes throws(HTTP1ParseError) in
+            let line = try Self.parseStatusLine(bytes)
+            return ((line.version, line.status, line.statusText), line.fieldsStart)
         }
-        let line = try parsed.get()
         self.bytes = bytes
-        self.version = line.version
-        self.status = line.status
-        self.statusText = line.statusText
-        self.fieldsStart = line.fieldsStart
+        (self.version, self.status, self.statusText) = head.line
+        self.fieldsStart = head.fieldsStart
         self.fields = fields
-        self.summary = line.summary
+        self.summary = head.summary
     }
 
     /// `HTTP-version SP 3DIGIT [SP reason-phrase] CRLF`.

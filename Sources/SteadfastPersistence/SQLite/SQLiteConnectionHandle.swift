@@ -61,17 +61,23 @@ final class SQLiteConnectionHandle: @unchecked Sendable {
         db = nil
     }
 
-    /// Whether `text` only reads: SQLite's own judgement of the compiled statement
-    /// (`sqlite3_stmt_readonly`), limited to `SELECT`/`WITH` so that transaction control and
-    /// pragmas (which SQLite also calls read-only) stay on the writer.
-    func isReadOnly(_ text: String) throws(DatabaseError) -> Bool {
-        guard Self.startsWithSelect(text) else { return false }
-        return sqlite_nio_sqlite3_stmt_readonly(try prepared(text)) != 0
+    /// Runs `text` if it only reads, else returns `nil` without running it. "Only reads" is
+    /// SQLite's own judgement of the compiled statement (`sqlite3_stmt_readonly`), limited to
+    /// `SELECT`/`WITH` so that transaction control and pragmas (which SQLite also calls
+    /// read-only) stay on the writer.
+    func runIfReadOnly(_ text: String, _ binds: [SQLValue]) throws(DatabaseError) -> [SQLRow]? {
+        guard Self.startsWithSelect(text) else { return nil }
+        let statement = try prepared(text)
+        guard sqlite_nio_sqlite3_stmt_readonly(statement) != 0 else { return nil }
+        return try run(statement, binds)
     }
 
     /// Runs one statement with its bound values and returns every row.
     func run(_ text: String, _ binds: [SQLValue]) throws(DatabaseError) -> [SQLRow] {
-        let statement = try prepared(text)
+        try run(try prepared(text), binds)
+    }
+
+    private func run(_ statement: OpaquePointer, _ binds: [SQLValue]) throws(DatabaseError) -> [SQLRow] {
         defer {
             sqlite_nio_sqlite3_reset(statement)
             sqlite_nio_sqlite3_clear_bindings(statement)

@@ -74,7 +74,7 @@ public final class SQLiteEngine: SQLDatabase {
         }
         if let readers {
             let rows = try await readers.withConnection { reader throws(DatabaseError) -> [SQLRow]? in
-                try reader.isReadOnly(text) ? reader.run(text, binds) : nil
+                try reader.runIfReadOnly(text, binds)
             }
             if let rows { return rows }
         }

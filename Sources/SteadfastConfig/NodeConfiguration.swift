@@ -31,6 +31,9 @@ public struct NodeConfiguration: Sendable {
     public var storage: StorageConfiguration
     public var maxUploadSize: Int
     public var storageRouteRefreshInterval: Duration
+    /// How long after a `storage migrate` switch a node may still send uploads to the old
+    /// target: one route refresh, plus a second for uploads already being written.
+    public var storageRouteSettleTime: Duration { storageRouteRefreshInterval + .seconds(1) }
     /// The public base URL, if configured (no trailing slash).
     public var publicURL: String?
     public var sessionCookieName: String

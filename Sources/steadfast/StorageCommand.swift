@@ -63,7 +63,8 @@ struct StorageCommand: AsyncParsableCommand {
             discussion: """
                 Safe to interrupt and re-run: it resumes and never copies a verified file twice. The \
                 type switches only when every file is verified on the new target; old copies stay \
-                where they were. Running nodes follow the switch within storage.route_refresh_interval.
+                where they were. Running nodes follow the switch within storage.route_refresh_interval; \
+                files they upload to the old target until then are copied before the command ends.
                 """
         )
 
@@ -91,7 +92,7 @@ struct StorageCommand: AsyncParsableCommand {
             let interactive = isatty(STDERR_FILENO) == 1
             let report = try await StorageCommand.withRegistry(configuration, logger: Logger(label: "steadfast.storage")) { registry, catalog in
                 let lastPrinted = ProgressThrottle()
-                return try await StorageMigrator(registry: registry, catalog: catalog).migrate(type: fileType, to: target) { progress in
+                return try await StorageMigrator(registry: registry, catalog: catalog, options: MigrationOptions(settleTime: configuration.storageRouteSettleTime)).migrate(type: fileType, to: target) { progress in
                     // A redrawn bar on a terminal; a line per second in logs.
                     if interactive {
                         FileHandle.standardError.write(Data(("\r" + progress.rendered() + "\u{1B}[K").utf8))
@@ -105,6 +106,10 @@ struct StorageCommand: AsyncParsableCommand {
             for failure in report.failures { print("  failed: \(failure.key) (\(failure.fileID)): \(failure.reason)") }
             if report.switched {
                 print("switched: new \(report.type.rawValue) files now go to \(report.target); old copies were left in place")
+                if report.leftOnOldTarget > 0 {
+                    print("\(report.leftOnOldTarget) file(s) uploaded meanwhile are still only on the old target: re-run the command to copy them")
+                    throw ExitCode(1)
+                }
             } else {
                 print("not switched: re-run the command to resume")
                 throw ExitCode(1)

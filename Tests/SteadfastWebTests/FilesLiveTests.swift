@@ -246,14 +246,20 @@ import Testing
             #expect(Set(file.json["locations"] as? [String] ?? []) == ["local", "archive"])
             #expect(try await onB.send("GET", "/api/v1/files/\(id)/content").bytes == bytes)
         }
+        // The switch comes first; the job then copies what the nodes uploaded to the old target
+        // until they followed it, and only then finishes.
+        #expect(await eventually(timeout: .seconds(30)) {
+            (try? await server.psql("SELECT finished_at IS NOT NULL FROM storage_migration_requests", database: database))?.hasPrefix("t") == true
+        }, "the request is finished")
+        let files = try #require(try await onB.get("/api/v1/files").json["files"] as? [[String: Any]])
+        #expect(files.count > 3 && files.allSatisfy { ($0["locations"] as? [String] ?? []).contains("archive") }, "\(files)")
         // One manual run, by one node, recorded as succeeded with the migration's outcome.
         let history = try await Self.run(["jobs", "history", "storage-migrations"] + configuration)
         #expect(history.status == 0, "\(history.output)")
         let manualRuns = history.output.split(separator: "\n").filter { $0.contains("manual") }
         #expect(manualRuns.count == 1 && manualRuns[0].contains("succeeded"), "\(history.output)")
         let rows = try await server.psql("SELECT attempts, finished_at IS NOT NULL, outcome FROM storage_migration_requests", database: database)
-        // (Probes uploaded before the switch may have been copied too.)
-        #expect(rows.hasPrefix("1|t|") && rows.contains("0 failed") && rows.contains("switched"), "\(rows)")
+        #expect(rows.hasPrefix("1|t|") && rows.contains("0 failed") && rows.contains("; switched"), "\(rows)")
     }
 
     static func run(_ arguments: [String]) async throws -> (status: Int32, output: String) {

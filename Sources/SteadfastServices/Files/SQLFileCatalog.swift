@@ -15,29 +15,35 @@ public struct SQLFileCatalog: FileCatalog {
     }
 
     public func files(of type: FileType, after afterID: String?, limit: Int) async throws -> [CatalogFile] {
-        let rows: [SQLRow]
-        if let afterID, let after = UUID(uuidString: afterID) {
-            rows = try await database.query("""
-                SELECT id, storage_key, size, sha256, content_type FROM stored_files
-                WHERE file_type = \(type.rawValue) AND id > \(after) ORDER BY id LIMIT \(limit)
-                """)
-        } else {
-            rows = try await database.query("""
-                SELECT id, storage_key, size, sha256, content_type FROM stored_files
-                WHERE file_type = \(type.rawValue) ORDER BY id LIMIT \(limit)
-                """)
+        try await page(of: type, where: "", after: afterID, limit: limit)
+    }
+
+    public func files(of type: FileType, missingFrom target: String, after afterID: String?, limit: Int) async throws -> [CatalogFile] {
+        try await page(of: type, where: """
+            AND NOT EXISTS (SELECT 1 FROM stored_file_locations m WHERE m.file_id = stored_files.id AND m.target = \(target))
+            """, after: afterID, limit: limit)
+    }
+
+    /// One page of records in id order, with their locations (two statements per page).
+    private func page(of type: FileType, where condition: SQL, after afterID: String?, limit: Int) async throws -> [CatalogFile] {
+        let after: SQL = afterID.flatMap(UUID.init(uuidString:)).map { "AND id > \($0)" } ?? ""
+        let rows = try await database.query("""
+            SELECT id, storage_key, size, sha256, content_type FROM stored_files
+            WHERE file_type = \(type.rawValue) \(after) \(condition) ORDER BY id LIMIT \(limit)
+            """)
+        let ids = try rows.map { try $0.uuid("id") }
+        guard !ids.isEmpty else { return [] }
+        let list = SQL.joined(ids.map { "\($0)" }, separator: ", ")
+        var locations: [UUID: Set<String>] = [:]
+        for row in try await database.query("SELECT file_id, target FROM stored_file_locations WHERE file_id IN (\(list))") {
+            locations[try row.uuid("file_id"), default: []].insert(try row.string("target"))
         }
-        var files: [CatalogFile] = []
-        for row in rows {
-            let id = try row.uuid("id")
-            let locations = try await database.query("SELECT target FROM stored_file_locations WHERE file_id = \(id)")
-            files.append(CatalogFile(
+        return try zip(rows, ids).map { row, id in
+            CatalogFile(
                 id: id.uuidString.lowercased(), type: type, key: try row.string("storage_key"), size: try row.int("size"),
-                sha256: try row.string("sha256"), contentType: try row.string("content_type"),
-                locations: Set(try locations.map { try $0.string("target") })
-            ))
+                sha256: try row.string("sha256"), contentType: try row.string("content_type"), locations: locations[id] ?? []
+            )
         }
-        return files
     }
 
     public func markVerified(fileID: String, on target: String) async throws {

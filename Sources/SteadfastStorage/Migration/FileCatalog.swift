@@ -9,6 +9,10 @@ public protocol FileCatalog: Sendable {
     /// `afterID` (nil: from the start).
     func files(of type: FileType, after afterID: String?, limit: Int) async throws -> [CatalogFile]
 
+    /// Like ``files(of:after:limit:)``, but only files with no verified copy on `target`: what a
+    /// migration to `target` still has to copy.
+    func files(of type: FileType, missingFrom target: String, after afterID: String?, limit: Int) async throws -> [CatalogFile]
+
     /// Records that target `target` holds a copy of file `fileID` verified against its SHA-256.
     func markVerified(fileID: String, on target: String) async throws
 

@@ -29,6 +29,13 @@ public actor InMemoryFileCatalog: FileCatalog {
         return Array(ofType[start...].prefix(limit))
     }
 
+    public func files(of type: FileType, missingFrom target: String, after afterID: String?, limit: Int) -> [CatalogFile] {
+        let missing = records.values.filter { file in
+            file.type == type && !file.locations.contains(target) && afterID.map { file.id > $0 } ?? true
+        }
+        return Array(missing.sorted { $0.id < $1.id }.prefix(limit))
+    }
+
     public func markVerified(fileID: String, on target: String) {
         records[fileID]?.locations.insert(target)
     }

@@ -9,22 +9,34 @@ public struct MigrationOptions: Sendable {
     public var pageSize: Int
     /// Least time between two byte-progress reports (file completions always report).
     public var progressInterval: Duration
+    /// Copy passes before the switch: the first copies every file, later ones what was uploaded
+    /// meanwhile. When files keep arriving the switch happens after the last pass anyway, and
+    /// what arrives later is copied after it (see ``settleTime``).
+    public var passesBeforeSwitch: Int
+    /// How long nodes may go on writing to the old target after the switch — their
+    /// `storage.route_refresh_interval` plus a margin. The migrator keeps copying what arrives
+    /// there until this has passed and a pass finds nothing.
+    public var settleTime: Duration
     /// The monotonic clock for rate and ETA (injectable for tests).
     public var now: @Sendable () -> ContinuousClock.Instant
 
     /// Creates options (defaults: 2 files at a time, read-back verification, 500 per page,
-    /// progress every 250 ms).
+    /// progress every 250 ms, 5 passes before the switch, no settle time).
     public init(
         concurrency: Int = 2,
         verifyByReadingBack: Bool = true,
         pageSize: Int = 500,
         progressInterval: Duration = .milliseconds(250),
+        passesBeforeSwitch: Int = 5,
+        settleTime: Duration = .zero,
         now: @escaping @Sendable () -> ContinuousClock.Instant = { ContinuousClock.now }
     ) {
         self.concurrency = max(1, concurrency)
         self.verifyByReadingBack = verifyByReadingBack
         self.pageSize = max(1, pageSize)
         self.progressInterval = progressInterval
+        self.passesBeforeSwitch = max(1, passesBeforeSwitch)
+        self.settleTime = settleTime
         self.now = now
     }
 }

@@ -4,6 +4,8 @@ import Synchronization
 /// into throttled ``MigrationProgress`` reports.
 final class MigrationProgressTracker: Sendable {
     private struct State {
+        var filesTotal: Int
+        var bytesTotal: Int64
         var filesDone = 0
         var bytesDone: Int64 = 0
         var bytesTransferred: Int64 = 0
@@ -11,19 +13,24 @@ final class MigrationProgressTracker: Sendable {
         var lastReport: ContinuousClock.Instant?
     }
 
-    private let state = Mutex(State())
-    private let filesTotal: Int
-    private let bytesTotal: Int64
+    private let state: Mutex<State>
     private let started: ContinuousClock.Instant
     private let options: MigrationOptions
     private let report: @Sendable (MigrationProgress) -> Void
 
     init(filesTotal: Int, bytesTotal: Int64, options: MigrationOptions, report: @escaping @Sendable (MigrationProgress) -> Void) {
-        self.filesTotal = filesTotal
-        self.bytesTotal = bytesTotal
+        self.state = Mutex(State(filesTotal: filesTotal, bytesTotal: bytesTotal))
         self.options = options
         self.started = options.now()
         self.report = report
+    }
+
+    /// Files uploaded while the migration runs, found after the totals were counted.
+    func discovered(files: Int, bytes: Int64) {
+        state.withLock { state in
+            state.filesTotal += files
+            state.bytesTotal += bytes
+        }
     }
 
     /// Bytes of a file streamed to the target.
@@ -73,10 +80,10 @@ final class MigrationProgressTracker: Sendable {
         let elapsed = now - started
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         let rate = seconds > 0 ? Double(state.bytesTransferred) / seconds : 0
-        let remaining = max(0, bytesTotal - state.bytesDone)
+        let remaining = max(0, state.bytesTotal - state.bytesDone)
         let eta: Duration? = rate > 0 ? .milliseconds(Int64(Double(remaining) / rate * 1000)) : (remaining == 0 ? .zero : nil)
         return MigrationProgress(
-            filesDone: state.filesDone, filesTotal: filesTotal, bytesDone: state.bytesDone, bytesTotal: bytesTotal,
+            filesDone: state.filesDone, filesTotal: state.filesTotal, bytesDone: state.bytesDone, bytesTotal: state.bytesTotal,
             failures: state.failures, elapsed: elapsed, bytesPerSecond: rate, estimatedTimeRemaining: eta
         )
     }

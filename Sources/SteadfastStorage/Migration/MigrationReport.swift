@@ -26,11 +26,16 @@ public struct MigrationReport: Sendable {
     public var bytesCopied: Int64 = 0
     /// Files that failed.
     public var failures: [Failure] = []
-    /// Whether the type now goes to the target (only when every file was verified there).
+    /// Whether the type now goes to the target (only when every file the catalogue held before
+    /// the last copy pass was verified there).
     public var switched: Bool = false
+    /// Files still without a verified copy on the target when the run ended: uploaded to the
+    /// old target by a node that had not yet seen the switch, after the settle time. A re-run
+    /// copies them.
+    public var leftOnOldTarget: Int = 0
 
-    /// `true` when every file is on the target and the type was switched.
-    public var isComplete: Bool { failures.isEmpty && switched }
+    /// `true` when the type was switched and every file is on the target.
+    public var isComplete: Bool { failures.isEmpty && switched && leftOnOldTarget == 0 }
 
     /// One line: files, copies (with bytes), already there, verified in place, failed.
     public var summary: String {

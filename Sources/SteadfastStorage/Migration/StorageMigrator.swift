@@ -15,11 +15,17 @@ import Synchronization
 ///    recorded with ``FileCatalog/markVerified(fileID:on:)``. A copy that does not match is
 ///    deleted from the target and reported.
 ///
-/// Only when every file of the type is verified on the target — including files uploaded
-/// while the migration ran, found by a final re-scan — is the type switched, in the catalogue
-/// (other nodes follow via ``StorageRegistry/refreshRoutes(from:)``) and in this node's
-/// registry. The old copies stay where they were. Interrupting (cancelling the task, killing
-/// the process) is safe at any point: writes are atomic, and a re-run resumes.
+/// Files uploaded while the migration runs are found by re-scanning and copied in further
+/// passes. When a pass finds nothing left to copy, and no copy failed, the type is switched, in the catalogue (other nodes follow via
+/// ``StorageRegistry/refreshRoutes(from:)``) and in this node's registry. Uploads keep coming
+/// while nodes learn of the switch, so a busy type could otherwise never be switched: after
+/// ``MigrationOptions/passesBeforeSwitch`` passes the switch is made anyway, and files that
+/// land on the old target afterwards (uploads in flight, nodes that have not refreshed their
+/// routes) are copied until ``MigrationOptions/settleTime`` has passed and a pass finds
+/// nothing; any still missing then are counted in ``MigrationReport/leftOnOldTarget``, and
+/// stay readable where they are. The old copies stay where they were. Interrupting
+/// (cancelling the task, killing the process) is safe at any point: writes are atomic, and a
+/// re-run resumes.
 public struct StorageMigrator: Sendable {
     /// The node's targets.
     public let registry: StorageRegistry
@@ -50,68 +56,91 @@ public struct StorageMigrator: Sendable {
         var report = MigrationReport(type: type, target: target)
 
         // Count first, so the progress bar knows the totals.
-        var filesTotal = 0
+        var counted = Set<String>()
         var bytesTotal: Int64 = 0
-        try await forEachPage(of: type) { page in
-            filesTotal += page.count
-            bytesTotal += page.reduce(0) { $0 + $1.size }
+        var alreadyThere: [Int64] = []
+        try await forEachPage(of: type, missingFrom: nil) { page in
+            for file in page {
+                counted.insert(file.id)
+                bytesTotal += file.size
+                if file.locations.contains(target) { alreadyThere.append(file.size) }
+            }
         }
-        report.filesTotal = filesTotal
-        let tracker = MigrationProgressTracker(filesTotal: filesTotal, bytesTotal: bytesTotal, options: options, report: progress)
+        report.filesTotal = counted.count
+        report.alreadyVerified = alreadyThere.count
+        let tracker = MigrationProgressTracker(filesTotal: counted.count, bytesTotal: bytesTotal, options: options, report: progress)
+        for size in alreadyThere { tracker.fileFinished(uncountedBytes: size, failed: false) }
 
-        // Copy, then re-scan for files added meanwhile, until a pass finds nothing new.
+        // Copy what the target lacks, then what was uploaded meanwhile, for a few passes.
+        var attempted = Set<String>()
         var pass = 0
-        var seen = Set<String>()
-        while true {
+        while pass < options.passesBeforeSwitch {
             pass += 1
-            var pending: [CatalogFile] = []
-            try await forEachPage(of: type) { page in
-                for file in page {
-                    if file.locations.contains(target) {
-                        if seen.insert(file.id).inserted {
-                            report.alreadyVerified += 1
-                            tracker.fileFinished(uncountedBytes: file.size, failed: false)
-                        }
-                    } else if !seen.contains(file.id) {
-                        pending.append(file)
-                    }
-                }
-            }
-            if pending.isEmpty { break }
-            for file in pending { seen.insert(file.id) }
-            let outcomes = try await copy(pending, to: destination, type: type, tracker: tracker)
-            for outcome in outcomes {
-                switch outcome {
-                case .copied(let bytes):
-                    report.copied += 1
-                    report.bytesCopied += bytes
-                case .verifiedInPlace:
-                    report.verifiedInPlace += 1
-                case .failed(let failure):
-                    report.failures.append(failure)
-                }
-            }
-            if !report.failures.isEmpty || pass >= 10 { break }
+            let copied = try await copyMissing(type: type, to: destination, counted: &counted, attempted: &attempted, report: &report, tracker: tracker)
+            if copied == 0 || !report.failures.isEmpty { break }
         }
 
         if report.failures.isEmpty {
-            // Re-check from the catalogue itself before switching.
-            var missing = 0
-            try await forEachPage(of: type) { page in missing += page.filter { !$0.locations.contains(target) }.count }
-            if missing == 0 {
-                try await catalog.switchTarget(of: type, to: target)
-                try registry.switchTarget(of: type, to: target)
-                report.switched = true
+            // Every file the catalogue held before the last pass is verified on the target.
+            // Files still arriving (uploads in flight, nodes that keep writing to the old target
+            // until they refresh their routes) are copied after the switch.
+            try await catalog.switchTarget(of: type, to: target)
+            try registry.switchTarget(of: type, to: target)
+            report.switched = true
+            let settled = options.now().advanced(by: options.settleTime)
+            var passesAfterSettling = 0
+            while report.failures.isEmpty && passesAfterSettling < options.passesBeforeSwitch {
+                let copied = try await copyMissing(type: type, to: destination, counted: &counted, attempted: &attempted, report: &report, tracker: tracker)
+                let now = options.now()
+                if now >= settled {
+                    passesAfterSettling += 1
+                    if copied == 0 { break }
+                } else if copied == 0 {
+                    try await Task.sleep(for: min(.milliseconds(250), settled - now))
+                }
             }
+            var left = 0
+            try await forEachPage(of: type, missingFrom: target) { left += $0.count }
+            report.leftOnOldTarget = left
         }
         report.failures.sort { $0.fileID < $1.fileID }
         progress(tracker.snapshot())
         logger.info("storage migration finished", metadata: [
             "steadfast.storage.type": "\(type.rawValue)", "steadfast.storage.target": "\(target)",
             "steadfast.storage.copied": "\(report.copied)", "steadfast.storage.failed": "\(report.failures.count)",
-            "steadfast.storage.switched": "\(report.switched)",
+            "steadfast.storage.switched": "\(report.switched)", "steadfast.storage.left": "\(report.leftOnOldTarget)",
         ])
         return report
+    }
+
+    /// One pass: copies every file of the type the target lacks and this run has not tried yet.
+    /// Returns how many it tried; outcomes go into `report`.
+    private func copyMissing(
+        type: FileType, to destination: PrefixedFileStorage, counted: inout Set<String>, attempted: inout Set<String>,
+        report: inout MigrationReport, tracker: MigrationProgressTracker
+    ) async throws -> Int {
+        var pending: [CatalogFile] = []
+        try await forEachPage(of: type, missingFrom: destination.targetName) { page in
+            pending += page.filter { !attempted.contains($0.id) }
+        }
+        let newcomers = pending.filter { counted.insert($0.id).inserted }
+        if !newcomers.isEmpty {
+            report.filesTotal += newcomers.count
+            tracker.discovered(files: newcomers.count, bytes: newcomers.reduce(0) { $0 + $1.size })
+        }
+        for file in pending { attempted.insert(file.id) }
+        for outcome in try await copy(pending, to: destination, type: type, tracker: tracker) {
+            switch outcome {
+            case .copied(let bytes):
+                report.copied += 1
+                report.bytesCopied += bytes
+            case .verifiedInPlace:
+                report.verifiedInPlace += 1
+            case .failed(let failure):
+                report.failures.append(failure)
+            }
+        }
+        return pending.count
     }
 
     private enum Outcome: Sendable {
@@ -120,10 +149,15 @@ public struct StorageMigrator: Sendable {
         case failed(MigrationReport.Failure)
     }
 
-    private func forEachPage(of type: FileType, _ body: ([CatalogFile]) throws -> Void) async throws {
+    /// Walks every file of the type (or only those missing from a target), a page at a time.
+    private func forEachPage(of type: FileType, missingFrom target: String?, _ body: ([CatalogFile]) throws -> Void) async throws {
         var after: String?
         while true {
-            let page = try await catalog.files(of: type, after: after, limit: options.pageSize)
+            let page = if let target {
+                try await catalog.files(of: type, missingFrom: target, after: after, limit: options.pageSize)
+            } else {
+                try await catalog.files(of: type, after: after, limit: options.pageSize)
+            }
             if page.isEmpty { return }
             try body(page)
             after = page.last!.id

@@ -18,7 +18,7 @@ enum NodeJobs {
     ) throws -> JobRegistry {
         var jobs = JobRegistry()
         jobs.add(BillingJobs.definition(recurring: recurring, schedule: try billingSchedule(configuration)))
-        jobs.add(StorageJobs.definition(queue: StorageMigrationQueue(database: database, clock: clock), registry: storage, catalog: catalog))
+        jobs.add(StorageJobs.definition(queue: StorageMigrationQueue(database: database, clock: clock), registry: storage, catalog: catalog, settleTime: configuration.storageRouteSettleTime))
         jobs.add(SessionCleanupJob.definition(database: database, interval: configuration.sessionCleanupInterval))
         jobs.add(HistoryPruneJob.definition(store: JobStore(database: database), retention: configuration.jobsHistoryRetention))
         if let interval = configuration.jobsHeartbeatInterval {

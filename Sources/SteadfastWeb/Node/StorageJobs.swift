@@ -12,13 +12,14 @@ enum StorageJobs {
     static let name = "storage-migrations"
 
     /// `storage-migrations`, every minute (catching up once): works through every unfinished
-    /// request. A request whose files did not all verify stays open and is retried on the next
-    /// slot; the run is then recorded as failed with the reason.
-    static func definition(queue: StorageMigrationQueue, registry: StorageRegistry, catalog: SQLFileCatalog) -> JobDefinition {
+    /// request. A request whose files did not all verify, or with files uploaded to the old
+    /// target after the settle time, stays open and is retried on the next slot; the run is
+    /// then recorded as failed with the reason.
+    static func definition(queue: StorageMigrationQueue, registry: StorageRegistry, catalog: SQLFileCatalog, settleTime: Duration) -> JobDefinition {
         JobDefinition(name, schedule: .every(.seconds(60)), timeout: .seconds(12 * 3600), catchUp: .runOnce) { context in
             var unfinished: [String] = []
             for request in try await queue.open() {
-                let outcome = try await migrate(request, registry: registry, catalog: catalog, logger: context.logger)
+                let outcome = try await migrate(request, registry: registry, catalog: catalog, settleTime: settleTime, logger: context.logger)
                 try await queue.record(request, outcome: outcome.summary, finished: outcome.finished)
                 if !outcome.finished { unfinished.append("\(request.type.rawValue) → \(request.target): \(outcome.summary)") }
             }
@@ -30,14 +31,14 @@ enum StorageJobs {
 
     /// One request: the migrator's report as a line, and whether the type was switched.
     static func migrate(
-        _ request: StorageMigrationQueue.Request, registry: StorageRegistry, catalog: SQLFileCatalog, logger: Logger
+        _ request: StorageMigrationQueue.Request, registry: StorageRegistry, catalog: SQLFileCatalog, settleTime: Duration, logger: Logger
     ) async throws -> (summary: String, finished: Bool) {
         guard registry.targets[request.target] != nil else {
             return ("this node has no storage target named \(request.target) (configured: \(registry.targetNames.joined(separator: ", ")))", false)
         }
         logger.notice("storage migration started", metadata: ["steadfast.storage.type": "\(request.type.rawValue)", "steadfast.storage.target": "\(request.target)"])
         let lastLogged = ProgressThrottle()
-        let report = try await StorageMigrator(registry: registry, catalog: catalog, logger: logger).migrate(type: request.type, to: request.target) { progress in
+        let report = try await StorageMigrator(registry: registry, catalog: catalog, options: MigrationOptions(settleTime: settleTime), logger: logger).migrate(type: request.type, to: request.target) { progress in
             if lastLogged.due(every: .seconds(10)) {
                 logger.info("storage migration progress", metadata: ["steadfast.storage.progress": "\(progress.rendered())"])
             }
@@ -47,6 +48,9 @@ enum StorageJobs {
             summary += "; first failure: \(failure.key): \(failure.reason)"
         }
         summary += report.switched ? "; switched" : "; not switched"
+        if report.leftOnOldTarget > 0 {
+            summary += "; \(report.leftOnOldTarget) uploaded meanwhile still only on the old target (the next run copies them)"
+        }
         logger.notice("storage migration finished", metadata: ["steadfast.storage.type": "\(request.type.rawValue)", "steadfast.storage.outcome": "\(summary)"])
         return (summary, report.isComplete)
     }

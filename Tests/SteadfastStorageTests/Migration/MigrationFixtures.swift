@@ -61,6 +61,15 @@ final class ScriptedCatalog: FileCatalog {
         return page
     }
 
+    func files(of type: FileType, missingFrom target: String, after afterID: String?, limit: Int) async throws -> [CatalogFile] {
+        let page = await base.files(of: type, missingFrom: target, after: afterID, limit: limit)
+        if afterID == nil {
+            let count = state.withLock { $0.fromStartListings += 1; return $0.fromStartListings }
+            try await afterListing(count)
+        }
+        return page
+    }
+
     func markVerified(fileID: String, on target: String) async throws {
         let fail = state.withLock { $0.failOnce.remove(fileID) != nil }
         if fail { throw StorageError(.io, "the catalogue went away before file \(fileID) was recorded") }

@@ -130,6 +130,40 @@ import Testing
         }
     }
 
+    /// Uploads that never stop (one after every listing, written to the old target as a node
+    /// that has not seen the switch would) cannot hold the switch back: it happens after the
+    /// allowed passes, and what keeps arriving during the settle time is copied after it.
+    @Test func aBusyTypeIsSwitchedAndLateUploadsAreCopiedWhileNodesSettle() async throws {
+        try await withWorld { world, destination, _ in
+            let uploads = LateUploads(world: world)
+            let catalog = ScriptedCatalog(base: world.catalog) { listing in
+                if listing <= 12 { try await uploads.add() }
+            }
+            let options = MigrationOptions(passesBeforeSwitch: 3, settleTime: .milliseconds(1500))
+            let report = try await StorageMigrator(registry: world.registry, catalog: catalog, options: options).migrate(type: MigrationWorld.type, to: "nas-b")
+            #expect(report.switched && report.isComplete && report.leftOnOldTarget == 0)
+            #expect(report.copied == 12 + uploads.count && report.filesTotal == 12 + uploads.count)
+            #expect(uploads.count == 12 && destination.writes == 24)
+            #expect(await world.catalog.allFiles().allSatisfy { $0.locations.contains("nas-b") })
+            #expect(await world.catalog.currentTarget(of: MigrationWorld.type) == "nas-b")
+        }
+    }
+
+    /// A node that goes on writing to the old target past the settle time leaves files behind:
+    /// the type is switched, the report counts them, and a re-run copies them.
+    @Test func uploadsPastTheSettleTimeAreCountedAndARerunCopiesThem() async throws {
+        try await withWorld { world, _, _ in
+            let uploads = LateUploads(world: world)
+            let busy = ScriptedCatalog(base: world.catalog) { _ in try await uploads.add() }
+            let first = try await StorageMigrator(registry: world.registry, catalog: busy, options: MigrationOptions(passesBeforeSwitch: 2)).migrate(type: MigrationWorld.type, to: "nas-b")
+            #expect(first.switched && first.failures.isEmpty && !first.isComplete)
+            // (The upload after the final count is not in it.)
+            #expect(first.leftOnOldTarget == 1 && first.copied + first.leftOnOldTarget + 1 == 12 + uploads.count, "\(first.summary)")
+            let second = try await StorageMigrator(registry: world.registry, catalog: world.catalog).migrate(type: MigrationWorld.type, to: "nas-b")
+            #expect(second.isComplete && second.copied == 12 + uploads.count - first.copied && second.alreadyVerified == first.copied)
+        }
+    }
+
     @Test func anUnknownTargetIsRefusedUpFront() async throws {
         try await withWorld { world, _, _ in
             let error = await #expect(throws: StorageError.self) {
@@ -137,6 +171,27 @@ import Testing
             }
             #expect(error?.kind == .unknownTarget)
         }
+    }
+}
+
+/// Files uploaded to the source target "nas-a" while a migration runs, as a node that has not
+/// seen the switch writes them.
+final class LateUploads: Sendable {
+    let world: MigrationWorld
+    private let added = Mutex(0)
+
+    init(world: MigrationWorld) { self.world = world }
+
+    /// How many were uploaded.
+    var count: Int { added.withLock { $0 } }
+
+    /// Uploads one more small file to "nas-a" and records it there.
+    func add() async throws {
+        let index = added.withLock { $0 += 1; return $0 }
+        let bytes = TestData.bytes(count: 100 + index, seed: UInt64(5_000 + index))
+        let key = "late/\(index).bin"
+        let stored = try await world.registry.storage(for: MigrationWorld.type, on: "nas-a").write(key: key, body: StorageByteStream.bytes(bytes), size: Int64(bytes.count), contentType: "x/y")
+        await world.catalog.add(CatalogFile(id: "late\(index)", type: MigrationWorld.type, key: key, size: stored.size, sha256: stored.sha256, contentType: "x/y", locations: ["nas-a"]))
     }
 }
 

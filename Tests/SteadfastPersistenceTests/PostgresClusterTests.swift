@@ -105,4 +105,27 @@ import Testing
             #expect(try await set.servers[0].psql("SELECT string_agg(v::text, ',') FROM t", database: name) == "2")
         }
     }
+
+    /// A primary that hangs instead of dying (connections stay open, nothing answers) costs a
+    /// read only its share of the request's time: the read is tried again once the monitor
+    /// has found the host unresponsive, and the standby answers it.
+    @Test func aReadStuckOnAHungPrimaryIsAnsweredByTheStandby() async throws {
+        let set = try await PostgresReplicaSet.start(standbys: 1)
+        defer { set.servers[0].thaw(); set.stopAll() }
+        let name = try await set.createDatabase()
+        try await Self.withCluster(set, database: name, monitorInterval: .seconds(3600), requestTimeout: .seconds(8)) { cluster in
+            try await cluster.query("CREATE TABLE t (v INTEGER)")
+            try await cluster.query("INSERT INTO t (v) VALUES (7)")
+            #expect(await eventually { (try? await set.servers[1].psql("SELECT count(*) FROM t", database: name)) == "1" })
+            #expect(try await cluster.read("SELECT v FROM t").first?.int("v") == 7)  // on the primary
+
+            set.servers[0].freeze()
+            let clock = ContinuousClock()
+            let started = clock.now
+            let rows = try await cluster.read("SELECT v FROM t")
+            #expect(try rows.first?.int("v") == 7)
+            #expect(clock.now - started < .seconds(8))
+            #expect(await cluster.hostStatuses().map(\.role) == ["unreachable", "standby"])
+        }
+    }
 }

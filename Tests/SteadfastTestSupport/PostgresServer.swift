@@ -94,6 +94,19 @@ public final class PostgresServer: Sendable {
         }
     }
 
+    /// A hang, not a crash: SIGSTOP to the postmaster and every backend, so connections stay
+    /// open and nothing answers (as with a frozen VM or a silent network). ``thaw()`` undoes it.
+    public func freeze() {
+        guard let process = postmaster.value else { return }
+        for pid in [process.pid] + Self.childProcesses(of: process.pid) { kill(pid, SIGSTOP) }
+    }
+
+    /// Resumes a frozen server.
+    public func thaw() {
+        guard let process = postmaster.value else { return }
+        for pid in [process.pid] + Self.childProcesses(of: process.pid) { kill(pid, SIGCONT) }
+    }
+
     /// Starts the server again on the same data directory (after a stop or a crash).
     public func restart() async throws {
         try await startServer()

@@ -200,13 +200,51 @@ public final class PostgresCluster: SQLDatabase, Service {
     ) async throws -> T {
         let bound = timeout ?? requestTimeout
         let deadline = ContinuousClock.now + bound
-        return try await withDeadline(bound) {
+        let inFlight = AttemptRecord()
+        do {
+            return try await attempts(intent, readOnlyWork: readOnlyWork, idempotent: idempotent, bound: bound, deadline: deadline, inFlight: inFlight, operation)
+        } catch let error as DatabaseError where error.kind == .timeout {
+            // Say where the time went: waiting for a usable host, or on which host.
+            let (attempt, host) = inFlight.current
+            let roles = slots.withLock { $0.map(\.role.name) }
+            logger.warning("database work ran out of time", metadata: [
+                "steadfast.db.intent": "\(intent)", "steadfast.db.attempt": "\(attempt)",
+                "steadfast.db.host": "\(host.map { "\(target.endpoints[$0].host):\(target.endpoints[$0].port)" } ?? "none: waiting for a usable host")",
+                "steadfast.db.roles": "\(roles.joined(separator: ","))",
+            ])
+            throw error
+        }
+    }
+
+    private func attempts<T: Sendable>(
+        _ intent: HostSelection.Intent, readOnlyWork: Bool, idempotent: Bool, bound: Duration, deadline: ContinuousClock.Instant,
+        inFlight: AttemptRecord, _ operation: @escaping @Sendable (PostgresEngine) async throws -> T
+    ) async throws -> T {
+        try await withDeadline(bound) {
             var attempt = 0
             while true {
                 attempt += 1
+                inFlight.start(attempt)
                 let (index, engine, generation) = try await self.waitForHost(intent, until: deadline)
+                inFlight.use(host: index)
                 do {
-                    return try await operation(engine)
+                    guard readOnlyWork else { return try await operation(engine) }
+                    // A read gets half of the time left per attempt (all of it once little is
+                    // left): a host that hangs instead of refusing — a backend orphaned by a
+                    // crash, a silent network — then leaves time to read from another host.
+                    // CI once saw a read wait out its whole budget on a primary killed a moment
+                    // before, with the standby idle.
+                    let left = deadline - ContinuousClock.now
+                    let share = left > .milliseconds(500) ? left / 2 : left
+                    return try await withDeadline(share, timeoutError: Self.readShareExpired) { try await operation(engine) }
+                } catch let error as DatabaseError where error.code == Self.readShareExpired.code {
+                    // Not a verdict on the host (a slow query is not a dead server); the
+                    // monitor is asked to look again, and the read goes where roles now say.
+                    guard ContinuousClock.now < deadline, attempt < 20 else { throw error }
+                    self.probeRequests.yield()
+                    self.logger.info("a read got no answer in its share of the time; trying again", metadata: [
+                        "steadfast.db.host": "\(self.target.endpoints[index].host):\(self.target.endpoints[index].port)", "attempt": "\(attempt)",
+                    ])
                 } catch let error as DatabaseError {
                     let decision = FailureHandling.decide(error, readOnlyWork: readOnlyWork, idempotent: idempotent)
                     self.apply(decision.verdict, error: error, index: index, generation: generation)
@@ -223,6 +261,10 @@ public final class PostgresCluster: SQLDatabase, Service {
             }
         }
     }
+
+    /// The error a read attempt's share of the time running out raises (never seen by callers
+    /// unless the whole budget is spent).
+    static let readShareExpired = DatabaseError(.timeout, message: "no answer to a read within its share of the request's time", code: "steadfast-read-share", mayHaveCommitted: false)
 
     /// Waits (re-probing) until a host can take `intent`, or the deadline passes.
     private func waitForHost(_ intent: HostSelection.Intent, until deadline: ContinuousClock.Instant) async throws -> (Int, PostgresEngine, Int) {
@@ -261,4 +303,14 @@ extension HostRole {
         if case .primary = self { return true }
         return false
     }
+}
+
+/// Which attempt of a piece of database work is running, and on which host: for the log line
+/// when the work runs out of time.
+final class AttemptRecord: Sendable {
+    private let state = Mutex<(attempt: Int, host: Int?)>((0, nil))
+
+    var current: (attempt: Int, host: Int?) { state.withLock { $0 } }
+    func start(_ attempt: Int) { state.withLock { $0 = (attempt, nil) } }
+    func use(host: Int) { state.withLock { $0.host = host } }
 }

@@ -5,7 +5,11 @@ import Synchronization
 /// On timeout the caller gets its error at once and the operation is cancelled but not waited
 /// for: a statement stuck on a dead connection cannot hold a request beyond the bound (a task
 /// group would wait for it). `mayHaveCommitted` is set, as the operation may still complete.
-func withDeadline<T: Sendable>(_ limit: Duration, _ operation: @escaping @Sendable () async throws -> T) async throws -> T {
+/// `timeoutError` replaces the default `.timeout` error, for a caller that must tell its own
+/// deadline apart from others.
+func withDeadline<T: Sendable>(
+    _ limit: Duration, timeoutError: DatabaseError? = nil, _ operation: @escaping @Sendable () async throws -> T
+) async throws -> T {
     let gate = ResumeOnce<T>()
     return try await withTaskCancellationHandler {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
@@ -14,7 +18,8 @@ func withDeadline<T: Sendable>(_ limit: Duration, _ operation: @escaping @Sendab
                 do { gate.resume(with: .success(try await operation())) } catch { gate.resume(with: .failure(error)) }
             }
             let timer = DeadlineWatch.shared.add(deadline: .now + limit) {
-                if gate.resume(with: .failure(DatabaseError(.timeout, message: "no answer from the database within \(limit)", mayHaveCommitted: true))) {
+                let error = timeoutError ?? DatabaseError(.timeout, message: "no answer from the database within \(limit)", mayHaveCommitted: true)
+                if gate.resume(with: .failure(error)) {
                     work.cancel()
                 }
             }

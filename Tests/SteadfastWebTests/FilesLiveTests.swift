@@ -125,6 +125,15 @@ import Testing
         }
         await a.process.kill9()
         #expect((try await onB.get("/api/v1/files").json["files"] as? [Any])?.count == 5)
+        // Pages of two, newest first, cover every file once.
+        var paged: [String] = []
+        for offset in [0, 2, 4] {
+            let page = try await onB.get("/api/v1/files?limit=2&offset=\(offset)")
+            #expect(page.json["limit"] as? Int == 2 && page.json["offset"] as? Int == offset)
+            paged += (page.json["files"] as? [[String: Any]] ?? []).compactMap { $0["id"] as? String }
+        }
+        let all = (try await onB.get("/api/v1/files").json["files"] as? [[String: Any]] ?? []).compactMap { $0["id"] as? String }
+        #expect(paged == all && Set(paged).count == 5)
     }
 
     /// `storage check` and `storage migrate` against a real S3 server: local → S3 → local, with
@@ -251,7 +260,7 @@ import Testing
         #expect(await eventually(timeout: .seconds(30)) {
             (try? await server.psql("SELECT finished_at IS NOT NULL FROM storage_migration_requests", database: database))?.hasPrefix("t") == true
         }, "the request is finished")
-        let files = try #require(try await onB.get("/api/v1/files").json["files"] as? [[String: Any]])
+        let files = try #require(try await onB.get("/api/v1/files?limit=200").json["files"] as? [[String: Any]])
         #expect(files.count > 3 && files.allSatisfy { ($0["locations"] as? [String] ?? []).contains("archive") }, "\(files)")
         // One manual run, by one node, recorded as succeeded with the migration's outcome.
         let history = try await Self.run(["jobs", "history", "storage-migrations"] + configuration)

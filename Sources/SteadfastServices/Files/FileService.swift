@@ -68,14 +68,22 @@ public struct FileService: Sendable {
         return file
     }
 
-    /// Files of `type` owned by `owner`, newest first.
-    public func files(owner: UUID, type: FileType) async throws -> [StoredFile] {
+    /// Files of `type` owned by `owner`, newest first, one page at a time (locations loaded
+    /// with one more statement for the whole page).
+    public func files(owner: UUID, type: FileType, limit: Int = 50, offset: Int = 0) async throws -> [StoredFile] {
         let rows = try await database.read("""
-            SELECT * FROM stored_files WHERE owner_id = \(owner) AND file_type = \(type.rawValue) ORDER BY created_at DESC, id
+            SELECT * FROM stored_files WHERE owner_id = \(owner) AND file_type = \(type.rawValue)
+            ORDER BY created_at DESC, id LIMIT \(limit) OFFSET \(offset)
             """)
-        var files: [StoredFile] = []
-        for row in rows { files.append(try await file(from: row)) }
-        return files
+        let ids = try rows.map { try $0.uuid("id") }
+        guard !ids.isEmpty else { return [] }
+        var locations: [UUID: [String]] = [:]
+        for row in try await database.read("""
+            SELECT file_id, target FROM stored_file_locations WHERE file_id IN (\(SQL.joined(ids.map { "\($0)" }, separator: ", "))) ORDER BY target
+            """) {
+            locations[try row.uuid("file_id"), default: []].append(try row.string("target"))
+        }
+        return try zip(rows, ids).map { row, id in try Self.file(from: row, id: id, locations: locations[id] ?? []) }
     }
 
     /// The file `id` if `owner` may see it (`owner == nil`: staff, who see every file).
@@ -122,14 +130,18 @@ public struct FileService: Sendable {
 
     func file(from row: SQLRow) async throws -> StoredFile {
         let id = try row.uuid("id")
+        let locations = try await database.read("SELECT target FROM stored_file_locations WHERE file_id = \(id) ORDER BY target")
+        return try Self.file(from: row, id: id, locations: try locations.map { try $0.string("target") })
+    }
+
+    static func file(from row: SQLRow, id: UUID, locations: [String]) throws -> StoredFile {
         guard let type = FileType(rawValue: try row.string("file_type")) else {
             throw DatabaseError(.decoding, message: "stored_files.file_type holds an unknown type")
         }
-        let locations = try await database.read("SELECT target FROM stored_file_locations WHERE file_id = \(id) ORDER BY target")
         return StoredFile(
             id: id, type: type, key: try row.string("storage_key"), size: try row.int("size"), sha256: try row.string("sha256"),
             contentType: try row.string("content_type"), filename: try row.string("filename"), ownerID: try row.optionalUUID("owner_id"),
-            createdAt: try row.date("created_at"), locations: try locations.map { try $0.string("target") }
+            createdAt: try row.date("created_at"), locations: locations
         )
     }
 

@@ -22,3 +22,10 @@ struct FileResponse: ResponseEncodable {
         locations = file.locations
     }
 }
+
+/// One page of a client's files.
+struct FileListResponse: ResponseEncodable {
+    let files: [FileResponse]
+    let limit: Int
+    let offset: Int
+}

@@ -46,9 +46,12 @@ struct FilesAPIController: Sendable {
         return EditedResponse(status: .created, response: FileResponse(file))
     }
 
-    @Sendable func list(_ request: Request, context: PortalRequestContext) async throws -> [String: [FileResponse]] {
+    /// `GET /api/v1/files?limit=&offset=`: newest first, 50 a page by default (at most 200).
+    @Sendable func list(_ request: Request, context: PortalRequestContext) async throws -> FileListResponse {
         let account = try Self.account(context)
-        return ["files": try await files.files(owner: account.id, type: .clientFiles).map(FileResponse.init)]
+        let page = context.page(request)
+        let found = try await files.files(owner: account.id, type: .clientFiles, limit: page.limit, offset: page.offset)
+        return FileListResponse(files: found.map(FileResponse.init), limit: page.limit, offset: page.offset)
     }
 
     @Sendable func show(_ request: Request, context: PortalRequestContext) async throws -> FileResponse {

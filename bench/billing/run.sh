@@ -57,14 +57,15 @@ CONF
     pg_pid=$!
     for _ in $(seq 1 100); do "$bin/pg_isready" -q -h 127.0.0.1 -p "$port" && break; sleep 0.2; done
     "${as[@]}" "$bin/psql" -X -q -h 127.0.0.1 -p "$port" -U postgres -c "CREATE DATABASE bench" >/dev/null
-    echo "postgres://postgres@127.0.0.1:$port/bench"
+    url="postgres://postgres@127.0.0.1:$port/bench"
 }
 
 echo "engine      scenario      (clients=$CLIENTS invoices=$INVOICES concurrency=$CONCURRENCY seconds=$SECONDS_PER_RUN)"
 for engine in $ENGINES; do
     case "$engine" in
         sqlite) url="sqlite://$work/bench.sqlite" ;;
-        postgres) url=$(start_postgres) ;;
+        # Not in $(...): a subshell would keep pg_pid to itself and the server would outlive us.
+        postgres) start_postgres ;;
         *) echo "unknown engine $engine" >&2; exit 2 ;;
     esac
     flock "$LOCK" "$BIN_DIR/BillingBench" --steadfast "$BIN_DIR/steadfast" --database "$url" --clients "$CLIENTS" \

@@ -47,4 +47,34 @@ import Testing
         #expect(outcomes.filter { $0 }.count == 50)
         #expect(outcomes.filter { !$0 }.count == 50)
     }
+
+    /// A host given up on (its engine retired) fails the statements stuck on it at once, long
+    /// before their deadline, saying whether the statement may have committed.
+    @Test func stuckWorkIsAbandonedWhenItsHostIsGivenUpOn() async throws {
+        let clock = ContinuousClock()
+        for committed in [false, true] {
+            let event = OneShotEvent()
+            let started = clock.now
+            Task {
+                try await Task.sleep(for: .milliseconds(100))
+                event.fire()
+            }
+            await #expect {
+                _ = try await withDeadline(.seconds(30), abandonWhen: event, mayHaveCommitted: { committed }) {
+                    try? await Task.sleep(for: .seconds(30))
+                    return 1
+                }
+            } throws: { error in
+                (error as? DatabaseError)?.kind == .connectionFailure && (error as? DatabaseError)?.mayHaveCommitted == committed
+            }
+            #expect(clock.now - started < .seconds(10))
+        }
+        // Work that finishes first is untouched; an event that already fired fails at once.
+        let event = OneShotEvent()
+        #expect(try await withDeadline(.seconds(5), abandonWhen: event) { 7 } == 7)
+        event.fire()
+        await #expect(throws: DatabaseError.self) {
+            _ = try await withDeadline(.seconds(30), abandonWhen: event) { try await Task.sleep(for: .seconds(30)); return 1 }
+        }
+    }
 }

@@ -6,7 +6,7 @@ import Testing
 /// The cluster gives up on a host by retiring its engine, and relies on that to free every
 /// request waiting there at once, so it can retry a read elsewhere: a statement in flight and a
 /// connection lease waiting on a host that refuses connections both fail within moments, not at
-/// the request deadline.
+/// the request deadline, and say whether they may have committed.
 @Suite(.timeLimit(.minutes(2))) struct PostgresEngineRetirementTests {
     @Test func statementsInFlightFailAtOnceWhenTheEngineRetires() async throws {
         let server = try await PostgresServer.shared()
@@ -29,7 +29,11 @@ import Testing
                 }
                 #expect((error as? DatabaseError)?.kind == .connectionFailure, "\(error)")
             }
-            // COMMIT was never sent: the transaction certainly did not commit.
+            // The statement had been sent; COMMIT never was, so the transaction certainly did
+            // not commit.
+            if case .failure(let error) = await read.result {
+                #expect((error as? DatabaseError)?.mayHaveCommitted == true)
+            }
             if case .failure(let error) = await transaction.result {
                 #expect((error as? DatabaseError)?.mayHaveCommitted == false)
             }

@@ -228,23 +228,7 @@ public final class PostgresCluster: SQLDatabase, Service {
                 let (index, engine, generation) = try await self.waitForHost(intent, until: deadline)
                 inFlight.use(host: index)
                 do {
-                    guard readOnlyWork else { return try await operation(engine) }
-                    // A read gets half of the time left per attempt (all of it once little is
-                    // left): a host that hangs instead of refusing — a backend orphaned by a
-                    // crash, a silent network — then leaves time to read from another host.
-                    // CI once saw a read wait out its whole budget on a primary killed a moment
-                    // before, with the standby idle.
-                    let left = deadline - ContinuousClock.now
-                    let share = left > .milliseconds(500) ? left / 2 : left
-                    return try await withDeadline(share, timeoutError: Self.readShareExpired) { try await operation(engine) }
-                } catch let error as DatabaseError where error.code == Self.readShareExpired.code {
-                    // Not a verdict on the host (a slow query is not a dead server); the
-                    // monitor is asked to look again, and the read goes where roles now say.
-                    guard ContinuousClock.now < deadline, attempt < 20 else { throw error }
-                    self.probeRequests.yield()
-                    self.logger.info("a read got no answer in its share of the time; trying again", metadata: [
-                        "steadfast.db.host": "\(self.target.endpoints[index].host):\(self.target.endpoints[index].port)", "attempt": "\(attempt)",
-                    ])
+                    return try await operation(engine)
                 } catch let error as DatabaseError {
                     let decision = FailureHandling.decide(error, readOnlyWork: readOnlyWork, idempotent: idempotent)
                     self.apply(decision.verdict, error: error, index: index, generation: generation)
@@ -261,10 +245,6 @@ public final class PostgresCluster: SQLDatabase, Service {
             }
         }
     }
-
-    /// The error a read attempt's share of the time running out raises (never seen by callers
-    /// unless the whole budget is spent).
-    static let readShareExpired = DatabaseError(.timeout, message: "no answer to a read within its share of the request's time", code: "steadfast-read-share", mayHaveCommitted: false)
 
     /// Waits (re-probing) until a host can take `intent`, or the deadline passes.
     private func waitForHost(_ intent: HostSelection.Intent, until deadline: ContinuousClock.Instant) async throws -> (Int, PostgresEngine, Int) {

@@ -54,7 +54,11 @@ public final class PostgresEngine: SQLDatabase, Service {
         }
     }
 
-    /// Stops the pool: its connections close, queries waiting on it fail.
+    /// Stops the pool: its connections close, queries waiting on it fail, and every statement
+    /// or transaction in flight is abandoned at once with a `.connectionFailure` (whether it may
+    /// have committed is known: an auto-commit statement once sent, a transaction once COMMIT
+    /// was sent). The pool's own shutdown does not always free them: CI saw a read stay 2 s on
+    /// a killed primary after the host was marked unreachable and its engine retired.
     public func retire() {
         retirement.fire()
     }
@@ -65,8 +69,8 @@ public final class PostgresEngine: SQLDatabase, Service {
     /// connection is reported as certainly not applied; one after it was sent may have been.
     @discardableResult
     public func query(_ sql: SQL) async throws -> [SQLRow] {
-        try await withDeadline(statementTimeout) {
-            let sent = SentFlag()
+        let sent = SentFlag()
+        return try await withDeadline(statementTimeout, abandonWhen: retirement, mayHaveCommitted: { sent.isSet }) {
             do {
                 return try await self.client.withConnection { connection in
                     sent.set()
@@ -81,10 +85,11 @@ public final class PostgresEngine: SQLDatabase, Service {
 
     @discardableResult
     public func transaction<T: Sendable>(_ options: TransactionOptions, _ body: @escaping @Sendable (any SQLExecutor) async throws -> T) async throws -> T {
-        try await withDeadline(options.timeout ?? statementTimeout) {
+        let commitSent = SentFlag()
+        return try await withDeadline(options.timeout ?? statementTimeout, abandonWhen: retirement, mayHaveCommitted: { commitSent.isSet }) {
             do {
                 return try await self.client.withConnection { connection in
-                    try await Self.runTransaction(on: connection, logger: self.logger, body)
+                    try await Self.runTransaction(on: connection, logger: self.logger, commitSent: commitSent, body)
                 }
             } catch {
                 // Errors from inside were translated with their phase; anything else failed
@@ -98,6 +103,7 @@ public final class PostgresEngine: SQLDatabase, Service {
     static func runTransaction<T: Sendable>(
         on connection: PostgresConnection,
         logger: Logger,
+        commitSent: SentFlag? = nil,
         _ body: @Sendable (any SQLExecutor) async throws -> T
     ) async throws -> T {
         let executor = ConnectionExecutor(connection: connection, logger: logger)
@@ -122,6 +128,7 @@ public final class PostgresEngine: SQLDatabase, Service {
             throw translated
         }
         do {
+            commitSent?.set()
             try await connection.query("COMMIT", logger: logger)
         } catch {
             throw translate(error, phase: .commitSent)
@@ -257,22 +264,45 @@ final class SentFlag: Sendable {
 final class OneShotEvent: Sendable {
     private struct State {
         var fired = false
-        var waiters: [UUID: CheckedContinuation<Void, Never>] = [:]
+        var lastID = 0
+        var waiters: [Int: CheckedContinuation<Void, Never>] = [:]
+        var observers: [Int: @Sendable () -> Void] = [:]
     }
 
     private let state = Mutex(State())
 
     func fire() {
-        let waiters = state.withLock { state -> [CheckedContinuation<Void, Never>] in
+        let (waiters, observers) = state.withLock { state -> ([CheckedContinuation<Void, Never>], [@Sendable () -> Void]) in
             state.fired = true
-            defer { state.waiters = [:] }
-            return Array(state.waiters.values)
+            defer { state.waiters = [:]; state.observers = [:] }
+            return (Array(state.waiters.values), Array(state.observers.values))
         }
         for waiter in waiters { waiter.resume() }
+        for observer in observers { observer() }
+    }
+
+    /// Calls `action` once when the event fires (at once if it already has); returns an id for
+    /// ``removeObserver(_:)``, or nil if it already ran.
+    func observe(_ action: @escaping @Sendable () -> Void) -> Int? {
+        let id = state.withLock { state -> Int? in
+            if state.fired { return nil }
+            state.lastID += 1
+            state.observers[state.lastID] = action
+            return state.lastID
+        }
+        if id == nil { action() }
+        return id
+    }
+
+    func removeObserver(_ id: Int) {
+        state.withLock { _ = $0.observers.removeValue(forKey: id) }
     }
 
     func wait() async {
-        let id = UUID()
+        let id = state.withLock { state -> Int in
+            state.lastID += 1
+            return state.lastID
+        }
         await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
                 let resumeNow = state.withLock { state -> Bool in

@@ -1,14 +1,17 @@
 import Synchronization
 
-/// Runs `operation`, failing with a `.timeout` ``DatabaseError`` if it takes longer than `limit`.
+/// Runs `operation`, failing with a `.timeout` ``DatabaseError`` if it takes longer than `limit`,
+/// or with a `.connectionFailure` one as soon as `abandon` fires (its host was given up on).
 ///
-/// On timeout the caller gets its error at once and the operation is cancelled but not waited
-/// for: a statement stuck on a dead connection cannot hold a request beyond the bound (a task
-/// group would wait for it). `mayHaveCommitted` is set, as the operation may still complete.
-/// `timeoutError` replaces the default `.timeout` error, for a caller that must tell its own
-/// deadline apart from others.
+/// Either way the caller gets its error at once and the operation is cancelled but not waited
+/// for: a statement stuck on a dead or hung connection cannot hold a request beyond the bound
+/// (a task group would wait for it). `mayHaveCommitted` is set on a timeout, as the operation
+/// may still complete; on abandonment `mayHaveCommitted()` says whether it may.
 func withDeadline<T: Sendable>(
-    _ limit: Duration, timeoutError: DatabaseError? = nil, _ operation: @escaping @Sendable () async throws -> T
+    _ limit: Duration,
+    abandonWhen abandon: OneShotEvent? = nil,
+    mayHaveCommitted: @escaping @Sendable () -> Bool = { true },
+    _ operation: @escaping @Sendable () async throws -> T
 ) async throws -> T {
     let gate = ResumeOnce<T>()
     return try await withTaskCancellationHandler {
@@ -18,12 +21,18 @@ func withDeadline<T: Sendable>(
                 do { gate.resume(with: .success(try await operation())) } catch { gate.resume(with: .failure(error)) }
             }
             let timer = DeadlineWatch.shared.add(deadline: .now + limit) {
-                let error = timeoutError ?? DatabaseError(.timeout, message: "no answer from the database within \(limit)", mayHaveCommitted: true)
-                if gate.resume(with: .failure(error)) {
+                if gate.resume(with: .failure(DatabaseError(.timeout, message: "no answer from the database within \(limit)", mayHaveCommitted: true))) {
                     work.cancel()
                 }
             }
-            gate.onFinish { DeadlineWatch.shared.remove(timer) }
+            let observer = abandon?.observe {
+                let error = DatabaseError(.connectionFailure, message: "the database host was given up on while the statement ran", mayHaveCommitted: mayHaveCommitted())
+                if gate.resume(with: .failure(error)) { work.cancel() }
+            }
+            gate.onFinish {
+                DeadlineWatch.shared.remove(timer)
+                if let observer { abandon?.removeObserver(observer) }
+            }
         }
     } onCancel: {
         gate.resume(with: .failure(CancellationError()))

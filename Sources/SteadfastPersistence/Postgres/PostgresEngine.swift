@@ -57,7 +57,8 @@ public final class PostgresEngine: SQLDatabase, Service {
     /// Stops the pool: its connections close, queries waiting on it fail, and every statement
     /// or transaction in flight is abandoned at once with a `.connectionFailure` (whether it may
     /// have committed is known: an auto-commit statement once sent, a transaction once COMMIT
-    /// was sent). The pool's own shutdown does not always free them: CI saw a read stay 2 s on
+    /// was sent; a ``CommitGate`` makes sure work reported as not committed never sends its
+    /// commit point later). The pool's own shutdown does not always free them: CI saw a read stay 2 s on
     /// a killed primary after the host was marked unreachable and its engine retired.
     public func retire() {
         retirement.fire()
@@ -69,27 +70,27 @@ public final class PostgresEngine: SQLDatabase, Service {
     /// connection is reported as certainly not applied; one after it was sent may have been.
     @discardableResult
     public func query(_ sql: SQL) async throws -> [SQLRow] {
-        let sent = SentFlag()
-        return try await withDeadline(statementTimeout, abandonWhen: retirement, mayHaveCommitted: { sent.isSet }) {
+        let gate = CommitGate()
+        return try await withDeadline(statementTimeout, abandonWhen: retirement, mayHaveCommitted: { gate.close() }) {
             do {
                 return try await self.client.withConnection { connection in
-                    sent.set()
+                    guard gate.pass() else { throw CommitGate.abandoned }
                     let rows = try await connection.query(Self.postgresQuery(sql), logger: self.logger)
                     return try await Self.collect(rows)
                 }
             } catch {
-                throw Self.translate(error, phase: sent.isSet ? .commitSent : .beforeCommit)
+                throw Self.translate(error, phase: gate.passed ? .commitSent : .beforeCommit)
             }
         }
     }
 
     @discardableResult
     public func transaction<T: Sendable>(_ options: TransactionOptions, _ body: @escaping @Sendable (any SQLExecutor) async throws -> T) async throws -> T {
-        let commitSent = SentFlag()
-        return try await withDeadline(options.timeout ?? statementTimeout, abandonWhen: retirement, mayHaveCommitted: { commitSent.isSet }) {
+        let gate = CommitGate()
+        return try await withDeadline(options.timeout ?? statementTimeout, abandonWhen: retirement, mayHaveCommitted: { gate.close() }) {
             do {
                 return try await self.client.withConnection { connection in
-                    try await Self.runTransaction(on: connection, logger: self.logger, commitSent: commitSent, body)
+                    try await Self.runTransaction(on: connection, logger: self.logger, gate: gate, body)
                 }
             } catch {
                 // Errors from inside were translated with their phase; anything else failed
@@ -103,7 +104,7 @@ public final class PostgresEngine: SQLDatabase, Service {
     static func runTransaction<T: Sendable>(
         on connection: PostgresConnection,
         logger: Logger,
-        commitSent: SentFlag? = nil,
+        gate: CommitGate? = nil,
         _ body: @Sendable (any SQLExecutor) async throws -> T
     ) async throws -> T {
         let executor = ConnectionExecutor(connection: connection, logger: logger)
@@ -127,8 +128,13 @@ public final class PostgresEngine: SQLDatabase, Service {
             }
             throw translated
         }
+        if let gate, !gate.pass() {
+            // Abandoned (reported as not committed, perhaps already retried elsewhere): never
+            // commit now. The pool is shutting down; a ROLLBACK is only a courtesy.
+            _ = try? await connection.query("ROLLBACK", logger: logger)
+            throw CommitGate.abandoned
+        }
         do {
-            commitSent?.set()
             try await connection.query("COMMIT", logger: logger)
         } catch {
             throw translate(error, phase: .commitSent)
@@ -253,11 +259,37 @@ public final class PostgresEngine: SQLDatabase, Service {
     }
 }
 
-/// Records whether a statement was handed to a connection (so may have run).
-final class SentFlag: Sendable {
-    private let flag = Mutex(false)
-    func set() { flag.withLock { $0 = true } }
-    var isSet: Bool { flag.withLock { $0 } }
+/// The commit point of one piece of work — the auto-commit statement, or COMMIT — decided once
+/// between "sent" and "abandoned", so an abandoned piece of work can be reported as certainly
+/// not committed and never commit afterwards (its task is only cancelled, not waited for).
+final class CommitGate: Sendable {
+    private enum State { case open, passed, closed }
+    private let state = Mutex(State.open)
+
+    /// Just before the commit point is sent: `false` if the work was abandoned (do not send).
+    func pass() -> Bool {
+        state.withLock { state in
+            if state == .closed { return false }
+            state = .passed
+            return true
+        }
+    }
+
+    /// On abandonment: `true` if the commit point was already sent (the work may have
+    /// committed); otherwise the gate closes and it never will be.
+    func close() -> Bool {
+        state.withLock { state in
+            if state == .passed { return true }
+            state = .closed
+            return false
+        }
+    }
+
+    /// Whether the commit point was sent.
+    var passed: Bool { state.withLock { $0 == .passed } }
+
+    /// The error for work that reached a closed gate.
+    static let abandoned = DatabaseError(.connectionFailure, message: "the database host was given up on before the work committed", mayHaveCommitted: false)
 }
 
 /// An event that happens once; waiters resume when it fires (or when their task is cancelled).

@@ -58,8 +58,8 @@ public final class PostgresEngine: SQLDatabase, Service {
     /// or transaction in flight is abandoned at once with a `.connectionFailure` (whether it may
     /// have committed is known: an auto-commit statement once sent, a transaction once COMMIT
     /// was sent; a ``CommitGate`` makes sure work reported as not committed never sends its
-    /// commit point later). The pool's own shutdown does not always free them: CI saw a read stay 2 s on
-    /// a killed primary after the host was marked unreachable and its engine retired.
+    /// commit point later). The pool's own shutdown does not always free them: CI saw a read
+    /// stay 2 s on a killed primary after the host was marked unreachable and its engine retired.
     public func retire() {
         retirement.fire()
     }
@@ -292,25 +292,25 @@ final class CommitGate: Sendable {
     static let abandoned = DatabaseError(.connectionFailure, message: "the database host was given up on before the work committed", mayHaveCommitted: false)
 }
 
-/// An event that happens once; waiters resume when it fires (or when their task is cancelled).
+/// An event that happens once; waiters resume and observers run when it fires (waiters also
+/// when their task is cancelled).
 final class OneShotEvent: Sendable {
     private struct State {
         var fired = false
         var lastID = 0
-        var waiters: [Int: CheckedContinuation<Void, Never>] = [:]
-        var observers: [Int: @Sendable () -> Void] = [:]
+        /// Observers' actions, and each waiter's resumption, by id.
+        var actions: [Int: @Sendable () -> Void] = [:]
     }
 
     private let state = Mutex(State())
 
     func fire() {
-        let (waiters, observers) = state.withLock { state -> ([CheckedContinuation<Void, Never>], [@Sendable () -> Void]) in
+        let actions = state.withLock { state -> [@Sendable () -> Void] in
             state.fired = true
-            defer { state.waiters = [:]; state.observers = [:] }
-            return (Array(state.waiters.values), Array(state.observers.values))
+            defer { state.actions = [:] }
+            return Array(state.actions.values)
         }
-        for waiter in waiters { waiter.resume() }
-        for observer in observers { observer() }
+        for action in actions { action() }
     }
 
     /// Calls `action` once when the event fires (at once if it already has); returns an id for
@@ -319,7 +319,7 @@ final class OneShotEvent: Sendable {
         let id = state.withLock { state -> Int? in
             if state.fired { return nil }
             state.lastID += 1
-            state.observers[state.lastID] = action
+            state.actions[state.lastID] = action
             return state.lastID
         }
         if id == nil { action() }
@@ -327,7 +327,7 @@ final class OneShotEvent: Sendable {
     }
 
     func removeObserver(_ id: Int) {
-        state.withLock { _ = $0.observers.removeValue(forKey: id) }
+        state.withLock { _ = $0.actions.removeValue(forKey: id) }
     }
 
     func wait() async {
@@ -339,14 +339,14 @@ final class OneShotEvent: Sendable {
             await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
                 let resumeNow = state.withLock { state -> Bool in
                     if state.fired || Task.isCancelled { return true }
-                    state.waiters[id] = continuation
+                    state.actions[id] = { continuation.resume() }
                     return false
                 }
                 if resumeNow { continuation.resume() }
             }
         } onCancel: {
-            let waiter = state.withLock { $0.waiters.removeValue(forKey: id) }
-            waiter?.resume()
+            let resume = state.withLock { $0.actions.removeValue(forKey: id) }
+            resume?()
         }
     }
 }

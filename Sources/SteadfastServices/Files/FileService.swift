@@ -77,12 +77,7 @@ public struct FileService: Sendable {
             """)
         let ids = try rows.map { try $0.uuid("id") }
         guard !ids.isEmpty else { return [] }
-        var locations: [UUID: [String]] = [:]
-        for row in try await database.read("""
-            SELECT file_id, target FROM stored_file_locations WHERE file_id IN (\(SQL.joined(ids.map { "\($0)" }, separator: ", "))) ORDER BY target
-            """) {
-            locations[try row.uuid("file_id"), default: []].append(try row.string("target"))
-        }
+        let locations = try StoredFileLocations.grouped(try await database.read(StoredFileLocations.statement(for: ids)))
         return try zip(rows, ids).map { row, id in try Self.file(from: row, id: id, locations: locations[id] ?? []) }
     }
 
@@ -130,8 +125,8 @@ public struct FileService: Sendable {
 
     func file(from row: SQLRow) async throws -> StoredFile {
         let id = try row.uuid("id")
-        let locations = try await database.read("SELECT target FROM stored_file_locations WHERE file_id = \(id) ORDER BY target")
-        return try Self.file(from: row, id: id, locations: try locations.map { try $0.string("target") })
+        let locations = try StoredFileLocations.grouped(try await database.read(StoredFileLocations.statement(for: [id])))
+        return try Self.file(from: row, id: id, locations: locations[id] ?? [])
     }
 
     static func file(from row: SQLRow, id: UUID, locations: [String]) throws -> StoredFile {

@@ -33,15 +33,12 @@ public struct SQLFileCatalog: FileCatalog {
             """)
         let ids = try rows.map { try $0.uuid("id") }
         guard !ids.isEmpty else { return [] }
-        let list = SQL.joined(ids.map { "\($0)" }, separator: ", ")
-        var locations: [UUID: Set<String>] = [:]
-        for row in try await database.query("SELECT file_id, target FROM stored_file_locations WHERE file_id IN (\(list))") {
-            locations[try row.uuid("file_id"), default: []].insert(try row.string("target"))
-        }
+        // On the primary, like the page itself: a migration must see the copies it just recorded.
+        let locations = try StoredFileLocations.grouped(try await database.query(StoredFileLocations.statement(for: ids)))
         return try zip(rows, ids).map { row, id in
             CatalogFile(
                 id: id.uuidString.lowercased(), type: type, key: try row.string("storage_key"), size: try row.int("size"),
-                sha256: try row.string("sha256"), contentType: try row.string("content_type"), locations: locations[id] ?? []
+                sha256: try row.string("sha256"), contentType: try row.string("content_type"), locations: Set(locations[id] ?? [])
             )
         }
     }

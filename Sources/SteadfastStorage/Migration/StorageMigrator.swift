@@ -71,12 +71,11 @@ public struct StorageMigrator: Sendable {
         let tracker = MigrationProgressTracker(filesTotal: counted.count, bytesTotal: bytesTotal, options: options, report: progress)
         for size in alreadyThere { tracker.fileFinished(uncountedBytes: size, failed: false) }
 
-        // Copy what the target lacks, then what was uploaded meanwhile, for a few passes.
-        var attempted = Set<String>()
-        var pass = 0
-        while pass < options.passesBeforeSwitch {
-            pass += 1
-            let copied = try await copyMissing(type: type, to: destination, counted: &counted, attempted: &attempted, report: &report, tracker: tracker)
+        // Copy what the target lacks, then what was uploaded meanwhile, for a few passes. A file
+        // tried once is then either recorded on the target (so no longer listed) or a failure
+        // (which ends the run), so no pass copies a file twice.
+        for _ in 0..<options.passesBeforeSwitch {
+            let copied = try await copyMissing(type: type, to: destination, counted: &counted, report: &report, tracker: tracker)
             if copied == 0 || !report.failures.isEmpty { break }
         }
 
@@ -90,7 +89,7 @@ public struct StorageMigrator: Sendable {
             let settled = options.now().advanced(by: options.settleTime)
             var passesAfterSettling = 0
             while report.failures.isEmpty && passesAfterSettling < options.passesBeforeSwitch {
-                let copied = try await copyMissing(type: type, to: destination, counted: &counted, attempted: &attempted, report: &report, tracker: tracker)
+                let copied = try await copyMissing(type: type, to: destination, counted: &counted, report: &report, tracker: tracker)
                 let now = options.now()
                 if now >= settled {
                     passesAfterSettling += 1
@@ -113,22 +112,19 @@ public struct StorageMigrator: Sendable {
         return report
     }
 
-    /// One pass: copies every file of the type the target lacks and this run has not tried yet.
-    /// Returns how many it tried; outcomes go into `report`.
+    /// One pass: copies every file of the type the target lacks. Returns how many it tried;
+    /// outcomes go into `report`.
     private func copyMissing(
-        type: FileType, to destination: PrefixedFileStorage, counted: inout Set<String>, attempted: inout Set<String>,
+        type: FileType, to destination: PrefixedFileStorage, counted: inout Set<String>,
         report: inout MigrationReport, tracker: MigrationProgressTracker
     ) async throws -> Int {
         var pending: [CatalogFile] = []
-        try await forEachPage(of: type, missingFrom: destination.targetName) { page in
-            pending += page.filter { !attempted.contains($0.id) }
-        }
+        try await forEachPage(of: type, missingFrom: destination.targetName) { pending += $0 }
         let newcomers = pending.filter { counted.insert($0.id).inserted }
         if !newcomers.isEmpty {
             report.filesTotal += newcomers.count
             tracker.discovered(files: newcomers.count, bytes: newcomers.reduce(0) { $0 + $1.size })
         }
-        for file in pending { attempted.insert(file.id) }
         for outcome in try await copy(pending, to: destination, type: type, tracker: tracker) {
             switch outcome {
             case .copied(let bytes):

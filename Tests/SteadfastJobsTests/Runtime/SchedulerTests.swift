@@ -86,7 +86,8 @@ import Testing
             #expect(takenOver)
             let run = try #require(try await store.run(job: "long", slotKey: key))
             #expect(run.state == "running" && run.fencingToken == 2 && run.takeovers == 0)
-            #expect(started.withLock { $0 } == ["a", "b"])
+            // b records its claim before it starts the job's body: wait for the body, not the row.
+            #expect(await eventually(timeout: .seconds(5)) { started.withLock { $0 } == ["a", "b"] }, "\(started.withLock { $0 })")
             await b.cancel()
         }
     }

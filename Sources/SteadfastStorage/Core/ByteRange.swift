@@ -15,7 +15,9 @@ public struct ByteRange: Sendable, Hashable, CustomStringConvertible {
             throw StorageError(.invalidRange, "a byte range must have a positive length, not \(length)")
         }
         self.offset = offset
-        self.length = length
+        // A range reaching past the largest offset there can be is a range "to the end"; kept
+        // that way, `offset + length` never overflows anywhere the range is used.
+        self.length = length.flatMap { offset.addingReportingOverflow($0).overflow ? nil : $0 }
     }
 
     /// The range as an HTTP `Range` header value (`bytes=10-19`, `bytes=10-`).

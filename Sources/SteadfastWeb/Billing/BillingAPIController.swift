@@ -114,7 +114,7 @@ struct BillingAPIController: Sendable {
 
     @Sendable func orders(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let account = try context.requireAccount()
-        let page = context.page(request)
+        let page = try context.page(request)
         let orders = try await billing.orders.orders(clientID: account.id, limit: page.limit, offset: page.offset)
         return try BillingJSON.response(BillingViews.Page(items: orders.map { BillingViews.OrderView($0, withItems: false) }, limit: page.limit, offset: page.offset))
     }
@@ -126,7 +126,7 @@ struct BillingAPIController: Sendable {
 
     @Sendable func services(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let account = try context.requireAccount()
-        let page = context.page(request)
+        let page = try context.page(request)
         let services = try await billing.clients.services(clientID: account.id, limit: page.limit, offset: page.offset)
         return try BillingJSON.response(BillingViews.Page(items: services.map(BillingViews.ServiceView.init), limit: page.limit, offset: page.offset))
     }
@@ -138,7 +138,7 @@ struct BillingAPIController: Sendable {
 
     @Sendable func invoices(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let account = try context.requireAccount()
-        let page = context.page(request)
+        let page = try context.page(request)
         let invoices = try await billing.invoices.invoices(clientID: account.id, limit: page.limit, offset: page.offset, includeDrafts: false)
         return try BillingJSON.response(BillingViews.Page(items: invoices.map { BillingViews.InvoiceView($0, withLines: false) }, limit: page.limit, offset: page.offset))
     }
@@ -183,7 +183,7 @@ struct BillingAPIController: Sendable {
 
     @Sendable func payments(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let account = try context.requireAccount()
-        let page = context.page(request)
+        let page = try context.page(request)
         let payments = try await billing.payments.payments(clientID: account.id, limit: page.limit, offset: page.offset)
         return try BillingJSON.response(BillingViews.Page(items: payments.map(PaymentRecord.init), limit: page.limit, offset: page.offset))
     }

@@ -32,11 +32,9 @@ extension PortalRequestContext {
         return id
     }
 
-    /// `limit` (1-200, default 50) and `offset` from the query string.
-    func page(_ request: Request) -> (limit: Int, offset: Int) {
-        let limit = request.uri.queryParameters.get("limit").flatMap(Int.init).map { min(max($0, 1), 200) } ?? 50
-        let offset = request.uri.queryParameters.get("offset").flatMap(Int.init).map { max($0, 0) } ?? 0
-        return (limit, offset)
+    /// `limit` (1-200, default 50) and `offset` from the query string (400 when malformed).
+    func page(_ request: Request) throws -> PageRequest {
+        try PageRequest(request)
     }
 }
 

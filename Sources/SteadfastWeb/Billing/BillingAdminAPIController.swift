@@ -132,7 +132,7 @@ struct BillingAdminAPIController: Sendable {
 
     @Sendable func clients(_ request: Request, context: PortalRequestContext) async throws -> Response {
         _ = try context.requireStaff()
-        let page = context.page(request)
+        let page = try context.page(request)
         let clients = try await billing.clients.clients(search: request.uri.queryParameters.get("search"), limit: page.limit, offset: page.offset)
         return try BillingJSON.response(BillingViews.Page(items: clients.map(BillingViews.ClientView.init), limit: page.limit, offset: page.offset))
     }
@@ -241,7 +241,7 @@ struct BillingAdminAPIController: Sendable {
 
     @Sendable func orders(_ request: Request, context: PortalRequestContext) async throws -> Response {
         _ = try context.requireStaff()
-        let page = context.page(request)
+        let page = try context.page(request)
         let status = try request.uri.queryParameters.get("status").map { raw throws(BillingError) in
             guard let status = OrderStatus(rawValue: raw) else { throw BillingError.invalid("unknown order status", field: "status") }
             return status
@@ -272,7 +272,7 @@ struct BillingAdminAPIController: Sendable {
 
     @Sendable func services(_ request: Request, context: PortalRequestContext) async throws -> Response {
         _ = try context.requireStaff()
-        let page = context.page(request)
+        let page = try context.page(request)
         let client = request.uri.queryParameters.get("client_id").flatMap(UUID.init(uuidString:))
         let services = try await billing.clients.services(clientID: client, limit: page.limit, offset: page.offset)
         return try BillingJSON.response(BillingViews.Page(items: services.map(BillingViews.ServiceView.init), limit: page.limit, offset: page.offset))
@@ -296,7 +296,7 @@ struct BillingAdminAPIController: Sendable {
 
     @Sendable func invoices(_ request: Request, context: PortalRequestContext) async throws -> Response {
         _ = try context.requireStaff()
-        let page = context.page(request)
+        let page = try context.page(request)
         let client = request.uri.queryParameters.get("client_id").flatMap(UUID.init(uuidString:))
         let status = try request.uri.queryParameters.get("status").map { raw throws(BillingError) in
             guard let status = InvoiceStatus(rawValue: raw) else { throw BillingError.invalid("unknown invoice status", field: "status") }
@@ -359,7 +359,7 @@ struct BillingAdminAPIController: Sendable {
 
     @Sendable func payments(_ request: Request, context: PortalRequestContext) async throws -> Response {
         _ = try context.requireStaff()
-        let page = context.page(request)
+        let page = try context.page(request)
         let client = request.uri.queryParameters.get("client_id").flatMap(UUID.init(uuidString:))
         let payments = try await billing.payments.payments(clientID: client, limit: page.limit, offset: page.offset)
         return try BillingJSON.response(BillingViews.Page(items: payments.map(PaymentRecord.init), limit: page.limit, offset: page.offset))

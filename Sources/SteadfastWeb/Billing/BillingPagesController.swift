@@ -129,11 +129,11 @@ struct BillingPagesController: Sendable {
 
     @Sendable func invoices(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let account = try account(context)
-        let page = context.page(request)
+        let page = try context.page(request)
         let invoices = try await billing.invoices.invoices(clientID: account.id, limit: page.limit, offset: page.offset, includeDrafts: false)
         return pages.page("client-invoices", title: "Invoices", values: [
             "invoices": invoices.map { PageValues.invoiceRow($0, base: "/clientarea/invoices") },
-            "more": invoices.count == page.limit, "next": page.offset + page.limit,
+            "more": invoices.count == page.limit, "next": page.nextOffset,
         ], context: context)
     }
 

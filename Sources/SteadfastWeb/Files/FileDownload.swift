@@ -21,7 +21,10 @@ enum FileDownload {
         guard let end = Int64(spec[1]), end >= start else {
             throw HTTPError(.rangeNotSatisfiable, message: "the range end must not be before its start")
         }
-        return try ByteRange(offset: start, length: end - start + 1)
+        // end ≥ start ≥ 0, so end - start cannot overflow; + 1 can (bytes=0-9223372036854775807),
+        // and a range that long is simply "to the end".
+        let (length, overflow) = (end - start).addingReportingOverflow(1)
+        return try ByteRange(offset: start, length: overflow ? nil : length)
     }
 
     static func response(_ read: StorageReadResult, filename: String, contentType: String) -> Response {

@@ -49,7 +49,7 @@ struct FilesAPIController: Sendable {
     /// `GET /api/v1/files?limit=&offset=`: newest first, 50 a page by default (at most 200).
     @Sendable func list(_ request: Request, context: PortalRequestContext) async throws -> FileListResponse {
         let account = try Self.account(context)
-        let page = context.page(request)
+        let page = try context.page(request)
         let found = try await files.files(owner: account.id, type: .clientFiles, limit: page.limit, offset: page.offset)
         return FileListResponse(files: found.map(FileResponse.init), limit: page.limit, offset: page.offset)
     }

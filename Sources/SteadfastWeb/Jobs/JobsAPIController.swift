@@ -23,7 +23,7 @@ struct JobsAPIController: Sendable {
     @Sendable func runs(_ request: Request, context: PortalRequestContext) async throws -> JobRunsResponse {
         _ = try context.requireStaff()
         let name = try context.parameters.require("name")
-        let limit = min(max(request.uri.queryParameters.get("limit", as: Int.self) ?? 50, 1), 1000)
+        let limit = try PageRequest(request, maxLimit: 1000).limit
         return JobRunsResponse(runs: try await store.history(job: name, limit: limit).map(JobsResponse.Run.init))
     }
 

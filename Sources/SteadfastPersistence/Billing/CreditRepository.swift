@@ -25,6 +25,14 @@ public struct CreditRepository: Sendable {
         return Money(minorUnits: total, currency: currency)
     }
 
+    /// What `paymentID` put on its client's credit as overpayment (the part above the balance due).
+    public func overpayment(paymentID: UUID) async throws -> Int64 {
+        try await db.first("""
+            SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) AS total FROM credit_entries
+            WHERE payment_id = \(paymentID) AND kind = \(CreditEntry.Kind.overpayment.rawValue)
+            """)?.int("total") ?? 0
+    }
+
     /// The client's entries, newest first.
     public func entries(clientID: UUID, limit: Int = 100, offset: Int = 0) async throws -> [CreditEntry] {
         try await db.query("""

@@ -26,6 +26,11 @@ public struct ClientBillingService: Sendable {
         let now = clock.now()
         return try await database.transaction { tx in
             var profile = try await BillingLedger(tx: tx, settings: settings, now: now).lockClient(clientID)
+            // Tax follows the country: clearing it would take the client out of every tax rule.
+            // Once a country is known (given, or billing.default_country) it can only be changed.
+            if country == nil, profile.country != nil {
+                throw BillingError.invalid("country is required: give the two-letter code of the country you are billed in", field: "country")
+            }
             profile.country = country
             profile.region = region
             if let taxExempt { profile.taxExempt = taxExempt }

@@ -157,11 +157,20 @@ public struct PaymentService: Sendable {
         let now = clock.now()
         return try await guardian.run(key: recordKey, fingerprint: fingerprint, lock: lock(original.clientID, now: now)) { tx in
             let ledger = BillingLedger(tx: tx, settings: settings, now: now)
-            let remaining = original.amount.minorUnits - (try await ledger.payments.refunded(paymentID: paymentID))
+            // The part of a payment above the balance due went to the client's credit when it was
+            // recorded; refunding it too would give that money back twice (once as credit, once
+            // here). It stays credit: staff remove credit with a credit adjustment if they must.
+            let overpaid = try await ledger.credit.overpayment(paymentID: paymentID)
+            let refunded = try await ledger.payments.refunded(paymentID: paymentID)
+            let remaining = original.amount.minorUnits - overpaid - refunded
             let value = amount ?? remaining
-            guard remaining > 0 else { throw BillingError.conflict("this payment has been refunded in full") }
+            guard remaining > 0 else {
+                throw BillingError.conflict(overpaid > 0 ? "this payment has been refunded in full, but for the overpayment that went to the client's credit" : "this payment has been refunded in full")
+            }
             guard value <= remaining else {
-                throw BillingError.invalid("at most \(Money(minorUnits: remaining, currency: original.amount.currency).formatted) can still be refunded", field: "amount")
+                let limit = Money(minorUnits: remaining, currency: original.amount.currency).formatted
+                let credited = overpaid > 0 ? " (\(Money(minorUnits: overpaid, currency: original.amount.currency).formatted) of it went to the client's credit as overpayment)" : ""
+                throw BillingError.invalid("at most \(limit) can still be refunded\(credited)", field: "amount")
             }
             let money = Money(minorUnits: value, currency: original.amount.currency)
             guard var invoice = try await ledger.invoices.find(id: original.invoiceID, lock: true) else { throw BillingError.notFound("invoice") }

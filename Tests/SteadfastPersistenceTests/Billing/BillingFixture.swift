@@ -20,7 +20,7 @@ struct BillingFixture: Sendable {
             currency: .eur,
             taxTable: TaxTable(rules: [try TaxRule(parsing: "DE=19:VAT"), try TaxRule(parsing: "US-NY=8.875:Sales tax")], mode: .exclusive),
             invoiceNumberFormat: .standard, invoiceDueDays: 7, renewalLeadDays: 10, lateFee: .fixed(minorUnits: 500), lateFeeAfterDays: 3,
-            reminderDays: [1, 7, 14], suspensionDays: 5, testCardSecret: Self.secret
+            reminderDays: [1, 7, 14], suspensionDays: 5, gateways: ["banktransfer", "testcard"], testCardSecret: Self.secret
         )
         configure(&settings)
         self.settings = settings
@@ -42,7 +42,9 @@ struct BillingFixture: Sendable {
             id: id, email: try EmailAddress("\(name.lowercased())-\(id.uuidString.prefix(8))@example.com"), name: name, role: .client,
             passwordHash: "$2b$04$x", createdAt: clock.now()
         ))
-        _ = try await clients.updateProfile(clientID: id, country: country, region: region, taxExempt: nil)
+        if country != nil || region != nil {
+            _ = try await clients.updateProfile(clientID: id, country: country, region: region, taxExempt: nil)
+        }
         return id
     }
 

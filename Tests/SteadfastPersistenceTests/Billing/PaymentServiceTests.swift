@@ -140,6 +140,38 @@ import SteadfastTestSupport
         }
     }
 
+    /// An overpayment is credited when it is recorded; a refund of the whole payment on top
+    /// would return that part twice. The limit is payment − refunded − overpayment credited.
+    @Test(arguments: EngineKind.allCases)
+    func aRefundNeverReturnsTheOverpaymentAlreadyCredited(_ kind: EngineKind) async throws {
+        try await withDatabase(kind) { db in
+            let f = try BillingFixture(db: db)
+            let (client, invoice) = try await unpaidInvoice(f)
+            let staff = try await f.staff()
+            let total = invoice.total.minorUnits
+            let recorded = try await f.payments.recordPayment(
+                staffID: staff, invoiceID: invoice.id, amount: Money(minorUnits: total + 300, currency: .eur), transactionID: "BANK-OVER", note: "",
+                idempotencyKey: "over"
+            )
+            #expect(recorded.value.credited == 300)
+            let paymentID = try #require(recorded.value.payment.flatMap { UUID(uuidString: $0.id) })
+            await #expect { try await f.payments.refund(staffID: staff, paymentID: paymentID, amount: total + 300, toCredit: false, idempotencyKey: "r1") } throws: {
+                ($0 as? BillingError)?.field == "amount" && ($0 as? BillingError)?.message.contains("overpayment") == true
+            }
+            await #expect { try await f.payments.refund(staffID: staff, paymentID: paymentID, amount: total + 1, toCredit: false, idempotencyKey: "r2") } throws: {
+                ($0 as? BillingError)?.field == "amount"
+            }
+            let all = try await f.payments.refund(staffID: staff, paymentID: paymentID, amount: nil, toCredit: false, idempotencyKey: "r3")
+            #expect(all.value.refund.amount == total)
+            #expect(all.value.invoice.status == "refunded")
+            await #expect { try await f.payments.refund(staffID: staff, paymentID: paymentID, amount: 1, toCredit: false, idempotencyKey: "r4") } throws: {
+                ($0 as? BillingError)?.kind == .conflict
+            }
+            // What went back: the invoice's part by refund, the overpayment as credit, once each.
+            #expect(try await f.payments.creditBalance(clientID: client).minorUnits == 300)
+        }
+    }
+
     @Test(arguments: EngineKind.allCases)
     func theCardWebhookIsVerifiedAndAppliedOnce(_ kind: EngineKind) async throws {
         try await withDatabase(kind) { db in

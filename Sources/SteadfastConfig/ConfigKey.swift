@@ -32,6 +32,7 @@ public struct ConfigKey: Sendable, Hashable {
 extension ConfigKey {
     public static let nodeID = ConfigKey("node.id", default: "", "Name of this node in logs, migrations and job history; default: host name plus a random suffix.")
     public static let dataDir = ConfigKey("node.data_dir", default: "./steadfast-data", "Directory for the default SQLite database and local file storage.")
+    public static let devMode = ConfigKey("node.dev", default: "false", "Development mode (serve --dev): turns on what must never run in production, today the testcard gateway when billing.gateways is not set.")
     public static let drainDelay = ConfigKey("node.drain_delay", default: "5s", "After SIGTERM/SIGINT, how long /readyz answers 503 while the node still serves, so load balancers stop sending new requests.")
     public static let shutdownTimeout = ConfigKey("node.shutdown_timeout", default: "30s", "Longest wait for in-flight requests after the drain delay before the process exits anyway.")
     public static let httpHost = ConfigKey("http.host", default: "127.0.0.1", "Address to listen on (0.0.0.0 or :: for every interface).")
@@ -55,6 +56,7 @@ extension ConfigKey {
     public static let storageDefaultTarget = ConfigKey("storage.default_target", default: "local", "Target for file types not listed in storage.types.")
     public static let storageTypes = ConfigKey("storage.types", default: "", "Per-file-type routes ({ticket_attachments: {target, prefix}}; JSON in env/--set); the migration command changes them at runtime.", isStructured: true)
     public static let storageMaxUploadSize = ConfigKey("storage.max_upload_size", default: "64MiB", "Largest file accepted by an upload (413 above it).")
+    public static let storageClientQuota = ConfigKey("storage.client_quota", default: "1GiB", "Most bytes one client's files may take in all (413 with a clear message above it); 0: no limit.")
     public static let storageRouteRefresh = ConfigKey("storage.route_refresh_interval", default: "5s", "How often a node re-reads per-type routes from the database, so a `storage migrate` switch reaches every node without a restart.")
     public static let sessionCookieName = ConfigKey("session.cookie_name", default: "steadfast_session", "Name of the session cookie.")
     public static let sessionIdleTimeout = ConfigKey("session.idle_timeout", default: "30m", "A session unused for this long expires.")
@@ -78,7 +80,7 @@ extension ConfigKey {
     public static let billingReminderDays = ConfigKey("billing.reminder_days", default: "1,7,14", "Days after the due date on which an overdue reminder is queued (one of each).", isList: true)
     public static let billingSuspensionDays = ConfigKey("billing.suspension_days", default: "14", "Days after the due date when a service with an unpaid invoice is suspended (lifted on payment); 0 never suspends.")
     public static let billingAcceptOrdersOnPayment = ConfigKey("billing.accept_orders_on_payment", default: "true", "Whether paying an order's invoice accepts the order (creating its services) without waiting for staff.")
-    public static let billingGateways = ConfigKey("billing.gateways", default: "banktransfer,testcard", "Payment methods offered to clients: banktransfer (staff record the payment) and testcard (the simulated card gateway; remove it in production).", isList: true)
+    public static let billingGateways = ConfigKey("billing.gateways", default: "banktransfer", "Payment methods offered to clients: banktransfer (staff record the payment) and testcard (the simulated card gateway: anyone can pay with it, so only for trials; a node with it logs a warning and shows a banner to staff). Default with --dev: banktransfer,testcard.", isList: true)
     public static let billingTestCardSecret = ConfigKey("billing.testcard_secret", default: "", "HMAC-SHA256 key of the test card gateway's webhook signatures; default: derived from the cluster secret, so every node agrees.")
     public static let billingBankTransferInstructions = ConfigKey("billing.bank_transfer_instructions", default: "Pay by bank transfer quoting the invoice number.", "What clients choosing bank transfer are told (the invoice number and amount are added).")
     public static let jobsEnabled = ConfigKey("jobs.enabled", default: "true", "Whether this node runs scheduled jobs (false: it serves only; the other nodes run the jobs).")
@@ -96,11 +98,11 @@ extension ConfigKey {
 
     /// Every key the portal node reads, in documentation order.
     public static let all: [ConfigKey] = [
-        nodeID, dataDir, drainDelay, shutdownTimeout,
+        nodeID, dataDir, devMode, drainDelay, shutdownTimeout,
         httpHost, httpPort, maxBodySize, trustedProxies, publicURL,
         databaseURL, databaseHosts, databaseName, databaseUser, databasePassword, databaseSSLMode, databaseTargetSessionAttrs,
         databaseMaxConnections, databaseTimeout, databaseStandbyMaxLag, databaseMonitorInterval,
-        storageLocalPath, storageTargets, storageDefaultTarget, storageTypes, storageMaxUploadSize, storageRouteRefresh,
+        storageLocalPath, storageTargets, storageDefaultTarget, storageTypes, storageMaxUploadSize, storageClientQuota, storageRouteRefresh,
         sessionCookieName, sessionIdleTimeout, sessionAbsoluteTimeout, sessionCleanupInterval, sessionSecureCookies,
         securitySecret, bcryptCost,
         adminEmail, adminPassword,

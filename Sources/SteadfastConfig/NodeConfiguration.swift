@@ -15,6 +15,8 @@ public struct NodeConfiguration: Sendable {
 
     public var nodeID: String
     public var dataDirectory: String
+    /// `node.dev` (`serve --dev`): development conveniences that must never run in production.
+    public var devMode: Bool
     public var drainDelay: Duration
     public var shutdownTimeout: Duration
     public var host: String
@@ -30,6 +32,8 @@ public struct NodeConfiguration: Sendable {
     /// Every storage target and per-type route (the built-in `local` target included).
     public var storage: StorageConfiguration
     public var maxUploadSize: Int
+    /// `storage.client_quota`: bytes one client's files may take in all; nil: no limit.
+    public var storageClientQuota: Int64?
     public var storageRouteRefreshInterval: Duration
     /// How long after a `storage migrate` switch a node may still send uploads to the old
     /// target: one route refresh, plus a second for uploads already being written.
@@ -97,6 +101,7 @@ public struct NodeConfiguration: Sendable {
             nodeID = "\(host)-\(String(UInt32.random(in: 0...0xFFFF_FFFF), radix: 16))"
         }
         dataDirectory = try reader.nonEmptyString(.dataDir)
+        devMode = try reader.bool(.devMode)
         drainDelay = try reader.duration(.drainDelay)
         shutdownTimeout = try reader.duration(.shutdownTimeout)
         host = try reader.nonEmptyString(.httpHost)
@@ -151,6 +156,8 @@ public struct NodeConfiguration: Sendable {
         }
         publicURL = base.isEmpty ? nil : base
         maxUploadSize = try reader.byteSize(.storageMaxUploadSize, in: 1...(1 << 40))
+        let quota = try reader.byteSize(.storageClientQuota, in: 0...(1 << 50))
+        storageClientQuota = quota == 0 ? nil : Int64(quota)
         storageRouteRefreshInterval = try reader.duration(.storageRouteRefresh)
         storage = try Self.storageConfiguration(reader: reader, localPath: storageLocalPath, publicURL: publicURL)
         sessionCookieName = try reader.nonEmptyString(.sessionCookieName)
@@ -214,12 +221,12 @@ public struct NodeConfiguration: Sendable {
             throw reader.fail(.jobsHeartbeatCatchUp, "'\(catchUp)' is not one of run_all, run_all:N, run_once, skip")
         }
         jobsHeartbeatCatchUp = catchUp
-        billing = try Billing(reader)
+        billing = try Billing(reader, devMode: devMode)
     }
 }
 
 extension NodeConfiguration.Billing {
-    init(_ reader: Reader) throws(ConfigError) {
+    init(_ reader: Reader, devMode: Bool) throws(ConfigError) {
         currency = try reader.nonEmptyString(.billingCurrency).uppercased()
         guard currency.count == 3, currency.allSatisfy({ $0.isASCII && $0.isLetter }) else {
             throw reader.fail(.billingCurrency, "expected a three-letter ISO 4217 code such as USD or EUR, got '\(currency)'")
@@ -252,7 +259,10 @@ extension NodeConfiguration.Billing {
         case "false", "no", "0": acceptOrdersOnPayment = false
         case let other: throw reader.fail(.billingAcceptOrdersOnPayment, "expected true or false, got '\(other)'")
         }
-        gateways = try reader.list(.billingGateways).map { $0.trimmingCharacters(in: .whitespaces).lowercased() }.filter { !$0.isEmpty }
+        // The test card gateway lets anyone mark an invoice paid: only when named explicitly,
+        // or by --dev when billing.gateways is not set at all.
+        let gatewayNames = reader.source(.billingGateways) == nil && devMode ? ["banktransfer", "testcard"] : try reader.list(.billingGateways)
+        gateways = gatewayNames.map { $0.trimmingCharacters(in: .whitespaces).lowercased() }.filter { !$0.isEmpty }
         for gateway in gateways where !["banktransfer", "testcard"].contains(gateway) {
             throw reader.fail(.billingGateways, "'\(gateway)' is not a payment gateway (banktransfer, testcard)")
         }
@@ -266,6 +276,24 @@ extension NodeConfiguration.Billing {
 }
 
 extension NodeConfiguration {
+    /// Whether every page is served over HTTPS: `session.secure_cookies=always`, or `auto` with an
+    /// https `http.public_url`. Then every cookie is `Secure` and named with the `__Host-` prefix,
+    /// which browsers accept only from a secure origin, for the whole host (`Path=/`, no
+    /// `Domain`): a sibling subdomain can no longer plant or overwrite them.
+    public var servedOverHTTPS: Bool {
+        switch secureCookies {
+        case .always: true
+        case .never: false
+        case .auto: publicURL?.lowercased().hasPrefix("https://") == true
+        }
+    }
+
+    /// The session cookie's name on the wire: `session.cookie_name`, `__Host-` prefixed over HTTPS.
+    public var sessionCookie: String { (servedOverHTTPS ? "__Host-" : "") + sessionCookieName }
+
+    /// The CSRF nonce cookie's name on the wire, `__Host-` prefixed over HTTPS.
+    public var csrfCookie: String { (servedOverHTTPS ? "__Host-" : "") + "steadfast_csrf" }
+
     /// Host name used in local download links when no `http.public_url` is configured; links on
     /// it are handed out as paths relative to the node that made them.
     public static let relativeLinkHost = "steadfast.invalid"

@@ -59,6 +59,8 @@ struct NodeOptions: ParsableArguments {
     var logLevel: String?
     @Option(name: .customLong("log-format"), help: "text or json (log.format).")
     var logFormat: String?
+    @Flag(name: .long, help: "Development mode (node.dev): also offers the simulated testcard gateway unless billing.gateways is set. Never in production.")
+    var dev = false
     @Option(name: .customLong("set"), help: "Any setting as KEY=VALUE, e.g. --set session.idle_timeout=15m; repeatable.")
     var settings: [String] = []
 
@@ -81,6 +83,7 @@ struct NodeOptions: ParsableArguments {
             for (key, value, flag) in flags {
                 if let value { try sources.set(key.name, to: value, source: flag) }
             }
+            if dev { try sources.set(ConfigKey.devMode.name, to: "true", source: "--dev") }
             if !trustedProxies.isEmpty {
                 try sources.set(ConfigKey.trustedProxies.name, toList: trustedProxies, source: "--trusted-proxy")
             }

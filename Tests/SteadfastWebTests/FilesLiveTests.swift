@@ -78,6 +78,29 @@ import Testing
         #expect(try await anonymous.send("GET", url).status == 404)
     }
 
+    /// One client cannot fill the shared storage: `storage.client_quota` bounds the bytes of
+    /// all their files together; deleting files frees room; other clients are unaffected.
+    @Test func aClientsFilesStayWithinTheirQuota() async throws {
+        let node = try await SteadfastNode.start(name: "files-quota", arguments: ["--set", "storage.client_quota=150KiB"])
+        defer { node.process.send(SIGKILL) }
+        let alice = try await Self.client(node, email: "alice@example.com")
+        let first = try await Self.upload(alice, name: "a.bin", bytes: Self.randomBytes(100_000))
+        #expect(first.status == 201)
+        let refused = try await Self.upload(alice, name: "b.bin", bytes: Self.randomBytes(100_000))
+        #expect(refused.status == 413)
+        #expect((refused.json["error"] as? [String: Any])?["code"] as? String == "quota_exceeded")
+        #expect(refused.body.contains("153600 bytes"))
+        #expect((try await alice.get("/api/v1/files").json["files"] as? [Any])?.count == 1)
+        #expect(try await Self.upload(alice, name: "c.bin", bytes: Self.randomBytes(50_000)).status == 201)
+
+        let bob = try await Self.client(node, email: "bob@example.com")
+        #expect(try await Self.upload(bob, name: "b.bin", bytes: Self.randomBytes(100_000)).status == 201)
+
+        let id = try #require(first.json["id"] as? String)
+        #expect(try await alice.send("DELETE", "/api/v1/files/\(id)").status == 204)
+        #expect(try await Self.upload(alice, name: "b.bin", bytes: Self.randomBytes(100_000)).status == 201)
+    }
+
     /// Object-level authorisation: another client gets 404 on every route, as for a file that
     /// does not exist; staff can reach it.
     @Test func anotherClientCannotReachAFile() async throws {

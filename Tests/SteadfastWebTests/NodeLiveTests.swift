@@ -124,6 +124,24 @@ import Testing
         #expect(try await client.get("/api/v1/me").status == 200)
     }
 
+    /// Served over HTTPS, every cookie is `Secure` and `__Host-` prefixed, so a sibling
+    /// subdomain can neither plant nor overwrite the session or CSRF cookie.
+    @Test func cookiesAreHostPrefixedOverHTTPS() async throws {
+        let node = try await SteadfastNode.start(name: "host-cookies", arguments: ["--set", "session.secure_cookies=always"])
+        defer { node.process.send(SIGKILL) }
+        let client = node.client()
+        let page = try await client.get("/login")
+        let csrf = try #require(page.setCookies.first)
+        #expect(csrf.hasPrefix("__Host-steadfast_csrf=") && csrf.contains("Secure") && csrf.contains("Path=/") && !csrf.lowercased().contains("domain="))
+        #expect(try await client.postJSON("/api/v1/auth/register", ["email": "hc@example.com", "password": Self.password, "name": "H"]).status == 201)
+        let login = try await client.postJSON("/api/v1/auth/login", ["email": "hc@example.com", "password": Self.password])
+        let session = try #require(login.setCookies.first { $0.contains("steadfast_session=") })
+        #expect(session.hasPrefix("__Host-steadfast_session=") && session.contains("Secure") && session.contains("Path=/"))
+        let value = String(session.dropFirst("__Host-steadfast_session=".count).prefix { $0 != ";" })
+        #expect(try await node.client().get("/api/v1/me", headers: ["Cookie": "__Host-steadfast_session=\(value)"]).status == 200)
+        #expect(try await node.client().get("/api/v1/me", headers: ["Cookie": "steadfast_session=\(value)"]).status == 401)
+    }
+
     @Test func htmlFormsRequireACSRFToken() async throws {
         let node = try await SteadfastNode.start(name: "csrf")
         defer { node.process.send(SIGKILL) }
@@ -153,6 +171,8 @@ import Testing
         let area = try await browser.get("/clientarea")
         #expect(area.status == 200 && area.body.contains("carol@example.com"))
 
+        // The token from before the log-in is bound to no session: with the new session it is refused.
+        #expect(try await browser.postForm("/logout", ["_csrf": token]).status == 403)
         let logout = try await browser.postForm("/logout", ["_csrf": try #require(Self.csrfToken(in: area.body))])
         #expect(logout.status == 303)
         let after = try await browser.get("/clientarea")

@@ -37,4 +37,13 @@ import Testing
         #expect(!layout.contains("<script>"))
         #expect(layout.contains("<p>body</p>")) // the already-rendered page body is not escaped twice
     }
+
+    @Test func staffNoticesAreShownAboveThePage() throws {
+        let renderer = try PageRenderer()
+        let notice = "The testcard gateway is enabled <really>"
+        let shown = renderer.library.render(["title": "t", "content": "<p>body</p>", "staffNotices": [notice]], withTemplate: "layout") ?? ""
+        #expect(shown.contains(#"<p class="staff-notice" role="alert">The testcard gateway is enabled &lt;really&gt;</p>"#))
+        let none = renderer.library.render(["title": "t", "content": "<p>body</p>"], withTemplate: "layout") ?? ""
+        #expect(!none.contains("staff-notice\""))
+    }
 }

@@ -46,6 +46,21 @@ import Testing
         #expect(!CSRFTokens.isWellFormedNonce(String(repeating: "a", count: 42) + "="))
     }
 
+    /// A token is bound to the session it was issued for: a token learnt with a planted nonce
+    /// is useless with another session, and a logged-in visitor's token is not an anonymous one.
+    @Test func tokensAreBoundToTheSession() {
+        let tokens = CSRFTokens(secret: String(repeating: "s", count: 40))
+        let nonce = CSRFTokens.newNonce()
+        let attackers = tokens.token(for: nonce, session: "attacker-session")
+        #expect(tokens.isValid(token: attackers, nonce: nonce, session: "attacker-session"))
+        #expect(!tokens.isValid(token: attackers, nonce: nonce, session: "victim-session"))
+        #expect(!tokens.isValid(token: attackers, nonce: nonce, session: nil))
+        #expect(!tokens.isValid(token: tokens.token(for: nonce), nonce: nonce, session: "victim-session"))
+        // The remembered table is keyed by session too.
+        #expect(tokens.token(for: nonce, session: "victim-session") != attackers)
+        #expect(tokens.token(for: nonce, session: "attacker-session") == attackers)
+    }
+
     /// Remembered tokens are the tokens: the same as a fresh computation, for more nonces than
     /// the table holds, and never another nonce's.
     @Test func rememberedTokensEqualFreshOnes() {

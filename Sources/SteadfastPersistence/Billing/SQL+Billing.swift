@@ -9,7 +9,7 @@ extension SQL.StringInterpolation {
 extension SQL {
     /// ` FOR UPDATE` on PostgreSQL (row lock until the transaction ends); nothing on SQLite,
     /// whose `BEGIN IMMEDIATE` transactions already run one at a time.
-    static func forUpdate(_ dialect: SQLDialect) -> SQL {
+    public static func forUpdate(_ dialect: SQLDialect) -> SQL {
         dialect == .postgres ? " FOR UPDATE" : ""
     }
 

@@ -35,7 +35,7 @@ public struct BillingSettings: Sendable {
         currency: Currency = .usd, timeZone: TimeZone = TimeZone(identifier: "UTC")!, taxTable: TaxTable = .none, defaultCountry: String? = nil,
         invoiceNumberFormat: InvoiceNumberFormat = .standard, invoiceDueDays: Int = 7, renewalLeadDays: Int = 14, lateFee: LateFeePolicy = .none,
         lateFeeAfterDays: Int = 3, reminderDays: [Int] = [1, 7, 14], suspensionDays: Int = 14, acceptOrdersOnPayment: Bool = true,
-        gateways: Set<String> = ["banktransfer", "testcard"], testCardSecret: String = "", bankTransferInstructions: String = "Pay by bank transfer quoting the invoice number."
+        gateways: Set<String> = ["banktransfer"], testCardSecret: String = "", bankTransferInstructions: String = "Pay by bank transfer quoting the invoice number."
     ) {
         self.currency = currency
         self.timeZone = timeZone

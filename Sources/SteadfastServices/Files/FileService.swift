@@ -11,7 +11,7 @@ import SteadfastStorage
 public struct FileService: Sendable {
     /// Why a file operation was refused; messages are safe to show.
     public struct FileError: Error, Sendable, Equatable, CustomStringConvertible {
-        public enum Kind: Sendable, Equatable { case invalidFilename, invalidContentType, tooLarge, notFound }
+        public enum Kind: Sendable, Equatable { case invalidFilename, invalidContentType, tooLarge, quotaExceeded, notFound }
         public let kind: Kind
         public let message: String
         public var description: String { message }
@@ -21,11 +21,14 @@ public struct FileService: Sendable {
     public let registry: StorageRegistry
     let clock: any WallClock
     let logger: Logger
+    /// The most bytes one owner's files may take in all (`storage.client_quota`); nil: no limit.
+    let ownerQuota: Int64?
 
-    public init(database: any SQLDatabase, registry: StorageRegistry, clock: any WallClock = SystemWallClock(), logger: Logger) {
+    public init(database: any SQLDatabase, registry: StorageRegistry, clock: any WallClock = SystemWallClock(), ownerQuota: Int64? = nil, logger: Logger) {
         self.database = database
         self.registry = registry
         self.clock = clock
+        self.ownerQuota = ownerQuota
         self.logger = logger
     }
 
@@ -38,6 +41,11 @@ public struct FileService: Sendable {
         let contentType = try Self.validContentType(rawType)
         let id = UUID()
         let key = "\(owner?.uuidString.lowercased() ?? "shared")/\(id.uuidString.lowercased())"
+        if let owner {
+            // Checked before the bytes are streamed (a full account fails fast) and again when
+            // the file is recorded (two uploads at once cannot both fit in the last bytes).
+            try Self.checkQuota(ownerQuota, used: try await bytesUsed(by: owner, in: database), adding: size)
+        }
         let storage = registry.storage(for: type)
         let stored = try await storage.write(key: key, body: body, size: size, contentType: contentType)
         let now = clock.now()
@@ -46,7 +54,12 @@ public struct FileService: Sendable {
             filename: filename, ownerID: owner, createdAt: now, locations: [storage.targetName]
         )
         do {
-            try await database.transaction { tx in
+            try await database.transaction { [ownerQuota] tx in
+                if let owner, ownerQuota != nil {
+                    // Serialises one owner's uploads on PostgreSQL; SQLite's transactions already run one at a time.
+                    _ = try await tx.first("SELECT id FROM accounts WHERE id = \(owner)\(SQL.forUpdate(tx.dialect))")
+                    try Self.checkQuota(ownerQuota, used: try await bytesUsed(by: owner, in: tx), adding: stored.size)
+                }
                 try await tx.query("""
                     INSERT INTO stored_files (id, file_type, storage_key, size, sha256, content_type, filename, owner_id, created_at)
                     VALUES (\(id), \(type.rawValue), \(key), \(stored.size), \(stored.sha256), \(contentType), \(filename), \(owner), \(now))
@@ -66,6 +79,19 @@ public struct FileService: Sendable {
             "steadfast.file.id": "\(id.uuidString.lowercased())", "steadfast.file.target": "\(storage.targetName)", "steadfast.file.size": "\(stored.size)",
         ])
         return file
+    }
+
+    /// Bytes of every file `owner` has stored.
+    func bytesUsed(by owner: UUID, in db: any SQLExecutor) async throws -> Int64 {
+        try await db.first("SELECT CAST(COALESCE(SUM(size), 0) AS BIGINT) AS used FROM stored_files WHERE owner_id = \(owner)")?.int("used") ?? 0
+    }
+
+    static func checkQuota(_ quota: Int64?, used: Int64, adding size: Int64) throws(FileError) {
+        guard let quota else { return }
+        let (total, overflow) = used.addingReportingOverflow(size)
+        guard overflow || total > quota else { return }
+        let free = max(0, quota - used)
+        throw FileError(kind: .quotaExceeded, message: "your files may take at most \(quota) bytes in all and \(free) bytes are free; delete some files before uploading this one (\(size) bytes)")
     }
 
     /// Files of `type` owned by `owner`, newest first, one page at a time (locations loaded

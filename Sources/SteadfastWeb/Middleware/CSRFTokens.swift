@@ -2,16 +2,19 @@ import Crypto
 import Foundation
 import Synchronization
 
-/// Signed double-submit CSRF tokens, valid on every node without server-side state.
+/// Signed double-submit CSRF tokens, bound to the session, valid on every node without
+/// server-side state.
 ///
 /// The browser holds a random nonce in an HttpOnly cookie; forms carry
-/// `HMAC-SHA256(cluster secret, nonce)`. A cross-site page can make the browser send the cookie
-/// (not on POST, thanks to SameSite=Lax) but can neither read it nor compute the HMAC, and a
-/// cookie planted from a sibling domain is useless without the secret.
+/// `HMAC-SHA256(cluster secret, SHA-256(session id) || nonce)` (no session: an empty digest).
+/// A cross-site page can make the browser send the cookie (not on POST, thanks to SameSite=Lax)
+/// but can neither read it nor compute the HMAC. An attacker who plants a nonce cookie from a
+/// sibling domain and knows its token from their own visit still cannot use that token: it is
+/// bound to the attacker's session, not the victim's.
 public struct CSRFTokens: Sendable {
     let key: SymmetricKey
-    /// Tokens already computed, by nonce: every HTML page needs its visitor's token, and a
-    /// visitor keeps one nonce for the whole visit. Bounded; emptied when full.
+    /// Tokens already computed, by session and nonce: every HTML page needs its visitor's token,
+    /// and a visitor keeps one nonce for the whole visit. Bounded; emptied when full.
     private let recent = RecentTokens()
 
     public init(secret: String) {
@@ -33,18 +36,27 @@ public struct CSRFTokens: Sendable {
         }
     }
 
-    /// The form token for a nonce.
-    public func token(for nonce: String) -> String {
-        if let known = recent.token(for: nonce) { return known }
-        let token = Data(HMAC<SHA256>.authenticationCode(for: Data(nonce.utf8), using: key)).base64URLEncoded()
-        recent.remember(token, for: nonce)
+    /// What the MAC covers: a fixed-length digest of the session id (so no session id and nonce
+    /// pair can be made to read as another), then the nonce.
+    static func message(nonce: String, session: String?) -> Data {
+        var data = session.map { Data(SHA256.hash(data: Data($0.utf8))) } ?? Data(count: SHA256.byteCount)
+        data.append(contentsOf: nonce.utf8)
+        return data
+    }
+
+    /// The form token for a nonce and the visitor's session id (`nil`: not logged in).
+    public func token(for nonce: String, session: String? = nil) -> String {
+        let cacheKey = (session ?? "") + "|" + nonce
+        if let known = recent.token(for: cacheKey) { return known }
+        let token = Data(HMAC<SHA256>.authenticationCode(for: Self.message(nonce: nonce, session: session), using: key)).base64URLEncoded()
+        recent.remember(token, for: cacheKey)
         return token
     }
 
-    /// Whether `token` is the token for `nonce` (constant-time comparison).
-    public func isValid(token: String, nonce: String) -> Bool {
+    /// Whether `token` is the token for `nonce` and `session` (constant-time comparison).
+    public func isValid(token: String, nonce: String, session: String? = nil) -> Bool {
         guard let mac = Data(base64URLEncoded: token) else { return false }
-        return HMAC<SHA256>.isValidAuthenticationCode(mac, authenticating: Data(nonce.utf8), using: key)
+        return HMAC<SHA256>.isValidAuthenticationCode(mac, authenticating: Self.message(nonce: nonce, session: session), using: key)
     }
 }
 

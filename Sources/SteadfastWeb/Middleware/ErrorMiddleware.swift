@@ -78,6 +78,7 @@ public struct Problem: Sendable {
             case .invalidFilename: self.init(status: .badRequest, code: "invalid_filename", message: error.message, field: "filename")
             case .invalidContentType: self.init(status: .badRequest, code: "invalid_content_type", message: error.message, field: "content_type")
             case .tooLarge: self.init(status: .contentTooLarge, code: "body_too_large", message: error.message)
+            case .quotaExceeded: self.init(status: .contentTooLarge, code: "quota_exceeded", message: error.message)
             case .notFound: self.init(status: .notFound, code: "not_found", message: error.message)
             }
         case let error as StorageError:
@@ -108,6 +109,8 @@ public struct Problem: Sendable {
         case let error as DatabaseError where [.timeout, .connectionFailure, .readOnly].contains(error.kind):
             self.init(status: .serviceUnavailable, code: "database_unavailable", message: "the database is unavailable; please try again shortly")
             headers[.retryAfter] = "1"
+        case let error as InvalidParameter:
+            self.init(status: .badRequest, code: "invalid_parameter", message: error.message, field: error.name)
         case let error as HTTPError:
             self.init(status: error.status, code: Self.code(for: error.status), message: error.body ?? error.status.reasonPhrase)
             headers = error.headers

@@ -117,13 +117,16 @@ struct NodeService: Service {
         }
 
         let readiness = Readiness(nodeID: configuration.nodeID, checks: [.database(database), .storage(registry)])
-        let files = FileService(database: database, registry: registry, clock: node.clock, logger: logger)
+        let files = FileService(database: database, registry: registry, clock: node.clock, ownerQuota: configuration.storageClientQuota, logger: logger)
         let billing = try BillingWeb(configuration: configuration, database: database, clock: node.clock, secret: outcome.secret)
         let router = try PortalRouter(
             configuration: configuration, database: database, accounts: accounts, files: files, billing: billing, readiness: readiness,
             secret: outcome.secret, clock: node.clock, metrics: node.metrics
         ).build()
 
+        for notice in PortalRouter.staffNotices(configuration) {
+            logger.warning("\(notice)", metadata: ["steadfast.node.id": .string(configuration.nodeID)])
+        }
         let announce = node.announce
         let firstStaff = outcome.firstStaff
         let app = Application(

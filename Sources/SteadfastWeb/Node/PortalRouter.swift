@@ -41,9 +41,9 @@ public struct PortalRouter: Sendable {
     }
 
     public func build() throws -> Router<PortalRequestContext> {
-        let pages = try PageRenderer()
+        let pages = try PageRenderer(staffNotices: Self.staffNotices(configuration))
         let driver = DatabasePersistDriver(database: database, clock: clock, defaultLifetime: configuration.sessionIdleTimeout)
-        let cookie = SessionCookieParameters(name: configuration.sessionCookieName, path: "/", secure: false, sameSite: .lax)
+        let cookie = SessionCookieParameters(name: configuration.sessionCookie, path: "/", secure: false, sameSite: .lax)
         let sessionConfiguration = SessionMiddlewareConfiguration(
             sessionCookieParameters: cookie, keyPrefix: "session.", defaultSessionExpiration: configuration.sessionIdleTimeout
         )
@@ -57,7 +57,7 @@ public struct PortalRouter: Sendable {
         ))
         router.middlewares.add(MetricsMiddleware())
         router.middlewares.add(ErrorMiddleware(pages: pages))
-        router.middlewares.add(SecureCookieMiddleware(mode: configuration.secureCookies))
+        router.middlewares.add(SecureCookieMiddleware(mode: configuration.servedOverHTTPS ? .always : configuration.secureCookies))
         router.middlewares.add(SessionLoadGuardMiddleware())
         router.middlewares.add(SessionMiddleware(storage: driver, configuration: sessionConfiguration))
         router.middlewares.add(AuthenticationMiddleware(
@@ -79,12 +79,20 @@ public struct PortalRouter: Sendable {
         GatewayWebhookController(billing: billing).addRoutes(to: api)
         JobsAPIController(store: JobStore(database: database), clock: clock, nodeID: configuration.nodeID).addRoutes(to: api)
 
-        let html = router.group().add(middleware: CSRFMiddleware(tokens: CSRFTokens(secret: secret)))
+        let html = router.group().add(middleware: CSRFMiddleware(
+            tokens: CSRFTokens(secret: secret), cookieName: configuration.csrfCookie, sessionCookieName: configuration.sessionCookie
+        ))
         AuthPagesController(accounts: accounts, sessions: issuer, pages: pages).addRoutes(to: html)
         PortalPagesController(accounts: accounts, pages: pages, nodeID: configuration.nodeID).addRoutes(to: html)
         BillingPagesController(billing: billing, pages: pages).addRoutes(to: html)
         BillingAdminPagesController(billing: billing, pages: pages).addRoutes(to: html)
         JobsPagesController(store: JobStore(database: database), pages: pages, clock: clock, nodeID: configuration.nodeID).addRoutes(to: html)
         return router
+    }
+
+    /// What staff must not overlook about this node's configuration; also logged at start.
+    public static func staffNotices(_ configuration: NodeConfiguration) -> [String] {
+        guard configuration.billing.gateways.contains(TestCardGateway.name) else { return [] }
+        return ["The testcard gateway is enabled: anyone can pay an invoice with a test card and no money moves. Remove it from billing.gateways before taking real customers."]
     }
 }

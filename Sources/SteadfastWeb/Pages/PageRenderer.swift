@@ -6,8 +6,11 @@ import SteadfastDomain
 /// Renders the HTML pages: a page template inside the shared layout.
 public struct PageRenderer: Sendable {
     let library: MustacheLibrary
+    /// Warnings every staff page shows above its content (e.g. a test gateway left enabled).
+    let staffNotices: [String]
 
-    public init() throws {
+    public init(staffNotices: [String] = []) throws {
+        self.staffNotices = staffNotices
         MustacheContentTypes.register(PortalHTMLEscaping(), named: PortalHTMLEscaping.name)
         var library = MustacheLibrary()
         for (name, text) in Templates.all.merging(BillingTemplates.all, uniquingKeysWith: { first, _ in first }) {
@@ -24,6 +27,7 @@ public struct PageRenderer: Sendable {
         var layoutValues: [String: Any] = ["title": title, "content": content, "csrf": context.csrfToken ?? ""]
         if let account = context.account {
             layoutValues["account"] = ["name": account.name, "isStaff": account.role == .staff] as [String: Any]
+            if account.role == .staff { layoutValues["staffNotices"] = staffNotices }
         }
         let html = library.render(layoutValues, withTemplate: "layout") ?? ""
         var headers: HTTPFields = [.contentType: "text/html; charset=utf-8"]

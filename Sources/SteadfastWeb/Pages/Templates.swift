@@ -31,6 +31,7 @@ enum Templates {
     button{margin-top:1rem;padding:.5rem 1.2rem;background:#1d3557;color:#fff;border:0;border-radius:4px;cursor:pointer}
     header button{margin:0;background:#457b9d}
     .error{background:#fde2e1;border:1px solid #e5a3a1;padding:.6rem 1rem;border-radius:4px}
+    .staff-notice{background:#fff3cd;border-bottom:2px solid #e0a800;margin:0;padding:.6rem 1.5rem}
     dt{font-weight:600}
     </style>
     </head>
@@ -42,6 +43,7 @@ enum Templates {
     {{^account}}<a href="/login">Log in</a><a href="/register">Register</a>{{/account}}
     </nav>
     </header>
+    {{#staffNotices}}<p class="staff-notice" role="alert">{{.}}</p>{{/staffNotices}}
     <main>
     {{{content}}}
     </main>

@@ -23,7 +23,7 @@ struct BillingLive: Sendable {
         var arguments = [
             "--admin-email", staffEmail, "--admin-password", password,
             "--set", "billing.testcard_secret=\(webhookSecret)", "--set", "billing.currency=EUR", "--set", "billing.tax_rules=DE=19:VAT",
-            "--set", "billing.default_country=DE",
+            "--set", "billing.default_country=DE", "--set", "billing.gateways=banktransfer,testcard",
         ]
         for setting in settings { arguments += ["--set", setting] }
         var nodes: [SteadfastNode] = []

@@ -175,6 +175,11 @@ public final class PostgresServer: Sendable {
     /// The PID of the running postmaster.
     public var postmasterPID: Int32? { postmaster.value?.pid }
 
+    /// Everything the server has written to its log so far (its standard error: the harness
+    /// runs it without `logging_collector`). With `log_connections = on` it has one
+    /// `connection authorized: ... database=NAME` line per session.
+    public var serverLog: String { postmaster.value?.stderr ?? "" }
+
     func binary(_ name: String) -> String { "\(binDirectory)/\(name)" }
 
     func initialise(settings: [String: String], fastAndUnsafe: Bool) async throws {

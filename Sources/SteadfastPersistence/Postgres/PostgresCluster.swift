@@ -38,8 +38,19 @@ public final class PostgresCluster: SQLDatabase, Service {
     private let slots: Mutex<[Slot]>
     private let engines: AsyncStream<PostgresEngine>.Continuation
     private let engineStream: AsyncStream<PostgresEngine>
-    private let probeRequests: AsyncStream<Void>.Continuation
-    private let probeStream: AsyncStream<Void>
+    /// What the role monitor reacts to: asks for a probe, probes ending, timers firing. Consumed
+    /// by one iterator for the monitor's whole life (see ``monitor()``).
+    private let monitorEvents: AsyncStream<MonitorEvent>.Continuation
+    private let monitorEventStream: AsyncStream<MonitorEvent>
+    /// Whether an ask for a probe is queued in `monitorEvents` and not yet seen by the monitor:
+    /// any number of asks meanwhile queue one event, so the stream's buffer stays bounded.
+    private let probeAskQueued = Atomic<Bool>(false)
+
+    enum MonitorEvent: Sendable {
+        case probeAsked
+        case probeEnded(primaryKnown: Bool)
+        case timerFired(Int)
+    }
 
     public init(
         target: PostgresTarget, maximumConnections: Int = 20, requestTimeout: Duration = .seconds(2),
@@ -52,7 +63,7 @@ public final class PostgresCluster: SQLDatabase, Service {
         self.maximumConnections = maximumConnections
         self.logger = logger
         (engineStream, engines) = AsyncStream.makeStream()
-        (probeStream, probeRequests) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
+        (monitorEventStream, monitorEvents) = AsyncStream.makeStream()
         let initial = target.endpoints.map { endpoint in
             Slot(engine: PostgresEngine(endpoint: endpoint, maximumConnections: maximumConnections, statementTimeout: requestTimeout, logger: logger))
         }
@@ -75,26 +86,55 @@ public final class PostgresCluster: SQLDatabase, Service {
         }
     }
 
+    /// The role monitor: probes every host when ``ProbeSchedule`` says so, until graceful
+    /// shutdown, cancellation or ``close()``; then retires every engine.
+    ///
+    /// Why an event loop: the monitor waits for two things at once, a timer and asks for a probe.
+    /// Racing a sleep against an `AsyncStream` iterator's `next()` and cancelling the loser does
+    /// not work: a cancelled `next()` finishes the stream for good, after which every wait ended
+    /// at once and the monitor probed every 20 ms (~29 connections a second per host). Instead,
+    /// everything the monitor waits for arrives as an event on one stream read by one iterator
+    /// that is never cancelled while in use; timers and probes are child tasks of this task's
+    /// group that report back as events (a superseded timer still fires, and is ignored).
     private func monitor() async {
-        while !Task.isCancelled && !Task.isShuttingDownGracefully {
-            await probeAll()
-            // While no primary is known (a failover in progress), look again every 100 ms so
-            // writes resume as soon as a standby has been promoted.
-            let interval = canWrite ? monitorInterval : min(monitorInterval, .milliseconds(100))
-            let probes = probeStream
-            // Sleep until the interval passes or someone asks for a probe now.
-            await withTaskGroup(of: Void.self) { group in
-                group.addTask { try? await Task.sleep(for: interval) }
-                group.addTask {
-                    var iterator = probes.makeAsyncIterator()
-                    _ = await iterator.next()
-                }
-                group.addTask { try? await gracefulShutdown() }
-                await group.next()
-                group.cancelAll()
+        var schedule = ProbeSchedule<ContinuousClock.Instant>(interval: monitorInterval)
+        let events = monitorEvents
+        await withDiscardingTaskGroup { group in
+            // Graceful shutdown, or cancellation, ends the event stream and so the loop below.
+            group.addTask {
+                try? await gracefulShutdown()
+                events.finish()
             }
-            // Bound the probe rate when many failures ask at once.
-            try? await Task.sleep(for: .milliseconds(20))
+            var iterator = monitorEventStream.makeAsyncIterator()
+            var action = ProbeSchedule<ContinuousClock.Instant>.Action.probe
+            while true {
+                switch action {
+                case .probe:
+                    group.addTask {
+                        await self.probeAll()
+                        events.yield(.probeEnded(primaryKnown: self.canWrite))
+                    }
+                case .armTimer(let timer, let instant):
+                    group.addTask {
+                        guard (try? await Task.sleep(until: instant, clock: .continuous)) != nil else { return }
+                        events.yield(.timerFired(timer))
+                    }
+                case .none:
+                    break
+                }
+                guard let event = await iterator.next() else { break }
+                let now = ContinuousClock.now
+                switch event {
+                case .probeAsked:
+                    probeAskQueued.store(false, ordering: .sequentiallyConsistent)
+                    action = schedule.probeAsked(now: now)
+                case .probeEnded(let primaryKnown):
+                    action = schedule.probeEnded(now: now, primaryKnown: primaryKnown)
+                case .timerFired(let timer):
+                    action = schedule.timerFired(timer, now: now)
+                }
+            }
+            group.cancelAll()
         }
         for slot in slots.withLock({ $0 }) { slot.engine.retire() }
     }
@@ -186,7 +226,7 @@ public final class PostgresCluster: SQLDatabase, Service {
     }
 
     public func close() async throws {
-        probeRequests.finish()
+        monitorEvents.finish()
         for slot in slots.withLock({ $0 }) { slot.engine.retire() }
     }
 
@@ -256,13 +296,21 @@ public final class PostgresCluster: SQLDatabase, Service {
             }
             if let choice { return choice }
             if !asked {
-                probeRequests.yield()
+                requestProbe()
                 asked = true
             }
             guard ContinuousClock.now < deadline else {
                 throw DatabaseError(.connectionFailure, message: intent == .write ? "no primary database server is reachable" : "no database server is reachable")
             }
             try await Task.sleep(for: .milliseconds(10))
+        }
+    }
+
+    /// Asks the monitor for a probe of every host now (soon, if one just ended; asks while a
+    /// probe runs are served by one more probe after it).
+    func requestProbe() {
+        if !probeAskQueued.exchange(true, ordering: .sequentiallyConsistent) {
+            monitorEvents.yield(.probeAsked)
         }
     }
 
@@ -274,7 +322,7 @@ public final class PostgresCluster: SQLDatabase, Service {
             return replaceEngine(&slots, index)
         }
         retired?.retire()
-        probeRequests.yield()
+        requestProbe()
     }
 }
 

@@ -4,6 +4,10 @@ import NIOHTTP1
 import NIOPosix
 import Synchronization
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// A small real HTTP backend for the balancer's live tests. Usage:
 /// `SteadfastTestBackend --name NAME [--port 0] [--post-log FILE]`; prints `listening PORT`.
 ///
@@ -17,6 +21,10 @@ import Synchronization
 /// - `GET /until-close?bytes=N` → N bytes with neither Content-Length nor Transfer-Encoding,
 ///   ended by closing the connection (RFC 9112 §6.3, the last resort of old servers);
 /// - `GET /headers` → the request headers it received, one `name: value` per line;
+/// - `GET /crash` → the process exits at once (`_exit(70)`, no answer, no clean-up) after
+///   reading the whole request: a "query of death";
+/// - `GET /connection-names-length` → a 200 whose `Connection` names its `Content-Length`
+///   (a backend trying to make the proxy mis-frame what it sends the client);
 /// - `POST /echo` → the body back;
 /// - any other `POST` → appends its `X-Test-ID` to the post log once the whole request arrived
 ///   (so a killed backend's record survives), then answers 200;
@@ -147,6 +155,11 @@ final class BackendHandler: ChannelInboundHandler {
             streamChunked(context, head, parts: Int(query["parts"] ?? "") ?? 10, size: Int(query["size"] ?? "") ?? 100)
         case (.GET, "/until-close"):
             sendUntilClose(context, bytes: Int(query["bytes"] ?? "") ?? 1000)
+        case (.GET, "/crash"):
+            FileHandle.standardError.write(Data("crashing on purpose\n".utf8))
+            _exit(70)
+        case (.GET, "/connection-names-length"):
+            sendRaw(context, "HTTP/1.1 200 OK\r\nConnection: content-length\r\nContent-Length: 5\r\nx-backend: \(state.name)\r\n\r\nhello")
         case (.GET, "/headers"):
             let text = head.headers.map { "\($0.name.lowercased()): \($0.value)\n" }.joined()
             respond(context, head, status: .ok, body: text)
@@ -187,6 +200,15 @@ final class BackendHandler: ChannelInboundHandler {
             context.writeAndFlush(wrapOutboundOut(.body(.byteBuffer(part))), promise: nil)
         }
         context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+    }
+
+    /// Writes `text` as raw bytes below NIOHTTP1's encoder (which would check and add framing).
+    private func sendRaw(_ context: ChannelHandlerContext, _ text: String) {
+        guard let encoder = try? context.pipeline.syncOperations.context(handlerType: HTTPResponseEncoder.self) else {
+            context.close(promise: nil)
+            return
+        }
+        encoder.writeAndFlush(NIOAny(context.channel.allocator.buffer(string: text)), promise: nil)
     }
 
     /// Writes the response as raw bytes below NIOHTTP1's encoder (which would add framing), then

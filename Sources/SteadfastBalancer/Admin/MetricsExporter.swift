@@ -26,6 +26,10 @@ enum MetricsExporter {
             counter("responses", "Responses sent to clients by status class.", [("class", label)], value)
         }
         counter("retries", "Attempts re-sent to another server.", [], metrics.retries.load(ordering: .relaxed))
+        counter(
+            "requests_poisoned", "Requests answered 502 after two backends died of them (query of death).", [],
+            metrics.poisonedRequests.load(ordering: .relaxed)
+        )
         counter("no_server", "Requests answered 503 because no server was usable.", [], metrics.noServerAvailable.load(ordering: .relaxed))
         counter("rejected_requests", "Malformed or over-limit requests (400/408/413/431).", [], metrics.rejectedRequests.load(ordering: .relaxed))
         counter("client_connections", "Client connections accepted.", [], metrics.clientConnectionsOpened.load(ordering: .relaxed))

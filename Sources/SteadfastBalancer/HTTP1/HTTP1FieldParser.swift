@@ -4,8 +4,9 @@ import NIOHTTP1
 /// Parses and validates the field lines of a head or a trailer section, and sums up the few
 /// fields that decide framing and connection handling. Strict on purpose (request smuggling is
 /// the risk): every line must end in CRLF, names must be tokens directly followed by a colon,
-/// values must be free of control characters, obsolete line folding is refused, and
-/// `Content-Length` / `Transfer-Encoding` must be unambiguous.
+/// values must be free of control characters, obsolete line folding is refused,
+/// `Content-Length` / `Transfer-Encoding` must be unambiguous, and `Connection` must not name
+/// `Content-Length`, `Transfer-Encoding` or `Host` (the framing never depends on `Connection`).
 enum HTTP1FieldParser {
     /// What the fields say about framing and the connection.
     struct Summary: Equatable {
@@ -145,6 +146,7 @@ enum HTTP1FieldParser {
                 }
                 summary.chunked = true
             case .connection:
+                var namesFraming = false
                 forEachToken(bytes, field.value) { token in
                     if HTTP1Syntax.equalsIgnoringCase(bytes, token, "close") {
                         summary.connectionClose = true
@@ -152,8 +154,17 @@ enum HTTP1FieldParser {
                         summary.connectionKeepAlive = true
                     } else {
                         summary.connectionNamesFields = true
+                        if HTTP1Syntax.equalsIgnoringCase(bytes, token, "content-length")
+                            || HTTP1Syntax.equalsIgnoringCase(bytes, token, "transfer-encoding")
+                            || HTTP1Syntax.equalsIgnoringCase(bytes, token, "host")
+                        {
+                            namesFraming = true
+                        }
                     }
                 }
+                // Dropping a named framing field would make the next hop frame the same bytes
+                // differently (request smuggling): refused in both directions.
+                if namesFraming { throw .connectionNamesFramingField }
             default:
                 break
             }

@@ -29,6 +29,13 @@ enum HTTP1ParseError: Error, Equatable {
     case invalidContentLength
     /// A `Transfer-Encoding` other than exactly `chunked`.
     case unsupportedTransferEncoding
+    /// `Connection` names `Content-Length`, `Transfer-Encoding` or `Host`. A proxy would have to
+    /// drop the named field (RFC 9110 §7.6.1) and so change the message's framing or target for
+    /// the next hop while the bytes stay the same: refused instead (request smuggling).
+    case connectionNamesFramingField
+    /// An HTTP/1.1 request without `Host`, or any request with more than one `Host` field or a
+    /// `Host` value that is a list (RFC 9112 §3.2: 400).
+    case invalidHost
     /// A chunk size that is not hexadecimal, or too large to represent.
     case invalidChunkSize
     /// A chunk extension that is not `;name[=value]` with a token or quoted-string value.

@@ -89,6 +89,22 @@ struct HTTP1RequestHead {
         }
     }
 
+    /// Checks `Host` as RFC 9112 §3.2 asks of a server: exactly one field on an HTTP/1.1 request,
+    /// at most one on HTTP/1.0, and never a list (`Host: a, b` is two hosts merged). The proxy
+    /// calls it for every request it would forward (the parser itself only frames); a failure is
+    /// a 400, so a backend never has to guess which host a request is for.
+    func validateHost() throws(HTTP1ParseError) {
+        var count = 0
+        var list = false
+        withBytes { bytes in
+            for field in fields where field.kind == .host {
+                count &+= 1
+                if field.value.contains(where: { bytes[$0] == HTTP1Syntax.comma }) { list = true }
+            }
+        }
+        if count > 1 || list || (count == 0 && version == .http1_1) { throw .invalidHost }
+    }
+
     /// The bytes of `range` (offsets into ``bytes``) as a string.
     func string(_ range: Range<Int>) -> String {
         bytes.getString(at: bytes.readerIndex + range.lowerBound, length: range.count) ?? ""

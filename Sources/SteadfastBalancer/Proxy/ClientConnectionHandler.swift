@@ -215,7 +215,13 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
         guard case .idle = state, let context else { return }
         loop.metrics.requests.add(1, ordering: .relaxed)
 
-        // The parser already refused both framings at once and differing lengths (RFC 9112 §6.1).
+        // The parser already refused both framings at once, differing lengths (RFC 9112 §6.1)
+        // and a Connection naming a framing field; Host is checked here (RFC 9112 §3.2).
+        do throws(HTTP1ParseError) {
+            try head.validateHost()
+        } catch {
+            return reject(error.responseStatus)
+        }
         if let length = head.summary.contentLength, length > settings.limits.maxBodyBytes {
             return reject(.payloadTooLarge)
         }
@@ -443,6 +449,13 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
             respondWithError(status, exchange)
         case .closeClientConnection:
             closeClient()
+        case .poisoned:
+            loop.metrics.poisonedRequests.add(1, ordering: .relaxed)
+            logger.warning(
+                "request poisoned: two backends died of it, not tried on a third",
+                metadata: ["lb.servers": "\(exchange.failedServers)"]
+            )
+            respondWithError(.badGateway, exchange)
         }
     }
 

@@ -246,13 +246,20 @@ enum ProxyHeaders {
     }
 
     /// Whether a `Connection` field of the message names `field` (which makes it hop-by-hop).
+    /// Never true for `Content-Length`, `Transfer-Encoding` or `Host`: the parser refuses a
+    /// message whose `Connection` names them, and were one to get here anyway, the framing
+    /// fields would still be kept, so the next hop frames exactly the bytes that are sent.
     private static func namedByConnection(
         _ field: HTTP1Field,
         _ bytes: UnsafeRawBufferPointer,
         _ fields: [HTTP1Field],
         _ summary: HTTP1FieldParser.Summary
     ) -> Bool {
-        guard summary.connectionNamesFields, field.kind != .connection else { return false }
+        guard summary.connectionNamesFields else { return false }
+        switch field.kind {
+        case .connection, .contentLength, .transferEncoding, .host: return false
+        default: break
+        }
         for connection in fields where connection.kind == .connection {
             var named = false
             HTTP1FieldParser.forEachToken(bytes, connection.value) { token in

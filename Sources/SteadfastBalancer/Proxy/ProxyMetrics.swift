@@ -10,6 +10,8 @@ final class ProxyMetrics: Sendable {
     let responses5xx = Atomic<UInt64>(0)
     /// Attempts sent again to another server.
     let retries = Atomic<UInt64>(0)
+    /// Requests answered 502 after a second backend died of them (query of death), never tried on a third.
+    let poisonedRequests = Atomic<UInt64>(0)
     /// Requests answered 503 because no server was usable.
     let noServerAvailable = Atomic<UInt64>(0)
     /// Requests rejected as malformed or over a limit (400/408/413/431).

@@ -2,7 +2,24 @@ import NIOHTTP1
 
 /// Decides, for one client request, whether a failed attempt may be tried again on another
 /// server. It never re-sends a request that may have reached a backend unless the method is
-/// idempotent, its body is still held in full, and the retry budget allows it.
+/// idempotent, its body is still held in full, and the retry budget allows it. It also contains
+/// a "query of death": a request that was sent to a backend which then died without answering
+/// is sent to at most one more; if that one dies the same way, the request is poisoned (502, no
+/// third server), so one request can never take the whole cluster down.
+///
+/// Transitions (`n` = attempt number, `lost` = ``backendsLost``, `left` = `n < maxAttempts`):
+///
+/// | State | Event | Condition | Next state | Action |
+/// | --- | --- | --- | --- | --- |
+/// | `attempting(n)` | `.connectFailed` | `left` | `attempting(n+1)` | `.retry(spendsBudget: false)` |
+/// | `attempting(n)` | `.connectFailed` | not `left` | `finished` | `.respond(503)` |
+/// | `attempting(n)` | `.noResponse` | `lost` becomes 2 | `finished` | `.poisoned` (502) |
+/// | `attempting(n)` | `.noResponse` | `lost` becomes 1, `left`, idempotent, body replayable | `attempting(n+1)` | `.retry(spendsBudget: true)` |
+/// | `attempting(n)` | `.noResponse` | `lost` becomes 1, otherwise | `finished` | `.respond(502)` |
+/// | `attempting(n)` | `.timedOut` | — | `finished` | `.respond(504)` |
+/// | `attempting(n)` | `.responseStarted` | — | `finished` | `.closeClientConnection` |
+/// | `finished` | any | — | `finished` | `.closeClientConnection` |
+/// | any | ``retryImpossible(lastPhase:)`` | — | `finished` | 503 after `.connectFailed`, else 502 |
 public struct RetryStateMachine: Sendable, Equatable {
     /// The states of one request's attempts.
     public enum State: Sendable, Equatable {
@@ -19,7 +36,9 @@ public struct RetryStateMachine: Sendable, Equatable {
         /// written): no byte of this request reached any backend. Always safe to retry.
         case connectFailed
         /// The request was (at least partly) sent, and the backend closed or reset the
-        /// connection before a single byte of response. The backend may have acted on it.
+        /// connection (or answered with bytes that are not a response) before a single byte of
+        /// response. The backend may have acted on it — or died of it: each one counts in
+        /// ``backendsLost``.
         case noResponse
         /// The backend sent nothing within the backend timeout. It may still be acting on it.
         case timedOut
@@ -36,9 +55,18 @@ public struct RetryStateMachine: Sendable, Equatable {
         case respond(HTTPResponseStatus)
         /// The response has started: cut the client connection so the client sees a truncated answer.
         case closeClientConnection
+        /// The request was sent to a second backend that also died before answering: answer
+        /// **502**, try no third server, and count the request as poisoned (a query of death).
+        case poisoned
     }
 
+    /// Most backends one request may lose (sent to, then gone without a response byte) before it
+    /// counts as poisoned and is not sent anywhere else.
+    public static let maxBackendsLost = 2
+
     public private(set) var state: State = .attempting(attempt: 1)
+    /// Attempts that failed with `.noResponse`: backends this request reached and then lost.
+    public private(set) var backendsLost = 0
     public let isIdempotent: Bool
     public let maxAttempts: Int
     /// Whether the whole request body is still held, so it could be sent again. The owner clears
@@ -82,6 +110,11 @@ public struct RetryStateMachine: Sendable, Equatable {
             state = .attempting(attempt: attempt + 1)
             return .retry(spendsBudget: false)
         case .noResponse:
+            backendsLost += 1
+            if backendsLost >= Self.maxBackendsLost {
+                state = .finished
+                return .poisoned
+            }
             guard attemptsLeft, isIdempotent, bodyReplayable else {
                 state = .finished
                 return .respond(.badGateway)

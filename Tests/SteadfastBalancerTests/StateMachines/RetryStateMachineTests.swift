@@ -26,8 +26,40 @@ struct RetryStateMachineTests {
         for method in [HTTPMethod.GET, .HEAD, .PUT, .DELETE, .OPTIONS] {
             var retry = RetryStateMachine(method: method, maxAttempts: 2)
             #expect(retry.attemptFailed(.noResponse) == .retry(spendsBudget: true), "\(method)")
-            #expect(retry.attemptFailed(.noResponse) == .respond(.badGateway), "\(method)")
+            #expect(retry.attemptFailed(.noResponse) == .poisoned, "\(method): a second lost backend poisons the request")
         }
+    }
+
+    @Test func aRequestThatKillsTwoBackendsIsNeverSentToAThird() {
+        var retry = RetryStateMachine(method: .GET, maxAttempts: 10)
+        #expect(retry.attemptFailed(.noResponse) == .retry(spendsBudget: true))
+        #expect(retry.backendsLost == 1)
+        #expect(retry.state == .attempting(attempt: 2))
+        #expect(retry.attemptFailed(.noResponse) == .poisoned)
+        #expect(retry.backendsLost == 2)
+        #expect(retry.state == .finished)
+        #expect(retry.attemptFailed(.noResponse) == .closeClientConnection, "finished takes no more attempts")
+    }
+
+    @Test func connectFailuresInBetweenDoNotResetTheCountOfLostBackends() {
+        var retry = RetryStateMachine(method: .PUT, maxAttempts: 5)
+        #expect(retry.attemptFailed(.noResponse) == .retry(spendsBudget: true))
+        #expect(retry.attemptFailed(.connectFailed) == .retry(spendsBudget: false))
+        #expect(retry.attemptFailed(.connectFailed) == .retry(spendsBudget: false))
+        #expect(retry.backendsLost == 1)
+        #expect(retry.attemptFailed(.noResponse) == .poisoned)
+    }
+
+    @Test func oneLostBackendIsNotAPoisonedRequest() {
+        var post = RetryStateMachine(method: .POST, maxAttempts: 3)
+        #expect(post.attemptFailed(.noResponse) == .respond(.badGateway), "a POST is answered 502 after one loss, as before")
+        #expect(post.backendsLost == 1)
+        var last = RetryStateMachine(method: .GET, maxAttempts: 1)
+        #expect(last.attemptFailed(.noResponse) == .respond(.badGateway), "out of attempts after one loss: a plain 502")
+        var timedOut = RetryStateMachine(method: .GET, maxAttempts: 3)
+        #expect(timedOut.attemptFailed(.noResponse) == .retry(spendsBudget: true))
+        #expect(timedOut.attemptFailed(.timedOut) == .respond(.gatewayTimeout), "a silent backend is not a lost one")
+        #expect(timedOut.backendsLost == 1)
     }
 
     @Test func aBodyThatWasNotKeptCannotBeReplayed() {

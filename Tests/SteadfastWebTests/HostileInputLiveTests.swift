@@ -8,6 +8,11 @@ import Testing
 @Suite(.serialized) struct HostileInputLiveTests {
     static let password = "correct horse battery"
 
+    /// The `field` of a JSON error answer.
+    static func field(_ response: HTTPTestClient.Response) -> String? {
+        (response.json["error"] as? [String: Any])?["field"] as? String
+    }
+
     @Test func extremeNumbersGetAClearAnswerAndTheNodeStaysUp() async throws {
         let node = try await SteadfastNode.start(name: "hostile", arguments: ["--admin-email", "staff@example.com", "--admin-password", Self.password])
         defer { node.process.send(SIGKILL) }
@@ -45,6 +50,31 @@ import Testing
                 #expect(answer.status < 500, "GET \(path)?\(query) answered \(answer.status)")
             }
         }
+
+        // Staff-side numbers: amounts past the input ceiling (10^15 minor units) and counts past
+        // PostgreSQL's INTEGER are 400s that name their field, never a 500 or a stored value
+        // that breaks every later sum.
+        let clientID = try #require(try await client.get("/api/v1/me").json["id"] as? String)
+        let json = ["Content-Type": "application/json", "Idempotency-Key": UUID().uuidString]
+        for amount in [Int64.max, 1_000_000_000_000_001, Int64.min + 1] {
+            let credit = try await staff.postJSON("/api/v1/admin/clients/\(clientID)/credit", ["amount": amount, "description": "x"], headers: json)
+            #expect(credit.status == 400 && Self.field(credit) == "amount", "credit \(amount) answered \(credit.status) \(credit.body)")
+            let invoice = try await staff.postJSON("/api/v1/admin/invoices", ["client_id": clientID, "lines": [["description": "x", "amount": amount]]])
+            #expect(invoice.status == 400 && Self.field(invoice) == "lines", "invoice line \(amount) answered \(invoice.status) \(invoice.body)")
+        }
+        for sortOrder in [Int64.max, 3_000_000_000] {
+            let group = try await staff.postJSON("/api/v1/admin/product-groups", ["name": "G", "sort_order": sortOrder])
+            #expect(group.status == 400 && Self.field(group) == "sort_order", "sort_order \(sortOrder) answered \(group.status) \(group.body)")
+        }
+        let group = try await staff.postJSON("/api/v1/admin/product-groups", ["name": "Hosting"])
+        let groupID = try #require(group.json["id"] as? String)
+        for (field, value) in [("stock_limit", Int64(3_000_000_000)), ("recurring", Int64.max)] {
+            var product: [String: Any] = ["group_id": groupID, "name": "P", "pricing": [["cycle": "monthly", "recurring": field == "recurring" ? value : 100]]]
+            if field == "stock_limit" { product["stock_limit"] = value }
+            let answer = try await staff.postJSON("/api/v1/admin/products", product)
+            #expect(answer.status == 400 && Self.field(answer) == (field == "recurring" ? "pricing" : field), "\(field)=\(value) answered \(answer.status) \(answer.body)")
+        }
+        #expect(try await staff.get("/api/v1/admin/clients").status == 200)
 
         #expect(node.process.isRunning, "the node died: \(node.process.stderr.suffix(2000))")
         #expect(try await client.get("/healthz").status == 200)

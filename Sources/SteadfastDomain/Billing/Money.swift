@@ -53,6 +53,20 @@ public struct Money: Sendable, Hashable, Codable, CustomStringConvertible {
 
     public var negated: Money { Money(minorUnits: -minorUnits, currency: currency) }
 
+    /// The largest amount, in minor units, that any input may carry: 10^15 (ten trillion for a
+    /// currency with cents). Far above any real invoice, and far enough below `Int64.max`
+    /// (about 9.2 × 10^18) that sums of thousands of such amounts (balances, credit, totals
+    /// with tax and fees, database `SUM`s) can never overflow.
+    public static let maximumInputMinorUnits: Int64 = 1_000_000_000_000_000
+
+    /// `self` if its size is within ``maximumInputMinorUnits``; otherwise an error naming `field`.
+    public func checkedInput(field: String = "amount") throws(BillingError) -> Money {
+        guard minorUnits.magnitude <= UInt64(Self.maximumInputMinorUnits) else {
+            throw BillingError(.overflow, "amounts are limited to \(Money(minorUnits: Self.maximumInputMinorUnits, currency: currency).formatted)", field: field)
+        }
+        return self
+    }
+
     public static func + (lhs: Money, rhs: Money) throws(BillingError) -> Money { try lhs.adding(rhs) }
     public static func - (lhs: Money, rhs: Money) throws(BillingError) -> Money { try lhs.subtracting(rhs) }
 
@@ -150,6 +164,6 @@ public struct Money: Sendable, Hashable, Codable, CustomStringConvertible {
         let (scaled, o1) = whole.multipliedReportingOverflow(by: currency.minorUnitsPerMajor)
         let (total, o2) = scaled.addingReportingOverflow(minor)
         guard !o1, !o2 else { throw BillingError(.overflow, "amount is too large", field: field) }
-        return Money(minorUnits: negative ? -total : total, currency: currency)
+        return try Money(minorUnits: negative ? -total : total, currency: currency).checkedInput(field: field)
     }
 }

@@ -12,6 +12,9 @@ public struct PricePoint: Sendable, Hashable, Codable {
     /// Checks both amounts are zero or positive.
     public func validated(field: String = "pricing") throws(BillingError) -> PricePoint {
         guard recurring >= 0, setupFee >= 0 else { throw .invalid("prices cannot be negative", field: field) }
+        guard recurring <= Money.maximumInputMinorUnits, setupFee <= Money.maximumInputMinorUnits else {
+            throw BillingError(.overflow, "prices are limited to \(Money.maximumInputMinorUnits) minor units", field: field)
+        }
         return self
     }
 }

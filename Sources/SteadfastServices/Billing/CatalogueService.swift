@@ -63,7 +63,7 @@ public struct CatalogueService: Sendable {
     public func createGroup(name: String, description: String = "", hidden: Bool = false, sortOrder: Int = 0) async throws -> ProductGroup {
         let group = ProductGroup(
             id: UUID(), name: try Self.validName(name), description: try Self.validDescription(description), hidden: hidden,
-            sortOrder: sortOrder, createdAt: clock.now()
+            sortOrder: try Self.validSortOrder(sortOrder), createdAt: clock.now()
         )
         try await repository.insert(group)
         return group
@@ -74,7 +74,7 @@ public struct CatalogueService: Sendable {
         if let name { group.name = try Self.validName(name) }
         if let description { group.description = try Self.validDescription(description) }
         if let hidden { group.hidden = hidden }
-        if let sortOrder { group.sortOrder = sortOrder }
+        if let sortOrder { group.sortOrder = try Self.validSortOrder(sortOrder) }
         try await repository.update(group)
         return group
     }
@@ -142,7 +142,9 @@ public struct CatalogueService: Sendable {
         }
         guard !input.pricing.isEmpty else { throw BillingError.invalid("give a price for at least one billing cycle", field: "pricing") }
         for price in input.pricing.values { _ = try price.validated() }
-        if let limit = input.stockLimit, limit < 0 { throw BillingError.invalid("the stock limit cannot be negative", field: "stock_limit") }
+        if let limit = input.stockLimit, !(0...Self.maximumCount).contains(limit) {
+            throw BillingError.invalid("the stock limit must be from 0 to \(Self.maximumCount)", field: "stock_limit")
+        }
         guard checkOptions else { return }
         for option in input.options {
             _ = try Self.validName(option.name, field: "options")
@@ -152,6 +154,16 @@ public struct CatalogueService: Sendable {
                 for price in choice.pricing.values { _ = try price.validated(field: "options") }
             }
         }
+    }
+
+    /// The largest count (stock limit, sort order) the catalogue stores: PostgreSQL's `INTEGER`.
+    static let maximumCount = Int(Int32.max)
+
+    static func validSortOrder(_ value: Int) throws(BillingError) -> Int {
+        guard (-maximumCount...maximumCount).contains(value) else {
+            throw BillingError.invalid("the sort order must be from -\(maximumCount) to \(maximumCount)", field: "sort_order")
+        }
+        return value
     }
 
     static func validName(_ raw: String, field: String = "name") throws(BillingError) -> String {

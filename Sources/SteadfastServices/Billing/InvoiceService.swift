@@ -136,6 +136,7 @@ public struct InvoiceService: Sendable {
             guard !description.isEmpty, description.count <= 500 else { throw BillingError.invalid("each line needs a description of 1-500 characters", field: "lines") }
             guard line.amount.currency == currency else { throw BillingError(.currencyMismatch, "lines must be in \(currency.code)", field: "lines") }
             guard !line.amount.isNegative else { throw BillingError.invalid("line amounts cannot be negative (use credit instead)", field: "lines") }
+            _ = try line.amount.checkedInput(field: "lines")
             return InvoiceLineDraft(kind: .custom, description: description, price: line.amount, taxable: line.taxable)
         }
     }

@@ -123,6 +123,7 @@ public struct PaymentService: Sendable {
             throw BillingError.invalid("transaction id must be 1-200 characters", field: "transaction_id")
         }
         guard note.count <= 1000 else { throw BillingError.invalid("the note is limited to 1000 characters", field: "note") }
+        _ = try amount.checkedInput()
         guard let clientID = try await InvoiceRepository(database).find(id: invoiceID)?.clientID else { throw BillingError.notFound("invoice") }
         let recordKey = "payment:\(staffID.uuidString.lowercased()):\(key)"
         let uniqueKey = transactionID.map { "\(gatewayName):\($0)" } ?? recordKey
@@ -199,6 +200,7 @@ public struct PaymentService: Sendable {
     public func adjustCredit(staffID: UUID, clientID: UUID, amount: Money, description: String, idempotencyKey: String?) async throws -> IdempotentResult<CreditOutcome> {
         let key = try IdempotencyGuard.validate(idempotencyKey)
         guard !amount.isZero else { throw BillingError.invalid("the amount must not be zero", field: "amount") }
+        _ = try amount.checkedInput()
         let text = description.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !text.isEmpty, text.count <= 500 else { throw BillingError.invalid("a description of 1-500 characters is required", field: "description") }
         guard try await AccountRepository(database: database).find(id: clientID)?.role == .client else { throw BillingError.notFound("client") }
@@ -213,6 +215,8 @@ public struct PaymentService: Sendable {
             guard !after.isNegative else {
                 throw BillingError.invalid("the client has only \(balance.formatted) of credit", field: "amount")
             }
+            // Keeps every balance (and the ledger's SUM) far from overflow.
+            _ = try after.checkedInput()
             let entry = CreditEntry(
                 id: UUID(), clientID: clientID, amount: amount, kind: amount.isPositive ? .added : .removed, invoiceID: nil, description: text, createdAt: now
             )

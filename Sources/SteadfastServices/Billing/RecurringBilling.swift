@@ -52,16 +52,36 @@ public struct RecurringBilling: Sendable {
     /// How many candidates are read per query.
     static let batchSize = 200
 
-    /// Runs every recurring-billing step for `now` (default: the clock's now).
+    /// Some candidates of a step could not be processed (e.g. an amount that would overflow);
+    /// every other candidate was. `done` counts the effects made.
+    public struct CandidateFailures: Error, Sendable, CustomStringConvertible {
+        public let done: Int
+        public let failures: [String]
+        public var description: String { "\(failures.count) item(s) could not be billed: \(failures.prefix(5).joined(separator: "; "))" }
+    }
+
+    /// Runs every recurring-billing step for `now` (default: the clock's now). A candidate that
+    /// fails for a billing reason stops neither its step nor the steps after it: everything else
+    /// is done, then one error lists what failed (so the job's history shows it).
     public func runAll(now: Date? = nil) async throws -> Report {
         let now = now ?? clock.now()
         var report = Report()
-        report.renewalInvoices = try await generateRenewalInvoices(now: now)
-        report.creditApplications = try await applyCreditBalances(now: now)
-        report.lateFees = try await applyLateFees(now: now)
-        report.reminders = try await queueOverdueReminders(now: now)
-        report.suspensions = try await suspendOverdueServices(now: now)
-        report.unsuspensions = try await unsuspendPaidServices(now: now)
+        var failures: [String] = []
+        func step(_ run: () async throws -> Int) async throws -> Int {
+            do { return try await run() } catch let failed as CandidateFailures {
+                failures += failed.failures
+                return failed.done
+            }
+        }
+        report.renewalInvoices = try await step { try await generateRenewalInvoices(now: now) }
+        report.creditApplications = try await step { try await applyCreditBalances(now: now) }
+        report.lateFees = try await step { try await applyLateFees(now: now) }
+        report.reminders = try await step { try await queueOverdueReminders(now: now) }
+        report.suspensions = try await step { try await suspendOverdueServices(now: now) }
+        report.unsuspensions = try await step { try await unsuspendPaidServices(now: now) }
+        if !failures.isEmpty {
+            throw BillingError.conflict("billing ran for everything else, but \(failures.count) item(s) failed: \(failures.prefix(5).joined(separator: "; "))")
+        }
         return report
     }
 
@@ -223,18 +243,30 @@ public struct RecurringBilling: Sendable {
 
     /// Runs `work` on every candidate `fetch` returns, fetching again until nothing new comes
     /// back (each effect removes its candidate from the next fetch); returns how many did work.
+    ///
+    /// A candidate whose work fails for a billing reason (its transaction rolled back, so it
+    /// stays a candidate) is skipped for the rest of this run, so one bad record cannot stop
+    /// billing for every other client; ``CandidateFailures`` reports it at the end. Any other
+    /// error (the database is down) stops the step at once.
     private func forEachCandidate<T: Sendable>(
         _ fetch: () async throws -> [T], id: KeyPath<T, UUID>, _ work: (T) async throws -> Bool
     ) async throws -> Int {
         var seen = Set<UUID>()
         var count = 0
+        var failures: [String] = []
         while true {
             let fresh = try await fetch().filter { !seen.contains($0[keyPath: id]) }
-            if fresh.isEmpty { return count }
+            if fresh.isEmpty { break }
             for candidate in fresh {
                 seen.insert(candidate[keyPath: id])
-                if try await work(candidate) { count += 1 }
+                do {
+                    if try await work(candidate) { count += 1 }
+                } catch let error as BillingError {
+                    failures.append("\(candidate[keyPath: id].uuidString.lowercased()): \(error.message)")
+                }
             }
         }
+        guard failures.isEmpty else { throw CandidateFailures(done: count, failures: failures) }
+        return count
     }
 }

@@ -136,4 +136,36 @@ import SteadfastTestSupport
             await #expect { try await f.clients.changeService(id: service.id, event: .activate) } throws: { ($0 as? BillingError)?.kind == .illegalTransition }
         }
     }
+
+    /// One bad record (an invoice whose total is too large to take a late fee, as legacy data
+    /// could have) no longer stops billing for everyone: every other client still gets their
+    /// late fee and suspension, and the run reports what failed.
+    @Test(arguments: EngineKind.allCases)
+    func oneBadRecordDoesNotStopBillingForEveryoneElse(_ kind: EngineKind) async throws {
+        try await withDatabase(kind) { db in
+            let f = try BillingFixture(db: db)
+            let product = try await f.product()
+            let good = try await f.client("Good")
+            let bad = try await f.client("Bad")
+            let goodService = try #require(try await f.activeServices(product, for: good).first)
+            _ = try #require(try await f.activeServices(product, for: bad).first)
+            f.clock.advance(days: f.today.days(until: goodService.nextDueDate!) - 1)
+            #expect(try await f.recurring.runAll().renewalInvoices == 2)
+            let badRenewal = try #require(try await f.invoices.invoices(clientID: bad).first { $0.orderID == nil })
+            let huge = Int64.max - 10
+            try await db.query("UPDATE invoice_items SET net = \(huge), gross = \(huge), tax = 0 WHERE invoice_id = \(badRenewal.id)")
+            try await db.query("UPDATE invoices SET subtotal = \(huge), tax = 0, total = \(huge) WHERE id = \(badRenewal.id)")
+
+            f.clock.advance(days: 4) // 3 days overdue: late fees
+            await #expect { try await f.recurring.runAll() } throws: { error in
+                (error as? BillingError)?.kind == .conflict && (error as? BillingError)?.message.contains(badRenewal.id.uuidString.lowercased()) == true
+            }
+            let goodRenewal = try #require(try await f.invoices.invoices(clientID: good).first { $0.orderID == nil })
+            #expect(try await f.invoices.invoice(id: goodRenewal.id, clientID: nil).lines.last?.kind == .lateFee)
+
+            f.clock.advance(days: 2) // 5 days overdue: the good client's service is suspended all the same
+            await #expect(throws: BillingError.self) { try await f.recurring.runAll() }
+            #expect(try await f.clients.service(id: goodService.id, clientID: nil).status == .suspended)
+        }
+    }
 }

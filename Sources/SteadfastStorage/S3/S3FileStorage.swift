@@ -66,7 +66,9 @@ public struct S3FileStorage: FileStorage {
         if size > settings.multipartThreshold {
             return try await writeMultipart(key: key, body: body, size: size, contentType: contentType)
         }
-        var buffer = ByteBufferAllocator().buffer(capacity: Int(size))
+        // The declared size is the client's word: reserve at most 1 MiB up front and grow as
+        // bytes arrive (a body that never comes holds no memory; the threshold is < 4 GiB).
+        var buffer = ByteBufferAllocator().buffer(capacity: Int(min(size, 1 << 20)))
         for try await var chunk in body {
             guard Int64(buffer.readableBytes + chunk.readableBytes) <= size else {
                 throw StorageError(.sizeMismatch, "the body for \(StorageKey.printable(key)) is longer than its declared \(size) bytes; nothing was stored")

@@ -66,7 +66,8 @@ public struct S3Settings: Sendable {
         guard partSize >= Self.minimumPartSize else {
             throw invalid("the multipart part size must be at least 5 MiB (S3's minimum), not \(partSize) bytes")
         }
-        guard multipartThreshold >= 0 else { throw invalid("the multipart threshold cannot be negative") }
+        // Objects below the threshold are held in memory whole (one signed PUT).
+        guard (0...(1 << 30)).contains(multipartThreshold) else { throw invalid("the multipart threshold must be from 0 to 1 GiB") }
         guard (1...64).contains(parallelism) else {
             throw invalid("the multipart parallelism must be between 1 and 64, not \(parallelism)")
         }

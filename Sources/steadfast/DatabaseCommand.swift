@@ -23,28 +23,16 @@ struct DatabaseCommand: AsyncParsableCommand {
 
         func run() async throws {
             let configuration = try common.loadConfiguration()
-            let url: DatabaseURL
-            do {
-                url = try DatabaseURL(configuration.databaseURL)
-            } catch {
-                throw ValidationError("database.url: \(error.message)")
-            }
+            let url = try OperatorDatabase.databaseURL(configuration)
             switch url {
-            case .sqlite(let path):
-                let database = try await SQLiteEngine.open(path: path, logger: Logger(label: "steadfast.db"))
-                defer { Task { try? await database.close() } }
-                try await database.ping()
-                print("SQLite database \(path ?? ":memory:") answers (single node).")
+            case .sqlite:
+                let version = try await OperatorDatabase.with(configuration, label: "steadfast.db", schema: .asIs) { database, _ in
+                    try await database.readFirst("SELECT max(version) AS version FROM schema_migrations")?.optionalInt("version")
+                }
+                print("SQLite database \(OperatorDatabase.display(url)) answers (single node); schema version \(version.map { "\($0)" } ?? "none").")
             case .postgres(let target):
                 let logger = Logger(label: "steadfast.db")
-                let roles = await withTaskGroup(of: (Int, HostRole).self) { group in
-                    for (index, endpoint) in target.endpoints.enumerated() {
-                        group.addTask { (index, await HostProbe.probe(endpoint, timeout: .seconds(2), logger: logger)) }
-                    }
-                    var roles = [HostRole](repeating: .unknown, count: target.endpoints.count)
-                    for await (index, role) in group { roles[index] = role }
-                    return roles
-                }
+                let roles = await OperatorDatabase.probe(target, timeout: .seconds(2), logger: logger)
                 let maxLag = configuration.databaseStandbyMaxLag
                 let readable = Set(
                     HostSelection.usableStandbys(roles, maxLag: Double(maxLag.components.seconds) + Double(maxLag.components.attoseconds) / 1e18)
@@ -53,9 +41,17 @@ struct DatabaseCommand: AsyncParsableCommand {
                 let primary = HostSelection.primary(roles)
                 print(Self.table(target: target, roles: roles, readable: readable, primary: primary))
                 if primary == nil {
-                    FileHandle.standardError.write(Data("steadfast: no primary is reachable; writes would fail\n".utf8))
+                    FileHandle.standardError.write(Data("""
+                        steadfast: no primary of \(OperatorDatabase.display(url)) is reachable, so writes would fail (see NOTE above): check that \
+                        PostgreSQL runs and one server is primary, or pass the node's database with --database
+
+                        """.utf8))
                     throw ExitCode(1)
                 }
+                // Reachable: is it a Steadfast database? (Fails plainly if not.)
+                var options = OperatorDatabase.Options()
+                options.logLevel = .error
+                try await OperatorDatabase.with(configuration, label: "steadfast.db", schema: .asIs, options: options) { _, _ in }
             }
         }
 

@@ -118,31 +118,15 @@ struct JobsCommand: AsyncParsableCommand {
         }
     }
 
-    /// Opens the configured database (PostgreSQL pools run for the command's duration).
-    static func withDatabase<T: Sendable>(_ configuration: NodeConfiguration, _ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
-        let url: DatabaseURL
-        do {
-            url = try DatabaseURL(configuration.databaseURL)
-        } catch {
-            throw ValidationError("database.url: \(error.message)")
-        }
-        var options = DatabaseConnector.PostgresOptions()
+    /// Opens the configured database (PostgreSQL pools run for the command's duration); fails
+    /// plainly when it is missing, unreachable or has no Steadfast schema (``OperatorDatabase``).
+    static func withDatabase<T: Sendable>(_ configuration: NodeConfiguration, _ body: (any SQLDatabase) async throws -> T) async throws -> T {
+        var options = OperatorDatabase.Options()
         options.maximumConnections = 2
         options.requestTimeout = configuration.databaseTimeout
-        options.monitorInterval = configuration.databaseMonitorInterval
-        var logger = Logger(label: "steadfast.jobs")
-        logger.logLevel = .error
-        let opened = try await DatabaseConnector.open(url, postgres: options, logger: logger)
-        let pool = opened.service.map { service in Task { try? await service.run() } }
-        do {
-            let result = try await body(opened.database)
-            pool?.cancel()
-            try? await opened.database.close()
-            return result
-        } catch {
-            pool?.cancel()
-            try? await opened.database.close()
-            throw error
+        options.logLevel = .error
+        return try await OperatorDatabase.with(configuration, label: "steadfast.jobs", schema: .asIs, options: options) { database, _ in
+            try await body(database)
         }
     }
 

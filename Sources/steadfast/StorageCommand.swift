@@ -18,9 +18,9 @@ struct StorageCommand: AsyncParsableCommand {
     /// Builds the registry exactly as a node does (the same configuration, the cluster secret).
     static func withRegistry<T: Sendable>(
         _ configuration: NodeConfiguration, logger: Logger,
-        _ body: @escaping @Sendable (StorageRegistry, SQLFileCatalog) async throws -> T
+        _ body: (StorageRegistry, SQLFileCatalog) async throws -> T
     ) async throws -> T {
-        try await OperatorDatabase.with(configuration, logger: logger) { database in
+        try await OperatorDatabase.with(configuration, label: logger.label, schema: .upToDate) { database, logger in
             let secret = try await OperatorDatabase.secret(configuration, database: database)
             let client = S3FileStorage.makeHTTPClient()
             do {
@@ -119,7 +119,7 @@ struct StorageCommand: AsyncParsableCommand {
         /// Records the request and queues a manual run of the `storage-migrations` job.
         func queueInBackground(_ configuration: NodeConfiguration, type: FileType, target: String) async throws {
             let requester = "cli@\(ProcessInfo.processInfo.hostName)"
-            let queued = try await OperatorDatabase.with(configuration, logger: Logger(label: "steadfast.storage")) { database in
+            let queued = try await OperatorDatabase.with(configuration, label: "steadfast.storage", schema: .upToDate) { database, _ in
                 try await StorageMigrationQueue(database: database).request(type: type, to: target, by: requester)
                 do {
                     return try await JobStore(database: database).requestRun(job: "storage-migrations", requestedBy: requester, now: Date())

@@ -38,9 +38,22 @@ public enum HostProbe {
         } catch let error as DatabaseError {
             return .unreachable(error.message)
         } catch let error as PSQLError {
-            return .unreachable("\(error.code)")
+            return .unreachable(reason(error))
         } catch {
             return .unreachable("\(error)")
         }
+    }
+
+    /// Why a connection failed, for operators: the server's own message when it refused (no such
+    /// database, authentication failed...; these name no data), else the client's error (such as
+    /// the socket's "connection refused").
+    static func reason(_ error: PSQLError) -> String {
+        if let message = error.serverInfo?[.message] {
+            return error.serverInfo?[.sqlState].map { "\(message) [\($0)]" } ?? message
+        }
+        if let underlying = error.underlying {
+            return "\(error.code): \(underlying)"
+        }
+        return "\(error.code)"
     }
 }

@@ -27,8 +27,16 @@ public enum HostProbe {
                 )
                 configuration.options.connectTimeout = .milliseconds(Int64(timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000))
                 let connection = try await PostgresConnection.connect(configuration: configuration, id: 0, logger: logger)
-                defer { Task { try? await connection.close() } }
-                let rows = try await PostgresEngine.collect(try await connection.query(PostgresEngine.postgresQuery(statement), logger: logger))
+                // Closed on every path before returning (closing is local: it does not wait for
+                // the server), so a probe never leaves a connection or a clean-up task behind.
+                let rows: [SQLRow]
+                do {
+                    rows = try await PostgresEngine.collect(try await connection.query(PostgresEngine.postgresQuery(statement), logger: logger))
+                } catch {
+                    try? await connection.close()
+                    throw error
+                }
+                try? await connection.close()
                 guard let row = rows.first else { return .unreachable("no answer to the role query") }
                 if try row.bool("standby") {
                     return .standby(lagSeconds: Double(try row.int("lag_ms")) / 1000)

@@ -128,14 +128,14 @@ enum OperatorDatabase {
             guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue else {
                 throw OperatorDatabaseError.noDatabaseFile(path)
             }
-            // An empty file is an empty SQLite database; anything else starts with this header.
+            // An empty file is an empty SQLite database (opening it would write a header and WAL
+            // files next to it); anything else starts with this header.
             let header = FileHandle(forReadingAtPath: path).flatMap { handle in
                 defer { try? handle.close() }
                 return try? handle.read(upToCount: 16)
             } ?? Data()
-            guard header.isEmpty || header == Data("SQLite format 3\0".utf8) else {
-                throw OperatorDatabaseError.notSQLite(path)
-            }
+            guard !header.isEmpty else { throw OperatorDatabaseError.noSchema(path) }
+            guard header == Data("SQLite format 3\0".utf8) else { throw OperatorDatabaseError.notSQLite(path) }
         case .postgres(let target):
             let roles = await probe(target, timeout: max(configuration.databaseTimeout, .seconds(2)), logger: logger)
             let reachable = roles.contains { role in

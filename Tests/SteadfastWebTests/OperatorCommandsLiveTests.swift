@@ -72,6 +72,24 @@ import Testing
         #expect(outcome.status != 0, "\(outcome.output)")
         #expect(outcome.output.contains("the database at empty.sqlite has no Steadfast schema: start a node first (steadfast serve)"), "\(outcome.output)")
         #expect(!outcome.output.contains("SQLITE_"), "\(outcome.output)")
+        #expect(outcome.left.isEmpty, "left behind: \(outcome.left)")  // no -wal or -shm files
+    }
+
+    /// A SQLite database with tables, but not a node's: named as such, and left as it was.
+    @Test func aSQLiteDatabaseOfSomethingElseHasNoSteadfastSchema() async throws {
+        let directory = try TestPaths.makeTemporaryDirectory(prefix: "steadfast-cli-db")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("other.sqlite").path
+        let database = try await SQLiteEngine.open(path: path, logger: Logger(label: "test"))
+        try await database.query("CREATE TABLE notes (body TEXT)")
+        try await database.close()
+        let outcome = try await Self.run(["jobs", "history", "--database", "sqlite://\(path)"])
+        #expect(outcome.status != 0, "\(outcome.output)")
+        #expect(outcome.output.contains("the database at \(path) has no Steadfast schema"), "\(outcome.output)")
+        let reopened = try await SQLiteEngine.open(path: path, logger: Logger(label: "test"))
+        let tables = try await reopened.read("SELECT count(*) AS n FROM sqlite_master WHERE type = 'table'").first?.int("n")
+        try await reopened.close()
+        #expect(tables == 1)
     }
 
     @Test func aFileThatIsNotSQLiteIsNamed() async throws {

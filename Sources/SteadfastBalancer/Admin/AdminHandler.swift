@@ -9,6 +9,11 @@ import NIOHTTP1
 ///   (either key optional) — changes it and answers with its new status;
 /// - `GET /metrics` — Prometheus text format;
 /// - `GET /healthz` — 200 while the balancer runs.
+///
+/// Access rules (see ``AdminAccess``): with `admin.token`, every request but `GET /healthz` needs
+/// the bearer token (401 otherwise); without one, the `Host` must be an address (403 otherwise);
+/// any request but GET/HEAD must be `application/json` (415 otherwise). Timeouts: see
+/// ``AdminTimeoutHandler``.
 final class AdminHandler: ChannelInboundHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = HTTPServerResponsePart
@@ -34,11 +39,16 @@ final class AdminHandler: ChannelInboundHandler {
 
     private let pool: ServerPool
     private let metrics: ProxyMetrics
+    /// The bearer token in effect (it can change on reload), `nil` when none is configured.
+    private let token: @Sendable () -> String?
+    private let timeouts: ClientTimeouts
     private var state: State = .idle
 
-    init(pool: ServerPool, metrics: ProxyMetrics) {
+    init(pool: ServerPool, metrics: ProxyMetrics, token: @escaping @Sendable () -> String?, timeouts: ClientTimeouts) {
         self.pool = pool
         self.metrics = metrics
+        self.token = token
+        self.timeouts = timeouts
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -54,9 +64,40 @@ final class AdminHandler: ChannelInboundHandler {
             state = .collecting(head, body)
         case (.end, .collecting(let head, let body)):
             state = .idle
-            route(context, head: head, body: body)
+            // The whole request arrived in time: the request timeout stops until the answer is out.
+            timeouts.requestHeadReceived()
+            if let refusal = refusal(head) {
+                respond(context, status: refusal.status, json: ["error": refusal.error], close: !head.isKeepAlive, challenge: refusal.status == .unauthorized)
+            } else {
+                route(context, head: head, body: body)
+            }
+            timeouts.exchangeCompleted(now: .now())
         case (.body, _), (.end, _):
             break
+        }
+    }
+
+    /// Why `head` may not be served (``AdminAccess``), checked before routing so that nothing
+    /// about the servers is told to a client that may not ask.
+    private func refusal(_ head: HTTPRequestHead) -> (status: HTTPResponseStatus, error: String)? {
+        let path = head.uri.split(separator: "?", maxSplits: 1).first.map(String.init) ?? head.uri
+        if let token = token() {
+            if !(head.method == .GET && path == "/healthz"),
+                !AdminAccess.isAuthorized(head.headers["authorization"], token: token)
+            {
+                return (.unauthorized, "missing or wrong bearer token")
+            }
+        } else if !AdminAccess.isAddressHost(head.headers["host"]) {
+            return (.forbidden, "without admin.token, the Host must be an IP address or localhost")
+        }
+        switch head.method {
+        case .GET, .HEAD:
+            return nil
+        default:
+            guard AdminAccess.isJSON(head.headers["content-type"]) else {
+                return (.unsupportedMediaType, "expected Content-Type: application/json")
+            }
+            return nil
         }
     }
 
@@ -102,16 +143,24 @@ final class AdminHandler: ChannelInboundHandler {
         }
     }
 
-    private func respond(_ context: ChannelHandlerContext, status: HTTPResponseStatus, json: some Encodable, close: Bool) {
+    private func respond(_ context: ChannelHandlerContext, status: HTTPResponseStatus, json: some Encodable, close: Bool, challenge: Bool = false) {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         let body = (try? encoder.encode(json)) ?? Data("{}".utf8)
-        respond(context, status: status, contentType: "application/json", body: body + Data("\n".utf8), close: close)
+        respond(context, status: status, contentType: "application/json", body: body + Data("\n".utf8), close: close, challenge: challenge)
     }
 
-    private func respond(_ context: ChannelHandlerContext, status: HTTPResponseStatus, contentType: String, body: Data, close: Bool) {
+    private func respond(
+        _ context: ChannelHandlerContext,
+        status: HTTPResponseStatus,
+        contentType: String,
+        body: Data,
+        close: Bool,
+        challenge: Bool = false
+    ) {
         var headers = HTTPHeaders()
         headers.add(name: "content-type", value: contentType)
+        if challenge { headers.add(name: "www-authenticate", value: "Bearer realm=\"steadfast-balancer\"") }
         headers.add(name: "content-length", value: String(body.count))
         if close { headers.add(name: "connection", value: "close") }
         context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers))), promise: nil)

@@ -30,7 +30,7 @@ extension BalancerConfiguration {
         let listeners = try listenerNodes.enumerated().map { index, node in
             try readListener(node, path: "listeners[\(index)]", allowTLS: true)
         }
-        let admin = try reader.node("admin").map { try readListener($0, path: "admin", allowTLS: false) }
+        let admin = try reader.node("admin").map { try readAdmin($0) }
 
         guard let serverNodes = try reader.sequence("servers"), !serverNodes.isEmpty else {
             throw ConfigurationError(key: "servers", problem: "at least one server is required")
@@ -46,7 +46,7 @@ extension BalancerConfiguration {
 
         var config = BalancerConfiguration(
             listeners: listeners,
-            admin: admin,
+            admin: admin?.listener,
             eventLoops: try reader.int("event_loops", in: 1...256) ?? System.coreCount,
             servers: servers
         )
@@ -59,6 +59,7 @@ extension BalancerConfiguration {
             }
             config.algorithm = algorithm
         }
+        config.adminToken = admin?.token
         config.slowStart = try reader.duration("slow_start", allowZero: true) ?? config.slowStart
         config.shutdownGracePeriod = try reader.duration("shutdown_grace_period", allowZero: true) ?? config.shutdownGracePeriod
 
@@ -111,6 +112,70 @@ extension BalancerConfiguration {
 
         try reader.rejectUnknownKeys()
         return config
+    }
+
+    /// The default admin address: loopback only, so the API is never reachable from another host
+    /// unless the file says so (and then it needs a token).
+    public static let defaultAdminAddress = "127.0.0.1:9090"
+
+    /// `admin`: `address` (`host:port`, or a bare `port` / `:port` on 127.0.0.1; default
+    /// 127.0.0.1:9090) and at most one of `token` / `token_file`. A non-loopback address without
+    /// a token is refused: the admin API can drain or stop every server.
+    private static func readAdmin(_ node: Node) throws -> (listener: Listener, token: String?) {
+        var reader = try YAMLConfigReader(node: node, path: "admin")
+        let address = try reader.string("address") ?? defaultAdminAddress
+        let (host, port): (String, Int)
+        if let bare = Int(address.hasPrefix(":") ? String(address.dropFirst()) : address) {
+            guard (0...65535).contains(bare) else {
+                throw ConfigurationError(key: "admin.address", problem: "expected host:port or a port, got '\(address)'")
+            }
+            (host, port) = ("127.0.0.1", bare)
+        } else {
+            (host, port) = try YAMLConfigReader.parseAddress(address, key: "admin.address")
+        }
+        let inline = try reader.string("token")
+        let file = try reader.string("token_file")
+        try reader.rejectUnknownKeys()
+        var token: String?
+        switch (inline, file) {
+        case (let inline?, nil):
+            token = try validateToken(inline, key: "admin.token")
+        case (nil, let file?):
+            let text: String
+            do {
+                text = try String(contentsOfFile: file, encoding: .utf8)
+            } catch {
+                throw ConfigurationError(key: "admin.token_file", problem: "cannot read \(file): \(error.localizedDescription)")
+            }
+            token = try validateToken(text.trimmingCharacters(in: .whitespacesAndNewlines), key: "admin.token_file")
+        case (.some, .some):
+            throw ConfigurationError(key: "admin.token_file", problem: "give admin.token or admin.token_file, not both")
+        case (nil, nil):
+            token = nil
+        }
+        if token == nil && !isLoopback(host) {
+            throw ConfigurationError(
+                key: "admin.token",
+                problem: "required when admin.address is not a loopback address (got '\(host)'): set admin.token or admin.token_file"
+            )
+        }
+        return (Listener(host: host, port: port), token)
+    }
+
+    /// A token of at least 16 visible ASCII characters (it travels in an `Authorization` header).
+    private static func validateToken(_ token: String, key: String) throws -> String {
+        guard token.utf8.count >= 16, token.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else {
+            throw ConfigurationError(key: key, problem: "the token must be at least 16 visible ASCII characters without spaces")
+        }
+        return token
+    }
+
+    /// 127.0.0.0/8, ::1 and localhost.
+    static func isLoopback(_ host: String) -> Bool {
+        let lower = host.lowercased()
+        if lower == "localhost" || lower == "::1" { return true }
+        let parts = lower.split(separator: ".", omittingEmptySubsequences: false)
+        return parts.count == 4 && parts[0] == "127" && parts.allSatisfy { Int($0).map { (0...255).contains($0) } ?? false }
     }
 
     private static func readListener(_ node: Node, path: String, allowTLS: Bool) throws -> Listener {

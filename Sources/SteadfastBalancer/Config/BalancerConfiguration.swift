@@ -127,8 +127,12 @@ public struct BalancerConfiguration: Sendable, Equatable {
 
     /// Client-facing listeners; at least one.
     public var listeners: [Listener]
-    /// The admin (JSON + metrics) listener; `nil` runs without one.
+    /// The admin (JSON + metrics) listener; `nil` runs without one. Its host defaults to
+    /// 127.0.0.1; a non-loopback one needs ``adminToken``.
     public var admin: Listener?
+    /// The bearer token the admin API requires (`admin.token`, or the contents of
+    /// `admin.token_file`); `nil`: none. Applies at once on reload. Never logged.
+    public var adminToken: String?
     /// Number of event loops (threads). Default: number of cores.
     public var eventLoops: Int
     /// Balancing algorithm. Default round-robin.

@@ -86,7 +86,7 @@ public final class Balancer: Sendable {
             }
             var adminChannel: (any Channel)?
             if let admin = configuration.admin {
-                adminChannel = try await bindAdmin(admin)
+                adminChannel = try await bindAdmin(admin, limits: configuration.limits)
             }
             runtime.withLock {
                 $0.listenerChannels = listenerChannels
@@ -166,15 +166,21 @@ public final class Balancer: Sendable {
         return true
     }
 
-    private func bindAdmin(_ listener: BalancerConfiguration.Listener) async throws -> any Channel {
+    private func bindAdmin(_ listener: BalancerConfiguration.Listener, limits: BalancerConfiguration.Limits) async throws -> any Channel {
         let pool = self.pool
         let metrics = self.metrics
+        // Read per request, so a token changed by a reload applies at once.
+        let token: @Sendable () -> String? = { [self] in runtime.withLock { $0.configuration.adminToken } }
         return try await ServerBootstrap(group: group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    // Admin connections get the clients' idle and slowloris timeouts (on the
+                    // whole request, body included); the timeouts see raw bytes, before the codec.
+                    let timeouts = ClientTimeouts(idleTimeout: limits.clientIdleTimeout, headerTimeout: limits.clientHeaderTimeout)
+                    try channel.pipeline.syncOperations.addHandler(AdminTimeoutHandler(timeouts: timeouts))
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline()
-                    try channel.pipeline.syncOperations.addHandler(AdminHandler(pool: pool, metrics: metrics))
+                    try channel.pipeline.syncOperations.addHandler(AdminHandler(pool: pool, metrics: metrics, token: token, timeouts: timeouts))
                 }
             }
             .bind(host: listener.host, port: listener.port)

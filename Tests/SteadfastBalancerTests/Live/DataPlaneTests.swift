@@ -247,9 +247,10 @@ extension LiveTests {
                 #expect(metrics.body.contains("lb_server_selected_total{server=\"a\"} 1"))
                 let weighted = try await cluster.setServer(balancer, "a", weight: 7)
                 #expect(weighted.weight == 7)
-                let bad = try await cluster.request(port: balancer.adminPort, "/servers/a", method: .POST, body: "{\"state\": \"sleepy\"}")
+                let json = [("content-type", "application/json")]
+                let bad = try await cluster.request(port: balancer.adminPort, "/servers/a", method: .POST, headers: json, body: "{\"state\": \"sleepy\"}")
                 #expect(bad.status == 400)
-                let unknown = try await cluster.request(port: balancer.adminPort, "/servers/nope", method: .POST, body: "{\"state\": \"drain\"}")
+                let unknown = try await cluster.request(port: balancer.adminPort, "/servers/nope", method: .POST, headers: json, body: "{\"state\": \"drain\"}")
                 #expect(unknown.status == 404)
             }
         }

@@ -85,5 +85,88 @@ extension LiveTests {
                 }
             }
         }
+
+        static let token = "test-admin-token-0123456789"
+
+        @Test func theAdminAPINeedsTheTokenAndJSONAndClosesSlowClients() async throws {
+            try await LiveCluster.run { cluster in
+                let a = try await cluster.startBackend("a")
+                let balancer = try await cluster.startBalancer(
+                    yaml: LiveCluster.config(
+                        [a],
+                        extra: "limits:\n  client_header_timeout: 1s\n  client_idle_timeout: 2s\n",
+                        admin: "  token: \(Self.token)"
+                    )
+                )
+                let admin = balancer.adminPort
+                let bearer = ("authorization", "Bearer \(Self.token)")
+                let json = ("content-type", "application/json")
+
+                let anonymous = try await cluster.request(port: admin, "/servers")
+                #expect(anonymous.status == 401)
+                #expect(anonymous.headers.first(name: "www-authenticate")?.hasPrefix("Bearer") == true)
+                #expect(!anonymous.body.contains("\"a\""), "a refused request learns nothing about the servers")
+                let wrong = try await cluster.request(port: admin, "/metrics", headers: [("authorization", "Bearer \(Self.token.dropLast())x")])
+                #expect(wrong.status == 401)
+                let wrongScheme = try await cluster.request(port: admin, "/servers", headers: [("authorization", "Basic \(Self.token)")])
+                #expect(wrongScheme.status == 401)
+                let anonymousChange = try await cluster.request(
+                    port: admin, "/servers/a", method: .POST, headers: [json], body: "{\"state\": \"maint\"}"
+                )
+                #expect(anonymousChange.status == 401)
+                #expect(try await cluster.request(port: admin, "/healthz").status == 200, "liveness stays open")
+                #expect(try await cluster.request(port: admin, "/servers", headers: [bearer]).status == 200)
+                #expect(try await cluster.request(port: admin, "/metrics", headers: [("Authorization", "bearer \(Self.token)")]).status == 200)
+
+                // A browser's no-cors fetch can only send text/plain, form or multipart bodies.
+                for contentType in ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x"] {
+                    let simple = try await cluster.request(
+                        port: admin, "/servers/a", method: .POST, headers: [bearer, ("content-type", contentType)], body: "{\"state\": \"maint\"}"
+                    )
+                    #expect(simple.status == 415, "\(contentType)")
+                }
+                let untyped = try await cluster.request(port: admin, "/servers/a", method: .PUT, headers: [bearer], body: "{\"state\": \"maint\"}")
+                #expect(untyped.status == 415)
+                let status = try await cluster.request(port: admin, "/servers/a", headers: [bearer])
+                #expect(status.body.contains("\"state\" : \"ready\""), "no refused request changed the state: \(status.body)")
+                let drained = try await cluster.request(
+                    port: admin, "/servers/a", method: .POST, headers: [bearer, ("content-type", "application/json; charset=utf-8")],
+                    body: "{\"state\": \"drain\"}"
+                )
+                #expect(drained.status == 200 && drained.body.contains("\"state\" : \"drain\""), "\(drained.body)")
+
+                // Slowloris on the admin port: a head that never ends gets 408 and a close.
+                let started = ContinuousClock.now
+                let slow = try RawHTTPConnection(port: admin)
+                await slow.send("GET /servers HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+                let slowReply = await slow.readUntilClosed()
+                #expect(slowReply.hasPrefix("HTTP/1.1 408"), "\(slowReply.prefix(60))")
+                // A connection that never sends anything is closed after the idle timeout.
+                let idle = try RawHTTPConnection(port: admin)
+                let idleReply = await idle.readUntilClosed()
+                #expect(idleReply.isEmpty)
+                #expect(ContinuousClock.now - started < .seconds(10), "closed by the balancer, not by the test's 15 s receive timeout")
+            }
+        }
+
+        @Test func withoutATokenTheAdminAPIStillRefusesBrowsersAndNamedHosts() async throws {
+            try await LiveCluster.run { cluster in
+                let a = try await cluster.startBackend("a")
+                let balancer = try await cluster.startBalancer(yaml: LiveCluster.config([a]))
+                let admin = balancer.adminPort
+                let simple = try await cluster.request(port: admin, "/servers/a", method: .POST, headers: [("content-type", "text/plain")], body: "{\"state\": \"maint\"}")
+                #expect(simple.status == 415)
+                // DNS rebinding: a page on evil.example whose name now points at 127.0.0.1.
+                let body = "{\"state\":\"maint\"}"
+                let rebound = try await Self.exchange(
+                    admin,
+                    "POST /servers/a HTTP/1.1\r\nHost: evil.example:\(admin)\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n\(body)"
+                )
+                #expect(rebound.hasPrefix("HTTP/1.1 403"), "\(rebound.prefix(60))")
+                #expect(try await cluster.servers(balancer)["a"]?.state == .ready)
+                let local = try await Self.exchange(admin, "GET /healthz HTTP/1.1\r\nHost: localhost:\(admin)\r\nConnection: close\r\n\r\n")
+                #expect(local.hasPrefix("HTTP/1.1 200"))
+            }
+        }
     }
 }

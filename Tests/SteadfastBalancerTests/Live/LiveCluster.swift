@@ -89,13 +89,20 @@ final class LiveCluster: Sendable {
         return BalancerProcess(process: process, proxyPort: port("proxy"), adminPort: port("admin"), configPath: path)
     }
 
-    /// A balancer configuration for `servers` with fast health checks; `extra` is appended.
-    static func config(_ servers: [(TestBackendProcess, backup: Bool)], extra: String = "", healthInterval: String = "300ms") -> String {
+    /// A balancer configuration for `servers` with fast health checks; `extra` is appended,
+    /// `admin` (indented keys) is added to the admin section.
+    static func config(
+        _ servers: [(TestBackendProcess, backup: Bool)],
+        extra: String = "",
+        healthInterval: String = "300ms",
+        admin: String = ""
+    ) -> String {
         var yaml = """
             listeners:
               - address: 127.0.0.1:0
             admin:
               address: 127.0.0.1:0
+            \(admin)
             event_loops: 2
             health:
               path: /readyz
@@ -113,8 +120,8 @@ final class LiveCluster: Sendable {
         return yaml + extra
     }
 
-    static func config(_ servers: [TestBackendProcess], extra: String = "", healthInterval: String = "300ms") -> String {
-        config(servers.map { ($0, backup: false) }, extra: extra, healthInterval: healthInterval)
+    static func config(_ servers: [TestBackendProcess], extra: String = "", healthInterval: String = "300ms", admin: String = "") -> String {
+        config(servers.map { ($0, backup: false) }, extra: extra, healthInterval: healthInterval, admin: admin)
     }
 
     // MARK: HTTP
@@ -164,7 +171,13 @@ final class LiveCluster: Sendable {
         var fields: [String] = []
         if let state { fields.append("\"state\": \"\(state.rawValue)\"") }
         if let weight { fields.append("\"weight\": \(weight)") }
-        let reply = try await request(port: balancer.adminPort, "/servers/\(name)", method: .POST, body: "{\(fields.joined(separator: ", "))}")
+        let reply = try await request(
+            port: balancer.adminPort,
+            "/servers/\(name)",
+            method: .POST,
+            headers: [("content-type", "application/json")],
+            body: "{\(fields.joined(separator: ", "))}"
+        )
         #expect(reply.status == 200, "admin change of \(name): \(reply.body)")
         return try JSONDecoder().decode(ServerStatus.self, from: Data(reply.body.utf8))
     }

@@ -102,6 +102,7 @@ let package = Package(
         .target(
             name: "SteadfastConfig",
             dependencies: [
+                "SteadfastDomain",
                 "SteadfastStorage",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
@@ -284,7 +285,10 @@ let package = Package(
         .testTarget(name: "SteadfastDomainTests", dependencies: ["SteadfastDomain"], swiftSettings: swiftSettings),
         .testTarget(
             name: "SteadfastPersistenceTests",
-            dependencies: ["SteadfastPersistence", "SteadfastServices", "SteadfastSessions", "SteadfastTestSupport"],
+            dependencies: [
+                "SteadfastPersistence", "SteadfastServices", "SteadfastSessions", "SteadfastTestSupport",
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

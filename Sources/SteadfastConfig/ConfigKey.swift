@@ -64,6 +64,10 @@ extension ConfigKey {
     public static let sessionCleanupInterval = ConfigKey("session.cleanup_interval", default: "5m", "How often expired session rows are deleted (the session-cleanup job: one node per run).")
     public static let sessionSecureCookies = ConfigKey("session.secure_cookies", default: "auto", "auto: mark cookies Secure when the request came over HTTPS (directly or via a trusted proxy); always; never.")
     public static let securitySecret = ConfigKey("security.secret", default: "", "Cluster-wide secret for CSRF tokens and signed links (at least 32 characters); default: generated once and stored in the database, so every node shares it.")
+    public static let rateLimitLoginPerAccount = ConfigKey("security.rate_limit.login_per_account", default: "10/15m", "Log-in attempts for one account (known or not), from anywhere in the cluster, per window: N/DURATION, or off. Above it: 429 with Retry-After.")
+    public static let rateLimitLoginPerIP = ConfigKey("security.rate_limit.login_per_ip", default: "100/15m", "Log-in attempts from one client IP (as resolved through http.trusted_proxies) per window: N/DURATION, or off.")
+    public static let rateLimitRegisterPerIP = ConfigKey("security.rate_limit.register_per_ip", default: "20/1h", "Registrations from one client IP per window: N/DURATION, or off.")
+    public static let rateLimitAPIToken = ConfigKey("security.rate_limit.api_token", default: "1200/1m", "Requests made with one API token per window: N/DURATION, or off.")
     public static let bcryptCost = ConfigKey("security.bcrypt_cost", default: "12", "bcrypt work factor for password hashes (4-31).")
     public static let adminEmail = ConfigKey("admin.email", default: "", "E-mail of the staff account created on first start; default: admin@steadfast.local.")
     public static let adminPassword = ConfigKey("admin.password", default: "", "Password of that account; default: a random one, printed once at first start.")
@@ -104,7 +108,7 @@ extension ConfigKey {
         databaseMaxConnections, databaseTimeout, databaseStandbyMaxLag, databaseMonitorInterval,
         storageLocalPath, storageTargets, storageDefaultTarget, storageTypes, storageMaxUploadSize, storageClientQuota, storageRouteRefresh,
         sessionCookieName, sessionIdleTimeout, sessionAbsoluteTimeout, sessionCleanupInterval, sessionSecureCookies,
-        securitySecret, bcryptCost,
+        securitySecret, bcryptCost, rateLimitLoginPerAccount, rateLimitLoginPerIP, rateLimitRegisterPerIP, rateLimitAPIToken,
         adminEmail, adminPassword,
         billingCurrency, billingTimeZone, billingTaxMode, billingTaxRules, billingDefaultCountry,
         billingInvoiceNumberFormat, billingInvoiceDueDays, billingRenewalLeadDays,

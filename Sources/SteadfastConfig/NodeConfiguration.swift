@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import SteadfastDomain
 import SteadfastStorage
 import Yams
 
@@ -47,6 +48,11 @@ public struct NodeConfiguration: Sendable {
     public var secureCookies: SecureCookies
     public var secret: String?
     public var bcryptCost: Int
+    /// `security.rate_limit.*`; nil: off.
+    public var rateLimitLoginPerAccount: RateLimit?
+    public var rateLimitLoginPerIP: RateLimit?
+    public var rateLimitRegisterPerIP: RateLimit?
+    public var rateLimitAPIToken: RateLimit?
     public var adminEmail: String?
     public var adminPassword: String?
     public var logLevel: Logger.Level
@@ -183,6 +189,10 @@ public struct NodeConfiguration: Sendable {
         }
         self.secret = secret.isEmpty ? nil : secret
         bcryptCost = try reader.int(.bcryptCost, in: 4...31)
+        rateLimitLoginPerAccount = try reader.rateLimit(.rateLimitLoginPerAccount)
+        rateLimitLoginPerIP = try reader.rateLimit(.rateLimitLoginPerIP)
+        rateLimitRegisterPerIP = try reader.rateLimit(.rateLimitRegisterPerIP)
+        rateLimitAPIToken = try reader.rateLimit(.rateLimitAPIToken)
         let email = try reader.string(.adminEmail)
         adminEmail = email.isEmpty ? nil : email
         let password = try reader.string(.adminPassword)
@@ -417,6 +427,19 @@ struct Reader {
         }
         guard let seconds = Double(lower), seconds >= 0, seconds.isFinite else { return nil }
         return .milliseconds(Int64((seconds * 1000).rounded()))
+    }
+
+    /// "N/DURATION" (at most N events per window, e.g. 10/15m) or "off" (nil).
+    func rateLimit(_ key: ConfigKey) throws(ConfigError) -> RateLimit? {
+        let text = try string(key).lowercased()
+        if text == "off" { return nil }
+        let parts = text.split(separator: "/", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+        guard parts.count == 2, let count = Int(parts[0]), (1...1_000_000).contains(count), let window = Self.parseDuration(parts[1]),
+              let limit = RateLimit(limit: count, window: window), window <= .seconds(86400 * 7)
+        else {
+            throw fail(key, "expected N/DURATION such as 10/15m (1 to 1000000 per 1s to 7d) or off, got '\(text)'")
+        }
+        return limit
     }
 
     /// "1048576", "512KiB", "1MiB", "1GiB" (also KB/MB/GB as powers of 1000).

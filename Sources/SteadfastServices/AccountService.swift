@@ -9,22 +9,30 @@ public struct AccountService: Sendable {
     let hasher: PasswordHasher
     let policy: PasswordPolicy
     let clock: any WallClock
+    /// Log-in and registration limits; `nil`: none (tools and tests that make accounts).
+    let limiter: RateLimiter?
 
     /// A bcrypt hash checked when the e-mail is unknown, so a wrong e-mail costs as much time as
     /// a wrong password and timing does not reveal which accounts exist.
     private let decoyHash: String
 
-    public init(database: any SQLDatabase, hasher: PasswordHasher, policy: PasswordPolicy = PasswordPolicy(), clock: any WallClock = SystemWallClock()) {
+    public init(
+        database: any SQLDatabase, hasher: PasswordHasher, policy: PasswordPolicy = PasswordPolicy(), clock: any WallClock = SystemWallClock(),
+        limiter: RateLimiter? = nil
+    ) {
         self.accounts = AccountRepository(database: database)
         self.hasher = hasher
         self.policy = policy
         self.clock = clock
+        self.limiter = limiter
         // A hash of a random password at the configured cost (computed once, synchronously).
         self.decoyHash = "$2b$\(String(format: "%02d", Int(hasher.cost)))$" + String(repeating: "a", count: 53)
     }
 
-    /// Creates an account after validating every field; throws ``AccountError``.
-    public func register(email rawEmail: String, password: String, name rawName: String, role: Role = .client) async throws -> Account {
+    /// Creates an account after validating every field; throws ``AccountError``, or
+    /// ``RateLimited`` when `clientIP` has registered too often.
+    public func register(email rawEmail: String, password: String, name rawName: String, role: Role = .client, clientIP: String? = nil) async throws -> Account {
+        if let limiter, let clientIP { try await limiter.hit(.registerPerIP, key: clientIP) }
         let email = try EmailAddress(rawEmail)
         let name = try Account.validateName(rawName)
         try policy.validate(password, email: email)
@@ -41,8 +49,15 @@ public struct AccountService: Sendable {
     }
 
     /// The account for these credentials, or ``AccountError/invalidCredentials`` — the same error
-    /// whether the e-mail is unknown or the password wrong.
-    public func authenticate(email rawEmail: String, password: String) async throws -> Account {
+    /// whether the e-mail is unknown or the password wrong. With a limiter, each attempt counts
+    /// against the account (known or not, so the limit reveals nothing) and `clientIP` first;
+    /// over a limit: ``RateLimited``, before any password is checked.
+    public func authenticate(email rawEmail: String, password: String, clientIP: String? = nil) async throws -> Account {
+        if let limiter {
+            if let clientIP { try await limiter.hit(.loginPerIP, key: clientIP) }
+            let normalized = (try? EmailAddress(rawEmail).normalized) ?? rawEmail.lowercased()
+            try await limiter.hit(.loginPerAccount, key: normalized)
+        }
         guard let email = try? EmailAddress(rawEmail), !password.isEmpty, password.utf8.count <= 1024 else {
             throw AccountError.invalidCredentials
         }

@@ -11,14 +11,20 @@ public final class SteadfastNode: Sendable {
     /// - Parameters:
     ///   - database: a database URL; `nil` uses the zero-config default (SQLite under `workingDirectory`).
     ///   - arguments: extra `serve` arguments (e.g. `--set session.idle_timeout=2s`).
+    ///   - rateLimits: keep the default `security.rate_limit.*`; off by default, because tests
+    ///     register and log in far more often from 127.0.0.1 than any person would (the
+    ///     rate-limit tests turn them on and set their own).
     public static func start(
         name: String = "node", database: String? = nil, arguments: [String] = [], environment: [String: String?] = [:],
-        workingDirectory: URL? = nil, bcryptCost: Int? = 4, drainDelay: String = "0s"
+        workingDirectory: URL? = nil, bcryptCost: Int? = 4, drainDelay: String = "0s", rateLimits: Bool = false
     ) async throws -> SteadfastNode {
         let directory = try workingDirectory ?? TestPaths.makeTemporaryDirectory(prefix: "steadfast-node")
         var args = ["serve", "--port", "0", "--node-id", name, "--drain-delay", drainDelay]
         if let database { args += ["--database", database] }
         if let bcryptCost { args += ["--set", "security.bcrypt_cost=\(bcryptCost)"] }
+        if !rateLimits {
+            for key in ["login_per_account", "login_per_ip", "register_per_ip", "api_token"] { args += ["--set", "security.rate_limit.\(key)=off"] }
+        }
         args += arguments
         let process = try ManagedProcess(
             name: "\(name)-\(UUID().uuidString.prefix(4))", executable: TestPaths.steadfastBinary, arguments: args,

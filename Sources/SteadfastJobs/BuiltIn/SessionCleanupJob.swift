@@ -1,6 +1,6 @@
 import SteadfastPersistence
 
-/// `session-cleanup`: deletes expired session rows — once per interval for the whole cluster,
+/// `session-cleanup`: deletes expired session rows and ended rate-limit windows — once per interval for the whole cluster,
 /// where every node used to do it on its own timer.
 public enum SessionCleanupJob {
     public static let name = "session-cleanup"
@@ -12,6 +12,8 @@ public enum SessionCleanupJob {
             if deleted > 0 {
                 context.logger.info("deleted expired sessions", metadata: ["steadfast.sessions.deleted": "\(deleted)"])
             }
+            // Rate-limit counters of windows that have ended are dead weight too.
+            try await RateLimitRepository(database).deleteExpired(now: context.clock.now())
         }
     }
 }

@@ -1,4 +1,4 @@
-/// Migrations 1–99: accounts, sessions and cluster settings.
+/// Migrations 1–99: accounts, sessions, cluster settings and rate-limit counters.
 ///
 /// Column types come from the dialect (`UUID`/`TEXT`, `TIMESTAMPTZ`/`INTEGER` µs...), so both
 /// engines get the same tables with the same constraints.
@@ -36,6 +36,19 @@ public enum FoundationMigrations {
                     updated_at \(d.timestampType) NOT NULL
                 )
                 """,
+            ]
+        },
+        Migration(version: 2, name: "rate-limit counters shared by every node") { d in
+            [
+                """
+                CREATE TABLE rate_limit_counters (
+                    bucket TEXT PRIMARY KEY,
+                    window_number BIGINT NOT NULL,
+                    hits BIGINT NOT NULL,
+                    expires_at \(d.timestampType) NOT NULL
+                )
+                """,
+                "CREATE INDEX rate_limit_counters_expires_at ON rate_limit_counters (expires_at)",
             ]
         },
     ]

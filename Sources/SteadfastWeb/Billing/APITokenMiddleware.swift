@@ -8,12 +8,16 @@ struct APITokenMiddleware: RouterMiddleware {
     typealias Context = PortalRequestContext
 
     let tokens: APITokenService
+    /// Counts each request against its token's limit (`security.rate_limit.api_token`).
+    let limiter: RateLimiter?
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         guard let header = request.headers[.authorization] else { return try await next(request, context) }
-        guard header.lowercased().hasPrefix("bearer "), let account = try await tokens.authenticate(token: String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces)) else {
+        let token = String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces)
+        guard header.lowercased().hasPrefix("bearer "), let account = try await tokens.authenticate(token: token) else {
             throw HTTPError(.unauthorized, headers: [.wwwAuthenticate: "Bearer"], message: "the API token is not valid")
         }
+        try await limiter?.hit(.apiToken, key: token)
         var context = context
         context.account = account
         context.authenticatedByToken = true

@@ -27,14 +27,14 @@ struct AuthAPIController: Sendable {
 
     @Sendable func register(_ request: Request, context: PortalRequestContext) async throws -> EditedResponse<AccountResponse> {
         let input = try await request.decode(as: RegisterRequest.self, context: context)
-        let account = try await accounts.register(email: input.email, password: input.password, name: input.name)
+        let account = try await accounts.register(email: input.email, password: input.password, name: input.name, clientIP: context.clientIP)
         context.logger.info("account registered", metadata: ["steadfast.account.id": .string(account.id.uuidString.lowercased())])
         return EditedResponse(status: .created, response: AccountResponse(account))
     }
 
     @Sendable func login(_ request: Request, context: PortalRequestContext) async throws -> AccountResponse {
         let input = try await request.decode(as: LoginRequest.self, context: context)
-        let account = try await accounts.authenticate(email: input.email, password: input.password)
+        let account = try await accounts.authenticate(email: input.email, password: input.password, clientIP: context.clientIP)
         try await sessions.logIn(account, request: request, context: context)
         return AccountResponse(account)
     }

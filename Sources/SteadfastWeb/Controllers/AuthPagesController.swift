@@ -43,7 +43,7 @@ struct AuthPagesController: Sendable {
     @Sendable func login(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let form = try await request.decode(form: LoginForm.self, context: context)
         do {
-            let account = try await accounts.authenticate(email: form.email ?? "", password: form.password ?? "")
+            let account = try await accounts.authenticate(email: form.email ?? "", password: form.password ?? "", clientIP: context.clientIP)
             try await sessions.logIn(account, request: request, context: context)
             return redirect(to: home(account))
         } catch let error as AccountError {
@@ -54,7 +54,7 @@ struct AuthPagesController: Sendable {
     @Sendable func register(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let form = try await request.decode(form: RegisterForm.self, context: context)
         do {
-            let account = try await accounts.register(email: form.email ?? "", password: form.password ?? "", name: form.name ?? "")
+            let account = try await accounts.register(email: form.email ?? "", password: form.password ?? "", name: form.name ?? "", clientIP: context.clientIP)
             try await sessions.logIn(account, request: request, context: context)
             return redirect(to: "/clientarea")
         } catch let error as AccountError {

@@ -109,6 +109,12 @@ public struct Problem: Sendable {
         case let error as DatabaseError where [.timeout, .connectionFailure, .readOnly].contains(error.kind):
             self.init(status: .serviceUnavailable, code: "database_unavailable", message: "the database is unavailable; please try again shortly")
             headers[.retryAfter] = "1"
+        case is PasswordHasher.Busy:
+            self.init(status: .serviceUnavailable, code: "busy", message: "too many log-ins are being checked right now; please try again in a moment")
+            headers[.retryAfter] = "1"
+        case let error as RateLimited:
+            self.init(status: .tooManyRequests, code: "too_many_requests", message: error.message)
+            headers[.retryAfter] = String(error.retryAfterSeconds)
         case let error as InvalidParameter:
             self.init(status: .badRequest, code: "invalid_parameter", message: error.message, field: error.name)
         case let error as HTTPError:

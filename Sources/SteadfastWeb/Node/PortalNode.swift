@@ -94,7 +94,10 @@ struct NodeService: Service {
     func run() async throws {
         let configuration = node.configuration
         let logger = node.logger
-        let accounts = AccountService(database: database, hasher: PasswordHasher(cost: configuration.bcryptCost), clock: node.clock)
+        let accounts = AccountService(
+            database: database, hasher: PasswordHasher(cost: configuration.bcryptCost), clock: node.clock,
+            limiter: RateLimiter(database: database, limits: configuration.rateLimits, clock: node.clock)
+        )
         let setup = NodeSetup(configuration: configuration, database: database, accounts: accounts, clock: node.clock, logger: logger)
         let outcome = try await cancelWhenGracefulShutdown { try await setup.runRetrying() }
 

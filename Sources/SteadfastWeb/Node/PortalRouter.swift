@@ -69,7 +69,7 @@ public struct PortalRouter: Sendable {
         DownloadLinkController(registry: files.registry).addRoutes(to: router)
 
         let api = router.group("api/v1")
-            .add(middleware: APITokenMiddleware(tokens: billing.tokens))
+            .add(middleware: APITokenMiddleware(tokens: billing.tokens, limiter: RateLimiter(database: database, limits: configuration.rateLimits, clock: clock)))
             .add(middleware: JSONOnlyMiddleware(rawBodyHeader: FilesAPIController.filenameHeader))
         AuthAPIController(accounts: accounts, sessions: issuer).addRoutes(to: api)
         FilesAPIController(files: files, maxUploadSize: configuration.maxUploadSize).addRoutes(to: api)
@@ -94,5 +94,16 @@ public struct PortalRouter: Sendable {
     public static func staffNotices(_ configuration: NodeConfiguration) -> [String] {
         guard configuration.billing.gateways.contains(TestCardGateway.name) else { return [] }
         return ["The testcard gateway is enabled: anyone can pay an invoice with a test card and no money moves. Remove it from billing.gateways before taking real customers."]
+    }
+}
+
+extension NodeConfiguration {
+    /// The `security.rate_limit.*` settings that are on, by what they limit.
+    public var rateLimits: [RateLimiter.Kind: RateLimit] {
+        let all: [(RateLimiter.Kind, RateLimit?)] = [
+            (.loginPerAccount, rateLimitLoginPerAccount), (.loginPerIP, rateLimitLoginPerIP),
+            (.registerPerIP, rateLimitRegisterPerIP), (.apiToken, rateLimitAPIToken),
+        ]
+        return Dictionary(uniqueKeysWithValues: all.compactMap { kind, limit in limit.map { (kind, $0) } })
     }
 }

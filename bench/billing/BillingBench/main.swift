@@ -150,7 +150,7 @@ final class Node: Sendable {
         process.arguments = [
             "serve", "--port", "0", "--database", database, "--node-id", "bench", "--drain-delay", "0s", "--log-level", "warning",
             "--set", "security.bcrypt_cost=4", "--set", "billing.currency=EUR", "--set", "billing.tax_rules=DE=19:VAT",
-            "--set", "billing.gateways=banktransfer,testcard",
+            "--set", "billing.gateways=banktransfer,testcard", "--set", "security.rate_limit.login_per_ip=off",
             "--admin-email", "staff@example.com", "--admin-password", password,
         ]
         process.currentDirectoryURL = directory

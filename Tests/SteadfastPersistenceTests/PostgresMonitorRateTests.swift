@@ -81,4 +81,27 @@ import Testing
             }
         }
     }
+
+    /// `close()` stops the monitor: `run()` returns by itself and no probe follows. (The old
+    /// monitor, its ask stream finished by `close()`, went on probing every 20 ms until cancelled.)
+    @Test func closingTheClusterStopsTheMonitor() async throws {
+        try await Self.withServer { server, name in
+            guard case .postgres(let target) = try DatabaseURL(server.url(database: name)) else { throw HarnessError("not postgres") }
+            let cluster = PostgresCluster(target: target, maximumConnections: 2, monitorInterval: .milliseconds(200), logger: Logger(label: "test"))
+            let finished = LockedBox(false)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    try await cluster.run()
+                    finished.with { $0 = true }
+                }
+                defer { group.cancelAll() }
+                #expect(await eventually(timeout: .seconds(10), interval: .milliseconds(10)) { cluster.canWrite })
+                try await cluster.close()
+                #expect(await eventually(timeout: .seconds(5), interval: .milliseconds(10)) { finished.value }, "run() went on after close()")
+                let after = Self.sessions(server, database: name)
+                try await Task.sleep(for: .seconds(1))  // five intervals
+                #expect(Self.sessions(server, database: name) == after, "probes went on after close()")
+            }
+        }
+    }
 }

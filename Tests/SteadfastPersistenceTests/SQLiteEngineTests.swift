@@ -116,4 +116,16 @@ import Testing
             #expect(engine.repreparedStatements == before)
         }
     }
+
+    /// A REAL that does not fit an integer (infinite, NaN, past Int64) is read without trapping.
+    @Test func realValuesOutsideInt64DoNotTrap() async throws {
+        try await withDatabase(.sqlite, migrate: false) { db in
+            let row = try #require(try await db.first("SELECT 1e999 AS inf, -1e999 AS ninf, 9.5e18 AS big, 2.9 AS small, (1e999 - 1e999) AS nan"))
+            #expect(try row.int("inf") == .max)
+            #expect(try row.int("ninf") == .min)
+            #expect(try row.int("big") == .max)
+            #expect(try row.int("small") == 2)
+            _ = try? row.int("nan") // NULL in SQLite; either way, no trap
+        }
+    }
 }

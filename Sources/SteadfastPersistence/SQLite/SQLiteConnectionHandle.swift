@@ -139,7 +139,10 @@ final class SQLiteConnectionHandle: @unchecked Sendable {
     private func value(at index: Int32, in statement: OpaquePointer) -> SQLValue {
         switch sqlite_nio_sqlite3_column_type(statement, index) {
         case SQLITE_INTEGER: return .int(sqlite_nio_sqlite3_column_int64(statement, index))
-        case SQLITE_FLOAT: return .int(Int64(sqlite_nio_sqlite3_column_double(statement, index)))
+        case SQLITE_FLOAT:
+            // Steadfast stores no REAL values; a NaN, infinite or out-of-range one must not trap.
+            let double = sqlite_nio_sqlite3_column_double(statement, index)
+            return .int(double.isNaN ? 0 : Int64(exactly: double.rounded(.towardZero)) ?? (double < 0 ? .min : .max))
         case SQLITE_TEXT:
             guard let bytes = sqlite_nio_sqlite3_column_text(statement, index) else { return .text("") }
             let count = Int(sqlite_nio_sqlite3_column_bytes(statement, index))

@@ -100,7 +100,8 @@ public struct S3FileStorage: FileStorage {
         if response.status == .partialContent, let contentRange = response.headers.first(name: "content-range") {
             // "bytes 10-19/1234"
             let parts = contentRange.split(whereSeparator: { $0 == " " || $0 == "-" || $0 == "/" })
-            if parts.count == 4, let first = Int64(parts[1]), let last = Int64(parts[2]) {
+            // The server's word: a range that is backwards or too long to count is a broken answer.
+            if parts.count == 4, let first = Int64(parts[1]), let last = Int64(parts[2]), first >= 0, last >= first, last < Int64.max {
                 served = (first, last - first + 1)
                 if let total = Int64(parts[3]) { object.size = total }
             }

@@ -32,16 +32,7 @@ import Testing
     }
 
     /// A small deterministic generator, so a failure can be reproduced.
-    struct SplitMix64: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
+    typealias SplitMix64 = SeededGenerator
 
     static let keyPieces = ["a", "Z", "0", " ", "+", "~", "%", "=", "&", "!", "*", "'", "(", ")", "$", "@", ":", ",", ";",
                             "?", "#", "[", "]", "é", "ü", "漢字", "файл", "🙂", "-", "_", ".", "/", "report", "2026"]
@@ -52,7 +43,7 @@ import Testing
     }
 
     static func makeCases(count: Int) -> ([Case], [(url: URL, headers: [SigV4Header], payload: SigV4Payload, signer: SigV4Signer, date: Date)]) {
-        var rng = SplitMix64(state: 20_261_130)
+        var rng = SplitMix64(seed: 20_261_130)
         var cases: [Case] = []
         var inputs: [(URL, [SigV4Header], SigV4Payload, SigV4Signer, Date)] = []
         let regions = ["us-east-1", "eu-central-1", "auto", "ap-southeast-2"]

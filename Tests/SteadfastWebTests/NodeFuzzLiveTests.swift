@@ -11,18 +11,6 @@ import Testing
 /// Deterministic for a seed (`FUZZ_SEED`, default fixed) and bounded: `FUZZ_ITERATIONS`
 /// requests (default 600) or 120 s, whichever comes first.
 @Suite(.serialized) struct NodeFuzzLiveTests {
-    /// SplitMix64: small, fast and the same on every machine for a seed.
-    struct Generator: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     static let numbers = [
         "0", "-1", "1", "9223372036854775807", "-9223372036854775808", "92233720368547758070", "1e309", "NaN", "0x10", "١٢", "1.5", "",
         "4294967296", "2147483648", "00000000000000000000001", " 7", "+5",
@@ -42,7 +30,7 @@ import Testing
         let (numbers, strings, fields) = (Self.numbers, Self.strings, Self.fields)
         let environment = ProcessInfo.processInfo.environment
         let iterations = environment["FUZZ_ITERATIONS"].flatMap(Int.init) ?? 600
-        var random = Generator(state: environment["FUZZ_SEED"].flatMap(UInt64.init) ?? 0x5EED_F00D)
+        var random = SeededGenerator(seed: environment["FUZZ_SEED"].flatMap(UInt64.init) ?? 0x5EED_F00D)
         let live = try await BillingLive.start(.sqlite, name: "fuzz")
         defer { live.stop() }
         let node = live.nodes[0]

@@ -1,3 +1,4 @@
+import SteadfastTestSupport
 import Crypto
 import Foundation
 import NIOCore
@@ -79,28 +80,7 @@ enum TestData {
         return path
     }
 
-    struct Generator {
-        var state: UInt64
-        init(seed: UInt64) { state = seed }
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-        mutating func fill(_ buffer: inout ArraySlice<UInt8>) {
-            var index = buffer.startIndex
-            while index < buffer.endIndex {
-                var word = next()
-                for _ in 0..<8 where index < buffer.endIndex {
-                    buffer[index] = UInt8(truncatingIfNeeded: word)
-                    word >>= 8
-                    index += 1
-                }
-            }
-        }
-    }
+    typealias Generator = SeededGenerator
 }
 
 /// Runs `body` with a temporary directory, removed afterwards.

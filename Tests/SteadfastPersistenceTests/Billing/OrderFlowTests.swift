@@ -103,13 +103,27 @@ import SteadfastTestSupport
                 _ = try await f.orders.addToCart(clientID: client, productID: product.id, cycle: .monthly, selections: [:])
                 clients.append(client)
             }
-            let results = await withTaskGroup(of: Bool.self) { group in
+            // nil: the checkout succeeded; otherwise the error it threw.
+            let failures = await withTaskGroup(of: (any Error)?.self) { group in
                 for client in clients {
-                    group.addTask { (try? await f.orders.checkout(clientID: client, idempotencyKey: nil)) != nil }
+                    group.addTask {
+                        do {
+                            _ = try await f.orders.checkout(clientID: client, idempotencyKey: nil)
+                            return nil
+                        } catch {
+                            return error
+                        }
+                    }
                 }
-                return await group.reduce(into: [Bool]()) { $0.append($1) }
+                return await group.reduce(into: [(any Error)?]()) { $0.append($1) }
             }
-            #expect(results.filter { $0 }.count == 1)
+            #expect(failures.filter { $0 == nil }.count == 1)
+            // Every other checkout lost the race for the stock — not to a busy database, a
+            // deadlock or any other error that would also leave the stock unsold.
+            for case let error? in failures {
+                let billing = error as? BillingError
+                #expect(billing?.kind == .unavailable && billing?.message.hasSuffix("is out of stock") == true, "a losing checkout failed with \(error)")
+            }
             #expect(try await f.catalogue.product(id: product.id)?.stockSold == 1)
         }
     }

@@ -109,11 +109,22 @@ import Testing
     /// A primary that hangs instead of dying (connections stay open, nothing answers): the
     /// monitor's probe finds it unresponsive and gives it up, which abandons the read stuck
     /// there, and the standby answers the read well within the request's time.
+    ///
+    /// The promise (docs/ha-postgres.md): while a primary is known the monitor probes every
+    /// `monitor_interval`, and a probe of a host that hangs times out after
+    /// `min(monitor_interval, 1 s)`. So the hung primary is given up within interval + probe
+    /// timeout of the freeze (2 s here), and the read, retried on the standby at once, ends soon
+    /// after — long before the 8 s request timeout, which the read would reach if giving up on
+    /// the host did not free it.
     @Test func aReadStuckOnAHungPrimaryIsAnsweredByTheStandby() async throws {
         let set = try await PostgresReplicaSet.start(standbys: 1)
         defer { set.servers[0].thaw(); set.stopAll() }
         let name = try await set.createDatabase()
-        try await Self.withCluster(set, database: name, monitorInterval: .seconds(1), requestTimeout: .seconds(8)) { cluster in
+        let monitorInterval = Duration.seconds(1)
+        let probeTimeout = min(monitorInterval, .seconds(1))
+        // Scheduling on a busy machine, the standby's connection and the retried read.
+        let allowance = Duration.milliseconds(1500)
+        try await Self.withCluster(set, database: name, monitorInterval: monitorInterval, requestTimeout: .seconds(8)) { cluster in
             try await cluster.query("CREATE TABLE t (v INTEGER)")
             try await cluster.query("INSERT INTO t (v) VALUES (7)")
             #expect(await eventually { (try? await set.servers[1].psql("SELECT count(*) FROM t", database: name)) == "1" })
@@ -124,7 +135,9 @@ import Testing
             let started = clock.now
             let rows = try await cluster.read("SELECT v FROM t")
             #expect(try rows.first?.int("v") == 7)
-            #expect(clock.now - started < .seconds(8))
+            let took = clock.now - started
+            print("a read on the hung primary was answered after \(took)")
+            #expect(took < monitorInterval + probeTimeout + allowance, "the read on the hung primary took \(took)")
             #expect(await cluster.hostStatuses().map(\.role) == ["unreachable", "standby"])
         }
     }

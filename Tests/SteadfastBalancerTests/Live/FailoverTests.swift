@@ -122,16 +122,25 @@ extension LiveTests {
                     try await cluster.servers(balancer)["b"]?.health == "up"
                 }
                 let back = try await cluster.setServer(balancer, "b", state: .ready)
+                let atReturn = try await cluster.servers(balancer)
                 #expect(back.slowStart, "a server leaving maintenance ramps up slowly")
                 #expect(back.effectiveWeight < Double(back.weight))
                 try await cluster.eventually("traffic returns to b") { load.count(from: "b") > countWhileAway + 5 }
+                try await load.waitForMore(600)
+                let final = try await cluster.servers(balancer)
                 let outcomes = await load.stop()
                 let failures = outcomes.filter { !$0.succeeded }
                 #expect(failures.isEmpty, "failed requests: \(failures.prefix(5))")
-                let final = try await cluster.servers(balancer)
-                let bShare = Double(final["b"]!.selected - drained.selected)
-                let aShare = Double(final["a"]!.selected)
-                #expect(bShare < aShare, "slow start: the returning server got less than a full share")
+                // Like with like: what a and b were each given over the same span, from b's
+                // return on. With equal weights and no slow start b would get about as much as
+                // a. With a 60 s ramp from 5 %, b's weight over a span of T seconds averages under
+                // 5 % + T / 120 s of a's: under half of a's share for any span shorter than about
+                // 50 s, and these 600 requests take a second or two.
+                let bShare = final["b"]!.selected - atReturn["b"]!.selected
+                let aShare = final["a"]!.selected - atReturn["a"]!.selected
+                print("slow start: since b's return a was given \(aShare) requests, b \(bShare)")
+                #expect(aShare > 100, "a was given \(aShare) requests after b's return")
+                #expect(Double(bShare) < Double(aShare) / 2, "slow start: since its return b was given \(bShare) requests, a \(aShare)")
             }
         }
 

@@ -62,6 +62,47 @@ final class RawHTTPConnection: @unchecked Sendable {
         }
     }
 
+    /// How a read ended.
+    enum End: Sendable, Equatable {
+        /// The peer closed the connection (end of stream).
+        case closed
+        /// The peer reset the connection (as when it closes with unread data from us).
+        case reset
+        /// Nothing more arrived for 15 s and the connection is still open: silence, not a close.
+        case timedOut
+        /// Some other receive error.
+        case failed(Int32)
+    }
+
+    /// Reads until the peer closes, resets, or 15 s pass in silence; returns what arrived and
+    /// which of those ended it — unlike ``readUntilClosed()``, a silent peer is told apart from
+    /// one that closed.
+    func readUntilEnd() async -> (text: String, end: End) {
+        await onQueue {
+            var data = [UInt8]()
+            var buffer = [UInt8](repeating: 0, count: 65536)
+            while true {
+                let count = recv(self.fd, &buffer, buffer.count, 0)
+                if count > 0 {
+                    data.append(contentsOf: buffer[0..<count])
+                    continue
+                }
+                let end: End
+                if count == 0 {
+                    end = .closed
+                } else {
+                    switch errno {
+                    case EINTR: continue
+                    case ECONNRESET: end = .reset
+                    case EAGAIN, EWOULDBLOCK: end = .timedOut
+                    case let other: end = .failed(other)
+                    }
+                }
+                return (String(decoding: data, as: UTF8.self), end)
+            }
+        }
+    }
+
     /// Reads one response head and a body of `content-length` bytes.
     func readResponse() async -> String {
         await onQueue {

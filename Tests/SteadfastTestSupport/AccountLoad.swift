@@ -16,12 +16,25 @@ public final class AccountLoad: Sendable {
         public var failedWriteAttempts: Int
         /// Registrations answered 409 on a retry: an earlier, unacknowledged attempt committed.
         public var conflictsOnRetry: Int
+        /// The e-mails of those: each must be stored (the 409 says it is), or the write was lost
+        /// while the client was told it had been made.
+        public var confirmedByConflict: [String]
+        /// E-mails answered 409 on their very first attempt. Each e-mail is new, so only the
+        /// node itself can have stored it before: it ran the write a second time (a retry of work
+        /// that may have committed) and the unique key stopped the copy.
+        public var conflictsOnFirstAttempt: [String]
+        /// E-mails given up on with their outcome unknown (only when the load stops mid-failover):
+        /// each may or may not be stored.
+        public var abandoned: [String]
         public var reads: Int
         /// Reads that did not answer 200, with their statuses or errors.
         public var failedReads: [String]
     }
 
-    private let state = LockedBox(Report(acknowledged: [], acknowledgedAt: [], acknowledgedSentAt: [], failedWriteAttempts: 0, conflictsOnRetry: 0, reads: 0, failedReads: []))
+    private let state = LockedBox(Report(
+        acknowledged: [], acknowledgedAt: [], acknowledgedSentAt: [], failedWriteAttempts: 0, conflictsOnRetry: 0, confirmedByConflict: [],
+        conflictsOnFirstAttempt: [], abandoned: [], reads: 0, failedReads: []
+    ))
     private let running = LockedBox(true)
     private let tasks = LockedBox<[Task<Void, Never>]>([])
 
@@ -74,11 +87,20 @@ public final class AccountLoad: Sendable {
                     break
                 }
                 if response?.status == 409, attempts > 1 {
-                    state.with { $0.conflictsOnRetry += 1 }
+                    state.with {
+                        $0.conflictsOnRetry += 1
+                        $0.confirmedByConflict.append(email)
+                    }
                     break
                 }
-                state.with { $0.failedWriteAttempts += 1 }
-                if !isRunning && attempts > 50 { break }
+                state.with {
+                    $0.failedWriteAttempts += 1
+                    if response?.status == 409 { $0.conflictsOnFirstAttempt.append(email) }
+                }
+                if !isRunning && attempts > 50 {
+                    state.with { $0.abandoned.append(email) }
+                    break
+                }
                 try? await Task.sleep(for: .milliseconds(50))
             }
         }

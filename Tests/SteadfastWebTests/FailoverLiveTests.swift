@@ -18,16 +18,30 @@ import Testing
         return ([a, b], [reader, reader.pointed(at: b.baseURL)])
     }
 
-    /// Every acknowledged registration is in the database exactly once.
+    /// What the promise covers, checked against the database: every acknowledged registration is
+    /// stored; so is every one a retry was told already exists (409), since that answer says an
+    /// earlier, unacknowledged attempt committed; nothing is stored that the load was never told
+    /// about; and no write was applied twice. Every write here has unique keys (the account id and
+    /// e-mail), so a second application cannot leave a second row — the unique key stops the copy
+    /// and the node answers 409. That shows on a first attempt: a new e-mail answered 409 at once
+    /// was stored by the same request before, i.e. the node re-ran work that may have committed,
+    /// which docs/ha-postgres.md ("Safe retry") says it never does for such work.
     static func verify(_ report: AccountLoad.Report, on server: PostgresServer, database: String) async throws {
-        print("failover load: \(report.acknowledged.count) writes acknowledged, \(report.failedWriteAttempts) attempts failed and retried, \(report.conflictsOnRetry) retries found their write already committed, \(report.reads) reads, \(report.failedReads.count) failed")
+        print("failover load: \(report.acknowledged.count) writes acknowledged, \(report.failedWriteAttempts) attempts failed and retried, \(report.conflictsOnRetry) retries found their write already committed, \(report.abandoned.count) abandoned, \(report.reads) reads, \(report.failedReads.count) failed")
         let stored = try await server.psql("SELECT email FROM accounts WHERE email LIKE '%-w%'", database: database)
             .split(separator: "\n").map(String.init)
         let storedSet = Set(stored)
-        #expect(stored.count == storedSet.count, "an account was stored twice")
-        let missing = Set(report.acknowledged).subtracting(storedSet)
+        let acknowledged = Set(report.acknowledged)
+        let confirmed = Set(report.confirmedByConflict)
+        #expect(acknowledged.count == report.acknowledged.count, "an e-mail was acknowledged twice")
+        #expect(acknowledged.isDisjoint(with: confirmed))
+        let missing = acknowledged.subtracting(storedSet)
         #expect(missing.isEmpty, "acknowledged but lost: \(missing.sorted().prefix(5))")
-        #expect(Set(report.acknowledged).count == report.acknowledged.count)
+        let missingConfirmed = confirmed.subtracting(storedSet)
+        #expect(missingConfirmed.isEmpty, "a retry was answered 409 (already exists) but the account is not stored: \(missingConfirmed.sorted().prefix(5))")
+        let unaccounted = storedSet.subtracting(acknowledged).subtracting(confirmed).subtracting(report.abandoned)
+        #expect(unaccounted.isEmpty, "stored, but the load never learnt of it: \(unaccounted.sorted().prefix(5))")
+        #expect(report.conflictsOnFirstAttempt.isEmpty, "a new e-mail was answered 409 on its first attempt (the node applied the write twice): \(report.conflictsOnFirstAttempt.prefix(5))")
     }
 
     @Test func killingThePrimaryLosesNoAcknowledgedWriteAndReadsContinue() async throws {

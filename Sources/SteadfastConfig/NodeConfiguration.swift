@@ -148,9 +148,8 @@ public struct NodeConfiguration: Sendable {
         databaseTimeout = try reader.duration(.databaseTimeout)
         databaseStandbyMaxLag = try reader.duration(.databaseStandbyMaxLag)
         databaseMonitorInterval = try reader.duration(.databaseMonitorInterval)
-        guard databaseTimeout >= .milliseconds(100), databaseMonitorInterval >= .milliseconds(100) else {
-            throw reader.fail(.databaseTimeout, "database.timeout and database.monitor_interval must be at least 100ms")
-        }
+        guard databaseTimeout >= .milliseconds(100) else { throw reader.fail(.databaseTimeout, "must be at least 100ms") }
+        guard databaseMonitorInterval >= .milliseconds(100) else { throw reader.fail(.databaseMonitorInterval, "must be at least 100ms") }
         let localPath = try reader.string(.storageLocalPath)
         storageLocalPath = localPath.isEmpty ? (dataDirectory as NSString).appendingPathComponent("files") : localPath
         var base = try reader.string(.publicURL)
@@ -347,11 +346,21 @@ extension NodeConfiguration {
                 types[type] = route
             }
         }
-        let configuration = StorageConfiguration(targets: targets, defaultTarget: try reader.nonEmptyString(.storageDefaultTarget), types: types)
+        // Blame the key at fault: the targets themselves (names, prefixes), checked with every
+        // type routed to one of them; then the default target, checked with no per-type routes.
+        do {
+            _ = try StorageConfiguration(targets: targets, defaultTarget: targets[0].name).resolvedRoutes()
+        } catch {
+            throw reader.fail(.storageTargets, "\(error)")
+        }
+        let defaultTarget = try reader.nonEmptyString(.storageDefaultTarget)
+        let configuration = StorageConfiguration(targets: targets, defaultTarget: defaultTarget, types: types)
         do {
             _ = try configuration.resolvedRoutes()
         } catch {
-            throw reader.fail(types.isEmpty ? .storageDefaultTarget : .storageTypes, "\(error)")
+            let defaultIsUsed = FileType.allCases.contains { types[$0] == nil }
+            let defaultIsAtFault = defaultIsUsed && (try? StorageConfiguration(targets: targets, defaultTarget: defaultTarget).resolvedRoutes()) == nil
+            throw reader.fail(defaultIsAtFault ? .storageDefaultTarget : .storageTypes, "\(error)")
         }
         return configuration
     }
@@ -423,10 +432,17 @@ struct Reader {
             let number = lower.dropLast(suffix.count)
             // "ms" must not be read as "m" + "s": the units are checked in this order.
             guard let value = Double(number), value >= 0, value.isFinite else { return nil }
-            return .milliseconds(Int64((value * scale * 1000).rounded()))
+            return milliseconds(value * scale * 1000)
         }
         guard let seconds = Double(lower), seconds >= 0, seconds.isFinite else { return nil }
-        return .milliseconds(Int64((seconds * 1000).rounded()))
+        return milliseconds(seconds * 1000)
+    }
+
+    /// nil beyond what Int64 milliseconds hold (1e300s would trap converting, not be refused).
+    private static func milliseconds(_ value: Double) -> Duration? {
+        let rounded = value.rounded()
+        guard rounded < Double(Int64.max) else { return nil }
+        return .milliseconds(Int64(rounded))
     }
 
     /// "N/DURATION" (at most N events per window, e.g. 10/15m) or "off" (nil).

@@ -139,12 +139,14 @@ extension LiveTests {
                 let started = ContinuousClock.now
                 let slow = try RawHTTPConnection(port: admin)
                 await slow.send("GET /servers HTTP/1.1\r\nHost: 127.0.0.1\r\n")
-                let slowReply = await slow.readUntilClosed()
-                #expect(slowReply.hasPrefix("HTTP/1.1 408"), "\(slowReply.prefix(60))")
+                let slowReply = await slow.readUntilEnd()
+                #expect(slowReply.text.hasPrefix("HTTP/1.1 408"), "\(slowReply.text.prefix(60))")
+                #expect(slowReply.end != .timedOut, "the balancer closed the connection")
                 // A connection that never sends anything is closed after the idle timeout.
                 let idle = try RawHTTPConnection(port: admin)
-                let idleReply = await idle.readUntilClosed()
-                #expect(idleReply.isEmpty)
+                let idleReply = await idle.readUntilEnd()
+                #expect(idleReply.text.isEmpty)
+                #expect(idleReply.end != .timedOut, "the balancer closed the idle connection")
                 #expect(ContinuousClock.now - started < .seconds(10), "closed by the balancer, not by the test's 15 s receive timeout")
             }
         }

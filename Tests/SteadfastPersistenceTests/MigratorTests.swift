@@ -28,12 +28,51 @@ import Testing
         }
     }
 
-    @Test func aFailedMigrationLeavesNothingBehind() async throws {
-        try await withDatabase(.postgres, migrate: false) { db in
-            let broken = Schema.migrations + [Migration(version: 999, name: "broken") { _ in ["CREATE TABLE half (x INTEGER)", "THIS IS NOT SQL"] }]
+    /// The tables of the database among `names` (information_schema on PostgreSQL, sqlite_master on SQLite).
+    func tables(_ db: any SQLDatabase, among names: Set<String>) async throws -> Set<String> {
+        let rows: [SQLRow]
+        if db.dialect == .postgres {
+            rows = try await db.query("SELECT table_name AS name FROM information_schema.tables WHERE table_schema = current_schema()")
+        } else {
+            rows = try await db.query("SELECT name FROM sqlite_master WHERE type = 'table'")
+        }
+        return Set(try rows.map { try $0.string("name") }).intersection(names)
+    }
+
+    /// A migration failing part-way on an empty database: the whole run is one transaction, so
+    /// neither the failed migration's first table nor any earlier migration's is left, and a
+    /// fixed binary then migrates from scratch.
+    @Test(arguments: EngineKind.allCases)
+    func aFailedMigrationLeavesNothingBehind(_ kind: EngineKind) async throws {
+        try await withDatabase(kind, migrate: false) { db in
+            let broken = Schema.migrations + [Migration(version: 999, name: "broken") { _ in ["CREATE TABLE half (x INTEGER)", "INSERT INTO half (x) VALUES (1)", "THIS IS NOT SQL"] }]
             await #expect(throws: (any Error).self) { try await Migrator(migrations: broken, nodeID: "a").migrate(db, logger: logger) }
-            let tables = try await db.query("SELECT table_name FROM information_schema.tables WHERE table_name IN ('half', 'accounts')")
-            #expect(tables.isEmpty)
+            #expect(try await tables(db, among: ["half", "accounts", "schema_migrations"]).isEmpty)
+            let applied = try await Migrator(nodeID: "b").migrate(db, logger: logger)
+            #expect(applied == Schema.migrations.map(\.version))
+            #expect(try await tables(db, among: ["half"]).isEmpty)
+        }
+    }
+
+    /// An upgrade whose second new migration fails at run time (a constraint, not a syntax
+    /// error) on an up-to-date database: neither new migration's tables nor versions remain,
+    /// the schema already there is untouched, and the fixed upgrade then applies both.
+    @Test(arguments: EngineKind.allCases)
+    func aFailedUpgradeRecordsNoVersionAndKeepsTheSchema(_ kind: EngineKind) async throws {
+        try await withDatabase(kind) { db in
+            let fine = Migration(version: 998, name: "fine") { _ in ["CREATE TABLE fine (x INTEGER)", "INSERT INTO fine (x) VALUES (1)"] }
+            let broken = Migration(version: 999, name: "broken") { _ in ["CREATE TABLE half (x INTEGER NOT NULL)", "INSERT INTO half (x) VALUES (NULL)"] }
+            await #expect(throws: (any Error).self) { try await Migrator(migrations: Schema.migrations + [fine, broken], nodeID: "a").migrate(db, logger: logger) }
+            #expect(try await tables(db, among: ["fine", "half"]).isEmpty)
+            #expect(try await tables(db, among: ["accounts", "schema_migrations"]) == ["accounts", "schema_migrations"])
+            let versions = try await db.query("SELECT version FROM schema_migrations").map { Int(try $0.int("version")) }
+            #expect(versions.sorted() == Schema.migrations.map(\.version))
+
+            let fixed = Migration(version: 999, name: "fixed") { _ in ["CREATE TABLE half (x INTEGER NOT NULL)"] }
+            let applied = try await Migrator(migrations: Schema.migrations + [fine, fixed], nodeID: "b").migrate(db, logger: logger)
+            #expect(applied == [998, 999])
+            #expect(try await tables(db, among: ["fine", "half"]) == ["fine", "half"])
+            #expect(try await db.query("SELECT x FROM fine").count == 1)
         }
     }
 

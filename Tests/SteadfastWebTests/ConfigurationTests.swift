@@ -50,13 +50,13 @@ import Testing
         }
         var bad = ConfigSources()
         try bad.set("session.idle_timeout", to: "soon", source: "--set")
-        #expect(throws: ConfigError.self) { try NodeConfiguration(bad) }
+        #expect { try NodeConfiguration(bad) } throws: { ($0 as? ConfigError)?.key == "session.idle_timeout" }
         var proxy = ConfigSources()
         try proxy.set("http.trusted_proxies", to: "10.0.0.0/33", source: "--trusted-proxy")
-        #expect(throws: ConfigError.self) { try NodeConfiguration(proxy) }
+        #expect { try NodeConfiguration(proxy) } throws: { ($0 as? ConfigError)?.key == "http.trusted_proxies" && ($0 as? ConfigError)?.source == "--trusted-proxy" }
         var secret = ConfigSources()
         try secret.set("security.secret", to: "short", source: "--set")
-        #expect(throws: ConfigError.self) { try NodeConfiguration(secret) }
+        #expect { try NodeConfiguration(secret) } throws: { ($0 as? ConfigError)?.key == "security.secret" }
     }
 
     @Test func durationsAndSizes() throws {

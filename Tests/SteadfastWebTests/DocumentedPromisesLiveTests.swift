@@ -225,6 +225,36 @@ import Testing
         }
     }
 
+    /// The 500 path on a real node (PortalRouter's own middleware order): a table renamed under
+    /// the node makes the invoice routes fail with a database error the node does not expect.
+    /// The answer quotes the request id and nothing of the error (the server's message names
+    /// the table); the node logs the error with that request id.
+    @Test func anUnexpectedDatabaseErrorOnANodeCarriesNoInternals() async throws {
+        let server = try await PostgresServer.shared()
+        let database = try await server.createDatabase(prefix: "internals")
+        let node = try await SteadfastNode.start(name: "internals", database: server.url(database: database))
+        defer { node.process.send(SIGKILL) }
+        let client = try await Self.loggedIn(node, email: "internals@example.com")
+        #expect(try await client.get("/api/v1/invoices").status == 200)
+        try await server.psql("ALTER TABLE invoices RENAME TO invoices_renamed_s3cr3t", database: database)
+
+        let json = try await client.get("/api/v1/invoices")
+        let html = try await client.get("/clientarea/invoices")
+        for (answer, what) in [(json, "JSON"), (html, "HTML")] {
+            #expect(answer.status == 500, "\(what): \(answer.status) \(answer.body)")
+            let id = try #require(answer.header("X-Request-ID"))
+            #expect(answer.body.contains(id), "the \(what) answer does not quote the request id")
+            for leak in ["s3cr3t", "relation", "PostgreSQL", "SQLSTATE", "42P01", "SELECT"] {
+                #expect(!answer.body.lowercased().contains(leak.lowercased()), "the \(what) answer carries \"\(leak)\": \(answer.body)")
+            }
+            let logged = await eventually(timeout: .seconds(5)) {
+                node.process.stderr.split(separator: "\n").contains { $0.contains("unhandled error") && $0.contains(id) }
+            }
+            #expect(logged, "no \"unhandled error\" log line with request id \(id)")
+        }
+        #expect(json.json["request_id"] as? String == json.header("X-Request-ID"))
+    }
+
     /// "HTML responses send `Content-Security-Policy`, `X-Frame-Options: DENY`,
     /// `X-Content-Type-Options: nosniff` and `Cache-Control: no-store`": every page a client,
     /// a member of staff and a visitor can reach by following links (crawled, so new pages are

@@ -248,16 +248,19 @@ import Testing
     }
 
     @Test func sigtermTurnsReadinessOffThenExitsCleanly() async throws {
-        let node = try await SteadfastNode.start(name: "drain", drainDelay: "3s")
+        let node = try await SteadfastNode.start(name: "drain", drainDelay: "5s")
         let client = node.client()
         #expect(try await client.get("/readyz").status == 200)
         node.process.send(SIGTERM)
-        let sawDraining = await eventually(timeout: .seconds(3), interval: .milliseconds(50)) {
-            (try? await client.get("/readyz", headers: ["Connection": "close"]))?.status == 503
+        // The promise: for the drain delay, readiness is off while the node still serves. Both
+        // are checked in one round, so a slow machine cannot see the 503 at the end of the
+        // delay and then find the node gone (the old test waited as long as the delay itself).
+        let sawDrainingWhileServing = await eventually(timeout: .seconds(5), interval: .milliseconds(50)) {
+            let ready = try? await client.get("/readyz", headers: ["Connection": "close"])
+            let alive = try? await client.get("/healthz", headers: ["Connection": "close"])
+            return ready?.status == 503 && alive?.status == 200
         }
-        #expect(sawDraining)
-        // Still serving while draining.
-        #expect(try await client.get("/healthz", headers: ["Connection": "close"]).status == 200)
+        #expect(sawDrainingWhileServing)
         #expect(try await node.process.waitForExit(timeout: .seconds(30)) == 0)
     }
 
@@ -267,7 +270,12 @@ import Testing
         let client = node.client()
         #expect(try await client.postJSON("/api/v1/auth/register", ["email": "slow@example.com", "password": Self.password, "name": "S"]).status == 201)
         async let login = client.postJSON("/api/v1/auth/login", ["email": "slow@example.com", "password": Self.password])
-        try await Task.sleep(for: .milliseconds(300))
+        // SIGTERM only once the node is working on the log-in (its active-requests gauge says
+        // so), however slowly the request got there: in flight, not merely sent.
+        let inFlight = await eventually(timeout: .seconds(30), interval: .milliseconds(20)) {
+            (try? await node.client().get("/metrics"))?.body.contains(#"http_server_active_requests{http_request_method="POST"} 1.0"#) == true
+        }
+        #expect(inFlight)
         node.process.send(SIGTERM)
         #expect(try await login.status == 200)
         #expect(try await node.process.waitForExit(timeout: .seconds(30)) == 0)

@@ -56,6 +56,9 @@ import Testing
         #expect(page.status == 503, "\(page.status)")
         #expect(page.header("Retry-After") == "1", "Retry-After: \(page.header("Retry-After") ?? "none")")
         #expect(page.header("Content-Type")?.hasPrefix("text/html") == true)
+        // An error page like any other (docs/security.md).
+        #expect(page.header("X-Frame-Options") == "DENY" && page.header("X-Content-Type-Options") == "nosniff")
+        #expect(page.header("Cache-Control")?.contains("no-store") == true && page.header("Content-Security-Policy")?.isEmpty == false)
     }
 
     /// A session that cannot be read because the database is down is a 503, not a log-out: no

@@ -65,6 +65,7 @@ import Testing
         let htmlID = try #require(html.header("X-Request-ID"))
         #expect(html.body.contains(htmlID), "the error page does not quote the request id \(htmlID)")
         #expect(html.header("X-Frame-Options") == "DENY" && html.header("Cache-Control")?.contains("no-store") == true)
+        #expect(html.header("X-Content-Type-Options") == "nosniff")
         #expect(html.header("Content-Security-Policy")?.isEmpty == false)
 
         for (answer, what) in [(json, "JSON"), (html, "HTML")] {

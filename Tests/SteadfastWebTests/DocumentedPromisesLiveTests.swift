@@ -83,6 +83,12 @@ import Testing
         #expect(page.status == 503, "GET /clientarea answered \(page.status) Location: \(page.header("Location") ?? "-")")
         #expect(page.header("Location") == nil, "redirected to \(page.header("Location") ?? "")")
         #expect(client.cookies["steadfast_session"] == cookie, "the session cookie was dropped")
+        // Probes carry no session: /healthz stays 200 while the process lives, and /readyz answers
+        // its own JSON, even from a client that sends a session cookie (a browser, an operator).
+        let live = try await client.get("/healthz", timeout: .seconds(10))
+        #expect(live.status == 200, "/healthz with a session cookie during the outage answered \(live.status)")
+        let ready = try await client.get("/readyz", timeout: .seconds(10))
+        #expect(ready.status == 503 && (ready.json["failing"] as? [String]) == ["database"], "/readyz answered \(ready.status): \(ready.body.prefix(200))")
 
         // The database returns: the same session is still logged in.
         try await own.restart()

@@ -12,8 +12,9 @@ import SteadfastStorage
 /// Builds the node's router: the middleware stack and every route.
 ///
 /// Middleware order, outermost first: request id + access log + body limit, metrics, error
-/// rendering, Secure cookies, sessions (database-backed; a load failure is a 503, not a log-out), authentication; then CSRF for HTML
-/// routes and JSON-only for `/api/v1`.
+/// rendering, Secure cookies; then, for every route but the probes (`/healthz`, `/readyz`,
+/// `/metrics`) and signed download links, sessions (database-backed; a load failure is a 503,
+/// not a log-out) and authentication; then CSRF for HTML routes and JSON-only for `/api/v1`.
 public struct PortalRouter: Sendable {
     let configuration: NodeConfiguration
     let database: any SQLDatabase
@@ -58,17 +59,21 @@ public struct PortalRouter: Sendable {
         router.middlewares.add(MetricsMiddleware())
         router.middlewares.add(ErrorMiddleware(pages: pages))
         router.middlewares.add(SecureCookieMiddleware(mode: configuration.servedOverHTTPS ? .always : configuration.secureCookies))
-        router.middlewares.add(SessionLoadGuardMiddleware())
-        router.middlewares.add(SessionMiddleware(storage: driver, configuration: sessionConfiguration))
-        router.middlewares.add(AuthenticationMiddleware(
-            accounts: accounts, idleTimeout: configuration.sessionIdleTimeout, absoluteTimeout: configuration.sessionAbsoluteTimeout, clock: clock,
-            canWrite: { [database] in database.canWrite }
-        ))
 
+        // Probes and signed download links need no session: they answer without one, so a probe
+        // that carries a cookie is not turned into a 503 page while the database is down
+        // (/healthz must stay 200 while the process lives).
         HealthController(readiness: readiness, registry: metrics, nodeID: configuration.nodeID).addRoutes(to: router)
         DownloadLinkController(registry: files.registry).addRoutes(to: router)
 
-        let api = router.group("api/v1")
+        let portal = router.group()
+            .add(middleware: SessionLoadGuardMiddleware())
+            .add(middleware: SessionMiddleware(storage: driver, configuration: sessionConfiguration))
+            .add(middleware: AuthenticationMiddleware(
+                accounts: accounts, idleTimeout: configuration.sessionIdleTimeout, absoluteTimeout: configuration.sessionAbsoluteTimeout, clock: clock,
+                canWrite: { [database] in database.canWrite }
+            ))
+        let api = portal.group("api/v1")
             .add(middleware: APITokenMiddleware(tokens: billing.tokens, limiter: RateLimiter(database: database, limits: configuration.rateLimits, clock: clock)))
             .add(middleware: JSONOnlyMiddleware(rawBodyHeader: FilesAPIController.filenameHeader))
         AuthAPIController(accounts: accounts, sessions: issuer).addRoutes(to: api)
@@ -79,7 +84,7 @@ public struct PortalRouter: Sendable {
         GatewayWebhookController(billing: billing).addRoutes(to: api)
         JobsAPIController(store: JobStore(database: database), clock: clock, nodeID: configuration.nodeID).addRoutes(to: api)
 
-        let html = router.group().add(middleware: CSRFMiddleware(
+        let html = portal.group().add(middleware: CSRFMiddleware(
             tokens: CSRFTokens(secret: secret), cookieName: configuration.csrfCookie, sessionCookieName: configuration.sessionCookie
         ))
         AuthPagesController(accounts: accounts, sessions: issuer, pages: pages).addRoutes(to: html)

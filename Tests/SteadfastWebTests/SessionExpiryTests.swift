@@ -1,0 +1,86 @@
+import AsyncHTTPClient
+import Foundation
+import Hummingbird
+import Logging
+import Prometheus
+import SteadfastConfig
+import SteadfastDomain
+import SteadfastPersistence
+import SteadfastServices
+import SteadfastStorage
+import SteadfastTestSupport
+import SteadfastWeb
+import Testing
+
+/// Idle and absolute session expiry, driven by a manual clock: the node's own router, in
+/// process on a loopback port, over a migrated SQLite database. No real time passes, so the
+/// bounds are exact instead of "a few hundred milliseconds either side" on a loaded machine.
+@Suite(.timeLimit(.minutes(1))) struct SessionExpiryTests {
+    static let password = "correct horse battery"
+
+    static func withPortal<T: Sendable>(clock: ManualClock, _ body: @Sendable (HTTPTestClient) async throws -> T) async throws -> T {
+        try await withDatabase(.sqlite) { database in
+            var sources = ConfigSources()
+            try sources.set("session.idle_timeout", to: "2s", source: "test")
+            try sources.set("session.absolute_timeout", to: "5s", source: "test")
+            for key in ["login_per_account", "login_per_ip", "register_per_ip", "api_token"] {
+                try sources.set("security.rate_limit.\(key)", to: "off", source: "test")
+            }
+            let configuration = try NodeConfiguration(sources)
+            let logger = Logger(label: "session-expiry-test")
+            let secret = String(repeating: "s", count: 40)
+            let accounts = AccountService(database: database, hasher: PasswordHasher(cost: 4), clock: clock)
+            let registry = try StorageRegistry(configuration: configuration.storage, linkSecret: secret, httpClient: HTTPClient.shared)
+            let router = try PortalRouter(
+                configuration: configuration, database: database, accounts: accounts,
+                files: FileService(database: database, registry: registry, clock: clock, logger: logger),
+                billing: try BillingWeb(configuration: configuration, database: database, clock: clock, secret: secret),
+                readiness: Readiness(nodeID: "expiry", checks: []), secret: secret, clock: clock, metrics: PrometheusCollectorRegistry()
+            ).build()
+            let (ports, port) = AsyncStream.makeStream(of: Int.self)
+            let app = Application(
+                router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+                onServerRunning: { channel in
+                    port.yield(channel.localAddress?.port ?? 0)
+                    port.finish()
+                },
+                logger: logger
+            )
+            return try await withThrowingTaskGroup(of: T?.self) { group in
+                group.addTask {
+                    try await app.runService(gracefulShutdownSignals: [])
+                    return nil
+                }
+                var iterator = ports.makeAsyncIterator()
+                guard let bound = await iterator.next(), bound > 0 else { throw HarnessError("the in-process portal did not start") }
+                let result = try await body(HTTPTestClient(baseURL: "http://127.0.0.1:\(bound)"))
+                group.cancelAll()
+                return result
+            }
+        }
+    }
+
+    @Test func idleAndAbsoluteExpiryFollowTheClock() async throws {
+        let clock = ManualClock()
+        try await Self.withPortal(clock: clock) { (client: HTTPTestClient) async throws -> Void in
+            #expect(try await client.postJSON("/api/v1/auth/register", ["email": "idle@example.com", "password": Self.password, "name": "I"]).status == 201)
+            #expect(try await client.postJSON("/api/v1/auth/login", ["email": "idle@example.com", "password": Self.password]).status == 200)
+
+            // Idle: unused for just under the idle timeout, the session lives; just over, it is gone.
+            clock.advance(by: 1.9)
+            #expect(try await client.get("/api/v1/me").status == 200)
+            clock.advance(by: 2.1)
+            #expect(try await client.get("/api/v1/me").status == 401)
+
+            // Active: a request every 1.5 s keeps it past the idle timeout, until the absolute
+            // timeout (5 s after log-in) ends it however active it is.
+            #expect(try await client.postJSON("/api/v1/auth/login", ["email": "idle@example.com", "password": Self.password]).status == 200)
+            for _ in 0..<3 {
+                clock.advance(by: 1.5)
+                #expect(try await client.get("/api/v1/me").status == 200) // 1.5, 3.0, 4.5 s after log-in
+            }
+            clock.advance(by: 0.6) // 5.1 s after log-in, 0.6 s after the last request
+            #expect(try await client.get("/api/v1/me").status == 401)
+        }
+    }
+}

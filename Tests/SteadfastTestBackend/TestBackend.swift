@@ -13,6 +13,9 @@ import Glibc
 ///
 /// - `GET /readyz` → 200, or 503 after `POST /_control/drain` (until `POST /_control/ready`);
 /// - `GET /_stats` → `{"name": ..., "requests": N}` (every request except `/readyz` and `/_stats`);
+/// - `POST /_control/status?code=N` → from then on every request other than `/readyz`, `/_stats`
+///   and `/_control/...` is answered with status N (a sick application behind a healthy
+///   `/readyz`); `code=0` goes back to normal answers;
 /// - `GET /slow?ms=N` → answers after N ms;
 /// - `GET /status?code=N` → answers with status N;
 /// - `GET /big?bytes=N` → N bytes, streamed in 64 KiB chunks;
@@ -25,6 +28,8 @@ import Glibc
 ///   reading the whole request: a "query of death";
 /// - `GET /connection-names-length` → a 200 whose `Connection` names its `Content-Length`
 ///   (a backend trying to make the proxy mis-frame what it sends the client);
+/// - `GET /garbage` → `HTTP/1.1 200 OK` with `Content-Length: abc`: bytes that are not a valid
+///   response;
 /// - `POST /echo` → the body back;
 /// - any other `POST` → appends its `X-Test-ID` to the post log once the whole request arrived
 ///   (so a killed backend's record survives), then answers 200;
@@ -69,6 +74,8 @@ final class BackendState: Sendable {
     let name: String
     let requests = Atomic<Int>(0)
     let draining = Atomic<Bool>(false)
+    /// Status forced on ordinary requests by `POST /_control/status?code=N`; 0: none.
+    let forcedStatus = Atomic<Int>(0)
     private let postLog: Mutex<FileHandle?>
 
     init(name: String, postLogPath: String?) {
@@ -127,6 +134,10 @@ final class BackendHandler: ChannelInboundHandler {
             uniquingKeysWith: { first, _ in first }
         )
         if path != "/readyz" && path != "/_stats" { state.requests.add(1, ordering: .relaxed) }
+        let forced = state.forcedStatus.load(ordering: .relaxed)
+        if forced != 0 && path != "/readyz" && path != "/_stats" && !path.hasPrefix("/_control/") {
+            return respond(context, head, status: HTTPResponseStatus(statusCode: forced), body: state.name)
+        }
         switch (head.method, path) {
         case (.GET, "/readyz"):
             let draining = state.draining.load(ordering: .relaxed)
@@ -137,6 +148,9 @@ final class BackendHandler: ChannelInboundHandler {
         case (.POST, "/_control/ready"):
             state.draining.store(false, ordering: .relaxed)
             respond(context, head, status: .ok, body: "ready\n")
+        case (.POST, "/_control/status"):
+            state.forcedStatus.store(Int(query["code"] ?? "") ?? 0, ordering: .relaxed)
+            respond(context, head, status: .ok, body: "status \(query["code"] ?? "0")\n")
         case (.GET, "/_stats"):
             respond(context, head, status: .ok, body: "{\"name\": \"\(state.name)\", \"requests\": \(state.requests.load(ordering: .relaxed))}\n")
         case (.GET, "/slow"):
@@ -160,6 +174,8 @@ final class BackendHandler: ChannelInboundHandler {
             _exit(70)
         case (.GET, "/connection-names-length"):
             sendRaw(context, "HTTP/1.1 200 OK\r\nConnection: content-length\r\nContent-Length: 5\r\nx-backend: \(state.name)\r\n\r\nhello")
+        case (.GET, "/garbage"):
+            sendRaw(context, "HTTP/1.1 200 OK\r\nContent-Length: abc\r\nx-backend: \(state.name)\r\n\r\n")
         case (.GET, "/headers"):
             let text = head.headers.map { "\($0.name.lowercased()): \($0.value)\n" }.joined()
             respond(context, head, status: .ok, body: text)

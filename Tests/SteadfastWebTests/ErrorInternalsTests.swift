@@ -31,20 +31,7 @@ import Testing
 
         let logs = LogCapture()
         let logger = Logger(label: "error-internals-test") { _ in CapturingLogHandler(capture: logs) }
-        let (ports, portContinuation) = AsyncStream.makeStream(of: Int.self)
-        let app = Application(
-            router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
-            onServerRunning: { channel in
-                portContinuation.yield(channel.localAddress?.port ?? 0)
-                portContinuation.finish()
-            },
-            logger: logger
-        )
-        let server = Task { try await app.runService(gracefulShutdownSignals: []) }
-        defer { server.cancel() }
-        var iterator = ports.makeAsyncIterator()
-        guard let port = await iterator.next(), port > 0 else { throw HarnessError("the in-process server did not start") }
-        let result = try await body(HTTPTestClient(baseURL: "http://127.0.0.1:\(port)"))
+        let result = try await withInProcessServer(router, logger: logger, body)
         return (result, logs.records)
     }
 

@@ -37,26 +37,7 @@ import Testing
                 billing: try BillingWeb(configuration: configuration, database: database, clock: clock, secret: secret),
                 readiness: Readiness(nodeID: "expiry", checks: []), secret: secret, clock: clock, metrics: PrometheusCollectorRegistry()
             ).build()
-            let (ports, port) = AsyncStream.makeStream(of: Int.self)
-            let app = Application(
-                router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
-                onServerRunning: { channel in
-                    port.yield(channel.localAddress?.port ?? 0)
-                    port.finish()
-                },
-                logger: logger
-            )
-            return try await withThrowingTaskGroup(of: T?.self) { group in
-                group.addTask {
-                    try await app.runService(gracefulShutdownSignals: [])
-                    return nil
-                }
-                var iterator = ports.makeAsyncIterator()
-                guard let bound = await iterator.next(), bound > 0 else { throw HarnessError("the in-process portal did not start") }
-                let result = try await body(HTTPTestClient(baseURL: "http://127.0.0.1:\(bound)"))
-                group.cancelAll()
-                return result
-            }
+            return try await withInProcessServer(router, logger: logger, body)
         }
     }
 

@@ -80,7 +80,7 @@ import Testing
         // it and a COMMIT.
         // The abandoned body now finishes; its transaction must end without committing.
         release.open()
-        let ended = await eventually(timeout: .seconds(10), interval: .milliseconds(20)) {
+        let ended = await eventually(timeout: .seconds(30), interval: .milliseconds(50)) {
             (try? await server.psql("SELECT count(*) FROM pg_stat_activity WHERE pid = \(backend) AND state LIKE '%in transaction%'")) == "0"
         }
         #expect(ended, "the abandoned transaction stayed open")

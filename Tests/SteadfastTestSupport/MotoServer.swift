@@ -18,6 +18,8 @@ public final class MotoServer: Sendable {
     /// `http://127.0.0.1:<port>`.
     public var endpoint: URL { URL(string: "http://127.0.0.1:\(port)")! }
     private let process: Process
+    /// Set once the process has been killed and reaped: its PID must not be signalled again.
+    private let stopped = LockedBox(false)
     private let logPath: String
 
     private init(port: Int, process: Process, logPath: String) {
@@ -98,10 +100,7 @@ public final class MotoServer: Sendable {
 
     /// Kills the server now (SIGKILL by PID) and waits for it to exit.
     public func stop() {
-        if process.isRunning {
-            kill(pid, SIGKILL)
-            process.waitUntilExit()
-        }
+        if stopped.with({ done in defer { done = true }; return !done }) { process.killAndReap() }
         try? FileManager.default.removeItem(atPath: logPath)
     }
 
@@ -112,10 +111,7 @@ public final class MotoServer: Sendable {
     }
 
     deinit {
-        if process.isRunning {
-            kill(pid, SIGKILL)
-            process.waitUntilExit()
-        }
+        if stopped.with({ done in defer { done = true }; return !done }) { process.killAndReap() }
     }
 
     static func request(method: HTTPMethod, url: String, body: String?) async throws -> (status: UInt, body: String) {

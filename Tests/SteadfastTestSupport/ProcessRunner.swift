@@ -49,13 +49,11 @@ public enum ProcessRunner {
             process.standardInput = FileHandle.nullDevice
         }
         try process.run()
-        let pid = process.processIdentifier
         let clock = ContinuousClock()
         let deadline = clock.now + timeout
         while process.isRunning {
             if clock.now > deadline {
-                kill(pid, SIGKILL)
-                process.waitUntilExit()
+                process.killAndReap()
                 throw ProcessRunnerError(message: "\(arguments.joined(separator: " ")) did not finish within \(timeout)")
             }
             try await Task.sleep(for: .milliseconds(20))

@@ -169,7 +169,7 @@ import Testing
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()
-        defer { kill(process.processIdentifier, SIGKILL); process.waitUntilExit() }
+        defer { process.killAndReap() }
         let waits = Waits()
         let settings = try S3Settings(
             bucket: "flaky", region: "us-east-1", endpoint: URL(string: "http://127.0.0.1:\(port)")!, pathStyle: true,

@@ -45,15 +45,13 @@ final class TCPProxy: Sendable {
 
     /// Kills the proxy (SIGKILL): open connections drop, new ones are refused.
     func kill() {
-        guard let process = process.withLock({ $0 }), process.isRunning else { return }
-        Foundation.kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
+        process.withLock { process in
+            defer { process = nil }
+            return process
+        }?.killAndReap()
     }
 
     deinit {
-        if let process = process.withLock({ $0 }), process.isRunning {
-            Foundation.kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-        }
+        kill()
     }
 }

@@ -24,6 +24,9 @@ struct BillingLive: Sendable {
             "--admin-email", staffEmail, "--admin-password", password,
             "--set", "billing.testcard_secret=\(webhookSecret)", "--set", "billing.currency=EUR", "--set", "billing.tax_rules=DE=19:VAT",
             "--set", "billing.default_country=DE", "--set", "billing.gateways=banktransfer,testcard",
+            // These tests are about exactly-once billing, not latency: on a starved machine a
+            // statement may wait longer than the default 2 s, which would answer 503.
+            "--set", "database.timeout=10s",
         ]
         for setting in settings { arguments += ["--set", setting] }
         var nodes: [SteadfastNode] = []

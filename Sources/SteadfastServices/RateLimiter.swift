@@ -53,7 +53,7 @@ public struct RateLimiter: Sendable {
         guard let limit = limits[kind] else { return }
         let now = clock.now()
         let window = limit.window(containing: now)
-        let digest = SHA256.hash(data: Data(key.utf8)).map { String(format: "%02x", $0) }.joined()
+        let digest = APITokenService.hex(SHA256.hash(data: Data(key.utf8)))
         let hits = try await RateLimitRepository(database).hit(bucket: "\(kind.rawValue):\(digest)", window: window.number, expiresAt: window.end)
         if case .limited(let seconds) = limit.decision(hits: hits, windowEnd: window.end, now: now) {
             throw RateLimited(retryAfterSeconds: seconds, message: "\(kind.refusal); try again in \(seconds) s")

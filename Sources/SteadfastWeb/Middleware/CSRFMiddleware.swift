@@ -21,7 +21,8 @@ public struct CSRFMiddleware: RouterMiddleware {
     /// The session cookie's name, whose value the token is bound to.
     let sessionCookieName: String
 
-    public init(tokens: CSRFTokens, cookieName: String = "steadfast_csrf", sessionCookieName: String = "steadfast_session") {
+    /// The cookie names come from the configuration (`NodeConfiguration.csrfCookie`, `.sessionCookie`).
+    public init(tokens: CSRFTokens, cookieName: String, sessionCookieName: String) {
         self.tokens = tokens
         self.cookieName = cookieName
         self.sessionCookieName = sessionCookieName

@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import SteadfastConfig
 import SteadfastPersistence
+import SteadfastWeb
 
 /// `steadfast db ...`: database operations.
 struct DatabaseCommand: AsyncParsableCommand {
@@ -23,7 +24,7 @@ struct DatabaseCommand: AsyncParsableCommand {
 
         func run() async throws {
             let configuration = try common.loadConfiguration()
-            let url = try OperatorDatabase.databaseURL(configuration)
+            let url = try PortalNode.databaseURL(configuration)
             switch url {
             case .sqlite:
                 let version = try await OperatorDatabase.with(configuration, label: "steadfast.db", schema: .asIs) { database, _ in

@@ -3,6 +3,7 @@ import Logging
 import SteadfastConfig
 import SteadfastDomain
 import SteadfastPersistence
+import SteadfastWeb
 
 /// Why an operator command cannot use the database, said plainly: what is missing and what to
 /// do. ArgumentParser prints it as `Error: <message>` and exits 1.
@@ -66,7 +67,7 @@ enum OperatorDatabase {
     ) async throws -> T {
         var logger = Logger(label: label)
         logger.logLevel = options.logLevel
-        let url = try databaseURL(configuration)
+        let url = try PortalNode.databaseURL(configuration)
         try await checkPresent(url, configuration: configuration, logger: logger)
 
         var postgres = DatabaseConnector.PostgresOptions()
@@ -98,14 +99,6 @@ enum OperatorDatabase {
         return try outcome.get()
     }
 
-    /// The configured database URL, or a configuration error naming the key.
-    static func databaseURL(_ configuration: NodeConfiguration) throws -> DatabaseURL {
-        do {
-            return try DatabaseURL(configuration.databaseURL)
-        } catch {
-            throw ConfigError(key: ConfigKey.databaseURL.name, message: error.message)
-        }
-    }
 
     /// Where the database is, for messages (never a password).
     static func display(_ url: DatabaseURL) -> String {

@@ -46,12 +46,7 @@ public struct PortalNode: Sendable {
     public func run() async throws {
         let configuration = self.configuration
         try Self.prepareDirectory(configuration.storageLocalPath, what: "storage.local_path")
-        let url: DatabaseURL
-        do {
-            url = try DatabaseURL(configuration.databaseURL)
-        } catch {
-            throw ConfigError(key: ConfigKey.databaseURL.name, message: error.message)
-        }
+        let url = try Self.databaseURL(configuration)
         if case .sqlite(let path?) = url {
             try Self.prepareDirectory(URL(fileURLWithPath: path).deletingLastPathComponent().path, what: "database.url")
         }
@@ -70,6 +65,16 @@ public struct PortalNode: Sendable {
         defer { Task { try? await opened.database.close() } }
         try await ServiceGroup(configuration: groupConfiguration).run()
         logger.notice("node stopped", metadata: ["steadfast.node.id": .string(configuration.nodeID)])
+    }
+
+    /// The configured database URL, or a configuration error naming `database.url` (the node
+    /// and the operator commands read it the same way).
+    public static func databaseURL(_ configuration: NodeConfiguration) throws -> DatabaseURL {
+        do {
+            return try DatabaseURL(configuration.databaseURL)
+        } catch {
+            throw ConfigError(key: ConfigKey.databaseURL.name, message: error.message)
+        }
     }
 
     static func prepareDirectory(_ path: String, what key: String) throws {

@@ -82,12 +82,29 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // MARK: Mail — the e-mail outbox, templates (files), SMTP delivery on SwiftNIO, MIME building and parsing.
+        .target(
+            name: "SteadfastMail",
+            dependencies: [
+                "SteadfastDomain",
+                "SteadfastPersistence",
+                .product(name: "Mustache", package: "swift-mustache"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            resources: [.copy("Templates")],
+            swiftSettings: swiftSettings
+        ),
+
         // MARK: Services — application use cases (accounts, ...), over domain and persistence.
         .target(
             name: "SteadfastServices",
             dependencies: [
                 "SteadfastDomain",
                 "SteadfastPersistence",
+                "SteadfastMail",
                 "SteadfastStorage",
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -116,6 +133,7 @@ let package = Package(
             dependencies: [
                 "SteadfastDomain",
                 "SteadfastPersistence",
+                "SteadfastMail",
                 "SteadfastSessions",
                 "SteadfastServices",
                 "SteadfastConfig",
@@ -209,6 +227,7 @@ let package = Package(
             dependencies: [
                 "SteadfastConfig",
                 "SteadfastPersistence",
+                "SteadfastMail",
                 "SteadfastWeb",
                 "SteadfastBalancer",
                 "SteadfastJobs",
@@ -280,6 +299,12 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
             ],
             resources: [.copy("Scripts")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SteadfastMailTests",
+            dependencies: ["SteadfastMail", "SteadfastPersistence", "SteadfastDomain", "SteadfastTestSupport", "SteadfastServices", "SteadfastWeb", "SteadfastConfig", "steadfast"],
+            resources: [.copy("Fixtures")],
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "SteadfastDomainTests", dependencies: ["SteadfastDomain"], swiftSettings: swiftSettings),

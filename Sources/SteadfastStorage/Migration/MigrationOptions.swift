@@ -17,8 +17,9 @@ public struct MigrationOptions: Sendable {
     /// `storage.route_refresh_interval` plus a margin. The migrator keeps copying what arrives
     /// there until this has passed and a pass finds nothing.
     public var settleTime: Duration
-    /// The monotonic clock for rate and ETA (injectable for tests).
-    public var now: @Sendable () -> ContinuousClock.Instant
+    /// The clock that times the run: rate, ETA, progress throttling and the settle time (its
+    /// waits sleep on it). Tests inject a virtual one instead of sleeping.
+    public var clock: any Clock<Duration>
 
     /// Creates options (defaults: 2 files at a time, read-back verification, 500 per page,
     /// progress every 250 ms, 5 passes before the switch, no settle time).
@@ -29,7 +30,7 @@ public struct MigrationOptions: Sendable {
         progressInterval: Duration = .milliseconds(250),
         passesBeforeSwitch: Int = 5,
         settleTime: Duration = .zero,
-        now: @escaping @Sendable () -> ContinuousClock.Instant = { ContinuousClock.now }
+        clock: any Clock<Duration> = ContinuousClock()
     ) {
         self.concurrency = max(1, concurrency)
         self.verifyByReadingBack = verifyByReadingBack
@@ -37,6 +38,13 @@ public struct MigrationOptions: Sendable {
         self.progressInterval = progressInterval
         self.passesBeforeSwitch = max(1, passesBeforeSwitch)
         self.settleTime = settleTime
-        self.now = now
+        self.clock = clock
     }
+}
+
+/// Reads `clock` now and returns a function giving the time passed since, on the same clock.
+/// (Generic so an `any Clock<Duration>` is opened once and its instants stay typed.)
+func stopwatch<C: Clock<Duration>>(on clock: C) -> @Sendable () -> Duration {
+    let start = clock.now
+    return { start.duration(to: clock.now) }
 }

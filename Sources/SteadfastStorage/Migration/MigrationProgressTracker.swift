@@ -10,18 +10,19 @@ final class MigrationProgressTracker: Sendable {
         var bytesDone: Int64 = 0
         var bytesTransferred: Int64 = 0
         var failures = 0
-        var lastReport: ContinuousClock.Instant?
+        var lastReport: Duration?
     }
 
     private let state: Mutex<State>
-    private let started: ContinuousClock.Instant
+    /// Time since the tracker was made, on the options' clock.
+    private let elapsed: @Sendable () -> Duration
     private let options: MigrationOptions
     private let report: @Sendable (MigrationProgress) -> Void
 
     init(filesTotal: Int, bytesTotal: Int64, options: MigrationOptions, report: @escaping @Sendable (MigrationProgress) -> Void) {
         self.state = Mutex(State(filesTotal: filesTotal, bytesTotal: bytesTotal))
         self.options = options
-        self.started = options.now()
+        self.elapsed = stopwatch(on: options.clock)
         self.report = report
     }
 
@@ -61,12 +62,12 @@ final class MigrationProgressTracker: Sendable {
 
     /// The latest numbers.
     func snapshot() -> MigrationProgress {
-        let now = options.now()
+        let now = elapsed()
         return state.withLock { progress(of: $0, at: now) }
     }
 
     private func emit(force: Bool, _ change: (inout State) -> Void) {
-        let now = options.now()
+        let now = elapsed()
         let progress: MigrationProgress? = state.withLock { state in
             change(&state)
             if !force, let last = state.lastReport, now - last < options.progressInterval { return nil }
@@ -76,8 +77,7 @@ final class MigrationProgressTracker: Sendable {
         if let progress { report(progress) }
     }
 
-    private func progress(of state: State, at now: ContinuousClock.Instant) -> MigrationProgress {
-        let elapsed = now - started
+    private func progress(of state: State, at elapsed: Duration) -> MigrationProgress {
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         let rate = seconds > 0 ? Double(state.bytesTransferred) / seconds : 0
         let remaining = max(0, state.bytesTotal - state.bytesDone)

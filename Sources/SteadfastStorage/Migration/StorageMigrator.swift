@@ -86,16 +86,16 @@ public struct StorageMigrator: Sendable {
             try await catalog.switchTarget(of: type, to: target)
             try registry.switchTarget(of: type, to: target)
             report.switched = true
-            let settled = options.now().advanced(by: options.settleTime)
+            let sinceSwitch = stopwatch(on: options.clock)
             var passesAfterSettling = 0
             while report.failures.isEmpty && passesAfterSettling < options.passesBeforeSwitch {
                 let copied = try await copyMissing(type: type, to: destination, counted: &counted, report: &report, tracker: tracker)
-                let now = options.now()
-                if now >= settled {
+                let waited = sinceSwitch()
+                if waited >= options.settleTime {
                     passesAfterSettling += 1
                     if copied == 0 { break }
                 } else if copied == 0 {
-                    try await Task.sleep(for: min(.milliseconds(250), settled - now))
+                    try await options.clock.sleep(for: min(.milliseconds(250), options.settleTime - waited))
                 }
             }
             var left = 0

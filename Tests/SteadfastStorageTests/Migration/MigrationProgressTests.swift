@@ -1,5 +1,6 @@
 import Foundation
 import SteadfastStorage
+import SteadfastTestSupport
 import Synchronization
 import Testing
 
@@ -23,11 +24,7 @@ import Testing
         try await withTemporaryDirectory { a in
             try await withTemporaryDirectory { b in
                 let world = try await MigrationWorld.make(targets: ["nas-a": try LocalFileStorage(root: a), "nas-b": try LocalFileStorage(root: b)], source: "nas-a", count: 6)
-                let start = ContinuousClock.now
-                let ticks = Mutex(0)
-                let options = MigrationOptions(concurrency: 1, progressInterval: .zero, now: {
-                    start.advanced(by: .seconds(ticks.withLock { $0 += 1; return $0 }))
-                })
+                let options = MigrationOptions(concurrency: 1, progressInterval: .zero, clock: VirtualClock(stepPerReading: .seconds(1)))
                 let log = ProgressLog()
                 _ = try await StorageMigrator(registry: world.registry, catalog: world.catalog, options: options).migrate(type: MigrationWorld.type, to: "nas-b") { log.record($0) }
                 let reports = log.all

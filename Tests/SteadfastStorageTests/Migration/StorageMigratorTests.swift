@@ -1,5 +1,6 @@
 import Foundation
 import SteadfastStorage
+import SteadfastTestSupport
 import Synchronization
 import Testing
 
@@ -139,13 +140,17 @@ import Testing
             let catalog = ScriptedCatalog(base: world.catalog) { listing in
                 if listing <= 12 { try await uploads.add() }
             }
-            let options = MigrationOptions(passesBeforeSwitch: 3, settleTime: .milliseconds(1500))
+            // On a virtual clock the settle time passes only in the migrator's own waits, so the
+            // twelve late uploads (one per listing) all arrive inside it however slow the machine.
+            let clock = VirtualClock()
+            let options = MigrationOptions(passesBeforeSwitch: 3, settleTime: .milliseconds(1500), clock: clock)
             let report = try await StorageMigrator(registry: world.registry, catalog: catalog, options: options).migrate(type: MigrationWorld.type, to: "nas-b")
             #expect(report.switched && report.isComplete && report.leftOnOldTarget == 0)
             #expect(report.copied == 12 + uploads.count && report.filesTotal == 12 + uploads.count)
             #expect(uploads.count == 12 && destination.writes == 24)
             #expect(await world.catalog.allFiles().allSatisfy { $0.locations.contains("nas-b") })
             #expect(await world.catalog.currentTarget(of: MigrationWorld.type) == "nas-b")
+            #expect(clock.sleeps >= 1 && clock.now.offset >= .milliseconds(1500), "the migrator waited out the settle time")
         }
     }
 

@@ -30,6 +30,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
+        .package(url: "https://github.com/vapor/multipart-kit.git", from: "4.7.1"),
     ],
     targets: [
         // MARK: Domain — pure business rules, no I/O.
@@ -149,7 +150,11 @@ let package = Package(
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Crypto", package: "swift-crypto"),
+                // multipart/form-data bodies of the support pages' upload forms.
+                .product(name: "MultipartKit", package: "multipart-kit"),
             ],
+            // Page templates kept as .mustache files (loaded with MustacheLibrary(directory:)).
+            resources: [.copy("Templates")],
             swiftSettings: swiftSettings
         ),
 

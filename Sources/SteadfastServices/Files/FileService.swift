@@ -34,8 +34,11 @@ public struct FileService: Sendable {
 
     /// Streams `body` (exactly `size` bytes) into storage and records the file. Nothing is
     /// recorded unless the bytes were stored completely; nothing stays stored unless recorded.
+    /// `alsoRecord` runs inside the recording transaction (a caller's own row about the file,
+    /// e.g. a ticket attachment): if it throws, neither the rows nor the bytes stay.
     public func upload<Body: AsyncSequence & Sendable>(
-        type: FileType, owner: UUID?, filename rawName: String, contentType rawType: String?, size: Int64, body: Body
+        type: FileType, owner: UUID?, filename rawName: String, contentType rawType: String?, size: Int64, body: Body,
+        alsoRecord: (@Sendable (any SQLExecutor, StoredFile) async throws -> Void)? = nil
     ) async throws -> StoredFile where Body.Element == ByteBuffer {
         let filename = try Self.validFilename(rawName)
         let contentType = try Self.validContentType(rawType)
@@ -67,6 +70,7 @@ public struct FileService: Sendable {
                 try await tx.query("""
                     INSERT INTO stored_file_locations (file_id, target, verified_at) VALUES (\(id), \(storage.targetName), \(now))
                     """)
+                try await alsoRecord?(tx, file)
             }
         } catch {
             // Unrecorded bytes would be invisible garbage: remove them (best effort).
@@ -127,8 +131,10 @@ public struct FileService: Sendable {
     }
 
     /// Forgets the file and removes every copy (copies that cannot be removed are logged).
-    public func delete(_ file: StoredFile) async throws {
+    /// `alsoDelete` runs first in the same transaction (a caller's rows that reference the file).
+    public func delete(_ file: StoredFile, alsoDelete: (@Sendable (any SQLExecutor) async throws -> Void)? = nil) async throws {
         try await database.transaction { tx in
+            try await alsoDelete?(tx)
             try await tx.query("DELETE FROM stored_file_locations WHERE file_id = \(file.id)")
             try await tx.query("DELETE FROM stored_files WHERE id = \(file.id)")
         }

@@ -116,6 +116,8 @@ extension ConfigKey {
         billingAcceptOrdersOnPayment, billingGateways, billingTestCardSecret, billingBankTransferInstructions,
         jobsEnabled, jobsLease, jobsPollInterval, jobsShutdownGrace, jobsTimeZone, jobsHistoryRetention, jobsBillingSchedule,
         jobsHeartbeatInterval, jobsHeartbeatDuration, jobsHeartbeatCatchUp,
+        supportAutoCloseAfter, supportAttachmentMaxSize, supportMessageAttachmentsMaxSize, supportAttachmentsPerMessage,
+        supportAttachmentExtensions, supportUploadLifetime,
         logLevel, logFormat,
     ]
 }

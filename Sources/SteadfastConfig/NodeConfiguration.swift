@@ -60,6 +60,8 @@ public struct NodeConfiguration: Sendable {
     /// The `billing.*` settings, checked for syntax here; their business meaning is checked
     /// when the node builds its billing rules (an invalid rule stops the node at start).
     public var billing: Billing
+    /// The `support.*` settings (tickets and their attachments).
+    public var support: Support
 
     /// Raw billing settings (see ``ConfigKey`` `billing.*` and docs/configuration.md).
     public struct Billing: Sendable {
@@ -231,6 +233,7 @@ public struct NodeConfiguration: Sendable {
         }
         jobsHeartbeatCatchUp = catchUp
         billing = try Billing(reader, devMode: devMode)
+        support = try Support(reader)
     }
 }
 

@@ -31,7 +31,7 @@ import Testing
             let secret = String(repeating: "s", count: 40)
             let accounts = AccountService(database: database, hasher: PasswordHasher(cost: 4), clock: clock)
             let registry = try StorageRegistry(configuration: configuration.storage, linkSecret: secret, httpClient: HTTPClient.shared)
-            let router = try PortalRouter(
+            let router = try await PortalRouter(
                 configuration: configuration, database: database, accounts: accounts,
                 files: FileService(database: database, registry: registry, clock: clock, logger: logger),
                 billing: try BillingWeb(configuration: configuration, database: database, clock: clock, secret: secret),

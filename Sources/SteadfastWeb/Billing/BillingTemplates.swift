@@ -40,7 +40,7 @@ enum BillingTemplates {
 
     static let nav = """
     \(style)
-    <nav class="sub"><a href="/clientarea">Overview</a><a href="/store">Order</a><a href="/cart">Cart</a><a href="/clientarea/services">Services</a><a href="/clientarea/invoices">Invoices</a><a href="/clientarea/credit">Credit</a><a href="/clientarea/billing-profile">Billing details</a></nav>
+    <nav class="sub"><a href="/clientarea">Overview</a><a href="/store">Order</a><a href="/cart">Cart</a><a href="/clientarea/services">Services</a><a href="/clientarea/invoices">Invoices</a><a href="/clientarea/credit">Credit</a><a href="/clientarea/billing-profile">Billing details</a><a href="/clientarea/tickets">Support</a></nav>
     """
 
     static let store = """
@@ -185,7 +185,7 @@ enum BillingTemplates {
 
     static let adminNav = """
     \(style)
-    <nav class="sub"><a href="/admin">Overview</a><a href="/admin/clients">Clients</a><a href="/admin/products">Products</a><a href="/admin/orders">Orders</a><a href="/admin/services">Services</a><a href="/admin/invoices">Invoices</a><a href="/admin/payments">Payments</a><a href="/admin/api-tokens">API tokens</a></nav>
+    <nav class="sub"><a href="/admin">Overview</a><a href="/admin/clients">Clients</a><a href="/admin/products">Products</a><a href="/admin/orders">Orders</a><a href="/admin/services">Services</a><a href="/admin/invoices">Invoices</a><a href="/admin/payments">Payments</a><a href="/admin/api-tokens">API tokens</a><a href="/admin/tickets">Support</a></nav>
     """
 
     static let adminClients = """

@@ -43,6 +43,9 @@ public struct CSRFMiddleware: RouterMiddleware {
                 let body = try await request.collectBody(upTo: context.maxUploadSize)
                 struct Field: Decodable { let _csrf: String? }
                 submitted = (try? URLEncodedFormDecoder().decode(Field.self, from: String(buffer: body)))?._csrf
+            } else if submitted == nil, let boundary = MultipartForm.boundary(of: request.headers[.contentType]) {
+                // Forms with files (the support desk's): the `_csrf` part of the multipart body.
+                submitted = MultipartForm(body: try await request.collectBody(upTo: context.maxUploadSize), boundary: boundary).fields["_csrf"]
             }
             guard let existing, let submitted, tokens.isValid(token: submitted, nonce: existing, session: session) else {
                 throw HTTPError(.forbidden, message: "This form has expired or did not come from this site. Go back, reload the page and try again.")

@@ -106,6 +106,18 @@ public struct Problem: Sendable {
             case .badSignature: (.unauthorized, "bad_signature")
             }
             self.init(status: status, code: code, message: error.message, field: error.field)
+        case let error as SupportError:
+            let (status, code): (HTTPResponse.Status, String) = switch error.kind {
+            case .invalid: (.badRequest, "invalid_request")
+            case .forbidden: (.forbidden, "forbidden")
+            case .notFound: (.notFound, "not_found")
+            case .conflict: (.conflict, "conflict")
+            case .tooLarge: (.contentTooLarge, "body_too_large")
+            case .unsupportedType: (.unsupportedMediaType, "unsupported_media_type")
+            case .storageUnavailable: (.serviceUnavailable, "storage_unavailable")
+            }
+            self.init(status: status, code: code, message: error.message, field: error.field)
+            if error.kind == .storageUnavailable { headers[.retryAfter] = "5" }
         case let error as DatabaseError where [.timeout, .connectionFailure, .readOnly].contains(error.kind):
             self.init(status: .serviceUnavailable, code: "database_unavailable", message: "the database is unavailable; please try again shortly")
             headers[.retryAfter] = "1"

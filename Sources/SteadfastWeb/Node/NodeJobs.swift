@@ -1,3 +1,4 @@
+import Logging
 import SteadfastConfig
 import SteadfastDomain
 import SteadfastJobs
@@ -19,6 +20,12 @@ enum NodeJobs {
         var jobs = JobRegistry()
         jobs.add(BillingJobs.definition(recurring: recurring, schedule: try billingSchedule(configuration)))
         jobs.add(StorageJobs.definition(queue: StorageMigrationQueue(database: database, clock: clock), registry: storage, catalog: catalog, settleTime: configuration.storageRouteSettleTime))
+        let tickets = SupportWeb.tickets(
+            configuration: configuration, database: database, files: FileService(database: database, registry: storage, clock: clock, logger: Logger(label: "steadfast.support")),
+            clock: clock, logger: Logger(label: "steadfast.support")
+        )
+        jobs.add(SupportJobs.autoClose(tickets: tickets))
+        jobs.add(SupportJobs.expireUploads(tickets: tickets))
         jobs.add(SessionCleanupJob.definition(database: database, interval: configuration.sessionCleanupInterval))
         jobs.add(HistoryPruneJob.definition(store: JobStore(database: database), retention: configuration.jobsHistoryRetention))
         if let interval = configuration.jobsHeartbeatInterval {

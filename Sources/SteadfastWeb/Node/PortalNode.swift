@@ -127,7 +127,7 @@ struct NodeService: Service {
         let readiness = Readiness(nodeID: configuration.nodeID, checks: [.database(database), .storage(registry)])
         let files = FileService(database: database, registry: registry, clock: node.clock, ownerQuota: configuration.storageClientQuota, logger: logger)
         let billing = try BillingWeb(configuration: configuration, database: database, clock: node.clock, secret: outcome.secret)
-        let router = try PortalRouter(
+        let router = try await PortalRouter(
             configuration: configuration, database: database, accounts: accounts, files: files, billing: billing, readiness: readiness,
             secret: outcome.secret, clock: node.clock, metrics: node.metrics
         ).build()

@@ -29,7 +29,7 @@ extension PortalRouter {
         let files = FileService(database: database, registry: registry, logger: logger)
         let secret = String(repeating: "r", count: 40)
         let billing = try BillingWeb(configuration: configuration, database: database, clock: SystemWallClock(), secret: secret)
-        let router = try PortalRouter(
+        let router = try await PortalRouter(
             configuration: configuration, database: database, accounts: accounts, files: files, billing: billing,
             readiness: Readiness(nodeID: "routes", checks: []), secret: secret, clock: SystemWallClock(), metrics: PrometheusCollectorRegistry()
         ).build()

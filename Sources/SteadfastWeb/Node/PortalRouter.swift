@@ -1,5 +1,6 @@
 import Hummingbird
 import HummingbirdAuth
+import Logging
 import Prometheus
 import SteadfastConfig
 import SteadfastDomain
@@ -41,8 +42,9 @@ public struct PortalRouter: Sendable {
         self.metrics = metrics
     }
 
-    public func build() throws -> Router<PortalRequestContext> {
-        let pages = try PageRenderer(staffNotices: Self.staffNotices(configuration))
+    public func build() async throws -> Router<PortalRequestContext> {
+        let pages = try await PageRenderer.load(staffNotices: Self.staffNotices(configuration))
+        let tickets = SupportWeb.tickets(configuration: configuration, database: database, files: files, clock: clock, logger: Logger(label: "steadfast.support"))
         let driver = DatabasePersistDriver(database: database, clock: clock, defaultLifetime: configuration.sessionIdleTimeout)
         let cookie = SessionCookieParameters(name: configuration.sessionCookie, path: "/", secure: false, sameSite: .lax)
         let sessionConfiguration = SessionMiddlewareConfiguration(
@@ -54,7 +56,7 @@ public struct PortalRouter: Sendable {
         let router = Router(context: PortalRequestContext.self)
         router.middlewares.add(RequestLoggingMiddleware(
             forwarded: ForwardedHeaders(trustedProxies: configuration.trustedProxies), maxBodySize: configuration.maxBodySize,
-            uploadLimits: ["/api/v1/files": configuration.maxUploadSize]
+            uploadLimits: ["/api/v1/files": configuration.maxUploadSize].merging(SupportWeb.uploadLimits(configuration)) { first, _ in first }
         ))
         router.middlewares.add(MetricsMiddleware())
         router.middlewares.add(ErrorMiddleware(pages: pages))
@@ -83,6 +85,8 @@ public struct PortalRouter: Sendable {
         BillingAdminAPIController(billing: billing).addRoutes(to: api)
         GatewayWebhookController(billing: billing).addRoutes(to: api)
         JobsAPIController(store: JobStore(database: database), clock: clock, nodeID: configuration.nodeID).addRoutes(to: api)
+        SupportAPIController(tickets: tickets).addRoutes(to: api)
+        SupportAdminAPIController(tickets: tickets).addRoutes(to: api)
 
         let html = portal.group().add(middleware: CSRFMiddleware(
             tokens: CSRFTokens(secret: secret), cookieName: configuration.csrfCookie, sessionCookieName: configuration.sessionCookie
@@ -92,6 +96,7 @@ public struct PortalRouter: Sendable {
         BillingPagesController(billing: billing, pages: pages).addRoutes(to: html)
         BillingAdminPagesController(billing: billing, pages: pages).addRoutes(to: html)
         JobsPagesController(store: JobStore(database: database), pages: pages, clock: clock, nodeID: configuration.nodeID).addRoutes(to: html)
+        SupportPagesController(tickets: tickets, pages: pages).addRoutes(to: html)
         return router
     }
 

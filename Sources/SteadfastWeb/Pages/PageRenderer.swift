@@ -9,15 +9,28 @@ public struct PageRenderer: Sendable {
     /// Warnings every staff page shows above its content (e.g. a test gateway left enabled).
     let staffNotices: [String]
 
-    public init(staffNotices: [String] = []) throws {
+    public init(staffNotices: [String] = [], files: MustacheLibrary = MustacheLibrary()) throws {
         self.staffNotices = staffNotices
         MustacheContentTypes.register(PortalHTMLEscaping(), named: PortalHTMLEscaping.name)
-        var library = MustacheLibrary()
+        // The templates kept as files (Sources/SteadfastWeb/Templates), then the in-Swift ones.
+        var library = files
         for (name, text) in Templates.all.merging(BillingTemplates.all, uniquingKeysWith: { first, _ in first }) {
             try library.register(PortalHTMLEscaping.pragma + text, named: name)
         }
         self.library = library
     }
+
+    /// The renderer with every template: the `.mustache` files of the target's `Templates`
+    /// resource directory (named by their path, `support/ticket`) and the in-Swift ones.
+    public static func load(staffNotices: [String] = []) async throws -> PageRenderer {
+        MustacheContentTypes.register(PortalHTMLEscaping(), named: PortalHTMLEscaping.name)
+        guard let directory = Bundle.module.resourceURL?.appendingPathComponent("Templates").path else {
+            throw PageTemplatesMissing()
+        }
+        return try PageRenderer(staffNotices: staffNotices, files: try await MustacheLibrary(directory: directory))
+    }
+
+    struct PageTemplatesMissing: Error {}
 
     /// A full HTML response for `template` with `values`, for the request in `context`.
     public func page(_ template: String, title: String, values: [String: Any] = [:], status: HTTPResponse.Status = .ok, context: PortalRequestContext) -> Response {

@@ -1,0 +1,129 @@
+import Foundation
+import Hummingbird
+import SteadfastDomain
+import SteadfastPersistence
+import SteadfastServices
+
+/// The staff side of the support API under `/api/v1/admin` (one ``StaffOnlyMiddleware`` on
+/// the group): departments, the ticket queue, replies and internal notes, ticket changes,
+/// canned replies.
+struct SupportAdminAPIController: Sendable {
+    let tickets: TicketService
+
+    struct DepartmentInput: Decodable {
+        let name: String
+        let email: String
+        let `public`: Bool?
+    }
+
+    struct ReplyInput: Decodable {
+        let message: String
+        let `internal`: Bool?
+        let attachments: [UUID]?
+    }
+
+    struct UpdateInput: Decodable {
+        let status: String?
+        let assigneeId: UUID?
+        let departmentId: UUID?
+        let priority: String?
+        let unassign: Bool?
+    }
+
+    struct CannedInput: Decodable {
+        let title: String
+        let body: String
+    }
+
+    func addRoutes(to api: RouterGroup<PortalRequestContext>) {
+        let admin = api.group("admin").add(middleware: StaffOnlyMiddleware(mode: .api))
+        admin.post("support/departments", use: createDepartment)
+        admin.get("support/departments", use: departments)
+        admin.get("support/canned-replies", use: cannedReplies)
+        admin.post("support/canned-replies", use: createCannedReply)
+        admin.delete("support/canned-replies/{id}", use: deleteCannedReply)
+        admin.get("tickets", use: queue)
+        admin.get("tickets/{id}", use: show)
+        admin.post("tickets/{id}/replies", use: reply)
+        admin.put("tickets/{id}", use: update)
+        admin.get("tickets/{id}/attachments/{attachment_id}/content", use: content)
+    }
+
+    @Sendable func createDepartment(_ request: Request, context: PortalRequestContext) async throws -> Response {
+        let input = try await BillingJSON.decode(DepartmentInput.self, from: request, context: context)
+        let department = try await tickets.createDepartment(by: try context.requireStaff(), name: input.name, email: input.email, isPublic: input.public ?? true)
+        return try BillingJSON.response(SupportViews.DepartmentView(department), status: .created)
+    }
+
+    @Sendable func departments(_ request: Request, context: PortalRequestContext) async throws -> Response {
+        try BillingJSON.response(["items": try await tickets.departments(for: try context.requireStaff()).map(SupportViews.DepartmentView.init)])
+    }
+
+    @Sendable func cannedReplies(_ request: Request, context: PortalRequestContext) async throws -> Response {
+        try BillingJSON.response(["items": try await tickets.cannedReplies(for: try context.requireStaff()).map(SupportViews.CannedReplyView.init)])
+    }
+
+    @Sendable func createCannedReply(_ request: Request, context: PortalRequestContext) async throws -> Response {
+        let input = try await BillingJSON.decode(CannedInput.self, from: request, context: context)
+        let reply = try await tickets.createCannedReply(by: try context.requireStaff(), title: input.title, body: input.body)
+        return try BillingJSON.response(SupportViews.CannedReplyView(reply), status: .created)
+    }
+
+    @Sendable func deleteCannedReply(_ request: Request, context: PortalRequestContext) async throws -> Response {
+        try await tickets.deleteCannedReply(by: try context.requireStaff(), id: try context.id(what: "canned reply"))
+        return Response(status: .noContent)
+    }
+
+    /// `GET /api/v1/admin/tickets?department_id=&status=&assignee_id=&limit=&offset=`: oldest
+    /// waiting first. `status` may list several (`open,customer_reply`).
+    @Sendable func queue(_ request: Request, context: PortalRequestContext) async throws -> Response {
+        let staff = try context.requireStaff()
+        let page = try context.page(request)
+        let filter = try Self.filter(request)
+        let found = try await tickets.tickets(for: staff, filter: filter, limit: page.limit, offset: page.offset)
+        return try BillingJSON.response(BillingViews.Page(items: found.map(SupportViews.TicketView.init), limit: page.limit, offset: page.offset))
+    }
+
+    static func filter(_ request: Request) throws -> TicketRepository.Filter {
+        let query = request.uri.queryParameters
+        func uuid(_ name: String) throws -> UUID? {
+            guard let text = query.get(name), !text.isEmpty else { return nil }
+            guard let id = UUID(uuidString: text) else { throw InvalidParameter(name: name, message: "\(name) must be an id") }
+            return id
+        }
+        var statuses: [TicketStatus]?
+        if let text = query.get("status"), !text.isEmpty {
+            statuses = try text.split(separator: ",").map { try TicketStatus(parsing: String($0)) }
+        }
+        return TicketRepository.Filter(departmentID: try uuid("department_id"), statuses: statuses, assigneeID: try uuid("assignee_id"))
+    }
+
+    @Sendable func show(_ request: Request, context: PortalRequestContext) async throws -> Response {
+        try BillingJSON.response(SupportViews.DetailView(try await tickets.detail(id: try SupportAPIController.ticketID(context), for: try context.requireStaff())))
+    }
+
+    @Sendable func reply(_ request: Request, context: PortalRequestContext) async throws -> Response {
+        let staff = try context.requireStaff()
+        let input = try await BillingJSON.decode(ReplyInput.self, from: request, context: context)
+        let message = try await tickets.reply(
+            by: staff, ticketID: try SupportAPIController.ticketID(context), message: input.message, internalNote: input.internal ?? false,
+            attachmentIDs: input.attachments ?? []
+        )
+        return try BillingJSON.response(SupportViews.MessageView(message), status: .created)
+    }
+
+    @Sendable func update(_ request: Request, context: PortalRequestContext) async throws -> Response {
+        let staff = try context.requireStaff()
+        let input = try await BillingJSON.decode(UpdateInput.self, from: request, context: context)
+        let ticket = try await tickets.update(
+            by: staff, ticketID: try SupportAPIController.ticketID(context), status: try input.status.map { try TicketStatus(parsing: $0) },
+            assigneeID: input.assigneeId, clearAssignee: input.unassign ?? false, departmentID: input.departmentId,
+            priority: try input.priority.map { try TicketPriority(parsing: $0) }
+        )
+        return try BillingJSON.response(SupportViews.TicketView(ticket))
+    }
+
+    @Sendable func content(_ request: Request, context: PortalRequestContext) async throws -> Response {
+        try await SupportAPIController.serve(tickets: tickets, account: try context.requireStaff(), request: request, context: context)
+    }
+}

@@ -1,0 +1,217 @@
+import Foundation
+import Hummingbird
+import SteadfastDomain
+import SteadfastPersistence
+import SteadfastServices
+
+/// The support desk's HTML pages, for clients under `/clientarea/tickets` and for staff under
+/// `/admin/tickets` (one ``StaffOnlyMiddleware`` on the staff group). Forms with files post
+/// `multipart/form-data` to fixed paths (the ticket id in a field) so their body limits are
+/// exact; a storage outage re-renders the form with the text kept and answers 503.
+struct SupportPagesController: Sendable {
+    let tickets: TicketService
+    let pages: PageRenderer
+
+    func addRoutes(to html: RouterGroup<PortalRequestContext>) {
+        html.get("clientarea/tickets", use: clientList)
+        html.get("clientarea/tickets/new", use: newForm)
+        html.post("clientarea/tickets/new", use: openTicket)
+        html.post("clientarea/tickets/reply", use: reply)
+        html.post("clientarea/tickets/close", use: close)
+        html.get("clientarea/tickets/{id}", use: show)
+        html.get("clientarea/tickets/{id}/attachments/{attachment_id}", use: download)
+
+        let staff = html.group("admin").add(middleware: StaffOnlyMiddleware(mode: .pages))
+        staff.get("tickets", use: queue)
+        staff.post("tickets/reply", use: reply)
+        staff.post("tickets/update", use: update)
+        staff.get("tickets/{id}", use: show)
+        staff.get("tickets/{id}/attachments/{attachment_id}", use: download)
+        staff.post("support/departments", use: createDepartment)
+        staff.post("support/canned-replies", use: createCannedReply)
+    }
+
+    static func account(_ context: PortalRequestContext) throws -> Account {
+        guard let account = context.account else { throw RedirectToLogin() }
+        return account
+    }
+
+    // MARK: Clients
+
+    @Sendable func clientList(_ request: Request, context: PortalRequestContext) async throws -> Response {
+        let account = try Self.account(context)
+        let page = try context.page(request)
+        let found = try await tickets.tickets(for: account, limit: page.limit, offset: page.offset)
+        let rows: [[String: Any]] = found.map { ["id": $0.id.text, "number": $0.number.description, "subject": $0.subject, "status": $0.status.label, "updated": Self.date($0.updatedAt)] }
+        return pages.page("support/tickets", title: "Support", values: [
+            "tickets": rows, "hasTickets": !rows.isEmpty, "hasMore": found.count == page.limit, "nextOffset": page.nextOffset,
+        ], context: context)
+    }
+
+    @Sendable func newForm(_ request: Request, context: PortalRequestContext) async throws -> Response {
+        try await newFormPage(account: try Self.account(context), form: nil, error: nil, status: .ok, context: context)
+    }
+
+    func newFormPage(account: Account, form: MultipartForm?, error: String?, status: HTTPResponse.Status, context: PortalRequestContext) async throws -> Response {
+        let departments = try await tickets.departments(for: account)
+        let chosen = form?["department_id"]
+        let priority = form?["priority"] ?? TicketPriority.medium.rawValue
+        let policy = tickets.policy
+        return pages.page("support/new", title: "New ticket", values: [
+            "departments": departments.map { ["id": $0.id.text, "name": $0.name, "selected": $0.id.text == chosen] as [String: Any] },
+            "hasDepartments": !departments.isEmpty,
+            "priorities": TicketPriority.allCases.map { ["value": $0.rawValue, "selected": $0.rawValue == priority] as [String: Any] },
+            "subject": form?.fields["subject"] ?? "", "message": form?.fields["message"] ?? "", "error": error ?? false,
+            "maxFiles": policy.maxFilesPerMessage, "maxFileSize": policy.maxFileSize, "extensions": policy.allowedExtensions.sorted().joined(separator: ", "),
+        ], status: status, context: context)
+    }
+
+    @Sendable func openTicket(_ request: Request, context: PortalRequestContext) async throws -> Response {
+        let account = try Self.account(context)
+        let form = try await MultipartForm.read(request, context: context)
+        guard form.isComplete else { throw SupportError.invalid("the form arrived incomplete (the upload was cut off); nothing was stored, please send it again") }
+        do {
+            guard let department = form["department_id"].flatMap(UUID.init(uuidString:)) else { throw SupportError.invalid("choose a department", field: "department_id") }
+            let attachments = try await upload(form.files, by: account)
+            let ticket = try await tickets.open(
+                by: account, departmentID: department, subject: form.fields["subject"] ?? "", message: form.fields["message"] ?? "",
+                priority: try TicketPriority(parsing: form["priority"]), attachmentIDs: attachments
+            )
+            return redirect(to: "/clientarea/tickets/\(ticket.id.text)")
+        } catch let error as SupportError where [.invalid, .storageUnavailable].contains(error.kind) {
+            // The text is kept: the form comes back filled in, with the reason.
+            return try await newFormPage(account: account, form: form, error: error.message, status: Problem(error).status, context: context)
+        }
+    }
+
+    /// Checks the message's files together, then uploads each (attached by the caller).
+    func upload(_ files: [MultipartForm.File], by account: Account) async throws -> [UUID] {
+        try tickets.policy.check(messageFileSizes: files.map { Int64($0.bytes.count) })
+        var ids: [UUID] = []
+        for file in files {
+            ids.append(try await tickets.upload(by: account, file: .init(filename: file.filename, bytes: file.bytes)).id)
+        }
+        return ids
+    }
+
+    @Sendable func show(_ request: Request, context: PortalRequestContext) async throws -> Response {
+        let account = try Self.account(context)
+        return try await ticketPage(id: try SupportAPIController.ticketID(context), account: account, draft: "", error: nil, status: .ok, context: context)
+    }
+
+    func ticketPage(id: UUID, account: Account, draft: String, error: String?, status: HTTPResponse.Status, context: PortalRequestContext) async throws -> Response {
+        let detail = try await tickets.detail(id: id, for: account)
+        let staff = account.role == .staff
+        let base = staff ? "/admin/tickets" : "/clientarea/tickets"
+        let messages: [[String: Any]] = detail.messages.map { message in
+            [
+                "author": message.authorName, "body": message.body, "created": Self.date(message.createdAt), "note": message.kind == .note,
+                "kindLabel": message.kind == .note ? "internal note" : message.kind == .staff ? "staff" : "client",
+                "hasAttachments": !message.attachments.isEmpty,
+                "attachments": message.attachments.map { ["id": $0.id.text, "filename": $0.filename, "size": $0.size, "sha256": $0.sha256, "base": base, "ticketID": id.text] as [String: Any] },
+            ]
+        }
+        var values: [String: Any] = [
+            "id": id.text, "number": detail.ticket.number.description, "subject": detail.ticket.subject, "status": detail.ticket.status.label,
+            "department": detail.department.name, "priority": detail.ticket.priority.rawValue, "messages": messages, "staff": staff, "base": base,
+            "closed": detail.ticket.status == .closed, "draft": draft, "error": error ?? false, "clientName": detail.clientName,
+        ]
+        if staff {
+            let canned = try await tickets.cannedReplies(for: account)
+            values["cannedReplies"] = canned.map { ["id": $0.id.text, "title": $0.title] }
+            values["hasCanned"] = !canned.isEmpty
+            values["statuses"] = TicketStatus.allCases.map { ["value": $0.rawValue, "label": $0.label, "selected": $0 == detail.ticket.status] as [String: Any] }
+            values["assignee"] = detail.ticket.assigneeID == account.id ? "you" : detail.ticket.assigneeID == nil ? "nobody" : "another staff member"
+        }
+        return pages.page("support/ticket", title: detail.ticket.number.description, values: values, status: status, context: context)
+    }
+
+    /// Both sides' reply form: a client reply, or for staff a reply or internal note (a canned
+    /// reply fills an empty message).
+    @Sendable func reply(_ request: Request, context: PortalRequestContext) async throws -> Response {
+        let account = try Self.account(context)
+        let form = try await MultipartForm.read(request, context: context)
+        guard form.isComplete else { throw SupportError.invalid("the form arrived incomplete (the upload was cut off); nothing was stored, please send it again") }
+        guard let id = form["ticket_id"].flatMap(UUID.init(uuidString:)) else { throw SupportError.notFound("ticket") }
+        var text = form.fields["message"] ?? ""
+        if account.role == .staff, text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty, let canned = form["canned_reply_id"] {
+            text = try await tickets.cannedReplies(for: account).first { $0.id.text == canned }?.body ?? ""
+        }
+        do {
+            // Another client's ticket is a 404 before anything is uploaded.
+            _ = try await tickets.detail(id: id, for: account)
+            let attachments = try await upload(form.files, by: account)
+            _ = try await tickets.reply(by: account, ticketID: id, message: text, internalNote: account.role == .staff && form["internal"] != nil, attachmentIDs: attachments)
+            return redirect(to: (account.role == .staff ? "/admin/tickets/" : "/clientarea/tickets/") + id.text)
+        } catch let error as SupportError where [.invalid, .storageUnavailable].contains(error.kind) {
+            return try await ticketPage(id: id, account: account, draft: text, error: error.message, status: Problem(error).status, context: context)
+        }
+    }
+
+    @Sendable func close(_ request: Request, context: PortalRequestContext) async throws -> Response {
+        let account = try Self.account(context)
+        let form = try await FormFields.read(request, context: context)
+        guard let id = form["ticket_id"].flatMap(UUID.init(uuidString:)) else { throw SupportError.notFound("ticket") }
+        _ = try await tickets.close(by: account, ticketID: id)
+        return redirect(to: "/clientarea/tickets/\(id.text)")
+    }
+
+    @Sendable func download(_ request: Request, context: PortalRequestContext) async throws -> Response {
+        try await SupportAPIController.serve(tickets: tickets, account: try Self.account(context), request: request, context: context)
+    }
+
+    // MARK: Staff
+
+    @Sendable func queue(_ request: Request, context: PortalRequestContext) async throws -> Response {
+        let staff = try Self.account(context)
+        let page = try context.page(request)
+        var filter = try SupportAdminAPIController.filter(request)
+        let mine = request.uri.queryParameters.get("mine") == "1"
+        if mine { filter.assigneeID = staff.id }
+        let found = try await tickets.tickets(for: staff, filter: filter, limit: page.limit, offset: page.offset)
+        let departments = try await tickets.departments(for: staff)
+        let names = Dictionary(uniqueKeysWithValues: departments.map { ($0.id, $0.name) })
+        let rows: [[String: Any]] = found.map {
+            ["id": $0.id.text, "number": $0.number.description, "subject": $0.subject, "status": $0.status.label, "priority": $0.priority.rawValue,
+             "waiting": Self.date($0.statusChangedAt), "department": names[$0.departmentID] ?? ""]
+        }
+        let canned = try await tickets.cannedReplies(for: staff)
+        let status = filter.statuses?.first
+        var query = ""
+        if let status { query += "&status=\(status.rawValue)" }
+        if let department = filter.departmentID { query += "&department_id=\(department.text)" }
+        if mine { query += "&mine=1" }
+        return pages.page("support/queue", title: "Support queue", values: [
+            "tickets": rows, "hasTickets": !rows.isEmpty, "hasMore": found.count == page.limit, "nextOffset": page.nextOffset, "query": query, "mine": mine,
+            "statuses": TicketStatus.allCases.map { ["value": $0.rawValue, "label": $0.label, "selected": $0 == status] as [String: Any] },
+            "departments": departments.map { ["id": $0.id.text, "name": $0.name, "email": $0.email.value, "isPublic": $0.isPublic, "selected": $0.id == filter.departmentID] as [String: Any] },
+            "cannedReplies": canned.map { ["title": $0.title, "body": $0.body] },
+        ], context: context)
+    }
+
+    @Sendable func update(_ request: Request, context: PortalRequestContext) async throws -> Response {
+        let staff = try Self.account(context)
+        let form = try await FormFields.read(request, context: context)
+        guard let id = form["ticket_id"].flatMap(UUID.init(uuidString:)) else { throw SupportError.notFound("ticket") }
+        _ = try await tickets.update(
+            by: staff, ticketID: id, status: try form["status"].map { try TicketStatus(parsing: $0) }, assigneeID: form.flag("assign_me") ? staff.id : nil
+        )
+        return redirect(to: "/admin/tickets/\(id.text)")
+    }
+
+    @Sendable func createDepartment(_ request: Request, context: PortalRequestContext) async throws -> Response {
+        let form = try await FormFields.read(request, context: context)
+        _ = try await tickets.createDepartment(by: try Self.account(context), name: form["name"] ?? "", email: form["email"] ?? "", isPublic: form.flag("public"))
+        return redirect(to: "/admin/tickets")
+    }
+
+    @Sendable func createCannedReply(_ request: Request, context: PortalRequestContext) async throws -> Response {
+        let form = try await FormFields.read(request, context: context)
+        _ = try await tickets.createCannedReply(by: try Self.account(context), title: form["title"] ?? "", body: form.values["body"] ?? "")
+        return redirect(to: "/admin/tickets")
+    }
+
+    static func date(_ date: Date) -> String {
+        ISO8601DateFormatter.string(from: date, timeZone: TimeZone(identifier: "UTC")!, formatOptions: [.withFullDate, .withTime, .withColonSeparatorInTime, .withSpaceBetweenDateAndTime])
+    }
+}

@@ -30,6 +30,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
         .package(url: "https://github.com/vapor/multipart-kit.git", from: "4.7.1"),
     ],
     targets: [
@@ -226,6 +227,22 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // MARK: Chaos — `steadfast chaos`: load, fault injection, audit, targets and reports against a `steadfast cluster`.
+        .target(
+            name: "SteadfastChaos",
+            dependencies: [
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+                .product(name: "Mustache", package: "swift-mustache"),
+            ],
+            // The report's HTML templates, kept as .mustache files.
+            resources: [.copy("Templates")],
+            swiftSettings: swiftSettings
+        ),
+
         // MARK: The thin command-line front end.
         .executableTarget(
             name: "steadfast",
@@ -236,6 +253,7 @@ let package = Package(
                 "SteadfastWeb",
                 "SteadfastBalancer",
                 "SteadfastJobs",
+                "SteadfastChaos",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -312,6 +330,7 @@ let package = Package(
             resources: [.copy("Fixtures")],
             swiftSettings: swiftSettings
         ),
+        .testTarget(name: "SteadfastChaosTests", dependencies: ["SteadfastChaos"], swiftSettings: swiftSettings),
         .testTarget(name: "SteadfastDomainTests", dependencies: ["SteadfastDomain"], swiftSettings: swiftSettings),
         .testTarget(
             name: "SteadfastPersistenceTests",

@@ -60,6 +60,8 @@ public struct NodeConfiguration: Sendable {
     /// The `billing.*` settings, checked for syntax here; their business meaning is checked
     /// when the node builds its billing rules (an invalid rule stops the node at start).
     public var billing: Billing
+    /// The `mail.*` settings (outbox delivery, SMTP; docs/mail.md).
+    public var mail: Mail
     /// The `support.*` settings (tickets and their attachments).
     public var support: Support
 
@@ -233,6 +235,7 @@ public struct NodeConfiguration: Sendable {
         }
         jobsHeartbeatCatchUp = catchUp
         billing = try Billing(reader, devMode: devMode)
+        mail = try Mail(reader)
         support = try Support(reader)
     }
 }

@@ -57,13 +57,16 @@ public struct MailOutbox: Sendable {
     }
 
     /// Looks the client up by account id and enqueues to their address; `nil` (nothing sent)
-    /// when the account does not exist.
+    /// when the account does not exist or its address cannot receive mail.
     @discardableResult
     public func enqueue(
         _ tx: any SQLExecutor, _ template: MailTemplateKey, toAccount accountID: UUID, values: [String: String], dedupeKey: String? = nil, now: Date
     ) async throws -> UUID? {
-        guard let row = try await tx.first("SELECT email, name FROM accounts WHERE id = \(accountID)") else { return nil }
-        let recipient = try MailRecipient(address: try row.string("email"), name: try row.string("name"))
+        guard let row = try await tx.first("SELECT email, name FROM accounts WHERE id = \(accountID)"),
+              // Accounts are registered with valid addresses; one that is not is skipped, never
+              // allowed to fail the event (a payment) that wanted to tell its owner.
+              let recipient = try? MailRecipient(address: try row.string("email"), name: try row.string("name"))
+        else { return nil }
         var values = values
         if values["client_name"] == nil { values["client_name"] = recipient.name }
         return try await enqueue(tx, template, to: recipient, values: values, dedupeKey: dedupeKey, now: now)

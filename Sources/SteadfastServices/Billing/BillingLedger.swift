@@ -32,6 +32,7 @@ struct BillingLedger: Sendable {
         let sequence = try await InvoiceNumberRepository(tx).next(sequenceKey: format.sequenceKey(for: today))
         invoice.number = format.render(sequence: sequence, date: today)
         invoice.issueDate = today
+        try await BillingMail(tx: tx, now: now).invoiceIssued(invoice)
     }
 
     /// Marks a zero-total issued invoice paid (nothing to collect) and runs what follows payment.
@@ -89,6 +90,7 @@ struct BillingLedger: Sendable {
                 description: "Overpayment of invoice \(invoice.number ?? invoice.id.uuidString.lowercased())", createdAt: now
             ), paymentID: payment.id)
         }
+        try await BillingMail(tx: tx, now: now).paymentReceived(payment, invoice: invoice)
         return (payment, invoice, excess)
     }
 

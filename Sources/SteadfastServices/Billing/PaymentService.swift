@@ -192,6 +192,7 @@ public struct PaymentService: Sendable {
                     description: "Refund of a payment for invoice \(invoice.number ?? "")", createdAt: now
                 ), paymentID: refund.id)
             }
+            try await BillingMail(tx: tx, now: now).refundIssued(refund, invoice: invoice, toCredit: asCredit)
             return RefundOutcome(refund: PaymentRecord(refund), invoice: InvoiceState(invoice), toCredit: asCredit)
         }
     }

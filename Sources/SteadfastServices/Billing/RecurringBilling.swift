@@ -77,6 +77,7 @@ public struct RecurringBilling: Sendable {
         report.creditApplications = try await step { try await applyCreditBalances(now: now) }
         report.lateFees = try await step { try await applyLateFees(now: now) }
         report.reminders = try await step { try await queueOverdueReminders(now: now) }
+        _ = try await drainReminders(now: now)
         report.suspensions = try await step { try await suspendOverdueServices(now: now) }
         report.unsuspensions = try await step { try await unsuspendPaidServices(now: now) }
         if !failures.isEmpty {
@@ -196,10 +197,41 @@ public struct RecurringBilling: Sendable {
                 { try await InvoiceRepository(database).payableMissingReminder(kind: kind, dueOnOrBefore: dueOnOrBefore, dueAfter: dueAfter, limit: Self.batchSize) },
                 id: \.id
             ) { invoice in
-                try await BillingEffectRepository(database).claimReminder(invoiceID: invoice.id, kind: kind, now: now)
+                // The claim, its mail and the hand-over to the outbox (delivered_at) commit together.
+                try await database.transaction { tx in
+                    let effects = BillingEffectRepository(tx)
+                    guard try await effects.claimReminder(invoiceID: invoice.id, kind: kind, now: now) else { return false }
+                    try await BillingMail(tx: tx, now: now).invoiceOverdue(invoice, kind: kind, daysOverdue: invoice.dueDate.days(until: today))
+                    _ = try await effects.markDelivered(invoiceID: invoice.id, kind: kind, now: now)
+                    return true
+                }
             }
         }
         return total
+    }
+
+    /// Hands reminders claimed but not yet in the e-mail outbox (`delivered_at` empty, e.g. from
+    /// before mail existed) to the outbox: each one's mail and its `delivered_at` in one
+    /// transaction, under the reminder's dedupe key. Returns how many it handed over.
+    public func drainReminders(now: Date) async throws -> Int {
+        let today = settings.day(now)
+        var total = 0
+        while true {
+            let batch = try await BillingEffectRepository(database).undeliveredReminders(limit: Self.batchSize)
+            if batch.isEmpty { return total }
+            for reminder in batch {
+                try await database.transaction { tx in
+                    let effects = BillingEffectRepository(tx)
+                    guard try await effects.markDelivered(invoiceID: reminder.invoiceID, kind: reminder.kind, now: now),
+                          let invoice = try await InvoiceRepository(tx).find(id: reminder.invoiceID, lock: false)
+                    else { return }
+                    // An invoice paid or cancelled since is not reminded of.
+                    guard invoice.status.isPayable else { return }
+                    try await BillingMail(tx: tx, now: now).invoiceOverdue(invoice, kind: reminder.kind, daysOverdue: invoice.dueDate.days(until: today))
+                }
+                total += 1
+            }
+        }
     }
 
     // MARK: Suspension
@@ -219,7 +251,9 @@ public struct RecurringBilling: Sendable {
                 guard let service = try await ledger.services.find(id: candidate.id, lock: true), service.status == .active,
                       try await ledger.services.hasOverdueInvoices(serviceID: service.id, dueOnOrBefore: cutoff)
                 else { return false }
-                return try await ledger.services.transition(id: service.id, from: .active, to: try service.status.next(on: .suspend), reason: .overdue, now: now)
+                let suspended = try await ledger.services.transition(id: service.id, from: .active, to: try service.status.next(on: .suspend), reason: .overdue, now: now)
+                if suspended { try await BillingMail(tx: tx, now: now).serviceSuspended(service, reason: "overdue") }
+                return suspended
             }
         }
     }

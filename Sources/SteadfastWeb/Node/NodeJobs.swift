@@ -20,6 +20,7 @@ enum NodeJobs {
         var jobs = JobRegistry()
         jobs.add(BillingJobs.definition(recurring: recurring, schedule: try billingSchedule(configuration)))
         jobs.add(StorageJobs.definition(queue: StorageMigrationQueue(database: database, clock: clock), registry: storage, catalog: catalog, settleTime: configuration.storageRouteSettleTime))
+        jobs.add(try MailJobs.definition(configuration: configuration, database: database, clock: clock))
         let tickets = SupportWeb.tickets(
             configuration: configuration, database: database, files: FileService(database: database, registry: storage, clock: clock, logger: Logger(label: "steadfast.support")),
             clock: clock, logger: Logger(label: "steadfast.support")

@@ -164,6 +164,8 @@ let package = Package(
         .target(
             name: "SteadfastBalancer",
             dependencies: [
+                // For the one duration grammar (DurationText); the domain imports no server or database.
+                "SteadfastDomain",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -189,6 +191,7 @@ let package = Package(
         .target(
             name: "SteadfastStorage",
             dependencies: [
+                "SteadfastDomain",
                 "SteadfastSigV4",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -248,6 +251,7 @@ let package = Package(
         .executableTarget(
             name: "steadfast",
             dependencies: [
+                "SteadfastDomain",
                 "SteadfastConfig",
                 "SteadfastPersistence",
                 "SteadfastMail",

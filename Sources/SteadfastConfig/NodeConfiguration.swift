@@ -425,30 +425,10 @@ struct Reader {
     /// "500ms", "5s", "2m", "1h", "1d" or a plain number of seconds.
     func duration(_ key: ConfigKey) throws(ConfigError) -> Duration {
         let text = try string(key)
-        guard let value = Self.parseDuration(text) else {
+        guard let value = DurationText.parse(text) else {
             throw fail(key, "expected a duration like 500ms, 5s, 2m, 1h or 1d, got '\(text)'")
         }
         return value
-    }
-
-    static func parseDuration(_ text: String) -> Duration? {
-        let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600), ("d", 86400)]
-        let lower = text.lowercased()
-        for (suffix, scale) in units where lower.hasSuffix(suffix) {
-            let number = lower.dropLast(suffix.count)
-            // "ms" must not be read as "m" + "s": the units are checked in this order.
-            guard let value = Double(number), value >= 0, value.isFinite else { return nil }
-            return milliseconds(value * scale * 1000)
-        }
-        guard let seconds = Double(lower), seconds >= 0, seconds.isFinite else { return nil }
-        return milliseconds(seconds * 1000)
-    }
-
-    /// nil beyond what Int64 milliseconds hold (1e300s would trap converting, not be refused).
-    private static func milliseconds(_ value: Double) -> Duration? {
-        let rounded = value.rounded()
-        guard rounded < Double(Int64.max) else { return nil }
-        return .milliseconds(Int64(rounded))
     }
 
     /// "N/DURATION" (at most N events per window, e.g. 10/15m) or "off" (nil).
@@ -456,7 +436,7 @@ struct Reader {
         let text = try string(key).lowercased()
         if text == "off" { return nil }
         let parts = text.split(separator: "/", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
-        guard parts.count == 2, let count = Int(parts[0]), (1...1_000_000).contains(count), let window = Self.parseDuration(parts[1]),
+        guard parts.count == 2, let count = Int(parts[0]), (1...1_000_000).contains(count), let window = DurationText.parse(parts[1]),
               let limit = RateLimit(limit: count, window: window), window <= .seconds(86400 * 7)
         else {
             throw fail(key, "expected N/DURATION such as 10/15m (1 to 1000000 per 1s to 7d) or off, got '\(text)'")

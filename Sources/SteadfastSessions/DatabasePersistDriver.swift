@@ -42,8 +42,9 @@ public struct DatabasePersistDriver: PersistDriver {
         let inserted = try await records.insert(
             idHash: Self.hash(key: key),
             data: try Self.encode(value),
-            expiresAt: now + (expires ?? defaultLifetime).timeInterval,
-            now: now
+            expiresAt: now + (expires ?? defaultLifetime).totalSeconds,
+            now: now,
+            accountID: (value as? any SessionOwned)?.sessionOwnerID
         )
         if !inserted { throw PersistError.duplicate }
     }
@@ -52,10 +53,10 @@ public struct DatabasePersistDriver: PersistDriver {
         let now = clock.now()
         let hash = Self.hash(key: key)
         let data = try Self.encode(value)
-        let expiresAt = expires.map { now + $0.timeInterval }
+        let expiresAt = expires.map { now + $0.totalSeconds }
         if try await records.update(idHash: hash, data: data, expiresAt: expiresAt, now: now) { return }
         // No live row: create it, unless a row (for example a logged-out tombstone) exists.
-        try await records.insert(idHash: hash, data: data, expiresAt: expiresAt ?? now + defaultLifetime.timeInterval, now: now)
+        try await records.insert(idHash: hash, data: data, expiresAt: expiresAt ?? now + defaultLifetime.totalSeconds, now: now)
     }
 
     public func get<Object: Codable & Sendable>(key: String, as type: Object.Type) async throws -> Object? {
@@ -92,10 +93,8 @@ public struct DatabasePersistDriver: PersistDriver {
     }
 }
 
-extension Duration {
-    /// The duration in (fractional) seconds.
-    public var timeInterval: TimeInterval {
-        let (seconds, attoseconds) = components
-        return TimeInterval(seconds) + TimeInterval(attoseconds) / 1e18
-    }
+/// A session value that belongs to an account: the driver records the owner in
+/// `sessions.account_id`, so the account can list and end its sessions (docs/accounts.md).
+public protocol SessionOwned {
+    var sessionOwnerID: UUID? { get }
 }

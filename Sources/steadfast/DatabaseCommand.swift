@@ -4,6 +4,7 @@ import Logging
 import SteadfastConfig
 import SteadfastPersistence
 import SteadfastWeb
+import SteadfastDomain
 
 /// `steadfast db ...`: database operations.
 struct DatabaseCommand: AsyncParsableCommand {
@@ -36,7 +37,7 @@ struct DatabaseCommand: AsyncParsableCommand {
                 let roles = await OperatorDatabase.probe(target, timeout: .seconds(2), logger: logger)
                 let maxLag = configuration.databaseStandbyMaxLag
                 let readable = Set(
-                    HostSelection.usableStandbys(roles, maxLag: Double(maxLag.components.seconds) + Double(maxLag.components.attoseconds) / 1e18)
+                    HostSelection.usableStandbys(roles, maxLag: maxLag.totalSeconds)
                         + [HostSelection.primary(roles)].compactMap { $0 }
                 )
                 let primary = HostSelection.primary(roles)

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import SteadfastConfig
+import SteadfastDomain
 import SteadfastJobs
 import SteadfastPersistence
 
@@ -83,7 +84,7 @@ struct JobsCommand: AsyncParsableCommand {
 
         func run() async throws {
             let configuration = try common.loadConfiguration()
-            guard let limit = Schedule.parseTimeout(timeout) else { throw ValidationError("--timeout: expected a duration like 30s or 5m") }
+            guard let limit = DurationText.parse(timeout, bareNumberIsSeconds: false), limit > .zero else { throw ValidationError("--timeout: expected a duration like 30s or 5m") }
             let succeeded = try await JobsCommand.withDatabase(configuration) { database -> Bool in
                 let store = JobStore(database: database)
                 let key: String
@@ -145,9 +146,7 @@ struct JobsCommand: AsyncParsableCommand {
     }
 
     static func duration(_ duration: Duration?) -> String {
-        guard let duration else { return "-" }
-        let milliseconds = duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000
-        return milliseconds < 1000 ? "\(milliseconds)ms" : String(format: "%.1fs", Double(milliseconds) / 1000)
+        duration.map(DurationText.formatMeasured) ?? "-"
     }
 
     static func table(_ rows: [[String]]) -> String {
@@ -156,13 +155,5 @@ struct JobsCommand: AsyncParsableCommand {
             row.enumerated().map { column, cell in cell.padding(toLength: widths[column], withPad: " ", startingAt: 0) }
                 .joined(separator: "  ").trimmingCharacters(in: .whitespaces)
         }.joined(separator: "\n")
-    }
-}
-
-extension Schedule {
-    /// `30s`, `5m`, `1500ms`... for `--timeout`.
-    static func parseTimeout(_ text: String) -> Duration? {
-        guard case .interval(let milliseconds)? = try? Schedule(parsing: "every \(text)") else { return nil }
-        return .milliseconds(milliseconds)
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import NIOCore
 import Yams
+import SteadfastDomain
 
 /// Reads typed values out of one YAML mapping, remembering the dotted path for error messages
 /// and rejecting keys it was never asked about (so a typo never silently falls back to a default).
@@ -50,7 +51,7 @@ struct YAMLConfigReader {
         return value
     }
 
-    /// A duration such as `500ms`, `2s`, `1m`, `1.5s`, or a plain number of seconds.
+    /// A duration such as `500ms`, `2s`, `1m`, `1.5s`, `1d`, or a plain number of seconds.
     mutating func duration(_ key: String, allowZero: Bool = false) throws -> TimeAmount? {
         guard let text = try string(key) else { return nil }
         guard let value = Self.parseDuration(text), value >= .zero, allowZero || value > .zero else {
@@ -75,17 +76,9 @@ struct YAMLConfigReader {
         }
     }
 
+    /// The one duration grammar (``DurationText``), as NIO's `TimeAmount` (clamped to what it holds).
     static func parseDuration(_ text: String) -> TimeAmount? {
-        let trimmed = text.trimmingCharacters(in: .whitespaces)
-        let units: [(String, Double)] = [("ms", 1e6), ("s", 1e9), ("m", 60e9), ("h", 3600e9)]
-        for (suffix, nanosPerUnit) in units where trimmed.hasSuffix(suffix) {
-            // "ms" must win over "s": it is listed first, and "5ms".dropLast(1) would not parse.
-            if let number = Double(trimmed.dropLast(suffix.count)) {
-                return .nanoseconds(Int64(number * nanosPerUnit))
-            }
-        }
-        if let seconds = Double(trimmed) { return .nanoseconds(Int64(seconds * 1e9)) }
-        return nil
+        DurationText.parse(text).map { TimeAmount($0) }
     }
 
     /// Splits `host:port` (IPv6 as `[::1]:port`).

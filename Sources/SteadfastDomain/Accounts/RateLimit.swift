@@ -17,10 +17,7 @@ public struct RateLimit: Sendable, Hashable, CustomStringConvertible {
         self.window = window
     }
 
-    var windowMilliseconds: Int64 {
-        let (seconds, attoseconds) = window.components
-        return seconds * 1000 + attoseconds / 1_000_000_000_000_000
-    }
+    var windowMilliseconds: Int64 { window.totalMilliseconds }
 
     /// The number of the window that holds `instant`, and when that window ends.
     public func window(containing instant: Date) -> (number: Int64, end: Date) {

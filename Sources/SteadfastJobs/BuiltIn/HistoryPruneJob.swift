@@ -1,4 +1,5 @@
 import Foundation
+import SteadfastDomain
 
 /// `jobs-history-prune`: deletes finished runs (and heartbeat records) older than the retention,
 /// hourly, so `job_runs` stays small.
@@ -7,7 +8,7 @@ public enum HistoryPruneJob {
 
     public static func definition(store: JobStore, retention: Duration) -> JobDefinition {
         JobDefinition(name, schedule: .every(.seconds(3600)), timeout: .seconds(300), catchUp: .runOnce) { context in
-            let deleted = try await store.prune(before: context.clock.now().addingTimeInterval(-retention.seconds))
+            let deleted = try await store.prune(before: context.clock.now().addingTimeInterval(-retention.totalSeconds))
             if deleted > 0 {
                 context.logger.info("pruned old job runs", metadata: ["steadfast.jobs.pruned": "\(deleted)"])
             }

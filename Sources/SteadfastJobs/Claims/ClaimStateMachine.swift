@@ -1,4 +1,5 @@
 import Foundation
+import SteadfastDomain
 
 /// One node's handling of one job: claiming a slot, holding its lease while the body runs, and
 /// then recording the outcome, losing the slot, or handing it back at shutdown.
@@ -451,6 +452,6 @@ public struct ClaimStateMachine: Sendable {
 
 extension Date {
     static func + (date: Date, duration: Duration) -> Date {
-        date.addingTimeInterval(duration.seconds)
+        date.addingTimeInterval(duration.totalSeconds)
     }
 }

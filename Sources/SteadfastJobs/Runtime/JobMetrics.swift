@@ -1,4 +1,5 @@
 import Metrics
+import SteadfastDomain
 
 /// The scheduler's metrics (through swift-metrics; a node exports them on `/metrics`):
 ///
@@ -21,9 +22,7 @@ struct JobMetrics: Sendable {
     func finished(job: String, outcome: RunOutcome, duration: Duration) {
         Counter(label: "steadfast_job_runs_total", dimensions: [("job", job), ("outcome", outcome.state)]).increment()
         if outcome != .succeeded { Counter(label: "steadfast_job_failures_total", dimensions: [("job", job)]).increment() }
-        Timer(label: "steadfast_job_duration_seconds", dimensions: [("job", job)]).recordNanoseconds(
-            duration.components.seconds * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000
-        )
+        Timer(label: "steadfast_job_duration_seconds", dimensions: [("job", job)]).recordSeconds(duration.totalSeconds)
     }
 
     func lost(job: String, reason: ClaimStateMachine.CancelReason) {

@@ -98,7 +98,7 @@ public struct Scheduler: Service {
         guard let row = try? await store.database.read("SELECT clock_timestamp() AS now").first, let server = try? row.date("now") else { return }
         let after = clock.now()
         let skew = server.timeIntervalSince(before.addingTimeInterval(after.timeIntervalSince(before) / 2))
-        if abs(skew) > settings.lease.seconds / 10 {
+        if abs(skew) > settings.lease.totalSeconds / 10 {
             logger.warning("this node's clock differs from the database server's; leases assume clocks agree to well within the lease (use NTP)", metadata: [
                 "steadfast.jobs.clock_skew_seconds": "\(String(format: "%.3f", skew))",
             ])

@@ -1,4 +1,5 @@
 import Foundation
+import SteadfastDomain
 
 /// When a job's slots are: a fixed interval anchored to the Unix epoch, or a cron expression in
 /// a time zone. Every node computes the same slots from the same schedule, whatever its start
@@ -27,7 +28,7 @@ public enum Schedule: Sendable, Equatable, CustomStringConvertible {
     public init(parsing text: String) throws(JobError) {
         let trimmed = text.trimmingCharacters(in: .whitespaces)
         if trimmed.hasPrefix("every ") {
-            guard let duration = Self.parseDuration(String(trimmed.dropFirst("every ".count))), duration.totalMilliseconds >= 1 else {
+            guard let duration = DurationText.parse(String(trimmed.dropFirst("every ".count)), bareNumberIsSeconds: false), duration.totalMilliseconds >= 1 else {
                 throw .invalidSchedule("schedule '\(trimmed)': expected an interval like every 30s, every 5m, every 1h")
             }
             self = .every(duration)
@@ -47,7 +48,7 @@ public enum Schedule: Sendable, Equatable, CustomStringConvertible {
     /// `every 5m` or `0 3 * * * (Europe/Berlin)`; parsed back by ``init(parsing:)``.
     public var description: String {
         switch self {
-        case .interval(let milliseconds): "every " + Self.format(milliseconds: milliseconds)
+        case .interval(let milliseconds): "every " + DurationText.format(.milliseconds(milliseconds))
         case .cron(let expression, let zone): "\(expression.source) (\(Self.name(of: zone)))"
         }
     }
@@ -102,34 +103,5 @@ public enum Schedule: Sendable, Equatable, CustomStringConvertible {
             }
             return (recent, total)
         }
-    }
-
-    static func format(milliseconds: Int64) -> String {
-        for (unit, size) in [("d", Int64(86_400_000)), ("h", 3_600_000), ("m", 60_000), ("s", 1000)] where milliseconds % size == 0 {
-            return "\(milliseconds / size)\(unit)"
-        }
-        return "\(milliseconds)ms"
-    }
-
-    /// `1500ms`, `30s`, `5m`, `1h`, `1d`.
-    static func parseDuration(_ text: String) -> Duration? {
-        let lower = text.trimmingCharacters(in: .whitespaces).lowercased()
-        for (suffix, scale) in [("ms", 1.0), ("s", 1000.0), ("m", 60_000.0), ("h", 3_600_000.0), ("d", 86_400_000.0)] where lower.hasSuffix(suffix) {
-            guard let value = Double(lower.dropLast(suffix.count)), value >= 0, value.isFinite else { return nil }
-            return .milliseconds(Int64((value * scale).rounded()))
-        }
-        return nil
-    }
-}
-
-extension Duration {
-    /// Whole milliseconds (rounded down).
-    var totalMilliseconds: Int64 {
-        components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000
-    }
-
-    /// Seconds as a `Double`.
-    var seconds: Double {
-        Double(components.seconds) + Double(components.attoseconds) / 1e18
     }
 }

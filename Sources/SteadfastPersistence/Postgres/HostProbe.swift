@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import NIOCore
 import PostgresNIO
+import SteadfastDomain
 
 /// Asks one PostgreSQL host what it is, over a fresh connection (so a wedged or backed-off pool
 /// cannot hide a host that came back): primary or standby, replay lag, timeline.
@@ -25,7 +26,7 @@ public enum HostProbe {
                     host: endpoint.host, port: endpoint.port, username: endpoint.username, password: endpoint.password,
                     database: endpoint.database, tls: endpoint.requireTLS ? .require(try .init(configuration: .makeClientConfiguration())) : .disable
                 )
-                configuration.options.connectTimeout = .milliseconds(Int64(timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000))
+                configuration.options.connectTimeout = TimeAmount(timeout)
                 let connection = try await PostgresConnection.connect(configuration: configuration, id: 0, logger: logger)
                 // Closed on every path before returning (closing is local: it does not wait for
                 // the server), so a probe never leaves a connection or a clean-up task behind.

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import ServiceLifecycle
 import Synchronization
+import SteadfastDomain
 
 /// The database of a cluster node: one or more PostgreSQL servers (a primary and streaming
 /// standbys), followed through failovers and switchovers without restarting the node.
@@ -58,7 +59,7 @@ public final class PostgresCluster: SQLDatabase, Service {
     ) {
         self.target = target
         self.requestTimeout = requestTimeout
-        self.maxStandbyLag = Double(maxStandbyLag.components.seconds) + Double(maxStandbyLag.components.attoseconds) / 1e18
+        self.maxStandbyLag = maxStandbyLag.totalSeconds
         self.monitorInterval = monitorInterval
         self.maximumConnections = maximumConnections
         self.logger = logger

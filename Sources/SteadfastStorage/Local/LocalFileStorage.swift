@@ -9,6 +9,7 @@ import Crypto
 import Foundation
 import NIOCore
 import NIOPosix
+import SteadfastDomain
 
 /// File storage in a directory: a NAS mount shared by every node of the cluster (NFS, SMB,
 /// CephFS...) or, for a single node, its own disk.
@@ -232,7 +233,7 @@ public struct LocalFileStorage: FileStorage {
         guard let downloadLinks else {
             throw StorageError(.unsupported, "\(displayName) has no download-link secret and base URL configured, so it cannot make download links")
         }
-        return try downloadLinks.url(for: key, expiresAt: now().addingTimeInterval(Self.seconds(expiresIn)), downloadFilename: downloadFilename)
+        return try downloadLinks.url(for: key, expiresAt: now().addingTimeInterval(expiresIn.totalSeconds), downloadFilename: downloadFilename)
     }
 
     public func healthCheck() async throws {
@@ -248,7 +249,7 @@ public struct LocalFileStorage: FileStorage {
     @discardableResult
     public func removeAbandonedTemporaryFiles(olderThan age: Duration = .seconds(3_600)) async throws -> Int {
         let directory = root + "/" + Self.temporaryDirectoryName
-        let limit = now().addingTimeInterval(-Self.seconds(age))
+        let limit = now().addingTimeInterval(-age.totalSeconds)
         return try await run(key: "") {
             guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory) else { return 0 }
             var removed = 0
@@ -362,11 +363,6 @@ public struct LocalFileStorage: FileStorage {
         let spec = info.st_mtim
         #endif
         return Date(timeIntervalSince1970: Double(spec.tv_sec) + Double(spec.tv_nsec) / 1e9)
-    }
-
-    static func seconds(_ duration: Duration) -> TimeInterval {
-        let parts = duration.components
-        return Double(parts.seconds) + Double(parts.attoseconds) / 1e18
     }
 }
 

@@ -1,4 +1,5 @@
 import Synchronization
+import SteadfastDomain
 
 /// Counts a running migration's files and bytes from several copying tasks and turns them
 /// into throttled ``MigrationProgress`` reports.
@@ -78,7 +79,7 @@ final class MigrationProgressTracker: Sendable {
     }
 
     private func progress(of state: State, at elapsed: Duration) -> MigrationProgress {
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        let seconds = elapsed.totalSeconds
         let rate = seconds > 0 ? Double(state.bytesTransferred) / seconds : 0
         let remaining = max(0, state.bytesTotal - state.bytesDone)
         let eta: Duration? = rate > 0 ? .milliseconds(Int64(Double(remaining) / rate * 1000)) : (remaining == 0 ? .zero : nil)

@@ -4,6 +4,7 @@ import Logging
 import NIOCore
 import NIOHTTP1
 import SteadfastSigV4
+import SteadfastDomain
 
 /// One S3 request before signing: method, key (nil for the bucket), query and headers.
 struct S3Request: Sendable {
@@ -104,7 +105,7 @@ extension S3FileStorage {
         } else if request.method == .PUT || request.method == .POST {
             http.body = .bytes(ByteBuffer())
         }
-        return try await httpClient.execute(http, timeout: TimeAmount.nanoseconds(Int64(Self.nanoseconds(settings.requestTimeout))), logger: logger)
+        return try await httpClient.execute(http, timeout: TimeAmount(settings.requestTimeout), logger: logger)
     }
 
     static func isRetryable(status: UInt, body: String) -> Bool {
@@ -193,10 +194,5 @@ extension S3FileStorage {
                 return StorageError(.serverError, "\(what) failed: \(bucket) answered \(status)")
             }
         }
-    }
-
-    static func nanoseconds(_ duration: Duration) -> Double {
-        let parts = duration.components
-        return Double(parts.seconds) * 1e9 + Double(parts.attoseconds) / 1e9
     }
 }

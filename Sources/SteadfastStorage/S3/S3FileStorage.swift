@@ -5,6 +5,7 @@ import Logging
 import NIOCore
 import NIOHTTP1
 import SteadfastSigV4
+import SteadfastDomain
 
 /// File storage in an S3 bucket: AWS S3 or any S3-compatible store (MinIO, Ceph RGW, Wasabi,
 /// Cloudflare R2, ...), over AsyncHTTPClient with ``SigV4Signer``.
@@ -44,7 +45,7 @@ public struct S3FileStorage: FileStorage {
     public static func makeHTTPClient(connectTimeout: Duration = .seconds(10), readTimeout: Duration = .seconds(60)) -> HTTPClient {
         var configuration = HTTPClient.Configuration()
         configuration.timeout = HTTPClient.Configuration.Timeout(
-            connect: .nanoseconds(Int64(nanoseconds(connectTimeout))), read: .nanoseconds(Int64(nanoseconds(readTimeout)))
+            connect: TimeAmount(connectTimeout), read: TimeAmount(readTimeout)
         )
         configuration.connectionPool.retryConnectionEstablishment = false
         configuration.redirectConfiguration = .disallow

@@ -1,5 +1,6 @@
 import Foundation
 import NIOCore
+import SteadfastDomain
 
 /// The two checks a target gets: the cheap one for `/readyz` and the full round trip for
 /// `steadfast storage check`.
@@ -44,7 +45,7 @@ public enum StorageProbe {
                 group.addTask { try await work() }
                 group.addTask {
                     try await Task.sleep(for: timeout)
-                    throw StorageError(.unavailable, "no answer within \(TargetCheck.format(timeout))")
+                    throw StorageError(.unavailable, "no answer within \(DurationText.formatMeasured(timeout))")
                 }
                 try await group.next()
                 group.cancelAll()

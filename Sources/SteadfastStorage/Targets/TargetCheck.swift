@@ -1,4 +1,5 @@
 import Foundation
+import SteadfastDomain
 
 /// The outcome of checking one target: its latency, or the error that explains what is wrong.
 /// ``line`` is the line `steadfast storage check` prints.
@@ -20,16 +21,9 @@ public struct TargetCheck: Sendable, CustomStringConvertible {
     public var line: String {
         let name = target.padding(toLength: max(12, target.count), withPad: " ", startingAt: 0)
         if let error { return "\(name)  FAILED  \(targetDescription): \(error.message)" }
-        return "\(name)  ok  \(Self.format(latency ?? .zero))  \(targetDescription)"
+        return "\(name)  ok  \(DurationText.formatMeasured(latency ?? .zero))  \(targetDescription)"
     }
 
     public var description: String { line }
 
-    /// `3.1 ms`, `1.20 s`.
-    static func format(_ duration: Duration) -> String {
-        let parts = duration.components
-        let milliseconds = Double(parts.seconds) * 1_000 + Double(parts.attoseconds) / 1e15
-        if milliseconds < 1_000 { return String(format: "%.1f ms", milliseconds) }
-        return String(format: "%.2f s", milliseconds / 1_000)
-    }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import SteadfastPersistence
 import Synchronization
+import SteadfastDomain
 
 /// Whether this node should receive traffic: it is not draining and every dependency answers.
 ///
@@ -62,7 +63,7 @@ public final class Readiness: Sendable {
                     do {
                         let outcome = try await Self.bounded(timeout, check.run)
                         let elapsed = ContinuousClock.now - start
-                        let ms = (Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15)
+                        let ms = elapsed.totalSeconds * 1000
                         return (check.name, CheckResult(
                             status: outcome.degraded == nil ? "ok" : "degraded", latencyMs: (ms * 100).rounded() / 100,
                             detail: outcome.degraded, hosts: outcome.hosts

@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import SteadfastJobs
+import SteadfastDomain
 
 /// `GET /api/v1/admin/jobs`: every published job with its latest run and next slot.
 struct JobsResponse: ResponseEncodable {
@@ -48,8 +49,8 @@ struct JobsResponse: ResponseEncodable {
             requested_by = run.requestedBy
             started_at = run.startedAt.map { JobsView.time($0) }
             finished_at = run.finishedAt.map { JobsView.time($0) }
-            duration_ms = run.duration.map { $0.components.seconds * 1000 + $0.components.attoseconds / 1_000_000_000_000_000 }
-            lag_ms = run.startLag.map { $0.components.seconds * 1000 + $0.components.attoseconds / 1_000_000_000_000_000 }
+            duration_ms = run.duration?.totalMilliseconds
+            lag_ms = run.startLag?.totalMilliseconds
             error = run.error
         }
     }
@@ -61,7 +62,7 @@ struct JobsResponse: ResponseEncodable {
         self.node = node
         self.jobs = jobs.map { job in
             Job(
-                name: job.name, schedule: job.schedule, catch_up: job.catchUp, timeout_seconds: Double(job.timeout.components.seconds),
+                name: job.name, schedule: job.schedule, catch_up: job.catchUp, timeout_seconds: job.timeout.totalSeconds,
                 next_run_at: job.nextSlotAt.map { JobsView.time($0) }, skipped_slots: job.skippedSlots, published_by: job.publishedBy,
                 last_run: job.lastRun.map(Run.init), last_finished: job.lastFinished.map(Run.init)
             )

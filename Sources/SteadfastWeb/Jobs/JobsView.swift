@@ -1,5 +1,6 @@
 import Foundation
 import SteadfastJobs
+import SteadfastDomain
 
 /// Formats scheduler records for the admin page and the JSON API (times in UTC, ISO 8601).
 enum JobsView {
@@ -11,9 +12,7 @@ enum JobsView {
     }
 
     static func duration(_ duration: Duration?) -> String {
-        guard let duration else { return "—" }
-        let milliseconds = Int64(duration.components.seconds) * 1000 + duration.components.attoseconds / 1_000_000_000_000_000
-        return milliseconds < 1000 ? "\(milliseconds) ms" : String(format: "%.1f s", Double(milliseconds) / 1000)
+        duration.map(DurationText.formatMeasured) ?? "—"
     }
 
     /// A row of the jobs table.

@@ -38,7 +38,7 @@ public struct AuthenticationMiddleware: RouterMiddleware {
         }
         if let session = context.sessions.session {
             let now = clock.now()
-            let absoluteDeadline = session.issuedAt.addingTimeInterval(absoluteTimeout.seconds)
+            let absoluteDeadline = session.issuedAt.addingTimeInterval(absoluteTimeout.totalSeconds)
             if now >= absoluteDeadline {
                 context.sessions.clearSession()
             } else if let account = try await accounts.account(id: session.accountID) {
@@ -54,11 +54,11 @@ public struct AuthenticationMiddleware: RouterMiddleware {
 
     /// Pushes the idle expiry forward when enough of it has been used.
     func refreshIdleExpiry(context: Context, now: Date, absoluteDeadline: Date) {
-        let idle = idleTimeout.seconds
+        let idle = idleTimeout.totalSeconds
         let granularity = max(idle / 10, 1)
         context.sessions.withLockedSession { data in
             guard var current = data else { return }
-            let remaining = current.expiresIn?.seconds ?? 0
+            let remaining = current.expiresIn?.totalSeconds ?? 0
             guard idle - remaining >= granularity else { return }
             let target = min(idle, absoluteDeadline.timeIntervalSince(now))
             guard target > remaining + 0.5 else { return }
@@ -68,9 +68,3 @@ public struct AuthenticationMiddleware: RouterMiddleware {
     }
 }
 
-extension Duration {
-    /// The duration in (fractional) seconds.
-    var seconds: Double {
-        Double(components.seconds) + Double(components.attoseconds) / 1e18
-    }
-}

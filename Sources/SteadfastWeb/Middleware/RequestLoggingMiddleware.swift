@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import Logging
 import NIOCore
+import SteadfastDomain
 
 /// Outermost middleware: gives the request an id (honouring a sane incoming `X-Request-ID`),
 /// resolves the client address through trusted proxies, applies the body-size limit, and logs
@@ -61,7 +62,7 @@ public struct RequestLoggingMiddleware: RouterMiddleware {
 
     static func log(_ logger: Logger, request: Request, status: Int, start: ContinuousClock.Instant) {
         let elapsed = ContinuousClock.now - start
-        let milliseconds = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
+        let milliseconds = elapsed.totalSeconds * 1000
         logger.info(
             "request",
             metadata: [

@@ -61,6 +61,14 @@ struct BalancerConfigurationTests {
         #expect(YAMLConfigReader.parseDuration("1h") == .seconds(3600))
         #expect(YAMLConfigReader.parseDuration("3") == .seconds(3))
         #expect(YAMLConfigReader.parseDuration("soon") == nil)
+        #expect(YAMLConfigReader.parseDuration("1d") == .hours(24))
+    }
+
+    /// Numbers past what a duration holds are a configuration error naming the key; the old
+    /// parser trapped (and took the balancer down on a reload) converting them to nanoseconds.
+    @Test func hugeDurationsAreRefusedNotTrapped() {
+        #expect(Self.error(Self.minimal + "\nhealth:\n  interval: 1e300s")?.key == "health.interval")
+        #expect(Self.error(Self.minimal + "\nhealth:\n  interval: 99999999999999999999")?.key == "health.interval")
     }
 
     @Test func errorsNameTheKey() {

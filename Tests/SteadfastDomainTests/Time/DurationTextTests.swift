@@ -1,0 +1,48 @@
+import SteadfastDomain
+import Testing
+
+/// The one duration grammar every configuration, schedule and flag goes through.
+struct DurationTextTests {
+    @Test(arguments: [
+        ("500ms", Duration.milliseconds(500)), ("1.5s", .milliseconds(1500)), ("2m", .seconds(120)),
+        ("1h", .seconds(3600)), ("7d", .seconds(7 * 86_400)), (" 30S ", .seconds(30)), ("0s", .zero),
+        ("30", .seconds(30)), ("0.25", .milliseconds(250)), ("1.0004s", .milliseconds(1000)),
+    ])
+    func readsEveryUnit(text: String, expected: Duration) {
+        #expect(DurationText.parse(text) == expected)
+    }
+
+    /// Neither a bare word nor anything `Double` alone would accept (exponents, inf, nan, hex,
+    /// signs) is a duration, and a value past what Int64 milliseconds hold is refused rather than
+    /// trapping — the balancer's old parser crashed the process on `1e300s`.
+    @Test(arguments: ["", "soon", "s", "ms", "-1s", "+1s", "1e300s", "1e3", "infs", "nan", "0x10s", "1 h", "5w", "99999999999999999999s", "9223372036854775807d"])
+    func refusesWhatIsNotADuration(text: String) {
+        #expect(DurationText.parse(text) == nil)
+    }
+
+    @Test func aBareNumberIsSecondsOnlyWhereAllowed() {
+        #expect(DurationText.parse("30", bareNumberIsSeconds: false) == nil)
+        #expect(DurationText.parse("30s", bareNumberIsSeconds: false) == .seconds(30))
+    }
+
+    @Test func formatsInTheLargestExactUnitAndReadsBack() {
+        #expect(DurationText.format(.seconds(86_400)) == "1d")
+        #expect(DurationText.format(.seconds(5400)) == "90m")
+        #expect(DurationText.format(.milliseconds(1500)) == "1500ms")
+        #expect(DurationText.format(.zero) == "0s")
+        // Every whole-millisecond value reads back as itself.
+        var value: Int64 = 1
+        while value < 400 * 86_400_000 {
+            let duration = Duration.milliseconds(value)
+            #expect(DurationText.parse(DurationText.format(duration)) == duration, "\(value) ms")
+            value = value * 7 + 3
+        }
+    }
+
+    @Test func measuredTimesReadAsPeopleWriteThem() {
+        #expect(DurationText.formatMeasured(.microseconds(400)) == "0.4ms")
+        #expect(DurationText.formatMeasured(.milliseconds(12)) == "12.0ms")
+        #expect(DurationText.formatMeasured(.milliseconds(1250)) == "1.25s")
+        #expect(DurationText.formatMeasured(.seconds(125)) == "2m05s")
+    }
+}

@@ -33,6 +33,10 @@ if ! command -v moto_server >/dev/null 2>&1 || ! python3 -c "import moto, boto3,
   echo "==> installing the S3 test server (moto[server]) and boto3"
   python3 -m pip install -q 'moto[server]' boto3
 fi
+if ! python3 -c "import aiosmtpd" >/dev/null 2>&1; then
+  echo "==> installing the SMTP test server (aiosmtpd)"
+  python3 -m pip install -q aiosmtpd
+fi
 if ! command -v aws >/dev/null 2>&1; then
   python3 -m pip install -q awscli
 fi

@@ -41,7 +41,7 @@ public struct SMTPURL: Sendable, Hashable, CustomStringConvertible {
         }
         let user = components.percentEncodedUser.flatMap { $0.removingPercentEncoding }
         let password = components.percentEncodedPassword.flatMap { $0.removingPercentEncoding }
-        if password != nil, user == nil { throw SMTPURLError("has a password but no user") }
+        if password != nil, (user ?? "").isEmpty { throw SMTPURLError("has a password but no user") }
         self.init(host: host, port: port, username: user.flatMap { $0.isEmpty ? nil : $0 }, password: password, tls: tls)
     }
 

@@ -235,6 +235,7 @@ let package = Package(
         .target(
             name: "SteadfastChaos",
             dependencies: [
+                "SteadfastDomain",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

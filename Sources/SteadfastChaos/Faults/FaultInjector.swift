@@ -1,4 +1,5 @@
 import Foundation
+import SteadfastDomain
 
 /// How the chaos command reaches the cluster. The real one runs `steadfast cluster ...`
 /// (``ClusterCLI``); tests drive the injector with a fake.
@@ -91,22 +92,23 @@ public struct FaultInjector<C: Clock>: Sendable where C.Duration == Duration {
     }
 
     func elapsed() -> Double {
-        let duration = origin.duration(to: clock.now)
-        return Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+        origin.duration(to: clock.now).totalSeconds
     }
 
     public func run(_ steps: [FaultStep]) async -> FaultTimeline {
         var timeline = FaultTimeline(start: steps.first?.at ?? 0, recovered: steps.first?.at ?? 0)
         var failed = false
+        var skippedByCancellation = false
         for (index, step) in steps.enumerated() {
-            let cancelled = Task.isCancelled
-            if failed || cancelled {
+            if failed || Task.isCancelled {
                 // Undo steps still run, at once: a frozen node must not stay frozen.
+                skippedByCancellation = skippedByCancellation || (!failed && !step.undo)
                 guard step.undo else { continue }
             } else {
                 do {
                     try await clock.sleep(until: origin.advanced(by: .milliseconds(Int64(step.at * 1000))), tolerance: nil)
                 } catch {
+                    skippedByCancellation = skippedByCancellation || !step.undo
                     guard step.undo else { continue }
                 }
             }
@@ -124,7 +126,7 @@ public struct FaultInjector<C: Clock>: Sendable where C.Duration == Duration {
                 timeline.marks.append(.init(at: timeline.recovered, label: "\(step.label) returned"))
             }
         }
-        if Task.isCancelled && timeline.errors.isEmpty && timeline.marks.count < steps.count {
+        if skippedByCancellation {
             timeline.errors.append("the run was cancelled before the fault was complete")
         }
         return timeline

@@ -1,4 +1,5 @@
 import Foundation
+import SteadfastDomain
 import Synchronization
 
 /// Everything the load saw, shared by the visitors: the request records, what the cluster
@@ -28,8 +29,7 @@ public final class LoadLedger: Sendable {
 
     /// Seconds since the load began.
     public func elapsed(_ instant: ContinuousClock.Instant = .now) -> Double {
-        let duration = origin.duration(to: instant)
-        return Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+        origin.duration(to: instant).totalSeconds
     }
 
     func record(_ record: RequestRecord) {

@@ -1,0 +1,97 @@
+import ArgumentParser
+import AsyncHTTPClient
+import Foundation
+import SteadfastChaos
+import SteadfastDomain
+
+/// `steadfast chaos`: load through the balancer of a `steadfast cluster` while one fault is
+/// injected, then an audit and the targets (docs/chaos.md). Exit status 1 when a target is missed.
+struct ChaosCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "chaos",
+        abstract: "Run load against a cluster started by `steadfast cluster up` while injecting a fault; audit and check the targets.",
+        discussion: "Scenarios: \(Scenario.allCases.map(\.rawValue).joined(separator: ", ")). Reports go to --report (SCENARIO.json, SCENARIO.html, index.html)."
+    )
+
+    @Option(help: "The fault to inject: \(Scenario.allCases.map(\.rawValue).joined(separator: ", ")).")
+    var scenario: String?
+
+    @Flag(help: "Run every scenario, one after another, and write index.html.")
+    var all = false
+
+    @Option(help: "How long the load runs per scenario (seconds, or 30s, 2m); it goes on until 5 s after the fault is undone.")
+    var duration = "20"
+
+    @Option(help: "Directory for the reports.")
+    var report = "./chaos-report"
+
+    @Option(help: "The cluster's directory (as given to `steadfast cluster up --dir`).")
+    var dir = "./steadfast-cluster"
+
+    @Option(help: "Simulated customers, each with its own session.")
+    var visitors = 4
+
+    @Option(name: .customLong("patroni-ttl"), help: "Patroni's ttl in the cluster (the db-failover target with --db patroni is ttl + 1 s).")
+    var patroniTTL = "10s"
+
+    func validate() throws {
+        if all == (scenario != nil) {
+            throw ValidationError("give either --scenario SCENARIO or --all")
+        }
+        if let scenario, Scenario(rawValue: scenario) == nil {
+            throw ValidationError("--scenario must be one of \(Scenario.allCases.map(\.rawValue).joined(separator: ", ")), not '\(scenario)'")
+        }
+        guard let seconds = Self.seconds(duration), (5...3600).contains(seconds) else {
+            throw ValidationError("--duration must be between 5 s and 1 h (e.g. 20, 30s, 2m), not '\(duration)'")
+        }
+        guard let ttl = Self.seconds(patroniTTL), ttl > 0, ttl <= 600 else {
+            throw ValidationError("--patroni-ttl must be a duration up to 10m (e.g. 10s), not '\(patroniTTL)'")
+        }
+        guard (1...64).contains(visitors) else {
+            throw ValidationError("--visitors must be between 1 and 64, not \(visitors)")
+        }
+    }
+
+    static func seconds(_ text: String) -> Double? {
+        DurationText.parse(text)?.totalSeconds
+    }
+
+    func run() async throws {
+        let scenarios = all ? Scenario.allCases : [Scenario(rawValue: scenario ?? "")!]
+        var options = ChaosOptions()
+        options.duration = Self.seconds(duration) ?? 20
+        options.visitors = visitors
+        options.targets.patroniTTL = Self.seconds(patroniTTL) ?? 10
+        options.progress = { line in FileHandle.standardError.write(Data("\r\u{1B}[2K\(line)".utf8)) }
+
+        let http = HTTPClient(
+            eventLoopGroupProvider: .singleton,
+            configuration: .init(redirectConfiguration: .disallow, timeout: .init(connect: .seconds(2)))
+        )
+        let control = ClusterCLI(directory: dir)
+        let writer = try await ReportWriter(directory: URL(fileURLWithPath: report, isDirectory: true))
+        let run = ChaosRun(control: control, http: http, options: options)
+        var reports: [ScenarioReport] = []
+        do {
+            let status = try await control.status()
+            let accounts = try await run.registerVisitors(status: status)
+            for scenario in scenarios {
+                let result = try await run.run(scenario, accounts: accounts)
+                let html = try writer.write(result)
+                FileHandle.standardError.write(Data("\r\u{1B}[2K".utf8))
+                print(result.summaryLine)
+                for target in result.targets {
+                    print("  \(target.passed ? "pass" : "FAIL")  \(target.name): \(target.detail)")
+                }
+                print("  report: \(html.path)")
+                reports.append(result)
+            }
+            if all { print("index: \(try writer.writeIndex(reports).path)") }
+        } catch {
+            try? await http.shutdown()
+            throw error
+        }
+        try await http.shutdown()
+        if !reports.allSatisfy(\.passed) { throw ExitCode(1) }
+    }
+}

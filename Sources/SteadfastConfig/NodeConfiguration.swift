@@ -64,6 +64,8 @@ public struct NodeConfiguration: Sendable {
     public var mail: Mail
     /// The `support.*` settings (tickets and their attachments).
     public var support: Support
+    /// The `accounts.*` settings (self-service, password reset, two-factor log-in; docs/accounts.md).
+    public var accounts: Accounts
 
     /// Raw billing settings (see ``ConfigKey`` `billing.*` and docs/configuration.md).
     public struct Billing: Sendable {
@@ -237,6 +239,7 @@ public struct NodeConfiguration: Sendable {
         billing = try Billing(reader, devMode: devMode)
         mail = try Mail(reader)
         support = try Support(reader)
+        accounts = try Accounts(reader)
     }
 }
 

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import SteadfastDomain
+import SteadfastMail
 import SteadfastPersistence
 
 /// Account use cases: sign-up, log-in, and the first staff account.
@@ -11,6 +12,11 @@ public struct AccountService: Sendable {
     let clock: any WallClock
     /// Log-in and registration limits; `nil`: none (tools and tests that make accounts).
     let limiter: RateLimiter?
+    let database: any SQLDatabase
+    /// Reset, verification and two-factor settings (docs/accounts.md).
+    let settings: AccountSettings
+    /// Where reset and verification mail goes, in the transaction that makes the token.
+    let outbox: MailOutbox
 
     /// A bcrypt hash checked when the e-mail is unknown, so a wrong e-mail costs as much time as
     /// a wrong password and timing does not reveal which accounts exist.
@@ -18,9 +24,12 @@ public struct AccountService: Sendable {
 
     public init(
         database: any SQLDatabase, hasher: PasswordHasher, policy: PasswordPolicy = PasswordPolicy(), clock: any WallClock = SystemWallClock(),
-        limiter: RateLimiter? = nil
+        limiter: RateLimiter? = nil, settings: AccountSettings = AccountSettings(), outbox: MailOutbox = MailOutbox()
     ) {
         self.accounts = AccountRepository(database: database)
+        self.database = database
+        self.settings = settings
+        self.outbox = outbox
         self.hasher = hasher
         self.policy = policy
         self.clock = clock
@@ -31,7 +40,11 @@ public struct AccountService: Sendable {
 
     /// Creates an account after validating every field; throws ``AccountError``, or
     /// ``RateLimited`` when `clientIP` has registered too often.
-    public func register(email rawEmail: String, password: String, name rawName: String, role: Role = .client, clientIP: String? = nil) async throws -> Account {
+    /// With `sendVerification` (the default), a link to confirm the address is mailed through the
+    /// outbox in the same transaction as the insert.
+    public func register(
+        email rawEmail: String, password: String, name rawName: String, role: Role = .client, clientIP: String? = nil, sendVerification: Bool = true
+    ) async throws -> Account {
         if let limiter, let clientIP { try await limiter.hit(.registerPerIP, key: clientIP) }
         let email = try EmailAddress(rawEmail)
         let name = try Account.validateName(rawName)
@@ -44,7 +57,15 @@ public struct AccountService: Sendable {
             passwordHash: try await hasher.hash(password),
             createdAt: clock.now()
         )
-        try await accounts.insert(account)
+        if sendVerification {
+            let now = clock.now()
+            try await database.transaction { tx in
+                try await AccountRepository.insert(account, into: tx)
+                try await self.sendVerification(tx, accountID: account.id, name: account.name, email: account.email, now: now)
+            }
+        } else {
+            try await accounts.insert(account)
+        }
         return account
     }
 
@@ -95,7 +116,7 @@ public struct AccountService: Sendable {
         let email = email ?? "admin@steadfast.local"
         let generated = password == nil ? Self.randomPassword() : nil
         do {
-            _ = try await register(email: email, password: password ?? generated!, name: "Administrator", role: .staff)
+            _ = try await register(email: email, password: password ?? generated!, name: "Administrator", role: .staff, sendVerification: false)
         } catch AccountError.duplicateEmail {
             return .alreadyPresent
         }

@@ -24,6 +24,12 @@ public struct RateLimiter: Sendable {
         case registerPerIP = "register-ip"
         /// Requests made with one API token.
         case apiToken = "api-token"
+        /// Password-reset requests for one e-mail address (normalised), known or not.
+        case passwordResetPerAccount = "reset-account"
+        /// Password-reset requests from one client IP.
+        case passwordResetPerIP = "reset-ip"
+        /// Two-factor codes tried for one account.
+        case secondFactor = "second-factor"
 
         var refusal: String {
             switch self {
@@ -31,6 +37,9 @@ public struct RateLimiter: Sendable {
             case .loginPerIP: "too many log-in attempts from this address"
             case .registerPerIP: "too many registrations from this address"
             case .apiToken: "too many requests with this API token"
+            case .passwordResetPerAccount: "too many password-reset requests for this address"
+            case .passwordResetPerIP: "too many password-reset requests from this address"
+            case .secondFactor: "too many two-factor codes tried for this account"
             }
         }
     }

@@ -14,14 +14,26 @@ public struct Account: Sendable, Equatable, Identifiable {
     /// The bcrypt hash of the password (never the password).
     public var passwordHash: String
     public var createdAt: Date
+    /// Company, phone and contact address (docs/accounts.md).
+    public var profile: AccountProfile
+    /// When the current e-mail address was confirmed by a link sent to it; `nil`: not yet.
+    public var emailVerifiedAt: Date?
+    /// Whether log-in asks for a TOTP code after the password.
+    public var twoFactorEnabled: Bool
 
-    public init(id: UUID, email: EmailAddress, name: String, role: Role, passwordHash: String, createdAt: Date) {
+    public init(
+        id: UUID, email: EmailAddress, name: String, role: Role, passwordHash: String, createdAt: Date,
+        profile: AccountProfile = AccountProfile(), emailVerifiedAt: Date? = nil, twoFactorEnabled: Bool = false
+    ) {
         self.id = id
         self.email = email
         self.name = name
         self.role = role
         self.passwordHash = passwordHash
         self.createdAt = createdAt
+        self.profile = profile
+        self.emailVerifiedAt = emailVerifiedAt
+        self.twoFactorEnabled = twoFactorEnabled
     }
 
     /// Validates a display name: required, at most 200 characters, no control characters.

@@ -11,6 +11,8 @@ public enum MailTemplateKey: String, Sendable, CaseIterable, Codable {
     case ticketOpened = "ticket_opened"
     case ticketAnswered = "ticket_answered"
     case ticketClosed = "ticket_closed"
+    case passwordReset = "password_reset"
+    case emailVerification = "email_verification"
 
     /// The values the event passes to its template (shown to staff editing it).
     public var variables: [String] {
@@ -23,6 +25,8 @@ public enum MailTemplateKey: String, Sendable, CaseIterable, Codable {
         case .ticketOpened: ["client_name", "ticket_number", "ticket_subject", "department", "message"]
         case .ticketAnswered: ["client_name", "ticket_number", "ticket_subject", "staff_name", "message"]
         case .ticketClosed: ["client_name", "ticket_number", "ticket_subject"]
+        case .passwordReset: ["client_name", "reset_url", "expires_in"]
+        case .emailVerification: ["client_name", "email", "verify_url", "expires_in"]
         }
     }
 }

@@ -11,8 +11,13 @@ public struct AccountRepository: Sendable {
 
     /// Inserts a new account; a taken e-mail address becomes ``AccountError/duplicateEmail``.
     public func insert(_ account: Account) async throws {
+        try await Self.insert(account, into: database)
+    }
+
+    /// Inserts through `db` (a caller's transaction); see ``insert(_:)``.
+    public static func insert(_ account: Account, into db: any SQLExecutor) async throws {
         do {
-            try await database.query("""
+            try await db.query("""
                 INSERT INTO accounts (id, email, email_normalized, name, role, password_hash, created_at, updated_at)
                 VALUES (\(account.id), \(account.email.value), \(account.email.normalized), \(account.name),
                         \(account.role.rawValue), \(account.passwordHash), \(account.createdAt), \(account.createdAt))
@@ -46,7 +51,10 @@ public struct AccountRepository: Sendable {
             name: try row.string("name"),
             role: role,
             passwordHash: try row.string("password_hash"),
-            createdAt: try row.date("created_at")
+            createdAt: try row.date("created_at"),
+            profile: AccountProfile(company: try row.string("company"), phone: try row.string("phone"), address: try row.string("address")),
+            emailVerifiedAt: try row.optionalDate("email_verified_at"),
+            twoFactorEnabled: !(try row.isNull("two_factor_enabled_at"))
         )
     }
 }

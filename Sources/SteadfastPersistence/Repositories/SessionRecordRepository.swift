@@ -28,10 +28,11 @@ public struct SessionRecordRepository: Sendable {
 
     /// Creates the row; returns `false` if a row (live or tombstone) with this hash exists.
     @discardableResult
-    public func insert(idHash: String, data: String, expiresAt: Date, now: Date) async throws -> Bool {
+    public func insert(idHash: String, data: String, expiresAt: Date, now: Date, accountID: UUID? = nil) async throws -> Bool {
+        // `public_id` names the session in the account's session list (the hash never leaves the database).
         let rows = try await database.query("""
-            INSERT INTO sessions (id_hash, data, expires_at, created_at, updated_at)
-            VALUES (\(idHash), \(data), \(expiresAt), \(now), \(now))
+            INSERT INTO sessions (id_hash, data, expires_at, created_at, updated_at, account_id, public_id)
+            VALUES (\(idHash), \(data), \(expiresAt), \(now), \(now), \(accountID), \(UUID()))
             ON CONFLICT (id_hash) DO NOTHING
             RETURNING id_hash
             """)

@@ -30,6 +30,8 @@ public struct BillingSettings: Sendable {
     public var testCardSecret: String
     /// What clients paying by bank transfer are told.
     public var bankTransferInstructions: String
+    /// `accounts.require_verified_email`: checkout needs the client's e-mail address confirmed.
+    public var requireVerifiedEmail = false
 
     public init(
         currency: Currency = .usd, timeZone: TimeZone = TimeZone(identifier: "UTC")!, taxTable: TaxTable = .none, defaultCountry: String? = nil,

@@ -76,6 +76,9 @@ public struct OrderService: Sendable {
     /// Places an order for everything in the cart; `idempotencyKey` (optional) makes retries safe.
     public func checkout(clientID: UUID, idempotencyKey: String?) async throws -> IdempotentResult<OrderOutcome> {
         let settings = self.settings
+        if settings.requireVerifiedEmail, try await database.first("SELECT email_verified_at FROM accounts WHERE id = \(clientID)")?.isNull("email_verified_at") != false {
+            throw AccountError.emailNotVerified
+        }
         let now = clock.now()
         let body: @Sendable (any SQLExecutor) async throws -> OrderOutcome = { tx in
             try await Self.placeOrder(tx: tx, clientID: clientID, settings: settings, now: now)

@@ -19,7 +19,8 @@ public struct BillingWeb: Sendable {
     public let clock: any WallClock
 
     public init(configuration: NodeConfiguration, database: any SQLDatabase, clock: any WallClock, secret: String) throws {
-        let settings = try Self.settings(configuration.billing, clusterSecret: secret)
+        var settings = try Self.settings(configuration.billing, clusterSecret: secret)
+        settings.requireVerifiedEmail = configuration.accounts.requireVerifiedEmail
         self.settings = settings
         catalogue = CatalogueService(database: database, settings: settings, clock: clock)
         orders = OrderService(database: database, settings: settings, clock: clock)

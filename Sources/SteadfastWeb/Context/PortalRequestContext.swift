@@ -20,6 +20,8 @@ public struct PortalRequestContext: RequestContext, SessionRequestContext, Remot
     public var isSecure: Bool = false
     /// The logged-in account, set by ``AuthenticationMiddleware``.
     public var account: Account?
+    /// A log-in waiting for its second factor (password checked; see ``PortalSession``).
+    public var pendingSecondFactor: PortalSession?
     /// Whether ``account`` came from an API token (`Authorization: Bearer`) rather than the session.
     public var authenticatedByToken: Bool = false
     /// The CSRF token for forms rendered in this request, set by ``CSRFMiddleware``.

@@ -32,11 +32,14 @@ struct AuthAPIController: Sendable {
         return EditedResponse(status: .created, response: AccountResponse(account))
     }
 
-    @Sendable func login(_ request: Request, context: PortalRequestContext) async throws -> AccountResponse {
+    /// With two-factor log-in on, the answer is `{"second_factor_required": true}` and the
+    /// session only remembers the checked password (`POST auth/login/second-factor` completes it).
+    @Sendable func login(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let input = try await request.decode(as: LoginRequest.self, context: context)
         let account = try await accounts.authenticate(email: input.email, password: input.password, clientIP: context.clientIP)
-        try await sessions.logIn(account, request: request, context: context)
-        return AccountResponse(account)
+        try await sessions.logIn(account, request: request, context: context, secondFactorPending: account.twoFactorEnabled)
+        if account.twoFactorEnabled { return try BillingJSON.response(AccountJSON.SecondFactorRequired()) }
+        return try AccountResponse(account).response(from: request, context: context)
     }
 
     @Sendable func logout(_ request: Request, context: PortalRequestContext) async throws -> HTTPResponse.Status {

@@ -44,8 +44,8 @@ struct AuthPagesController: Sendable {
         let form = try await request.decode(form: LoginForm.self, context: context)
         do {
             let account = try await accounts.authenticate(email: form.email ?? "", password: form.password ?? "", clientIP: context.clientIP)
-            try await sessions.logIn(account, request: request, context: context)
-            return redirect(to: home(account))
+            try await sessions.logIn(account, request: request, context: context, secondFactorPending: account.twoFactorEnabled)
+            return redirect(to: account.twoFactorEnabled ? "/login/second-factor" : home(account))
         } catch let error as AccountError {
             return pages.page("login", title: "Log in", values: ["error": error.message, "email": form.email ?? ""], status: .unauthorized, context: context)
         }

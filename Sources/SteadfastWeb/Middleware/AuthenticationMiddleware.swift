@@ -41,6 +41,9 @@ public struct AuthenticationMiddleware: RouterMiddleware {
             let absoluteDeadline = session.issuedAt.addingTimeInterval(absoluteTimeout.totalSeconds)
             if now >= absoluteDeadline {
                 context.sessions.clearSession()
+            } else if session.secondFactorPending == true {
+                // Half a log-in: nobody is logged in until the second factor completes it.
+                context.pendingSecondFactor = session
             } else if let account = try await accounts.account(id: session.accountID) {
                 context.account = account
                 context.logger[metadataKey: "steadfast.account.id"] = .string(account.id.uuidString.lowercased())

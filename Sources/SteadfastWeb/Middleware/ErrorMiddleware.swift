@@ -63,16 +63,11 @@ public struct Problem: Sendable {
             let status: HTTPResponse.Status = switch error {
             case .duplicateEmail: .conflict
             case .invalidCredentials: .unauthorized
+            case .twoFactorAlreadyEnabled, .twoFactorNotEnabled: .conflict
+            case .emailNotVerified: .forbidden
             default: .badRequest
             }
-            let code = switch error {
-            case .invalidEmail: "invalid_email"
-            case .weakPassword: "weak_password"
-            case .invalidName: "invalid_name"
-            case .duplicateEmail: "duplicate_email"
-            case .invalidCredentials: "invalid_credentials"
-            }
-            self.init(status: status, code: code, message: error.message, field: error.field)
+            self.init(status: status, code: error.code, message: error.message, field: error.field)
         case let error as FileService.FileError:
             switch error.kind {
             case .invalidFilename: self.init(status: .badRequest, code: "invalid_filename", message: error.message, field: "filename")

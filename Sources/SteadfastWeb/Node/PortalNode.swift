@@ -101,7 +101,8 @@ struct NodeService: Service {
         let logger = node.logger
         let accounts = AccountService(
             database: database, hasher: PasswordHasher(cost: configuration.bcryptCost), clock: node.clock,
-            limiter: RateLimiter(database: database, limits: configuration.rateLimits, clock: node.clock)
+            limiter: RateLimiter(database: database, limits: configuration.rateLimits, clock: node.clock),
+            settings: configuration.accountSettings
         )
         let setup = NodeSetup(configuration: configuration, database: database, accounts: accounts, clock: node.clock, logger: logger)
         let outcome = try await cancelWhenGracefulShutdown { try await setup.runRetrying() }

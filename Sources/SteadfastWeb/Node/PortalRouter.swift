@@ -75,10 +75,12 @@ public struct PortalRouter: Sendable {
                 accounts: accounts, idleTimeout: configuration.sessionIdleTimeout, absoluteTimeout: configuration.sessionAbsoluteTimeout, clock: clock,
                 canWrite: { [database] in database.canWrite }
             ))
+            .add(middleware: StaffTwoFactorMiddleware(required: configuration.accounts.require2FAForStaff))
         let api = portal.group("api/v1")
             .add(middleware: APITokenMiddleware(tokens: billing.tokens, limiter: RateLimiter(database: database, limits: configuration.rateLimits, clock: clock)))
             .add(middleware: JSONOnlyMiddleware(rawBodyHeader: FilesAPIController.filenameHeader))
         AuthAPIController(accounts: accounts, sessions: issuer).addRoutes(to: api)
+        MeAPIController(accounts: accounts, sessions: issuer, settings: configuration.accountSettings, clock: clock).addRoutes(to: api)
         FilesAPIController(files: files, maxUploadSize: configuration.maxUploadSize).addRoutes(to: api)
         OpenAPIDocument.addRoutes(to: api)
         BillingAPIController(billing: billing).addRoutes(to: api)
@@ -92,6 +94,7 @@ public struct PortalRouter: Sendable {
             tokens: CSRFTokens(secret: secret), cookieName: configuration.csrfCookie, sessionCookieName: configuration.sessionCookie
         ))
         AuthPagesController(accounts: accounts, sessions: issuer, pages: pages).addRoutes(to: html)
+        AccountPagesController(accounts: accounts, sessions: issuer, settings: configuration.accountSettings, pages: pages, clock: clock).addRoutes(to: html)
         PortalPagesController(accounts: accounts, pages: pages, nodeID: configuration.nodeID).addRoutes(to: html)
         BillingPagesController(billing: billing, pages: pages).addRoutes(to: html)
         BillingAdminPagesController(billing: billing, pages: pages).addRoutes(to: html)
@@ -113,6 +116,8 @@ extension NodeConfiguration {
         let all: [(RateLimiter.Kind, RateLimit?)] = [
             (.loginPerAccount, rateLimitLoginPerAccount), (.loginPerIP, rateLimitLoginPerIP),
             (.registerPerIP, rateLimitRegisterPerIP), (.apiToken, rateLimitAPIToken),
+            (.passwordResetPerAccount, accounts.rateLimitPasswordResetPerAccount), (.passwordResetPerIP, accounts.rateLimitPasswordResetPerIP),
+            (.secondFactor, accounts.rateLimitSecondFactor),
         ]
         return Dictionary(uniqueKeysWithValues: all.compactMap { kind, limit in limit.map { (kind, $0) } })
     }

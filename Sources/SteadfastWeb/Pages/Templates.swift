@@ -60,7 +60,7 @@ enum Templates {
     <label for="password">Password</label><input id="password" name="password" type="password" required autocomplete="current-password">
     <button type="submit">Log in</button>
     </form>
-    <p>No account yet? <a href="/register">Register</a>.</p>
+    <p><a href="/password-reset">Forgot your password?</a> No account yet? <a href="/register">Register</a>.</p>
     """
 
     static let register = """

@@ -1,0 +1,60 @@
+/// Migrations 600–699: account self-service and two-factor log-in (docs/accounts.md).
+///
+/// - `accounts` gains the profile (company, phone, contact address), `email_verified_at` and
+///   `two_factor_enabled_at` (read with the account on every request, so gates cost no query).
+/// - `sessions` gains its owner (`account_id`) and a `public_id` that the session list shows and
+///   `DELETE /api/v1/me/sessions/{id}` takes: the key's hash never leaves the database.
+/// - `account_tokens`: password-reset and e-mail verification tokens, stored as SHA-256 only,
+///   single use (`used_at`), with an expiry. A verification token carries the address it verifies.
+/// - `account_totp`: the TOTP secret, confirmed or not, and the last time step accepted — the
+///   replay guard every node shares (a code is accepted only by raising it).
+/// - `account_recovery_codes`: SHA-256 of each recovery code, single use.
+public enum AccountMigrations {
+    public static let all: [Migration] = [
+        Migration(version: 600, name: "accounts: profile, verification, session owners, reset tokens, TOTP") { d in
+            let uuid = d.uuidType, ts = d.timestampType, big = d.bigintType
+            return [
+                "ALTER TABLE accounts ADD COLUMN company TEXT NOT NULL DEFAULT ''",
+                "ALTER TABLE accounts ADD COLUMN phone TEXT NOT NULL DEFAULT ''",
+                "ALTER TABLE accounts ADD COLUMN address TEXT NOT NULL DEFAULT ''",
+                "ALTER TABLE accounts ADD COLUMN email_verified_at \(ts)",
+                "ALTER TABLE accounts ADD COLUMN two_factor_enabled_at \(ts)",
+                "ALTER TABLE sessions ADD COLUMN account_id \(uuid)",
+                "ALTER TABLE sessions ADD COLUMN public_id \(uuid)",
+                "CREATE INDEX sessions_account_id ON sessions (account_id)",
+                "CREATE UNIQUE INDEX sessions_public_id ON sessions (public_id)",
+                """
+                CREATE TABLE account_tokens (
+                    token_hash TEXT PRIMARY KEY,
+                    account_id \(uuid) NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+                    purpose TEXT NOT NULL CHECK (purpose IN ('password_reset', 'email_verification')),
+                    email TEXT,
+                    expires_at \(ts) NOT NULL,
+                    used_at \(ts),
+                    created_at \(ts) NOT NULL
+                )
+                """,
+                "CREATE INDEX account_tokens_account ON account_tokens (account_id, purpose)",
+                "CREATE INDEX account_tokens_expires_at ON account_tokens (expires_at)",
+                """
+                CREATE TABLE account_totp (
+                    account_id \(uuid) PRIMARY KEY REFERENCES accounts (id) ON DELETE CASCADE,
+                    secret TEXT NOT NULL,
+                    confirmed_at \(ts),
+                    last_used_step \(big),
+                    created_at \(ts) NOT NULL
+                )
+                """,
+                """
+                CREATE TABLE account_recovery_codes (
+                    account_id \(uuid) NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+                    code_hash TEXT NOT NULL,
+                    used_at \(ts),
+                    created_at \(ts) NOT NULL,
+                    PRIMARY KEY (account_id, code_hash)
+                )
+                """,
+            ]
+        },
+    ]
+}

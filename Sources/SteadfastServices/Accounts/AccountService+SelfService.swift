@@ -1,0 +1,176 @@
+import Foundation
+import SteadfastDomain
+import SteadfastMail
+import SteadfastPersistence
+
+/// Self-service (docs/accounts.md): profile, password change, sessions, e-mail verification and
+/// password reset. Mail is enqueued in the outbox inside the transaction that makes its token,
+/// so a link is mailed exactly when its token exists.
+extension AccountService {
+    /// What a profile update did.
+    public struct ProfileUpdate: Sendable {
+        public let account: Account
+        /// The new address a confirmation link was sent to; it replaces the old one once confirmed.
+        public let verificationSentTo: String?
+    }
+
+    /// Changes name and profile at once; a different e-mail address is not taken over until the
+    /// link mailed to it is followed (the old address stays in force meanwhile).
+    public func updateProfile(accountID: UUID, name rawName: String, email rawEmail: String?, profile raw: AccountProfile) async throws -> ProfileUpdate {
+        guard let current = try await accounts.find(id: accountID) else { throw AccountError.invalidCredentials }
+        let name = try Account.validateName(rawName)
+        let profile = try AccountProfile.validated(company: raw.company, phone: raw.phone, address: raw.address)
+        let newEmail = try rawEmail.map { try EmailAddress($0) }.flatMap { $0.normalized == current.email.normalized ? nil : $0 }
+        if let newEmail, let other = try await accounts.find(email: newEmail), other.id != accountID {
+            throw AccountError.duplicateEmail
+        }
+        let now = clock.now()
+        try await database.transaction { tx in
+            try await AccountSelfServiceRepository(tx).updateProfile(id: accountID, name: name, profile: profile, now: now)
+            if let newEmail {
+                try await self.sendVerification(tx, accountID: accountID, name: name, email: newEmail, now: now)
+            }
+        }
+        var updated = current
+        updated.name = name
+        updated.profile = profile
+        return ProfileUpdate(account: updated, verificationSentTo: newEmail?.value)
+    }
+
+    /// Mails a link confirming `email` for the account (a new token; older ones stop working).
+    func sendVerification(_ tx: any SQLExecutor, accountID: UUID, name: String, email: EmailAddress, now: Date) async throws {
+        let token = LinkToken.generate()
+        try await AccountSelfServiceRepository(tx).insertToken(
+            hash: token.hash, accountID: accountID, purpose: .emailVerification, email: email.value,
+            expiresAt: now + settings.verificationTokenTTL.totalSeconds, now: now
+        )
+        try await outbox.enqueue(
+            tx, .emailVerification, to: try MailRecipient(address: email.value, name: name),
+            values: [
+                "client_name": name, "email": email.value, "verify_url": link("/verify-email/\(token.text)"),
+                "expires_in": AccountSettings.spoken(settings.verificationTokenTTL),
+            ],
+            now: now
+        )
+    }
+
+    /// Asks for a new verification link for the account's current address (e.g. the first one expired).
+    public func resendVerification(accountID: UUID) async throws {
+        guard let account = try await accounts.find(id: accountID), account.emailVerifiedAt == nil else { return }
+        let now = clock.now()
+        try await database.transaction { tx in
+            try await self.sendVerification(tx, accountID: account.id, name: account.name, email: account.email, now: now)
+        }
+    }
+
+    /// Follows a verification link: the address it was sent to becomes the account's, verified.
+    @discardableResult
+    public func verifyEmail(token: String) async throws -> UUID {
+        let now = clock.now()
+        return try await database.transaction { tx in
+            let repository = AccountSelfServiceRepository(tx)
+            guard let consumed = try await repository.consumeToken(hash: LinkToken.hash(of: token), purpose: .emailVerification, now: now),
+                let address = consumed.email
+            else { throw AccountError.invalidToken }
+            try await repository.setVerifiedEmail(id: consumed.accountID, email: try EmailAddress(address), now: now)
+            return consumed.accountID
+        }
+    }
+
+    /// Changes the password after checking the current one; every other session of the account
+    /// ends (on every node: sessions are read from the database on each request). The session
+    /// whose key hashes to `keepingSessionHash` (the caller's) stays.
+    public func changePassword(accountID: UUID, current: String, new: String, keepingSessionHash: String?) async throws {
+        guard let account = try await accounts.find(id: accountID) else { throw AccountError.invalidCredentials }
+        // Guessing the current password through this form counts like log-in attempts.
+        if let limiter { try await limiter.hit(.loginPerAccount, key: account.email.normalized) }
+        guard current.utf8.count <= 1024, try await hasher.verify(current, hash: account.passwordHash) else {
+            throw AccountError.wrongCurrentPassword
+        }
+        try policy.validate(new, email: account.email)
+        let hash = try await hasher.hash(new)
+        let now = clock.now()
+        try await database.transaction { tx in
+            try await AccountSelfServiceRepository(tx).updatePasswordHash(id: accountID, hash: hash, now: now)
+            try await AccountSessionRepository(tx).endAll(accountID: accountID, exceptIDHash: keepingSessionHash, now: now)
+        }
+    }
+
+    /// The account's live sessions, newest first.
+    public func sessions(accountID: UUID, currentSessionHash: String?) async throws -> [AccountSessionRepository.Entry] {
+        try await AccountSessionRepository(database).list(accountID: accountID, currentIDHash: currentSessionHash, now: clock.now())
+    }
+
+    /// Ends one of the account's own sessions; `false` when it has none with that id.
+    public func endSession(accountID: UUID, sessionID: UUID) async throws -> Bool {
+        try await AccountSessionRepository(database).end(id: sessionID, accountID: accountID, now: clock.now())
+    }
+
+    // MARK: Password reset
+
+    /// Starts a password reset: when `rawEmail` belongs to an account, a single-use link valid
+    /// for `accounts.reset_token_ttl` is mailed to it. The caller answers the same whatever
+    /// happened, and the work is the same either way (a token is made and hashed, one
+    /// transaction looks the address up), so neither the answer nor its timing tells whether
+    /// the address has an account. Over a limit: ``RateLimited``.
+    public func requestPasswordReset(email rawEmail: String, clientIP: String?) async throws {
+        let normalized = (try? EmailAddress(rawEmail).normalized) ?? rawEmail.lowercased()
+        if let limiter {
+            if let clientIP { try await limiter.hit(.passwordResetPerIP, key: clientIP) }
+            try await limiter.hit(.passwordResetPerAccount, key: normalized)
+        }
+        let token = LinkToken.generate()
+        let email = try? EmailAddress(rawEmail)
+        let now = clock.now()
+        let ttl = settings.resetTokenTTL
+        let url = link("/password-reset/\(token.text)")
+        try await database.transaction { tx in
+            guard let email, let row = try await tx.first("SELECT id, name FROM accounts WHERE email_normalized = \(email.normalized)") else { return }
+            let accountID = try row.uuid("id"), name = try row.string("name")
+            try await AccountSelfServiceRepository(tx).insertToken(
+                hash: token.hash, accountID: accountID, purpose: .passwordReset, email: nil, expiresAt: now + ttl.totalSeconds, now: now
+            )
+            try await self.outbox.enqueue(
+                tx, .passwordReset, to: try MailRecipient(address: email.value, name: name),
+                values: ["client_name": name, "reset_url": url, "expires_in": AccountSettings.spoken(ttl)], now: now
+            )
+        }
+    }
+
+    /// Whether a reset link is still usable (the form is shown only for one that is).
+    public func resetTokenIsValid(_ token: String) async throws -> Bool {
+        try await AccountSelfServiceRepository(database).tokenIsValid(hash: LinkToken.hash(of: token), purpose: .passwordReset, now: clock.now())
+    }
+
+    /// Sets a new password with a reset link's token: the token is used up, and every session of
+    /// the account ends. An unknown, used or expired token is ``AccountError/invalidToken``.
+    public func confirmPasswordReset(token: String, newPassword: String) async throws {
+        let hash = LinkToken.hash(of: token)
+        guard token.utf8.count <= 128,
+            let row = try await database.first("""
+                SELECT account_id FROM account_tokens
+                WHERE token_hash = \(hash) AND purpose = 'password_reset' AND used_at IS NULL AND expires_at > \(clock.now())
+                """),
+            let account = try await accounts.find(id: try row.uuid("account_id"))
+        else { throw AccountError.invalidToken }
+        try policy.validate(newPassword, email: account.email)
+        // bcrypt before the transaction: the write lock is never held for a hash.
+        let passwordHash = try await hasher.hash(newPassword)
+        let now = clock.now()
+        try await database.transaction { tx in
+            let repository = AccountSelfServiceRepository(tx)
+            // The conditional update is the single-use guarantee: of two nodes taking the same
+            // token at once, one gets the row and the other rolls back.
+            guard let consumed = try await repository.consumeToken(hash: hash, purpose: .passwordReset, now: now), consumed.accountID == account.id else {
+                throw AccountError.invalidToken
+            }
+            try await repository.updatePasswordHash(id: account.id, hash: passwordHash, now: now)
+            try await AccountSessionRepository(tx).endAll(accountID: account.id, exceptIDHash: nil, now: now)
+        }
+    }
+
+    /// An absolute link when `http.public_url` is set, else a path.
+    func link(_ path: String) -> String {
+        settings.publicURL.isEmpty ? path : settings.publicURL + path
+    }
+}

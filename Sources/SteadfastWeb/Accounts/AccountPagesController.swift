@@ -1,0 +1,251 @@
+import Foundation
+import Hummingbird
+import SteadfastDomain
+import SteadfastServices
+
+/// The HTML side of docs/accounts.md: `/account` (profile, password, sessions), `/account/2fa`
+/// (enrolment with a QR code rendered here as SVG), `/login/second-factor`, `/password-reset`,
+/// `/verify-email/{token}`. Forms carry the CSRF token like every other form.
+struct AccountPagesController: Sendable {
+    let accounts: AccountService
+    let sessions: SessionIssuer
+    let settings: AccountSettings
+    let pages: PageRenderer
+    let clock: any WallClock
+
+    struct ProfileForm: Decodable {
+        let name: String?
+        let email: String?
+        let company: String?
+        let phone: String?
+        let address: String?
+    }
+
+    struct PasswordForm: Decodable {
+        let current_password: String?
+        let new_password: String?
+    }
+
+    struct CodeForm: Decodable {
+        let code: String?
+    }
+
+    struct EmailForm: Decodable {
+        let email: String?
+    }
+
+    struct NewPasswordForm: Decodable {
+        let password: String?
+    }
+
+    func addRoutes(to router: RouterGroup<PortalRequestContext>) {
+        router.get("account", use: accountPage)
+        router.post("account/profile", use: saveProfile)
+        router.post("account/password", use: changePassword)
+        router.post("account/sessions/{id}/end", use: endSession)
+        router.post("account/verify-email/resend", use: resendVerification)
+        router.get("account/2fa", use: twoFactorPage)
+        router.post("account/2fa/start", use: startTwoFactor)
+        router.post("account/2fa/confirm", use: confirmTwoFactor)
+        router.post("account/2fa/disable", use: disableTwoFactor)
+        router.get("login/second-factor") { _, context in
+            _ = try context.requirePendingSecondFactor(window: settings.secondFactorWindow, now: clock.now())
+            return pages.page("accounts/second-factor", title: "Two-factor log-in", context: context)
+        }
+        router.post("login/second-factor", use: secondFactor)
+        router.get("password-reset") { _, context in pages.page("accounts/password-reset-request", title: "Forgot your password?", context: context) }
+        router.post("password-reset", use: requestReset)
+        router.get("password-reset/{token}", use: resetPage)
+        router.post("password-reset/{token}", use: confirmReset)
+        router.get("verify-email/{token}") { _, context in
+            pages.page("accounts/verify-email", title: "Confirm your e-mail address", values: ["token": context.parameters.get("token") ?? ""], context: context)
+        }
+        router.post("verify-email/{token}", use: verifyEmail)
+    }
+
+    func signedIn(_ context: PortalRequestContext) throws -> Account {
+        guard let account = context.account else { throw RedirectToLogin() }
+        return account
+    }
+
+    @Sendable func accountPage(_ request: Request, context: PortalRequestContext) async throws -> Response {
+        let account = try signedIn(context)
+        return try await profilePage(account, request: request, context: context)
+    }
+
+    func profilePage(_ account: Account, request: Request, context: PortalRequestContext, values extra: [String: Any] = [:], status: HTTPResponse.Status = .ok) async throws -> Response {
+        let list = try await accounts.sessions(accountID: account.id, currentSessionHash: sessions.currentSessionHash(request: request))
+        var values: [String: Any] = [
+            "name": account.name, "email": account.email.value, "company": account.profile.company, "phone": account.profile.phone,
+            "address": account.profile.address, "emailVerified": account.emailVerifiedAt != nil, "twoFactorEnabled": account.twoFactorEnabled,
+            "sessions": list.map { entry -> [String: Any] in
+                ["id": entry.id.uuidString.lowercased(), "createdAt": Self.format(entry.createdAt), "lastActiveAt": Self.format(entry.lastWriteAt), "current": entry.isCurrent]
+            },
+        ]
+        values.merge(extra) { _, new in new }
+        return pages.page("accounts/profile", title: "Your account", values: values, status: status, context: context)
+    }
+
+    static func format(_ date: Date) -> String {
+        date.formatted(.iso8601.year().month().day().time(includingFractionalSeconds: false).timeSeparator(.colon)) + " UTC"
+    }
+
+    @Sendable func saveProfile(_ request: Request, context: PortalRequestContext) async throws -> Response {
+        let account = try signedIn(context)
+        let form = try await request.decode(form: ProfileForm.self, context: context)
+        do {
+            let update = try await accounts.updateProfile(
+                accountID: account.id, name: form.name ?? "", email: form.email,
+                profile: AccountProfile(company: form.company ?? "", phone: form.phone ?? "", address: form.address ?? "")
+            )
+            let notice = update.verificationSentTo.map { "Saved. Follow the link we sent to \($0) to switch to that address." } ?? "Saved."
+            return try await profilePage(update.account, request: request, context: context, values: ["notice": notice])
+        } catch let error as AccountError {
+            return try await profilePage(account, request: request, context: context, values: ["error": error.message], status: .badRequest)
+        }
+    }
+
+    @Sendable func changePassword(_ request: Request, context: PortalRequestContext) async throws -> Response {
+        let account = try signedIn(context)
+        let form = try await request.decode(form: PasswordForm.self, context: context)
+        do {
+            try await accounts.changePassword(
+                accountID: account.id, current: form.current_password ?? "", new: form.new_password ?? "",
+                keepingSessionHash: sessions.currentSessionHash(request: request)
+            )
+            return try await profilePage(account, request: request, context: context, values: ["notice": "Password changed; your other sessions were logged out."])
+        } catch let error as AccountError {
+            return try await profilePage(account, request: request, context: context, values: ["error": error.message], status: .badRequest)
+        }
+    }
+
+    @Sendable func endSession(_ request: Request, context: PortalRequestContext) async throws -> Response {
+        let account = try signedIn(context)
+        guard let id = context.parameters.get("id").flatMap(UUID.init(uuidString:)), try await accounts.endSession(accountID: account.id, sessionID: id) else {
+            throw HTTPError(.notFound, message: "There is no such session.")
+        }
+        return redirect(to: "/account")
+    }
+
+    @Sendable func resendVerification(_ request: Request, context: PortalRequestContext) async throws -> Response {
+        let account = try signedIn(context)
+        try await accounts.resendVerification(accountID: account.id)
+        return try await profilePage(account, request: request, context: context, values: ["notice": "A new confirmation link is on its way."])
+    }
+
+    // MARK: Two-factor
+
+    @Sendable func twoFactorPage(_ request: Request, context: PortalRequestContext) async throws -> Response {
+        let account = try signedIn(context)
+        return try await twoFactor(account, context: context)
+    }
+
+    func twoFactor(_ account: Account, context: PortalRequestContext, values extra: [String: Any] = [:], status: HTTPResponse.Status = .ok) async throws -> Response {
+        var values: [String: Any] = ["required": settings.requireTwoFactorForStaff && account.role == .staff && !account.twoFactorEnabled]
+        if account.twoFactorEnabled {
+            if extra["recoveryCodes"] == nil {
+                values["enabled"] = ["remaining": try await accounts.remainingRecoveryCodes(accountID: account.id)]
+            }
+        } else if let enrolment = try await accounts.pendingTOTPEnrolment(accountID: account.id) {
+            values["enrolment"] = ["secret": enrolment.secret, "qr": try QRCodeSVG(text: enrolment.otpauthURI).values] as [String: Any]
+        } else {
+            values["canStart"] = true
+        }
+        values.merge(extra) { _, new in new }
+        return pages.page("accounts/two-factor", title: "Two-factor log-in", values: values, status: status, context: context)
+    }
+
+    @Sendable func startTwoFactor(_ request: Request, context: PortalRequestContext) async throws -> Response {
+        let account = try signedIn(context)
+        _ = try await accounts.startTOTPEnrolment(accountID: account.id)
+        return redirect(to: "/account/2fa")
+    }
+
+    @Sendable func confirmTwoFactor(_ request: Request, context: PortalRequestContext) async throws -> Response {
+        var account = try signedIn(context)
+        let form = try await request.decode(form: CodeForm.self, context: context)
+        do {
+            let codes = try await accounts.confirmTOTP(accountID: account.id, code: form.code ?? "")
+            account.twoFactorEnabled = true
+            return try await twoFactor(account, context: context, values: ["recoveryCodes": codes])
+        } catch let error as AccountError {
+            return try await twoFactor(account, context: context, values: ["error": error.message], status: .badRequest)
+        }
+    }
+
+    @Sendable func disableTwoFactor(_ request: Request, context: PortalRequestContext) async throws -> Response {
+        let account = try signedIn(context)
+        let form = try await request.decode(form: CodeForm.self, context: context)
+        do {
+            try await accounts.disableTOTP(accountID: account.id, code: form.code ?? "")
+            return redirect(to: "/account/2fa")
+        } catch let error as AccountError {
+            return try await twoFactor(account, context: context, values: ["error": error.message], status: .badRequest)
+        }
+    }
+
+    @Sendable func secondFactor(_ request: Request, context: PortalRequestContext) async throws -> Response {
+        let pending = try context.requirePendingSecondFactor(window: settings.secondFactorWindow, now: clock.now())
+        let form = try await request.decode(form: CodeForm.self, context: context)
+        do {
+            try await accounts.verifySecondFactor(accountID: pending.accountID, code: form.code ?? "")
+        } catch let error as AccountError {
+            return pages.page("accounts/second-factor", title: "Two-factor log-in", values: ["error": error.message], status: .unauthorized, context: context)
+        }
+        guard let account = try await accounts.account(id: pending.accountID) else { throw RedirectToLogin() }
+        try await sessions.logIn(account, request: request, context: context)
+        return redirect(to: account.role == .staff ? "/admin" : "/clientarea")
+    }
+
+    // MARK: Password reset and e-mail verification
+
+    @Sendable func requestReset(_ request: Request, context: PortalRequestContext) async throws -> Response {
+        let form = try await request.decode(form: EmailForm.self, context: context)
+        try await accounts.requestPasswordReset(email: form.email ?? "", clientIP: context.clientIP)
+        return pages.page("accounts/password-reset-request", title: "Forgot your password?", values: ["sent": true], status: .accepted, context: context)
+    }
+
+    @Sendable func resetPage(_ request: Request, context: PortalRequestContext) async throws -> Response {
+        let token = context.parameters.get("token") ?? ""
+        let valid = try await accounts.resetTokenIsValid(token)
+        var values: [String: Any] = ["token": token, "valid": valid]
+        if !valid { values["error"] = AccountError.invalidToken.message }
+        return pages.page("accounts/password-reset", title: "Choose a new password", values: values, status: valid ? .ok : .notFound, context: context)
+    }
+
+    @Sendable func confirmReset(_ request: Request, context: PortalRequestContext) async throws -> Response {
+        let token = context.parameters.get("token") ?? ""
+        let form = try await request.decode(form: NewPasswordForm.self, context: context)
+        do {
+            try await accounts.confirmPasswordReset(token: token, newPassword: form.password ?? "")
+            return redirect(to: "/login")
+        } catch let error as AccountError {
+            let valid = error != .invalidToken
+            return pages.page("accounts/password-reset", title: "Choose a new password", values: ["token": token, "valid": valid, "error": error.message], status: .badRequest, context: context)
+        }
+    }
+
+    @Sendable func verifyEmail(_ request: Request, context: PortalRequestContext) async throws -> Response {
+        let token = context.parameters.get("token") ?? ""
+        do {
+            try await accounts.verifyEmail(token: token)
+            return pages.page("accounts/verify-email", title: "E-mail address confirmed", values: ["done": true], context: context)
+        } catch let error as AccountError {
+            return pages.page("accounts/verify-email", title: "Confirm your e-mail address", values: ["token": token, "error": error.message], status: .badRequest, context: context)
+        }
+    }
+}
+
+/// A QR code as the values of the `accounts/qr` SVG template: one path of 1×1 squares.
+struct QRCodeSVG {
+    let values: [String: Any]
+
+    init(text: String) throws {
+        let code = try QRCode.encode(text)
+        var path = ""
+        for row in 0..<code.size {
+            for column in 0..<code.size where code[row, column] { path += "M\(column) \(row)h1v1h-1z" }
+        }
+        values = ["viewBox": "-4 -4 \(code.size + 8) \(code.size + 8)", "outer": code.size + 8, "path": path]
+    }
+}

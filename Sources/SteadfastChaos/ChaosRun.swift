@@ -49,6 +49,7 @@ public struct ChaosRun: Sendable {
 
     public func run(_ scenario: Scenario, accounts: [VisitorAccount]) async throws -> ScenarioReport {
         let status = try await control.status()
+        if let missing = Self.unsupported(scenario, status: status) { throw ChaosError(missing) }
         var targets = options.targets
         if let mode = FailoverMode(rawValue: status.db) { targets.failoverMode = mode }
         let started = Date()
@@ -109,6 +110,18 @@ public struct ChaosRun: Sendable {
             paymentMode: setup.paymentMode, visitors: accounts.count, statistics: RunStatistics(records: records), fault: fault, audit: audit,
             targets: results, records: records
         )
+    }
+
+    /// Why `scenario` cannot run against this cluster, if it cannot.
+    public static func unsupported(_ scenario: Scenario, status: ClusterStatus) -> String? {
+        switch scenario {
+        case .storageOutage where status.component("storage") == nil:
+            "storage-outage needs a storage server to stop: start the cluster with --topology s3"
+        case .killNode where status.component(FaultPlan.victim) == nil, .slowNode where status.component(FaultPlan.victim) == nil:
+            "\(scenario.rawValue) needs at least two nodes (it takes \(FaultPlan.victim) away)"
+        default:
+            nil
+        }
     }
 
     /// Staff log-in, a product to order, and which gateway pays.

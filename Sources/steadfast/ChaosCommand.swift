@@ -13,10 +13,10 @@ struct ChaosCommand: AsyncParsableCommand {
         discussion: "Scenarios: \(Scenario.allCases.map(\.rawValue).joined(separator: ", ")). Reports go to --report (SCENARIO.json, SCENARIO.html, index.html)."
     )
 
-    @Option(help: "The fault to inject: \(Scenario.allCases.map(\.rawValue).joined(separator: ", ")).")
+    @Option(help: "The fault to inject: \(Scenario.allCases.map(\.rawValue).joined(separator: ", ")); several, comma-separated, run one after another.")
     var scenario: String?
 
-    @Flag(help: "Run every scenario, one after another, and write index.html.")
+    @Flag(help: "Run every scenario, one after another (index.html links the reports).")
     var all = false
 
     @Option(help: "How long the load runs per scenario (seconds, or 30s, 2m); it goes on until 5 s after the fault is undone.")
@@ -38,8 +38,8 @@ struct ChaosCommand: AsyncParsableCommand {
         if all == (scenario != nil) {
             throw ValidationError("give either --scenario SCENARIO or --all")
         }
-        if let scenario, Scenario(rawValue: scenario) == nil {
-            throw ValidationError("--scenario must be one of \(Scenario.allCases.map(\.rawValue).joined(separator: ", ")), not '\(scenario)'")
+        if let scenario, let unknown = scenario.split(separator: ",", omittingEmptySubsequences: false).first(where: { Scenario(rawValue: String($0)) == nil }) {
+            throw ValidationError("--scenario must be one of \(Scenario.allCases.map(\.rawValue).joined(separator: ", ")) (or several, comma-separated), not '\(unknown)'")
         }
         guard let seconds = Self.seconds(duration), (5...3600).contains(seconds) else {
             throw ValidationError("--duration must be between 5 s and 1 h (e.g. 20, 30s, 2m), not '\(duration)'")
@@ -57,7 +57,7 @@ struct ChaosCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let scenarios = all ? Scenario.allCases : [Scenario(rawValue: scenario ?? "")!]
+        let scenarios = all ? Scenario.allCases : (scenario ?? "").split(separator: ",").compactMap { Scenario(rawValue: String($0)) }
         var options = ChaosOptions()
         options.duration = Self.seconds(duration) ?? 20
         options.visitors = visitors
@@ -76,6 +76,10 @@ struct ChaosCommand: AsyncParsableCommand {
             let status = try await control.status()
             let accounts = try await run.registerVisitors(status: status)
             for scenario in scenarios {
+                if all, let reason = ChaosRun.unsupported(scenario, status: status) {
+                    print("\(scenario.rawValue): skipped — \(reason)")
+                    continue
+                }
                 let result = try await run.run(scenario, accounts: accounts)
                 let html = try writer.write(result)
                 FileHandle.standardError.write(Data("\r\u{1B}[2K".utf8))
@@ -86,7 +90,7 @@ struct ChaosCommand: AsyncParsableCommand {
                 print("  report: \(html.path)")
                 reports.append(result)
             }
-            if all { print("index: \(try writer.writeIndex(reports).path)") }
+            if reports.count > 1 { print("index: \(try writer.writeIndex(reports).path)") }
         } catch {
             try? await http.shutdown()
             throw error

@@ -178,6 +178,17 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // MARK: Cluster — `steadfast cluster`: a whole cluster on one machine (components, processes, state, readiness).
+        .target(
+            name: "SteadfastCluster",
+            dependencies: [
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
         // MARK: SigV4 — AWS Signature Version 4 signer (headers, presigned URLs); Crypto + Foundation only.
         .target(
             name: "SteadfastSigV4",
@@ -259,6 +270,7 @@ let package = Package(
                 "SteadfastWeb",
                 "SteadfastBalancer",
                 "SteadfastJobs",
+                "SteadfastCluster",
                 "SteadfastChaos",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -334,6 +346,17 @@ let package = Package(
             name: "SteadfastMailTests",
             dependencies: ["SteadfastMail", "SteadfastPersistence", "SteadfastDomain", "SteadfastTestSupport", "SteadfastServices", "SteadfastWeb", "SteadfastConfig", "steadfast"],
             resources: [.copy("Fixtures")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SteadfastClusterTests",
+            dependencies: [
+                "SteadfastCluster",
+                "SteadfastBalancer",
+                "SteadfastTestSupport",
+                "steadfast",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "SteadfastChaosTests", dependencies: ["SteadfastChaos"], swiftSettings: swiftSettings),

@@ -43,6 +43,12 @@ extension JobStore {
         return try rows.map(Self.record)
     }
 
+    /// The runs `holder` is running now, oldest first (`cluster rolling-restart` waits for them).
+    public func running(holder: String) async throws -> [JobRunRecord] {
+        let rows = try await database.read("SELECT \(Self.runColumns) FROM job_runs WHERE state = 'running' AND holder = \(holder) ORDER BY created_at")
+        return try rows.map(Self.record)
+    }
+
     /// One run.
     public func run(job: String, slotKey: String) async throws -> JobRunRecord? {
         try await database.first("SELECT \(Self.runColumns) FROM job_runs WHERE job = \(job) AND slot_key = \(slotKey)").map(Self.record)

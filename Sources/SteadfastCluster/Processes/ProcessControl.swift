@@ -1,0 +1,242 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A started process, as recorded in `DIR/run/NAME.json`: its PID and the kernel's start time
+/// of that PID, so a later command never signals another process that reused the number.
+public struct ProcessRecord: Codable, Sendable, Equatable {
+    public var pid: Int32
+    /// Field 22 of /proc/PID/stat (clock ticks since boot).
+    public var startTime: UInt64
+    /// Set by `stop` and `down`: the component is meant to be down (health `stopped`, not `down`).
+    public var stopped: Bool
+
+    public init(pid: Int32, startTime: UInt64, stopped: Bool = false) {
+        self.pid = pid
+        self.startTime = startTime
+        self.stopped = stopped
+    }
+}
+
+/// Starting, watching and signalling the cluster's processes (Linux: /proc).
+public enum ProcessControl {
+    /// Starts `command` in a session of its own (setsid), so it outlives the command that started
+    /// it and no terminal signal reaches it; standard input is /dev/null, output and errors go
+    /// to `logPath` (appended). Signal mask and dispositions are reset (Swift's threads block
+    /// signals, which a child would inherit).
+    public static func spawnDetached(_ command: [String], environment: [String: String], workingDirectory: String, logPath: String) throws(ClusterError) -> ProcessRecord {
+        let pid = try spawn(command, environment: environment, workingDirectory: workingDirectory, outputPath: logPath, newSession: true)
+        guard let start = startTime(of: pid) else {
+            throw ClusterError("\(command[0]) exited at once; see \(logPath)")
+        }
+        return ProcessRecord(pid: pid, startTime: start)
+    }
+
+    static func spawn(_ command: [String], environment: [String: String], workingDirectory: String, outputPath: String, newSession: Bool) throws(ClusterError) -> pid_t {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, outputPath, O_WRONLY | O_CREAT | O_APPEND, 0o640)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        if let addChdir {
+            _ = addChdir(&actions, workingDirectory)
+        }
+        // No other descriptor of ours may live on in a component: a pipe or socket our caller
+        // watches for our exit (Foundation's Process does) would stay open as long as the cluster runs.
+        if let addClosefrom {
+            _ = addClosefrom(&actions, 3)
+        } else {
+            for fd in openDescriptors() where fd > 2 { posix_spawn_file_actions_addclose(&actions, fd) }
+        }
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var emptyMask = sigset_t()
+        sigemptyset(&emptyMask)
+        posix_spawnattr_setsigmask(&attributes, &emptyMask)
+        var allSignals = sigset_t()
+        sigfillset(&allSignals)
+        posix_spawnattr_setsigdefault(&attributes, &allSignals)
+        var flags = Int32(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF)
+        if newSession { flags |= posixSpawnSetsid }
+        posix_spawnattr_setflags(&attributes, Int16(flags))
+
+        let argv: [UnsafeMutablePointer<CChar>?] = command.map { strdup($0) } + [nil]
+        defer { for pointer in argv { free(pointer) } }
+        let envp: [UnsafeMutablePointer<CChar>?] = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer { for pointer in envp { free(pointer) } }
+        var pid: pid_t = 0
+        let result = posix_spawn(&pid, command[0], &actions, &attributes, argv, envp)
+        guard result == 0 else {
+            throw ClusterError("cannot start \(command[0]): \(String(cString: strerror(result)))")
+        }
+        return pid
+    }
+
+    /// glibc's POSIX_SPAWN_SETSID (2.26+), which Swift's Glibc module does not export.
+    private static let posixSpawnSetsid: Int32 = 0x80
+
+    private typealias AddChdir = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, UnsafePointer<CChar>) -> Int32
+
+    /// glibc declares `posix_spawn_file_actions_addchdir_np` only under `_GNU_SOURCE`.
+    private static let addChdir: AddChdir? = {
+        guard let symbol = dlsym(nil, "posix_spawn_file_actions_addchdir_np") else { return nil }
+        return unsafeBitCast(symbol, to: AddChdir.self)
+    }()
+
+    private typealias AddClosefrom = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32
+
+    /// `posix_spawn_file_actions_addclosefrom_np` (glibc 2.34+), looked up like `addChdir`.
+    private static let addClosefrom: AddClosefrom? = {
+        guard let symbol = dlsym(nil, "posix_spawn_file_actions_addclosefrom_np") else { return nil }
+        return unsafeBitCast(symbol, to: AddClosefrom.self)
+    }()
+
+    /// This process's open descriptors (for C libraries without `addclosefrom_np`).
+    private static func openDescriptors() -> [Int32] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []).compactMap { Int32($0) }
+    }
+
+    /// Whether the recorded process still runs: same PID and start time, and not a zombie.
+    public static func isRunning(_ record: ProcessRecord) -> Bool {
+        reapIfOurs(record.pid)
+        guard let stat = stat(of: record.pid) else { return false }
+        return stat.state != "Z" && stat.state != "X" && stat.startTime == record.startTime
+    }
+
+    /// Start time of a live PID (nil when it is gone or a zombie).
+    static func startTime(of pid: pid_t) -> UInt64? {
+        guard let stat = stat(of: pid), stat.state != "Z" else { return nil }
+        return stat.startTime
+    }
+
+    /// Every process below `pid` (children, their children...), deepest last.
+    public static func descendants(of pid: pid_t) -> [pid_t] {
+        let parents = parentMap()
+        var result: [pid_t] = []
+        var frontier = [pid]
+        while let parent = frontier.popLast() {
+            let children = parents.filter { $0.value == parent }.map(\.key)
+            result += children
+            frontier += children
+        }
+        return result
+    }
+
+    /// Sends `signal` to the recorded process if it is still the same process.
+    public static func signal(_ record: ProcessRecord, _ number: Int32) {
+        guard isRunning(record) else { return }
+        kill(record.pid, number)
+    }
+
+    /// SIGKILL to the process and, with `tree`, everything below it (a PostgreSQL postmaster's
+    /// backends would otherwise live on for a moment and answer queries). Waits until gone.
+    public static func killHard(_ record: ProcessRecord, tree: Bool, extra: [pid_t] = [], timeout: Duration = .seconds(10)) async {
+        var victims: [pid_t] = []
+        if isRunning(record) {
+            victims = [record.pid] + (tree ? descendants(of: record.pid) : [])
+        }
+        for pid in extra where startTime(of: pid) != nil {
+            victims += [pid] + (tree ? descendants(of: pid) : [])
+        }
+        // Stop first so none of them can start a replacement, then kill.
+        for pid in victims { kill(pid, SIGSTOP) }
+        for pid in victims { kill(pid, SIGKILL) }
+        _ = await waitUntil(timeout: timeout) { victims.allSatisfy { startTime(of: $0) == nil } }
+    }
+
+    /// Waits, at most `timeout`, until the recorded process has exited; true if it has.
+    public static func waitForExit(_ record: ProcessRecord, timeout: Duration) async -> Bool {
+        await waitUntil(timeout: timeout) { !isRunning(record) }
+    }
+
+    /// Checks `condition` every `interval` until it holds or `timeout` passes. External
+    /// processes and servers give no event to wait on, so this is the one polling loop every
+    /// wait of the cluster commands goes through, always bounded.
+    public static func waitUntil(timeout: Duration, interval: Duration = .milliseconds(50), _ condition: () async -> Bool) async -> Bool {
+        let deadline = ContinuousClock.now + timeout
+        while true {
+            if await condition() { return true }
+            if ContinuousClock.now >= deadline { return false }
+            try? await Task.sleep(for: interval)
+        }
+    }
+
+    /// Runs a command to completion (bounded by `timeout`; killed after it), output captured
+    /// through a temporary file (a pipe could be held open by a server the command started).
+    public static func run(_ command: [String], environment: [String: String], timeout: Duration = .seconds(120)) async throws(ClusterError) -> (status: Int32, output: String) {
+        let outputPath = FileManager.default.temporaryDirectory.appendingPathComponent("steadfast-cluster-\(UUID().uuidString).log").path
+        defer { try? FileManager.default.removeItem(atPath: outputPath) }
+        let pid = try spawn(command, environment: environment, workingDirectory: "/tmp", outputPath: outputPath, newSession: false)
+        var status: Int32?
+        let deadline = ContinuousClock.now + timeout
+        while status == nil {
+            var raw: Int32 = 0
+            if waitpid(pid, &raw, WNOHANG) == pid {
+                let signal = raw & 0x7F
+                status = signal == 0 ? (raw >> 8) & 0xFF : 128 + signal
+            } else if ContinuousClock.now > deadline {
+                kill(pid, SIGKILL)
+                _ = waitpid(pid, &raw, 0)
+                throw ClusterError("\(programName(command)) did not finish within \(timeout)")
+            } else {
+                try? await Task.sleep(for: .milliseconds(10))
+            }
+        }
+        let output = (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? ""
+        return (status!, output.trimmingCharacters(in: .whitespacesAndNewlines))
+    }
+
+    /// Like ``run(_:environment:timeout:)`` but a non-zero status is an error carrying the output.
+    @discardableResult
+    public static func runChecked(_ command: [String], environment: [String: String], timeout: Duration = .seconds(120)) async throws(ClusterError) -> String {
+        let (status, output) = try await run(command, environment: environment, timeout: timeout)
+        guard status == 0 else {
+            throw ClusterError("\(programName(command)) failed (exit \(status)): \(output.suffix(2000))")
+        }
+        return output
+    }
+
+    /// The program a command runs, for messages (never its arguments: they may hold a password).
+    static func programName(_ command: [String]) -> String {
+        let program = command.firstIndex(of: "--").map { command.index(after: $0) }.flatMap { command.indices.contains($0) ? command[$0] : nil } ?? command[0]
+        return URL(fileURLWithPath: program).lastPathComponent
+    }
+
+    // MARK: /proc
+
+    struct Stat {
+        var state: Character
+        var parent: pid_t
+        var startTime: UInt64
+    }
+
+    static func stat(of pid: pid_t) -> Stat? {
+        guard let text = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8), let close = text.lastIndex(of: ")") else { return nil }
+        // After "pid (comm) ": state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt
+        // utime stime cutime cstime priority nice threads itrealvalue starttime ...
+        let fields = text[text.index(after: close)...].split(separator: " ")
+        guard fields.count > 19, let state = fields[0].first, let parent = pid_t(fields[1]), let start = UInt64(fields[19]) else { return nil }
+        return Stat(state: state, parent: parent, startTime: start)
+    }
+
+    static func parentMap() -> [pid_t: pid_t] {
+        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return [:] }
+        var map: [pid_t: pid_t] = [:]
+        for entry in entries {
+            guard let pid = pid_t(entry), let stat = stat(of: pid) else { continue }
+            map[pid] = stat.parent
+        }
+        return map
+    }
+
+    /// Reaps `pid` if it is an exited child of this process (a command that started and then
+    /// stopped a component in the same run would otherwise see its zombie as alive).
+    static func reapIfOurs(_ pid: pid_t) {
+        guard let stat = stat(of: pid), stat.state == "Z", stat.parent == getpid() else { return }
+        var raw: Int32 = 0
+        _ = waitpid(pid, &raw, WNOHANG)
+    }
+}

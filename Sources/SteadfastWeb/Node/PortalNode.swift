@@ -62,8 +62,9 @@ public struct PortalNode: Sendable {
         var groupConfiguration = ServiceGroupConfiguration(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         groupConfiguration.maximumGracefulShutdownDuration = configuration.drainDelay + configuration.shutdownTimeout
             + (configuration.jobsEnabled ? configuration.jobsShutdownGrace + .seconds(10) : .zero)
-        defer { Task { try? await opened.database.close() } }
-        try await ServiceGroup(configuration: groupConfiguration).run()
+        try await withClosing({ try await opened.database.close() }) {
+            try await ServiceGroup(configuration: groupConfiguration).run()
+        }
         logger.notice("node stopped", metadata: ["steadfast.node.id": .string(configuration.nodeID)])
     }
 
@@ -108,7 +109,15 @@ struct NodeService: Service {
         let outcome = try await cancelWhenGracefulShutdown { try await setup.runRetrying() }
 
         let httpClient = S3FileStorage.makeHTTPClient()
-        defer { Task { try? await httpClient.shutdown() } }
+        try await withClosing({ try await httpClient.shutdown() }) {
+            try await serve(outcome: outcome, accounts: accounts, httpClient: httpClient)
+        }
+    }
+
+    /// Storage, routes, the application and its companions, until the service group stops.
+    private func serve(outcome: NodeSetup.Outcome, accounts: AccountService, httpClient: HTTPClient) async throws {
+        let configuration = node.configuration
+        let logger = node.logger
         let registry: StorageRegistry
         do {
             registry = try StorageRegistry(configuration: configuration.storage, linkSecret: outcome.secret, httpClient: httpClient, logger: logger)

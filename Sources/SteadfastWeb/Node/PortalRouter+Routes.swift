@@ -22,7 +22,12 @@ extension PortalRouter {
     public static func registeredRoutes() async throws -> [RouteEntry] {
         let logger = Logger(label: "routes")
         let database = try await SQLiteEngine.open(path: nil, logger: logger)
-        defer { Task { try? await database.close() } }
+        return try await withClosing({ try await database.close() }) {
+            try await routes(database: database, logger: logger)
+        }
+    }
+
+    private static func routes(database: SQLiteEngine, logger: Logger) async throws -> [RouteEntry] {
         let configuration = try NodeConfiguration.defaults()
         let accounts = AccountService(database: database, hasher: PasswordHasher(cost: 4))
         let registry = try StorageRegistry(configuration: configuration.storage, linkSecret: String(repeating: "r", count: 40), httpClient: HTTPClient.shared)

@@ -118,7 +118,7 @@ public struct TicketRepository: Sendable {
         }
         guard !messages.isEmpty else { return [] }
         let attachments = try await db.query("""
-            SELECT * FROM ticket_attachments WHERE message_id IN \(SQL.list(messages.map(\.id))) ORDER BY created_at, id
+            SELECT * FROM ticket_attachments WHERE message_id IN \(SQL.list(messages.map(\.id))) ORDER BY created_at, filename, id
             """).map(Self.attachment)
         let byMessage = Dictionary(grouping: attachments, by: { $0.messageID })
         for index in messages.indices { messages[index].attachments = byMessage[messages[index].id] ?? [] }

@@ -20,6 +20,15 @@ struct StorageCommand: AsyncParsableCommand {
         _ configuration: NodeConfiguration, logger: Logger,
         _ body: (StorageRegistry, SQLFileCatalog) async throws -> T
     ) async throws -> T {
+        try await withRegistry(configuration, logger: logger) { registry, catalog, _ in try await body(registry, catalog) }
+    }
+
+    /// ``withRegistry(_:logger:_:)`` that also hands `body` the database (for commands that
+    /// write files and rows together, like `mail pipe`).
+    static func withRegistry<T: Sendable>(
+        _ configuration: NodeConfiguration, logger: Logger,
+        _ body: (StorageRegistry, SQLFileCatalog, any SQLDatabase) async throws -> T
+    ) async throws -> T {
         try await OperatorDatabase.with(configuration, label: logger.label, schema: .upToDate) { database, logger in
             let secret = try await OperatorDatabase.secret(configuration, database: database)
             let client = S3FileStorage.makeHTTPClient()
@@ -27,7 +36,7 @@ struct StorageCommand: AsyncParsableCommand {
                 let registry = try StorageRegistry(configuration: configuration.storage, linkSecret: secret, httpClient: client, logger: logger)
                 let catalog = SQLFileCatalog(database: database)
                 try await registry.refreshRoutes(from: catalog)
-                let result = try await body(registry, catalog)
+                let result = try await body(registry, catalog, database)
                 try await client.shutdown()
                 return result
             } catch {

@@ -5,6 +5,8 @@ import SteadfastDomain
 import SteadfastJobs
 import SteadfastMail
 import SteadfastPersistence
+import SteadfastServices
+import SteadfastStorage
 
 /// E-mail delivery as a scheduled job (docs/mail.md): every `mail.delivery_interval` one node
 /// sends what is due in the outbox. The job's own slot is not what makes sending exactly-once:
@@ -60,5 +62,13 @@ public enum MailWiring {
         let host = ProcessInfo.processInfo.hostName
         let usable = !host.isEmpty && host.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == ".") }
         return usable ? host : "steadfast.invalid"
+    }
+}
+
+extension PortalNode {
+    /// The ticket service exactly as a node builds it (for `steadfast mail pipe`).
+    public static func ticketService(configuration: NodeConfiguration, database: any SQLDatabase, registry: StorageRegistry, logger: Logger) -> TicketService {
+        let files = FileService(database: database, registry: registry, clock: SystemWallClock(), ownerQuota: configuration.storageClientQuota, logger: logger)
+        return SupportWeb.tickets(configuration: configuration, database: database, files: files, clock: SystemWallClock(), logger: logger)
     }
 }

@@ -1,8 +1,9 @@
 import ArgumentParser
-import Dispatch
 import Foundation
 import Logging
+import ServiceLifecycle
 import SteadfastBalancer
+import UnixSignals
 
 #if canImport(Glibc)
 import Glibc
@@ -12,7 +13,8 @@ import Darwin
 
 /// `steadfast balance`: runs the Steadfast load balancer from a YAML configuration file.
 /// Prints one line `listening proxy=HOST:PORT[,HOST:PORT...] admin=HOST:PORT` once every
-/// listener is bound; SIGHUP reloads the file, SIGTERM/SIGINT stop gracefully.
+/// listener is bound; SIGHUP reloads the file, SIGTERM/SIGINT stop gracefully (both through
+/// ServiceLifecycle, as the node's signals are).
 struct BalanceCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "balance", abstract: "Run the load balancer.")
 
@@ -40,33 +42,15 @@ struct BalanceCommand: AsyncParsableCommand {
         var logger = Logger(label: "steadfast.balancer")
         logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
 
-        // Signals are taken before the balancer starts so none is lost or kills the process.
-        let signals = Self.signalStream([SIGHUP, SIGTERM, SIGINT])
-        let balancer = try Balancer(configuration: configuration, logger: logger)
-        let bound: Balancer.BoundAddresses
         do {
-            bound = try await balancer.start()
-        } catch {
-            printError("steadfast balance: cannot start: \(error)")
-            await balancer.shutdown()
+            try await ServiceGroup(configuration: .init(
+                services: [BalancerService(configurationFile: config, configuration: configuration, logger: logger)],
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger
+            )).run()
+        } catch let error as BalancerService.StartFailed {
+            printError("steadfast balance: cannot start: \(error.underlying)")
             throw ExitCode(1)
-        }
-        let proxies = bound.listenerDescriptions.joined(separator: ",")
-        // Written unbuffered: tests and scripts wait for this line on a pipe.
-        FileHandle.standardOutput.write(Data("listening proxy=\(proxies) admin=\(bound.adminDescription ?? "-")\n".utf8))
-
-        for await signal in signals {
-            if signal == SIGHUP {
-                do {
-                    try balancer.reload(try BalancerConfiguration.load(file: config))
-                } catch {
-                    logger.error("reload failed, keeping the running configuration", metadata: ["lb.error": "\(error)"])
-                }
-            } else {
-                logger.notice("stopping gracefully")
-                await balancer.shutdown()
-                return
-            }
         }
     }
 
@@ -74,35 +58,56 @@ struct BalanceCommand: AsyncParsableCommand {
         var stderr = StandardError()
         print(message, to: &stderr)
     }
-
-    /// Delivers the given signals as an async sequence (they no longer kill the process).
-    private static func signalStream(_ numbers: [Int32]) -> AsyncStream<Int32> {
-        let queue = DispatchQueue(label: "steadfast.balancer.signals")
-        let (stream, continuation) = AsyncStream<Int32>.makeStream()
-        var sources: [any DispatchSourceSignal] = []
-        for number in numbers {
-            signal(number, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: number, queue: queue)
-            source.setEventHandler { continuation.yield(number) }
-            source.resume()
-            sources.append(source)
-        }
-        let retained = SignalSources(sources)
-        continuation.onTermination = { _ in retained.cancel() }
-        return stream
-    }
-}
-
-/// Keeps dispatch signal sources alive for as long as the signal stream exists.
-private final class SignalSources: Sendable {
-    // Dispatch sources are thread-safe; they are only cancelled once, from `onTermination`.
-    nonisolated(unsafe) private let sources: [any DispatchSourceSignal]
-    init(_ sources: [any DispatchSourceSignal]) { self.sources = sources }
-    func cancel() { sources.forEach { $0.cancel() } }
 }
 
 private struct StandardError: TextOutputStream {
     mutating func write(_ string: String) {
         FileHandle.standardError.write(Data(string.utf8))
+    }
+}
+
+/// The balancer as a ServiceLifecycle service: starts it, announces the bound addresses,
+/// reloads the file on each SIGHUP, and shuts it down gracefully when the group's graceful
+/// shutdown begins (SIGTERM/SIGINT).
+struct BalancerService: Service {
+    /// Binding or starting failed (exit status 1, documented in docs/balancer.md).
+    struct StartFailed: Error {
+        let underlying: any Error
+    }
+
+    let configurationFile: String
+    let configuration: BalancerConfiguration
+    let logger: Logger
+
+    func run() async throws {
+        // SIGHUP is trapped before anything is bound, so a reload sent as soon as the
+        // "listening" line appears is never lost and never kills the process.
+        let reloads = await UnixSignalsSequence(trapping: .sighup)
+        let balancer: Balancer
+        let bound: Balancer.BoundAddresses
+        do {
+            balancer = try await Balancer(configuration: configuration, logger: logger)
+            do {
+                bound = try await balancer.start()
+            } catch {
+                await balancer.shutdown()
+                throw error
+            }
+        } catch {
+            throw StartFailed(underlying: error)
+        }
+        let proxies = bound.listenerDescriptions.joined(separator: ",")
+        // Written unbuffered: tests and scripts wait for this line on a pipe.
+        FileHandle.standardOutput.write(Data("listening proxy=\(proxies) admin=\(bound.adminDescription ?? "-")\n".utf8))
+
+        for await _ in reloads.cancelOnGracefulShutdown() {
+            do {
+                try balancer.reload(try BalancerConfiguration.load(file: configurationFile))
+            } catch {
+                logger.error("reload failed, keeping the running configuration", metadata: ["lb.error": "\(error)"])
+            }
+        }
+        logger.notice("stopping gracefully")
+        await balancer.shutdown()
     }
 }

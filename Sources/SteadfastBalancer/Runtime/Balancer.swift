@@ -37,7 +37,7 @@ public final class Balancer: Sendable {
     private let logger: Logger
     private let runtime: Mutex<Runtime>
 
-    public init(configuration: BalancerConfiguration, logger: Logger) throws {
+    public init(configuration: BalancerConfiguration, logger: Logger) async throws {
         let definitions = try Self.resolve(configuration.servers)
         self.logger = logger
         self.group = MultiThreadedEventLoopGroup(numberOfThreads: configuration.eventLoops)
@@ -51,9 +51,10 @@ public final class Balancer: Sendable {
         var loops: [ObjectIdentifier: NIOLoopBound<LoopContext>] = [:]
         let settings = ProxySettings(configuration)
         for loop in group.makeIterator() {
-            let context = try loop.submit { [pool, metrics] in
+            // Made on its own loop, as NIOLoopBound requires.
+            let context = try await loop.submit { [pool, metrics] in
                 NIOLoopBound(LoopContext(eventLoop: loop, pool: pool, metrics: metrics, settings: settings), eventLoop: loop)
-            }.wait()
+            }.get()
             loops[ObjectIdentifier(loop)] = context
         }
         self.loops = loops

@@ -54,3 +54,31 @@ echo "==> testing"
 # them; four at a time keeps the run about as fast and the timers honest.
 export SWT_EXPERIMENTAL_MAXIMUM_PARALLELIZATION_WIDTH="${SWT_EXPERIMENTAL_MAXIMUM_PARALLELIZATION_WIDTH:-4}"
 swift test --skip-build "$@"
+
+# Chaos runs (docs/chaos.md): a whole cluster (primary + synchronous standby, moto S3, 3 nodes,
+# the balancer) and three short scenarios under load; a missed target fails the build. Only for
+# the full run (arguments mean a filtered `swift test`); STEADFAST_CHAOS=0 skips it. Reports are
+# kept in ci-artifacts/chaos/ (git-ignored). The failover goes last: afterwards the database has
+# no standby.
+if [ "$#" -eq 0 ] && [ "${STEADFAST_CHAOS:-1}" != "0" ]; then
+  echo "==> chaos: kill-node, rolling-restart, db-failover (promote, s3)"
+  steadfast_bin="$(swift build --show-bin-path)/steadfast"
+  # PostgreSQL runs as postgres: every parent of the cluster's directory must be traversable.
+  chaos_tmp="$(mktemp -d /tmp/steadfast-chaos.XXXXXX)"
+  chmod 755 "$chaos_tmp"
+  chaos_cluster="$chaos_tmp/cluster"
+  chaos_report="ci-artifacts/chaos"
+  rm -rf "$chaos_report"
+  mkdir -p "$chaos_report"
+  # Always take the cluster down (and its directory with it), however this script ends.
+  trap '"$steadfast_bin" cluster down --purge --dir "$chaos_cluster" >/dev/null 2>&1 || true; rm -rf "$chaos_tmp"' EXIT
+  "$steadfast_bin" cluster up --db promote --topology s3 --nodes 3 --dir "$chaos_cluster"
+  chaos_status=0
+  "$steadfast_bin" chaos --scenario kill-node,rolling-restart,db-failover --duration 20 \
+    --dir "$chaos_cluster" --report "$chaos_report" || chaos_status=$?
+  cp "$chaos_cluster"/logs/*.log "$chaos_report"/ 2>/dev/null || true
+  if [ "$chaos_status" -ne 0 ]; then
+    echo "chaos: a target was missed (exit $chaos_status); reports in $chaos_report/" >&2
+    exit "$chaos_status"
+  fi
+fi

@@ -39,6 +39,9 @@ public struct ChaosRun: Sendable {
             var session = ChaosSession(http: http, baseURL: status.url)
             let account = VisitorAccount(email: "chaos-\(tag)-\(index)@example.com", password: "chaos visitor \(tag) \(index)")
             let answer = try await session.json(.POST, "/api/v1/auth/register", ["email": account.email, "password": account.password, "name": "Chaos visitor \(index)"])
+            if answer.status == 429 {
+                throw ChaosError("registering visitor \(index) was refused by the registration rate limit (every request comes from 127.0.0.1): start the cluster with --node-setting security.rate_limit.register_per_ip=off, or wait")
+            }
             guard answer.status == 201 else {
                 throw ChaosError("registering visitor \(index) answered \(answer.status): \(String(decoding: answer.body.prefix(300), as: UTF8.self))")
             }

@@ -57,7 +57,7 @@ struct RollingRestartMachineTests {
             }
         }
         #expect(requests.isEmpty && jobs.isEmpty)
-        let stopIndex = actions.firstIndex(of: .stop(node: "node-1"))!
+        guard let stopIndex = actions.firstIndex(of: .stop(node: "node-1")) else { Issue.record("never stopped: \(actions)"); return }
         let checksBeforeStop = actions[..<stopIndex].filter { if case .checkActiveRequests = $0 { true } else { false } }
         #expect(checksBeforeStop.count == 5)
         #expect(actions[..<stopIndex].contains(.setBalancerState(node: "node-1", .maint)))
@@ -94,7 +94,7 @@ struct RollingRestartMachineTests {
         #expect(!actions.contains(.setBalancerState(node: "node-1", .ready)))
     }
 
-    @Test func aNodeIsReadmittedOnlyOnceTheBalancerSeesItHealthy() {
+    @Test func aNodeIsReadmittedOnlyOnceTheBalancerSeesItHealthy() throws {
         var machine = Machine(nodes: ["node-1"])
         var health = [false, false, true]
         let actions = Self.run(&machine) { action in
@@ -103,7 +103,7 @@ struct RollingRestartMachineTests {
         }
         let checks = actions.filter { if case .checkBalancerHealth = $0 { true } else { false } }
         #expect(checks.count == 3)
-        let lastCheck = actions.lastIndex { if case .checkBalancerHealth = $0 { true } else { false } }!
+        let lastCheck = try #require(actions.lastIndex { if case .checkBalancerHealth = $0 { true } else { false } })
         #expect(actions[lastCheck + 1] == .setBalancerState(node: "node-1", .ready))
     }
 

@@ -88,7 +88,7 @@ struct ChaosCommand: AsyncParsableCommand {
                     print("  \(target.passed ? "pass" : "FAIL")  \(target.name): \(target.detail)")
                 }
                 print("  report: \(html.path)")
-                fflush(stdout)
+                fflush(nil)
                 reports.append(result)
             }
             if reports.count > 1 { print("index: \(try writer.writeIndex(reports).path)") }

@@ -78,7 +78,7 @@ struct SupportPagesController: Sendable {
                 priority: try TicketPriority(parsing: form["priority"]), attachmentIDs: attachments
             )
             return redirect(to: "/clientarea/tickets/\(ticket.id.text)")
-        } catch let error as SupportError where [.invalid, .storageUnavailable].contains(error.kind) {
+        } catch let error as SupportError where [.invalid, .tooLarge, .unsupportedType, .storageUnavailable].contains(error.kind) {
             // The text is kept: the form comes back filled in, with the reason.
             return try await newFormPage(account: account, form: form, error: error.message, status: Problem(error).status, context: context)
         }
@@ -143,7 +143,7 @@ struct SupportPagesController: Sendable {
             let attachments = try await upload(form.files, by: account)
             _ = try await tickets.reply(by: account, ticketID: id, message: text, internalNote: account.role == .staff && form["internal"] != nil, attachmentIDs: attachments)
             return redirect(to: (account.role == .staff ? "/admin/tickets/" : "/clientarea/tickets/") + id.text)
-        } catch let error as SupportError where [.invalid, .storageUnavailable].contains(error.kind) {
+        } catch let error as SupportError where [.invalid, .tooLarge, .unsupportedType, .storageUnavailable].contains(error.kind) {
             return try await ticketPage(id: id, account: account, draft: text, error: error.message, status: Problem(error).status, context: context)
         }
     }

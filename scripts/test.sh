@@ -37,6 +37,10 @@ if ! python3 -c "import aiosmtpd" >/dev/null 2>&1; then
   echo "==> installing the SMTP test server (aiosmtpd)"
   python3 -m pip install -q aiosmtpd
 fi
+if ! python3 -c "import pyotp, segno" >/dev/null 2>&1; then
+  echo "==> installing pyotp and segno (independent TOTP and QR implementations the account tests compare with)"
+  python3 -m pip install -q pyotp segno
+fi
 if ! command -v aws >/dev/null 2>&1; then
   python3 -m pip install -q awscli
 fi

@@ -125,13 +125,14 @@ extension AccountService {
         let ttl = settings.resetTokenTTL
         let url = link("/password-reset/\(token.text)")
         try await database.transaction { tx in
-            guard let email, let row = try await tx.first("SELECT id, name FROM accounts WHERE email_normalized = \(email.normalized)") else { return }
-            let accountID = try row.uuid("id"), name = try row.string("name")
+            guard let email, let row = try await tx.first("SELECT id, name, email FROM accounts WHERE email_normalized = \(email.normalized)") else { return }
+            // Mail goes to the address on the account, not to the spelling typed in the form.
+            let accountID = try row.uuid("id"), name = try row.string("name"), address = try row.string("email")
             try await AccountSelfServiceRepository(tx).insertToken(
                 hash: token.hash, accountID: accountID, purpose: .passwordReset, email: nil, expiresAt: now + ttl.totalSeconds, now: now
             )
             try await self.outbox.enqueue(
-                tx, .passwordReset, to: try MailRecipient(address: email.value, name: name),
+                tx, .passwordReset, to: try MailRecipient(address: address, name: name),
                 values: ["client_name": name, "reset_url": url, "expires_in": AccountSettings.spoken(ttl)], now: now
             )
         }

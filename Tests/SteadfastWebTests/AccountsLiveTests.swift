@@ -1,0 +1,154 @@
+import Foundation
+import SteadfastDomain
+import SteadfastTestSupport
+import Testing
+
+/// Two nodes on one PostgreSQL (docs/accounts.md): the two-step log-in may finish on the other
+/// node, a TOTP code is accepted once across the cluster, and ending sessions (password change,
+/// `DELETE /api/v1/me/sessions/{id}`) takes effect on every node at once.
+@Suite(.serialized) struct AccountsLiveTests {
+    static let password = "correct horse battery"
+
+    static func nodes(_ prefix: String, arguments: [String] = []) async throws -> (SteadfastNode, SteadfastNode) {
+        let server = try await PostgresServer.shared()
+        let url = server.url(database: try await server.createDatabase(prefix: prefix))
+        let a = try await SteadfastNode.start(name: "\(prefix)-a", database: url, arguments: arguments)
+        let b = try await SteadfastNode.start(name: "\(prefix)-b", database: url, arguments: arguments)
+        return (a, b)
+    }
+
+    @Test func theSecondFactorMayFinishOnAnotherNodeAndACodeWorksOnceInTheCluster() async throws {
+        let (a, b) = try await Self.nodes("acc2fa")
+        defer {
+            a.process.send(SIGKILL)
+            b.process.send(SIGKILL)
+        }
+        let owner = a.client()
+        #expect(try await owner.postJSON("/api/v1/auth/register", ["email": "ann@example.com", "password": Self.password, "name": "Ann"]).status == 201)
+        let started = try await owner.postJSON("/api/v1/me/2fa/totp", [:])
+        #expect(started.status == 201)
+        let secret = try #require(started.json["secret"] as? String)
+        #expect((started.json["otpauth_uri"] as? String)?.hasPrefix("otpauth://totp/") == true)
+        let totp = try #require(TOTP(base32: secret))
+        let confirmStep = TOTP.step(at: Date())
+        let confirmed = try await owner.postJSON("/api/v1/me/2fa/totp/confirm", ["code": totp.code(step: confirmStep)])
+        #expect(confirmed.status == 200)
+        let recovery = try #require(confirmed.json["recovery_codes"] as? [String])
+        #expect(recovery.count == 10)
+
+        // Step 1 on a: the password is right, but nobody is logged in yet.
+        let phone = a.client()
+        let first = try await phone.postJSON("/api/v1/auth/login", ["email": "ann@example.com", "password": Self.password])
+        #expect(first.status == 200)
+        #expect(first.json["second_factor_required"] as? Bool == true)
+        #expect(first.json["id"] == nil)
+        #expect(try await phone.get("/api/v1/me").status == 401)
+        #expect(try await phone.pointed(at: b.baseURL).get("/api/v1/me").status == 401)
+        // Step 2 on b, with the next step's code (the confirming code is spent).
+        let code = totp.code(step: confirmStep + 1)
+        let second = try await phone.pointed(at: b.baseURL).postJSON("/api/v1/auth/login/second-factor", ["code": code])
+        #expect(second.status == 200, "\(second.body)")
+        #expect(try await phone.get("/api/v1/me").status == 200)
+
+        // The same code again, on the other node: refused (the step is recorded in the database).
+        let thief = b.client()
+        #expect(try await thief.postJSON("/api/v1/auth/login", ["email": "ann@example.com", "password": Self.password]).status == 200)
+        let replay = try await thief.pointed(at: a.baseURL).postJSON("/api/v1/auth/login/second-factor", ["code": code])
+        #expect(replay.status == 400)
+        #expect((replay.json["error"] as? [String: Any])?["code"] as? String == "invalid_code")
+        #expect(try await thief.get("/api/v1/me").status == 401)
+        // A recovery code works, once.
+        #expect(try await thief.postJSON("/api/v1/auth/login/second-factor", ["code": recovery[0]]).status == 200)
+        let other = a.client()
+        #expect(try await other.postJSON("/api/v1/auth/login", ["email": "ann@example.com", "password": Self.password]).status == 200)
+        #expect(try await other.postJSON("/api/v1/auth/login/second-factor", ["code": recovery[0]]).status == 400)
+        // Without step 1 there is nothing to complete.
+        #expect(try await b.client().postJSON("/api/v1/auth/login/second-factor", ["code": recovery[1]]).status == 401)
+
+        // The HTML log-in takes the same two steps, with CSRF on both forms.
+        let browser = b.client()
+        let loginPage = try await browser.get("/login")
+        let token = try #require(NodeLiveTests.csrfToken(in: loginPage.body))
+        let posted = try await browser.postForm("/login", ["_csrf": token, "email": "ann@example.com", "password": Self.password])
+        #expect(posted.status == 303 && posted.header("Location") == "/login/second-factor")
+        let form = try await browser.pointed(at: a.baseURL).get("/login/second-factor")
+        #expect(form.status == 200)
+        let formToken = try #require(NodeLiveTests.csrfToken(in: form.body))
+        #expect(try await browser.postForm("/login/second-factor", ["code": recovery[2]]).status == 403)
+        let done = try await browser.postForm("/login/second-factor", ["_csrf": formToken, "code": recovery[2]])
+        #expect(done.status == 303 && done.header("Location") == "/clientarea")
+    }
+
+    @Test func sessionsAreListedAndEndedOnlyByTheirOwnerOnEveryNode() async throws {
+        let (a, b) = try await Self.nodes("accsess")
+        defer {
+            a.process.send(SIGKILL)
+            b.process.send(SIGKILL)
+        }
+        let desk = a.client()
+        #expect(try await desk.postJSON("/api/v1/auth/register", ["email": "ann@example.com", "password": Self.password, "name": "Ann"]).status == 201)
+        let laptop = b.client()
+        #expect(try await laptop.postJSON("/api/v1/auth/login", ["email": "ann@example.com", "password": Self.password]).status == 200)
+        let listed = try await desk.get("/api/v1/me/sessions")
+        #expect(listed.status == 200)
+        let sessions = try #require(listed.json["sessions"] as? [[String: Any]])
+        #expect(sessions.count == 2)
+        #expect(sessions.filter { $0["current"] as? Bool == true }.count == 1)
+        let laptopID = try #require(sessions.first { $0["current"] as? Bool == false }?["id"] as? String)
+
+        // Another client cannot see or end them: 404, as for an id that does not exist.
+        let mallory = b.client()
+        #expect(try await mallory.postJSON("/api/v1/auth/register", ["email": "mallory@example.com", "password": Self.password, "name": "M"]).status == 201)
+        #expect(try await mallory.send("DELETE", "/api/v1/me/sessions/\(laptopID)").status == 404)
+        #expect(try await mallory.send("DELETE", "/api/v1/me/sessions/not-a-uuid").status == 404)
+        #expect(try await laptop.get("/api/v1/me").status == 200)
+
+        // Changing the password on a ends the laptop's session on b at once; this one stays.
+        let wrong = try await desk.postJSON("/api/v1/me/password", ["current_password": "wrong horse battery", "new_password": "a brand new secret"])
+        #expect(wrong.status == 400)
+        #expect((wrong.json["error"] as? [String: Any])?["field"] as? String == "current_password")
+        #expect(try await desk.postJSON("/api/v1/me/password", ["current_password": Self.password, "new_password": "a brand new secret"]).status == 204)
+        #expect(try await laptop.get("/api/v1/me").status == 401)
+        #expect(try await desk.get("/api/v1/me").status == 200)
+
+        // Ending one's own session by id, from the other node.
+        let phone = a.client()
+        #expect(try await phone.postJSON("/api/v1/auth/login", ["email": "ann@example.com", "password": "a brand new secret"]).status == 200)
+        let now = try #require(try await desk.pointed(at: b.baseURL).get("/api/v1/me/sessions").json["sessions"] as? [[String: Any]])
+        let phoneID = try #require(now.first { $0["current"] as? Bool == false }?["id"] as? String)
+        #expect(try await desk.pointed(at: b.baseURL).send("DELETE", "/api/v1/me/sessions/\(phoneID)").status == 204)
+        #expect(try await phone.get("/api/v1/me").status == 401)
+    }
+
+    @Test func passwordResetAnswersTheSameForEveryAddressAndTheFormNeedsCSRF() async throws {
+        let (a, b) = try await Self.nodes("accreset")
+        defer {
+            a.process.send(SIGKILL)
+            b.process.send(SIGKILL)
+        }
+        #expect(try await a.client().postJSON("/api/v1/auth/register", ["email": "ann@example.com", "password": Self.password, "name": "Ann"]).status == 201)
+        // Same status and body, and about the same time, known address or not.
+        var known: [Double] = [], unknown: [Double] = []
+        for i in 0..<8 {
+            for (address, isKnown) in [("ann@example.com", true), ("nobody\(i)@example.com", false)] {
+                let started = ContinuousClock.now
+                let answer = try await b.client().postJSON("/api/v1/auth/password-reset", ["email": address])
+                let elapsed = ContinuousClock.now - started
+                #expect(answer.status == 202)
+                #expect(answer.body == "{}")
+                if isKnown { known.append(elapsed.totalSeconds) } else { unknown.append(elapsed.totalSeconds) }
+            }
+        }
+        let median: ([Double]) -> Double = { $0.sorted()[$0.count / 2] }
+        #expect(abs(median(known) - median(unknown)) < 0.05, "median known \(median(known)) s, unknown \(median(unknown)) s")
+        #expect(try await a.client().postJSON("/api/v1/auth/password-reset/confirm", ["token": String(repeating: "ab", count: 32), "password": "a brand new secret"]).status == 400)
+        // The HTML forms refuse a post without the CSRF token.
+        let browser = a.client()
+        #expect(try await browser.postForm("/password-reset", ["email": "ann@example.com"]).status == 403)
+        let page = try await browser.get("/password-reset")
+        let token = try #require(NodeLiveTests.csrfToken(in: page.body))
+        #expect(try await browser.postForm("/password-reset", ["_csrf": token, "email": "ann@example.com"]).status == 202)
+        #expect(try await browser.get("/password-reset/\(String(repeating: "ab", count: 32))").status == 404)
+        #expect(try await browser.postForm("/password-reset/\(String(repeating: "ab", count: 32))", ["password": "a brand new secret"]).status == 403)
+    }
+}

@@ -83,39 +83,27 @@ struct ClusterCommand: AsyncParsableCommand {
     }
 
     /// `cluster kill NAME`.
-    struct Kill: AsyncParsableCommand {
+    struct Kill: ComponentCommand {
         static let configuration = CommandConfiguration(abstract: "SIGKILL a component (a database with its child processes); returns when it is gone.")
         @Argument(help: "balancer, node-N, db-N, etcd or storage.") var component: String
         @OptionGroup var directory: DirectoryOption
-
-        func run() async throws {
-            let controller = try ClusterCommand.open(directory.dir)
-            try await ClusterCommand.perform { try await controller.kill(component) }
-        }
+        static func operate(_ controller: ClusterController, _ name: String) async throws { try await controller.kill(name) }
     }
 
     /// `cluster stop NAME`.
-    struct Stop: AsyncParsableCommand {
+    struct Stop: ComponentCommand {
         static let configuration = CommandConfiguration(abstract: "Stop a component gracefully and wait for it to exit.")
         @Argument(help: "balancer, node-N, db-N, etcd or storage.") var component: String
         @OptionGroup var directory: DirectoryOption
-
-        func run() async throws {
-            let controller = try ClusterCommand.open(directory.dir)
-            try await ClusterCommand.perform { try await controller.stop(component) }
-        }
+        static func operate(_ controller: ClusterController, _ name: String) async throws { try await controller.stop(name) }
     }
 
     /// `cluster start NAME`.
-    struct Start: AsyncParsableCommand {
+    struct Start: ComponentCommand {
         static let configuration = CommandConfiguration(abstract: "Start a component again (same address and configuration) and wait until it is ready.")
         @Argument(help: "balancer, node-N, db-N, etcd or storage.") var component: String
         @OptionGroup var directory: DirectoryOption
-
-        func run() async throws {
-            let controller = try ClusterCommand.open(directory.dir)
-            try await ClusterCommand.perform { try await controller.start(component) }
-        }
+        static func operate(_ controller: ClusterController, _ name: String) async throws { try await controller.start(name) }
     }
 
     /// `cluster rolling-restart`.
@@ -196,6 +184,20 @@ struct ClusterCommand: AsyncParsableCommand {
         try sources.set(ConfigKey.databasePassword.name, to: state.databasePassword, source: "cluster.json")
         try sources.set(ConfigKey.nodeID.name, to: "cluster-cli", source: "cluster")
         return try NodeConfiguration(sources)
+    }
+}
+
+/// `cluster kill|stop|start NAME`: one operation on one component.
+protocol ComponentCommand: AsyncParsableCommand {
+    var component: String { get }
+    var directory: ClusterCommand.DirectoryOption { get }
+    static func operate(_ controller: ClusterController, _ name: String) async throws
+}
+
+extension ComponentCommand {
+    func run() async throws {
+        let controller = try ClusterCommand.open(directory.dir)
+        try await ClusterCommand.perform { try await Self.operate(controller, component) }
     }
 }
 

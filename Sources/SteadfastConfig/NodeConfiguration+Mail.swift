@@ -6,7 +6,7 @@ extension ConfigKey {
     public static let mailSMTPURL = ConfigKey("mail.smtp_url", default: "", "The SMTP relay, smtp://user:password@host:port?starttls=required|opportunistic|never (default opportunistic; credentials are only sent over TLS or to a loopback relay). Never printed.")
     public static let mailFrom = ConfigKey("mail.from", default: "Steadfast <noreply@steadfast.invalid>", "Sender of outgoing mail, `address` or `Name <address>`; its domain ends every Message-ID. Set it when mail.transport is smtp.")
     public static let mailDeliveryInterval = ConfigKey("mail.delivery_interval", default: "15s", "How often the mail-delivery job sends what is due in the outbox (one node per run).")
-    public static let mailSendTimeout = ConfigKey("mail.send_timeout", default: "60s", "Longest one SMTP delivery may take, connection included; a delivery's claim lasts twice this plus 30s.")
+    public static let mailSendTimeout = ConfigKey("mail.send_timeout", default: "60s", "Longest one SMTP delivery may take, connection included; a delivery's claim on a message lasts twice this (a dead node's message is sent again after that).")
     public static let mailRetryBase = ConfigKey("mail.retry_base", default: "1m", "Wait after the first temporary failure (4xx, no connection); it doubles with each attempt, up to 1h.")
     public static let mailMaxAttempts = ConfigKey("mail.max_attempts", default: "10", "Attempts before a temporarily failing message is marked failed (a 5xx reply fails it at once).")
 
@@ -30,7 +30,7 @@ extension NodeConfiguration {
         public var maxAttempts: Int
 
         /// How long a delivery's claim on a message lasts: longer than any send can take.
-        public var claimLease: Duration { sendTimeout * 2 + .seconds(30) }
+        public var claimLease: Duration { sendTimeout * 2 }
     }
 }
 

@@ -185,7 +185,7 @@ enum BillingTemplates {
 
     static let adminNav = """
     \(style)
-    <nav class="sub"><a href="/admin">Overview</a><a href="/admin/clients">Clients</a><a href="/admin/products">Products</a><a href="/admin/orders">Orders</a><a href="/admin/services">Services</a><a href="/admin/invoices">Invoices</a><a href="/admin/payments">Payments</a><a href="/admin/api-tokens">API tokens</a><a href="/admin/tickets">Support</a></nav>
+    <nav class="sub"><a href="/admin">Overview</a><a href="/admin/clients">Clients</a><a href="/admin/products">Products</a><a href="/admin/orders">Orders</a><a href="/admin/services">Services</a><a href="/admin/invoices">Invoices</a><a href="/admin/payments">Payments</a><a href="/admin/api-tokens">API tokens</a><a href="/admin/tickets">Support</a><a href="/admin/mail">Mail</a></nav>
     """
 
     static let adminClients = """

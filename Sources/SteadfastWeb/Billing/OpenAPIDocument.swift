@@ -63,7 +63,7 @@ enum OpenAPIDocument {
         Operation(method: "get", path: "/services/{id}", summary: "One of the client's services", access: .account, tag: "client"),
         Operation(method: "get", path: "/invoices", summary: "The client's invoices", access: .account, tag: "client"),
         Operation(method: "get", path: "/invoices/{id}", summary: "One of the client's invoices, with lines", access: .account, tag: "client"),
-        Operation(method: "post", path: "/invoices/{id}/pay", summary: "Pay an invoice: testcard with card_token charges now; testcard without a token returns a pending checkout (202); banktransfer returns instructions. Requires Idempotency-Key; a retry returns the original answer", access: .account, idempotencyKey: true, body: object(["gateway": ["type": "string", "enum": ["testcard", "banktransfer"]], "amount": minor, "card_token": ["type": "string", "enum": ["tok_visa", "tok_mastercard", "tok_declined"]]], required: ["gateway"]), tag: "client"),
+        Operation(method: "post", path: "/invoices/{id}/pay", summary: "Pay an invoice: testcard with card_token charges now; testcard without a token returns a pending checkout (202); stripe with payment_method (pm_...) confirms on the server (200 paid, 402 declined), without it returns 202 with the PaymentIntent's client_secret; banktransfer returns instructions. Requires Idempotency-Key; a retry returns the original answer", access: .account, idempotencyKey: true, body: object(["gateway": ["type": "string", "enum": ["testcard", "stripe", "banktransfer"]], "amount": minor, "card_token": ["type": "string", "enum": ["tok_visa", "tok_mastercard", "tok_declined"]], "payment_method": string], required: ["gateway"]), tag: "client"),
         Operation(method: "post", path: "/invoices/{id}/apply-credit", summary: "Pay (part of) an invoice from the credit balance (Idempotency-Key required)", access: .account, idempotencyKey: true, body: object(["amount": minor]), tag: "client"),
         Operation(method: "get", path: "/checkouts/{id}", summary: "A card checkout's status", access: .account, tag: "client"),
         Operation(method: "get", path: "/payments", summary: "The client's payments and refunds", access: .account, tag: "client"),
@@ -73,6 +73,7 @@ enum OpenAPIDocument {
         Operation(method: "put", path: "/billing-profile", summary: "Set country and region (tax follows)", access: .account, body: object(["country": string, "region": string]), tag: "client"),
 
         Operation(method: "post", path: "/gateways/testcard/webhook", summary: "Test card provider notification, signed with X-Signature: sha256=<hex HMAC-SHA256 of the raw body>; replays return the original answer", access: .signature, body: object(["type": ["type": "string", "enum": ["payment.succeeded", "payment.failed"]], "checkout_id": uuid, "transaction_id": string, "amount": minor, "currency": string], required: ["type", "checkout_id", "transaction_id", "amount", "currency"]), tag: "gateways"),
+        Operation(method: "post", path: "/gateways/stripe/webhook", summary: "Stripe event (payment_intent.succeeded, payment_intent.payment_failed, charge.refunded, charge.dispute.created), signed with Stripe-Signature: t=<unix time>,v1=<hex HMAC-SHA256 of t.body>; a missing, stale (over 300 s) or wrong signature is 400 and applies nothing; each event applies once", access: .signature, body: object(["id": string, "type": string, "data": ["type": "object"]], required: ["id", "type", "data"]), tag: "gateways"),
 
         Operation(method: "get", path: "/admin/clients", summary: "Clients (search=, limit=, offset=)", access: .staff, tag: "staff"),
         Operation(method: "get", path: "/admin/clients/{id}", summary: "A client with billing details and totals", access: .staff, tag: "staff"),
@@ -130,6 +131,13 @@ enum OpenAPIDocument {
         Operation(method: "post", path: "/admin/tickets/{id}/replies", summary: "A staff reply (status answered, mails the client) or, with internal: true, a staff-only note", access: .staff, body: object(["message": string, "internal": bool, "attachments": ["type": "array", "items": uuid, "description": "ids of the caller's unused uploads (POST /tickets/attachments)"]], required: ["message"]), tag: "support"),
         Operation(method: "put", path: "/admin/tickets/{id}", summary: "Change status, assignee (a staff member; unassign: true clears it), department or priority", access: .staff, body: object(["status": string, "assignee_id": uuid, "department_id": uuid, "priority": string, "unassign": bool]), tag: "support"),
         Operation(method: "get", path: "/admin/tickets/{id}/attachments/{attachment_id}/content", summary: "Any attachment of the ticket, notes' included", access: .staff, tag: "support"),
+
+        Operation(method: "get", path: "/admin/mail/outbox", summary: "The e-mail outbox, newest first, with counts per state (state=pending|sending|sent|failed, limit, offset)", access: .staff, tag: "mail"),
+        Operation(method: "post", path: "/admin/mail/outbox/{id}/retry", summary: "Queue a failed message again (same Message-ID); 409 unless it failed", access: .staff, tag: "mail"),
+        Operation(method: "get", path: "/admin/mail/templates", summary: "Every mail template with its values, and whether staff changed it", access: .staff, tag: "mail"),
+        Operation(method: "get", path: "/admin/mail/templates/{key}", summary: "One mail template (key: invoice_issued, payment_received, ...)", access: .staff, tag: "mail"),
+        Operation(method: "put", path: "/admin/mail/templates/{key}", summary: "Override a template (Mustache; 400 names the part that does not compile)", access: .staff, body: object(["subject": string, "text_body": string, "html_body": string], required: ["subject", "text_body", "html_body"]), tag: "mail"),
+        Operation(method: "delete", path: "/admin/mail/templates/{key}", summary: "Drop the override: the default template applies again", access: .staff, tag: "mail"),
     ] }
 
     /// The document as JSON text.

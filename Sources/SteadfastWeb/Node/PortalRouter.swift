@@ -100,6 +100,7 @@ public struct PortalRouter: Sendable {
         BillingAdminPagesController(billing: billing, pages: pages).addRoutes(to: html)
         JobsPagesController(store: JobStore(database: database), pages: pages, clock: clock, nodeID: configuration.nodeID).addRoutes(to: html)
         SupportPagesController(tickets: tickets, pages: pages).addRoutes(to: html)
+        MailAdminController(mail: MailAdmin(database: database, clock: clock), pages: pages).addRoutes(api: api, html: html)
         return router
     }
 

@@ -1,0 +1,234 @@
+import Foundation
+import Hummingbird
+import SteadfastDomain
+import SteadfastMail
+import SteadfastPersistence
+import SteadfastServices
+
+/// Staff pages `/admin/mail` and JSON `/api/v1/admin/mail/...` (docs/mail.md): the outbox with
+/// its failed messages and a retry, and the templates with staff overrides. One
+/// ``StaffOnlyMiddleware`` on each group.
+struct MailAdminController: Sendable {
+    let mail: MailAdmin
+    let pages: PageRenderer
+
+    struct TemplateInput: Decodable {
+        let subject: String
+        let textBody: String
+        let htmlBody: String
+    }
+
+    struct MessageView: Encodable {
+        let id: String
+        let template: String
+        let to: String
+        let subject: String
+        let state: String
+        let attempts: Int
+        let messageId: String?
+        let lastError: String?
+        let createdAt: String
+        let nextAttemptAt: String
+        let sentAt: String?
+        let failedAt: String?
+
+        init(_ mail: MailOutboxRepository.Mail) {
+            id = mail.id.uuidString.lowercased()
+            template = mail.template
+            to = mail.toAddress
+            subject = mail.subject
+            state = mail.state.rawValue
+            attempts = mail.attempts
+            messageId = mail.messageID
+            lastError = mail.lastError
+            createdAt = MailAdminController.date(mail.createdAt)
+            nextAttemptAt = MailAdminController.date(mail.nextAttemptAt)
+            sentAt = mail.sentAt.map(MailAdminController.date)
+            failedAt = mail.failedAt.map(MailAdminController.date)
+        }
+    }
+
+    struct TemplateView: Encodable {
+        let key: String
+        let variables: [String]
+        let overridden: Bool
+        let subject: String
+        let textBody: String
+        let htmlBody: String
+
+        init(_ template: MailAdmin.Template) {
+            key = template.key.rawValue
+            variables = template.key.variables
+            overridden = template.isOverridden
+            subject = template.source.subject
+            textBody = template.source.textBody
+            htmlBody = template.source.htmlBody
+        }
+    }
+
+    func addRoutes(api: RouterGroup<PortalRequestContext>, html: RouterGroup<PortalRequestContext>) {
+        let admin = api.group("admin/mail").add(middleware: StaffOnlyMiddleware(mode: .api))
+        admin.get("outbox", use: outboxJSON)
+        admin.post("outbox/{id}/retry", use: retryJSON)
+        admin.get("templates", use: templatesJSON)
+        admin.get("templates/{key}", use: templateJSON)
+        admin.put("templates/{key}", use: saveJSON)
+        admin.delete("templates/{key}", use: resetJSON)
+
+        let staff = html.group("admin/mail").add(middleware: StaffOnlyMiddleware(mode: .pages))
+        staff.get("", use: outboxPage)
+        staff.post("retry", use: retryForm)
+        staff.get("templates/{key}", use: templatePage)
+        staff.post("templates", use: saveForm)
+        staff.post("templates/reset", use: resetForm)
+    }
+
+    // MARK: JSON
+
+    /// `GET /api/v1/admin/mail/outbox?state=pending|sending|sent|failed&limit=&offset=`, newest first.
+    @Sendable func outboxJSON(_ request: Request, context: PortalRequestContext) async throws -> Response {
+        let page = try context.page(request)
+        let state = try Self.state(request)
+        let items = try await mail.outbox(state: state, limit: page.limit, offset: page.offset).map(MessageView.init)
+        let counts = try await mail.counts()
+        return try BillingJSON.response(OutboxList(items: items, counts: Dictionary(uniqueKeysWithValues: MailOutboxRepository.Mail.State.allCases.map { ($0.rawValue, counts[$0] ?? 0) })))
+    }
+
+    struct OutboxList: Encodable {
+        let items: [MessageView]
+        let counts: [String: Int]
+    }
+
+    @Sendable func retryJSON(_ request: Request, context: PortalRequestContext) async throws -> Response {
+        let id = try context.id(what: "message")
+        guard try await mail.retry(id: id) else { throw HTTPError(.conflict, message: "only a failed message can be retried") }
+        return try BillingJSON.response(["id": id.uuidString.lowercased(), "state": "pending"])
+    }
+
+    @Sendable func templatesJSON(_ request: Request, context: PortalRequestContext) async throws -> Response {
+        try BillingJSON.response(["items": try await mail.allTemplates().map(TemplateView.init)])
+    }
+
+    @Sendable func templateJSON(_ request: Request, context: PortalRequestContext) async throws -> Response {
+        try BillingJSON.response(TemplateView(try await mail.template(try Self.key(context))))
+    }
+
+    /// `PUT /api/v1/admin/mail/templates/{key}` `{subject, text_body, html_body}`: 400 naming the
+    /// part that does not compile.
+    @Sendable func saveJSON(_ request: Request, context: PortalRequestContext) async throws -> Response {
+        let staff = try context.requireStaff()
+        let key = try Self.key(context)
+        let input = try await BillingJSON.decode(TemplateInput.self, from: request, context: context)
+        let saved = try await Self.checked { try await mail.save(key, .init(subject: input.subject, textBody: input.textBody, htmlBody: input.htmlBody), by: staff.id) }
+        return try BillingJSON.response(TemplateView(saved))
+    }
+
+    @Sendable func resetJSON(_ request: Request, context: PortalRequestContext) async throws -> Response {
+        try await mail.reset(try Self.key(context))
+        return Response(status: .noContent)
+    }
+
+    // MARK: Pages
+
+    @Sendable func outboxPage(_ request: Request, context: PortalRequestContext) async throws -> Response {
+        let page = try context.page(request)
+        let state = try Self.state(request)
+        let messages = try await mail.outbox(state: state, limit: page.limit, offset: page.offset)
+        let counts = try await mail.counts()
+        let rows: [[String: Any]] = messages.map { message in
+            var row: [String: Any] = [
+                "id": message.id.uuidString.lowercased(), "template": message.template, "to": message.toAddress, "subject": message.subject,
+                "state": message.state.rawValue, "attempts": message.attempts, "created": Self.date(message.createdAt),
+                "messageID": message.messageID ?? "",
+            ]
+            if let error = message.lastError { row["error"] = error }
+            if message.state == .failed { row["failed"] = true }
+            return row
+        }
+        let templates: [[String: Any]] = try await mail.allTemplates().map { ["key": $0.key.rawValue, "overridden": $0.isOverridden] }
+        return pages.page("mail/outbox", title: "Mail", values: [
+            "messages": rows, "hasMessages": !rows.isEmpty, "hasMore": messages.count == page.limit, "nextOffset": page.nextOffset,
+            "state": state?.rawValue ?? "", "stateQuery": state.map { "&state=\($0.rawValue)" } ?? "",
+            "counts": MailOutboxRepository.Mail.State.allCases.map { ["state": $0.rawValue, "count": counts[$0] ?? 0, "selected": $0 == state] as [String: Any] },
+            "failedCount": counts[.failed] ?? 0, "hasFailed": (counts[.failed] ?? 0) > 0, "templates": templates,
+        ], context: context)
+    }
+
+    @Sendable func retryForm(_ request: Request, context: PortalRequestContext) async throws -> Response {
+        let form = try await FormFields.read(request, context: context)
+        guard let text = form["id"], let id = UUID(uuidString: text) else { throw InvalidParameter(name: "id", message: "id must be a message id") }
+        guard try await mail.retry(id: id) else { throw HTTPError(.conflict, message: "only a failed message can be retried") }
+        return redirect(to: "/admin/mail?state=failed")
+    }
+
+    @Sendable func templatePage(_ request: Request, context: PortalRequestContext) async throws -> Response {
+        let template = try await mail.template(try Self.key(context))
+        return templateForm(template.key, source: template.source, overridden: template.isOverridden, error: nil, status: .ok, context: context)
+    }
+
+    func templateForm(_ key: MailTemplateKey, source: MailTemplateSource, overridden: Bool, error: String?, status: HTTPResponse.Status, context: PortalRequestContext) -> Response {
+        var values: [String: Any] = [
+            "key": key.rawValue, "subject": source.subject, "textBody": source.textBody, "htmlBody": source.htmlBody,
+            "variables": key.variables, "overridden": overridden,
+        ]
+        if let error { values["error"] = error }
+        if let preview = try? mail.preview(source, key: key) {
+            values["previewSubject"] = preview.subject
+            values["previewText"] = preview.textBody
+        }
+        return pages.page("mail/template", title: "Mail template \(key.rawValue)", values: values, status: status, context: context)
+    }
+
+    @Sendable func saveForm(_ request: Request, context: PortalRequestContext) async throws -> Response {
+        let staff = try context.requireStaffPage()
+        let form = try await FormFields.read(request, context: context)
+        let key = try Self.key(form["key"])
+        let source = MailTemplateSource(subject: form.values["subject"] ?? "", textBody: form.values["text_body"] ?? "", htmlBody: form.values["html_body"] ?? "")
+        do {
+            _ = try await mail.save(key, source, by: staff.id)
+        } catch let error as MailTemplateError {
+            return templateForm(key, source: source, overridden: true, error: "\(error.field): \(error.message)", status: .badRequest, context: context)
+        }
+        return redirect(to: "/admin/mail/templates/\(key.rawValue)")
+    }
+
+    @Sendable func resetForm(_ request: Request, context: PortalRequestContext) async throws -> Response {
+        let form = try await FormFields.read(request, context: context)
+        let key = try Self.key(form["key"])
+        try await mail.reset(key)
+        return redirect(to: "/admin/mail/templates/\(key.rawValue)")
+    }
+
+    // MARK: Helpers
+
+    static func key(_ context: PortalRequestContext) throws -> MailTemplateKey {
+        guard let key = context.parameters.get("key").flatMap(MailTemplateKey.init(rawValue:)) else { throw HTTPError(.notFound, message: "no such mail template") }
+        return key
+    }
+
+    static func key(_ text: String?) throws -> MailTemplateKey {
+        guard let key = text.flatMap(MailTemplateKey.init(rawValue:)) else {
+            throw InvalidParameter(name: "key", message: "key must be one of \(MailTemplateKey.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        return key
+    }
+
+    static func state(_ request: Request) throws -> MailOutboxRepository.Mail.State? {
+        guard let text = request.uri.queryParameters.get("state"), !text.isEmpty else { return nil }
+        guard let state = MailOutboxRepository.Mail.State(rawValue: text) else {
+            throw InvalidParameter(name: "state", message: "state must be pending, sending, sent or failed")
+        }
+        return state
+    }
+
+    /// Runs `body`, turning a template that does not compile into a 400 naming the part.
+    static func checked<T>(_ body: () async throws -> T) async throws -> T {
+        do { return try await body() } catch let error as MailTemplateError {
+            throw InvalidParameter(name: error.field, message: error.description)
+        }
+    }
+
+    static func date(_ date: Date) -> String {
+        ISO8601DateFormatter.string(from: date, timeZone: TimeZone(identifier: "UTC")!, formatOptions: [.withInternetDateTime])
+    }
+}

@@ -1,0 +1,158 @@
+import Foundation
+import SteadfastTestSupport
+import Testing
+
+/// Real `steadfast serve` nodes sending real mail to a real SMTP server (aiosmtpd).
+@Suite("Mail live", .serialized)
+struct MailLiveTests {
+    static let password = "correct horse battery"
+    static let staffEmail = "staff@example.com"
+
+    static func arguments(smtpPort: Int, extra: [String] = []) -> [String] {
+        var arguments = [
+            "--admin-email", staffEmail, "--admin-password", password,
+            "--set", "mail.transport=smtp", "--set", "mail.smtp_url=smtp://127.0.0.1:\(smtpPort)?starttls=never",
+            "--set", "mail.from=Steadfast Billing <billing@steadfast.example>", "--set", "mail.delivery_interval=1s",
+            "--set", "mail.send_timeout=5s", "--set", "mail.retry_base=1s",
+            "--set", "jobs.lease=2s", "--set", "jobs.poll_interval=500ms", "--set", "database.timeout=10s",
+            "--set", "billing.currency=EUR", "--set", "billing.gateways=banktransfer,testcard",
+        ]
+        for setting in extra { arguments += ["--set", setting] }
+        return arguments
+    }
+
+    /// Staff log-in and a product to order.
+    static func prepare(_ node: SteadfastNode) async throws -> (staff: HTTPTestClient, product: String) {
+        let staff = node.client()
+        let login = try await staff.postJSON("/api/v1/auth/login", ["email": staffEmail, "password": password])
+        guard login.status == 200 else { throw HarnessError("staff log-in failed: \(login.status) \(login.body)") }
+        let group = try await staff.postJSON("/api/v1/admin/product-groups", ["name": "Hosting"])
+        let product = try await staff.postJSON("/api/v1/admin/products", [
+            "group_id": group.json["id"] as? String ?? "", "name": "Web hosting", "pricing": [["cycle": "monthly", "recurring": 1000]],
+        ])
+        guard product.status == 201, let id = product.json["id"] as? String else { throw HarnessError("product: \(product.status) \(product.body)") }
+        return (staff, id)
+    }
+
+    /// A new client who orders the product once: an `invoice_issued` mail (and whatever
+    /// registration sends) is queued. Returns the invoice id.
+    static func order(_ node: SteadfastNode, product: String, label: String) async throws -> String {
+        let client = node.client()
+        let email = "\(label)-\(UUID().uuidString.prefix(8))@example.org"
+        let registered = try await client.postJSON("/api/v1/auth/register", ["email": email, "password": password, "name": label])
+        guard registered.status == 201 else { throw HarnessError("register: \(registered.body)") }
+        _ = try await client.postJSON("/api/v1/auth/login", ["email": email, "password": password])
+        let added = try await client.postJSON("/api/v1/cart/items", ["product_id": product, "cycle": "monthly"])
+        guard added.status == 201 else { throw HarnessError("cart: \(added.body)") }
+        let placed = try await client.postJSON("/api/v1/cart/checkout", [:])
+        guard placed.status == 201, let invoice = placed.json["invoice_id"] as? String else { throw HarnessError("checkout: \(placed.status) \(placed.body)") }
+        return invoice
+    }
+
+    static func messageIDs(_ server: SMTPTestServer) -> [String] {
+        server.messages().compactMap { raw in
+            String(decoding: raw, as: UTF8.self).components(separatedBy: "\r\n").first { $0.lowercased().hasPrefix("message-id:") }
+                .map { String($0.dropFirst("Message-ID:".count)).trimmingCharacters(in: .whitespaces) }
+        }
+    }
+
+    /// Two nodes on one PostgreSQL deliver the outbox; the node sending a message is killed
+    /// with -9 while the SMTP server holds its reply to DATA. Every message arrives, each
+    /// Message-ID once — except the one the dead node was sending, which may arrive twice, with
+    /// the same Message-ID.
+    @Test func twoNodesDeliverEveryEventOnceEvenWhenTheSenderIsKilledMidBatch() async throws {
+        let smtp = try await SMTPTestServer.start()
+        defer { smtp.stop() }
+        let postgres = try await PostgresServer.shared()
+        let database = try await postgres.createDatabase(prefix: "maillive")
+        let url = postgres.url(database: database)
+        let a = try await SteadfastNode.start(name: "mail-a", database: url, arguments: Self.arguments(smtpPort: smtp.port))
+        defer { a.process.send(SIGKILL) }
+        let b = try await SteadfastNode.start(name: "mail-b", database: url, arguments: Self.arguments(smtpPort: smtp.port))
+        defer { b.process.send(SIGKILL) }
+        let (_, product) = try await Self.prepare(a)
+
+        smtp.hold()
+        var invoices: [String] = []
+        for index in 0..<6 { invoices.append(try await Self.order(index % 2 == 0 ? a : b, product: product, label: "c\(index)")) }
+
+        // Some node is now sending a message and waiting for the DATA reply: kill that node.
+        var sender = ""
+        let holding = await eventually(timeout: .seconds(40)) {
+            sender = (try? await postgres.psql("SELECT claimed_by FROM mail_outbox WHERE state = 'sending' LIMIT 1", database: database))?
+                .trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
+            return !sender.isEmpty && !smtp.attempts().isEmpty
+        }
+        #expect(holding, "no node started sending: \(smtp.log())")
+        let heldID = smtp.attempts().first?.messageID ?? ""
+        let victim = sender == "mail-a" ? a : b
+        await victim.process.kill9()
+        smtp.release()
+
+        // The survivor sends everything, the dead node's message again after its claim lease.
+        let total = Int(try await postgres.psql("SELECT count(*) FROM mail_outbox", database: database).trimmingCharacters(in: .whitespacesAndNewlines)) ?? -1
+        #expect(total >= 6)
+        let done = await eventually(timeout: .seconds(60), interval: .milliseconds(250)) {
+            let sent = try? await postgres.psql("SELECT count(*) FROM mail_outbox WHERE state = 'sent'", database: database)
+            return Int(sent?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "") == total
+        }
+        let states = try await postgres.psql("SELECT state, count(*) FROM mail_outbox GROUP BY state", database: database)
+        #expect(done, "not every message was sent: \(states)")
+
+        let stored = Set(try await postgres.psql("SELECT message_id FROM mail_outbox", database: database).split(separator: "\n").map(String.init))
+        let received = Self.messageIDs(smtp)
+        #expect(Set(received) == stored, "every message arrived")
+        var seen: [String: Int] = [:]
+        for id in received { seen[id, default: 0] += 1 }
+        let repeated = seen.filter { $0.value > 1 }
+        #expect(repeated.keys.allSatisfy { $0 == heldID } && repeated.values.allSatisfy { $0 == 2 }, "only the interrupted message may arrive twice: \(repeated)")
+        // It did: the dead node's copy reached the server before the kill, and the survivor sent
+        // it again under the same Message-ID once the claim lease ran out.
+        #expect(seen[heldID] == 2)
+        // One invoice_issued mail per invoice.
+        let issued = try await postgres.psql("SELECT count(*) FROM mail_outbox WHERE template = 'invoice_issued'", database: database)
+        #expect(issued.trimmingCharacters(in: .whitespacesAndNewlines) == "\(invoices.count)")
+    }
+
+    /// One node on SQLite; the SMTP server answers 550: the message is marked failed, staff see
+    /// it in the API and on the page, and can queue it again. Templates are edited through the API.
+    @Test func aRefusedMessageIsFailedAndShownToStaff() async throws {
+        let smtp = try await SMTPTestServer.start(mode: .reject)
+        defer { smtp.stop() }
+        let node = try await SteadfastNode.start(name: "mail-solo", arguments: Self.arguments(smtpPort: smtp.port))
+        defer { node.process.send(SIGKILL) }
+        let (staff, product) = try await Self.prepare(node)
+
+        // A staff override of invoice_issued, checked and escaped; a broken one is refused.
+        let broken = try await staff.send("PUT", "/api/v1/admin/mail/templates/invoice_issued", headers: ["Content-Type": "application/json"],
+                                          body: Array(#"{"subject": "x", "text_body": "{{#open}}", "html_body": "y"}"#.utf8))
+        #expect(broken.status == 400 && (broken.json["error"] as? [String: Any])?["field"] as? String == "text_body", "\(broken.body)")
+        let saved = try await staff.send("PUT", "/api/v1/admin/mail/templates/invoice_issued", headers: ["Content-Type": "application/json"],
+                                         body: Array(#"{"subject": "Your invoice {{invoice_number}}", "text_body": "Total {{amount}}", "html_body": "<p>Total {{amount}}</p>"}"#.utf8))
+        #expect(saved.status == 200 && saved.json["overridden"] as? Bool == true, "\(saved.body)")
+        #expect(try await staff.get("/api/v1/admin/mail/templates/no_such_thing").status == 404)
+
+        _ = try await Self.order(node, product: product, label: "refused")
+        var failed: [[String: Any]] = []
+        let marked = await eventually(timeout: .seconds(30)) {
+            failed = (try? await staff.get("/api/v1/admin/mail/outbox?state=failed"))?.json["items"] as? [[String: Any]] ?? []
+            return failed.contains { $0["template"] as? String == "invoice_issued" }
+        }
+        #expect(marked)
+        let invoiceMail = try #require(failed.first { $0["template"] as? String == "invoice_issued" })
+        #expect((invoiceMail["last_error"] as? String)?.contains("550") == true)
+        #expect((invoiceMail["subject"] as? String)?.hasPrefix("Your invoice INV-") == true)
+        #expect(smtp.attempts().allSatisfy { $0.code == 550 })
+
+        let page = try await staff.get("/admin/mail")
+        #expect(page.status == 200 && page.body.contains("could not be delivered"))
+        let retried = try await staff.postJSON("/api/v1/admin/mail/outbox/\(invoiceMail["id"] as? String ?? "")/retry", [:])
+        #expect(retried.status == 200 && retried.json["state"] as? String == "pending")
+        // A client is not staff.
+        let client = node.client()
+        let email = "nosy-\(UUID().uuidString.prefix(6))@example.org"
+        _ = try await client.postJSON("/api/v1/auth/register", ["email": email, "password": Self.password, "name": "Nosy"])
+        _ = try await client.postJSON("/api/v1/auth/login", ["email": email, "password": Self.password])
+        #expect(try await client.get("/api/v1/admin/mail/outbox").status == 403)
+    }
+}

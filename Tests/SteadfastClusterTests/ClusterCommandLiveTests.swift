@@ -216,6 +216,12 @@ import Glibc
             #expect(content.status == 200 && content.bytes == bytes)
             let stored = try FileManager.default.subpathsOfDirectory(atPath: directory + "/shared-files")
             #expect(stored.contains { $0.hasSuffix(fileID) }, "\(stored)")
+            // A rolling restart with sticky clients (drain lets them in, maint does not): no failure.
+            let rolled = try await Self.underLoad(client, path: "/api/v1/me") {
+                let restart = try await Self.cluster(["rolling-restart", "--dir", directory])
+                #expect(restart.status == 0, "\(restart.output)\n\(restart.standardError)")
+            }
+            #expect(rolled.failures.isEmpty && rolled.requests > 10, "\(rolled)")
         } catch {
             await Self.tearDown(directory)
             throw error

@@ -76,18 +76,23 @@ public struct MailOutboxRepository: Sendable {
     public func claimNext(node: String, now: Date, lease: Duration, newMessageID: String) async throws -> Mail? {
         let expires = now.addingTimeInterval(Self.seconds(lease))
         let lock: SQL = db.dialect == .postgres ? "FOR UPDATE SKIP LOCKED" : ""
-        guard let row = try await db.first("""
-            SELECT id FROM mail_outbox
-            WHERE state IN ('pending', 'sending') AND next_attempt_at <= \(now)
-              AND (state = 'pending' OR lease_expires_at <= \(now))
-            ORDER BY next_attempt_at, created_at LIMIT 1 \(lock)
-            """) else { return nil }
-        let id = try row.uuid("id")
-        return try await db.first("""
-            UPDATE mail_outbox SET state = 'sending', claimed_by = \(node), claim_token = claim_token + 1,
-                lease_expires_at = \(expires), attempts = attempts + 1, message_id = COALESCE(message_id, \(newMessageID))
-            WHERE id = \(id) RETURNING *
-            """).map(Self.mail)
+        let due: SQL = "state IN ('pending', 'sending') AND next_attempt_at <= \(now) AND (state = 'pending' OR lease_expires_at <= \(now))"
+        // The update repeats the condition, so a row another claim took in between (impossible
+        // with the row lock, but cheap to rule out) is not claimed twice; then the next one is tried.
+        for _ in 0..<5 {
+            guard let row = try await db.first("SELECT id FROM mail_outbox WHERE \(due) ORDER BY next_attempt_at, created_at LIMIT 1 \(lock)") else {
+                return nil
+            }
+            let id = try row.uuid("id")
+            if let claimed = try await db.first("""
+                UPDATE mail_outbox SET state = 'sending', claimed_by = \(node), claim_token = claim_token + 1,
+                    lease_expires_at = \(expires), attempts = attempts + 1, message_id = COALESCE(message_id, \(newMessageID))
+                WHERE id = \(id) AND \(due) RETURNING *
+                """).map(Self.mail) {
+                return claimed
+            }
+        }
+        return nil
     }
 
     /// Marks a claimed message sent; `false` if the claim was lost (another node holds it now).

@@ -10,12 +10,12 @@ public enum Scenario: String, Codable, Sendable, CaseIterable {
     /// One sentence for the report.
     public var summary: String {
         switch self {
-        case .killNode: "node-2 is killed with SIGKILL, then started again"
-        case .rollingRestart: "every node is drained, stopped, started and put back, one at a time"
-        case .dbFailover: "the database primary is killed with SIGKILL and a standby takes over"
-        case .storageOutage: "the storage server is stopped, then started again"
-        case .balancerReload: "the balancer is sent SIGHUP (re-reads its configuration) twice"
-        case .slowNode: "node-2 is frozen with SIGSTOP for a few seconds, then continued"
+        case .killNode: "Node-2 is killed with SIGKILL, then started again"
+        case .rollingRestart: "Every node is drained, stopped, started and put back, one at a time"
+        case .dbFailover: "The database primary is killed with SIGKILL and a standby takes over"
+        case .storageOutage: "The storage server is stopped, then started again"
+        case .balancerReload: "The balancer is sent SIGHUP (re-reads its configuration) twice"
+        case .slowNode: "Node-2 is frozen with SIGSTOP for a few seconds, then continued"
         }
     }
 }

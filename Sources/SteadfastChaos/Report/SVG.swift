@@ -99,7 +99,7 @@ public enum TimelineChart {
         children += [
             SVGElement("line", [("x1", n(left)), ("x2", n(left + plotWidth)), ("y1", n(top + plotHeight)), ("y2", n(top + plotHeight)), ("stroke", axis)]),
             SVGElement("text", [("x", n(left - 6)), ("y", n(top + 10)), ("text-anchor", "end"), ("font-size", "11"), ("fill", axis)], text: "\(Int(maxRequests))/s"),
-            SVGElement("text", [("x", n(left + plotWidth + 6)), ("y", n(top + 10)), ("font-size", "11"), ("fill", "#1d3557")], text: "\(n(maxLatency)) ms"),
+            SVGElement("text", [("x", n(width - 4)), ("y", n(top + 10)), ("text-anchor", "end"), ("font-size", "11"), ("fill", "#1d3557")], text: "\(n(maxLatency)) ms"),
             SVGElement("text", [("x", n(left)), ("y", n(height - 22)), ("font-size", "11"), ("fill", axis)], text: "0 s"),
             SVGElement("text", [("x", n(left + plotWidth)), ("y", n(height - 22)), ("text-anchor", "end"), ("font-size", "11"), ("fill", axis)], text: "\(Int(seconds)) s"),
             SVGElement("text", [("x", n(left)), ("y", n(height - 6)), ("font-size", "11"), ("fill", axis)],

@@ -37,6 +37,11 @@ if ! python3 -c "import aiosmtpd" >/dev/null 2>&1; then
   echo "==> installing the SMTP test server (aiosmtpd)"
   python3 -m pip install -q aiosmtpd
 fi
+if ! command -v zbarimg >/dev/null 2>&1; then
+  echo "==> installing zbar-tools (a QR decoder the account tests read their QR codes back with)"
+  $SUDO apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q zbar-tools
+fi
 if ! python3 -c "import pyotp, segno" >/dev/null 2>&1; then
   echo "==> installing pyotp and segno (independent TOTP and QR implementations the account tests compare with)"
   python3 -m pip install -q pyotp segno

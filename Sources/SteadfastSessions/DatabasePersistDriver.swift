@@ -56,7 +56,10 @@ public struct DatabasePersistDriver: PersistDriver {
         let expiresAt = expires.map { now + $0.totalSeconds }
         if try await records.update(idHash: hash, data: data, expiresAt: expiresAt, now: now) { return }
         // No live row: create it, unless a row (for example a logged-out tombstone) exists.
-        try await records.insert(idHash: hash, data: data, expiresAt: expiresAt ?? now + defaultLifetime.totalSeconds, now: now)
+        try await records.insert(
+            idHash: hash, data: data, expiresAt: expiresAt ?? now + defaultLifetime.totalSeconds, now: now,
+            accountID: (value as? any SessionOwned)?.sessionOwnerID
+        )
     }
 
     public func get<Object: Codable & Sendable>(key: String, as type: Object.Type) async throws -> Object? {

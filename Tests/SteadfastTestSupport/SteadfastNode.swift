@@ -23,7 +23,7 @@ public final class SteadfastNode: Sendable {
         if let database { args += ["--database", database] }
         if let bcryptCost { args += ["--set", "security.bcrypt_cost=\(bcryptCost)"] }
         if !rateLimits {
-            for key in ["login_per_account", "login_per_ip", "register_per_ip", "api_token"] { args += ["--set", "security.rate_limit.\(key)=off"] }
+            for key in ["login_per_account", "login_per_ip", "register_per_ip", "api_token", "password_reset_per_account", "password_reset_per_ip", "second_factor"] { args += ["--set", "security.rate_limit.\(key)=off"] }
         }
         args += arguments
         let process = try ManagedProcess(

@@ -17,6 +17,12 @@ import Testing
         return (a, b)
     }
 
+    /// Registers an account and logs `client` in with it.
+    static func register(_ client: HTTPTestClient, _ email: String) async throws {
+        #expect(try await client.postJSON("/api/v1/auth/register", ["email": email, "password": Self.password, "name": "Someone"]).status == 201)
+        #expect(try await client.postJSON("/api/v1/auth/login", ["email": email, "password": Self.password]).status == 200)
+    }
+
     @Test func theSecondFactorMayFinishOnAnotherNodeAndACodeWorksOnceInTheCluster() async throws {
         let (a, b) = try await Self.nodes("acc2fa")
         defer {
@@ -24,7 +30,7 @@ import Testing
             b.process.send(SIGKILL)
         }
         let owner = a.client()
-        #expect(try await owner.postJSON("/api/v1/auth/register", ["email": "ann@example.com", "password": Self.password, "name": "Ann"]).status == 201)
+        try await Self.register(owner, "ann@example.com")
         let started = try await owner.postJSON("/api/v1/me/2fa/totp", [:])
         #expect(started.status == 201)
         let secret = try #require(started.json["secret"] as? String)
@@ -86,7 +92,7 @@ import Testing
             b.process.send(SIGKILL)
         }
         let desk = a.client()
-        #expect(try await desk.postJSON("/api/v1/auth/register", ["email": "ann@example.com", "password": Self.password, "name": "Ann"]).status == 201)
+        try await Self.register(desk, "ann@example.com")
         let laptop = b.client()
         #expect(try await laptop.postJSON("/api/v1/auth/login", ["email": "ann@example.com", "password": Self.password]).status == 200)
         let listed = try await desk.get("/api/v1/me/sessions")
@@ -98,7 +104,7 @@ import Testing
 
         // Another client cannot see or end them: 404, as for an id that does not exist.
         let mallory = b.client()
-        #expect(try await mallory.postJSON("/api/v1/auth/register", ["email": "mallory@example.com", "password": Self.password, "name": "M"]).status == 201)
+        try await Self.register(mallory, "mallory@example.com")
         #expect(try await mallory.send("DELETE", "/api/v1/me/sessions/\(laptopID)").status == 404)
         #expect(try await mallory.send("DELETE", "/api/v1/me/sessions/not-a-uuid").status == 404)
         #expect(try await laptop.get("/api/v1/me").status == 200)

@@ -110,9 +110,14 @@ import Testing
 
 /// Runs `python3 -c script` with `input` on standard input; its standard output.
 func runPython(_ script: String, input: String) throws -> String {
+    try runProcess("python3", ["-c", script], input: input)
+}
+
+/// Runs `command` (found on PATH) with `input` on standard input; its standard output.
+func runProcess(_ command: String, _ arguments: [String], input: String = "") throws -> String {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = ["python3", "-c", script]
+    process.arguments = [command] + arguments
     let stdin = Pipe(), stdout = Pipe(), stderr = Pipe()
     process.standardInput = stdin
     process.standardOutput = stdout
@@ -124,12 +129,12 @@ func runPython(_ script: String, input: String) throws -> String {
     let errors = stderr.fileHandleForReading.readDataToEndOfFile()
     process.waitUntilExit()
     guard process.terminationStatus == 0 else {
-        throw PythonFailed(message: String(decoding: errors, as: UTF8.self))
+        throw PythonFailed(message: "\(command): " + String(decoding: errors, as: UTF8.self))
     }
     return String(decoding: data, as: UTF8.self)
 }
 
 struct PythonFailed: Error, CustomStringConvertible {
     let message: String
-    var description: String { "python3 failed (is it installed with pyotp and segno? scripts/test.sh installs them): \(message)" }
+    var description: String { "a helper program failed (python3 with pyotp and segno, zbarimg: scripts/test.sh installs them): \(message)" }
 }

@@ -41,8 +41,9 @@ import Testing
             let clock = ManualClock()
             let accounts = service(db, clock: clock)
             let account = try await accounts.register(email: "ann@example.com", password: Self.password, name: "Ann")
-            let s1 = try await Self.session(db, account: account.id, clock: clock)
-            _ = s1
+            _ = try await Self.session(db, account: account.id, clock: clock)
+            _ = try await Self.session(db, account: account.id, clock: clock)
+            #expect(try await accounts.sessions(accountID: account.id, currentSessionHash: nil).count == 2)
             try await accounts.requestPasswordReset(email: "ANN@example.com", clientIP: "192.0.2.1")
             let token = try #require(try await Self.tokenInMail(db, template: "password_reset", to: "ann@example.com"))
             #expect(token.count == 64)
@@ -57,6 +58,7 @@ import Testing
             await #expect(throws: AccountError.invalidToken) { try await accounts.confirmPasswordReset(token: token, newPassword: "yet another secret") }
 
             // Expiry: valid until the TTL, refused after it.
+            clock.advance(by: 1)
             try await accounts.requestPasswordReset(email: "ann@example.com", clientIP: nil)
             let second = try #require(try await Self.tokenInMail(db, template: "password_reset", to: "ann@example.com"))
             clock.advance(by: 3599)

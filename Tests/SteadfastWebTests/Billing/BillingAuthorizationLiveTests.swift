@@ -8,7 +8,7 @@ import Testing
 /// that the object exists — and changes nothing.
 @Suite(.serialized) struct BillingAuthorizationLiveTests {
     /// What kind of object a route's `{id}` names.
-    enum Owned: String { case order, invoice, service, payment, checkout, cartItem, file }
+    enum Owned: String { case order, invoice, service, payment, checkout, cartItem, file, session }
 
     /// Every client route that takes an object id, with what it needs.
     static let walk: [(method: String, path: String, owned: Owned)] = [
@@ -33,6 +33,8 @@ import Testing
         ("GET", "/api/v1/files/{id}/content", .file),
         ("GET", "/api/v1/files/{id}/link", .file),
         ("DELETE", "/api/v1/files/{id}", .file),
+        ("DELETE", "/api/v1/me/sessions/{id}", .session),
+        ("POST", "/account/sessions/{id}/end", .session),
     ]
 
     /// Routes with ids that are not a client's own objects: staff areas, the public catalogue,
@@ -40,6 +42,8 @@ import Testing
     static func isClientObjectRoute(_ path: String) -> Bool {
         path.contains("{") && !path.hasPrefix("/api/v1/admin/") && !path.hasPrefix("/admin/") && !path.hasPrefix("/api/v1/gateways/")
             && path != "/api/v1/catalogue/products/{id}" && !path.hasPrefix("/files/{target}/")
+            // Reset and verification links: the token in the path is the authorisation (docs/accounts.md).
+            && !path.hasPrefix("/password-reset/") && !path.hasPrefix("/verify-email/")
     }
 
     @Test func theWalkCoversEveryClientRouteThatTakesAnID() async throws {
@@ -63,12 +67,14 @@ import Testing
             let cart = try await client.postJSON("/api/v1/cart/items", ["product_id": live.productID, "cycle": "annually"])
             let service = try await client.get("/api/v1/services").json["items"] as? [[String: Any]]
             let payment = try await client.get("/api/v1/payments").json["items"] as? [[String: Any]]
+            let session = try await client.get("/api/v1/me/sessions").json["sessions"] as? [[String: Any]]
             let file = try await client.send("POST", "/api/v1/files", headers: ["Content-Type": "text/plain", "X-Upload-Filename": "\(name).txt"], body: Array("private to \(name)".utf8))
             ids[name] = [
                 .file: file.json["id"] as? String ?? "",
                 .order: paid.order, .invoice: open.invoice, .service: service?.first?["id"] as? String ?? "",
                 .payment: payment?.first?["id"] as? String ?? "", .checkout: (pending.json["checkout"] as? [String: Any])?["id"] as? String ?? "",
                 .cartItem: (cart.json["items"] as? [[String: Any]])?.first?["id"] as? String ?? "",
+                .session: session?.first?["id"] as? String ?? "",
             ]
         }
         let alice = try #require(ids["alice"])
@@ -107,6 +113,7 @@ import Testing
         #expect(try await aliceClient.get("/api/v1/checkouts/\(alice[.checkout]!)").json["status"] as? String == "pending")
         #expect((try await aliceClient.get("/api/v1/cart").json["items"] as? [[String: Any]])?.count == 1)
         #expect(try await aliceClient.get("/api/v1/files/\(alice[.file]!)/content").body == "private to alice")
+        #expect((try await aliceClient.get("/api/v1/me/sessions").json["sessions"] as? [[String: Any]])?.contains { $0["id"] as? String == alice[.session]! } == true)
         // And she can still reach all of it herself.
         #expect(try await aliceClient.get("/clientarea/invoices/\(alice[.invoice]!)/print").status == 200)
         #expect(try await aliceClient.get("/clientarea/services/\(alice[.service]!)").status == 200)

@@ -157,4 +157,58 @@ import Testing
         #expect(try await browser.get("/password-reset/\(String(repeating: "ab", count: 32))").status == 404)
         #expect(try await browser.postForm("/password-reset/\(String(repeating: "ab", count: 32))", ["password": "a brand new secret"]).status == 403)
     }
+
+    /// `accounts.require_2fa_for_staff` and `accounts.require_verified_email`, the profile API,
+    /// and the pages: profile, and enrolment with the QR code as inline SVG.
+    @Test func staffMustEnrolClientsMustVerifyAndThePagesRender() async throws {
+        let server = try await PostgresServer.shared()
+        let url = server.url(database: try await server.createDatabase(prefix: "accgate"))
+        let arguments = [
+            "--admin-email", "staff@example.com", "--admin-password", Self.password,
+            "--set", "accounts.require_2fa_for_staff=true", "--set", "accounts.require_verified_email=true",
+        ]
+        let node = try await SteadfastNode.start(name: "accgate", database: url, arguments: arguments)
+        defer { node.process.send(SIGKILL) }
+
+        // Staff without 2FA: the staff API is 403, staff pages send them to enrol; their own account works.
+        let staff = node.client()
+        #expect(try await staff.postJSON("/api/v1/auth/login", ["email": "staff@example.com", "password": Self.password]).status == 200)
+        let refused = try await staff.get("/api/v1/admin/clients")
+        #expect(refused.status == 403)
+        #expect(((refused.json["error"] as? [String: Any])?["message"] as? String)?.contains("two-factor") == true)
+        let page = try await staff.get("/admin")
+        #expect(page.status == 303 && page.header("Location") == "/account/2fa")
+        #expect(try await staff.get("/account/2fa").status == 200)
+        let secret = try #require(try await staff.postJSON("/api/v1/me/2fa/totp", [:]).json["secret"] as? String)
+        let enrolPage = try await staff.get("/account/2fa")
+        #expect(enrolPage.body.contains("<svg") && enrolPage.body.contains(secret))
+        let totp = try #require(TOTP(base32: secret))
+        #expect(try await staff.postJSON("/api/v1/me/2fa/totp/confirm", ["code": totp.code(at: Date())]).status == 200)
+        #expect(try await staff.get("/api/v1/admin/clients").status == 200)
+        #expect(try await staff.get("/admin").status == 200)
+
+        // A client with an unconfirmed address cannot order until they follow the mailed link.
+        let client = node.client()
+        try await Self.register(client, "carol@example.com")
+        let checkout = try await client.postJSON("/api/v1/cart/checkout", [:])
+        #expect(checkout.status == 403)
+        #expect((checkout.json["error"] as? [String: Any])?["code"] as? String == "email_not_verified")
+        let mail: String = try await withPostgres(url: url) { db in
+            try await db.first("SELECT text_body FROM mail_outbox WHERE template = 'email_verification' AND to_address = 'carol@example.com'")?.string("text_body") ?? ""
+        }
+        let range = try #require(mail.range(of: "/verify-email/"))
+        let token = String(mail[range.upperBound...].prefix(while: \.isHexDigit))
+        #expect(try await client.postJSON("/api/v1/auth/verify-email", ["token": token]).status == 204)
+        #expect(try await client.postJSON("/api/v1/cart/checkout", [:]).status != 403)
+
+        // The profile API and page.
+        let updated = try await client.send("PUT", "/api/v1/me", headers: ["Content-Type": "application/json"], body: Array(#"{"name":"Carol C","company":"ACME","phone":"+1 555 0100","address":"1 Main St"}"#.utf8))
+        #expect(updated.status == 200)
+        #expect(updated.json["company"] as? String == "ACME" && updated.json["email_verified"] as? Bool == true)
+        let bad = try await client.send("PUT", "/api/v1/me", headers: ["Content-Type": "application/json"], body: Array(#"{"name":"Carol","phone":"call me"}"#.utf8))
+        #expect(bad.status == 400)
+        #expect((bad.json["error"] as? [String: Any])?["field"] as? String == "phone")
+        let profile = try await client.get("/account")
+        #expect(profile.status == 200 && profile.body.contains("ACME") && profile.body.contains("this session"))
+    }
 }

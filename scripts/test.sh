@@ -37,6 +37,10 @@ if ! python3 -c "import aiosmtpd" >/dev/null 2>&1; then
   echo "==> installing the SMTP test server (aiosmtpd)"
   python3 -m pip install -q aiosmtpd
 fi
+if ! python3 -c "import localstripe" >/dev/null 2>&1; then
+  echo "==> installing the Stripe API test server (localstripe)"
+  python3 -m pip install -q localstripe
+fi
 if ! command -v zbarimg >/dev/null 2>&1; then
   echo "==> installing zbar-tools (a QR decoder the account tests read their QR codes back with)"
   $SUDO apt-get update -q

@@ -84,7 +84,7 @@ extension ConfigKey {
     public static let billingReminderDays = ConfigKey("billing.reminder_days", default: "1,7,14", "Days after the due date on which an overdue reminder is queued (one of each).", isList: true)
     public static let billingSuspensionDays = ConfigKey("billing.suspension_days", default: "14", "Days after the due date when a service with an unpaid invoice is suspended (lifted on payment); 0 never suspends.")
     public static let billingAcceptOrdersOnPayment = ConfigKey("billing.accept_orders_on_payment", default: "true", "Whether paying an order's invoice accepts the order (creating its services) without waiting for staff.")
-    public static let billingGateways = ConfigKey("billing.gateways", default: "banktransfer", "Payment methods offered to clients: banktransfer (staff record the payment) and testcard (the simulated card gateway: anyone can pay with it, so only for trials; a node with it logs a warning and shows a banner to staff). Default with --dev: banktransfer,testcard.", isList: true)
+    public static let billingGateways = ConfigKey("billing.gateways", default: "banktransfer", "Payment methods offered to clients: banktransfer (staff record the payment), stripe (cards through Stripe; needs billing.stripe.secret_key and billing.stripe.webhook_secret) and testcard (the simulated card gateway: anyone can pay with it, so only for trials; a node with it logs a warning and shows a banner to staff). Default with --dev: banktransfer,testcard.", isList: true)
     public static let billingTestCardSecret = ConfigKey("billing.testcard_secret", default: "", "HMAC-SHA256 key of the test card gateway's webhook signatures; default: derived from the cluster secret, so every node agrees.")
     public static let billingBankTransferInstructions = ConfigKey("billing.bank_transfer_instructions", default: "Pay by bank transfer quoting the invoice number.", "What clients choosing bank transfer are told (the invoice number and amount are added).")
     public static let jobsEnabled = ConfigKey("jobs.enabled", default: "true", "Whether this node runs scheduled jobs (false: it serves only; the other nodes run the jobs).")
@@ -119,5 +119,5 @@ extension ConfigKey {
         supportAutoCloseAfter, supportAttachmentMaxSize, supportMessageAttachmentsMaxSize, supportAttachmentsPerMessage,
         supportAttachmentExtensions, supportUploadLifetime,
         logLevel, logFormat,
-    ] + mailKeys + accountKeys
+    ] + stripeKeys + mailKeys + accountKeys
 }

@@ -85,6 +85,8 @@ public struct NodeConfiguration: Sendable {
         public var gateways: [String]
         public var testCardSecret: String?
         public var bankTransferInstructions: String
+        /// `billing.stripe.*`: set when `gateways` includes `stripe`.
+        public var stripe: Stripe?
     }
     public var jobsEnabled: Bool
     public var jobsLease: Duration
@@ -281,9 +283,10 @@ extension NodeConfiguration.Billing {
         // or by --dev when billing.gateways is not set at all.
         let gatewayNames = reader.source(.billingGateways) == nil && devMode ? ["banktransfer", "testcard"] : try reader.list(.billingGateways)
         gateways = gatewayNames.map { $0.trimmingCharacters(in: .whitespaces).lowercased() }.filter { !$0.isEmpty }
-        for gateway in gateways where !["banktransfer", "testcard"].contains(gateway) {
-            throw reader.fail(.billingGateways, "'\(gateway)' is not a payment gateway (banktransfer, testcard)")
+        for gateway in gateways where !["banktransfer", "testcard", "stripe"].contains(gateway) {
+            throw reader.fail(.billingGateways, "'\(gateway)' is not a payment gateway (banktransfer, stripe, testcard)")
         }
+        stripe = try Stripe.read(reader, enabled: gateways.contains("stripe"))
         let secret = try reader.string(.billingTestCardSecret)
         if !secret.isEmpty, secret.utf8.count < 16 {
             throw reader.fail(.billingTestCardSecret, "must be at least 16 characters")

@@ -1,5 +1,5 @@
 /// Migrations 200–299: the billing core (catalogue, orders, services, invoices, payments,
-/// credit, recurring-billing effects, API tokens).
+/// credit, recurring-billing effects, API tokens), then Stripe's customers and PaymentIntents (201).
 ///
 /// Money columns are `BIGINT` minor units with the currency beside them; calendar days
 /// (due dates, periods) are `TEXT` `YYYY-MM-DD`, which compares correctly as text in both
@@ -293,6 +293,37 @@ public enum BillingMigrations {
                     CONSTRAINT api_tokens_hash_unique UNIQUE (token_hash)
                 )
                 """,
+            ]
+        },
+        Migration(version: 201, name: "billing: Stripe customers and payment intents") { d in
+            let uuid = d.uuidType, ts = d.timestampType, money = d.bigintType
+            return [
+                // One Stripe customer per client: the primary key makes "created once" hold
+                // even when two nodes create one at the same moment (the loser reads the winner's).
+                """
+                CREATE TABLE stripe_customers (
+                    client_id \(uuid) PRIMARY KEY REFERENCES accounts(id),
+                    customer_id TEXT NOT NULL,
+                    created_at \(ts) NOT NULL,
+                    CONSTRAINT stripe_customers_customer_unique UNIQUE (customer_id)
+                )
+                """,
+                // Which invoice a PaymentIntent pays: webhooks find the invoice here, never from
+                // the event's metadata alone. status: open, succeeded, failed, disputed.
+                """
+                CREATE TABLE stripe_payment_intents (
+                    intent_id TEXT PRIMARY KEY,
+                    invoice_id \(uuid) NOT NULL REFERENCES invoices(id),
+                    client_id \(uuid) NOT NULL REFERENCES accounts(id),
+                    amount \(money) NOT NULL,
+                    currency TEXT NOT NULL,
+                    status TEXT NOT NULL,
+                    dispute_id TEXT,
+                    created_at \(ts) NOT NULL,
+                    updated_at \(ts) NOT NULL
+                )
+                """,
+                "CREATE INDEX stripe_payment_intents_invoice ON stripe_payment_intents (invoice_id)",
             ]
         },
     ]

@@ -72,6 +72,13 @@ struct IdempotencyGuard: Sendable {
         }
     }
 
+    /// The stored answer under `key`, if there is one (for callers that must not call a
+    /// payment provider again for a request already answered).
+    func stored<T: Codable & Sendable>(key: String, fingerprint: String) async throws -> IdempotentResult<T>? {
+        guard let stored = try await IdempotencyRepository(database).find(key: key) else { return nil }
+        return try replay(stored, fingerprint: fingerprint)
+    }
+
     private func replay<T: Codable & Sendable>(_ stored: IdempotencyRepository.Record, fingerprint: String) throws -> IdempotentResult<T> {
         guard stored.fingerprint == fingerprint else {
             throw BillingError(.idempotencyMismatch, "this Idempotency-Key was already used for a different request", field: "Idempotency-Key")

@@ -174,25 +174,10 @@ public struct PaymentService: Sendable {
                 throw BillingError.invalid("at most \(limit) can still be refunded\(credited)", field: "amount")
             }
             let money = Money(minorUnits: value, currency: original.amount.currency)
-            guard var invoice = try await ledger.invoices.find(id: original.invoiceID, lock: true) else { throw BillingError.notFound("invoice") }
             let asCredit = toCredit || original.gateway == "credit"
-            let refund = Payment(
-                id: UUID(), invoiceID: invoice.id, clientID: invoice.clientID, kind: .refund, gateway: original.gateway, amount: money,
-                transactionID: nil, uniqueKey: recordKey, refundOf: original.id, note: asCredit ? "Refunded as credit" : "Refunded", createdAt: now
+            let (refund, invoice) = try await ledger.recordRefund(
+                of: original, amount: money, uniqueKey: recordKey, transactionID: nil, note: asCredit ? "Refunded as credit" : "Refunded", toCredit: asCredit
             )
-            try await ledger.payments.insert(refund)
-            invoice.amountPaid = Money(minorUnits: max(0, invoice.amountPaid.minorUnits - value), currency: invoice.currency)
-            if invoice.status == .paid, invoice.amountPaid.isZero {
-                try invoice.status.apply(.refund)
-            }
-            try await ledger.invoices.save(invoice, now: now)
-            if asCredit {
-                try await ledger.credit.append(CreditEntry(
-                    id: UUID(), clientID: invoice.clientID, amount: money, kind: .refund, invoiceID: invoice.id,
-                    description: "Refund of a payment for invoice \(invoice.number ?? "")", createdAt: now
-                ), paymentID: refund.id)
-            }
-            try await BillingMail(tx: tx, now: now).refundIssued(refund, invoice: invoice, toCredit: asCredit)
             return RefundOutcome(refund: PaymentRecord(refund), invoice: InvoiceState(invoice), toCredit: asCredit)
         }
     }

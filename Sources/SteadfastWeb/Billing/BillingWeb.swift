@@ -1,3 +1,4 @@
+import AsyncHTTPClient
 import Crypto
 import Foundation
 import SteadfastConfig
@@ -15,6 +16,8 @@ public struct BillingWeb: Sendable {
     public let recurring: RecurringBilling
     public let clients: ClientBillingService
     public let tokens: APITokenService
+    /// Card payments through Stripe; `nil` unless `billing.gateways` includes `stripe`.
+    public let stripe: StripePayments?
     /// The node's clock ("now" for on-demand recurring-billing runs).
     public let clock: any WallClock
 
@@ -29,6 +32,11 @@ public struct BillingWeb: Sendable {
         recurring = RecurringBilling(database: database, settings: settings, clock: clock)
         clients = ClientBillingService(database: database, settings: settings, clock: clock)
         tokens = APITokenService(database: database, clock: clock)
+        stripe = configuration.billing.stripe.map { config in
+            let client = StripeClient(apiBase: config.apiBase, secretKey: config.secretKey, transport: StripeHTTPTransport(client: HTTPClient.shared))
+            let gateway = StripeGateway(client: client, webhookSecret: config.webhookSecret, publishableKey: config.publishableKey)
+            return StripePayments(database: database, settings: settings, clock: clock, gateway: gateway)
+        }
         self.clock = clock
     }
 

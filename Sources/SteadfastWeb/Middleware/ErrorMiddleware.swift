@@ -101,6 +101,18 @@ public struct Problem: Sendable {
             case .badSignature: (.unauthorized, "bad_signature")
             }
             self.init(status: status, code: code, message: error.message, field: error.field)
+        case let error as GatewayError:
+            // A payment provider's failure: a decline is the client's (402); anything else is the
+            // provider's (502 refused, 503 unreachable: try again). Its text never holds a secret.
+            switch error.kind {
+            case .declined: self.init(status: HTTPResponse.Status(code: 402, reasonPhrase: "Payment Required"), code: "payment_declined", message: error.message)
+            case .badSignature, .malformed: self.init(status: .badRequest, code: "invalid_request", message: error.message)
+            case .unsupported: self.init(status: .conflict, code: "unsupported", message: error.message)
+            case .rejected: self.init(status: .badGateway, code: "gateway_error", message: "the payment provider refused the request: \(error.message)")
+            case .unavailable:
+                self.init(status: .serviceUnavailable, code: "gateway_unavailable", message: "the payment provider is unavailable; please try again shortly")
+                headers[.retryAfter] = "5"
+            }
         case let error as SupportError:
             let (status, code): (HTTPResponse.Status, String) = switch error.kind {
             case .invalid: (.badRequest, "invalid_request")

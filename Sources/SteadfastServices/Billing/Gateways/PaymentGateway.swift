@@ -1,0 +1,173 @@
+import Foundation
+import SteadfastDomain
+
+/// What every payment provider does for the portal: bank transfer, the test card gateway and
+/// Stripe implement it (docs/billing.md, "Payment gateways").
+///
+/// The gateway only moves money at the provider; it never writes the ledger. Recording is the
+/// services' job, exactly once, under the payment's unique key `<gateway>:<provider id>` and the
+/// caller's idempotency record (``IdempotencyGuard``). Every call that creates something at the
+/// provider carries an idempotency key derived from what it is for (``GatewayPaymentRequest/idempotencyKey``),
+/// so a retry after a crash finds the first attempt instead of charging again.
+public protocol PaymentGateway: Sendable {
+    /// `banktransfer`, `testcard`, `stripe`: the name in `billing.gateways` and on payments.
+    var name: String { get }
+    /// Starts (and, with a payment method and `confirm`, completes) a payment for an invoice.
+    func createPayment(_ request: GatewayPaymentRequest) async throws -> GatewayPayment
+    /// Confirms (captures) a payment created earlier.
+    func confirm(paymentID: String, idempotencyKey: String) async throws -> GatewayPayment
+    /// Gives back `amount` (all of it when `nil`) of a payment.
+    func refund(paymentID: String, amount: Money?, idempotencyKey: String) async throws -> GatewayRefund
+    /// Starts saving a payment method for a customer, to charge later without them.
+    func savePaymentMethod(customerID: String, idempotencyKey: String) async throws -> GatewaySetup
+    /// Charges a saved payment method without the client present.
+    func chargeSaved(_ request: GatewayPaymentRequest) async throws -> GatewayPayment
+    /// Verifies a provider notification's signature and reads it. Throws ``GatewayError`` with
+    /// kind `.badSignature` when the signature is missing or wrong: nothing may be applied then.
+    func parseWebhook(body: [UInt8], signature: String?, now: Date) throws -> GatewayEvent
+}
+
+/// A payment to make for an invoice.
+public struct GatewayPaymentRequest: Sendable, Equatable {
+    public var invoiceID: UUID
+    public var clientID: UUID
+    public var amount: Money
+    /// What makes this attempt different from other attempts at the same invoice: the client's
+    /// `Idempotency-Key`, or the capture job's attempt number.
+    public var attempt: String
+    public var customerID: String?
+    public var paymentMethod: String?
+    /// Charge at once (the payment method is given) instead of returning a pending payment.
+    public var confirm: Bool
+
+    public init(invoiceID: UUID, clientID: UUID, amount: Money, attempt: String, customerID: String? = nil, paymentMethod: String? = nil, confirm: Bool) {
+        self.invoiceID = invoiceID
+        self.clientID = clientID
+        self.amount = amount
+        self.attempt = attempt
+        self.customerID = customerID
+        self.paymentMethod = paymentMethod
+        self.confirm = confirm
+    }
+
+    /// The provider-side idempotency key: one invoice and one attempt are one payment, however
+    /// often (and from however many nodes) the request is retried.
+    public var idempotencyKey: String {
+        "steadfast-pay-\(invoiceID.uuidString.lowercased())-\(attempt)"
+    }
+}
+
+/// A payment as the provider sees it.
+public struct GatewayPayment: Sendable, Equatable {
+    public enum Status: String, Sendable, Equatable {
+        /// The money is taken.
+        case succeeded
+        /// The client must act (enter a card, 3-D Secure): see `clientSecret`.
+        case requiresAction = "requires_action"
+        /// Waiting for money that arrives later (bank transfer) or for the provider.
+        case pending
+        /// Declined, cancelled or failed.
+        case failed
+    }
+
+    /// The provider's id (Stripe: `pi_...`): the payment's unique key is `<gateway>:<id>`.
+    public var id: String
+    public var status: Status
+    public var amount: Money
+    /// What the provider's card page needs to finish the payment (Stripe: the PaymentIntent's `client_secret`).
+    public var clientSecret: String?
+    /// Why it failed, as the provider said.
+    public var failureMessage: String?
+
+    public init(id: String, status: Status, amount: Money, clientSecret: String? = nil, failureMessage: String? = nil) {
+        self.id = id
+        self.status = status
+        self.amount = amount
+        self.clientSecret = clientSecret
+        self.failureMessage = failureMessage
+    }
+}
+
+/// A refund as the provider sees it.
+public struct GatewayRefund: Sendable, Equatable {
+    public var id: String
+    public var paymentID: String
+    public var amount: Money
+    public var succeeded: Bool
+
+    public init(id: String, paymentID: String, amount: Money, succeeded: Bool) {
+        self.id = id
+        self.paymentID = paymentID
+        self.amount = amount
+        self.succeeded = succeeded
+    }
+}
+
+/// A started "save this card" flow (Stripe: a SetupIntent).
+public struct GatewaySetup: Sendable, Equatable {
+    public var id: String
+    public var clientSecret: String?
+
+    public init(id: String, clientSecret: String?) {
+        self.id = id
+        self.clientSecret = clientSecret
+    }
+}
+
+/// A verified provider notification.
+public struct GatewayEvent: Sendable, Equatable {
+    public enum Kind: Sendable, Equatable {
+        case paymentSucceeded(GatewayPayment)
+        case paymentFailed(GatewayPayment)
+        /// How much of the payment the provider has refunded in all, so far. The ledger is
+        /// brought up to this total (a total only grows, so a late or repeated event changes nothing).
+        case refunded(paymentID: String, totalRefunded: Money)
+        /// `paymentID` is the payment's id, or (when the provider only names the charge) a charge id `ch_...`.
+        case disputed(paymentID: String, disputeID: String, amount: Money, reason: String)
+        /// A type the portal does not act on: acknowledged, nothing changes.
+        case ignored
+    }
+
+    /// The provider's event id (`evt_...`).
+    public var id: String
+    /// The provider's event type (`payment_intent.succeeded`...).
+    public var type: String
+    public var kind: Kind
+
+    public init(id: String, type: String, kind: Kind) {
+        self.id = id
+        self.type = type
+        self.kind = kind
+    }
+}
+
+/// A provider call that did not succeed.
+public struct GatewayError: Error, Sendable, Equatable, CustomStringConvertible {
+    public enum Kind: Sendable, Equatable {
+        /// The card was declined (HTTP 402 to the client).
+        case declined
+        /// This gateway cannot do that (bank transfer has no webhooks).
+        case unsupported
+        /// The provider refused the request as invalid (HTTP 502: our request or their state is wrong).
+        case rejected
+        /// The provider could not be reached or answered 5xx/429 (HTTP 503: try again).
+        case unavailable
+        /// A notification's signature is missing, stale or wrong (HTTP 400).
+        case badSignature
+        /// A notification that is signed but cannot be read (HTTP 400).
+        case malformed
+    }
+
+    public var kind: Kind
+    public var message: String
+    /// The provider's error code (`card_declined`...), when it gave one.
+    public var code: String?
+
+    public init(_ kind: Kind, _ message: String, code: String? = nil) {
+        self.kind = kind
+        self.message = message
+        self.code = code
+    }
+
+    public var description: String { message }
+}

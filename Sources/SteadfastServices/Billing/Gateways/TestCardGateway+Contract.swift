@@ -1,0 +1,58 @@
+import Foundation
+import SteadfastDomain
+
+/// The simulated card provider behind the common contract. `paymentMethod` is a card token
+/// (`tok_visa`, `tok_mastercard`, `tok_declined`); without one a payment waits for the
+/// provider page (a checkout) and its signed webhook.
+extension TestCardGateway: PaymentGateway {
+    public var name: String { Self.name }
+
+    public func createPayment(_ request: GatewayPaymentRequest) async throws -> GatewayPayment {
+        guard request.confirm, let token = request.paymentMethod else {
+            return GatewayPayment(id: Self.newTransactionID(), status: .requiresAction, amount: request.amount)
+        }
+        do {
+            return GatewayPayment(id: try Self.charge(token: token), status: .succeeded, amount: request.amount)
+        } catch where error.kind == .paymentDeclined {
+            throw GatewayError(.declined, error.message, code: "card_declined")
+        }
+    }
+
+    public func confirm(paymentID: String, idempotencyKey: String) async throws -> GatewayPayment {
+        throw GatewayError(.unsupported, "test card payments are confirmed on the provider page")
+    }
+
+    public func refund(paymentID: String, amount: Money?, idempotencyKey: String) async throws -> GatewayRefund {
+        guard let amount else { throw GatewayError(.unsupported, "say how much of a test card payment is refunded") }
+        return GatewayRefund(id: "tcr_\(idempotencyKey)", paymentID: paymentID, amount: amount, succeeded: true)
+    }
+
+    public func savePaymentMethod(customerID: String, idempotencyKey: String) async throws -> GatewaySetup {
+        GatewaySetup(id: "tcs_\(idempotencyKey)", clientSecret: nil)
+    }
+
+    public func chargeSaved(_ request: GatewayPaymentRequest) async throws -> GatewayPayment {
+        try await createPayment(GatewayPaymentRequest(
+            invoiceID: request.invoiceID, clientID: request.clientID, amount: request.amount, attempt: request.attempt,
+            customerID: request.customerID, paymentMethod: request.paymentMethod ?? "tok_visa", confirm: true
+        ))
+    }
+
+    public func parseWebhook(body: [UInt8], signature: String?, now: Date) throws -> GatewayEvent {
+        guard isValid(signature: signature, body: body) else {
+            throw GatewayError(.badSignature, "the X-Signature header is missing or does not match the body")
+        }
+        guard let event = try? JSONDecoder().decode(Event.self, from: Data(body)), let currency = try? Currency(code: event.currency) else {
+            throw GatewayError(.malformed, "the notification is not a test card event")
+        }
+        let payment = GatewayPayment(id: event.transactionID, status: .succeeded, amount: Money(minorUnits: event.amount, currency: currency))
+        switch event.type {
+        case "payment.succeeded": return GatewayEvent(id: event.transactionID, type: event.type, kind: .paymentSucceeded(payment))
+        case "payment.failed":
+            var failed = payment
+            failed.status = .failed
+            return GatewayEvent(id: event.transactionID, type: event.type, kind: .paymentFailed(failed))
+        default: return GatewayEvent(id: event.transactionID, type: event.type, kind: .ignored)
+        }
+    }
+}

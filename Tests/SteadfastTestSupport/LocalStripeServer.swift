@@ -1,0 +1,133 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+
+/// A real fake of Stripe's API for tests: `localstripe` (PyPI, installed by scripts/test.sh) on
+/// 127.0.0.1 at a free port, killed by PID when the test is done. Start waits at most 30 s.
+///
+/// `localstripe --port P` binds every interface and pickles its store to a fixed
+/// `/tmp/localstripe.pickle` after each POST (shared by every instance on the machine), so the
+/// harness runs localstripe's own aiohttp app from a few lines of Python instead: bound to
+/// 127.0.0.1 only, from scratch, with the pickling turned off. Any `sk_test_...` key is accepted.
+public final class LocalStripeServer: Sendable {
+    public static let secretKey = "sk_test_steadfast_live_tests"
+
+    public let port: Int
+    public let pid: Int32
+    /// `http://127.0.0.1:<port>`: what `billing.stripe.api_base` points at.
+    public var apiBase: String { "http://127.0.0.1:\(port)" }
+    private let process: Process
+    private let stopped = LockedBox(false)
+    private let logPath: String
+
+    static let launcher = """
+        import socket, sys
+        from aiohttp import web
+        from localstripe import server
+        server.store.dump_to_disk = lambda: None
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(("127.0.0.1", int(sys.argv[1])))
+        web.run_app(server.app, sock=sock, print=None)
+        """
+
+    private init(port: Int, process: Process, logPath: String) {
+        self.port = port
+        self.pid = process.processIdentifier
+        self.process = process
+        self.logPath = logPath
+    }
+
+    public static func start(timeout: Duration = .seconds(30)) async throws -> LocalStripeServer {
+        var lastError: any Error = HarnessError("localstripe did not start")
+        for _ in 0..<3 {
+            let port = try FreePort.next()
+            let logPath = FileManager.default.temporaryDirectory.appendingPathComponent("localstripe-\(port)-\(UUID().uuidString).log").path
+            _ = FileManager.default.createFile(atPath: logPath, contents: nil)
+            let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            process.arguments = ["python3", "-c", launcher, String(port)]
+            process.standardOutput = log
+            process.standardError = log
+            process.standardInput = FileHandle.nullDevice
+            do { try process.run() } catch {
+                throw HarnessError("cannot run python3 with localstripe (pip install localstripe): \(error)")
+            }
+            let server = LocalStripeServer(port: port, process: process, logPath: logPath)
+            do {
+                try await server.waitUntilReady(timeout: timeout)
+                return server
+            } catch {
+                lastError = error
+                server.stop()
+            }
+        }
+        throw lastError
+    }
+
+    private func waitUntilReady(timeout: Duration) async throws {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            guard process.isRunning else { throw HarnessError("localstripe exited early: \(tailOfLog())") }
+            if let (status, _) = try? await request("GET", "/v1/customers", form: nil), status == 200 {
+                guard process.isRunning else { throw HarnessError("localstripe exited after start: \(tailOfLog())") }
+                return
+            }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        throw HarnessError("localstripe did not answer within \(timeout): \(tailOfLog())")
+    }
+
+    /// Calls localstripe's API directly (as a test, not as the portal): form fields in, JSON out.
+    public func request(_ method: String, _ path: String, form: [(String, String)]?) async throws -> (status: UInt, json: [String: Any]) {
+        var request = HTTPClientRequest(url: apiBase + path)
+        request.method = HTTPMethod(rawValue: method)
+        request.headers.add(name: "Authorization", value: "Basic " + Data("\(Self.secretKey):".utf8).base64EncodedString())
+        if let form {
+            request.headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded")
+            let allowed = CharacterSet.alphanumerics.union(CharacterSet(charactersIn: "-._~"))
+            let text = form.map { "\($0.0.addingPercentEncoding(withAllowedCharacters: allowed)!)=\($0.1.addingPercentEncoding(withAllowedCharacters: allowed)!)" }.joined(separator: "&")
+            request.body = .bytes(ByteBuffer(string: text))
+        }
+        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
+        let body = try await response.body.collect(upTo: 4 << 20)
+        let json = (try? JSONSerialization.jsonObject(with: Data(body.readableBytesView))) as? [String: Any] ?? [:]
+        return (response.status.code, json)
+    }
+
+    /// A card PaymentMethod for `number` (e.g. 4242424242424242), created through the API.
+    public func paymentMethod(card number: String) async throws -> String {
+        let (status, json) = try await request("POST", "/v1/payment_methods", form: [
+            ("type", "card"), ("card[number]", number), ("card[exp_month]", "12"), ("card[exp_year]", "2034"), ("card[cvc]", "123"),
+        ])
+        guard status == 200, let id = json["id"] as? String else { throw HarnessError("creating a payment method failed: \(status) \(json)") }
+        return id
+    }
+
+    /// Tells localstripe to deliver its events to `url`, signed with `secret`.
+    public func registerWebhook(url: String, secret: String) async throws {
+        let (status, json) = try await request("POST", "/_config/webhooks/steadfast", form: [("url", url), ("secret", secret)])
+        guard status == 200 else { throw HarnessError("registering the webhook failed: \(status) \(json)") }
+    }
+
+    /// Kills the server now (SIGKILL by PID) and waits for it to exit.
+    public func stop() {
+        if stopped.with({ done in defer { done = true }; return !done }) { process.killAndReap() }
+        try? FileManager.default.removeItem(atPath: logPath)
+    }
+
+    /// The server's log (requests and webhook deliveries).
+    public func log() -> String {
+        (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
+    }
+
+    public func tailOfLog() -> String {
+        log().split(separator: "\n").suffix(15).joined(separator: "\n")
+    }
+
+    deinit {
+        if stopped.with({ done in defer { done = true }; return !done }) { process.killAndReap() }
+    }
+}

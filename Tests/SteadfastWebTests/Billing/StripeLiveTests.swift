@@ -1,0 +1,190 @@
+import Foundation
+import SteadfastServices
+import SteadfastTestSupport
+import Testing
+
+/// Card payments through Stripe against a real fake (localstripe on 127.0.0.1), on two real
+/// nodes sharing one real PostgreSQL: server-side confirmation, declines, the card-page flow,
+/// signed webhooks delivered twice at once to both nodes, refunds confirmed by webhook.
+@Suite(.serialized) struct StripeLiveTests {
+    static let webhookSecret = "whsec_steadfast_live_tests_0123456789"
+
+    struct Setup {
+        let stripe: LocalStripeServer
+        let live: BillingLive
+        func stop() {
+            live.stop()
+            stripe.stop()
+        }
+    }
+
+    static func start(_ name: String) async throws -> Setup {
+        let stripe = try await LocalStripeServer.start()
+        do {
+            let live = try await BillingLive.start(.postgres, name: name, settings: [
+                "billing.gateways=banktransfer,testcard,stripe", "billing.stripe.api_base=\(stripe.apiBase)",
+                "billing.stripe.secret_key=\(LocalStripeServer.secretKey)", "billing.stripe.webhook_secret=\(webhookSecret)",
+            ])
+            return Setup(stripe: stripe, live: live)
+        } catch {
+            stripe.stop()
+            throw error
+        }
+    }
+
+    /// A Stripe event around `object`, as Stripe would send it, and its `Stripe-Signature`.
+    static func signedEvent(type: String, object: [String: Any], secret: String = webhookSecret, at time: Date = Date()) throws -> (body: [UInt8], signature: String) {
+        let event: [String: Any] = [
+            "id": "evt_\(UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(24))", "object": "event", "type": type,
+            "created": Int(time.timeIntervalSince1970), "data": ["object": object],
+        ]
+        let body = Array(try JSONSerialization.data(withJSONObject: event, options: [.sortedKeys]))
+        return (body, StripeSignature(secret: secret).header(payload: body, timestamp: Int64(time.timeIntervalSince1970)))
+    }
+
+    func deliver(_ event: (body: [UInt8], signature: String?), to node: SteadfastNode) async throws -> HTTPTestClient.Response {
+        var headers = ["Content-Type": "application/json"]
+        if let signature = event.signature { headers["Stripe-Signature"] = signature }
+        return try await node.client().send("POST", "/api/v1/gateways/stripe/webhook", headers: headers, body: event.body)
+    }
+
+    func stripePayments(_ live: BillingLive, invoice: String) async throws -> [[String: Any]] {
+        try await live.all("/api/v1/admin/payments").filter { $0["invoice_id"] as? String == invoice }
+    }
+
+    @Test func payWithANewCardThenADeclinedCardThenTheCardPage() async throws {
+        let setup = try await Self.start("stripepay")
+        defer { setup.stop() }
+        let (stripe, live) = (setup.stripe, setup.live)
+        let client = try await live.client()
+        let (_, invoice) = try await live.order(client)
+        let total = try await live.staff.get("/api/v1/admin/invoices/\(invoice)").json["total"] as? Int
+
+        // A new card (4242...), created through Stripe's API as the card element would, confirmed on the server.
+        let visa = try await stripe.paymentMethod(card: "4242424242424242")
+        let key = UUID().uuidString
+        let paid = try await client.postJSON("/api/v1/invoices/\(invoice)/pay", ["gateway": "stripe", "payment_method": visa], headers: ["Idempotency-Key": key])
+        #expect(paid.status == 200, "\(paid.body)")
+        #expect(paid.json["result"] as? String == "paid")
+        let intentID = try #require(paid.json["payment_intent"] as? String)
+        let payment = try #require(paid.json["payment"] as? [String: Any])
+        #expect(payment["gateway"] as? String == "stripe" && payment["transaction_id"] as? String == intentID && payment["amount"] as? Int == total)
+        // Stripe has the charge, for the invoice's amount, on the client's customer, keyed by invoice and attempt.
+        let atStripe = try await stripe.request("GET", "/v1/payment_intents/\(intentID)", form: nil).json
+        #expect(atStripe["status"] as? String == "succeeded" && atStripe["amount"] as? Int == total && atStripe["currency"] as? String == "eur")
+        #expect((atStripe["metadata"] as? [String: Any])?["invoice_id"] as? String == invoice)
+        #expect((atStripe["customer"] as? String)?.hasPrefix("cus_") == true)
+
+        // The same request again, on the other node: the stored answer, byte for byte; Stripe is not asked again.
+        let requestsBefore = stripe.log().components(separatedBy: "POST /v1/payment_intents").count
+        let replay = try await client.pointed(at: live.node(1).baseURL).postJSON("/api/v1/invoices/\(invoice)/pay", ["gateway": "stripe", "payment_method": visa], headers: ["Idempotency-Key": key])
+        #expect(replay.status == 200 && replay.body == paid.body && replay.header("Idempotent-Replayed") == "true")
+        #expect(stripe.log().components(separatedBy: "POST /v1/payment_intents").count == requestsBefore)
+        #expect(try await stripePayments(live, invoice: invoice).count == 1)
+
+        // A declined card: 402 with the decline, nothing recorded, the invoice still unpaid.
+        // (localstripe declines 4000000000000341 when charging; see docs/billing.md.)
+        let (_, second) = try await live.order(client)
+        let declinedCard = try await stripe.paymentMethod(card: "4000000000000341")
+        let declined = try await client.postJSON("/api/v1/invoices/\(second)/pay", ["gateway": "stripe", "payment_method": declinedCard], headers: ["Idempotency-Key": UUID().uuidString])
+        #expect(declined.status == 402, "\(declined.body)")
+        #expect(declined.error["code"] as? String == "payment_declined" && declined.error["field"] as? String == "payment_method")
+        #expect(try await stripePayments(live, invoice: second).isEmpty)
+        #expect(try await live.staff.get("/api/v1/admin/invoices/\(second)").json["status"] as? String == "unpaid")
+
+        // Without a payment method: 202 and the PaymentIntent's client_secret for Stripe's card element.
+        let pending = try await client.postJSON("/api/v1/invoices/\(second)/pay", ["gateway": "stripe"], headers: ["Idempotency-Key": UUID().uuidString])
+        #expect(pending.status == 202, "\(pending.body)")
+        #expect(pending.json["result"] as? String == "pending")
+        let pendingIntent = try #require(pending.json["payment_intent"] as? String)
+        #expect((pending.json["client_secret"] as? String)?.hasPrefix("\(pendingIntent)_secret") == true)
+        // One Stripe customer per client, created once.
+        let intent2 = try await stripe.request("GET", "/v1/payment_intents/\(pendingIntent)", form: nil).json
+        #expect(intent2["customer"] as? String == atStripe["customer"] as? String)
+
+        // Another client's invoice is 404, and Stripe is not called for it.
+        let other = try await live.client("other")
+        let foreign = try await other.postJSON("/api/v1/invoices/\(second)/pay", ["gateway": "stripe", "payment_method": visa], headers: ["Idempotency-Key": UUID().uuidString])
+        #expect(foreign.status == 404)
+        let badMethod = try await client.postJSON("/api/v1/invoices/\(second)/pay", ["gateway": "stripe", "payment_method": "pm_x/../../v1"], headers: ["Idempotency-Key": UUID().uuidString])
+        #expect(badMethod.status == 400 && badMethod.error["field"] as? String == "payment_method")
+    }
+
+    @Test func aWebhookDeliveredTwiceAtOnceToBothNodesRecordsOnePaymentAndForgeriesApplyNothing() async throws {
+        let setup = try await Self.start("stripehook")
+        defer { setup.stop() }
+        let (stripe, live) = (setup.stripe, setup.live)
+        let client = try await live.client()
+        let (_, invoice) = try await live.order(client)
+        let pending = try await client.postJSON("/api/v1/invoices/\(invoice)/pay", ["gateway": "stripe"], headers: ["Idempotency-Key": UUID().uuidString])
+        #expect(pending.status == 202, "\(pending.body)")
+        let intentID = try #require(pending.json["payment_intent"] as? String)
+        // The client pays on Stripe's card page (here: through localstripe's API, which cannot
+        // confirm with a payment_method in one call: it is set first, then confirmed).
+        let attached = try await stripe.request("POST", "/v1/payment_intents/\(intentID)", form: [("payment_method", "pm_card_visa")])
+        #expect(attached.status == 200, "\(attached.json)")
+        let confirmed = try await stripe.request("POST", "/v1/payment_intents/\(intentID)/confirm", form: [])
+        #expect(confirmed.status == 200 && confirmed.json["status"] as? String == "succeeded", "\(confirmed.json)")
+
+        let event = try Self.signedEvent(type: "payment_intent.succeeded", object: confirmed.json)
+        // Forgeries: wrong secret, old timestamp, altered body, no header. Each is 400; nothing is applied.
+        let wrongSecret = try Self.signedEvent(type: "payment_intent.succeeded", object: confirmed.json, secret: "whsec_not_the_endpoint_secret_at_all")
+        let old = try Self.signedEvent(type: "payment_intent.succeeded", object: confirmed.json, at: Date().addingTimeInterval(-301))
+        var altered = event.body
+        altered[altered.count / 2] = altered[altered.count / 2] == UInt8(ascii: "a") ? UInt8(ascii: "b") : UInt8(ascii: "a")
+        for (label, forged) in [("wrong secret", (wrongSecret.body, Optional(wrongSecret.signature))), ("old timestamp", (old.body, old.signature)),
+                                ("altered body", (altered, event.signature)), ("missing header", (event.body, nil))] {
+            let answer = try await deliver(forged, to: live.node(0))
+            #expect(answer.status == 400, "\(label): \(answer.status) \(answer.body)")
+            #expect(answer.error["field"] as? String == "Stripe-Signature", "\(label)")
+        }
+        #expect(try await stripePayments(live, invoice: invoice).isEmpty)
+        #expect(try await live.staff.get("/api/v1/admin/invoices/\(invoice)").json["status"] as? String == "unpaid")
+
+        // The genuine event, delivered twice at once to each node, and a second event id for the
+        // same PaymentIntent (Stripe may send several): one payment.
+        let again = try Self.signedEvent(type: "payment_intent.succeeded", object: confirmed.json)
+        let answers = try await withThrowingTaskGroup(of: (Int, String).self) { group in
+            for i in 0..<6 {
+                let node = live.node(i)
+                let delivery = i == 5 ? again : event
+                group.addTask {
+                    let answer = try await self.deliver((delivery.body, delivery.signature), to: node)
+                    return (answer.status, answer.body)
+                }
+            }
+            return try await group.reduce(into: [(Int, String)]()) { $0.append($1) }
+        }
+        #expect(Set(answers.map(\.0)) == [200], "\(answers)")
+        let payments = try await stripePayments(live, invoice: invoice)
+        #expect(payments.count == 1, "\(payments)")
+        #expect(payments.first?["transaction_id"] as? String == intentID)
+        let state = try await live.staff.get("/api/v1/admin/invoices/\(invoice)").json
+        #expect(state["status"] as? String == "paid" && state["amount_paid"] as? Int == state["total"] as? Int)
+
+        // A partial refund made at Stripe, confirmed by charge.refunded (cumulative amount), delivered twice.
+        let refund = try await stripe.request("POST", "/v1/refunds", form: [("payment_intent", intentID), ("amount", "500")])
+        #expect(refund.status == 200, "\(refund.json)")
+        let chargeID = try #require(refund.json["charge"] as? String)
+        let charge = try await stripe.request("GET", "/v1/charges/\(chargeID)", form: nil).json
+        #expect(charge["amount_refunded"] as? Int == 500)
+        let refunded = try Self.signedEvent(type: "charge.refunded", object: charge)
+        for node in live.nodes {
+            let answer = try await deliver((refunded.body, refunded.signature), to: node)
+            #expect(answer.status == 200, "\(answer.body)")
+        }
+        let afterRefund = try await stripePayments(live, invoice: invoice)
+        #expect(afterRefund.filter { $0["kind"] as? String == "refund" }.map { $0["amount"] as? Int } == [500])
+        #expect(try await live.staff.get("/api/v1/admin/invoices/\(invoice)").json["amount_paid"] as? Int == (state["total"] as? Int ?? 0) - 500)
+
+        // A dispute is recorded against the PaymentIntent; an event for a PaymentIntent this portal did not create is ignored.
+        let dispute = try Self.signedEvent(type: "charge.dispute.created", object: [
+            "id": "dp_1", "object": "dispute", "amount": 500, "currency": "eur", "charge": chargeID, "payment_intent": intentID, "reason": "fraudulent",
+        ])
+        let disputed = try await deliver((dispute.body, dispute.signature), to: live.node(1))
+        #expect(disputed.status == 200 && disputed.json["result"] as? String == "disputed", "\(disputed.body)")
+        let foreign = try Self.signedEvent(type: "payment_intent.succeeded", object: ["id": "pi_notours", "object": "payment_intent", "amount": 100, "currency": "eur", "status": "succeeded"])
+        let ignored = try await deliver((foreign.body, foreign.signature), to: live.node(0))
+        #expect(ignored.status == 200 && ignored.json["result"] as? String == "ignored", "\(ignored.body)")
+    }
+}

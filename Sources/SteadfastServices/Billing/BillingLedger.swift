@@ -118,7 +118,7 @@ struct BillingLedger: Sendable {
                 description: "Overpayment of invoice \(invoice.number ?? invoice.id.uuidString.lowercased())", createdAt: now
             ), paymentID: payment.id)
         }
-        //BREAK try await BillingMail(tx: tx, now: now).paymentReceived(payment, invoice: invoice)
+        try await BillingMail(tx: tx, now: now).paymentReceived(payment, invoice: invoice)
         return (payment, invoice, excess)
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import SteadfastDomain
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -101,7 +102,7 @@ extension ClusterController {
         let streaming = await ProcessControl.waitUntil(timeout: timeout, interval: .milliseconds(100)) {
             (try? await psql(primary, sql, timeout: .seconds(3))) == "1"
         }
-        guard streaming else { throw ClusterError("\(standby.name) did not start streaming synchronously from \(primary.name) within \(timeout)") }
+        guard streaming else { throw ClusterError("\(standby.name) did not start streaming synchronously from \(primary.name) within \(DurationText.format(timeout))") }
     }
 
     /// Removes PostgreSQL's lock files (postmaster.pid, the socket's `.s.PGSQL.PORT.lock`) when
@@ -172,6 +173,6 @@ extension ClusterController {
         }
         guard writable else { throw ClusterError("\(newPrimary.name) did not accept writes within 60 s of the failover") }
         let elapsed = ContinuousClock.now - killedAt
-        say("failover: \(primary.name) killed; \(newPrimary.name) is the \(primaryRole.rawValue) and accepts writes (\(elapsed.secondsText) after the kill)")
+        say("failover: \(primary.name) killed; \(newPrimary.name) is the \(primaryRole.rawValue) and accepts writes (\(DurationText.formatMeasured(elapsed)) after the kill)")
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import SteadfastDomain
 import NIOHTTP1
 
 /// `cluster status`, `down`, `rolling-restart`, and the balancer's admin API.
@@ -142,7 +143,7 @@ extension ClusterController {
             do {
                 switch action {
                 case .finished:
-                    say("rolling restart done: \(nodes.count) nodes in \((ContinuousClock.now - began).secondsText)")
+                    say("rolling restart done: \(nodes.count) nodes in \(DurationText.formatMeasured(ContinuousClock.now - began))")
                     return
                 case .failed(let reason):
                     throw RollingRestartFailure(reason: reason)

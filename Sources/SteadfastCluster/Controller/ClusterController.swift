@@ -1,4 +1,5 @@
 import Foundation
+import SteadfastDomain
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -144,7 +145,7 @@ public struct ClusterController: Sendable {
                 await ProcessControl.killHard(record, tree: true, extra: extraDatabasePIDs(component))
                 record.stopped = true
                 try ClusterFiles.saveProcessRecord(record, state, name)
-                throw ClusterError("\(name) did not stop within \(Self.stopTimeout) of \(stopSignal(component) == SIGINT ? "SIGINT" : "SIGTERM"); it was killed. See \(state.logFile(name))")
+                throw ClusterError("\(name) did not stop within \(DurationText.format(Self.stopTimeout)) of \(stopSignal(component) == SIGINT ? "SIGINT" : "SIGTERM"); it was killed. See \(state.logFile(name))")
             }
             // A postmaster left behind by a stopped Patroni, or backends of a stopped postmaster.
             await ProcessControl.killHard(record, tree: true, extra: extraDatabasePIDs(component))
@@ -186,7 +187,7 @@ public struct ClusterController: Sendable {
             }
             if await isReady(component) { return }
             guard ContinuousClock.now < deadline else {
-                throw ClusterError("\(name) was not ready within \(timeout); the end of \(state.logFile(name)):\n\(ClusterFiles.tail(state.logFile(name)))")
+                throw ClusterError("\(name) was not ready within \(DurationText.format(timeout)); the end of \(state.logFile(name)):\n\(ClusterFiles.tail(state.logFile(name)))")
             }
             try? await Task.sleep(for: .milliseconds(100))
         }

@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import Foundation
+import SteadfastDomain
 import NIOCore
 import NIOHTTP1
 
@@ -22,7 +23,7 @@ public enum HTTPProbe {
         for (name, value) in headers { request.headers.add(name: name, value: value) }
         if let body { request.body = .bytes(ByteBuffer(string: body)) }
         do {
-            let response = try await HTTPClient.shared.execute(request, timeout: .milliseconds(timeout.milliseconds))
+            let response = try await HTTPClient.shared.execute(request, timeout: .milliseconds(timeout.totalMilliseconds))
             let collected = try await response.body.collect(upTo: 4 << 20)
             return Response(status: Int(response.status.code), body: String(buffer: collected))
         } catch {
@@ -32,16 +33,5 @@ public enum HTTPProbe {
 
     public static func get(_ url: String, headers: [String: String] = [:], timeout: Duration = .seconds(2)) async -> Response? {
         await send(.GET, url, headers: headers, timeout: timeout)
-    }
-}
-
-extension Duration {
-    var milliseconds: Int64 {
-        components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000
-    }
-
-    /// "0.42 s".
-    public var secondsText: String {
-        String(format: "%.2f s", Double(milliseconds) / 1000)
     }
 }

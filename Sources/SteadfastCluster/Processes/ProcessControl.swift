@@ -1,4 +1,5 @@
 import Foundation
+import SteadfastDomain
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -180,7 +181,7 @@ public enum ProcessControl {
             } else if ContinuousClock.now > deadline {
                 kill(pid, SIGKILL)
                 _ = waitpid(pid, &raw, 0)
-                throw ClusterError("\(programName(command)) did not finish within \(timeout)")
+                throw ClusterError("\(programName(command)) did not finish within \(DurationText.format(timeout))")
             } else {
                 try? await Task.sleep(for: .milliseconds(10))
             }

@@ -1,3 +1,5 @@
+import SteadfastDomain
+
 /// The decisions of `cluster rolling-restart`, without I/O: events in, one action out, time
 /// passed in (`now`, time since the restart began). The driver (``ClusterController``) carries
 /// out each action and reports the outcome as the next event.
@@ -101,7 +103,7 @@ public struct RollingRestartMachine: Sendable, Equatable {
             return enter(.quiescing, now) { .checkActiveRequests(node: node, after: .zero) }
         case (.quiescing, .activeRequests(let count)):
             if count == 0 || elapsed >= timing.quiesce {
-                if count > 0 { notes.append("\(node): \(count) requests still in flight after \(timing.quiesce) of drain; taking it out anyway") }
+                if count > 0 { notes.append("\(node): \(count) requests still in flight after \(DurationText.format(timing.quiesce)) of drain; taking it out anyway") }
                 return enter(.maintenance, now) { .setBalancerState(node: node, .maint) }
             }
             return .checkActiveRequests(node: node, after: timing.poll)
@@ -115,7 +117,7 @@ public struct RollingRestartMachine: Sendable, Equatable {
             return .checkActiveRequests(node: node, after: timing.poll)
         case (.waitingForJobs, .runningJobs(let count)):
             if count == 0 || elapsed >= timing.jobs {
-                if count > 0 { notes.append("\(node): \(count) jobs still running after \(timing.jobs); the node hands them over on SIGTERM") }
+                if count > 0 { notes.append("\(node): \(count) jobs still running after \(DurationText.format(timing.jobs)); the node hands them over on SIGTERM") }
                 return enter(.stopping, now) { .stop(node: node) }
             }
             return .checkRunningJobs(node: node, after: timing.poll)
@@ -125,10 +127,10 @@ public struct RollingRestartMachine: Sendable, Equatable {
             return enter(.waitingForNode, now) { .checkNodeReady(node: node, after: .zero) }
         case (.waitingForNode, .nodeReady(let ready)):
             if ready { return enter(.waitingForBalancer, now) { .checkBalancerHealth(node: node, after: .zero) } }
-            return timedOut(elapsed) ? fail("\(node) was not ready within \(timing.ready) of its restart") : .checkNodeReady(node: node, after: timing.poll)
+            return timedOut(elapsed) ? fail("\(node) was not ready within \(DurationText.format(timing.ready)) of its restart") : .checkNodeReady(node: node, after: timing.poll)
         case (.waitingForBalancer, .balancerHealthUp(let up)):
             if up { return enter(.readmitting, now) { .setBalancerState(node: node, .ready) } }
-            return timedOut(elapsed) ? fail("the balancer did not see \(node) healthy within \(timing.ready)") : .checkBalancerHealth(node: node, after: timing.poll)
+            return timedOut(elapsed) ? fail("the balancer did not see \(node) healthy within \(DurationText.format(timing.ready))") : .checkBalancerHealth(node: node, after: timing.poll)
         case (.readmitting, .balancerStateSet):
             index += 1
             guard let next = currentNode else { return finish() }

@@ -182,7 +182,6 @@ let package = Package(
         .target(
             name: "SteadfastCluster",
             dependencies: [
-                "SteadfastDomain",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -362,7 +361,14 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "SteadfastChaosTests", dependencies: ["SteadfastChaos"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "SteadfastChaosTests",
+            dependencies: [
+                "SteadfastChaos", "SteadfastTestSupport", "steadfast",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(name: "SteadfastDomainTests", dependencies: ["SteadfastDomain"], swiftSettings: swiftSettings),
         .testTarget(
             name: "SteadfastPersistenceTests",

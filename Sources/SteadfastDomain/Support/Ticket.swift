@@ -61,33 +61,30 @@ public struct Ticket: Sendable, Equatable, Identifiable {
 
     /// A subject: 1-200 characters, no control characters.
     public static func validateSubject(_ raw: String) throws(SupportError) -> String {
-        let subject = raw.trimmingASCIIWhitespace()
-        guard !subject.isEmpty else { throw .invalid("subject is required", field: "subject") }
-        guard subject.count <= 200 else { throw .invalid("subject must be at most 200 characters long", field: "subject") }
-        guard !subject.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) else {
-            throw .invalid("subject must not contain control characters", field: "subject")
-        }
-        return subject
+        try validText(raw, field: "subject", maxLength: 200, multiline: false)
     }
 
     /// A message body: 1-65,536 characters (line breaks and tabs allowed, other control characters not).
     public static func validateBody(_ raw: String, field: String = "message") throws(SupportError) -> String {
-        let body = raw.trimmingASCIIWhitespace()
-        guard !body.isEmpty else { throw .invalid("\(field) is required", field: field) }
-        guard body.count <= 65_536 else { throw .invalid("\(field) must be at most 65536 characters long", field: field) }
-        guard !body.unicodeScalars.contains(where: { ($0.value < 0x20 && ![0x09, 0x0A, 0x0D].contains($0.value)) || $0.value == 0x7F }) else {
-            throw .invalid("\(field) must not contain control characters", field: field)
-        }
-        return body
+        try validText(raw, field: field, maxLength: 65_536, multiline: true)
     }
 
     /// A department name: 1-100 characters, no control characters.
     public static func validateDepartmentName(_ raw: String) throws(SupportError) -> String {
-        let name = raw.trimmingASCIIWhitespace()
-        guard !name.isEmpty, name.count <= 100, !name.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) else {
-            throw .invalid("name must be 1 to 100 characters without control characters", field: "name")
+        try validText(raw, field: "name", maxLength: 100, multiline: false)
+    }
+
+    /// The one text rule behind the three above: trimmed, required, at most `maxLength`
+    /// characters, no control characters (but tab, LF and CR when `multiline`).
+    static func validText(_ raw: String, field: String, maxLength: Int, multiline: Bool) throws(SupportError) -> String {
+        let text = raw.trimmingASCIIWhitespace()
+        guard !text.isEmpty else { throw .invalid("\(field) is required", field: field) }
+        guard text.count <= maxLength else { throw .invalid("\(field) must be at most \(maxLength) characters long", field: field) }
+        let allowed: Set<UInt32> = multiline ? [0x09, 0x0A, 0x0D] : []
+        guard !text.unicodeScalars.contains(where: { ($0.value < 0x20 && !allowed.contains($0.value)) || $0.value == 0x7F }) else {
+            throw .invalid("\(field) must not contain control characters", field: field)
         }
-        return name
+        return text
     }
 }
 

@@ -104,3 +104,16 @@ import Testing
         #expect(ContentSniffer.sniff([0x61, 0xC3, 0x28]) == "application/octet-stream")
     }
 }
+
+@Suite struct TicketTextTests {
+    @Test func subjectsBodiesAndNamesAreTrimmedBoundedAndFreeOfControlCharacters() throws {
+        #expect(try Ticket.validateSubject("  Server down ") == "Server down")
+        #expect(try Ticket.validateBody("line 1\n\tline 2\r\n") == "line 1\n\tline 2")
+        for (field, body) in [("subject", { try Ticket.validateSubject("a\nb") }), ("subject", { try Ticket.validateSubject(" ") }),
+                              ("subject", { try Ticket.validateSubject(String(repeating: "x", count: 201)) }),
+                              ("message", { try Ticket.validateBody("bell\u{07}") }), ("name", { try Ticket.validateDepartmentName("") })] as [(String, () throws -> String)] {
+            #expect(performing: { _ = try body() }, throws: { ($0 as? SupportError)?.field == field })
+        }
+        #expect(try Ticket.validateSubject(String(repeating: "x", count: 200)).count == 200)
+    }
+}

@@ -44,6 +44,13 @@ struct SupportFixture: Sendable {
         return account
     }
 
+    /// A staff member, a client and a public department.
+    func desk() async throws -> (staff: Account, client: Account, department: Department) {
+        let staff = try await account(.staff, "Sam")
+        let client = try await account(.client, "Cleo")
+        return (staff, client, try await tickets.createDepartment(by: staff, name: "T", email: "t@example.com", isPublic: true))
+    }
+
     func upload(_ by: Account, _ name: String, _ text: String) async throws -> TicketAttachment {
         try await upload(by, name, bytes: Array(text.utf8))
     }
@@ -175,9 +182,7 @@ struct SupportFixture: Sendable {
         try await withDatabase(kind) { db in
             let draws = Mutex([100_001, 100_001, 100_001, 100_002])
             let f = try SupportFixture(db: db, drawNumber: { try! TicketNumber(draws.withLock { $0.removeFirst() }) })
-            let staff = try await f.account(.staff, "Sam")
-            let client = try await f.account(.client, "Cleo")
-            let department = try await f.tickets.createDepartment(by: staff, name: "T", email: "t@example.com", isPublic: true)
+            let (staff, client, department) = try await f.desk()
             let first = try await f.tickets.open(by: client, departmentID: department.id, subject: "a", message: "a")
             let second = try await f.tickets.open(by: client, departmentID: department.id, subject: "b", message: "b")
             #expect(first.number.value == 100_001 && second.number.value == 100_002)
@@ -191,9 +196,7 @@ struct SupportFixture: Sendable {
     func answeredTicketsCloseAfterTheDelayAndOthersDoNot(_ kind: EngineKind) async throws {
         try await withDatabase(kind) { db in
             let f = try SupportFixture(db: db)
-            let staff = try await f.account(.staff, "Sam")
-            let client = try await f.account(.client, "Cleo")
-            let department = try await f.tickets.createDepartment(by: staff, name: "T", email: "t@example.com", isPublic: true)
+            let (staff, client, department) = try await f.desk()
             let answered = try await f.tickets.open(by: client, departmentID: department.id, subject: "a", message: "a")
             let waiting = try await f.tickets.open(by: client, departmentID: department.id, subject: "b", message: "b")
             _ = try await f.tickets.reply(by: staff, ticketID: answered.id, message: "done?")
@@ -212,9 +215,7 @@ struct SupportFixture: Sendable {
     func unreferencedUploadsExpireWithTheirBytes(_ kind: EngineKind) async throws {
         try await withDatabase(kind) { db in
             let f = try SupportFixture(db: db)
-            let staff = try await f.account(.staff, "Sam")
-            let client = try await f.account(.client, "Cleo")
-            let department = try await f.tickets.createDepartment(by: staff, name: "T", email: "t@example.com", isPublic: true)
+            let (staff, client, department) = try await f.desk()
             let used = try await f.upload(client, "used.txt", "kept")
             _ = try await f.tickets.open(by: client, departmentID: department.id, subject: "a", message: "a", attachmentIDs: [used.id])
             let stale = try await f.upload(client, "stale.txt", "dropped")

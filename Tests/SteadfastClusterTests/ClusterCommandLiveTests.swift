@@ -45,8 +45,11 @@ import Glibc
     /// Clean-up whatever happened in the test: `down --purge`, then SIGKILL to any recorded pid
     /// still alive (and its children).
     static func tearDown(_ directory: String) async {
+        let pids = recordedPIDs(directory)
         _ = try? await cluster(["down", "--purge", "--dir", directory], timeout: .seconds(120))
-        for pid in recordedPIDs(directory) where alive(pid) { kill(pid, SIGKILL) }
+        for pid in pids where alive(pid) { kill(pid, SIGKILL) }
+        // The temporary directory the cluster's directory was made in.
+        try? FileManager.default.removeItem(atPath: URL(fileURLWithPath: directory).deletingLastPathComponent().path)
     }
 
     /// `up` arguments shared by the tests: fast bcrypt, no log-in rate limits (every request
@@ -243,5 +246,6 @@ import Glibc
         #expect(!FileManager.default.fileExists(atPath: directory), "nothing is created when a program is missing")
         let bad = try await Self.cluster(["up", "--nodes", "0", "--dir", directory], timeout: .seconds(60))
         #expect(bad.status == 1 && bad.standardError.contains("--nodes"), "\(bad.standardError)")
+        try? FileManager.default.removeItem(at: empty)
     }
 }

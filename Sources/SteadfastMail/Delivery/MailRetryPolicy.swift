@@ -1,4 +1,5 @@
 import Foundation
+import SteadfastDomain
 
 /// What happens to a message after a failed attempt. Pure: the attempt number, the failure and
 /// the time go in, the decision comes out.
@@ -30,7 +31,7 @@ public struct MailRetryPolicy: Sendable, Hashable {
 
     /// The wait after attempt `attempt`, in seconds (no overflow: the doubling stops at the cap).
     public func delay(afterAttempt attempt: Int) -> TimeInterval {
-        let baseSeconds = Self.seconds(base), capSeconds = Self.seconds(cap)
+        let baseSeconds = base.totalSeconds, capSeconds = cap.totalSeconds
         var delay = baseSeconds
         var step = 1
         while step < attempt, delay < capSeconds {
@@ -38,9 +39,5 @@ public struct MailRetryPolicy: Sendable, Hashable {
             step += 1
         }
         return min(delay, capSeconds)
-    }
-
-    static func seconds(_ d: Duration) -> TimeInterval {
-        TimeInterval(d.components.seconds) + TimeInterval(d.components.attoseconds) / 1e18
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import NIOCore
 import NIOTLS
+import SteadfastDomain
 import NIOPosix
 import NIOSSL
 
@@ -40,7 +41,7 @@ public struct SMTPMailTransport: MailTransport {
             throw SMTPFailure(stage: "connect", reply: nil, message: "cannot connect to \(url.host):\(url.port): \(type(of: error))")
         }
         // The bound on the whole exchange: closing the channel ends the reads below.
-        let deadline = channel.channel.eventLoop.scheduleTask(in: .nanoseconds(Int64(timeout.components.seconds) * 1_000_000_000 + timeout.components.attoseconds / 1_000_000_000)) {
+        let deadline = channel.channel.eventLoop.scheduleTask(in: .milliseconds(timeout.totalMilliseconds)) {
             channel.channel.close(promise: nil)
         }
         defer { deadline.cancel() }

@@ -1,4 +1,5 @@
 import Foundation
+import SteadfastDomain
 
 /// The SQL of the e-mail outbox (`mail_outbox`, migration 500; docs/mail.md).
 ///
@@ -74,7 +75,7 @@ public struct MailOutboxRepository: Sendable {
     /// (`newMessageID`, used only on the first claim), counts the attempt, and returns the row.
     /// Must run inside a transaction.
     public func claimNext(node: String, now: Date, lease: Duration, newMessageID: String) async throws -> Mail? {
-        let expires = now.addingTimeInterval(Self.seconds(lease))
+        let expires = now.addingTimeInterval(lease.totalSeconds)
         let lock: SQL = db.dialect == .postgres ? "FOR UPDATE SKIP LOCKED" : ""
         let due: SQL = "state IN ('pending', 'sending') AND next_attempt_at <= \(now) AND (state = 'pending' OR lease_expires_at <= \(now))"
         // The update repeats the condition, so a row another claim took in between (impossible
@@ -147,11 +148,6 @@ public struct MailOutboxRepository: Sendable {
     }
 
     static func clip(_ text: String) -> String { String(text.prefix(500)) }
-
-    static func seconds(_ duration: Duration) -> TimeInterval {
-        let (s, attos) = duration.components
-        return TimeInterval(s) + TimeInterval(attos) / 1e18
-    }
 
     static func mail(_ row: SQLRow) throws -> Mail {
         Mail(

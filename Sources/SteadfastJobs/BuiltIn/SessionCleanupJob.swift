@@ -1,6 +1,6 @@
 import SteadfastPersistence
 
-/// `session-cleanup`: deletes expired session rows and ended rate-limit windows — once per interval for the whole cluster,
+/// `session-cleanup`: deletes expired session rows, ended rate-limit windows and expired account link tokens — once per interval for the whole cluster,
 /// where every node used to do it on its own timer.
 public enum SessionCleanupJob {
     public static let name = "session-cleanup"
@@ -14,6 +14,8 @@ public enum SessionCleanupJob {
             }
             // Rate-limit counters of windows that have ended are dead weight too.
             try await RateLimitRepository(database).deleteExpired(now: context.clock.now())
+            // So are reset and verification links past their expiry (docs/accounts.md).
+            try await AccountSelfServiceRepository(database).deleteExpiredTokens(before: context.clock.now())
         }
     }
 }

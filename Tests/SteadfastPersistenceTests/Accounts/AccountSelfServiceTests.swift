@@ -67,6 +67,11 @@ import Testing
             #expect(try await !accounts.resetTokenIsValid(second))
             await #expect(throws: AccountError.invalidToken) { try await accounts.confirmPasswordReset(token: second, newPassword: "yet another secret") }
             await #expect(throws: AccountError.invalidToken) { try await accounts.confirmPasswordReset(token: String(repeating: "0", count: 64), newPassword: "yet another secret") }
+            // The session-cleanup job's sweep removes expired tokens, and only those.
+            let rows = try await db.first("SELECT COUNT(*) AS n FROM account_tokens")?.int("n") ?? 0
+            #expect(try await AccountSelfServiceRepository(db).deleteExpiredTokens(before: clock.now()) >= 1)
+            #expect(try await db.first("SELECT COUNT(*) AS n FROM account_tokens WHERE expires_at <= \(clock.now())")?.int("n") == 0)
+            #expect(rows >= 2)
         }
     }
 

@@ -162,7 +162,7 @@ import Testing
         // JSON.
         let listing = try await staff.get("/api/v1/admin/jobs")
         let names = (listing.json["jobs"] as? [[String: Any]] ?? []).compactMap { $0["name"] as? String }
-        #expect(names == ["billing", "heartbeat", "jobs-history-prune", "session-cleanup", "storage-migrations"])
+        #expect(names == ["billing", "heartbeat", "jobs-history-prune", "mail-delivery", "session-cleanup", "storage-migrations", "support-auto-close", "support-uploads-expiry"])
         let heartbeat = (listing.json["jobs"] as? [[String: Any]])?.first { $0["name"] as? String == "heartbeat" }
         #expect(((heartbeat?["last_finished"] as? [String: Any])?["node"]) as? String == "ops")
         #expect(heartbeat?["next_run_at"] as? String != nil)
@@ -185,7 +185,7 @@ import Testing
         #expect(run.status == 0, "\(run.stdout)\(run.stderr)")
         #expect(run.stdout.contains("queued session-cleanup manual:") && run.stdout.contains("succeeded on ops"))
         let unknown = try await LiveJobs.command(["jobs", "run", "nope", "--database", setup.url], directory: setup.directory)
-        #expect(unknown.status == 2 && unknown.stderr.contains("known jobs: billing, heartbeat, jobs-history-prune, session-cleanup, storage-migrations"))
+        #expect(unknown.status == 2 && unknown.stderr.contains("known jobs: billing, heartbeat, jobs-history-prune, mail-delivery, session-cleanup, storage-migrations, support-auto-close, support-uploads-expiry"))
 
         // Metrics.
         #expect(try await LiveJobs.metric(node, #"steadfast_job_runs_total{job="heartbeat",outcome="succeeded"}"#) >= 1)

@@ -18,7 +18,7 @@ struct ProcessControlTests {
         defer { close(inherited) }
         let log = directory.appendingPathComponent("log").path
         let record = try ProcessControl.spawnDetached(
-            ["/bin/sh", "-c", "ls /proc/$$/fd; echo session=$(ps -o sid= -p $$ | tr -d ' '); exec sleep 30"],
+            ["/bin/sh", "-c", "ls /proc/$$/fd; echo session=$(cut -d ' ' -f 6 /proc/$$/stat); exec sleep 30"],
             environment: ["PATH": "/usr/bin:/bin"], workingDirectory: directory.path, logPath: log
         )
         #expect(ProcessControl.isRunning(record))

@@ -242,4 +242,51 @@ import Testing
         #expect(download.header("Content-Disposition")?.contains("filename=\"<img src=x onerror=alert(1)>.txt\"") == true)
         #expect(download.header("X-Content-Type-Options") == "nosniff")
     }
+
+    /// Staff work the queue in the pages: departments and canned replies from the queue page, a
+    /// canned reply and an internal note from the ticket page (multipart, CSRF), status and
+    /// assignee; the client's page shows the reply and never the note.
+    @Test func staffWorkTheQueueInThePages() async throws {
+        let node = try await SteadfastNode.start(name: "support-pages", arguments: Self.staffArguments)
+        defer { node.process.send(SIGKILL) }
+        let staff = node.client()
+        #expect(try await staff.postForm("/login", ["_csrf": try #require(NodeLiveTests.csrfToken(in: try await staff.get("/login").body)),
+                                                    "email": "staff@example.com", "password": "staff passphrase 1"]).status == 303)
+        let staffCSRF = try #require(NodeLiveTests.csrfToken(in: try await staff.get("/admin/tickets").body))
+        #expect(try await staff.postForm("/admin/support/departments", ["_csrf": staffCSRF, "name": "Billing questions", "email": "billing@example.com", "public": "1"]).status == 303)
+        #expect(try await staff.postForm("/admin/support/canned-replies", ["_csrf": staffCSRF, "title": "Thanks", "body": "CANNED: thank you for waiting"]).status == 303)
+        let queuePage = try await staff.get("/admin/tickets")
+        #expect(queuePage.body.contains("Billing questions") && queuePage.body.contains("CANNED: thank you"))
+
+        let client = try await FilesLiveTests.client(node, email: "pages@example.com")
+        let departmentID = try #require((try await client.get("/api/v1/support/departments").json["items"] as? [[String: Any]])?.first?["id"] as? String)
+        let clientCSRF = try #require(NodeLiveTests.csrfToken(in: try await client.get("/clientarea/tickets/new").body))
+        let (type, body) = Self.multipart([("_csrf", clientCSRF), ("department_id", departmentID), ("subject", "Invoice question"), ("message", "Why?")],
+                                          files: [("C:\\fakepath\\invoice.pdf", Array("%PDF-1.4 test".utf8))])
+        let opened = try await client.send("POST", "/clientarea/tickets/new", headers: ["Content-Type": type], body: body)
+        #expect(opened.status == 303, "\(opened.body)")
+        let ticketID = String(try #require(opened.header("Location")).split(separator: "/").last!)
+        #expect(try await staff.get("/admin/tickets?status=open").body.contains("Invoice question"))
+
+        let ticketPage = try await staff.get("/admin/tickets/\(ticketID)")
+        #expect(ticketPage.body.contains("invoice.pdf") && !ticketPage.body.contains("fakepath"))
+        let cannedID = try #require(ticketPage.body.firstMatch(of: /<option value="([0-9a-f-]{36})">Thanks<\/option>/)?.1).description
+        let (replyType, replyBody) = Self.multipart([("_csrf", staffCSRF), ("ticket_id", ticketID), ("message", ""), ("canned_reply_id", cannedID)], files: [])
+        #expect(try await staff.send("POST", "/admin/tickets/reply", headers: ["Content-Type": replyType], body: replyBody).status == 303)
+        let (noteType, noteBody) = Self.multipart([("_csrf", staffCSRF), ("ticket_id", ticketID), ("message", "PAGE-NOTE: check the ledger"), ("internal", "1")], files: [])
+        #expect(try await staff.send("POST", "/admin/tickets/reply", headers: ["Content-Type": noteType], body: noteBody).status == 303)
+        #expect(try await staff.postForm("/admin/tickets/update", ["_csrf": staffCSRF, "ticket_id": ticketID, "status": "on_hold", "assign_me": "1"]).status == 303)
+
+        let api = try await staff.get("/api/v1/admin/tickets/\(ticketID)")
+        let ticket = try #require(api.json["ticket"] as? [String: Any])
+        #expect(ticket["status"] as? String == "on_hold" && ticket["assignee_id"] as? String != nil)
+        let mine = try await staff.get("/api/v1/admin/tickets?assignee_id=\(ticket["assignee_id"] as! String)")
+        #expect((mine.json["items"] as? [[String: Any]])?.count == 1)
+        #expect((try await staff.get("/api/v1/admin/tickets?status=open").json["items"] as? [Any])?.isEmpty == true)
+        #expect(try await staff.get("/api/v1/admin/tickets?status=nonsense").status == 400)
+
+        let clientPage = try await client.get("/clientarea/tickets/\(ticketID)")
+        #expect(clientPage.body.contains("CANNED: thank you for waiting") && !clientPage.body.contains("PAGE-NOTE"))
+        #expect(try await staff.get("/admin/tickets/\(ticketID)").body.contains("PAGE-NOTE"))
+    }
 }

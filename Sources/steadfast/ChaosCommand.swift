@@ -62,7 +62,9 @@ struct ChaosCommand: AsyncParsableCommand {
         options.duration = Self.seconds(duration) ?? 20
         options.visitors = visitors
         options.targets.patroniTTL = Self.seconds(patroniTTL) ?? 10
-        options.progress = { line in FileHandle.standardError.write(Data("\r\u{1B}[2K\(line)".utf8)) }
+        // On a terminal one line rewritten in place; in a log (CI) one line each.
+        let terminal = isatty(STDERR_FILENO) == 1
+        options.progress = { line in FileHandle.standardError.write(Data((terminal ? "\r\u{1B}[2K\(line)" : "\(line)\n").utf8)) }
 
         let http = HTTPClient(
             eventLoopGroupProvider: .singleton,
@@ -82,7 +84,7 @@ struct ChaosCommand: AsyncParsableCommand {
                 }
                 let result = try await run.run(scenario, accounts: accounts)
                 let html = try writer.write(result)
-                FileHandle.standardError.write(Data("\r\u{1B}[2K".utf8))
+                if terminal { FileHandle.standardError.write(Data("\r\u{1B}[2K".utf8)) }
                 print(result.summaryLine)
                 for target in result.targets {
                     print("  \(target.passed ? "pass" : "FAIL")  \(target.name): \(target.detail)")

@@ -55,7 +55,8 @@ public struct Visitor: Sendable {
             switch self {
             case .clientArea: 14
             case .store: 8
-            case .me: 14
+            // Frequent: db-failover needs session reads inside a half-second promotion.
+            case .me: 20
             case .invoices: 10
             case .catalogue: 8
             case .order: 14

@@ -346,7 +346,10 @@ let package = Package(
         ),
         .testTarget(
             name: "SteadfastMailTests",
-            dependencies: ["SteadfastMail", "SteadfastPersistence", "SteadfastDomain", "SteadfastTestSupport", "SteadfastServices", "SteadfastWeb", "SteadfastConfig", "steadfast"],
+            dependencies: [
+                "SteadfastMail", "SteadfastPersistence", "SteadfastDomain", "SteadfastTestSupport", "SteadfastServices", "SteadfastWeb", "SteadfastConfig", "steadfast",
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
             resources: [.copy("Fixtures")],
             swiftSettings: swiftSettings
         ),

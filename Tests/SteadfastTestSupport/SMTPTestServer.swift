@@ -37,7 +37,10 @@ public final class SMTPTestServer: Sendable {
     }
 
     /// Starts a server and waits (at most `timeout`) until it listens.
-    public static func start(mode: Mode = .accept, auth: (user: String, password: String)? = nil, timeout: Duration = .seconds(20)) async throws -> SMTPTestServer {
+    /// `tls`: PEM certificate and key files; the server then offers STARTTLS and requires it.
+    public static func start(
+        mode: Mode = .accept, auth: (user: String, password: String)? = nil, tls: (certificate: String, key: String)? = nil, timeout: Duration = .seconds(20)
+    ) async throws -> SMTPTestServer {
         let script = TestPaths.packageRoot.appendingPathComponent("Tests/SteadfastMailTests/Fixtures/smtp_sink.py").path
         var lastError: any Error = SMTPTestServerError(message: "smtp_sink.py did not start")
         for _ in 0..<3 {
@@ -51,6 +54,7 @@ public final class SMTPTestServer: Sendable {
             var arguments = ["python3", script, "--port", String(port), "--dir", directory.path, "--mode", mode.argument,
                              "--hold", directory.appendingPathComponent("hold").path]
             if let auth { arguments += ["--auth", "\(auth.user):\(auth.password)"] }
+            if let tls { arguments += ["--tls", "\(tls.certificate):\(tls.key)"] }
             process.arguments = arguments
             process.standardOutput = handle
             process.standardError = handle

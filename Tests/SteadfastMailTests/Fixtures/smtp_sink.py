@@ -9,7 +9,8 @@ as "<code> <message-id>". Modes:
   reject        550 for every message
 --hold FILE: while FILE exists, the reply to DATA is held back (after the message was
 recorded), so a test can kill the sender mid-delivery.
---auth USER:PASS: require AUTH (PLAIN or LOGIN) with these credentials (no TLS: loopback only).
+--auth USER:PASS: require AUTH (PLAIN or LOGIN) with these credentials.
+--tls CERT:KEY: offer STARTTLS with this certificate, and require it before MAIL/AUTH.
 DIR/ready is created once the server listens.
 """
 import argparse, asyncio, email, os, signal, sys, threading, time
@@ -23,6 +24,7 @@ parser.add_argument("--dir", required=True)
 parser.add_argument("--mode", default="accept")
 parser.add_argument("--hold", default=None)
 parser.add_argument("--auth", default=None)
+parser.add_argument("--tls", default=None, help="CERT:KEY: offer STARTTLS with this certificate and require it")
 args = parser.parse_args()
 
 received = os.path.join(args.dir, "received")
@@ -70,12 +72,18 @@ class Handler:
 def authenticator(server, session, envelope, mechanism, auth_data):
     user, password = args.auth.split(":", 1)
     ok = auth_data.login.decode() == user and auth_data.password.decode() == password
-    return AuthResult(success=ok)
+    return AuthResult(success=ok, handled=False)
 
 
 kwargs = {}
 if args.auth:
-    kwargs = dict(authenticator=authenticator, auth_require_tls=False, auth_required=True)
+    kwargs.update(authenticator=authenticator, auth_require_tls=bool(args.tls), auth_required=True)
+if args.tls:
+    import ssl
+    cert, key = args.tls.split(":", 1)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    kwargs.update(tls_context=context, require_starttls=True)
 controller = Controller(Handler(), hostname="127.0.0.1", port=args.port, **kwargs)
 controller.start()
 open(os.path.join(args.dir, "ready"), "w").close()

@@ -39,7 +39,7 @@ enum Templates {
     <header>
     <div><a href="/"><strong>Steadfast</strong></a></div>
     <nav>
-    {{#account}}<span>{{name}}</span> <a href="/clientarea">Client area</a>{{#isStaff}}<a href="/admin">Admin</a>{{/isStaff}}<form method="post" action="/logout"><input type="hidden" name="_csrf" value="{{csrf}}"><button type="submit">Log out</button></form>{{/account}}
+    {{#account}}<span>{{name}}</span> <a href="/clientarea">Client area</a><a href="/account">Account</a>{{#isStaff}}<a href="/admin">Admin</a>{{/isStaff}}<form method="post" action="/logout"><input type="hidden" name="_csrf" value="{{csrf}}"><button type="submit">Log out</button></form>{{/account}}
     {{^account}}<a href="/login">Log in</a><a href="/register">Register</a>{{/account}}
     </nav>
     </header>

@@ -27,7 +27,7 @@ enum Templates {
     header form{display:inline}
     main{max-width:48rem;margin:2rem auto;background:#fff;padding:2rem;border-radius:6px;box-shadow:0 1px 3px #0002}
     label{display:block;margin:.8rem 0 .2rem}
-    input{width:100%;padding:.5rem;box-sizing:border-box}
+    input,textarea{width:100%;padding:.5rem;box-sizing:border-box}
     button{margin-top:1rem;padding:.5rem 1.2rem;background:#1d3557;color:#fff;border:0;border-radius:4px;cursor:pointer}
     header button{margin:0;background:#457b9d}
     .error{background:#fde2e1;border:1px solid #e5a3a1;padding:.6rem 1rem;border-radius:4px}

@@ -159,6 +159,36 @@ import Testing
         #expect(paged == all && Set(paged).count == 5)
     }
 
+    /// A shared S3 store going away is a files outage, not a portal outage: the node stays ready
+    /// (`storage` degraded, so a balancer keeps every node in rotation), uploads answer 503 at
+    /// once with nothing stored, and other pages work. (A local directory missing on one node
+    /// still takes that node out: NodeLiveTests.readinessNamesTheFailingCheck.)
+    @Test func anS3OutageDegradesReadinessAndOnlyFilesAnswer503() async throws {
+        let moto = try await MotoServer.start()
+        defer { moto.stop() }
+        #expect(try await HTTPTestClient(baseURL: moto.endpoint.absoluteString).send("PUT", "/steadfast-files").status == 200)
+        let targets = #"[{"name": "s3", "kind": "s3", "bucket": "steadfast-files", "endpoint": "\#(moto.endpoint.absoluteString)", "access_key_id": "test", "secret_access_key": "test"}]"#
+        let node = try await SteadfastNode.start(name: "s3-outage", arguments: [
+            "--set", "storage.targets=\(targets)", "--set", "storage.default_target=s3",
+        ])
+        defer { node.process.send(SIGKILL) }
+        let client = try await Self.client(node, email: "outage@example.com")
+        #expect(try await Self.upload(client, name: "before.bin", bytes: [1, 2, 3]).status == 201)
+
+        moto.stop()
+        let ready = try await client.get("/readyz")
+        #expect(ready.status == 200)
+        #expect(ready.json["degraded"] as? [String] == ["storage"])
+        let started = ContinuousClock.now
+        let refused = try await Self.upload(client, name: "during.bin", bytes: [4, 5, 6])
+        #expect(refused.status == 503)
+        #expect(ContinuousClock.now - started < .seconds(10), "a refused connection is answered at once, not after a timeout")
+        #expect(try await client.get("/api/v1/me").status == 200)
+        let listed = try await client.get("/api/v1/files")
+        #expect(listed.status == 200)
+        #expect(listed.body.contains("before.bin") && !listed.body.contains("during.bin"))
+    }
+
     /// `storage check` and `storage migrate` against a real S3 server: local → S3 → local, with
     /// running nodes following each switch without a restart and files staying byte-identical.
     @Test func migrateLocalToS3AndBackWhileNodesRun() async throws {

@@ -61,12 +61,21 @@ public struct ReadinessCheck: Sendable {
 extension ReadinessCheck {
     /// The storage check: every configured target answers a cheap check (a local directory that
     /// exists and is writable; an S3 bucket that answers).
+    ///
+    /// A local directory that fails is this node's problem (a mount missing here): the check
+    /// fails and the balancer takes the node out. An S3 store that fails is shared by every
+    /// node, so taking them all out would turn a files outage into a whole-portal outage: the
+    /// node stays ready, `degraded`, and only uploads and downloads answer 503 until it is back.
     public static func storage(_ registry: StorageRegistry) -> ReadinessCheck {
         ReadinessCheck(name: "storage") {
             let checks = await registry.healthCheck(timeout: .seconds(2))
             let failing = checks.filter { !$0.isHealthy }
-            guard failing.isEmpty else {
+            let local = failing.filter { registry.targets[$0.target] is LocalFileStorage }
+            guard local.isEmpty else {
                 throw Failure(failing.map(\.line).joined(separator: "; "))
+            }
+            guard failing.isEmpty else {
+                return Outcome(degraded: "shared storage not answering, files answer 503: " + failing.map(\.line).joined(separator: "; "))
             }
             return .healthy
         }

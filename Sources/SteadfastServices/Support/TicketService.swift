@@ -415,7 +415,7 @@ public struct TicketService: Sendable {
     /// Deletes uploads no message referenced within ``uploadLifetime`` of `now` (rows and
     /// bytes); returns how many.
     public func expireUploads(now: Date, batch: Int = 200) async throws -> Int {
-        let cutoff = now.addingTimeInterval(-Double(uploadLifetime.components.seconds))
+        let cutoff = now.addingTimeInterval(-uploadLifetime.totalSeconds)
         var removed = 0
         while true {
             let stale = try await TicketRepository(database).unreferenced(before: cutoff, limit: batch)

@@ -14,11 +14,14 @@ public struct PaymentService: Sendable {
     let database: any SQLDatabase
     let settings: BillingSettings
     let clock: any WallClock
+    /// Refunds of Stripe payments go through Stripe (``StripePayments/refund(staffID:original:amount:idempotencyKey:)``).
+    let stripe: StripePayments?
 
-    public init(database: any SQLDatabase, settings: BillingSettings, clock: any WallClock) {
+    public init(database: any SQLDatabase, settings: BillingSettings, clock: any WallClock, stripe: StripePayments? = nil) {
         self.database = database
         self.settings = settings
         self.clock = clock
+        self.stripe = stripe
     }
 
     var guardian: IdempotencyGuard { IdempotencyGuard(database: database, clock: clock) }
@@ -151,6 +154,10 @@ public struct PaymentService: Sendable {
         if let amount, amount <= 0 { throw BillingError.invalid("the amount must be more than zero", field: "amount") }
         guard let original = try await PaymentRepository(database).find(id: paymentID), original.kind == .payment else {
             throw BillingError.notFound("payment")
+        }
+        if original.gateway == StripeGateway.name, !toCredit {
+            guard let stripe else { throw BillingError.conflict("Stripe is not an enabled gateway; refund this payment as credit", field: "to_credit") }
+            return try await stripe.refund(staffID: staffID, original: original, amount: amount, idempotencyKey: key)
         }
         let recordKey = "refund:\(staffID.uuidString.lowercased()):\(key)"
         let fingerprint = "payment=\(paymentID.uuidString.lowercased());amount=\(amount.map(String.init) ?? "all");credit=\(toCredit)"

@@ -28,15 +28,16 @@ public struct BillingWeb: Sendable {
         catalogue = CatalogueService(database: database, settings: settings, clock: clock)
         orders = OrderService(database: database, settings: settings, clock: clock)
         invoices = InvoiceService(database: database, settings: settings, clock: clock)
-        payments = PaymentService(database: database, settings: settings, clock: clock)
         recurring = RecurringBilling(database: database, settings: settings, clock: clock)
         clients = ClientBillingService(database: database, settings: settings, clock: clock)
         tokens = APITokenService(database: database, clock: clock)
-        stripe = configuration.billing.stripe.map { config in
+        let stripe = configuration.billing.stripe.map { config in
             let client = StripeClient(apiBase: config.apiBase, secretKey: config.secretKey, transport: StripeHTTPTransport(client: HTTPClient.shared))
             let gateway = StripeGateway(client: client, webhookSecret: config.webhookSecret, publishableKey: config.publishableKey)
             return StripePayments(database: database, settings: settings, clock: clock, gateway: gateway)
         }
+        self.stripe = stripe
+        payments = PaymentService(database: database, settings: settings, clock: clock, stripe: stripe)
         self.clock = clock
     }
 

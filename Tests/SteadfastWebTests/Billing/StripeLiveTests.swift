@@ -82,6 +82,29 @@ import Testing
         #expect(stripe.log().components(separatedBy: "POST /v1/payment_intents").count == requestsBefore)
         #expect(try await stripePayments(live, invoice: invoice).count == 1)
 
+        // Staff refund part of it from the portal: Stripe refunds (keyed, so a retry is the same
+        // refund), the ledger records it once, and Stripe's charge.refunded for it changes nothing more.
+        let paymentID = try #require(payment["id"] as? String)
+        let refundKey = UUID().uuidString
+        let refunded = try await live.staff.postJSON("/api/v1/admin/payments/\(paymentID)/refund", ["amount": 300], headers: ["Idempotency-Key": refundKey])
+        #expect(refunded.status == 201, "\(refunded.body)")
+        #expect((refunded.json["refund"] as? [String: Any])?["amount"] as? Int == 300 && refunded.json["to_credit"] as? Bool == false)
+        let retried = try await live.staff.pointed(at: live.node(1).baseURL).postJSON("/api/v1/admin/payments/\(paymentID)/refund", ["amount": 300], headers: ["Idempotency-Key": refundKey])
+        #expect(retried.status == 201 && retried.body == refunded.body)
+        let chargeID = try #require(((atStripe["charges"] as? [String: Any])?["data"] as? [[String: Any]])?.first?["id"] as? String)
+        let charge = try await stripe.request("GET", "/v1/charges/\(chargeID)", form: nil).json
+        #expect(charge["amount_refunded"] as? Int == 300)
+        let event = try Self.signedEvent(type: "charge.refunded", object: charge)
+        let confirmation = try await deliver((event.body, event.signature), to: live.node(1))
+        #expect(confirmation.status == 200, "\(confirmation.body)")
+        let refunds = try await stripePayments(live, invoice: invoice).filter { $0["kind"] as? String == "refund" }
+        #expect(refunds.map { $0["amount"] as? Int } == [300])
+        #expect(try await live.staff.get("/api/v1/admin/invoices/\(invoice)").json["amount_paid"] as? Int == (total ?? 0) - 300)
+        // More than is left is refused before Stripe is asked.
+        let tooMuch = try await live.staff.postJSON("/api/v1/admin/payments/\(paymentID)/refund", ["amount": total ?? 0], headers: ["Idempotency-Key": UUID().uuidString])
+        #expect(tooMuch.status == 400 && tooMuch.error["field"] as? String == "amount")
+        #expect(try await stripe.request("GET", "/v1/charges/\(chargeID)", form: nil).json["amount_refunded"] as? Int == 300)
+
         // A declined card: 402 with the decline, nothing recorded, the invoice still unpaid.
         // (localstripe declines 4000000000000341 when charging; see docs/billing.md.)
         let (_, second) = try await live.order(client)

@@ -185,6 +185,43 @@ public struct StripePayments: Sendable {
         }
     }
 
+    // MARK: Refunds
+
+    /// Staff refund (part of) a Stripe payment: Stripe is asked first (keyed by payment and the
+    /// staff's `Idempotency-Key`, so a retry is the same refund at Stripe), then the ledger is
+    /// brought up to the total Stripe reports refunded. The `charge.refunded` webhook does the
+    /// same, so whichever comes first records the refund and the other records nothing.
+    func refund(staffID: UUID, original: Payment, amount: Int64?, idempotencyKey key: String) async throws -> IdempotentResult<RefundOutcome> {
+        let recordKey = "refund:\(staffID.uuidString.lowercased()):\(key)"
+        let fingerprint = "payment=\(original.id.uuidString.lowercased());amount=\(amount.map(String.init) ?? "all");credit=false"
+        if let stored: IdempotentResult<RefundOutcome> = try await guardian.stored(key: recordKey, fingerprint: fingerprint) { return stored }
+        guard let intentID = original.transactionID else { throw BillingError.conflict("this payment has no Stripe PaymentIntent") }
+        let overpaid = try await CreditRepository(database).overpayment(paymentID: original.id)
+        let remaining = original.amount.minorUnits - overpaid - (try await PaymentRepository(database).refunded(paymentID: original.id))
+        let value = amount ?? remaining
+        guard remaining > 0 else { throw BillingError.conflict("this payment has been refunded in full") }
+        guard value <= remaining else {
+            throw BillingError.invalid("at most \(Money(minorUnits: remaining, currency: original.amount.currency).formatted) can still be refunded", field: "amount")
+        }
+        let refund = try await gateway.client.createRefund(
+            paymentIntent: intentID, amount: value, idempotencyKey: "steadfast-refund-\(original.id.uuidString.lowercased())-\(key)"
+        )
+        guard let chargeID = refund.charge else { throw GatewayError(.rejected, "Stripe's refund names no charge") }
+        let charge = try await gateway.client.charge(id: chargeID)
+        let total = Money(minorUnits: charge.amountRefunded, currency: try StripeGateway.currency(charge.currency))
+        let settings = self.settings
+        let now = clock.now()
+        return try await guardian.run(key: recordKey, fingerprint: fingerprint, lock: lock(original.clientID, now: now)) { tx in
+            let ledger = BillingLedger(tx: tx, settings: settings, now: now)
+            let (recorded, invoice) = try await Self.syncRefunds(intentID: intentID, total: total, ledger: ledger)
+            // Recorded by the webhook already: answer with that refund.
+            var latest = recorded
+            if latest == nil { latest = try await ledger.payments.list(invoiceID: original.invoiceID, limit: 200).first { $0.refundOf == original.id } }
+            guard let latest, let invoice else { throw BillingError.conflict("Stripe refunded the payment but no refund could be recorded") }
+            return RefundOutcome(refund: PaymentRecord(latest), invoice: InvoiceState(invoice), toCredit: false)
+        }
+    }
+
     /// Brings the ledger's refunds of a PaymentIntent's payment up to Stripe's total refunded
     /// (`total` only grows, so this is idempotent: a repeated or late event records nothing).
     /// Returns the refund recorded now, if any, and the invoice.

@@ -8,7 +8,7 @@ import Testing
 /// that the object exists — and changes nothing.
 @Suite(.serialized) struct BillingAuthorizationLiveTests {
     /// What kind of object a route's `{id}` names.
-    enum Owned: String { case order, invoice, service, payment, checkout, cartItem, file, session }
+    enum Owned: String { case order, invoice, service, payment, checkout, cartItem, file, session, ticket, attachment }
 
     /// Every client route that takes an object id, with what it needs.
     static let walk: [(method: String, path: String, owned: Owned)] = [
@@ -35,6 +35,13 @@ import Testing
         ("DELETE", "/api/v1/files/{id}", .file),
         ("DELETE", "/api/v1/me/sessions/{id}", .session),
         ("POST", "/account/sessions/{id}/end", .session),
+        // Tickets (docs/support.md); `{attachment_id}` is filled with the ticket's attachment.
+        ("GET", "/api/v1/tickets/{id}", .ticket),
+        ("POST", "/api/v1/tickets/{id}/replies", .ticket),
+        ("POST", "/api/v1/tickets/{id}/close", .ticket),
+        ("GET", "/api/v1/tickets/{id}/attachments/{attachment_id}/content", .ticket),
+        ("GET", "/clientarea/tickets/{id}", .ticket),
+        ("GET", "/clientarea/tickets/{id}/attachments/{attachment_id}", .ticket),
     ]
 
     /// Routes with ids that are not a client's own objects: staff areas, the public catalogue,
@@ -57,6 +64,8 @@ import Testing
         defer { live.stop() }
         var ids: [String: [Owned: String]] = [:]
         var clients: [String: HTTPTestClient] = [:]
+        let department = try await live.staff.postJSON("/api/v1/admin/support/departments", ["name": "Support", "email": "support@example.com", "public": true])
+        let departmentID = try #require(department.json["id"] as? String, "\(department.status) \(department.body)")
         for name in ["alice", "bob"] {
             let client = try await live.client(name)
             clients[name] = client
@@ -69,7 +78,13 @@ import Testing
             let payment = try await client.get("/api/v1/payments").json["items"] as? [[String: Any]]
             let session = try await client.get("/api/v1/me/sessions").json["sessions"] as? [[String: Any]]
             let file = try await client.send("POST", "/api/v1/files", headers: ["Content-Type": "text/plain", "X-Upload-Filename": "\(name).txt"], body: Array("private to \(name)".utf8))
+            let upload = try await client.send("POST", "/api/v1/tickets/attachments", headers: ["Content-Type": "text/plain", "X-Upload-Filename": "\(name)-log.txt"], body: Array("log of \(name)".utf8))
+            let attachment = upload.json["id"] as? String ?? ""
+            let ticket = try await client.postJSON("/api/v1/tickets", [
+                "department_id": departmentID, "subject": "Help \(name)", "message": "Private to \(name)", "priority": "medium", "attachments": [attachment],
+            ])
             ids[name] = [
+                .ticket: ticket.json["id"] as? String ?? "", .attachment: attachment,
                 .file: file.json["id"] as? String ?? "",
                 .order: paid.order, .invoice: open.invoice, .service: service?.first?["id"] as? String ?? "",
                 .payment: payment?.first?["id"] as? String ?? "", .checkout: (pending.json["checkout"] as? [String: Any])?["id"] as? String ?? "",
@@ -86,6 +101,7 @@ import Testing
 
         for route in Self.walk {
             let path = route.path.replacingOccurrences(of: "{id}", with: alice[route.owned]!)
+                .replacingOccurrences(of: "{attachment_id}", with: alice[.attachment]!)
             let response: HTTPTestClient.Response
             switch (route.method, path.hasPrefix("/api/")) {
             case ("GET", _):
@@ -93,7 +109,7 @@ import Testing
             case ("DELETE", _):
                 response = try await bob.send("DELETE", path, headers: ["Content-Type": "application/json"])
             case (_, true):
-                response = try await bob.postJSON(path, ["gateway": "testcard", "card_token": "tok_visa"], headers: ["Idempotency-Key": UUID().uuidString])
+                response = try await bob.postJSON(path, ["gateway": "testcard", "card_token": "tok_visa", "message": "from bob"], headers: ["Idempotency-Key": UUID().uuidString])
             default:
                 response = try await bob.postForm(path, ["_csrf": csrf, "gateway": "testcard", "outcome": "pay", "idempotency_key": UUID().uuidString])
             }
@@ -102,7 +118,7 @@ import Testing
         }
 
         // Bob's lists show none of Alice's things.
-        for list in ["/api/v1/orders", "/api/v1/services", "/api/v1/invoices", "/api/v1/payments", "/api/v1/credit", "/api/v1/cart", "/api/v1/files", "/clientarea/invoices", "/clientarea/services"] {
+        for list in ["/api/v1/orders", "/api/v1/services", "/api/v1/invoices", "/api/v1/payments", "/api/v1/credit", "/api/v1/cart", "/api/v1/files", "/api/v1/tickets", "/clientarea/invoices", "/clientarea/services", "/clientarea/tickets"] {
             let body = try await bob.get(list).body
             for id in alice.values { #expect(!body.contains(id), "\(list) shows another client's \(id)") }
         }
@@ -113,6 +129,9 @@ import Testing
         #expect(try await aliceClient.get("/api/v1/checkouts/\(alice[.checkout]!)").json["status"] as? String == "pending")
         #expect((try await aliceClient.get("/api/v1/cart").json["items"] as? [[String: Any]])?.count == 1)
         #expect(try await aliceClient.get("/api/v1/files/\(alice[.file]!)/content").body == "private to alice")
+        let aliceTicket = try await aliceClient.get("/api/v1/tickets/\(alice[.ticket]!)")
+        #expect(aliceTicket.status == 200 && (aliceTicket.json["ticket"] as? [String: Any])?["status"] as? String == "open" && !aliceTicket.body.contains("from bob"), "\(aliceTicket.status) \(aliceTicket.body.prefix(300))")
+        #expect(try await aliceClient.get("/api/v1/tickets/\(alice[.ticket]!)/attachments/\(alice[.attachment]!)/content").body == "log of alice")
         #expect((try await aliceClient.get("/api/v1/me/sessions").json["sessions"] as? [[String: Any]])?.contains { $0["id"] as? String == alice[.session]! } == true)
         // And she can still reach all of it herself.
         #expect(try await aliceClient.get("/clientarea/invoices/\(alice[.invoice]!)/print").status == 200)

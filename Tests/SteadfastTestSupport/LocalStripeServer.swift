@@ -22,14 +22,17 @@ public final class LocalStripeServer: Sendable {
     private let logPath: String
 
     static let launcher = """
-        import socket, sys
+        import logging, socket, sys
         from aiohttp import web
         from localstripe import server
         server.store.dump_to_disk = lambda: None
+        log = logging.getLogger("aiohttp.access")
+        log.setLevel(logging.DEBUG)
+        log.addHandler(logging.StreamHandler())
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(("127.0.0.1", int(sys.argv[1])))
-        web.run_app(server.app, sock=sock, print=None)
+        web.run_app(server.app, sock=sock, access_log=log, print=None)
         """
 
     private init(port: Int, process: Process, logPath: String) {
@@ -118,7 +121,8 @@ public final class LocalStripeServer: Sendable {
         try? FileManager.default.removeItem(atPath: logPath)
     }
 
-    /// The server's log (requests and webhook deliveries).
+    /// The server's log: one line per request (`"POST /v1/payment_intents HTTP/1.1" 200`) and
+    /// per webhook delivery (`webhook "payment_intent.succeeded" successfully delivered`).
     public func log() -> String {
         (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
     }

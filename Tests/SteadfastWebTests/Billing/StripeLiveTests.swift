@@ -77,6 +77,7 @@ import Testing
 
         // The same request again, on the other node: the stored answer, byte for byte; Stripe is not asked again.
         let requestsBefore = stripe.log().components(separatedBy: "POST /v1/payment_intents").count
+        #expect(requestsBefore == 2, "one PaymentIntent created so far: \(stripe.tailOfLog())")
         let replay = try await client.pointed(at: live.node(1).baseURL).postJSON("/api/v1/invoices/\(invoice)/pay", ["gateway": "stripe", "payment_method": visa], headers: ["Idempotency-Key": key])
         #expect(replay.status == 200 && replay.body == paid.body && replay.header("Idempotent-Replayed") == "true")
         #expect(stripe.log().components(separatedBy: "POST /v1/payment_intents").count == requestsBefore)
@@ -209,5 +210,28 @@ import Testing
         let foreign = try Self.signedEvent(type: "payment_intent.succeeded", object: ["id": "pi_notours", "object": "payment_intent", "amount": 100, "currency": "eur", "status": "succeeded"])
         let ignored = try await deliver((foreign.body, foreign.signature), to: live.node(0))
         #expect(ignored.status == 200 && ignored.json["result"] as? String == "ignored", "\(ignored.body)")
+    }
+
+    /// localstripe signs and delivers its own events (an independent implementation of
+    /// Stripe-Signature) to node B while the client's server-side confirm on node A records the
+    /// payment: the webhook finds it recorded; every other event type is acknowledged and ignored.
+    @Test func localstripesOwnSignedDeliveriesAreAcceptedAndRecordNothingTwice() async throws {
+        let setup = try await Self.start("stripeown")
+        defer { setup.stop() }
+        let (stripe, live) = (setup.stripe, setup.live)
+        try await stripe.registerWebhook(url: live.node(1).baseURL + "/api/v1/gateways/stripe/webhook", secret: Self.webhookSecret)
+        let client = try await live.client()
+        let (_, invoice) = try await live.order(client)
+        let paid = try await client.postJSON("/api/v1/invoices/\(invoice)/pay", ["gateway": "stripe", "payment_method": "pm_card_visa"], headers: ["Idempotency-Key": UUID().uuidString])
+        #expect(paid.status == 200, "\(paid.body)")
+        // localstripe delivers about a second after the event; wait (bounded) until it says so.
+        let deadline = ContinuousClock.now + .seconds(20)
+        while ContinuousClock.now < deadline, !stripe.log().contains("webhook \"payment_intent.succeeded\" successfully delivered") {
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        #expect(stripe.log().contains("webhook \"payment_intent.succeeded\" successfully delivered"), "\(stripe.tailOfLog())")
+        #expect(!stripe.log().contains("failed with response code"), "\(stripe.tailOfLog())")
+        #expect(try await stripePayments(live, invoice: invoice).count == 1)
+        #expect(try await live.staff.get("/api/v1/admin/invoices/\(invoice)").json["status"] as? String == "paid")
     }
 }

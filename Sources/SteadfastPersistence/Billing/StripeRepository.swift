@@ -56,23 +56,19 @@ public struct StripeRepository: Sendable {
     }
 
     public func intent(id: String) async throws -> Intent? {
-        try await db.first("SELECT * FROM stripe_payment_intents WHERE intent_id = \(id)").map { row in
-            Intent(
-                id: try row.string("intent_id"), invoiceID: try row.uuid("invoice_id"), clientID: try row.uuid("client_id"),
-                amount: try row.money("amount", try row.currency()), status: try row.enumeration("status", as: Intent.Status.self),
-                disputeID: try row.optionalString("dispute_id")
-            )
-        }
+        try await db.first("SELECT * FROM stripe_payment_intents WHERE intent_id = \(id)").map(Self.intent)
     }
 
     public func intents(invoiceID: UUID) async throws -> [Intent] {
-        try await db.query("SELECT * FROM stripe_payment_intents WHERE invoice_id = \(invoiceID) ORDER BY created_at").map { row in
-            Intent(
-                id: try row.string("intent_id"), invoiceID: try row.uuid("invoice_id"), clientID: try row.uuid("client_id"),
-                amount: try row.money("amount", try row.currency()), status: try row.enumeration("status", as: Intent.Status.self),
-                disputeID: try row.optionalString("dispute_id")
-            )
-        }
+        try await db.query("SELECT * FROM stripe_payment_intents WHERE invoice_id = \(invoiceID) ORDER BY created_at").map(Self.intent)
+    }
+
+    static func intent(_ row: SQLRow) throws -> Intent {
+        Intent(
+            id: try row.string("intent_id"), invoiceID: try row.uuid("invoice_id"), clientID: try row.uuid("client_id"),
+            amount: try row.money("amount", try row.currency()), status: try row.enumeration("status", as: Intent.Status.self),
+            disputeID: try row.optionalString("dispute_id")
+        )
     }
 
     public func setStatus(id: String, _ status: Intent.Status, disputeID: String? = nil, now: Date) async throws {

@@ -28,8 +28,27 @@ public struct PaymentService: Sendable {
     var gateway: TestCardGateway { TestCardGateway(secret: settings.testCardSecret) }
 
     private func lock(_ clientID: UUID, now: Date) -> @Sendable (any SQLExecutor) async throws -> Void {
-        let settings = self.settings
-        return { tx in _ = try await BillingLedger(tx: tx, settings: settings, now: now).lockClient(clientID) }
+        Self.clientLock(clientID, settings: settings, now: now)
+    }
+
+    /// The first step of every money-moving transaction: lock the client's billing row.
+    static func clientLock(_ clientID: UUID, settings: BillingSettings, now: Date) -> @Sendable (any SQLExecutor) async throws -> Void {
+        { tx in _ = try await BillingLedger(tx: tx, settings: settings, now: now).lockClient(clientID) }
+    }
+
+    /// What a client paying `invoice` (their own, found by id and client) pays: `requested`
+    /// minor units, or the balance due; 404 for no invoice or a draft, 409 when nothing is
+    /// payable, 400 above the balance due.
+    static func amountToPay(_ invoice: Invoice?, requested: Int64?) throws -> Money {
+        guard let invoice, invoice.status != .draft else { throw BillingError.notFound("invoice") }
+        guard invoice.status.isPayable else {
+            throw BillingError.conflict("invoice \(invoice.number ?? "") is \(invoice.status.rawValue); there is nothing to pay")
+        }
+        let money = requested.map { Money(minorUnits: $0, currency: invoice.currency) } ?? invoice.balanceDue
+        guard try !invoice.balanceDue.isLess(than: money) else {
+            throw BillingError.invalid("the amount is more than the balance due (\(invoice.balanceDue.formatted))", field: "amount")
+        }
+        return money
     }
 
     // MARK: Clients paying
@@ -54,16 +73,9 @@ public struct PaymentService: Sendable {
         return try await guardian.run(key: recordKey, fingerprint: fingerprint, lock: lock(clientID, now: now)) { tx in
             let ledger = BillingLedger(tx: tx, settings: settings, now: now)
             // Lines are not needed to take money (what follows a paid invoice reads them itself).
-            guard let invoice = try await ledger.invoices.find(id: invoiceID, clientID: clientID, lock: true, withLines: false), invoice.status != .draft else {
-                throw BillingError.notFound("invoice")
-            }
-            guard invoice.status.isPayable else {
-                throw BillingError.conflict("invoice \(invoice.number ?? "") is \(invoice.status.rawValue); there is nothing to pay")
-            }
-            let money = amount.map { Money(minorUnits: $0, currency: invoice.currency) } ?? invoice.balanceDue
-            guard try !invoice.balanceDue.isLess(than: money) else {
-                throw BillingError.invalid("the amount is more than the balance due (\(invoice.balanceDue.formatted))", field: "amount")
-            }
+            let invoice = try await ledger.invoices.find(id: invoiceID, clientID: clientID, lock: true, withLines: false)
+            let money = try Self.amountToPay(invoice, requested: amount)
+            guard let invoice else { throw BillingError.notFound("invoice") }
             switch (gatewayName, cardToken) {
             case ("banktransfer", _):
                 let text = "\(settings.bankTransferInstructions) Reference: \(invoice.number ?? invoice.id.uuidString.lowercased()). Amount: \(money.formatted)."

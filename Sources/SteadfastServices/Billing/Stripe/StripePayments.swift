@@ -29,8 +29,7 @@ public struct StripePayments: Sendable {
     static func paymentKey(_ intentID: String) -> String { "stripe:\(intentID)" }
 
     private func lock(_ clientID: UUID, now: Date) -> @Sendable (any SQLExecutor) async throws -> Void {
-        let settings = self.settings
-        return { tx in _ = try await BillingLedger(tx: tx, settings: settings, now: now).lockClient(clientID) }
+        PaymentService.clientLock(clientID, settings: settings, now: now)
     }
 
     // MARK: The client pays
@@ -55,16 +54,9 @@ public struct StripePayments: Sendable {
         // An answered request is answered again without asking Stripe anything.
         if let stored: IdempotentResult<PayOutcome> = try await guardian.stored(key: recordKey, fingerprint: fingerprint) { return stored }
 
-        guard let invoice = try await InvoiceRepository(database).find(id: invoiceID, clientID: clientID, withLines: false), invoice.status != .draft else {
-            throw BillingError.notFound("invoice")
-        }
-        guard invoice.status.isPayable else {
-            throw BillingError.conflict("invoice \(invoice.number ?? "") is \(invoice.status.rawValue); there is nothing to pay")
-        }
-        let money = amount.map { Money(minorUnits: $0, currency: invoice.currency) } ?? invoice.balanceDue
-        guard try !invoice.balanceDue.isLess(than: money) else {
-            throw BillingError.invalid("the amount is more than the balance due (\(invoice.balanceDue.formatted))", field: "amount")
-        }
+        let money = try PaymentService.amountToPay(
+            try await InvoiceRepository(database).find(id: invoiceID, clientID: clientID, withLines: false), requested: amount
+        )
         let customer = try await customer(for: clientID)
         let request = GatewayPaymentRequest(
             invoiceID: invoiceID, clientID: clientID, amount: money, attempt: key, customerID: customer, paymentMethod: paymentMethod, confirm: paymentMethod != nil

@@ -126,6 +126,10 @@ import Testing
         let intent2 = try await stripe.request("GET", "/v1/payment_intents/\(pendingIntent)", form: nil).json
         #expect(intent2["customer"] as? String == atStripe["customer"] as? String)
 
+        // The HTML invoice page does not offer Stripe (no card element page yet), and never labels it as something else.
+        let page = try await client.get("/clientarea/invoices/\(second)")
+        #expect(page.status == 200 && page.body.contains("value=\"banktransfer\"") && !page.body.contains("value=\"stripe\""))
+
         // Another client's invoice is 404, and Stripe is not called for it.
         let other = try await live.client("other")
         let foreign = try await other.postJSON("/api/v1/invoices/\(second)/pay", ["gateway": "stripe", "payment_method": visa], headers: ["Idempotency-Key": UUID().uuidString])

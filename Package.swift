@@ -182,6 +182,7 @@ let package = Package(
         .target(
             name: "SteadfastCluster",
             dependencies: [
+                "SteadfastDomain",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

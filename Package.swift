@@ -248,6 +248,8 @@ let package = Package(
             name: "SteadfastChaos",
             dependencies: [
                 "SteadfastDomain",
+                // ProcessControl: one way to spawn and reap a child process.
+                "SteadfastCluster",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

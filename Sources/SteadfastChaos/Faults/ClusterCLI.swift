@@ -1,4 +1,5 @@
 import Foundation
+import SteadfastCluster
 
 /// The cluster as `steadfast cluster ... --dir DIR` sees it: the chaos command runs the same
 /// executable (`/proc/self/exe`) for every operation, so it depends only on that command's
@@ -35,8 +36,8 @@ public struct ClusterCLI: ClusterControl {
     ///
     /// Not Foundation's `Process`: on Linux it learns that a child ended from a socket the child
     /// inherits, and `cluster start` hands that socket on to the long-lived process it starts,
-    /// so the command's end would never be seen. The child is spawned directly and reaped with
-    /// `waitpid` on a thread of its own (blocking, so not on the concurrency pool).
+    /// so the command's end would never be seen. The cluster's own ``ProcessControl`` spawns it
+    /// (no descriptor of ours inherited) and reaps it with `waitpid`.
     func execute(_ arguments: [String]) async throws -> Data {
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("steadfast-chaos-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
@@ -44,21 +45,11 @@ public struct ClusterCLI: ClusterControl {
         let outPath = scratch.appendingPathComponent("stdout").path
         let errPath = scratch.appendingPathComponent("stderr").path
         let command = [executable.path, "cluster"] + arguments + ["--dir", directory]
-        let pid = try Self.spawn(command, stdout: outPath, stderr: errPath)
-        let status: Int32 = try await withThrowingTaskGroup(of: Int32?.self) { group in
-            group.addTask { await Self.reap(pid) }
-            group.addTask { [timeout] in
-                try await Task.sleep(for: timeout)
-                return nil
-            }
-            let first = try await group.next() ?? nil
-            if first == nil {
-                // Out of time: kill it; the reaping thread then returns.
-                kill(pid, SIGKILL)
-            }
-            group.cancelAll()
-            return first ?? -1
-        }
+        let pid = try ProcessControl.spawn(
+            command, environment: ProcessInfo.processInfo.environment, workingDirectory: FileManager.default.currentDirectoryPath,
+            outputPath: outPath, errorPath: errPath, newSession: false
+        )
+        let status = await ProcessControl.exitStatus(of: pid, within: timeout) ?? -1
         let output = (try? Data(contentsOf: URL(fileURLWithPath: outPath))) ?? Data()
         guard status == 0 else {
             let text = String(decoding: (try? Data(contentsOf: URL(fileURLWithPath: errPath))) ?? Data(), as: UTF8.self)
@@ -67,42 +58,5 @@ public struct ClusterCLI: ClusterControl {
             throw ChaosError("steadfast cluster \(arguments.joined(separator: " ")) \(what)\(text.isEmpty ? "" : ": \(text.suffix(600))")")
         }
         return output
-    }
-
-    /// posix_spawn with standard input from /dev/null and output to the two files.
-    static func spawn(_ command: [String], stdout: String, stderr: String) throws -> pid_t {
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, stdout, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-        posix_spawn_file_actions_addopen(&actions, 2, stderr, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        // Swift's threads block signals; the child must not inherit that mask.
-        var emptyMask = sigset_t()
-        sigemptyset(&emptyMask)
-        posix_spawnattr_setsigmask(&attributes, &emptyMask)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK))
-        let argv: [UnsafeMutablePointer<CChar>?] = command.map { strdup($0) } + [nil]
-        defer { for pointer in argv { free(pointer) } }
-        var pid: pid_t = 0
-        let result = posix_spawn(&pid, command[0], &actions, &attributes, argv, environ)
-        guard result == 0 else { throw ChaosError("cannot run \(command[0]): \(String(cString: strerror(result)))") }
-        return pid
-    }
-
-    /// Waits for `pid` to end on a dedicated thread; its exit status, or 128 + the signal.
-    static func reap(_ pid: pid_t) async -> Int32 {
-        await withCheckedContinuation { continuation in
-            let thread = Thread {
-                var status: Int32 = 0
-                while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
-                let signal = status & 0x7f
-                continuation.resume(returning: signal == 0 ? (status >> 8) & 0xff : 128 + signal)
-            }
-            thread.start()
-        }
     }
 }

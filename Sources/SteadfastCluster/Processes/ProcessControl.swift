@@ -34,13 +34,22 @@ public enum ProcessControl {
         return ProcessRecord(pid: pid, startTime: start)
     }
 
-    static func spawn(_ command: [String], environment: [String: String], workingDirectory: String, outputPath: String, newSession: Bool) throws(ClusterError) -> pid_t {
+    /// Starts `command` with standard input from /dev/null, output appended to `outputPath` and
+    /// errors to `errorPath` (or with the output), no descriptor of ours beyond those, and the
+    /// signal mask and dispositions reset. The caller reaps it (``exitStatus(of:)``).
+    public static func spawn(
+        _ command: [String], environment: [String: String], workingDirectory: String, outputPath: String, errorPath: String? = nil, newSession: Bool
+    ) throws(ClusterError) -> pid_t {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 1, outputPath, O_WRONLY | O_CREAT | O_APPEND, 0o640)
-        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        if let errorPath {
+            posix_spawn_file_actions_addopen(&actions, 2, errorPath, O_WRONLY | O_CREAT | O_APPEND, 0o640)
+        } else {
+            posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        }
         if let addChdir {
             _ = addChdir(&actions, workingDirectory)
         }
@@ -171,23 +180,11 @@ public enum ProcessControl {
         let outputPath = FileManager.default.temporaryDirectory.appendingPathComponent("steadfast-cluster-\(UUID().uuidString).log").path
         defer { try? FileManager.default.removeItem(atPath: outputPath) }
         let pid = try spawn(command, environment: environment, workingDirectory: "/tmp", outputPath: outputPath, newSession: false)
-        var status: Int32?
-        let deadline = ContinuousClock.now + timeout
-        while status == nil {
-            var raw: Int32 = 0
-            if waitpid(pid, &raw, WNOHANG) == pid {
-                let signal = raw & 0x7F
-                status = signal == 0 ? (raw >> 8) & 0xFF : 128 + signal
-            } else if ContinuousClock.now > deadline {
-                kill(pid, SIGKILL)
-                _ = waitpid(pid, &raw, 0)
-                throw ClusterError("\(programName(command)) did not finish within \(DurationText.format(timeout))")
-            } else {
-                try? await Task.sleep(for: .milliseconds(10))
-            }
+        guard let status = await exitStatus(of: pid, within: timeout) else {
+            throw ClusterError("\(programName(command)) did not finish within \(DurationText.format(timeout))")
         }
         let output = (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? ""
-        return (status!, output.trimmingCharacters(in: .whitespacesAndNewlines))
+        return (status, output.trimmingCharacters(in: .whitespacesAndNewlines))
     }
 
     /// Like ``run(_:environment:timeout:)`` but a non-zero status is an error carrying the output.
@@ -198,6 +195,35 @@ public enum ProcessControl {
             throw ClusterError("\(programName(command)) failed (exit \(status)): \(output.suffix(2000))")
         }
         return output
+    }
+
+    /// Waits for our child `pid` to end, on a thread of its own (`waitpid` blocks, so not on the
+    /// concurrency pool, and no polling); its exit status, or 128 + the signal that ended it.
+    public static func exitStatus(of pid: pid_t) async -> Int32 {
+        await withCheckedContinuation { continuation in
+            Thread {
+                var status: Int32 = 0
+                while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
+                let signal = status & 0x7f
+                continuation.resume(returning: signal == 0 ? (status >> 8) & 0xff : 128 + signal)
+            }.start()
+        }
+    }
+
+    /// ``exitStatus(of:)``, or nil after `timeout`: then the child is killed (SIGKILL) and reaped.
+    public static func exitStatus(of pid: pid_t, within timeout: Duration) async -> Int32? {
+        await withTaskGroup(of: Int32?.self) { group in
+            group.addTask { await exitStatus(of: pid) }
+            group.addTask {
+                try? await Task.sleep(for: timeout)
+                return nil
+            }
+            let first = await group.next() ?? nil
+            // Out of time: kill it; the waiting thread then reaps it and the group ends.
+            if first == nil { kill(pid, SIGKILL) }
+            group.cancelAll()
+            return first
+        }
     }
 
     /// The program a command runs, for messages (never its arguments: they may hold a password).

@@ -32,6 +32,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
         .package(url: "https://github.com/vapor/multipart-kit.git", from: "4.7.1"),
+        // Markdown of announcements and knowledge-base articles (its HTML is sanitised: docs/content.md).
+        .package(url: "https://github.com/JohnSundell/Ink.git", exact: "0.6.0"),
     ],
     targets: [
         // MARK: Domain — pure business rules, no I/O.
@@ -110,6 +112,7 @@ let package = Package(
                 "SteadfastMail",
                 "SteadfastStorage",
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
+                .product(name: "Ink", package: "Ink"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),

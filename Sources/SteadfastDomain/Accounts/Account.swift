@@ -20,10 +20,18 @@ public struct Account: Sendable, Equatable, Identifiable {
     public var emailVerifiedAt: Date?
     /// Whether log-in asks for a TOTP code after the password.
     public var twoFactorEnabled: Bool
+    /// When staff disabled the account; a disabled account logs in nowhere and its sessions
+    /// and API tokens stop working at once (checked against the database on each request).
+    public var disabledAt: Date?
+    /// What this account may do in the current request (``StaffPolicy``): for staff, the union
+    /// of their roles' permissions, narrowed to the token's scopes when an API token
+    /// authenticated the request; empty for clients and for accounts read outside a request.
+    public var permissions: Set<StaffPermission> = []
 
     public init(
         id: UUID, email: EmailAddress, name: String, role: Role, passwordHash: String, createdAt: Date,
-        profile: AccountProfile = AccountProfile(), emailVerifiedAt: Date? = nil, twoFactorEnabled: Bool = false
+        profile: AccountProfile = AccountProfile(), emailVerifiedAt: Date? = nil, twoFactorEnabled: Bool = false,
+        disabledAt: Date? = nil
     ) {
         self.id = id
         self.email = email
@@ -34,6 +42,7 @@ public struct Account: Sendable, Equatable, Identifiable {
         self.profile = profile
         self.emailVerifiedAt = emailVerifiedAt
         self.twoFactorEnabled = twoFactorEnabled
+        self.disabledAt = disabledAt
     }
 
     /// Validates a display name: required, at most 200 characters, no control characters.

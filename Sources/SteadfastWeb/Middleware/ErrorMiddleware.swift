@@ -131,6 +131,9 @@ public struct Problem: Sendable {
         case is PasswordHasher.Busy:
             self.init(status: .serviceUnavailable, code: "busy", message: "too many log-ins are being checked right now; please try again in a moment")
             headers[.retryAfter] = "1"
+        case let error as StaffPolicy.Denied:
+            let unauthenticated = error.decision == .unauthenticated
+            self.init(status: unauthenticated ? .unauthorized : .forbidden, code: unauthenticated ? "unauthenticated" : "forbidden", message: error.message)
         case let error as RateLimited:
             self.init(status: .tooManyRequests, code: "too_many_requests", message: error.message)
             headers[.retryAfter] = String(error.retryAfterSeconds)

@@ -57,14 +57,13 @@ public struct AccountService: Sendable {
             passwordHash: try await hasher.hash(password),
             createdAt: clock.now()
         )
-        if sendVerification {
-            let now = clock.now()
-            try await database.transaction { tx in
-                try await AccountRepository.insert(account, into: tx)
-                try await self.sendVerification(tx, accountID: account.id, name: account.name, email: account.email, now: now)
-            }
-        } else {
-            try await accounts.insert(account)
+        let now = clock.now()
+        try await database.transaction { tx in
+            try await AccountRepository.insert(account, into: tx)
+            // Staff made here (the first staff account, operator tools) get full access; invited
+            // staff get the roles they were invited with (``inviteStaff(by:email:name:roles:)``).
+            if role == .staff { try await StaffRepository(tx).setRoles(accountID: account.id, roleIDs: [StaffRole.fullAccessID]) }
+            if sendVerification { try await self.sendVerification(tx, accountID: account.id, name: account.name, email: account.email, now: now) }
         }
         return account
     }
@@ -89,6 +88,8 @@ public struct AccountService: Sendable {
         guard try await hasher.verify(password, hash: account.passwordHash) else {
             throw AccountError.invalidCredentials
         }
+        // A disabled account logs in nowhere (and only someone who knows the password learns it).
+        guard account.disabledAt == nil else { throw AccountError.invalidCredentials }
         return account
     }
 

@@ -5,6 +5,7 @@ import Mustache
 public enum MailTemplateKey: String, Sendable, CaseIterable, Codable {
     case invoiceIssued = "invoice_issued"
     case paymentReceived = "payment_received"
+    case paymentFailed = "payment_failed"
     case refundIssued = "refund_issued"
     case invoiceOverdue = "invoice_overdue"
     case serviceSuspended = "service_suspended"
@@ -13,12 +14,14 @@ public enum MailTemplateKey: String, Sendable, CaseIterable, Codable {
     case ticketClosed = "ticket_closed"
     case passwordReset = "password_reset"
     case emailVerification = "email_verification"
+    case staffInvite = "staff_invite"
 
     /// The values the event passes to its template (shown to staff editing it).
     public var variables: [String] {
         switch self {
         case .invoiceIssued: ["client_name", "invoice_number", "amount", "due_date", "invoice_url"]
         case .paymentReceived: ["client_name", "invoice_number", "amount", "gateway", "balance_due"]
+        case .paymentFailed: ["client_name", "invoice_number", "amount", "card", "reason", "next_attempt", "invoice_url"]
         case .refundIssued: ["client_name", "invoice_number", "amount", "to_credit"]
         case .invoiceOverdue: ["client_name", "invoice_number", "due_date", "days_overdue", "balance_due", "invoice_url"]
         case .serviceSuspended: ["client_name", "service_name", "reason"]
@@ -27,6 +30,7 @@ public enum MailTemplateKey: String, Sendable, CaseIterable, Codable {
         case .ticketClosed: ["client_name", "ticket_number", "ticket_subject"]
         case .passwordReset: ["client_name", "reset_url", "expires_in"]
         case .emailVerification: ["client_name", "email", "verify_url", "expires_in"]
+        case .staffInvite: ["staff_name", "invited_by", "set_password_url", "expires_in"]
         }
     }
 }

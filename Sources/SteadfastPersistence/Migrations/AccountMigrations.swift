@@ -1,3 +1,5 @@
+import SteadfastDomain
+
 /// Migrations 600–699: account self-service and two-factor log-in (docs/accounts.md).
 ///
 /// - `accounts` gains the profile (company, phone, contact address), `email_verified_at` and
@@ -9,6 +11,8 @@
 /// - `account_totp`: the TOTP secret, confirmed or not, and the last time step accepted — the
 ///   replay guard every node shares (a code is accepted only by raising it).
 /// - `account_recovery_codes`: SHA-256 of each recovery code, single use.
+/// - 620: `staff_roles` (named permission sets, one built in), `staff_role_members`,
+///   `accounts.disabled_at`, and `api_tokens.scopes`/`expires_at`.
 public enum AccountMigrations {
     public static let all: [Migration] = [
         Migration(version: 600, name: "accounts: profile, verification, session owners, reset tokens, TOTP") { d in
@@ -54,6 +58,40 @@ public enum AccountMigrations {
                     PRIMARY KEY (account_id, code_hash)
                 )
                 """,
+            ]
+        },
+        // Staff roles and permissions (docs/accounts.md, "Staff permissions"). The built-in
+        // "Full access" role holds every permission (in code, so permissions added later reach
+        // it too); every staff account that exists when this runs gets it, so admins keep working.
+        Migration(version: 620, name: "staff roles, disabled accounts, API token scopes and expiry") { d in
+            let uuid = d.uuidType, ts = d.timestampType, bool = d.boolType
+            let now = d == .postgres ? "now()" : "CAST(strftime('%s', 'now') AS INTEGER) * 1000000"
+            let fullAccess = "'\(StaffRole.fullAccessID.uuidString.lowercased())'"
+            return [
+                "ALTER TABLE accounts ADD COLUMN disabled_at \(ts)",
+                """
+                CREATE TABLE staff_roles (
+                    id \(uuid) PRIMARY KEY,
+                    name TEXT NOT NULL,
+                    name_normalized TEXT NOT NULL UNIQUE,
+                    permissions TEXT NOT NULL,
+                    built_in \(bool) NOT NULL,
+                    created_at \(ts) NOT NULL
+                )
+                """,
+                """
+                CREATE TABLE staff_role_members (
+                    account_id \(uuid) NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+                    role_id \(uuid) NOT NULL REFERENCES staff_roles (id) ON DELETE CASCADE,
+                    PRIMARY KEY (account_id, role_id)
+                )
+                """,
+                "CREATE INDEX staff_role_members_role ON staff_role_members (role_id)",
+                "INSERT INTO staff_roles (id, name, name_normalized, permissions, built_in, created_at) VALUES (\(fullAccess), 'Full access', 'full access', '', \(d == .postgres ? "TRUE" : "1"), \(now))",
+                "INSERT INTO staff_role_members (account_id, role_id) SELECT id, \(fullAccess) FROM accounts WHERE role = 'staff'",
+                // NULL scopes: a token made before scopes existed acts with its owner's permissions.
+                "ALTER TABLE api_tokens ADD COLUMN scopes TEXT",
+                "ALTER TABLE api_tokens ADD COLUMN expires_at \(ts)",
             ]
         },
     ]

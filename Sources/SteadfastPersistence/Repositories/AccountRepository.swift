@@ -54,7 +54,8 @@ public struct AccountRepository: Sendable {
             createdAt: try row.date("created_at"),
             profile: AccountProfile(company: try row.string("company"), phone: try row.string("phone"), address: try row.string("address")),
             emailVerifiedAt: try row.optionalDate("email_verified_at"),
-            twoFactorEnabled: !(try row.isNull("two_factor_enabled_at"))
+            twoFactorEnabled: !(try row.isNull("two_factor_enabled_at")),
+            disabledAt: try row.optionalDate("disabled_at")
         )
     }
 }

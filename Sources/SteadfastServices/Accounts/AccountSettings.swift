@@ -14,13 +14,17 @@ public struct AccountSettings: Sendable {
     public var publicURL: String
     /// The name authenticator apps show for the account.
     public var issuer: String
+    /// How long the set-password link mailed to invited staff is valid (`accounts.staff_invite_ttl`).
+    public var staffInviteTTL: Duration
     /// How long the half-done log-in (password checked, code not yet) may wait for the code.
     public var secondFactorWindow: Duration
 
     public init(
         resetTokenTTL: Duration = .seconds(3600), verificationTokenTTL: Duration = .seconds(7 * 86_400), requireVerifiedEmail: Bool = false,
-        requireTwoFactorForStaff: Bool = false, publicURL: String = "", issuer: String = "Steadfast", secondFactorWindow: Duration = .seconds(300)
+        requireTwoFactorForStaff: Bool = false, publicURL: String = "", issuer: String = "Steadfast", secondFactorWindow: Duration = .seconds(300),
+        staffInviteTTL: Duration = .seconds(72 * 3600)
     ) {
+        self.staffInviteTTL = staffInviteTTL
         self.resetTokenTTL = resetTokenTTL
         self.verificationTokenTTL = verificationTokenTTL
         self.requireVerifiedEmail = requireVerifiedEmail

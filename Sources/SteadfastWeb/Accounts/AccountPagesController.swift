@@ -192,7 +192,7 @@ struct AccountPagesController: Sendable {
         } catch let error as AccountError {
             return pages.page("accounts/second-factor", title: "Two-factor log-in", values: ["error": error.message], status: .unauthorized, context: context)
         }
-        guard let account = try await accounts.account(id: pending.accountID) else { throw RedirectToLogin() }
+        guard let account = try await accounts.requestAccount(id: pending.accountID) else { throw RedirectToLogin() }
         try await sessions.logIn(account, request: request, context: context)
         return redirect(to: account.role == .staff ? "/admin" : "/clientarea")
     }

@@ -9,7 +9,8 @@ extension NodeConfiguration {
     public var accountSettings: AccountSettings {
         AccountSettings(
             resetTokenTTL: accounts.resetTokenTTL, requireVerifiedEmail: accounts.requireVerifiedEmail,
-            requireTwoFactorForStaff: accounts.require2FAForStaff, publicURL: publicURL ?? ""
+            requireTwoFactorForStaff: accounts.require2FAForStaff, publicURL: publicURL ?? "",
+            staffInviteTTL: accounts.staffInviteTTL
         )
     }
 }

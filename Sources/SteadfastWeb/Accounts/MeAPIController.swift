@@ -128,7 +128,7 @@ struct MeAPIController: Sendable {
         let pending = try context.requirePendingSecondFactor(window: settings.secondFactorWindow, now: clock.now())
         let input = try await BillingJSON.decode(CodeRequest.self, from: request, context: context)
         try await accounts.verifySecondFactor(accountID: pending.accountID, code: input.code)
-        guard let account = try await accounts.account(id: pending.accountID) else { throw AccountError.invalidCredentials }
+        guard let account = try await accounts.requestAccount(id: pending.accountID) else { throw AccountError.invalidCredentials }
         try await sessions.logIn(account, request: request, context: context)
         return AccountResponse(account)
     }

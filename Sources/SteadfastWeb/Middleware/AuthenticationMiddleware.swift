@@ -44,7 +44,7 @@ public struct AuthenticationMiddleware: RouterMiddleware {
             } else if session.secondFactorPending == true {
                 // Half a log-in: nobody is logged in until the second factor completes it.
                 context.pendingSecondFactor = session
-            } else if let account = try await accounts.account(id: session.accountID) {
+            } else if let account = try await accounts.requestAccount(id: session.accountID) {
                 context.account = account
                 context.logger[metadataKey: "steadfast.account.id"] = .string(account.id.uuidString.lowercased())
                 if canWrite() { refreshIdleExpiry(context: context, now: now, absoluteDeadline: absoluteDeadline) }

@@ -54,6 +54,7 @@ struct BillingFixture: Sendable {
             id: id, email: try EmailAddress("staff-\(id.uuidString.prefix(8))@example.com"), name: "Staff", role: .staff, passwordHash: "$2b$04$x",
             createdAt: clock.now()
         ))
+        try await StaffRepository(db).setRoles(accountID: id, roleIDs: [StaffRole.fullAccessID])
         return id
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import SteadfastDomain
 
 /// Staff API tokens (`api_tokens`). Only the SHA-256 of a token is stored, so a leaked table
 /// cannot be used to call the API.
@@ -11,14 +12,24 @@ public struct APITokenRepository: Sendable {
         public let createdAt: Date
         public let lastUsedAt: Date?
         public let revokedAt: Date?
+        /// The permissions the token may use (within its owner's); `nil`: a token made before
+        /// scopes existed, which acts with its owner's permissions.
+        public let scopes: Set<StaffPermission>?
+        /// When the token stops working; `nil`: never.
+        public let expiresAt: Date?
 
-        public init(id: UUID, name: String, accountID: UUID, createdAt: Date, lastUsedAt: Date?, revokedAt: Date?) {
+        public init(
+            id: UUID, name: String, accountID: UUID, createdAt: Date, lastUsedAt: Date?, revokedAt: Date?,
+            scopes: Set<StaffPermission>? = nil, expiresAt: Date? = nil
+        ) {
             self.id = id
             self.name = name
             self.accountID = accountID
             self.createdAt = createdAt
             self.lastUsedAt = lastUsedAt
             self.revokedAt = revokedAt
+            self.scopes = scopes
+            self.expiresAt = expiresAt
         }
     }
 
@@ -28,9 +39,10 @@ public struct APITokenRepository: Sendable {
         self.db = db
     }
 
-    public func insert(id: UUID, name: String, tokenHash: String, accountID: UUID, now: Date) async throws {
+    public func insert(id: UUID, name: String, tokenHash: String, accountID: UUID, scopes: Set<StaffPermission>, expiresAt: Date?, now: Date) async throws {
         try await db.query("""
-            INSERT INTO api_tokens (id, name, token_hash, account_id, created_at) VALUES (\(id), \(name), \(tokenHash), \(accountID), \(now))
+            INSERT INTO api_tokens (id, name, token_hash, account_id, scopes, expires_at, created_at)
+            VALUES (\(id), \(name), \(tokenHash), \(accountID), \(StaffPermission.text(scopes)), \(expiresAt), \(now))
             """)
     }
 
@@ -39,13 +51,17 @@ public struct APITokenRepository: Sendable {
         try await db.first("SELECT * FROM api_tokens WHERE token_hash = \(tokenHash) AND revoked_at IS NULL").map(Self.record)
     }
 
-    public func list() async throws -> [Record] {
-        try await db.query("SELECT * FROM api_tokens ORDER BY created_at DESC, id").map(Self.record)
+    /// The tokens of `accountID`, newest first, at most `limit`.
+    public func list(accountID: UUID, limit: Int = 200) async throws -> [Record] {
+        try await db.query("SELECT * FROM api_tokens WHERE account_id = \(accountID) ORDER BY created_at DESC, id LIMIT \(limit)").map(Self.record)
     }
 
-    /// Revokes a token; `false` if there is no live token with this id.
-    public func revoke(id: UUID, now: Date) async throws -> Bool {
-        !(try await db.query("UPDATE api_tokens SET revoked_at = \(now) WHERE id = \(id) AND revoked_at IS NULL RETURNING id")).isEmpty
+    /// Revokes a token of `accountID`; `false` if it has no live token with this id (another
+    /// account's token is "not found").
+    public func revoke(id: UUID, accountID: UUID, now: Date) async throws -> Bool {
+        !(try await db.query("""
+            UPDATE api_tokens SET revoked_at = \(now) WHERE id = \(id) AND account_id = \(accountID) AND revoked_at IS NULL RETURNING id
+            """)).isEmpty
     }
 
     /// Records use, at most once a minute per token (reads must not write on every request).
@@ -58,7 +74,8 @@ public struct APITokenRepository: Sendable {
     static func record(_ row: SQLRow) throws -> Record {
         Record(
             id: try row.uuid("id"), name: try row.string("name"), accountID: try row.uuid("account_id"), createdAt: try row.date("created_at"),
-            lastUsedAt: try row.optionalDate("last_used_at"), revokedAt: try row.optionalDate("revoked_at")
+            lastUsedAt: try row.optionalDate("last_used_at"), revokedAt: try row.optionalDate("revoked_at"),
+            scopes: try row.optionalString("scopes").map(StaffPermission.set(fromText:)), expiresAt: try row.optionalDate("expires_at")
         )
     }
 }

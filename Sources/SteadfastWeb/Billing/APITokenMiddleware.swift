@@ -2,8 +2,9 @@ import Hummingbird
 import SteadfastServices
 
 /// Authenticates `Authorization: Bearer sft_…` API tokens on `/api/v1`: a valid token acts as
-/// the staff member who created it (instead of any session); a wrong, revoked or orphaned
-/// token is a 401. Requests without the header are left to the session.
+/// the staff member who created it (instead of any session), with the token's scopes as its
+/// permissions; a wrong, revoked, expired or orphaned token, or one whose owner is disabled, is
+/// a 401. Requests without the header are left to the session.
 struct APITokenMiddleware: RouterMiddleware {
     typealias Context = PortalRequestContext
 
@@ -12,9 +13,8 @@ struct APITokenMiddleware: RouterMiddleware {
     let limiter: RateLimiter?
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        guard let header = request.headers[.authorization] else { return try await next(request, context) }
-        let token = String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces)
-        guard header.lowercased().hasPrefix("bearer "), let account = try await tokens.authenticate(token: token) else {
+        guard request.headers[.authorization] != nil else { return try await next(request, context) }
+        guard let token = Self.bearerToken(request), let account = try await tokens.authenticate(token: token)?.account else {
             throw HTTPError(.unauthorized, headers: [.wwwAuthenticate: "Bearer"], message: "the API token is not valid")
         }
         try await limiter?.hit(.apiToken, key: token)
@@ -23,5 +23,11 @@ struct APITokenMiddleware: RouterMiddleware {
         context.authenticatedByToken = true
         context.logger[metadataKey: "steadfast.account.id"] = .string(account.id.text)
         return try await next(request, context)
+    }
+
+    /// The token of an `Authorization: Bearer …` header.
+    static func bearerToken(_ request: Request) -> String? {
+        guard let header = request.headers[.authorization], header.lowercased().hasPrefix("bearer ") else { return nil }
+        return String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces)
     }
 }

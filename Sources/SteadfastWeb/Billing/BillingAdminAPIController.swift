@@ -85,6 +85,8 @@ struct BillingAdminAPIController: Sendable {
 
     struct TokenInput: Decodable {
         let name: String
+        let scopes: [String]?
+        let expiresIn: String?
     }
 
     struct RunInput: Decodable {
@@ -93,52 +95,56 @@ struct BillingAdminAPIController: Sendable {
 
     func addRoutes(to api: RouterGroup<PortalRequestContext>) {
         let admin = api.group("admin")
-        admin.get("clients", use: clients)
-        admin.get("clients/{id}", use: client)
-        admin.put("clients/{id}/billing-profile", use: updateProfile)
-        admin.post("clients/{id}/credit", use: adjustCredit)
-        admin.get("product-groups", use: groups)
-        admin.post("product-groups", use: createGroup)
-        admin.patch("product-groups/{id}", use: updateGroup)
-        admin.get("products", use: products)
-        admin.post("products", use: createProduct)
-        admin.get("products/{id}", use: product)
-        admin.put("products/{id}", use: updateProduct)
-        admin.get("orders", use: orders)
-        admin.get("orders/{id}", use: order)
-        admin.post("orders/{id}/accept", use: acceptOrder)
-        admin.post("orders/{id}/cancel", use: cancelOrder)
-        admin.post("orders/{id}/fraud", use: fraudOrder)
-        admin.get("services", use: services)
-        admin.get("services/{id}", use: service)
-        admin.post("services/{id}/{action}", use: changeService)
-        admin.get("invoices", use: invoices)
-        admin.post("invoices", use: createDraft)
-        admin.get("invoices/{id}", use: invoice)
-        admin.post("invoices/{id}/lines", use: addLines)
-        admin.post("invoices/{id}/issue", use: issue)
-        admin.post("invoices/{id}/cancel", use: cancelInvoice)
-        admin.post("invoices/{id}/collections", use: collections)
-        admin.post("invoices/{id}/payments", use: recordPayment)
-        admin.get("payments", use: payments)
-        admin.post("payments/{id}/refund", use: refund)
-        admin.get("api-tokens", use: tokens)
-        admin.post("api-tokens", use: createToken)
-        admin.delete("api-tokens/{id}", use: revokeToken)
-        admin.post("billing/run", use: run)
+        // One guard per group (docs/accounts.md, "Staff permissions"); handlers check nothing more.
+        let read = admin.group().add(middleware: RequirePermission(.clientsRead))
+        read.get("clients", use: clients)
+        read.get("clients/{id}", use: client)
+        read.get("orders", use: orders)
+        read.get("orders/{id}", use: order)
+        read.get("services", use: services)
+        read.get("services/{id}", use: service)
+        read.get("invoices", use: invoices)
+        read.get("invoices/{id}", use: invoice)
+        read.get("payments", use: payments)
+        let write = admin.group().add(middleware: RequirePermission(.clientsWrite))
+        write.put("clients/{id}/billing-profile", use: updateProfile)
+        write.post("orders/{id}/accept", use: acceptOrder)
+        write.post("orders/{id}/cancel", use: cancelOrder)
+        write.post("orders/{id}/fraud", use: fraudOrder)
+        write.post("services/{id}/{action}", use: changeService)
+        let catalogue = admin.group().add(middleware: RequirePermission(.catalogueManage))
+        catalogue.get("product-groups", use: groups)
+        catalogue.post("product-groups", use: createGroup)
+        catalogue.patch("product-groups/{id}", use: updateGroup)
+        catalogue.get("products", use: products)
+        catalogue.post("products", use: createProduct)
+        catalogue.get("products/{id}", use: product)
+        catalogue.put("products/{id}", use: updateProduct)
+        let manage = admin.group().add(middleware: RequirePermission(.billingManage))
+        manage.post("clients/{id}/credit", use: adjustCredit)
+        manage.post("invoices", use: createDraft)
+        manage.post("invoices/{id}/lines", use: addLines)
+        manage.post("invoices/{id}/issue", use: issue)
+        manage.post("invoices/{id}/cancel", use: cancelInvoice)
+        manage.post("invoices/{id}/collections", use: collections)
+        manage.post("invoices/{id}/payments", use: recordPayment)
+        manage.post("billing/run", use: run)
+        admin.group().add(middleware: RequirePermission(.billingRefund)).post("payments/{id}/refund", use: refund)
+        let tokens = admin.group().add(middleware: RequirePermission(.apiTokens))
+        tokens.get("api-tokens", use: self.tokens)
+        tokens.post("api-tokens", use: createToken)
+        tokens.delete("api-tokens/{id}", use: revokeToken)
     }
 
     // MARK: Clients
 
     @Sendable func clients(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        _ = try context.requireStaff()
         let page = try context.page(request)
         let clients = try await billing.clients.clients(search: request.uri.queryParameters.get("search"), limit: page.limit, offset: page.offset)
         return try BillingJSON.response(BillingViews.Page(items: clients.map(BillingViews.ClientView.init), limit: page.limit, offset: page.offset))
     }
 
     @Sendable func client(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        _ = try context.requireStaff()
         let id = try context.id(what: "client")
         let summary = try await billing.clients.client(id: id)
         struct Detail: Encodable {
@@ -149,7 +155,6 @@ struct BillingAdminAPIController: Sendable {
     }
 
     @Sendable func updateProfile(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        _ = try context.requireStaff()
         let id = try context.id(what: "client")
         _ = try await billing.clients.client(id: id)
         let input = try await BillingJSON.decode(ProfileInput.self, from: request, context: context)
@@ -158,7 +163,7 @@ struct BillingAdminAPIController: Sendable {
     }
 
     @Sendable func adjustCredit(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        let staff = try context.requireStaff()
+        let staff = try context.requireAccount()
         let id = try context.id(what: "client")
         let input = try await BillingJSON.decode(CreditInput.self, from: request, context: context)
         let result = try await billing.payments.adjustCredit(
@@ -171,12 +176,10 @@ struct BillingAdminAPIController: Sendable {
     // MARK: Catalogue
 
     @Sendable func groups(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        _ = try context.requireStaff()
         return try BillingJSON.response(["items": try await billing.catalogue.groups().map { BillingViews.GroupView($0) }])
     }
 
     @Sendable func createGroup(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        _ = try context.requireStaff()
         let input = try await BillingJSON.decode(GroupInput.self, from: request, context: context)
         guard let name = input.name else { throw BillingError.invalid("name is required", field: "name") }
         let group = try await billing.catalogue.createGroup(name: name, description: input.description ?? "", hidden: input.hidden ?? false, sortOrder: input.sortOrder ?? 0)
@@ -184,7 +187,6 @@ struct BillingAdminAPIController: Sendable {
     }
 
     @Sendable func updateGroup(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        _ = try context.requireStaff()
         let id = try context.id(what: "product group")
         let input = try await BillingJSON.decode(GroupInput.self, from: request, context: context)
         let group = try await billing.catalogue.updateGroup(id: id, name: input.name, description: input.description, hidden: input.hidden, sortOrder: input.sortOrder)
@@ -192,25 +194,21 @@ struct BillingAdminAPIController: Sendable {
     }
 
     @Sendable func products(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        _ = try context.requireStaff()
         return try BillingJSON.response(["items": try await billing.catalogue.products().map(BillingViews.ProductView.init)])
     }
 
     @Sendable func product(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        _ = try context.requireStaff()
         guard let product = try await billing.catalogue.product(id: try context.id(what: "product")) else { throw BillingError.notFound("product") }
         return try BillingJSON.response(BillingViews.ProductView(product))
     }
 
     @Sendable func createProduct(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        _ = try context.requireStaff()
         let input = try await BillingJSON.decode(ProductInput.self, from: request, context: context)
         let product = try await billing.catalogue.createProduct(try Self.productInput(input))
         return try BillingJSON.response(BillingViews.ProductView(product), status: .created)
     }
 
     @Sendable func updateProduct(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        _ = try context.requireStaff()
         let id = try context.id(what: "product")
         let input = try await BillingJSON.decode(ProductInput.self, from: request, context: context)
         let product = try await billing.catalogue.updateProduct(id: id, try Self.productInput(input))
@@ -240,7 +238,6 @@ struct BillingAdminAPIController: Sendable {
     // MARK: Orders and services
 
     @Sendable func orders(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        _ = try context.requireStaff()
         let page = try context.page(request)
         let status = try request.uri.queryParameters.get("status").map { raw throws(BillingError) in
             guard let status = OrderStatus(rawValue: raw) else { throw BillingError.invalid("unknown order status", field: "status") }
@@ -251,27 +248,22 @@ struct BillingAdminAPIController: Sendable {
     }
 
     @Sendable func order(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        _ = try context.requireStaff()
         return try BillingJSON.response(BillingViews.OrderView(try await billing.orders.order(id: try context.id(what: "order"), clientID: nil)))
     }
 
     @Sendable func acceptOrder(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        _ = try context.requireStaff()
         return try BillingJSON.response(BillingViews.OrderView(try await billing.orders.accept(orderID: try context.id(what: "order"))))
     }
 
     @Sendable func cancelOrder(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        _ = try context.requireStaff()
         return try BillingJSON.response(BillingViews.OrderView(try await billing.orders.cancel(orderID: try context.id(what: "order"))))
     }
 
     @Sendable func fraudOrder(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        _ = try context.requireStaff()
         return try BillingJSON.response(BillingViews.OrderView(try await billing.orders.cancel(orderID: try context.id(what: "order"), fraud: true)))
     }
 
     @Sendable func services(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        _ = try context.requireStaff()
         let page = try context.page(request)
         let client = request.uri.queryParameters.get("client_id").flatMap(UUID.init(uuidString:))
         let services = try await billing.clients.services(clientID: client, limit: page.limit, offset: page.offset)
@@ -279,12 +271,10 @@ struct BillingAdminAPIController: Sendable {
     }
 
     @Sendable func service(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        _ = try context.requireStaff()
         return try BillingJSON.response(BillingViews.ServiceView(try await billing.clients.service(id: try context.id(what: "service"), clientID: nil)))
     }
 
     @Sendable func changeService(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        _ = try context.requireStaff()
         let id = try context.id(what: "service")
         guard let event = context.parameters.get("action").flatMap(ServiceStatus.Event.init(rawValue:)) else {
             throw BillingError.notFound("service action")
@@ -295,7 +285,6 @@ struct BillingAdminAPIController: Sendable {
     // MARK: Invoices and payments
 
     @Sendable func invoices(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        _ = try context.requireStaff()
         let page = try context.page(request)
         let client = request.uri.queryParameters.get("client_id").flatMap(UUID.init(uuidString:))
         let status = try request.uri.queryParameters.get("status").map { raw throws(BillingError) in
@@ -307,7 +296,6 @@ struct BillingAdminAPIController: Sendable {
     }
 
     @Sendable func invoice(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        _ = try context.requireStaff()
         return try BillingJSON.response(BillingViews.InvoiceView(try await billing.invoices.invoice(id: try context.id(what: "invoice"), clientID: nil)))
     }
 
@@ -316,7 +304,6 @@ struct BillingAdminAPIController: Sendable {
     }
 
     @Sendable func createDraft(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        _ = try context.requireStaff()
         let input = try await BillingJSON.decode(DraftInput.self, from: request, context: context)
         let due = try input.dueDate.map { try BillingDate(iso: $0, field: "due_date") }
         let invoice = try await billing.invoices.createDraft(clientID: input.clientId, dueDate: due, lines: lines(input.lines))
@@ -324,29 +311,25 @@ struct BillingAdminAPIController: Sendable {
     }
 
     @Sendable func addLines(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        _ = try context.requireStaff()
         let id = try context.id(what: "invoice")
         let input = try await BillingJSON.decode(LinesInput.self, from: request, context: context)
         return try BillingJSON.response(BillingViews.InvoiceView(try await billing.invoices.addLines(invoiceID: id, lines(input.lines))))
     }
 
     @Sendable func issue(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        _ = try context.requireStaff()
         return try BillingJSON.response(BillingViews.InvoiceView(try await billing.invoices.issue(invoiceID: try context.id(what: "invoice"))))
     }
 
     @Sendable func cancelInvoice(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        _ = try context.requireStaff()
         return try BillingJSON.response(BillingViews.InvoiceView(try await billing.invoices.cancel(invoiceID: try context.id(what: "invoice"))))
     }
 
     @Sendable func collections(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        _ = try context.requireStaff()
         return try BillingJSON.response(BillingViews.InvoiceView(try await billing.invoices.sendToCollections(invoiceID: try context.id(what: "invoice"))))
     }
 
     @Sendable func recordPayment(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        let staff = try context.requireStaff()
+        let staff = try context.requireAccount()
         let id = try context.id(what: "invoice")
         let input = try await BillingJSON.decode(PaymentInput.self, from: request, context: context)
         let result = try await billing.payments.recordPayment(
@@ -358,7 +341,6 @@ struct BillingAdminAPIController: Sendable {
     }
 
     @Sendable func payments(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        _ = try context.requireStaff()
         let page = try context.page(request)
         let client = request.uri.queryParameters.get("client_id").flatMap(UUID.init(uuidString:))
         let payments = try await billing.payments.payments(clientID: client, limit: page.limit, offset: page.offset)
@@ -366,7 +348,7 @@ struct BillingAdminAPIController: Sendable {
     }
 
     @Sendable func refund(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        let staff = try context.requireStaff()
+        let staff = try context.requireAccount()
         let id = try context.id(what: "payment")
         let input = try await BillingJSON.decode(RefundInput.self, from: request, context: context)
         let result = try await billing.payments.refund(
@@ -378,26 +360,30 @@ struct BillingAdminAPIController: Sendable {
     // MARK: API tokens and runs
 
     @Sendable func tokens(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        _ = try context.requireStaff()
-        return try BillingJSON.response(["items": try await billing.tokens.list().map { BillingViews.TokenView($0) }])
+        return try BillingJSON.response(["items": try await billing.tokens.list(for: try context.requireAccount()).map { BillingViews.TokenView($0) }])
     }
 
     @Sendable func createToken(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        let staff = try context.requireStaff()
+        let staff = try context.requireAccount()
         let input = try await BillingJSON.decode(TokenInput.self, from: request, context: context)
-        let created = try await billing.tokens.create(name: input.name, staff: staff)
+        // A token minting a token: the new one may not outlive it (nor hold more: `staff` carries its scopes).
+        var callerExpiresAt: Date?
+        if context.authenticatedByToken, let token = APITokenMiddleware.bearerToken(request) {
+            callerExpiresAt = try await billing.tokens.authenticate(token: token)?.expiresAt
+        }
+        let created = try await billing.tokens.create(
+            name: input.name, staff: staff, scopes: input.scopes, expiresIn: input.expiresIn, callerExpiresAt: callerExpiresAt
+        )
         return try BillingJSON.response(BillingViews.TokenView(created.record, token: created.token), status: .created)
     }
 
     @Sendable func revokeToken(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        _ = try context.requireStaff()
-        try await billing.tokens.revoke(id: try context.id(what: "API token"))
+        try await billing.tokens.revoke(id: try context.id(what: "API token"), for: try context.requireAccount())
         return Response(status: .noContent)
     }
 
     /// Runs recurring billing now (all steps, or one `task`): what the scheduler does, on demand.
     @Sendable func run(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        _ = try context.requireStaff()
         let input = try await BillingJSON.decode(RunInput.self, from: request, context: context)
         let recurring = billing.recurring
         var report = RecurringBilling.Report()

@@ -10,38 +10,44 @@ struct BillingAdminPagesController: Sendable {
     let pages: PageRenderer
 
     func addRoutes(to router: RouterGroup<PortalRequestContext>) {
-        router.get("admin/clients", use: clients)
-        router.get("admin/clients/{id}", use: client)
-        router.post("admin/clients/{id}/billing-profile", use: saveProfile)
-        router.post("admin/clients/{id}/credit", use: adjustCredit)
-        router.get("admin/products", use: products)
-        router.post("admin/product-groups", use: createGroup)
-        router.post("admin/products", use: createProduct)
-        router.get("admin/products/{id}", use: product)
-        router.post("admin/products/{id}", use: updateProduct)
-        router.get("admin/orders", use: orders)
-        router.get("admin/orders/{id}", use: order)
-        router.post("admin/orders/{id}/{action}", use: decideOrder)
-        router.get("admin/services", use: services)
-        router.post("admin/services/{id}/{action}", use: changeService)
-        router.get("admin/invoices", use: invoices)
-        router.post("admin/invoices", use: createDraft)
-        router.get("admin/invoices/{id}", use: invoice)
-        router.get("admin/invoices/{id}/print", use: printable)
-        router.post("admin/invoices/{id}/lines", use: addLine)
-        router.post("admin/invoices/{id}/payments", use: recordPayment)
-        router.post("admin/invoices/{id}/{action}", use: changeInvoice)
-        router.get("admin/payments", use: payments)
-        router.post("admin/payments/{id}/refund", use: refund)
-        router.get("admin/api-tokens", use: tokens)
-        router.post("admin/api-tokens", use: createToken)
-        router.post("admin/api-tokens/{id}/revoke", use: revokeToken)
-        router.post("admin/billing/run", use: run)
+        // One guard per group, the same permissions as the API (docs/accounts.md, "Staff permissions").
+        let read = router.group("admin").add(middleware: RequirePermission(.clientsRead))
+        read.get("clients", use: clients)
+        read.get("clients/{id}", use: client)
+        read.get("orders", use: orders)
+        read.get("orders/{id}", use: order)
+        read.get("services", use: services)
+        read.get("invoices", use: invoices)
+        read.get("invoices/{id}", use: invoice)
+        read.get("invoices/{id}/print", use: printable)
+        read.get("payments", use: payments)
+        let write = router.group("admin").add(middleware: RequirePermission(.clientsWrite))
+        write.post("clients/{id}/billing-profile", rerendering: client, use: saveProfile)
+        write.post("orders/{id}/{action}", rerendering: order, use: decideOrder)
+        write.post("services/{id}/{action}", rerendering: services, use: changeService)
+        let catalogue = router.group("admin").add(middleware: RequirePermission(.catalogueManage))
+        catalogue.get("products", use: products)
+        catalogue.post("product-groups", rerendering: products, use: createGroup)
+        catalogue.post("products", rerendering: products, use: createProduct)
+        catalogue.get("products/{id}", use: product)
+        catalogue.post("products/{id}", rerendering: product, use: updateProduct)
+        let manage = router.group("admin").add(middleware: RequirePermission(.billingManage))
+        manage.post("clients/{id}/credit", rerendering: client, use: adjustCredit)
+        manage.post("invoices", rerendering: draftFormPage, use: createDraft)
+        manage.post("invoices/{id}/lines", rerendering: invoice, use: addLine)
+        manage.post("invoices/{id}/payments", rerendering: invoice, use: recordPayment)
+        manage.post("invoices/{id}/{action}", rerendering: invoice, use: changeInvoice)
+        manage.post("billing/run", use: run)
+        router.group("admin").add(middleware: RequirePermission(.billingRefund)).post("payments/{id}/refund", rerendering: payments, use: refund)
+        let tokens = router.group("admin").add(middleware: RequirePermission(.apiTokens))
+        tokens.get("api-tokens", use: self.tokens)
+        tokens.post("api-tokens", rerendering: self.tokens, use: createToken)
+        tokens.post("api-tokens/{id}/revoke", rerendering: self.tokens, use: revokeToken)
     }
 
-    /// The logged-in staff member; clients get 403, visitors the log-in page.
+    /// The logged-in staff member (the group's ``RequirePermission`` has admitted them).
     func staff(_ context: PortalRequestContext) throws -> Account {
-        try context.requireStaffPage()
+        try context.requireAccount()
     }
 
     var currency: Currency { billing.settings.currency }
@@ -49,7 +55,6 @@ struct BillingAdminPagesController: Sendable {
     // MARK: Clients
 
     @Sendable func clients(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        _ = try staff(context)
         let search = request.uri.queryParameters.get("search")
         let clients = try await billing.clients.clients(search: search, limit: 200)
         return pages.page("admin-clients", title: "Clients", values: [
@@ -64,7 +69,6 @@ struct BillingAdminPagesController: Sendable {
     }
 
     @Sendable func client(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        _ = try staff(context)
         let id = try context.id(what: "client")
         let client = try await billing.clients.client(id: id)
         let profile = try await billing.clients.profile(clientID: id)
@@ -79,7 +83,6 @@ struct BillingAdminPagesController: Sendable {
     }
 
     @Sendable func saveProfile(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        _ = try staff(context)
         let id = try context.id(what: "client")
         _ = try await billing.clients.client(id: id)
         let form = try await FormFields.read(request, context: context)
@@ -145,7 +148,6 @@ struct BillingAdminPagesController: Sendable {
     }
 
     @Sendable func products(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        _ = try staff(context)
         let groups = try await billing.catalogue.groups()
         let names = Dictionary(uniqueKeysWithValues: groups.map { ($0.id, $0.name) })
         let products = try await billing.catalogue.products().map { product -> [String: Any] in
@@ -162,27 +164,23 @@ struct BillingAdminPagesController: Sendable {
     }
 
     @Sendable func createGroup(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        _ = try staff(context)
         let form = try await FormFields.read(request, context: context)
         _ = try await billing.catalogue.createGroup(name: form["name"] ?? "", description: form["description"] ?? "", hidden: form.flag("hidden"))
         return redirect(to: "/admin/products")
     }
 
     @Sendable func createProduct(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        _ = try staff(context)
         let form = try await FormFields.read(request, context: context)
         let product = try await billing.catalogue.createProduct(try productInput(form))
         return redirect(to: "/admin/products/\(product.id.text)")
     }
 
     @Sendable func product(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        _ = try staff(context)
         guard let product = try await billing.catalogue.product(id: try context.id(what: "product")) else { throw BillingError.notFound("product") }
         return pages.page("admin-product", title: product.name, values: productForm(product, groups: try await billing.catalogue.groups()), context: context)
     }
 
     @Sendable func updateProduct(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        _ = try staff(context)
         let id = try context.id(what: "product")
         let form = try await FormFields.read(request, context: context)
         _ = try await billing.catalogue.updateProduct(id: id, try productInput(form))
@@ -192,21 +190,18 @@ struct BillingAdminPagesController: Sendable {
     // MARK: Orders and services
 
     @Sendable func orders(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        _ = try staff(context)
         let status = request.uri.queryParameters.get("status").flatMap(OrderStatus.init(rawValue:))
         let orders = try await billing.orders.orders(clientID: nil, status: status, limit: 200)
         return pages.page("admin-orders", title: "Orders", values: ["orders": orders.map(PageValues.order)], context: context)
     }
 
     @Sendable func order(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        _ = try staff(context)
         var values = PageValues.order(try await billing.orders.order(id: try context.id(what: "order"), clientID: nil))
         values["actions"] = [["action": "accept", "label": "Accept"], ["action": "cancel", "label": "Cancel"], ["action": "fraud", "label": "Refuse as fraud"]]
         return pages.page("admin-order", title: "Order", values: values, context: context)
     }
 
     @Sendable func decideOrder(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        _ = try staff(context)
         let id = try context.id(what: "order")
         switch context.parameters.get("action") {
         case "accept": _ = try await billing.orders.accept(orderID: id)
@@ -218,7 +213,6 @@ struct BillingAdminPagesController: Sendable {
     }
 
     @Sendable func services(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        _ = try staff(context)
         let client = request.uri.queryParameters.get("client_id").flatMap(UUID.init(uuidString:))
         let services = try await billing.clients.services(clientID: client, limit: 200).map { service -> [String: Any] in
             var values = PageValues.service(service)
@@ -229,7 +223,6 @@ struct BillingAdminPagesController: Sendable {
     }
 
     @Sendable func changeService(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        _ = try staff(context)
         let id = try context.id(what: "service")
         guard let event = context.parameters.get("action").flatMap(ServiceStatus.Event.init(rawValue:)) else { throw BillingError.notFound("service action") }
         let service = try await billing.clients.changeService(id: id, event: event)
@@ -239,7 +232,6 @@ struct BillingAdminPagesController: Sendable {
     // MARK: Invoices and payments
 
     @Sendable func invoices(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        _ = try staff(context)
         let status = request.uri.queryParameters.get("status").flatMap(InvoiceStatus.init(rawValue:))
         let invoices = try await billing.invoices.invoices(clientID: nil, status: status, limit: 200)
         return pages.page("admin-invoices", title: "Invoices", values: [
@@ -248,7 +240,6 @@ struct BillingAdminPagesController: Sendable {
     }
 
     @Sendable func createDraft(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        _ = try staff(context)
         let form = try await FormFields.read(request, context: context)
         guard let client = form["client_id"].flatMap(UUID.init(uuidString:)) else { throw BillingError.invalid("choose a client", field: "client_id") }
         let invoice = try await billing.invoices.createDraft(clientID: client, dueDate: nil, lines: [
@@ -258,7 +249,6 @@ struct BillingAdminPagesController: Sendable {
     }
 
     @Sendable func invoice(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        _ = try staff(context)
         let invoice = try await billing.invoices.invoice(id: try context.id(what: "invoice"), clientID: nil)
         let client = try await billing.clients.client(id: invoice.clientID)
         var values = PageValues.invoice(invoice)
@@ -271,14 +261,12 @@ struct BillingAdminPagesController: Sendable {
     }
 
     @Sendable func printable(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        _ = try staff(context)
         let invoice = try await billing.invoices.invoice(id: try context.id(what: "invoice"), clientID: nil)
         let client = try await billing.clients.client(id: invoice.clientID)
         return pages.standalone("invoice-print", values: BillingPagesController.printValues(invoice, name: client.name, email: client.email, country: client.country))
     }
 
     @Sendable func addLine(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        _ = try staff(context)
         let id = try context.id(what: "invoice")
         let form = try await FormFields.read(request, context: context)
         _ = try await billing.invoices.addLines(invoiceID: id, [.init(description: form["description"] ?? "", amount: try Money.parse(form["amount"] ?? "", currency: currency))])
@@ -297,7 +285,6 @@ struct BillingAdminPagesController: Sendable {
     }
 
     @Sendable func changeInvoice(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        _ = try staff(context)
         let id = try context.id(what: "invoice")
         switch context.parameters.get("action") {
         case "issue": _ = try await billing.invoices.issue(invoiceID: id)
@@ -309,7 +296,6 @@ struct BillingAdminPagesController: Sendable {
     }
 
     @Sendable func payments(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        _ = try staff(context)
         let payments = try await billing.payments.payments(clientID: nil, limit: 200)
         return pages.page("admin-payments", title: "Payments", values: ["payments": payments.map(PageValues.payment)], context: context)
     }
@@ -327,7 +313,7 @@ struct BillingAdminPagesController: Sendable {
 
     func tokensPage(created: String?, context: PortalRequestContext) async throws -> Response {
         var values: [String: Any] = [
-            "tokens": try await billing.tokens.list().map { token -> [String: Any] in
+            "tokens": try await billing.tokens.list(for: try staff(context)).map { token -> [String: Any] in
                 [
                     "id": token.id.text, "name": token.name, "created": PageValues.date(token.createdAt),
                     "used": token.lastUsedAt.map(PageValues.date) ?? "never", "revoked": token.revokedAt != nil,
@@ -339,7 +325,6 @@ struct BillingAdminPagesController: Sendable {
     }
 
     @Sendable func tokens(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        _ = try staff(context)
         return try await tokensPage(created: nil, context: context)
     }
 
@@ -351,13 +336,11 @@ struct BillingAdminPagesController: Sendable {
     }
 
     @Sendable func revokeToken(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        _ = try staff(context)
-        try await billing.tokens.revoke(id: try context.id(what: "API token"))
+        try await billing.tokens.revoke(id: try context.id(what: "API token"), for: try staff(context))
         return redirect(to: "/admin/api-tokens")
     }
 
     @Sendable func run(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        _ = try staff(context)
         let report = try await billing.recurring.runAll(now: billing.clock.now())
         return pages.page("admin-run", title: "Billing run", values: [
             "renewals": report.renewalInvoices, "credit": report.creditApplications, "fees": report.lateFees, "reminders": report.reminders,

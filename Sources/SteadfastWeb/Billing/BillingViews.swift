@@ -314,6 +314,9 @@ enum BillingViews {
         let createdAt: Date
         let lastUsedAt: Date?
         let revokedAt: Date?
+        /// The permissions the token may use (`null`: its owner's, for a token made before scopes existed).
+        let scopes: [String]?
+        let expiresAt: Date?
         /// Only in the answer to creating the token; never shown again.
         let token: String?
 
@@ -323,6 +326,8 @@ enum BillingViews {
             createdAt = record.createdAt
             lastUsedAt = record.lastUsedAt
             revokedAt = record.revokedAt
+            scopes = record.scopes.map { $0.sorted().map(\.rawValue) }
+            expiresAt = record.expiresAt
             self.token = token
         }
     }

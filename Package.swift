@@ -158,8 +158,9 @@ let package = Package(
                 // multipart/form-data bodies of the support pages' upload forms.
                 .product(name: "MultipartKit", package: "multipart-kit"),
             ],
-            // Page templates kept as .mustache files (loaded with MustacheLibrary(directory:)).
-            resources: [.copy("Templates")],
+            // Page templates kept as .mustache files (loaded with MustacheLibrary(directory:)),
+            // and the one stylesheet and script the pages load (served at /assets/).
+            resources: [.copy("Templates"), .copy("Assets")],
             swiftSettings: swiftSettings
         ),
 

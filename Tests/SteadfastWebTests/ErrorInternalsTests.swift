@@ -25,7 +25,7 @@ import Testing
     static func withFailingApp<T: Sendable>(_ body: @Sendable (HTTPTestClient) async throws -> T) async throws -> (T, [CapturedLog]) {
         let router = Router(context: PortalRequestContext.self)
         router.middlewares.add(RequestLoggingMiddleware(forwarded: ForwardedHeaders(trustedProxies: []), maxBodySize: 1 << 20))
-        router.middlewares.add(ErrorMiddleware(pages: try PageRenderer()))
+        router.middlewares.add(ErrorMiddleware(pages: try await PageRenderer.load()))
         router.get("api/v1/boom") { (_: Request, _: PortalRequestContext) async throws -> Response in throw LeakyError() }
         router.get("clientarea/boom") { (_: Request, _: PortalRequestContext) async throws -> Response in throw LeakyError() }
 

@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import SteadfastDomain
+import SteadfastPersistence
 import SteadfastServices
 
 /// The staff billing pages under `/admin`: clients, products, orders, services, invoices
@@ -8,6 +9,8 @@ import SteadfastServices
 struct BillingAdminPagesController: Sendable {
     let billing: BillingWeb
     let pages: PageRenderer
+    /// Names for list rows (clients, invoice numbers) in one query per page.
+    let figures: PortalFiguresRepository
 
     func addRoutes(to router: RouterGroup<PortalRequestContext>) {
         // One guard per group, the same permissions as the API (docs/accounts.md, "Staff permissions").
@@ -56,37 +59,63 @@ struct BillingAdminPagesController: Sendable {
 
     @Sendable func clients(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let search = request.uri.queryParameters.get("search")
-        let clients = try await billing.clients.clients(search: search, limit: 200)
-        return pages.page("admin-clients", title: "Clients", values: [
+        let page = try context.page(request)
+        let list = ListPage(try await billing.clients.clients(search: search, limit: page.fetchLimit, offset: page.offset), request: page)
+        var values: [String: Any] = [
             "search": search ?? "",
-            "clients": clients.map { client -> [String: Any] in
+            "clients": list.rows.map { client -> [String: Any] in
                 [
                     "id": client.id.text, "name": client.name, "email": client.email, "country": client.country ?? "",
                     "outstanding": PageValues.money(client.outstanding, currency), "credit": PageValues.money(client.credit, currency),
                 ]
             },
-        ], context: context)
+        ]
+        values["pagination"] = list.pagination(path: "/admin/clients", query: ["search": search ?? ""])
+        if list.rows.isEmpty { values["empty"] = EmptyState.values(search == nil ? "No clients have registered yet." : "No client matches “\(search!)”.") }
+        return pages.page("admin/clients", title: "Clients", values: values, context: context)
     }
 
     @Sendable func client(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        let id = try context.id(what: "client")
+        try await clientPage(id: try context.id(what: "client"), context: context)
+    }
+
+    /// The client page the "new invoice" form was posted from (its `client_id`).
+    @Sendable func draftFormPage(_ request: Request, context: PortalRequestContext) async throws -> Response {
+        let form = try await FormFields.read(request, context: context)
+        guard let id = form["client_id"].flatMap(UUID.init(uuidString:)) else { throw BillingError.notFound("client") }
+        return try await clientPage(id: id, context: context)
+    }
+
+    func clientPage(id: UUID, context: PortalRequestContext) async throws -> Response {
         let client = try await billing.clients.client(id: id)
         let profile = try await billing.clients.profile(clientID: id)
         let invoices = try await billing.invoices.invoices(clientID: id, limit: 100)
         let services = try await billing.clients.services(clientID: id, limit: 100)
-        return pages.page("admin-client", title: client.name, values: [
+        func field(_ name: String, _ label: String, _ value: String = "", kind: FormField.Kind = .text(type: "text"), hint: String? = nil, required: Bool = false, form: String) -> [String: Any] {
+            FormField.make(name, label: label, value: value, kind: kind, hint: hint, required: required, form: form, context: context)
+        }
+        return pages.page("admin/client", title: client.name, values: [
             "id": id.text, "name": client.name, "email": client.email, "outstanding": PageValues.money(client.outstanding, currency),
-            "credit": PageValues.money(client.credit, currency), "country": profile.country ?? "", "region": profile.region ?? "",
-            "taxExempt": profile.taxExempt, "currency": currency.code, "idempotencyKey": PageValues.newKey(),
+            "credit": PageValues.money(client.credit, currency), "currency": currency.code, "idempotencyKey": PageValues.newKey(),
             "invoices": invoices.map { PageValues.invoiceRow($0, base: "/admin/invoices") }, "services": services.map(PageValues.service),
+            "fields": [
+                "country": field("country", "Country", profile.country ?? "", hint: "Two-letter code, e.g. DE or US.", form: "profile"),
+                "region": field("region", "State or region code (optional)", profile.region ?? "", form: "profile"),
+                "taxExempt": field("tax_exempt", "Tax-exempt", profile.taxExempt ? "1" : "", kind: .checkbox, form: "profile"),
+                "creditAmount": field("amount", "Amount (\(currency.code))", hint: "A negative amount removes credit.", required: true, form: "credit"),
+                "creditDescription": field("description", "Description", required: true, form: "credit"),
+                "draftDescription": field("description", "Description", required: true, form: "draft"),
+                "draftAmount": field("amount", "Amount (\(currency.code))", required: true, form: "draft"),
+            ],
         ], context: context)
     }
 
     @Sendable func saveProfile(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let id = try context.id(what: "client")
-        _ = try await billing.clients.client(id: id)
+        let client = try await billing.clients.client(id: id)
         let form = try await FormFields.read(request, context: context)
         _ = try await billing.clients.updateProfile(clientID: id, country: form["country"], region: form["region"], taxExempt: form.flag("tax_exempt"))
+        context.flash(.success, "Billing details of \(client.name) saved.")
         return redirect(to: "/admin/clients/\(id.text)")
     }
 
@@ -94,35 +123,47 @@ struct BillingAdminPagesController: Sendable {
         let staff = try staff(context)
         let id = try context.id(what: "client")
         let form = try await FormFields.read(request, context: context)
+        let amount = try Money.parse(form["amount"] ?? "", currency: currency)
         _ = try await billing.payments.adjustCredit(
-            staffID: staff.id, clientID: id, amount: try Money.parse(form["amount"] ?? "", currency: currency), description: form["description"] ?? "",
+            staffID: staff.id, clientID: id, amount: amount, description: form["description"] ?? "",
             idempotencyKey: form["idempotency_key"]
         )
+        context.flash(.success, "Credit adjusted by \(amount.formatted).")
         return redirect(to: "/admin/clients/\(id.text)")
     }
 
     // MARK: Products
 
-    func productForm(_ product: Product?, groups: [ProductGroup]) -> [String: Any] {
+    func productForm(_ product: Product?, groups: [ProductGroup], context: PortalRequestContext) -> [String: Any] {
+        func field(_ name: String, _ label: String, _ value: String = "", kind: FormField.Kind = .text(type: "text"), hint: String? = nil, required: Bool = false, form: String = "product") -> [String: Any] {
+            FormField.make(name, label: label, value: value, kind: kind, hint: hint, required: required, form: form, context: context)
+        }
+        func decimal(_ minor: Int64) -> String { Money(minorUnits: minor, currency: currency).decimalString }
         var values: [String: Any] = [
             "currency": currency.code, "hasGroups": !groups.isEmpty,
-            "groups": groups.map { ["id": $0.id.text, "name": $0.name, "selected": $0.id == product?.groupID] as [String: Any] },
             "cycles": BillingCycle.allCases.map { cycle -> [String: Any] in
                 let price = product?.pricing[cycle]
                 return [
-                    "cycle": cycle.rawValue, "label": cycle.label,
-                    "price": price.map { Money(minorUnits: $0.recurring, currency: currency).decimalString } ?? "",
-                    "setup": price.map { Money(minorUnits: $0.setupFee, currency: currency).decimalString } ?? "",
+                    "label": cycle.label,
+                    "price": field("price_\(cycle.rawValue)", "\(cycle.label) price", price.map { decimal($0.recurring) } ?? ""),
+                    "setup": field("setup_\(cycle.rawValue)", "\(cycle.label) setup fee", price.map { decimal($0.setupFee) } ?? ""),
                 ]
             },
+            "fields": [
+                "group": field("group_id", "Group", product?.groupID.text ?? "", kind: .select(groups.map { (value: $0.id.text, label: $0.name) })),
+                "name": field("name", "Name", product?.name ?? "", required: true),
+                "description": field("description", "Description", product?.description ?? ""),
+                "stock": field("stock_limit", "Stock limit", product?.stockLimit.map(String.init) ?? "", hint: "Leave empty for unlimited stock."),
+                "hidden": field("hidden", "Hidden from the store", product?.hidden == true ? "1" : "", kind: .checkbox),
+                "retired": field("retired", "Retired (no new orders)", product?.retired == true ? "1" : "", kind: .checkbox),
+                "taxFree": field("tax_free", "Not taxable", product.map { $0.taxable ? "" : "1" } ?? "", kind: .checkbox),
+                "groupName": field("name", "Name", required: true, form: "group"),
+                "groupDescription": field("description", "Description", form: "group"),
+                "groupHidden": field("hidden", "Hidden from the store", kind: .checkbox, form: "group"),
+            ],
         ]
         if let product {
-            var fields: [String: Any] = [
-                "id": product.id.text, "name": product.name, "description": product.description, "hidden": product.hidden,
-                "retired": product.retired, "taxFree": !product.taxable, "sold": product.stockSold,
-            ]
-            fields["stockLimit"] = product.stockLimit
-            values["product"] = fields
+            values["product"] = ["id": product.id.text, "name": product.name, "sold": product.stockSold] as [String: Any]
             values["options"] = product.options.map { ["name": $0.name, "choices": $0.choices.map(\.name).joined(separator: ", ")] }
             values["hasOptions"] = !product.options.isEmpty
         }
@@ -151,39 +192,43 @@ struct BillingAdminPagesController: Sendable {
         let groups = try await billing.catalogue.groups()
         let names = Dictionary(uniqueKeysWithValues: groups.map { ($0.id, $0.name) })
         let products = try await billing.catalogue.products().map { product -> [String: Any] in
-            [
+            let state = product.retired ? "retired" : product.hidden ? "hidden" : "on sale"
+            return [
                 "id": product.id.text, "name": product.name, "group": names[product.groupID] ?? "",
                 "prices": product.cycles.map { "\($0.label) \(PageValues.money(product.pricing[$0]!.recurring, product.currency))" }.joined(separator: ", "),
                 "stock": product.stockLimit.map { "\(product.stockSold) of \($0) sold" } ?? "\(product.stockSold) sold",
-                "state": product.retired ? "retired" : product.hidden ? "hidden" : "on sale",
+                "state": state, "badge": Badge.values(state),
             ]
         }
-        var values = productForm(nil, groups: groups)
+        var values = productForm(nil, groups: groups, context: context)
         values["products"] = products
-        return pages.page("admin-products", title: "Products", values: values, context: context)
+        return pages.page("admin/products", title: "Products", values: values, context: context)
     }
 
     @Sendable func createGroup(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let form = try await FormFields.read(request, context: context)
-        _ = try await billing.catalogue.createGroup(name: form["name"] ?? "", description: form["description"] ?? "", hidden: form.flag("hidden"))
+        let group = try await billing.catalogue.createGroup(name: form["name"] ?? "", description: form["description"] ?? "", hidden: form.flag("hidden"))
+        context.flash(.success, "Product group \(group.name) created.")
         return redirect(to: "/admin/products")
     }
 
     @Sendable func createProduct(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let form = try await FormFields.read(request, context: context)
         let product = try await billing.catalogue.createProduct(try productInput(form))
+        context.flash(.success, "Product \(product.name) created.")
         return redirect(to: "/admin/products/\(product.id.text)")
     }
 
     @Sendable func product(_ request: Request, context: PortalRequestContext) async throws -> Response {
         guard let product = try await billing.catalogue.product(id: try context.id(what: "product")) else { throw BillingError.notFound("product") }
-        return pages.page("admin-product", title: product.name, values: productForm(product, groups: try await billing.catalogue.groups()), context: context)
+        return pages.page("admin/product", title: product.name, values: productForm(product, groups: try await billing.catalogue.groups(), context: context), context: context)
     }
 
     @Sendable func updateProduct(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let id = try context.id(what: "product")
         let form = try await FormFields.read(request, context: context)
-        _ = try await billing.catalogue.updateProduct(id: id, try productInput(form))
+        let product = try await billing.catalogue.updateProduct(id: id, try productInput(form))
+        context.flash(.success, "Product \(product.name) saved.")
         return redirect(to: "/admin/products/\(id.text)")
     }
 
@@ -191,41 +236,98 @@ struct BillingAdminPagesController: Sendable {
 
     @Sendable func orders(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let status = request.uri.queryParameters.get("status").flatMap(OrderStatus.init(rawValue:))
-        let orders = try await billing.orders.orders(clientID: nil, status: status, limit: 200)
-        return pages.page("admin-orders", title: "Orders", values: ["orders": orders.map(PageValues.order)], context: context)
+        let page = try context.page(request)
+        let list = ListPage(try await billing.orders.orders(clientID: nil, status: status, limit: page.fetchLimit, offset: page.offset), request: page)
+        let names = try await figures.accountNames(Set(list.rows.map(\.clientID)))
+        var values: [String: Any] = [
+            "orders": list.rows.map { order -> [String: Any] in
+                var row = PageValues.order(order)
+                row["clientName"] = names[order.clientID] ?? "unknown client"
+                return row
+            },
+            "statuses": OrderStatus.allCases.map { ["value": $0.rawValue, "selected": $0 == status] as [String: Any] },
+        ]
+        values["pagination"] = list.pagination(path: "/admin/orders", query: ["status": status?.rawValue ?? ""])
+        if list.rows.isEmpty { values["empty"] = EmptyState.values(status.map { "No \($0.rawValue) orders." } ?? "No orders yet.") }
+        return pages.page("admin/orders", title: "Orders", values: values, context: context)
     }
 
     @Sendable func order(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        var values = PageValues.order(try await billing.orders.order(id: try context.id(what: "order"), clientID: nil))
-        values["actions"] = [["action": "accept", "label": "Accept"], ["action": "cancel", "label": "Cancel"], ["action": "fraud", "label": "Refuse as fraud"]]
-        return pages.page("admin-order", title: "Order", values: values, context: context)
+        let order = try await billing.orders.order(id: try context.id(what: "order"), clientID: nil)
+        let client = try await billing.clients.client(id: order.clientID)
+        var values = PageValues.order(order)
+        let short = String(order.id.text.prefix(8))
+        values["clientName"] = client.name
+        values["confirms"] = [
+            ConfirmAction.values(
+                label: "Cancel order…", action: "/admin/orders/\(order.id.text)/cancel",
+                question: "Cancel order \(short) of \(client.name)? Its invoice is cancelled too.", confirmLabel: "Yes, cancel the order"
+            ),
+            ConfirmAction.values(
+                label: "Refuse as fraud…", action: "/admin/orders/\(order.id.text)/fraud",
+                question: "Refuse order \(short) of \(client.name) as fraud?", confirmLabel: "Yes, refuse as fraud"
+            ),
+        ]
+        return pages.page("admin/order", title: "Order \(short) for \(client.name)", values: values, context: context)
     }
 
     @Sendable func decideOrder(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let id = try context.id(what: "order")
+        let short = String(id.text.prefix(8))
         switch context.parameters.get("action") {
-        case "accept": _ = try await billing.orders.accept(orderID: id)
-        case "cancel": _ = try await billing.orders.cancel(orderID: id)
-        case "fraud": _ = try await billing.orders.cancel(orderID: id, fraud: true)
+        case "accept":
+            _ = try await billing.orders.accept(orderID: id)
+            context.flash(.success, "Order \(short) accepted.")
+        case "cancel":
+            _ = try await billing.orders.cancel(orderID: id)
+            context.flash(.warning, "Order \(short) cancelled.")
+        case "fraud":
+            _ = try await billing.orders.cancel(orderID: id, fraud: true)
+            context.flash(.warning, "Order \(short) refused as fraud.")
         default: throw BillingError.notFound("order action")
         }
         return redirect(to: "/admin/orders/\(id.text)")
     }
 
     @Sendable func services(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        let client = request.uri.queryParameters.get("client_id").flatMap(UUID.init(uuidString:))
-        let services = try await billing.clients.services(clientID: client, limit: 200).map { service -> [String: Any] in
+        let clientID = request.uri.queryParameters.get("client_id").flatMap(UUID.init(uuidString:))
+        let status = request.uri.queryParameters.get("status").flatMap(ServiceStatus.init(rawValue:))
+        let page = try context.page(request)
+        let list = ListPage(try await billing.clients.services(clientID: clientID, status: status, limit: page.fetchLimit, offset: page.offset), request: page)
+        let names = try await figures.accountNames(Set(list.rows.map(\.clientID) + (clientID.map { [$0] } ?? [])))
+        let destructive: Set<ServiceStatus.Event> = [.terminate, .cancel]
+        let rows = list.rows.map { service -> [String: Any] in
             var values = PageValues.service(service)
-            values["actions"] = ServiceStatus.Event.allCases.filter { (try? service.status.next(on: $0)) != nil }.map { ["action": $0.rawValue, "id": service.id.text] }
+            let clientName = names[service.clientID] ?? "unknown client"
+            let short = String(service.id.text.prefix(8))
+            values["clientName"] = clientName
+            values["description"] = "\(service.description) #\(short)"
+            let events = ServiceStatus.Event.allCases.filter { (try? service.status.next(on: $0)) != nil }
+            values["actions"] = events.filter { !destructive.contains($0) }.map { ["action": $0.rawValue, "id": service.id.text, "label": $0.rawValue.capitalized] }
+            values["confirms"] = events.filter { destructive.contains($0) }.map { event in
+                ConfirmAction.values(
+                    label: "\(event.rawValue.capitalized)…", action: "/admin/services/\(service.id.text)/\(event.rawValue)",
+                    question: "\(event.rawValue.capitalized) \(service.description) #\(short) of \(clientName)? This cannot be undone.",
+                    confirmLabel: "Yes, \(event.rawValue)"
+                )
+            }
             return values
         }
-        return pages.page("admin-services", title: "Services", values: ["services": services], context: context)
+        var values: [String: Any] = [
+            "services": rows, "statuses": ServiceStatus.allCases.map { ["value": $0.rawValue, "selected": $0 == status] as [String: Any] },
+        ]
+        values["clientID"] = clientID?.text
+        values["clientName"] = clientID.flatMap { names[$0] }
+        values["pagination"] = list.pagination(path: "/admin/services", query: ["client_id": clientID?.text ?? "", "status": status?.rawValue ?? ""])
+        if list.rows.isEmpty { values["empty"] = EmptyState.values("No services match.") }
+        return pages.page("admin/services", title: "Services", values: values, context: context)
     }
 
     @Sendable func changeService(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let id = try context.id(what: "service")
         guard let event = context.parameters.get("action").flatMap(ServiceStatus.Event.init(rawValue:)) else { throw BillingError.notFound("service action") }
         let service = try await billing.clients.changeService(id: id, event: event)
+        context.flash(.success, "\(service.description) #\(id.text.prefix(8)) is now \(service.status.rawValue).")
         return redirect(to: "/admin/services?client_id=\(service.clientID.text)")
     }
 
@@ -233,10 +335,37 @@ struct BillingAdminPagesController: Sendable {
 
     @Sendable func invoices(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let status = request.uri.queryParameters.get("status").flatMap(InvoiceStatus.init(rawValue:))
-        let invoices = try await billing.invoices.invoices(clientID: nil, status: status, limit: 200)
-        return pages.page("admin-invoices", title: "Invoices", values: [
-            "invoices": invoices.map { PageValues.invoiceRow($0, base: "/admin/invoices") }, "filters": InvoiceStatus.allCases.map(\.rawValue),
-        ], context: context)
+        let page = try context.page(request)
+        let list = ListPage(try await billing.invoices.invoices(clientID: nil, status: status, limit: page.fetchLimit, offset: page.offset), request: page)
+        let names = try await figures.accountNames(Set(list.rows.map(\.clientID)))
+        var values: [String: Any] = [
+            "invoices": list.rows.map { invoice -> [String: Any] in
+                var row = PageValues.invoiceRow(invoice, base: "/admin/invoices")
+                row["clientName"] = names[invoice.clientID] ?? "unknown client"
+                return row
+            },
+            "showClient": true,
+            "statuses": InvoiceStatus.allCases.map { ["value": $0.rawValue, "selected": $0 == status] as [String: Any] },
+        ]
+        values["totals"] = Self.totals(list.rows, currency: currency).map { ["span": 5, "total": $0.total, "balance": $0.balance] as [String: Any] }
+        values["pagination"] = list.pagination(path: "/admin/invoices", query: ["status": status?.rawValue ?? ""])
+        if list.rows.isEmpty { values["empty"] = EmptyState.values(status.map { "No \($0.rawValue) invoices." } ?? "No invoices yet.") }
+        return pages.page("admin/invoices", title: "Invoices", values: values, context: context)
+    }
+
+    /// The sums of a page of invoices in the billing currency (nil if one is in another
+    /// currency or a sum would overflow: then no total row, never a wrong one).
+    static func totals(_ invoices: [Invoice], currency: Currency) -> (total: String, balance: String)? {
+        var total: Int64 = 0
+        var balance: Int64 = 0
+        for invoice in invoices {
+            guard invoice.currency == currency else { return nil }
+            let (newTotal, overflowA) = total.addingReportingOverflow(invoice.total.minorUnits)
+            let (newBalance, overflowB) = balance.addingReportingOverflow(invoice.balanceDue.minorUnits)
+            guard !overflowA, !overflowB else { return nil }
+            (total, balance) = (newTotal, newBalance)
+        }
+        return invoices.isEmpty ? nil : (PageValues.money(total, currency), PageValues.money(balance, currency))
     }
 
     @Sendable func createDraft(_ request: Request, context: PortalRequestContext) async throws -> Response {
@@ -245,6 +374,7 @@ struct BillingAdminPagesController: Sendable {
         let invoice = try await billing.invoices.createDraft(clientID: client, dueDate: nil, lines: [
             .init(description: form["description"] ?? "", amount: try Money.parse(form["amount"] ?? "", currency: currency)),
         ])
+        context.flash(.success, "Draft invoice created: add lines, then issue it.")
         return redirect(to: "/admin/invoices/\(invoice.id.text)")
     }
 
@@ -252,24 +382,42 @@ struct BillingAdminPagesController: Sendable {
         let invoice = try await billing.invoices.invoice(id: try context.id(what: "invoice"), clientID: nil)
         let client = try await billing.clients.client(id: invoice.clientID)
         var values = PageValues.invoice(invoice)
+        let number = invoice.number ?? "(draft)"
         values["clientName"] = client.name
         values["idempotencyKey"] = PageValues.newKey()
         values["payments"] = try await billing.invoices.payments(invoiceID: invoice.id).map(PageValues.payment)
-        let actions: [(InvoiceStatus.Event, String, String)] = [(.issue, "issue", "Issue"), (.sendToCollections, "collections", "Send to collections"), (.cancel, "cancel", "Cancel")]
-        values["actions"] = actions.filter { (try? invoice.status.next(on: $0.0)) != nil }.map { ["action": $0.1, "label": $0.2] }
-        return pages.page("admin-invoice", title: "Invoice", values: values, context: context)
+        values["actions"] = (try? invoice.status.next(on: .issue)) != nil ? [["action": "issue", "label": "Issue"]] : []
+        let confirms: [(InvoiceStatus.Event, String, String, String)] = [
+            (.sendToCollections, "collections", "Send to collections…", "Send invoice \(number) of \(client.name) to collections?"),
+            (.cancel, "cancel", "Cancel invoice…", "Cancel invoice \(number) of \(client.name)? The client will no longer be asked to pay it."),
+        ]
+        values["confirms"] = confirms.filter { (try? invoice.status.next(on: $0.0)) != nil }.map {
+            ConfirmAction.values(label: $0.2, action: "/admin/invoices/\(invoice.id.text)/\($0.1)", question: $0.3, confirmLabel: "Yes, " + $0.2.dropLast().lowercased())
+        }
+        func field(_ name: String, _ label: String, _ value: String = "", hint: String? = nil, required: Bool = false, form: String) -> [String: Any] {
+            FormField.make(name, label: label, value: value, hint: hint, required: required, form: form, context: context)
+        }
+        values["fields"] = [
+            "lineDescription": field("description", "Description", required: true, form: "line"),
+            "lineAmount": field("amount", "Amount (\(currency.code))", required: true, form: "line"),
+            "paymentAmount": field("amount", "Amount (\(invoice.currency.code))", invoice.balanceDue.decimalString, required: true, form: "payment"),
+            "reference": field("transaction_id", "Bank reference (optional)", form: "payment"),
+            "note": field("note", "Note (optional)", form: "payment"),
+        ]
+        return pages.page("admin/invoice", title: "Invoice \(number) for \(client.name)", values: values, context: context)
     }
 
     @Sendable func printable(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let invoice = try await billing.invoices.invoice(id: try context.id(what: "invoice"), clientID: nil)
         let client = try await billing.clients.client(id: invoice.clientID)
-        return pages.standalone("invoice-print", values: BillingPagesController.printValues(invoice, name: client.name, email: client.email, country: client.country))
+        return pages.standalone("billing/invoice-print", values: BillingPagesController.printValues(invoice, name: client.name, email: client.email, country: client.country))
     }
 
     @Sendable func addLine(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let id = try context.id(what: "invoice")
         let form = try await FormFields.read(request, context: context)
         _ = try await billing.invoices.addLines(invoiceID: id, [.init(description: form["description"] ?? "", amount: try Money.parse(form["amount"] ?? "", currency: currency))])
+        context.flash(.success, "Line added.")
         return redirect(to: "/admin/invoices/\(id.text)")
     }
 
@@ -277,27 +425,61 @@ struct BillingAdminPagesController: Sendable {
         let staff = try staff(context)
         let id = try context.id(what: "invoice")
         let form = try await FormFields.read(request, context: context)
+        let amount = try Money.parse(form["amount"] ?? "", currency: currency)
         _ = try await billing.payments.recordPayment(
-            staffID: staff.id, invoiceID: id, amount: try Money.parse(form["amount"] ?? "", currency: currency), transactionID: form["transaction_id"],
+            staffID: staff.id, invoiceID: id, amount: amount, transactionID: form["transaction_id"],
             note: form["note"] ?? "", idempotencyKey: form["idempotency_key"]
         )
+        context.flash(.success, "Payment of \(amount.formatted) recorded.")
         return redirect(to: "/admin/invoices/\(id.text)")
     }
 
     @Sendable func changeInvoice(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let id = try context.id(what: "invoice")
         switch context.parameters.get("action") {
-        case "issue": _ = try await billing.invoices.issue(invoiceID: id)
-        case "cancel": _ = try await billing.invoices.cancel(invoiceID: id)
-        case "collections": _ = try await billing.invoices.sendToCollections(invoiceID: id)
+        case "issue":
+            let invoice = try await billing.invoices.issue(invoiceID: id)
+            context.flash(.success, "Invoice \(invoice.number ?? "") issued.")
+        case "cancel":
+            _ = try await billing.invoices.cancel(invoiceID: id)
+            context.flash(.warning, "Invoice cancelled.")
+        case "collections":
+            _ = try await billing.invoices.sendToCollections(invoiceID: id)
+            context.flash(.warning, "Invoice sent to collections.")
         default: throw BillingError.notFound("invoice action")
         }
         return redirect(to: "/admin/invoices/\(id.text)")
     }
 
     @Sendable func payments(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        let payments = try await billing.payments.payments(clientID: nil, limit: 200)
-        return pages.page("admin-payments", title: "Payments", values: ["payments": payments.map(PageValues.payment)], context: context)
+        let page = try context.page(request)
+        let list = ListPage(try await billing.payments.payments(clientID: nil, limit: page.fetchLimit, offset: page.offset), request: page)
+        let labels = try await figures.invoiceLabels(Set(list.rows.map(\.invoiceID)))
+        let names = try await figures.accountNames(Set(labels.values.map(\.clientID)))
+        var sum: Int64? = 0
+        let rows = list.rows.map { payment -> [String: Any] in
+            var row = PageValues.payment(payment)
+            let label = labels[payment.invoiceID]
+            row["invoiceNumber"] = label?.number ?? "draft invoice"
+            row["clientID"] = label?.clientID.text ?? ""
+            row["clientName"] = label.flatMap { names[$0.clientID] } ?? "unknown client"
+            let form = "refund-" + payment.id.text
+            row["fields"] = [
+                "amount": FormField.make("amount", label: "Amount to refund (\(payment.amount.currency.code))", hint: "Leave empty to refund all of it.", form: form, context: context),
+                "toCredit": FormField.make("to_credit", label: "As account credit instead of money back", kind: .checkbox, form: form, context: context),
+            ]
+            if let current = sum, payment.amount.currency == currency {
+                let (next, overflow) = current.addingReportingOverflow(payment.amount.minorUnits)
+                sum = overflow ? nil : next
+            } else {
+                sum = nil
+            }
+            return row
+        }
+        var values: [String: Any] = ["payments": rows, "pageTotal": sum.map { PageValues.money($0, currency) } ?? "—"]
+        values["pagination"] = list.pagination(path: "/admin/payments", query: [:])
+        if list.rows.isEmpty { values["empty"] = EmptyState.values("No payments yet.") }
+        return pages.page("admin/payments", title: "Payments", values: values, context: context)
     }
 
     @Sendable func refund(_ request: Request, context: PortalRequestContext) async throws -> Response {
@@ -306,6 +488,7 @@ struct BillingAdminPagesController: Sendable {
         let form = try await FormFields.read(request, context: context)
         let amount = try form["amount"].map { try Money.parse($0, currency: currency).minorUnits }
         let result = try await billing.payments.refund(staffID: staff.id, paymentID: id, amount: amount, toCredit: form.flag("to_credit"), idempotencyKey: form["idempotency_key"])
+        context.flash(.success, form.flag("to_credit") ? "Refunded as account credit." : "Refund recorded.")
         return redirect(to: "/admin/invoices/\(result.value.invoice.id)")
     }
 
@@ -316,12 +499,17 @@ struct BillingAdminPagesController: Sendable {
             "tokens": try await billing.tokens.list(for: try staff(context)).map { token -> [String: Any] in
                 [
                     "id": token.id.text, "name": token.name, "created": PageValues.date(token.createdAt),
-                    "used": token.lastUsedAt.map(PageValues.date) ?? "never", "revoked": token.revokedAt != nil,
+                    "used": token.lastUsedAt.map(PageValues.date) ?? "never", "revoked": token.revokedAt != nil, "badge": Badge.values("revoked"),
+                    "confirm": ConfirmAction.values(
+                        label: "Revoke…", action: "/admin/api-tokens/\(token.id.text)/revoke",
+                        question: "Revoke the token \(token.name)? Anything using it stops working at once.", confirmLabel: "Yes, revoke it"
+                    ),
                 ]
             },
         ]
         values["created"] = created
-        return pages.page("admin-tokens", title: "API tokens", values: values, context: context)
+        values["fields"] = ["name": FormField.make("name", label: "Name", hint: "What the token is for, e.g. the monitoring system.", required: true, form: "token", context: context)]
+        return pages.page("admin/tokens", title: "API tokens", values: values, context: context)
     }
 
     @Sendable func tokens(_ request: Request, context: PortalRequestContext) async throws -> Response {
@@ -337,12 +525,13 @@ struct BillingAdminPagesController: Sendable {
 
     @Sendable func revokeToken(_ request: Request, context: PortalRequestContext) async throws -> Response {
         try await billing.tokens.revoke(id: try context.id(what: "API token"), for: try staff(context))
+        context.flash(.success, "Token revoked.")
         return redirect(to: "/admin/api-tokens")
     }
 
     @Sendable func run(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let report = try await billing.recurring.runAll(now: billing.clock.now())
-        return pages.page("admin-run", title: "Billing run", values: [
+        return pages.page("admin/run", title: "Billing run", values: [
             "renewals": report.renewalInvoices, "credit": report.creditApplications, "fees": report.lateFees, "reminders": report.reminders,
             "suspended": report.suspensions, "unsuspended": report.unsuspensions,
         ], context: context)

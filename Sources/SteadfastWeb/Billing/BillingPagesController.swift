@@ -28,7 +28,7 @@ struct BillingPagesController: Sendable {
         router.post("clientarea/checkouts/{id}", use: completeCheckout)
         router.get("clientarea/credit", use: credit)
         router.get("clientarea/billing-profile", use: profile)
-        router.post("clientarea/billing-profile", use: saveProfile)
+        router.post("clientarea/billing-profile", rerendering: profile, use: saveProfile)
     }
 
     /// The logged-in account, or a redirect to the log-in page.
@@ -60,7 +60,7 @@ struct BillingPagesController: Sendable {
                 },
             ]
         }
-        return pages.page("store", title: "Order", values: ["groups": groups], context: context)
+        return pages.page("billing/store", title: "Order", values: ["groups": groups], context: context)
     }
 
     @Sendable func addToCart(_ request: Request, context: PortalRequestContext) async throws -> Response {
@@ -74,9 +74,10 @@ struct BillingPagesController: Sendable {
             }
             selections[option] = choice
         }
-        _ = try await billing.orders.addToCart(
+        let item = try await billing.orders.addToCart(
             clientID: account.id, productID: productID, cycle: try BillingCycle(parsing: form["cycle"] ?? ""), selections: selections
         )
+        context.flash(.success, "Added to your cart.")
         return redirect(to: "/cart")
     }
 
@@ -90,7 +91,7 @@ struct BillingPagesController: Sendable {
                 "price": PageValues.money(price.recurring), "setup": PageValues.money(price.setupFee),
             ]
         }
-        return pages.page("cart", title: "Cart", values: [
+        return pages.page("billing/cart", title: "Cart", values: [
             "items": items, "hasItems": !items.isEmpty, "subtotal": PageValues.money(quote.totals.subtotal), "tax": PageValues.money(quote.totals.tax),
             "total": PageValues.money(quote.totals.total), "idempotencyKey": PageValues.newKey(),
         ], context: context)
@@ -99,6 +100,7 @@ struct BillingPagesController: Sendable {
     @Sendable func removeFromCart(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let account = try account(context)
         try await billing.orders.removeFromCart(clientID: account.id, itemID: try context.id(what: "cart item"))
+        context.flash(.info, "Removed from your cart.")
         return redirect(to: "/cart")
     }
 
@@ -106,35 +108,40 @@ struct BillingPagesController: Sendable {
         let account = try account(context)
         let form = try await FormFields.read(request, context: context)
         let result = try await billing.orders.checkout(clientID: account.id, idempotencyKey: form["idempotency_key"])
+        context.flash(.success, "Thank you: your order is placed. Pay its invoice below to start your services.")
         return redirect(to: "/clientarea/invoices/\(result.value.invoiceID)")
     }
 
     @Sendable func order(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let account = try account(context)
         let order = try await billing.orders.order(id: try context.id(what: "order"), clientID: account.id)
-        return pages.page("client-order", title: "Order", values: PageValues.order(order), context: context)
+        return pages.page("billing/order", title: "Order \(order.id.text.prefix(8))", values: PageValues.order(order), context: context)
     }
 
     @Sendable func services(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let account = try account(context)
-        let services = try await billing.clients.services(clientID: account.id, limit: 200)
-        return pages.page("client-services", title: "Services", values: ["services": services.map(PageValues.service)], context: context)
+        let page = try context.page(request)
+        let list = ListPage(try await billing.clients.services(clientID: account.id, limit: page.fetchLimit, offset: page.offset), request: page)
+        var values: [String: Any] = ["services": list.rows.map(PageValues.service)]
+        values["pagination"] = list.pagination(path: "/clientarea/services", query: [:])
+        if list.rows.isEmpty { values["empty"] = EmptyState.values("You have no services yet.", action: (href: "/store", label: "Browse the store")) }
+        return pages.page("billing/services", title: "Services", values: values, context: context)
     }
 
     @Sendable func service(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let account = try account(context)
         let service = try await billing.clients.service(id: try context.id(what: "service"), clientID: account.id)
-        return pages.page("client-service", title: service.description, values: PageValues.service(service), context: context)
+        return pages.page("billing/service", title: service.description, values: PageValues.service(service), context: context)
     }
 
     @Sendable func invoices(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let account = try account(context)
         let page = try context.page(request)
-        let invoices = try await billing.invoices.invoices(clientID: account.id, limit: page.limit, offset: page.offset, includeDrafts: false)
-        return pages.page("client-invoices", title: "Invoices", values: [
-            "invoices": invoices.map { PageValues.invoiceRow($0, base: "/clientarea/invoices") },
-            "more": invoices.count == page.limit, "next": page.nextOffset,
-        ], context: context)
+        let list = ListPage(try await billing.invoices.invoices(clientID: account.id, limit: page.fetchLimit, offset: page.offset, includeDrafts: false), request: page)
+        var values: [String: Any] = ["invoices": list.rows.map { PageValues.invoiceRow($0, base: "/clientarea/invoices") }]
+        values["pagination"] = list.pagination(path: "/clientarea/invoices", query: [:])
+        if list.rows.isEmpty { values["empty"] = EmptyState.values("You have no invoices yet.") }
+        return pages.page("billing/invoices", title: "Invoices", values: values, context: context)
     }
 
     /// The client's own issued invoice (drafts are not shown to clients).
@@ -159,19 +166,14 @@ struct BillingPagesController: Sendable {
         let payments = try await billing.invoices.payments(invoiceID: invoice.id)
         values["payments"] = payments.map(PageValues.payment)
         values["hasPayments"] = !payments.isEmpty
-        switch request.uri.queryParameters.get("notice") {
-        case "paid": values["notice"] = "Thank you: your payment was received."
-        case "declined": values["notice"] = "The card payment did not go through; nothing was charged."
-        default: break
-        }
-        return pages.page("client-invoice", title: "Invoice \(invoice.number ?? "")", values: values, context: context)
+        return pages.page("billing/invoice", title: "Invoice \(invoice.number ?? "")", values: values, context: context)
     }
 
     @Sendable func printable(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let account = try account(context)
         let invoice = try await ownInvoice(account, context)
         let profile = try await billing.clients.profile(clientID: account.id)
-        return pages.standalone("invoice-print", values: Self.printValues(invoice, name: account.name, email: account.email.value, country: profile.country))
+        return pages.standalone("billing/invoice-print", values: Self.printValues(invoice, name: account.name, email: account.email.value, country: profile.country))
     }
 
     static func printValues(_ invoice: Invoice, name: String, email: String, country: String?) -> [String: Any] {
@@ -194,9 +196,10 @@ struct BillingPagesController: Sendable {
         case "pending":
             return redirect(to: result.value.checkout?.paymentURL ?? "/clientarea/invoices/\(invoiceID.text)")
         case "instructions":
-            return pages.page("bank-transfer", title: "Bank transfer", values: ["id": invoiceID.text, "instructions": result.value.instructions ?? ""], context: context)
+            return pages.page("billing/bank-transfer", title: "Bank transfer", values: ["id": invoiceID.text, "instructions": result.value.instructions ?? ""], context: context)
         default:
-            return redirect(to: "/clientarea/invoices/\(invoiceID.text)?notice=paid")
+            context.flash(.success, "Thank you: your payment was received.")
+            return redirect(to: "/clientarea/invoices/\(invoiceID.text)")
         }
     }
 
@@ -205,15 +208,16 @@ struct BillingPagesController: Sendable {
         let invoiceID = try context.id(what: "invoice")
         let form = try await FormFields.read(request, context: context)
         _ = try await billing.payments.applyCredit(clientID: account.id, invoiceID: invoiceID, amount: nil, idempotencyKey: form["idempotency_key"])
+        context.flash(.success, "Your credit was applied to this invoice.")
         return redirect(to: "/clientarea/invoices/\(invoiceID.text)")
     }
 
     @Sendable func checkoutPage(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let account = try account(context)
         let checkout = try await billing.payments.checkout(id: try context.id(what: "checkout"), clientID: account.id)
-        return pages.page("checkout", title: "Test card payment", values: [
+        return pages.page("billing/checkout", title: "Test card payment", values: [
             "id": checkout.id.text, "invoiceID": checkout.invoiceID.text, "amount": PageValues.money(checkout.amount),
-            "status": checkout.status.rawValue, "pending": checkout.status == .pending,
+            "status": checkout.status.rawValue, "pending": checkout.status == .pending, "badge": Badge.values(checkout.status.rawValue),
         ], context: context)
     }
 
@@ -225,14 +229,19 @@ struct BillingPagesController: Sendable {
         let succeed = form["outcome"] == "pay"
         let result = try await billing.payments.simulateTestCardCheckout(clientID: account.id, checkoutID: checkoutID, succeed: succeed)
         let invoiceID = result.value.invoice?.id ?? ""
-        return redirect(to: "/clientarea/invoices/\(invoiceID)?notice=\(succeed ? "paid" : "declined")")
+        if succeed {
+            context.flash(.success, "Thank you: your payment was received.")
+        } else {
+            context.flash(.error, "The card payment was declined; nothing was charged. Try again or choose another way to pay.")
+        }
+        return redirect(to: "/clientarea/invoices/\(invoiceID)")
     }
 
     @Sendable func credit(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let account = try account(context)
         let balance = try await billing.payments.creditBalance(clientID: account.id)
         let entries = try await billing.payments.creditEntries(clientID: account.id)
-        return pages.page("client-credit", title: "Credit", values: [
+        return pages.page("billing/credit", title: "Credit", values: [
             "balance": PageValues.money(balance),
             "entries": entries.map { ["date": PageValues.date($0.createdAt), "description": $0.description, "amount": PageValues.money($0.amount)] },
         ], context: context)
@@ -241,8 +250,15 @@ struct BillingPagesController: Sendable {
     @Sendable func profile(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let account = try account(context)
         let profile = try await billing.clients.profile(clientID: account.id)
-        return pages.page("client-profile", title: "Billing details", values: [
-            "country": profile.country ?? "", "region": profile.region ?? "", "saved": request.uri.queryParameters.get("saved") != nil,
+        return pages.page("billing/profile", title: "Billing details", values: [
+            "fields": [
+                "country": FormField.make(
+                    "country", label: "Country", value: profile.country ?? "", hint: "Two-letter code, e.g. DE or US.", form: "profile", context: context
+                ),
+                "region": FormField.make(
+                    "region", label: "State or region code (optional)", value: profile.region ?? "", hint: "For example NY.", form: "profile", context: context
+                ),
+            ],
         ], context: context)
     }
 
@@ -251,6 +267,7 @@ struct BillingPagesController: Sendable {
         guard account.role == .client else { throw HTTPError(.forbidden, message: "Billing details are for clients.") }
         let form = try await FormFields.read(request, context: context)
         _ = try await billing.clients.updateProfile(clientID: account.id, country: form["country"], region: form["region"], taxExempt: nil)
-        return redirect(to: "/clientarea/billing-profile?saved=1")
+        context.flash(.success, "Billing details saved.")
+        return redirect(to: "/clientarea/billing-profile")
     }
 }

@@ -12,6 +12,15 @@ enum PageValues {
         date.formatted(Date.ISO8601FormatStyle(timeZone: TimeZone(identifier: "UTC")!).year().month().day())
     }
 
+    /// A moment for people: `2026-12-05 18:00:00 UTC`.
+    static func dateTime(_ date: Date) -> String {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.dateFormat = "yyyy-MM-dd HH:mm:ss 'UTC'"
+        return formatter.string(from: date)
+    }
+
     /// A fresh key for a money-moving form: a double-click submits the same key.
     static func newKey() -> String { UUID().uuidString.lowercased() }
 
@@ -19,6 +28,7 @@ enum PageValues {
         [
             "id": invoice.id.text, "href": base + "/" + invoice.id.text, "number": invoice.number ?? "draft", "issued": invoice.issueDate?.iso ?? "—",
             "due": invoice.dueDate.iso, "status": invoice.status.rawValue, "total": money(invoice.total), "balance": money(invoice.balanceDue),
+            "badge": Badge.values(invoice.status.rawValue), "clientID": invoice.clientID.text,
         ]
     }
 
@@ -32,7 +42,7 @@ enum PageValues {
             "subtotal": money(invoice.subtotal), "tax": money(invoice.tax), "total": money(invoice.total), "paid": money(invoice.amountPaid),
             "balance": money(invoice.balanceDue), "balanceDecimal": invoice.balanceDue.decimalString,
             "taxLabel": invoice.taxName.map { "\($0) \(invoice.taxRate?.percentString ?? "")" } ?? "Tax",
-            "payable": invoice.status.isPayable, "draft": invoice.status == .draft,
+            "payable": invoice.status.isPayable, "draft": invoice.status == .draft, "badge": Badge.values(invoice.status.rawValue),
         ]
     }
 
@@ -48,7 +58,7 @@ enum PageValues {
         var values: [String: Any] = [
             "id": service.id.text, "clientID": service.clientID.text, "description": service.description, "cycle": service.cycle.label,
             "status": service.status.rawValue, "price": money(service.recurring),
-            "due": service.nextDueDate?.iso ?? "—", "registered": service.registrationDate.iso,
+            "due": service.nextDueDate?.iso ?? "—", "registered": service.registrationDate.iso, "badge": Badge.values(service.status.rawValue),
         ]
         values["reason"] = service.suspensionReason?.rawValue
         return values
@@ -57,7 +67,8 @@ enum PageValues {
     static func order(_ order: Order) -> [String: Any] {
         var values: [String: Any] = [
             "id": order.id.text, "short": String(order.id.text.prefix(8)), "clientID": order.clientID.text, "status": order.status.rawValue,
-            "date": order.orderDate.iso, "pending": order.status == .pending,
+            "date": order.orderDate.iso, "pending": order.status == .pending, "badge": Badge.values(order.status.rawValue),
+            "summary": order.items.map(\.description).joined(separator: ", "),
             "items": order.items.map { item -> [String: Any] in
                 ["description": item.description, "cycle": item.cycle.label, "recurring": money(item.recurring), "setup": money(item.setupFee)]
             },

@@ -28,6 +28,10 @@ public struct PortalRequestContext: RequestContext, SessionRequestContext, Remot
     public var csrfToken: String?
     /// Body size limit, set from configuration by ``RequestLoggingMiddleware``.
     public var maxUploadSize: Int = 1 << 20
+    /// The request's path, set by ``RequestLoggingMiddleware``: the layout marks the current page with it.
+    public var requestPath: String = "/"
+    /// A form post that failed validation, while its page is rendered again (``FormReplay``).
+    var formReplay: FormReplay?
 
     public init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)

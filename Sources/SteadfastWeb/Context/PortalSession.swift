@@ -12,6 +12,9 @@ public struct PortalSession: Codable, Sendable, Equatable {
     /// session logs nobody in; only `POST /api/v1/auth/login/second-factor` (or the HTML form)
     /// can complete it, on any node.
     public var secondFactorPending: Bool?
+    /// Messages for the next page this session sees (``Flash``): kept here, in the database
+    /// session, so they survive a redirect to another node.
+    public var flashes: [Flash]?
 
     public init(accountID: UUID, issuedAt: Date, secondFactorPending: Bool? = nil) {
         self.accountID = accountID

@@ -24,15 +24,15 @@ struct AuthPagesController: Sendable {
             redirect(to: context.account == nil ? "/login" : "/clientarea")
         }
         router.get("login") { _, context in
-            context.account != nil ? redirect(to: home(context.account!)) : pages.page("login", title: "Log in", context: context)
+            context.account != nil ? redirect(to: home(context.account!)) : pages.page("accounts/login", title: "Log in", context: context)
         }
         router.post("login", use: login)
         router.get("register") { _, context in
-            pages.page("register", title: "Register", context: context)
+            pages.page("accounts/register", title: "Register", context: context)
         }
         router.post("register", use: register)
         router.get("logout") { _, context in
-            context.account == nil ? redirect(to: "/login") : pages.page("logout", title: "Log out", context: context)
+            context.account == nil ? redirect(to: "/login") : pages.page("accounts/logout", title: "Log out", context: context)
         }
         router.post("logout") { _, context in
             sessions.logOut(context: context)
@@ -47,7 +47,7 @@ struct AuthPagesController: Sendable {
             try await sessions.logIn(account, request: request, context: context, secondFactorPending: account.twoFactorEnabled)
             return redirect(to: account.twoFactorEnabled ? "/login/second-factor" : home(account))
         } catch let error as AccountError {
-            return pages.page("login", title: "Log in", values: ["error": error.message, "email": form.email ?? ""], status: .unauthorized, context: context)
+            return pages.page("accounts/login", title: "Log in", values: ["error": error.message, "email": form.email ?? ""], status: .unauthorized, context: context)
         }
     }
 
@@ -60,7 +60,7 @@ struct AuthPagesController: Sendable {
         } catch let error as AccountError {
             let status: HTTPResponse.Status = error == .duplicateEmail ? .conflict : .badRequest
             return pages.page(
-                "register", title: "Register",
+                "accounts/register", title: "Register",
                 values: ["error": error.message, "email": form.email ?? "", "name": form.name ?? ""],
                 status: status, context: context
             )
@@ -68,7 +68,7 @@ struct AuthPagesController: Sendable {
     }
 
     func home(_ account: Account) -> String {
-        account.role == .staff ? "/admin" : "/clientarea"
+        Navigation.home(account)
     }
 }
 

@@ -1,11 +1,17 @@
 import Foundation
 import Hummingbird
 import SteadfastDomain
+import SteadfastJobs
+import SteadfastPersistence
 import SteadfastServices
 
-/// The client area dashboard and the staff-only admin area.
+/// The two overviews: the client area's (invoices due, active services, open tickets) and
+/// the staff one (pending orders, overdue invoices and their sum, tickets waiting, failing jobs).
 struct PortalPagesController: Sendable {
     let accounts: AccountService
+    let billing: BillingWeb
+    let figures: PortalFiguresRepository
+    let jobs: JobStore
     let pages: PageRenderer
     let nodeID: String
 
@@ -16,25 +22,35 @@ struct PortalPagesController: Sendable {
 
     @Sendable func clientArea(_ request: Request, context: PortalRequestContext) async throws -> Response {
         guard let account = context.account else { return redirect(to: "/login") }
-        return pages.page("clientarea", title: "Client area", values: [
-            "name": account.name,
-            "email": account.email.value,
-            "role": account.role.rawValue,
+        let figures = try await figures.client(account.id)
+        let currency = billing.settings.currency
+        let due = try await billing.invoices.invoices(clientID: account.id, status: .unpaid, limit: 10, includeDrafts: false)
+        // "Welcome back" only for someone who has been here before: an account with history.
+        let returning = figures.invoicesEver > 0 || figures.activeServices > 0 || figures.openTickets > 0
+        var values: [String: Any] = [
+            "name": account.name, "email": account.email.value,
             "since": account.createdAt.formatted(date: .long, time: .omitted),
-        ], context: context)
+            "returning": returning, "isNew": !returning,
+            "dueCount": figures.dueInvoices, "hasDue": figures.dueInvoices > 0, "dueTotal": PageValues.money(figures.dueTotal, currency),
+            "activeCount": figures.activeServices, "openTickets": figures.openTickets,
+        ]
+        if !due.isEmpty {
+            values["due"] = ["invoices": due.map { PageValues.invoiceRow($0, base: "/clientarea/invoices") }] as [String: Any]
+        }
+        return pages.page("billing/overview", title: "Client area", values: values, context: context)
     }
 
     @Sendable func admin(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        guard let account = context.account else { return redirect(to: "/login") }
-        guard account.role == .staff else {
-            throw HTTPError(.forbidden, message: "The admin area is for staff only.")
-        }
-        return pages.page("admin", title: "Administration", values: [
-            "name": account.name,
-            "email": account.email.value,
-            "node": nodeID,
-            "clients": try await accounts.count(role: .client),
-            "staff": try await accounts.count(role: .staff),
+        let account = try context.requireStaffPage()
+        let today = BillingDate(billing.clock.now(), in: billing.settings.timeZone).iso
+        let figures = try await figures.staff(today: today)
+        let failing = try await jobs.jobs(now: billing.clock.now()).filter { ["failed", "timed_out", "abandoned"].contains($0.lastRun?.state ?? "") }.map(\.name)
+        return pages.page("admin/overview", title: "Administration", values: [
+            "name": account.name, "email": account.email.value, "node": nodeID,
+            "clients": try await accounts.count(role: .client), "staff": try await accounts.count(role: .staff),
+            "pendingOrders": figures.pendingOrders, "overdueCount": figures.overdueInvoices, "hasOverdue": figures.overdueInvoices > 0,
+            "overdueTotal": PageValues.money(figures.overdueTotal, billing.settings.currency), "ticketsWaiting": figures.ticketsWaiting,
+            "failingJobs": failing.count, "hasFailingJobs": !failing.isEmpty, "failingJobNames": failing,
         ], context: context)
     }
 }

@@ -2,7 +2,8 @@ import Foundation
 import SteadfastJobs
 import SteadfastDomain
 
-/// Formats scheduler records for the admin page and the JSON API (times in UTC, ISO 8601).
+/// Formats scheduler records for the admin page (times for people, in UTC) and the JSON API
+/// (``time(_:)``: ISO 8601).
 enum JobsView {
     static func time(_ date: Date?) -> String {
         guard let date else { return "—" }
@@ -15,22 +16,38 @@ enum JobsView {
         duration.map(DurationText.formatMeasured) ?? "—"
     }
 
+    /// A time for the page: `2026-12-05 18:00:00 UTC`.
+    static func shown(_ date: Date?) -> String {
+        guard let date else { return "—" }
+        return PageValues.dateTime(date)
+    }
+
+    /// What the catch-up policy (`run_once`, `run_all:N`, `skip`) does, in words.
+    static func catchUp(_ policy: String) -> String {
+        if policy == "run_once" { return "one run for all missed" }
+        if policy == "skip" { return "skipped" }
+        if policy.hasPrefix("run_all:") { return "each run, up to \(policy.dropFirst("run_all:".count))" }
+        return policy
+    }
+
     /// A row of the jobs table.
     static func row(_ job: JobSummary) -> [String: Any] {
         let last = job.lastRun
         return [
-            "name": job.name, "schedule": job.schedule, "catchUp": job.catchUp, "timeout": duration(job.timeout),
-            "lastSlot": last.map { $0.kind == .manual ? "manual, \(time($0.slotAt))" : time($0.slotAt) } ?? "never",
+            "name": job.name, "schedule": job.schedule, "catchUp": catchUp(job.catchUp), "timeout": duration(job.timeout),
+            "lastSlot": last.map { $0.kind == .manual ? "manual, \(shown($0.slotAt))" : shown($0.slotAt) } ?? "never",
             "lastNode": last?.holder ?? "—", "lastDuration": duration(last?.duration), "lastState": last?.state ?? "—",
-            "lastError": last?.error ?? "", "nextSlot": time(job.nextSlotAt), "publishedBy": job.publishedBy,
+            "badge": Badge.values(last?.state ?? "never"),
+            "lastError": last?.error ?? "", "nextSlot": shown(job.nextSlotAt), "publishedBy": job.publishedBy,
         ]
     }
 
     /// A row of a job's history table.
     static func row(_ run: JobRunRecord) -> [String: Any] {
         var row: [String: Any] = [
-            "slot": run.kind == .manual ? run.slotKey : time(run.slotAt), "kind": run.kind.rawValue, "state": run.state,
-            "node": run.holder ?? "—", "token": run.fencingToken, "takeovers": run.takeovers, "started": time(run.startedAt),
+            "slot": run.kind == .manual ? run.slotKey : shown(run.slotAt), "kind": run.kind.rawValue, "state": run.state,
+            "badge": Badge.values(run.state),
+            "node": run.holder ?? "—", "token": run.fencingToken, "takeovers": run.takeovers, "started": shown(run.startedAt),
             "lag": duration(run.startLag), "duration": duration(run.duration), "error": run.error ?? "", "missed": run.missedSlots,
         ]
         // Mustache sections treat any present value as true: leave absent values out.

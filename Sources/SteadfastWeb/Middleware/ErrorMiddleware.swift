@@ -13,9 +13,14 @@ public struct ErrorMiddleware: RouterMiddleware {
     public typealias Context = PortalRequestContext
 
     let pages: PageRenderer
+    /// Who is logged in, for an error page raised before the session was read (an unknown
+    /// path never reaches the session middleware): the page then shows the account's
+    /// navigation, not "Log in / Register".
+    let account: @Sendable (Request) async -> Account?
 
-    public init(pages: PageRenderer) {
+    public init(pages: PageRenderer, account: @escaping @Sendable (Request) async -> Account? = { _ in nil }) {
         self.pages = pages
+        self.account = account
     }
 
     public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
@@ -33,6 +38,8 @@ public struct ErrorMiddleware: RouterMiddleware {
             if Self.wantsJSON(request) {
                 return problem.jsonResponse(requestID: context.requestID)
             }
+            var context = context
+            if context.account == nil { context.account = await account(request) }
             return pages.errorPage(problem, context: context)
         }
     }

@@ -38,6 +38,7 @@ public struct RequestLoggingMiddleware: RouterMiddleware {
         context.isSecure = secure
         let limit = uploadLimits[request.uri.path] ?? maxBodySize
         context.maxUploadSize = limit
+        context.requestPath = request.uri.path
         context.logger[metadataKey: "hb.request.id"] = .string(requestID)
         context.logger[metadataKey: "steadfast.request.id"] = .string(requestID)
         context.logger[metadataKey: "client.address"] = .string(clientIP)

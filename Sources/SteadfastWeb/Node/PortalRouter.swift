@@ -14,7 +14,7 @@ import SteadfastStorage
 ///
 /// Middleware order, outermost first: request id + access log + body limit, metrics, error
 /// rendering, Secure cookies; then, for every route but the probes (`/healthz`, `/readyz`,
-/// `/metrics`) and signed download links, sessions (database-backed; a load failure is a 503,
+/// `/metrics`), the stylesheet and script (`/assets/...`) and signed download links, sessions (database-backed; a load failure is a 503,
 /// not a log-out) and authentication; then CSRF for HTML routes and JSON-only for `/api/v1`.
 public struct PortalRouter: Sendable {
     let configuration: NodeConfiguration
@@ -59,13 +59,21 @@ public struct PortalRouter: Sendable {
             uploadLimits: ["/api/v1/files": configuration.maxUploadSize].merging(SupportWeb.uploadLimits(configuration)) { first, _ in first }
         ))
         router.middlewares.add(MetricsMiddleware())
-        router.middlewares.add(ErrorMiddleware(pages: pages))
+        router.middlewares.add(ErrorMiddleware(pages: pages, account: { [accounts, sessionStorage, clock, configuration] request in
+            // Only for the page's navigation: a session that logs someone in (not half a
+            // two-factor log-in, not past its absolute expiry).
+            guard let session = try? await sessionStorage.load(request: request), session.secondFactorPending != true,
+                  clock.now() < session.issuedAt.addingTimeInterval(configuration.sessionAbsoluteTimeout.totalSeconds)
+            else { return nil }
+            return try? await accounts.account(id: session.accountID)
+        }))
         router.middlewares.add(SecureCookieMiddleware(mode: configuration.servedOverHTTPS ? .always : configuration.secureCookies))
 
         // Probes and signed download links need no session: they answer without one, so a probe
         // that carries a cookie is not turned into a 503 page while the database is down
         // (/healthz must stay 200 while the process lives).
         HealthController(readiness: readiness, registry: metrics, nodeID: configuration.nodeID).addRoutes(to: router)
+        try AssetsController.load().addRoutes(to: router)
         DownloadLinkController(registry: files.registry).addRoutes(to: router)
 
         let portal = router.group()
@@ -95,9 +103,12 @@ public struct PortalRouter: Sendable {
         ))
         AuthPagesController(accounts: accounts, sessions: issuer, pages: pages).addRoutes(to: html)
         AccountPagesController(accounts: accounts, sessions: issuer, settings: configuration.accountSettings, pages: pages, clock: clock).addRoutes(to: html)
-        PortalPagesController(accounts: accounts, pages: pages, nodeID: configuration.nodeID).addRoutes(to: html)
+        let figures = PortalFiguresRepository(database)
+        PortalPagesController(
+            accounts: accounts, billing: billing, figures: figures, jobs: JobStore(database: database), pages: pages, nodeID: configuration.nodeID
+        ).addRoutes(to: html)
         BillingPagesController(billing: billing, pages: pages).addRoutes(to: html)
-        BillingAdminPagesController(billing: billing, pages: pages).addRoutes(to: html)
+        BillingAdminPagesController(billing: billing, pages: pages, figures: figures).addRoutes(to: html)
         JobsPagesController(store: JobStore(database: database), pages: pages, clock: clock, nodeID: configuration.nodeID).addRoutes(to: html)
         SupportPagesController(tickets: tickets, pages: pages).addRoutes(to: html)
         MailAdminController(mail: MailAdmin(database: database, clock: clock), pages: pages).addRoutes(api: api, html: html)

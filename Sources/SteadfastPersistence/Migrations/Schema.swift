@@ -9,10 +9,10 @@
 /// | 300–399 | scheduler |
 /// | 400–499 | support desk (``SupportMigrations``) |
 /// | 500–599 | e-mail (``MailMigrations``) |
-/// | 600–699 | account self-service, two-factor log-in (``AccountMigrations``) |
+/// | 600–699 | account self-service, two-factor log-in (``AccountMigrations``); the audit trail, 650 (``AuditMigrations``) |
 ///
 /// The ``Migrator`` applies every version a database lacks, whatever its number, so blocks do not
 /// need to land in order. Never edit or renumber a migration once it has shipped.
 public enum Schema {
-    public static let migrations: [Migration] = FoundationMigrations.all + StorageMigrations.all + BillingMigrations.all + SchedulerMigrations.all + SupportMigrations.all + MailMigrations.all + AccountMigrations.all
+    public static let migrations: [Migration] = FoundationMigrations.all + StorageMigrations.all + BillingMigrations.all + SchedulerMigrations.all + SupportMigrations.all + MailMigrations.all + AccountMigrations.all + AuditMigrations.all
 }

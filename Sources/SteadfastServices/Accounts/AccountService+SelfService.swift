@@ -30,6 +30,13 @@ extension AccountService {
             if let newEmail {
                 try await self.sendVerification(tx, accountID: accountID, name: name, email: newEmail, now: now)
             }
+            try await AuditTrail.record(
+                tx, .accountProfileUpdated, object: .account(accountID),
+                before: ["name": current.name, "company": current.profile.company, "phone": current.profile.phone, "address": current.profile.address],
+                after: ["name": name, "company": profile.company, "phone": profile.phone, "address": profile.address]
+                    .merging(newEmail.map { ["pending_email": $0.value] } ?? [:]) { $1 },
+                account: accountID, now: now
+            )
         }
         var updated = current
         updated.name = name
@@ -60,6 +67,7 @@ extension AccountService {
         let now = clock.now()
         try await database.transaction { tx in
             try await self.sendVerification(tx, accountID: account.id, name: account.name, email: account.email, now: now)
+            try await AuditTrail.record(tx, .accountEmailVerificationSent, object: .account(account.id), after: ["email": account.email.value], account: account.id, now: now)
         }
     }
 
@@ -72,7 +80,12 @@ extension AccountService {
             guard let consumed = try await repository.consumeToken(hash: LinkToken.hash(of: token), purpose: .emailVerification, now: now),
                 let address = consumed.email
             else { throw AccountError.invalidToken }
+            let before = try await tx.first("SELECT email FROM accounts WHERE id = \(consumed.accountID)")?.string("email")
             try await repository.setVerifiedEmail(id: consumed.accountID, email: try EmailAddress(address), now: now)
+            try await AuditTrail.record(
+                tx, .accountEmailVerified, object: .account(consumed.accountID), before: ["email": before ?? ""], after: ["email": address, "verified": "true"],
+                account: consumed.accountID, now: now
+            )
             return consumed.accountID
         }
     }
@@ -92,7 +105,8 @@ extension AccountService {
         let now = clock.now()
         try await database.transaction { tx in
             try await AccountSelfServiceRepository(tx).updatePasswordHash(id: accountID, hash: hash, now: now)
-            try await AccountSessionRepository(tx).endAll(accountID: accountID, exceptIDHash: keepingSessionHash, now: now)
+            let ended = try await AccountSessionRepository(tx).endAll(accountID: accountID, exceptIDHash: keepingSessionHash, now: now)
+            try await AuditTrail.record(tx, .accountPasswordChanged, object: .account(accountID), after: ["sessions_ended": String(ended)], account: accountID, now: now)
         }
     }
 
@@ -103,7 +117,12 @@ extension AccountService {
 
     /// Ends one of the account's own sessions; `false` when it has none with that id.
     public func endSession(accountID: UUID, sessionID: UUID) async throws -> Bool {
-        try await AccountSessionRepository(database).end(id: sessionID, accountID: accountID, now: clock.now())
+        let now = clock.now()
+        return try await database.transaction { tx in
+            guard try await AccountSessionRepository(tx).end(id: sessionID, accountID: accountID, now: now) else { return false }
+            try await AuditTrail.record(tx, .accountSessionEnded, object: AuditObject("session", sessionID), account: accountID, now: now)
+            return true
+        }
     }
 
     // MARK: Password reset
@@ -135,6 +154,7 @@ extension AccountService {
                 tx, .passwordReset, to: try MailRecipient(address: address, name: name),
                 values: ["client_name": name, "reset_url": url, "expires_in": AccountSettings.spoken(ttl)], now: now
             )
+            try await AuditTrail.record(tx, .accountPasswordResetRequested, object: .account(accountID), account: accountID, now: now)
         }
     }
 
@@ -166,7 +186,8 @@ extension AccountService {
                 throw AccountError.invalidToken
             }
             try await repository.updatePasswordHash(id: account.id, hash: passwordHash, now: now)
-            try await AccountSessionRepository(tx).endAll(accountID: account.id, exceptIDHash: nil, now: now)
+            let ended = try await AccountSessionRepository(tx).endAll(accountID: account.id, exceptIDHash: nil, now: now)
+            try await AuditTrail.record(tx, .accountPasswordReset, object: .account(account.id), after: ["sessions_ended": String(ended)], account: account.id, now: now)
         }
     }
 

@@ -18,8 +18,11 @@ extension AccountService {
         guard !account.twoFactorEnabled else { throw AccountError.twoFactorAlreadyEnabled }
         var generator = SystemRandomNumberGenerator()
         let totp = TOTP.generate(using: &generator)
+        let now = clock.now()
         let started = try await database.transaction { tx in
-            try await TwoFactorRepository(tx).startEnrolment(accountID: accountID, secret: totp.base32Secret, now: self.clock.now())
+            guard try await TwoFactorRepository(tx).startEnrolment(accountID: accountID, secret: totp.base32Secret, now: now) else { return false }
+            try await AuditTrail.record(tx, .accountTwoFactorEnrolmentStarted, object: .account(accountID), account: accountID, now: now)
+            return true
         }
         guard started else { throw AccountError.twoFactorAlreadyEnabled }
         return TOTPEnrolment(secret: totp.base32Secret, otpauthURI: totp.provisioningURI(issuer: settings.issuer, accountName: account.email.value))
@@ -51,6 +54,7 @@ extension AccountService {
             let repository = TwoFactorRepository(tx)
             guard try await repository.recordUsedStep(accountID: accountID, step: step) else { throw AccountError.invalidSecondFactor }
             try await repository.confirm(accountID: accountID, recoveryCodeHashes: hashes, now: now)
+            try await AuditTrail.record(tx, .accountTwoFactorEnabled, object: .account(accountID), before: ["two_factor": "off"], after: ["two_factor": "totp"], account: accountID, now: now)
         }
         return codes
     }
@@ -61,7 +65,15 @@ extension AccountService {
         let now = clock.now()
         try await database.transaction { tx in
             try await TwoFactorRepository(tx).disable(accountID: accountID, now: now)
+            try await AuditTrail.record(tx, .accountTwoFactorDisabled, object: .account(accountID), before: ["two_factor": "totp"], after: ["two_factor": "off"], account: accountID, now: now)
         }
+    }
+
+    /// Completes a log-in waiting for its second factor: checks the code
+    /// (``verifySecondFactor(accountID:code:)``) and records the log-in.
+    public func completeLogIn(accountID: UUID, code: String) async throws {
+        try await verifySecondFactor(accountID: accountID, code: code)
+        try await recordLogIn(accountID, method: "password+second_factor")
     }
 
     /// Checks a second-factor code for the account: a TOTP code (accepted once: the step is

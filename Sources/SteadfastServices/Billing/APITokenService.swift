@@ -50,7 +50,10 @@ public struct APITokenService: Sendable {
         let token = "sft_" + Self.hex(bytes)
         let id = UUID()
         let now = clock.now()
-        try await APITokenRepository(database).insert(id: id, name: name, tokenHash: Self.hash(token), accountID: staff.id, scopes: scopes, expiresAt: expiresAt, now: now)
+        try await database.transaction { tx in
+            try await APITokenRepository(tx).insert(id: id, name: name, tokenHash: Self.hash(token), accountID: staff.id, scopes: scopes, expiresAt: expiresAt, now: now)
+            try await AuditTrail.record(tx, .apiTokenCreated, object: AuditObject("api_token", id), after: ["name": name], now: now)
+        }
         return (APITokenRepository.Record(id: id, name: name, accountID: staff.id, createdAt: now, lastUsedAt: nil, revokedAt: nil, scopes: scopes, expiresAt: expiresAt), token)
     }
 
@@ -86,7 +89,11 @@ public struct APITokenService: Sendable {
     /// Revokes one of the caller's own tokens (another account's is 404).
     public func revoke(id: UUID, for staff: Account) async throws {
         try StaffPolicy.require(.apiTokens, of: staff)
-        guard try await APITokenRepository(database).revoke(id: id, accountID: staff.id, now: clock.now()) else { throw BillingError.notFound("API token") }
+        let now = clock.now()
+        try await database.transaction { tx in
+            guard try await APITokenRepository(tx).revoke(id: id, accountID: staff.id, now: now) else { throw BillingError.notFound("API token") }
+            try await AuditTrail.record(tx, .apiTokenRevoked, object: AuditObject("api_token", id), now: now)
+        }
     }
 
     static func hash(_ token: String) -> String {
@@ -104,4 +111,12 @@ public struct APITokenService: Sendable {
         return String(decoding: text, as: UTF8.self)
     }
 
+}
+
+extension APITokenService {
+    /// The id of a live token (what the audit trail records as the actor), `nil` for any other text.
+    public func tokenID(_ token: String) async throws -> UUID? {
+        guard token.hasPrefix("sft_"), token.utf8.count == 68 else { return nil }
+        return try await APITokenRepository(database).find(tokenHash: Self.hash(token))?.id
+    }
 }

@@ -65,17 +65,27 @@ public struct CatalogueService: Sendable {
             id: UUID(), name: try Self.validName(name), description: try Self.validDescription(description), hidden: hidden,
             sortOrder: try Self.validSortOrder(sortOrder), createdAt: clock.now()
         )
-        try await repository.insert(group)
+        try await database.transaction { tx in
+            try await CatalogueRepository(tx).insert(group)
+            try await AuditTrail.record(tx, .productGroupCreated, object: AuditObject("product_group", group.id), after: Self.auditFields(group), now: group.createdAt)
+        }
         return group
     }
 
     public func updateGroup(id: UUID, name: String?, description: String?, hidden: Bool?, sortOrder: Int?) async throws -> ProductGroup {
         guard var group = try await repository.group(id: id) else { throw BillingError.notFound("product group") }
+        let before = group
         if let name { group.name = try Self.validName(name) }
         if let description { group.description = try Self.validDescription(description) }
         if let hidden { group.hidden = hidden }
         if let sortOrder { group.sortOrder = try Self.validSortOrder(sortOrder) }
-        try await repository.update(group)
+        let updated = group
+        try await database.transaction { tx in
+            try await CatalogueRepository(tx).update(updated)
+            try await AuditTrail.record(
+                tx, .productGroupUpdated, object: AuditObject("product_group", id), before: Self.auditFields(before), after: Self.auditFields(updated), now: self.clock.now()
+            )
+        }
         return group
     }
 
@@ -93,7 +103,10 @@ public struct CatalogueService: Sendable {
             },
             hidden: input.hidden, retired: input.retired, stockLimit: input.stockLimit, stockSold: 0, taxable: input.taxable, createdAt: clock.now()
         )
-        try await database.transaction { tx in try await CatalogueRepository(tx).insert(product) }
+        try await database.transaction { tx in
+            try await CatalogueRepository(tx).insert(product)
+            try await AuditTrail.record(tx, .productCreated, object: AuditObject("product", product.id), after: Self.auditFields(product), now: product.createdAt)
+        }
         return product
     }
 
@@ -104,6 +117,7 @@ public struct CatalogueService: Sendable {
         return try await database.transaction { tx in
             let repository = CatalogueRepository(tx)
             guard var product = try await repository.product(id: id) else { throw BillingError.notFound("product") }
+            let before = product
             if let limit = input.stockLimit, limit < product.stockSold {
                 throw BillingError.invalid("the stock limit cannot be below the \(product.stockSold) already sold", field: "stock_limit")
             }
@@ -116,8 +130,24 @@ public struct CatalogueService: Sendable {
             product.stockLimit = input.stockLimit
             product.taxable = input.taxable
             try await repository.update(product, now: now)
+            try await AuditTrail.record(
+                tx, .productUpdated, object: AuditObject("product", id), before: Self.auditFields(before), after: Self.auditFields(product), now: now
+            )
             return product
         }
+    }
+
+    /// What the audit trail records of a group and a product.
+    static func auditFields(_ group: ProductGroup) -> [String: String] {
+        ["name": group.name, "description": group.description, "hidden": String(group.hidden), "sort_order": String(group.sortOrder)]
+    }
+
+    static func auditFields(_ product: Product) -> [String: String] {
+        [
+            "name": product.name, "description": product.description, "group_id": product.groupID.uuidString.lowercased(),
+            "hidden": String(product.hidden), "retired": String(product.retired), "stock_limit": product.stockLimit.map(String.init) ?? "",
+            "taxable": String(product.taxable), "pricing": product.pricing.sorted { $0.key.rawValue < $1.key.rawValue }.map { "\($0.key.rawValue)=\($0.value)" }.joined(separator: ","),
+        ]
     }
 
     public func product(id: UUID) async throws -> Product? {

@@ -26,6 +26,7 @@ public struct ClientBillingService: Sendable {
         let now = clock.now()
         return try await database.transaction { tx in
             var profile = try await BillingLedger(tx: tx, settings: settings, now: now).lockClient(clientID)
+            let before = profile
             // Tax follows the country: clearing it would take the client out of every tax rule.
             // Once a country is known (given, or billing.default_country) it can only be changed.
             if country == nil, profile.country != nil {
@@ -35,6 +36,10 @@ public struct ClientBillingService: Sendable {
             profile.region = region
             if let taxExempt { profile.taxExempt = taxExempt }
             try await BillingProfileRepository(tx).update(profile, now: now)
+            let fields = { (p: BillingProfile) in ["country": p.country ?? "", "region": p.region ?? "", "tax_exempt": String(p.taxExempt)] }
+            try await AuditTrail.record(
+                tx, .billingProfileUpdated, object: AuditObject("billing_profile", clientID), before: fields(before), after: fields(profile), account: clientID, now: now
+            )
             return profile
         }
     }
@@ -61,6 +66,10 @@ public struct ClientBillingService: Sendable {
             guard try await services.transition(id: id, from: service.status, to: target, reason: event == .suspend ? .staff : nil, now: now) else {
                 throw BillingError.conflict("the service changed at the same moment; reload and try again")
             }
+            try await AuditTrail.record(
+                tx, .serviceChanged, object: AuditObject("service", id), before: ["status": service.status.rawValue], after: ["status": target.rawValue],
+                account: current.clientID, now: now
+            )
         }
         return try await service(id: id, clientID: nil)
     }

@@ -65,13 +65,16 @@ public struct InvoiceService: Sendable {
                 taxMode: calculator.mode, orderID: nil, lines: computed, createdAt: now
             )
             try await ledger.invoices.insert(invoice, now: now)
+            try await AuditTrail.record(
+                tx, .invoiceCreated, object: AuditObject("invoice", id), after: Self.auditFields(invoice), amounts: ["total": invoice.total], account: clientID, now: now
+            )
         }
         return try await invoice(id: id, clientID: nil)
     }
 
     /// Adds lines to a draft.
     public func addLines(invoiceID: UUID, _ lines: [LineInput]) async throws -> Invoice {
-        try await change(invoiceID: invoiceID) { ledger, invoice in
+        try await change(invoiceID: invoiceID, audit: .invoiceLinesAdded) { ledger, invoice in
             guard invoice.status == .draft else { throw BillingError.conflict("lines can only be added to a draft", field: "status") }
             let rule = invoice.taxRate.map { TaxRule(country: "XX", name: invoice.taxName ?? "Tax", rate: $0) }
             let calculator = InvoiceCalculator(rule: rule, mode: invoice.taxMode)
@@ -89,7 +92,7 @@ public struct InvoiceService: Sendable {
 
     /// Issues a draft: it gets the next number and becomes payable.
     public func issue(invoiceID: UUID) async throws -> Invoice {
-        try await change(invoiceID: invoiceID) { ledger, invoice in
+        try await change(invoiceID: invoiceID, audit: .invoiceIssued) { ledger, invoice in
             try await ledger.issue(&invoice)
             try await ledger.invoices.save(invoice, now: ledger.now)
             try await ledger.settleIfZero(&invoice)
@@ -98,7 +101,7 @@ public struct InvoiceService: Sendable {
 
     /// Cancels a draft or unpaid invoice (its number stays used). Paid money must be refunded first.
     public func cancel(invoiceID: UUID) async throws -> Invoice {
-        try await change(invoiceID: invoiceID) { ledger, invoice in
+        try await change(invoiceID: invoiceID, audit: .invoiceCancelled) { ledger, invoice in
             guard invoice.amountPaid.isZero else {
                 throw BillingError.conflict("this invoice has payments; refund them before cancelling it")
             }
@@ -109,13 +112,13 @@ public struct InvoiceService: Sendable {
 
     /// Hands an unpaid invoice to collections (it stays payable).
     public func sendToCollections(invoiceID: UUID) async throws -> Invoice {
-        try await change(invoiceID: invoiceID) { ledger, invoice in
+        try await change(invoiceID: invoiceID, audit: .invoiceSentToCollections) { ledger, invoice in
             try invoice.status.apply(.sendToCollections)
             try await ledger.invoices.save(invoice, now: ledger.now)
         }
     }
 
-    private func change(invoiceID: UUID, _ action: @escaping @Sendable (BillingLedger, inout Invoice) async throws -> Void) async throws -> Invoice {
+    private func change(invoiceID: UUID, audit: AuditAction, _ action: @escaping @Sendable (BillingLedger, inout Invoice) async throws -> Void) async throws -> Invoice {
         let settings = self.settings
         let now = clock.now()
         guard let clientID = try await InvoiceRepository(database).find(id: invoiceID)?.clientID else { throw BillingError.notFound("invoice") }
@@ -123,9 +126,22 @@ public struct InvoiceService: Sendable {
             let ledger = BillingLedger(tx: tx, settings: settings, now: now)
             _ = try await ledger.lockClient(clientID)
             guard var invoice = try await ledger.invoices.find(id: invoiceID, lock: true) else { throw BillingError.notFound("invoice") }
+            let before = invoice
             try await action(ledger, &invoice)
+            try await AuditTrail.record(
+                tx, audit, object: AuditObject("invoice", invoiceID), before: Self.auditFields(before), after: Self.auditFields(invoice),
+                amounts: ["total": invoice.total], account: clientID, now: now
+            )
         }
         return try await invoice(id: invoiceID, clientID: nil)
+    }
+
+    /// What the audit trail records of an invoice's state.
+    static func auditFields(_ invoice: Invoice) -> [String: String] {
+        [
+            "status": invoice.status.rawValue, "number": invoice.number ?? "", "lines": String(invoice.lines.count),
+            "total_minor_units": String(invoice.total.minorUnits),
+        ]
     }
 
     static func drafts(_ lines: [LineInput], currency: Currency) throws(BillingError) -> [InvoiceLineDraft] {

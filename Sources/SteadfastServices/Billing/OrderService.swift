@@ -32,12 +32,19 @@ public struct OrderService: Sendable {
         if let remaining = product.stockRemaining, remaining == 0 {
             throw BillingError(.unavailable, "\(product.name) is out of stock", field: "product_id")
         }
-        let cart = CartRepository(database)
-        guard try await cart.items(clientID: clientID).count < Self.maximumItems else {
-            throw BillingError.invalid("a cart holds at most \(Self.maximumItems) items", field: "product_id")
+        let now = clock.now()
+        let item = CartItem(id: UUID(), clientID: clientID, productID: productID, cycle: cycle, selections: selections, createdAt: now)
+        try await database.transaction { tx in
+            let cart = CartRepository(tx)
+            guard try await cart.items(clientID: clientID).count < Self.maximumItems else {
+                throw BillingError.invalid("a cart holds at most \(Self.maximumItems) items", field: "product_id")
+            }
+            try await cart.insert(item)
+            try await AuditTrail.record(
+                tx, .cartItemAdded, object: AuditObject("cart_item", item.id), after: ["product_id": productID.uuidString.lowercased(), "cycle": cycle.rawValue],
+                account: clientID, now: now
+            )
         }
-        let item = CartItem(id: UUID(), clientID: clientID, productID: productID, cycle: cycle, selections: selections, createdAt: clock.now())
-        try await cart.insert(item)
         return item
     }
 
@@ -46,7 +53,11 @@ public struct OrderService: Sendable {
     }
 
     public func removeFromCart(clientID: UUID, itemID: UUID) async throws {
-        guard try await CartRepository(database).remove(id: itemID, clientID: clientID) else { throw BillingError.notFound("cart item") }
+        let now = clock.now()
+        try await database.transaction { tx in
+            guard try await CartRepository(tx).remove(id: itemID, clientID: clientID) else { throw BillingError.notFound("cart item") }
+            try await AuditTrail.record(tx, .cartItemRemoved, object: AuditObject("cart_item", itemID), account: clientID, now: now)
+        }
     }
 
     /// The cart priced for the client (their tax rule applied), without placing an order.
@@ -164,6 +175,11 @@ public struct OrderService: Sendable {
         invoice.lines = lines
         try await ledger.settleIfZero(&invoice)
         try await cart.clear(clientID: clientID)
+        try await AuditTrail.record(
+            tx, .orderPlaced, object: AuditObject("order", order.id),
+            after: ["status": order.status.rawValue, "items": String(orderItems.count), "invoice_id": invoice.id.uuidString.lowercased()],
+            amounts: ["total": invoice.total], account: clientID, now: now
+        )
         return OrderOutcome(
             orderID: order.id.uuidString.lowercased(), invoiceID: invoice.id.uuidString.lowercased(), invoiceNumber: invoice.number,
             total: invoice.total.minorUnits, currency: invoice.currency.code
@@ -185,7 +201,7 @@ public struct OrderService: Sendable {
 
     /// Accepts a pending order, creating its services (active if its invoice is paid).
     public func accept(orderID: UUID) async throws -> Order {
-        try await decide(orderID: orderID) { ledger, order in
+        try await decide(orderID: orderID, audit: .orderAccepted) { ledger, order in
             var invoicePaid = false
             if let invoiceID = order.invoiceID, let invoice = try await ledger.invoices.find(id: invoiceID) {
                 invoicePaid = invoice.status == .paid
@@ -197,7 +213,7 @@ public struct OrderService: Sendable {
     /// Cancels (or, with `fraud`, refuses) a pending order: its unpaid invoice is cancelled and
     /// its stock given back. An order whose invoice has payments must be refunded first.
     public func cancel(orderID: UUID, fraud: Bool = false) async throws -> Order {
-        try await decide(orderID: orderID) { ledger, order in
+        try await decide(orderID: orderID, audit: .orderCancelled) { ledger, order in
             let target = try order.status.next(on: fraud ? .markFraud : .cancel)
             if let invoiceID = order.invoiceID, var invoice = try await ledger.invoices.find(id: invoiceID, lock: true) {
                 guard invoice.amountPaid.isZero else {
@@ -218,7 +234,7 @@ public struct OrderService: Sendable {
         }
     }
 
-    private func decide(orderID: UUID, _ action: @escaping @Sendable (BillingLedger, Order) async throws -> Void) async throws -> Order {
+    private func decide(orderID: UUID, audit: AuditAction, _ action: @escaping @Sendable (BillingLedger, Order) async throws -> Void) async throws -> Order {
         let settings = self.settings
         let now = clock.now()
         guard let clientID = try await OrderRepository(database).find(id: orderID)?.clientID else { throw BillingError.notFound("order") }
@@ -227,6 +243,10 @@ public struct OrderService: Sendable {
             _ = try await ledger.lockClient(clientID)
             guard let order = try await ledger.orders.find(id: orderID, lock: true) else { throw BillingError.notFound("order") }
             try await action(ledger, order)
+            let after = try await ledger.orders.find(id: orderID)?.status ?? order.status
+            try await AuditTrail.record(
+                tx, audit, object: AuditObject("order", orderID), before: ["status": order.status.rawValue], after: ["status": after.rawValue], account: clientID, now: now
+            )
         }
         return try await order(id: orderID, clientID: nil)
     }

@@ -76,25 +76,31 @@ public struct PaymentService: Sendable {
             let invoice = try await ledger.invoices.find(id: invoiceID, clientID: clientID, lock: true, withLines: false)
             let money = try Self.amountToPay(invoice, requested: amount)
             guard let invoice else { throw BillingError.notFound("invoice") }
+            let outcome: PayOutcome
             switch (gatewayName, cardToken) {
             case ("banktransfer", _):
                 let text = "\(settings.bankTransferInstructions) Reference: \(invoice.number ?? invoice.id.uuidString.lowercased()). Amount: \(money.formatted)."
-                return PayOutcome(result: "instructions", invoice: invoice, instructions: text)
+                outcome = PayOutcome(result: "instructions", invoice: invoice, instructions: text)
             case (_, let token?):
                 let transactionID = try TestCardGateway.charge(token: token)
                 let result = try await ledger.recordPayment(
                     on: invoice, amount: money, gateway: TestCardGateway.name, uniqueKey: recordKey, transactionID: transactionID,
                     note: "Card payment", excessToCredit: false
                 )
-                return PayOutcome.settled(result.invoice, payment: result.payment)
+                outcome = PayOutcome.settled(result.invoice, payment: result.payment)
             case (_, nil):
                 let checkout = CheckoutRepository.Checkout(
                     id: UUID(), invoiceID: invoice.id, clientID: clientID, gateway: TestCardGateway.name, amount: money, status: .pending,
                     paymentID: nil, createdAt: now
                 )
                 try await CheckoutRepository(tx).insert(checkout)
-                return PayOutcome(result: "pending", invoice: invoice, checkout: checkout)
+                outcome = PayOutcome(result: "pending", invoice: invoice, checkout: checkout)
             }
+            try await AuditTrail.record(
+                tx, .paymentStarted, object: AuditObject("invoice", invoiceID), after: ["gateway": gatewayName, "result": outcome.result],
+                amounts: ["amount": money], account: clientID, now: now
+            )
+            return outcome
         }
     }
 
@@ -117,6 +123,10 @@ public struct PaymentService: Sendable {
             guard let result = try await ledger.applyCredit(to: invoice, limit: amount.map { Money(minorUnits: $0, currency: invoice.currency) }) else {
                 throw BillingError.conflict("there is no credit balance to apply", field: "amount")
             }
+            try await AuditTrail.record(
+                tx, .creditApplied, object: AuditObject("invoice", invoiceID), before: ["status": invoice.status.rawValue],
+                after: ["status": result.invoice.status.rawValue], amounts: ["amount": result.payment.amount], account: clientID, now: now
+            )
             return PayOutcome.settled(result.invoice, payment: result.payment)
         }
     }
@@ -154,6 +164,11 @@ public struct PaymentService: Sendable {
             }
             let result = try await ledger.recordPayment(
                 on: invoice, amount: amount, gateway: gatewayName, uniqueKey: uniqueKey, transactionID: transactionID, note: note, excessToCredit: true
+            )
+            try await AuditTrail.record(
+                tx, .paymentRecorded, object: AuditObject("payment", result.payment.id),
+                before: ["invoice_status": invoice.status.rawValue], after: ["invoice_status": result.invoice.status.rawValue, "gateway": gatewayName, "transaction_id": transactionID ?? ""],
+                amounts: ["amount": amount, "credited": result.credited], account: clientID, now: now
             )
             return PayOutcome.settled(result.invoice, payment: result.payment, credited: result.credited.minorUnits)
         }
@@ -197,6 +212,10 @@ public struct PaymentService: Sendable {
             let (refund, invoice) = try await ledger.recordRefund(
                 of: original, amount: money, uniqueKey: recordKey, transactionID: nil, note: asCredit ? "Refunded as credit" : "Refunded", toCredit: asCredit
             )
+            try await AuditTrail.record(
+                tx, .paymentRefunded, object: AuditObject("payment", paymentID), after: ["refund_id": refund.id.uuidString.lowercased(), "to_credit": String(asCredit)],
+                amounts: ["amount": money], account: original.clientID, now: now
+            )
             return RefundOutcome(refund: PaymentRecord(refund), invoice: InvoiceState(invoice), toCredit: asCredit)
         }
     }
@@ -226,6 +245,10 @@ public struct PaymentService: Sendable {
                 id: UUID(), clientID: clientID, amount: amount, kind: amount.isPositive ? .added : .removed, invoiceID: nil, description: text, createdAt: now
             )
             try await ledger.credit.append(entry)
+            try await AuditTrail.record(
+                tx, .creditAdjusted, object: AuditObject("credit_entry", entry.id), after: ["description": text],
+                amounts: ["amount": amount, "balance_before": balance, "balance_after": after], account: clientID, now: now
+            )
             return CreditOutcome(entryID: entry.id.uuidString.lowercased(), amount: amount.minorUnits, currency: amount.currency.code, balance: after.minorUnits)
         }
     }

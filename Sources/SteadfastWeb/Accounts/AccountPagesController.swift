@@ -81,6 +81,7 @@ struct AccountPagesController: Sendable {
             "sessions": list.map { entry -> [String: Any] in
                 ["id": entry.id.uuidString.lowercased(), "createdAt": Self.format(entry.createdAt), "lastActiveAt": Self.format(entry.lastWriteAt), "current": entry.isCurrent]
             },
+            "securityEvents": try await accounts.securityEvents(accountID: account.id, limit: 20).map(AuditController.row),
         ]
         values.merge(extra) { _, new in new }
         return pages.page("accounts/profile", title: "Your account", values: values, status: status, context: context)
@@ -188,7 +189,7 @@ struct AccountPagesController: Sendable {
         let pending = try context.requirePendingSecondFactor(window: settings.secondFactorWindow, now: clock.now())
         let form = try await request.decode(form: CodeForm.self, context: context)
         do {
-            try await accounts.verifySecondFactor(accountID: pending.accountID, code: form.code ?? "")
+            try await accounts.completeLogIn(accountID: pending.accountID, code: form.code ?? "")
         } catch let error as AccountError {
             return pages.page("accounts/second-factor", title: "Two-factor log-in", values: ["error": error.message], status: .unauthorized, context: context)
         }

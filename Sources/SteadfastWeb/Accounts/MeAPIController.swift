@@ -127,7 +127,7 @@ struct MeAPIController: Sendable {
     @Sendable func secondFactor(_ request: Request, context: PortalRequestContext) async throws -> AccountResponse {
         let pending = try context.requirePendingSecondFactor(window: settings.secondFactorWindow, now: clock.now())
         let input = try await BillingJSON.decode(CodeRequest.self, from: request, context: context)
-        try await accounts.verifySecondFactor(accountID: pending.accountID, code: input.code)
+        try await accounts.completeLogIn(accountID: pending.accountID, code: input.code)
         guard let account = try await accounts.requestAccount(id: pending.accountID) else { throw AccountError.invalidCredentials }
         try await sessions.logIn(account, request: request, context: context)
         return AccountResponse(account)

@@ -35,7 +35,17 @@ enum NodeJobs {
                 catchUp: CatchUpPolicy(parsing: configuration.jobsHeartbeatCatchUp) ?? .runAll
             ))
         }
-        return jobs
+        return attributed(jobs)
+    }
+
+    /// The jobs with the audit trail's origin bound to each run: whatever a job changes is
+    /// recorded as done by that job on this node (docs/accounts.md, "Audit trail").
+    static func attributed(_ jobs: JobRegistry) -> JobRegistry {
+        JobRegistry(jobs.definitions.map { job in
+            JobDefinition(job.name, schedule: job.schedule, timeout: job.timeout, catchUp: job.catchUp, lateAfter: job.lateAfter, maxTakeovers: job.maxTakeovers) { context in
+                try await AuditTrail.$origin.withValue(AuditOrigin(actor: .job(job.name), nodeID: context.node)) { try await job.body(context) }
+            }
+        })
     }
 
     /// `jobs.billing.schedule`: `every 1h`, or a cron expression evaluated in `jobs.time_zone`

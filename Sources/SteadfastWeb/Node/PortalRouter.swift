@@ -87,6 +87,7 @@ public struct PortalRouter: Sendable {
         let api = portal.group("api/v1")
             .add(middleware: APITokenMiddleware(tokens: billing.tokens, limiter: RateLimiter(database: database, limits: configuration.rateLimits, clock: clock)))
             .add(middleware: JSONOnlyMiddleware(rawBodyHeader: FilesAPIController.filenameHeader))
+            .add(middleware: AuditOriginMiddleware(nodeID: configuration.nodeID, tokens: billing.tokens))
         AuthAPIController(accounts: accounts, sessions: issuer).addRoutes(to: api)
         MeAPIController(accounts: accounts, sessions: issuer, settings: configuration.accountSettings, clock: clock).addRoutes(to: api)
         FilesAPIController(files: files, maxUploadSize: configuration.maxUploadSize).addRoutes(to: api)
@@ -100,7 +101,7 @@ public struct PortalRouter: Sendable {
 
         let html = portal.group().add(middleware: CSRFMiddleware(
             tokens: CSRFTokens(secret: secret), cookieName: configuration.csrfCookie, sessionCookieName: configuration.sessionCookie
-        ))
+        )).add(middleware: AuditOriginMiddleware(nodeID: configuration.nodeID, tokens: billing.tokens))
         AuthPagesController(accounts: accounts, sessions: issuer, pages: pages).addRoutes(to: html)
         AccountPagesController(accounts: accounts, sessions: issuer, settings: configuration.accountSettings, pages: pages, clock: clock).addRoutes(to: html)
         let figures = PortalFiguresRepository(database)
@@ -112,6 +113,7 @@ public struct PortalRouter: Sendable {
         JobsPagesController(store: JobStore(database: database), pages: pages, clock: clock, nodeID: configuration.nodeID).addRoutes(to: html)
         SupportPagesController(tickets: tickets, pages: pages).addRoutes(to: html)
         MailAdminController(mail: MailAdmin(database: database, clock: clock), pages: pages).addRoutes(api: api, html: html)
+        AuditController(log: AuditLog(database: database), pages: pages).addRoutes(api: api, html: html)
         return router
     }
 

@@ -1,0 +1,64 @@
+/// Migration 650 (accounts/staff block, 600–699): the audit trail (docs/accounts.md, "Audit trail").
+///
+/// `audit_events` is append-only: the application only inserts (``AuditEventRepository``), and
+/// the database refuses the rest — on PostgreSQL a trigger raises on `UPDATE`, `DELETE` and
+/// `TRUNCATE`, on SQLite triggers raise on `UPDATE` and `DELETE`. No foreign keys: deleting an
+/// account or an invoice must never delete (or be blocked by) its history.
+///
+/// - `actor_kind`: `account`, `api_token`, `job` or `system`; `actor_account_id` is the account
+///   behind an account or a token, `actor_token_id` the token, `actor_job` the job's name.
+/// - `account_id`: the account the event concerns (whose security events a client sees).
+/// - `changes`: JSON `{"before": {...}, "after": {...}}` of the fields that changed;
+///   `amounts`: JSON `{"name": {"minor_units": 1234, "currency": "EUR"}}`.
+public enum AuditMigrations {
+    public static let all: [Migration] = [
+        Migration(version: 650, name: "audit trail: append-only audit_events") { d in
+            let uuid = d.uuidType, ts = d.timestampType
+            var statements = [
+                """
+                CREATE TABLE audit_events (
+                    id \(uuid) PRIMARY KEY,
+                    occurred_at \(ts) NOT NULL,
+                    actor_kind TEXT NOT NULL CHECK (actor_kind IN ('account', 'api_token', 'job', 'system')),
+                    actor_account_id \(uuid),
+                    actor_token_id \(uuid),
+                    actor_job TEXT,
+                    action TEXT NOT NULL,
+                    object_type TEXT NOT NULL,
+                    object_id TEXT,
+                    account_id \(uuid),
+                    changes TEXT NOT NULL,
+                    amounts TEXT NOT NULL,
+                    ip TEXT,
+                    node_id TEXT NOT NULL,
+                    request_id TEXT
+                )
+                """,
+                "CREATE INDEX audit_events_occurred ON audit_events (occurred_at, id)",
+                "CREATE INDEX audit_events_actor_account ON audit_events (actor_account_id, occurred_at)",
+                "CREATE INDEX audit_events_object ON audit_events (object_type, object_id, occurred_at)",
+                "CREATE INDEX audit_events_account ON audit_events (account_id, occurred_at)",
+            ]
+            switch d {
+            case .postgres:
+                statements += [
+                    """
+                    CREATE FUNCTION audit_events_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+                    BEGIN
+                        RAISE EXCEPTION 'audit_events is append-only: % refused', TG_OP;
+                    END
+                    $$
+                    """,
+                    "CREATE TRIGGER audit_events_no_change BEFORE UPDATE OR DELETE ON audit_events FOR EACH ROW EXECUTE FUNCTION audit_events_append_only()",
+                    "CREATE TRIGGER audit_events_no_truncate BEFORE TRUNCATE ON audit_events FOR EACH STATEMENT EXECUTE FUNCTION audit_events_append_only()",
+                ]
+            case .sqlite:
+                statements += [
+                    "CREATE TRIGGER audit_events_no_update BEFORE UPDATE ON audit_events BEGIN SELECT RAISE(ABORT, 'audit_events is append-only: UPDATE refused'); END",
+                    "CREATE TRIGGER audit_events_no_delete BEFORE DELETE ON audit_events BEGIN SELECT RAISE(ABORT, 'audit_events is append-only: DELETE refused'); END",
+                ]
+            }
+            return statements
+        },
+    ]
+}

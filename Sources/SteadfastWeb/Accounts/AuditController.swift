@@ -1,0 +1,153 @@
+import Foundation
+import Hummingbird
+import SteadfastDomain
+import SteadfastPersistence
+import SteadfastServices
+
+/// The audit trail (docs/accounts.md): staff search it at `GET /api/v1/admin/audit-events` and
+/// `/admin/audit`; a client reads their own security events at `GET /api/v1/me/security-events`
+/// (the account page shows the latest).
+struct AuditController: Sendable {
+    let log: AuditLog
+    let pages: PageRenderer
+
+    /// One event as the API shows it.
+    struct EventView: Encodable {
+        struct Actor: Encodable {
+            let kind: String
+            let accountId: String?
+            let tokenId: String?
+            let job: String?
+        }
+
+        struct Object: Encodable {
+            let type: String
+            let id: String?
+        }
+
+        let id: String
+        let occurredAt: Date
+        let actor: Actor
+        let action: String
+        let object: Object
+        let accountId: String?
+        let changes: JSONText
+        let amounts: JSONText
+        let ip: String?
+        let nodeId: String
+        let requestId: String?
+
+        init(_ event: AuditEventRepository.Event) {
+            id = event.id.text
+            occurredAt = event.occurredAt
+            var token: String?, job: String?
+            switch event.actor {
+            case .apiToken(let tokenID, _): token = tokenID.text
+            case .job(let name): job = name
+            case .account, .system: break
+            }
+            actor = Actor(kind: event.actor.kind, accountId: event.actor.accountID?.text, tokenId: token, job: job)
+            action = event.action
+            object = Object(type: event.object.type, id: event.object.id)
+            accountId = event.accountID?.text
+            changes = JSONText(event.changes)
+            amounts = JSONText(event.amounts)
+            ip = event.ip
+            nodeId = event.nodeID
+            requestId = event.requestID
+        }
+    }
+
+    /// JSON stored as text (written by `AuditTrail`), embedded as JSON rather than a string.
+    struct JSONText: Encodable {
+        let value: JSONValue
+
+        init(_ text: String) {
+            value = (try? JSONDecoder().decode(JSONValue.self, from: Data(text.utf8))) ?? .object([:])
+        }
+
+        func encode(to encoder: any Encoder) throws { try value.encode(to: encoder) }
+    }
+
+    /// The shapes `AuditTrail` writes: objects of strings, numbers and objects.
+    enum JSONValue: Codable {
+        case string(String), number(Int64), object([String: JSONValue])
+
+        init(from decoder: any Decoder) throws {
+            let container = try decoder.singleValueContainer()
+            if let text = try? container.decode(String.self) {
+                self = .string(text)
+            } else if let number = try? container.decode(Int64.self) {
+                self = .number(number)
+            } else {
+                self = .object(try container.decode([String: JSONValue].self))
+            }
+        }
+
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.singleValueContainer()
+            switch self {
+            case .string(let text): try container.encode(text)
+            case .number(let number): try container.encode(number)
+            case .object(let object): try container.encode(object)
+            }
+        }
+    }
+
+    struct EventList: Encodable {
+        let items: [EventView]
+        let limit: Int
+        let offset: Int
+    }
+
+    func addRoutes(api: RouterGroup<PortalRequestContext>, html: RouterGroup<PortalRequestContext>) {
+        api.group("admin/audit-events").add(middleware: RequirePermission(.staffManage)).get("", use: eventsJSON)
+        api.get("me/security-events", use: securityEventsJSON)
+        html.group("admin/audit").add(middleware: RequirePermission(.staffManage)).get("", use: eventsPage)
+    }
+
+    /// `GET /api/v1/admin/audit-events?actor=&object=&limit=&offset=`, newest first.
+    @Sendable func eventsJSON(_ request: Request, context: PortalRequestContext) async throws -> Response {
+        let page = try context.page(request)
+        let query = request.uri.queryParameters
+        let events = try await log.events(actor: query.get("actor"), object: query.get("object"), limit: page.limit, offset: page.offset)
+        return try BillingJSON.response(EventList(items: events.map(EventView.init), limit: page.limit, offset: page.offset))
+    }
+
+    /// `GET /api/v1/me/security-events?limit=&offset=`: the caller's own log-ins and credential changes.
+    @Sendable func securityEventsJSON(_ request: Request, context: PortalRequestContext) async throws -> Response {
+        let account = try context.requireAccount()
+        let page = try context.page(request)
+        let events = try await log.securityEvents(accountID: account.id, limit: page.limit, offset: page.offset)
+        return try BillingJSON.response(EventList(items: events.map(EventView.init), limit: page.limit, offset: page.offset))
+    }
+
+    /// `/admin/audit?actor=&object=&offset=`: the staff page with the same filters.
+    @Sendable func eventsPage(_ request: Request, context: PortalRequestContext) async throws -> Response {
+        let page = try PageRequest(request, defaultLimit: 100, maxLimit: 100)
+        let query = request.uri.queryParameters
+        let actor = query.get("actor") ?? "", object = query.get("object") ?? ""
+        let events = try await log.events(actor: actor, object: object, limit: page.limit + 1, offset: page.offset)
+        var filter = URLComponents()
+        filter.queryItems = [URLQueryItem(name: "actor", value: actor), URLQueryItem(name: "object", value: object)]
+        return pages.page("accounts/audit", title: "Audit trail", values: [
+            "actor": actor, "object": object, "events": events.prefix(page.limit).map(Self.row), "hasEvents": !events.isEmpty,
+            "hasMore": events.count > page.limit, "nextHref": "/admin/audit?\(filter.percentEncodedQuery ?? "")&offset=\(page.nextOffset)",
+        ], context: context)
+    }
+
+    /// An event as a table row of the staff page and the account page.
+    static func row(_ event: AuditEventRepository.Event) -> [String: Any] {
+        let actor: String = switch event.actor {
+        case .account(let id): "account \(id.text)"
+        case .apiToken(let id, let account): "API token \(id.text) of \(account.text)"
+        case .job(let name): "job \(name)"
+        case .system: "system"
+        }
+        return [
+            "occurredAt": AccountPagesController.format(event.occurredAt), "actor": actor, "actorID": event.actor.accountID?.text ?? "",
+            "action": event.action, "objectType": event.object.type, "objectID": event.object.id ?? "", "changes": event.changes, "amounts": event.amounts == "{}" ? "" : event.amounts,
+            "ip": event.ip ?? "", "node": event.nodeID, "requestID": event.requestID ?? "",
+        ]
+    }
+}

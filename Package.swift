@@ -187,6 +187,7 @@ let package = Package(
             name: "SteadfastCluster",
             dependencies: [
                 "SteadfastDomain",
+                "SteadfastSigV4",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

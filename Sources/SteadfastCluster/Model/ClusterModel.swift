@@ -1,7 +1,7 @@
 import Foundation
 
 /// Where the portal nodes keep files: one directory every node uses (the NAS of the guide's
-/// sticky topology), or an S3-compatible bucket (`moto_server`).
+/// sticky topology), or an S3-compatible bucket (SeaweedFS, which keeps its objects on disk).
 public enum ClusterTopology: String, Codable, Sendable, CaseIterable {
     case sharedDir = "shared-dir"
     case s3
@@ -60,12 +60,17 @@ public struct ComponentSpec: Codable, Sendable, Equatable {
     public var port: Int
     /// A second port: the balancer's admin API, Patroni's REST API, etcd's peer port.
     public var controlPort: Int?
+    /// Ports only the component's own parts use: the storage's SeaweedFS master, volume server
+    /// and filer (HTTP and gRPC each) and its S3 gateway's gRPC, in ``SeaweedPorts`` order.
+    /// `nil` for every other component (and in state files written before it existed).
+    public var internalPorts: [Int]?
 
-    public init(name: String, kind: ComponentKind, port: Int, controlPort: Int? = nil) {
+    public init(name: String, kind: ComponentKind, port: Int, controlPort: Int? = nil, internalPorts: [Int]? = nil) {
         self.name = name
         self.kind = kind
         self.port = port
         self.controlPort = controlPort
+        self.internalPorts = internalPorts
     }
 
     public var address: String { "127.0.0.1:\(port)" }
@@ -80,12 +85,16 @@ public struct ClusterState: Codable, Sendable, Equatable {
     public var options: ClusterOptions
     /// Password of the PostgreSQL users (`postgres`, `replicator` and the portal's `steadfast`).
     public var databasePassword: String
+    /// The secret access key of the storage's only S3 identity (``storageAccessKeyID``), for
+    /// `--topology s3`; `nil` otherwise.
+    public var storageSecretKey: String?
     public var components: [ComponentSpec]
 
-    public init(directory: String, options: ClusterOptions, databasePassword: String, components: [ComponentSpec]) {
+    public init(directory: String, options: ClusterOptions, databasePassword: String, storageSecretKey: String? = nil, components: [ComponentSpec]) {
         self.directory = directory
         self.options = options
         self.databasePassword = databasePassword
+        self.storageSecretKey = storageSecretKey
         self.components = components
     }
 
@@ -120,6 +129,10 @@ public struct ClusterState: Codable, Sendable, Equatable {
 
     /// The S3 bucket the nodes use in the `s3` topology.
     public static let bucket = "steadfast-files"
+    /// The access key ID of the storage's only S3 identity (its secret: ``storageSecretKey``).
+    public static let storageAccessKeyID = "steadfast-cluster"
+    /// The storage's identities file (SeaweedFS `-s3.config`, mode 0600: it holds the secret).
+    public var storageIdentitiesFile: String { componentDirectory("storage") + "/s3-identities.json" }
     /// The portal's database and its owner.
     public static let databaseName = "steadfast"
     public static let databaseUser = "steadfast"

@@ -18,7 +18,7 @@ public enum ClusterPlan {
             for index in 1...3 { components.append(ComponentSpec(name: "db-\(index)", kind: .database, port: port(), controlPort: port())) }
         }
         if options.topology == .s3 {
-            components.append(ComponentSpec(name: "storage", kind: .storage, port: port()))
+            components.append(ComponentSpec(name: "storage", kind: .storage, port: port(), internalPorts: storagePortFlags.map { _ in port() }))
         }
         for index in 1...options.nodes {
             components.append(ComponentSpec(name: "node-\(index)", kind: .node, port: port()))
@@ -30,7 +30,54 @@ public enum ClusterPlan {
     /// How many ports ``components(_:ports:)`` takes.
     public static func portsNeeded(_ options: ClusterOptions) -> Int {
         let database = options.database == .promote ? 2 : 2 + 3 * 2
-        return database + (options.topology == .s3 ? 1 : 0) + options.nodes + 2
+        return database + (options.topology == .s3 ? 1 + storagePortFlags.count : 0) + options.nodes + 2
+    }
+
+    /// The storage server's flags for its ``ComponentSpec/internalPorts``, in that order. Every
+    /// port is given: SeaweedFS's defaults (and gRPC = HTTP + 10000) would collide with other
+    /// clusters and servers on the machine.
+    public static let storagePortFlags = [
+        "-s3.port.grpc", "-master.port", "-master.port.grpc", "-volume.port", "-volume.port.grpc", "-filer.port", "-filer.port.grpc",
+    ]
+
+    /// `weed` arguments for the storage: one SeaweedFS process with a master, a volume server, a
+    /// filer and the S3 gateway, on loopback, data under `DIR/storage/data` (kept across stop and
+    /// start), the S3 identity from ``storageIdentities(_:)``. `-master.peers=none`: a single
+    /// master that does not wait out a Raft election when it starts again (about 14 s otherwise).
+    /// Volumes of at most 1 GiB, at most 32 of them (files grow as they fill; nothing is
+    /// preallocated). No telemetry; the Iceberg and Lance endpoints are off.
+    public static func storageArguments(_ state: ClusterState, storage: ComponentSpec) -> [String] {
+        let ports = zip(storagePortFlags, storage.internalPorts ?? []).map { "\($0)=\($1)" }
+        return [
+            "server", "-dir=\(state.dataDirectory(storage.name))", "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
+            "-master.telemetry=false", "-master.peers=none", "-master.volumeSizeLimitMB=1024",
+            "-volume.max=32", "-volume.preStopSeconds=0",
+            "-filer", "-s3", "-s3.config=\(state.storageIdentitiesFile)", "-s3.port=\(storage.port)",
+            "-s3.port.iceberg=0", "-s3.port.lance=0",
+            "-filer.localSocket=\(state.componentDirectory(storage.name))/filer.sock",
+            "-s3.localSocket=\(state.componentDirectory(storage.name))/s3.sock",
+        ] + ports
+    }
+
+    /// The Unix sockets SeaweedFS 4.48 creates beside its gRPC ports at paths it does not let us
+    /// choose (`/tmp/seaweedfs-PART-grpc-PORT.sock`) and leaves behind when it is killed; `stop`,
+    /// `kill` and `down` remove them once the process is gone.
+    public static func storageLeftoverSockets(_ storage: ComponentSpec) -> [String] {
+        let ports = Dictionary(uniqueKeysWithValues: zip(storagePortFlags, storage.internalPorts ?? []))
+        return [("master", "-master.port.grpc"), ("volume", "-volume.port.grpc"), ("filer", "-filer.port.grpc"), ("s3", "-s3.port.grpc")]
+            .compactMap { part, flag in ports[flag].map { "/tmp/seaweedfs-\(part)-grpc-\($0).sock" } }
+    }
+
+    /// SeaweedFS's S3 identities file: one identity, the cluster's key, allowed everything. Every
+    /// request must be signed with it (SeaweedFS checks signatures).
+    public static func storageIdentities(_ state: ClusterState) -> String {
+        let identities: [String: Any] = ["identities": [[
+            "name": "steadfast-cluster",
+            "credentials": [["accessKey": ClusterState.storageAccessKeyID, "secretKey": state.storageSecretKey ?? ""]],
+            "actions": ["Admin", "Read", "Write", "List", "Tagging"],
+        ]]]
+        let data = try! JSONSerialization.data(withJSONObject: identities, options: [.sortedKeys, .withoutEscapingSlashes])
+        return String(decoding: data, as: UTF8.self)
     }
 
     /// How long a node answers /readyz 503 before it stops: longer than the balancer needs to
@@ -55,11 +102,8 @@ public enum ClusterPlan {
             arguments += ["--set", "storage.local_path=\(state.sharedFilesDirectory)"]
         case .s3:
             let endpoint = "http://\(state.component("storage")?.address ?? "")"
-            let target: [String: String] = [
-                "name": "s3", "kind": "s3", "bucket": ClusterState.bucket, "endpoint": endpoint,
-                // moto accepts any key; these only have to be present.
-                "access_key_id": "steadfast-cluster", "secret_access_key": "steadfast-cluster",
-            ]
+            // The key comes from the environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY: nodeEnvironment).
+            let target: [String: String] = ["name": "s3", "kind": "s3", "bucket": ClusterState.bucket, "endpoint": endpoint]
             arguments += ["--set", "storage.targets=[\(json(target))]", "--set", "storage.default_target=s3"]
         }
         for setting in state.options.nodeSettings { arguments += ["--set", setting] }
@@ -69,7 +113,12 @@ public enum ClusterPlan {
     /// The secrets of a node, passed in its environment rather than on its command line (which
     /// any local user can read in `ps`).
     public static func nodeEnvironment(_ state: ClusterState, admin: AdminAccount) -> [String: String] {
-        ["STEADFAST_DATABASE_PASSWORD": state.databasePassword, "STEADFAST_ADMIN_PASSWORD": admin.password]
+        var environment = ["STEADFAST_DATABASE_PASSWORD": state.databasePassword, "STEADFAST_ADMIN_PASSWORD": admin.password]
+        if state.options.topology == .s3 {
+            environment["AWS_ACCESS_KEY_ID"] = ClusterState.storageAccessKeyID
+            environment["AWS_SECRET_ACCESS_KEY"] = state.storageSecretKey ?? ""
+        }
+        return environment
     }
 
     /// The balancer's YAML configuration (docs/balancer.md): the nodes as servers, health checks

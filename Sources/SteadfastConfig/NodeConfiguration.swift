@@ -87,6 +87,8 @@ public struct NodeConfiguration: Sendable {
         public var bankTransferInstructions: String
         /// `billing.stripe.*`: set when `gateways` includes `stripe`.
         public var stripe: Stripe?
+        /// `billing.capture_*`: the automatic capture of saved cards.
+        public var capture: Capture
     }
     public var jobsEnabled: Bool
     public var jobsLease: Duration
@@ -287,6 +289,7 @@ extension NodeConfiguration.Billing {
             throw reader.fail(.billingGateways, "'\(gateway)' is not a payment gateway (banktransfer, stripe, testcard)")
         }
         stripe = try Stripe.read(reader, enabled: gateways.contains("stripe"))
+        capture = try Capture.read(reader)
         let secret = try reader.string(.billingTestCardSecret)
         if !secret.isEmpty, secret.utf8.count < 16 {
             throw reader.fail(.billingTestCardSecret, "must be at least 16 characters")

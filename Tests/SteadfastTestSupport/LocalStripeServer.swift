@@ -22,10 +22,27 @@ public final class LocalStripeServer: Sendable {
     private let logPath: String
 
     static let launcher = """
-        import logging, socket, sys
+        import logging, os, re, signal, socket, sys
         from aiohttp import web
         from localstripe import server
         server.store.dump_to_disk = lambda: None
+        # A fault for tests: kill a process (by PID) right after localstripe has answered one
+        # chosen request, before the answer is sent: "Stripe accepted it, the caller died".
+        armed = {}
+        @web.middleware
+        async def kill_after(request, handler):
+            response = await handler(request)
+            rule = armed.get("rule")
+            if rule and request.method == rule[0] and re.fullmatch(rule[1], request.path):
+                armed.clear()
+                os.kill(rule[2], signal.SIGKILL)
+            return response
+        async def arm(request):
+            data = await request.post()
+            armed["rule"] = (data["method"], data["path"], int(data["pid"]))
+            return web.Response()
+        server.app.middlewares.append(kill_after)
+        server.app.router.add_post("/_config/steadfast/kill-after", arm)
         log = logging.getLogger("aiohttp.access")
         log.setLevel(logging.DEBUG)
         log.addHandler(logging.StreamHandler())
@@ -113,6 +130,15 @@ public final class LocalStripeServer: Sendable {
     public func registerWebhook(url: String, secret: String) async throws {
         let (status, json) = try await request("POST", "/_config/webhooks/steadfast", form: [("url", url), ("secret", secret)])
         guard status == 200 else { throw HarnessError("registering the webhook failed: \(status) \(json)") }
+    }
+
+    /// Arms a one-time fault: right after localstripe has handled the next `method` request whose
+    /// path matches the regular expression `path` (the object is created, the card charged),
+    /// it kills `pid` with SIGKILL before answering, as if the caller died at that moment.
+    /// Only for processes the test started.
+    public func killAfter(method: String, path: String, pid: Int32) async throws {
+        let (status, json) = try await request("POST", "/_config/steadfast/kill-after", form: [("method", method), ("path", path), ("pid", String(pid))])
+        guard status == 200 else { throw HarnessError("arming the fault failed: \(status) \(json)") }
     }
 
     /// Kills the server now (SIGKILL by PID) and waits for it to exit.

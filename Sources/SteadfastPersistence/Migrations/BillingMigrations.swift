@@ -1,5 +1,6 @@
 /// Migrations 200–299: the billing core (catalogue, orders, services, invoices, payments,
-/// credit, recurring-billing effects, API tokens), then Stripe's customers and PaymentIntents (201).
+/// credit, recurring-billing effects, API tokens), then Stripe's customers and PaymentIntents (201),
+/// saved cards and automatic capture attempts (240).
 ///
 /// Money columns are `BIGINT` minor units with the currency beside them; calendar days
 /// (due dates, periods) are `TEXT` `YYYY-MM-DD`, which compares correctly as text in both
@@ -324,6 +325,49 @@ public enum BillingMigrations {
                 )
                 """,
                 "CREATE INDEX stripe_payment_intents_invoice ON stripe_payment_intents (invoice_id)",
+            ]
+        },
+        Migration(version: 240, name: "billing: saved cards and automatic capture attempts") { d in
+            let uuid = d.uuidType, ts = d.timestampType, bool = d.boolType, money = d.bigintType
+            return [
+                // A client's saved Stripe cards. The payment method id is Stripe's; the client
+                // id is what every look-up carries (another client's card is "not found").
+                // Removing a card keeps the row (removed_at) so past attempts still name it.
+                """
+                CREATE TABLE stripe_payment_methods (
+                    payment_method_id TEXT PRIMARY KEY,
+                    client_id \(uuid) NOT NULL REFERENCES accounts(id),
+                    brand TEXT NOT NULL,
+                    last4 TEXT NOT NULL,
+                    exp_month INTEGER NOT NULL,
+                    exp_year INTEGER NOT NULL,
+                    is_default \(bool) NOT NULL,
+                    created_at \(ts) NOT NULL,
+                    removed_at \(ts)
+                )
+                """,
+                "CREATE INDEX stripe_payment_methods_client ON stripe_payment_methods (client_id, created_at)",
+                // One row per automatic capture attempt of an invoice: the primary key
+                // (invoice, attempt) is the attempt's claim, written before Stripe is called;
+                // the provider key steadfast-pay-<invoice>-capture-<attempt> is derived from it.
+                // status: charging (claimed; Stripe may or may not have charged), succeeded, failed.
+                """
+                CREATE TABLE billing_capture_attempts (
+                    invoice_id \(uuid) NOT NULL REFERENCES invoices(id),
+                    attempt INTEGER NOT NULL,
+                    client_id \(uuid) NOT NULL REFERENCES accounts(id),
+                    payment_method_id TEXT NOT NULL,
+                    amount \(money) NOT NULL,
+                    currency TEXT NOT NULL,
+                    status TEXT NOT NULL CHECK (status IN ('charging', 'succeeded', 'failed')),
+                    intent_id TEXT,
+                    failure TEXT,
+                    started_at \(ts) NOT NULL,
+                    finished_at \(ts),
+                    PRIMARY KEY (invoice_id, attempt)
+                )
+                """,
+                "CREATE INDEX billing_capture_attempts_status ON billing_capture_attempts (status)",
             ]
         },
     ]

@@ -25,6 +25,15 @@ struct BillingMail: Sendable {
         ], dedupeKey: "payment_received:\(payment.id.uuidString.lowercased())", now: now)
     }
 
+    /// An automatic capture of the saved card failed (once per invoice and attempt).
+    func captureFailed(invoice: Invoice, attempt: Int, amount: Money, card: String, reason: String, nextAttempt: BillingDate?) async throws {
+        var values = [
+            "invoice_number": invoice.number ?? "", "amount": amount.formatted, "card": card, "reason": reason, "invoice_url": Self.invoicePath(invoice.id),
+        ]
+        if let nextAttempt { values["next_attempt"] = nextAttempt.iso }
+        try await outbox.enqueue(tx, .paymentFailed, toAccount: invoice.clientID, values: values, dedupeKey: "capture_failed:\(invoice.id.uuidString.lowercased()):\(attempt)", now: now)
+    }
+
     func refundIssued(_ refund: Payment, invoice: Invoice, toCredit: Bool) async throws {
         var values = ["invoice_number": invoice.number ?? "", "amount": refund.amount.formatted]
         if toCredit { values["to_credit"] = "yes" }

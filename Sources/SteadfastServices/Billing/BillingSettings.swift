@@ -32,6 +32,10 @@ public struct BillingSettings: Sendable {
     public var bankTransferInstructions: String
     /// `accounts.require_verified_email`: checkout needs the client's e-mail address confirmed.
     public var requireVerifiedEmail = false
+    /// `billing.capture_days_before_due`: saved cards are charged for invoices due within this many days.
+    public var captureDaysBeforeDue = 0
+    /// `billing.capture_retry`: the delays before each retry of a failed automatic capture.
+    public var captureRetry: [Duration] = [.seconds(86_400), .seconds(3 * 86_400), .seconds(5 * 86_400)]
 
     public init(
         currency: Currency = .usd, timeZone: TimeZone = TimeZone(identifier: "UTC")!, taxTable: TaxTable = .none, defaultCountry: String? = nil,

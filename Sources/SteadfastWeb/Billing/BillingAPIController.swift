@@ -147,7 +147,8 @@ struct BillingAPIController: Sendable {
 
     @Sendable func invoice(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let account = try context.requireAccount()
-        return try BillingJSON.response(BillingViews.InvoiceView(try await clientInvoice(account: account, context: context)))
+        let invoice = try await clientInvoice(account: account, context: context)
+        return try BillingJSON.response(try await InvoiceWithCardPayments.load(invoice, stripe: billing.stripe, staff: false))
     }
 
     /// The caller's own invoice (drafts are staff-only: 404 for clients).

@@ -296,7 +296,8 @@ struct BillingAdminAPIController: Sendable {
     }
 
     @Sendable func invoice(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        return try BillingJSON.response(BillingViews.InvoiceView(try await billing.invoices.invoice(id: try context.id(what: "invoice"), clientID: nil)))
+        let invoice = try await billing.invoices.invoice(id: try context.id(what: "invoice"), clientID: nil)
+        return try BillingJSON.response(try await InvoiceWithCardPayments.load(invoice, stripe: billing.stripe, staff: true))
     }
 
     func lines(_ inputs: [LineInput]) -> [InvoiceService.LineInput] {

@@ -18,12 +18,16 @@ public struct BillingWeb: Sendable {
     public let tokens: APITokenService
     /// Card payments through Stripe; `nil` unless `billing.gateways` includes `stripe`.
     public let stripe: StripePayments?
+    /// The automatic capture of saved cards (the `billing-capture` job); `nil` without Stripe.
+    public let capture: AutomaticCapture?
     /// The node's clock ("now" for on-demand recurring-billing runs).
     public let clock: any WallClock
 
     public init(configuration: NodeConfiguration, database: any SQLDatabase, clock: any WallClock, secret: String) throws {
         var settings = try Self.settings(configuration.billing, clusterSecret: secret)
         settings.requireVerifiedEmail = configuration.accounts.requireVerifiedEmail
+        settings.captureDaysBeforeDue = configuration.billing.capture.daysBeforeDue
+        settings.captureRetry = configuration.billing.capture.retry
         self.settings = settings
         catalogue = CatalogueService(database: database, settings: settings, clock: clock)
         orders = OrderService(database: database, settings: settings, clock: clock)
@@ -37,6 +41,7 @@ public struct BillingWeb: Sendable {
             return StripePayments(database: database, settings: settings, clock: clock, gateway: gateway)
         }
         self.stripe = stripe
+        capture = stripe.map(AutomaticCapture.init(payments:))
         payments = PaymentService(database: database, settings: settings, clock: clock, stripe: stripe)
         self.clock = clock
     }

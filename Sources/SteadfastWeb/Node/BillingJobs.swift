@@ -1,5 +1,6 @@
 import Foundation
 import SteadfastJobs
+import SteadfastPersistence
 import SteadfastServices
 
 /// Recurring billing as a scheduled job. Each slot runs once across the cluster, and each
@@ -26,5 +27,35 @@ enum BillingJobs {
                 context.logger.info("recurring billing made changes", metadata: counts.mapValues { "\($0)" })
             }
         }
+    }
+
+    static let captureName = "billing-capture"
+
+    /// `billing-capture`, on `jobs.billing.schedule`: charges saved cards for invoices due within
+    /// `billing.capture_days_before_due` and retries failures on `billing.capture_retry`
+    /// (``AutomaticCapture``). Every write is fenced by the run's claim; each attempt is claimed
+    /// in the database before Stripe is called, and an attempt a dead node left unfinished is
+    /// settled from what Stripe reports for it, never charged blindly. Registered on every node;
+    /// without the stripe gateway it does nothing.
+    static func capture(_ capture: AutomaticCapture?, schedule: Schedule) -> JobDefinition {
+        JobDefinition(captureName, schedule: schedule, timeout: .seconds(1800), catchUp: .runOnce) { context in
+            guard let capture else { return }
+            let report = try await capture.run(now: context.clock.now(), transactions: FencedCaptureTransactions(context: context))
+            if report != AutomaticCapture.Report() {
+                context.logger.info("automatic capture", metadata: [
+                    "steadfast.capture.captured": "\(report.captured)", "steadfast.capture.failed": "\(report.failed)",
+                    "steadfast.capture.resumed": "\(report.resumed)", "steadfast.capture.open": "\(report.open)",
+                ])
+            }
+        }
+    }
+}
+
+/// The capture job's writes, each checked against the run's fencing token.
+struct FencedCaptureTransactions: CaptureTransactions {
+    let context: JobContext
+
+    func run<T: Sendable>(_ body: @escaping @Sendable (any SQLExecutor) async throws -> T) async throws -> T {
+        try await context.fencedTransaction(.default, body)
     }
 }

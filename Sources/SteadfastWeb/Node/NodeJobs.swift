@@ -15,10 +15,11 @@ import SteadfastStorage
 enum NodeJobs {
     static func registry(
         configuration: NodeConfiguration, database: any SQLDatabase, clock: any WallClock, recurring: RecurringBilling,
-        storage: StorageRegistry, catalog: SQLFileCatalog
+        capture: AutomaticCapture? = nil, storage: StorageRegistry, catalog: SQLFileCatalog
     ) throws -> JobRegistry {
         var jobs = JobRegistry()
         jobs.add(BillingJobs.definition(recurring: recurring, schedule: try billingSchedule(configuration)))
+        jobs.add(BillingJobs.capture(capture, schedule: try billingSchedule(configuration)))
         jobs.add(StorageJobs.definition(queue: StorageMigrationQueue(database: database, clock: clock), registry: storage, catalog: catalog, settleTime: configuration.storageRouteSettleTime))
         jobs.add(try MailJobs.definition(configuration: configuration, database: database, clock: clock))
         let tickets = SupportWeb.tickets(

@@ -172,7 +172,7 @@ struct NodeService: Service {
         var services: [any Service] = [refresher]
         if configuration.jobsEnabled {
             let jobs = try NodeJobs.registry(
-                configuration: configuration, database: database, clock: node.clock, recurring: billing.recurring, storage: registry, catalog: catalog
+                configuration: configuration, database: database, clock: node.clock, recurring: billing.recurring, capture: billing.capture, storage: registry, catalog: catalog
             )
             services.append(Scheduler(
                 jobs: jobs, database: database, nodeID: configuration.nodeID, settings: NodeJobs.settings(configuration), clock: node.clock, logger: logger

@@ -93,6 +93,7 @@ public struct PortalRouter: Sendable {
         FilesAPIController(files: files, maxUploadSize: configuration.maxUploadSize).addRoutes(to: api)
         OpenAPIDocument.addRoutes(to: api)
         BillingAPIController(billing: billing).addRoutes(to: api)
+        SavedCardsAPIController(billing: billing).addRoutes(to: api)
         BillingAdminAPIController(billing: billing).addRoutes(to: api)
         GatewayWebhookController(billing: billing).addRoutes(to: api)
         JobsAPIController(store: JobStore(database: database), clock: clock, nodeID: configuration.nodeID).addRoutes(to: api)

@@ -164,7 +164,7 @@ import Testing
         // JSON.
         let listing = try await staff.get("/api/v1/admin/jobs")
         let names = (listing.json["jobs"] as? [[String: Any]] ?? []).compactMap { $0["name"] as? String }
-        #expect(names == ["billing", "heartbeat", "jobs-history-prune", "mail-delivery", "session-cleanup", "storage-migrations", "support-auto-close", "support-uploads-expiry"])
+        #expect(names == ["billing", "billing-capture", "heartbeat", "jobs-history-prune", "mail-delivery", "session-cleanup", "storage-migrations", "support-auto-close", "support-uploads-expiry"])
         let heartbeat = (listing.json["jobs"] as? [[String: Any]])?.first { $0["name"] as? String == "heartbeat" }
         #expect(((heartbeat?["last_finished"] as? [String: Any])?["node"]) as? String == "ops")
         #expect(heartbeat?["next_run_at"] as? String != nil)

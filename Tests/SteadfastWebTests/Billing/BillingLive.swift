@@ -18,8 +18,13 @@ struct BillingLive: Sendable {
     /// A staff session (valid on every node).
     let staff: HTTPTestClient
     let productID: String
+    /// The PostgreSQL database the nodes share (`nil` on SQLite) and the nodes' common arguments,
+    /// to start another node on the same database (``startAnotherNode(name:settings:)``).
+    let database: String?
+    let arguments: [String]
 
-    static func start(_ engine: Engine, name: String, settings: [String] = []) async throws -> BillingLive {
+    /// `perNode[i]`: extra settings for node `i` only (e.g. `jobs.enabled=false` on one node).
+    static func start(_ engine: Engine, name: String, settings: [String] = [], perNode: [[String]] = []) async throws -> BillingLive {
         var arguments = [
             "--admin-email", staffEmail, "--admin-password", password,
             "--set", "billing.testcard_secret=\(webhookSecret)", "--set", "billing.currency=EUR", "--set", "billing.tax_rules=DE=19:VAT",
@@ -30,14 +35,17 @@ struct BillingLive: Sendable {
         ]
         for setting in settings { arguments += ["--set", setting] }
         var nodes: [SteadfastNode] = []
+        var database: String?
+        func own(_ i: Int) -> [String] { i < perNode.count ? perNode[i].flatMap { ["--set", $0] } : [] }
         switch engine {
         case .postgres:
             let server = try await PostgresServer.shared()
             let url = server.url(database: try await server.createDatabase(prefix: name))
-            nodes.append(try await SteadfastNode.start(name: "\(name)-a", database: url, arguments: arguments))
-            nodes.append(try await SteadfastNode.start(name: "\(name)-b", database: url, arguments: arguments))
+            database = url
+            nodes.append(try await SteadfastNode.start(name: "\(name)-a", database: url, arguments: arguments + own(0)))
+            nodes.append(try await SteadfastNode.start(name: "\(name)-b", database: url, arguments: arguments + own(1)))
         case .sqlite:
-            nodes.append(try await SteadfastNode.start(name: "\(name)-solo", arguments: arguments))
+            nodes.append(try await SteadfastNode.start(name: "\(name)-solo", arguments: arguments + own(0)))
         }
         let staff = nodes[0].client()
         let login = try await staff.postJSON("/api/v1/auth/login", ["email": staffEmail, "password": password])
@@ -50,7 +58,14 @@ struct BillingLive: Sendable {
         guard product.status == 201, let productID = product.json["id"] as? String else {
             throw HarnessError("creating the product failed: \(product.status) \(product.body)")
         }
-        return BillingLive(nodes: nodes, staff: staff, productID: productID)
+        return BillingLive(nodes: nodes, staff: staff, productID: productID, database: database, arguments: arguments)
+    }
+
+    /// One more node on the nodes' PostgreSQL database, with their settings plus `settings`
+    /// (the caller kills it).
+    func startAnotherNode(name: String, settings: [String] = []) async throws -> SteadfastNode {
+        guard let database else { throw HarnessError("another node needs the shared PostgreSQL database") }
+        return try await SteadfastNode.start(name: name, database: database, arguments: arguments + settings.flatMap { ["--set", $0] })
     }
 
     func stop() {

@@ -18,13 +18,15 @@ import Testing
         }
     }
 
-    static func start(_ name: String) async throws -> Setup {
+    /// localstripe and two nodes on PostgreSQL pointed at it; `settings` are added to every
+    /// node's, `perNode[i]` to node `i`'s only.
+    static func start(_ name: String, settings: [String] = [], perNode: [[String]] = []) async throws -> Setup {
         let stripe = try await LocalStripeServer.start()
         do {
             let live = try await BillingLive.start(.postgres, name: name, settings: [
                 "billing.gateways=banktransfer,testcard,stripe", "billing.stripe.api_base=\(stripe.apiBase)",
                 "billing.stripe.secret_key=\(LocalStripeServer.secretKey)", "billing.stripe.webhook_secret=\(webhookSecret)",
-            ])
+            ] + settings, perNode: perNode)
             return Setup(stripe: stripe, live: live)
         } catch {
             stripe.stop()

@@ -90,10 +90,44 @@ public struct StripeClient: Sendable {
         public let id: String
         public let status: String
         public let clientSecret: String?
+        public let customer: String?
+        public let paymentMethod: String?
 
         enum CodingKeys: String, CodingKey {
-            case id, status
+            case id, status, customer
             case clientSecret = "client_secret"
+            case paymentMethod = "payment_method"
+        }
+    }
+
+    /// A saved card (or other method); `card` is what the portal shows: never the number.
+    public struct PaymentMethod: Decodable, Sendable, Equatable {
+        public let id: String
+        public let customer: String?
+        public let card: Card?
+
+        public struct Card: Decodable, Sendable, Equatable {
+            public let brand: String
+            public let last4: String
+            public let expMonth: Int
+            public let expYear: Int
+
+            enum CodingKeys: String, CodingKey {
+                case brand, last4
+                case expMonth = "exp_month"
+                case expYear = "exp_year"
+            }
+        }
+    }
+
+    /// One page of a list answer.
+    public struct List<Item: Decodable & Sendable>: Decodable, Sendable {
+        public let data: [Item]
+        public let hasMore: Bool?
+
+        enum CodingKeys: String, CodingKey {
+            case data
+            case hasMore = "has_more"
         }
     }
 
@@ -141,6 +175,33 @@ public struct StripeClient: Sendable {
 
     public func createSetupIntent(customer: String, idempotencyKey: String) async throws -> SetupIntent {
         try await post("/v1/setup_intents", [("customer", customer), ("usage", "off_session")], idempotencyKey: idempotencyKey)
+    }
+
+    public func setupIntent(id: String) async throws -> SetupIntent {
+        try await get("/v1/setup_intents/\(try Self.pathComponent(id))")
+    }
+
+    public func paymentMethod(id: String) async throws -> PaymentMethod {
+        try await get("/v1/payment_methods/\(try Self.pathComponent(id))")
+    }
+
+    public func attachPaymentMethod(id: String, customer: String, idempotencyKey: String) async throws -> PaymentMethod {
+        try await post("/v1/payment_methods/\(try Self.pathComponent(id))/attach", [("customer", customer)], idempotencyKey: idempotencyKey)
+    }
+
+    public func detachPaymentMethod(id: String, idempotencyKey: String) async throws -> PaymentMethod {
+        try await post("/v1/payment_methods/\(try Self.pathComponent(id))/detach", [], idempotencyKey: idempotencyKey)
+    }
+
+    /// A customer's charges created after `createdAfter` (newest first, at most 100): how a
+    /// capture attempt whose answer was lost finds what Stripe did (each charge names its
+    /// PaymentIntent, whose metadata names the invoice and attempt).
+    public func charges(customer: String, createdAfter: Date) async throws -> [Charge] {
+        let query = Self.formEncode([
+            ("customer", customer), ("created[gt]", String(Int64(createdAfter.timeIntervalSince1970))), ("limit", "100"),
+        ])
+        let list: List<Charge> = try await get("/v1/charges?\(query)")
+        return list.data
     }
 
     // MARK: Wire

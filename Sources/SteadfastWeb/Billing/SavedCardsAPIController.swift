@@ -1,0 +1,84 @@
+import Foundation
+import Hummingbird
+import SteadfastDomain
+import SteadfastPersistence
+import SteadfastServices
+
+/// A client's saved cards under `/api/v1/me/payment-methods` (docs/billing.md, "Saved cards").
+/// Every look-up carries the caller's id: another client's card is 404. Without the stripe
+/// gateway every route is 404.
+struct SavedCardsAPIController: Sendable {
+    let billing: BillingWeb
+
+    struct Save: Decodable {
+        let setupIntent: String
+    }
+
+    struct CardView: Encodable {
+        let id: String
+        let brand: String
+        let last4: String
+        let expMonth: Int
+        let expYear: Int
+        let isDefault: Bool
+        let createdAt: Date
+
+        init(_ card: SavedCardRepository.Card) {
+            id = card.id
+            brand = card.brand
+            last4 = card.last4
+            expMonth = card.expMonth
+            expYear = card.expYear
+            isDefault = card.isDefault
+            createdAt = card.createdAt
+        }
+    }
+
+    struct SetupView: Encodable {
+        let setupIntent: String
+        let clientSecret: String?
+        let publishableKey: String?
+    }
+
+    func addRoutes(to api: RouterGroup<PortalRequestContext>) {
+        api.get("me/payment-methods", use: list)
+        api.post("me/payment-methods/setup", use: setup)
+        api.post("me/payment-methods", use: save)
+        api.delete("me/payment-methods/{id}", use: remove)
+    }
+
+    /// The Stripe payments of a logged-in client (404 without the stripe gateway).
+    func client(_ context: PortalRequestContext) throws -> (Account, StripePayments) {
+        let account = try context.requireAccount()
+        guard let stripe = billing.stripe else { throw BillingError.notFound("payment methods") }
+        return (account, stripe)
+    }
+
+    @Sendable func list(_ request: Request, context: PortalRequestContext) async throws -> Response {
+        let (account, stripe) = try client(context)
+        let page = try context.page(request)
+        let cards = try await stripe.cards(clientID: account.id, limit: page.limit, offset: page.offset)
+        return try BillingJSON.response(BillingViews.Page(items: cards.map(CardView.init), limit: page.limit, offset: page.offset))
+    }
+
+    @Sendable func setup(_ request: Request, context: PortalRequestContext) async throws -> Response {
+        let (account, stripe) = try client(context)
+        let setup = try await stripe.startCardSetup(clientID: account.id, idempotencyKey: request.headers[BillingJSON.idempotencyKey])
+        return try BillingJSON.response(
+            SetupView(setupIntent: setup.id, clientSecret: setup.clientSecret, publishableKey: stripe.gateway.publishableKey), status: .created
+        )
+    }
+
+    @Sendable func save(_ request: Request, context: PortalRequestContext) async throws -> Response {
+        let (account, stripe) = try client(context)
+        let input = try await BillingJSON.decode(Save.self, from: request, context: context)
+        return try BillingJSON.response(CardView(try await stripe.saveCard(clientID: account.id, setupIntentID: input.setupIntent)), status: .created)
+    }
+
+    @Sendable func remove(_ request: Request, context: PortalRequestContext) async throws -> Response {
+        let (account, stripe) = try client(context)
+        guard let id = context.parameters.get("id") else { throw BillingError.notFound("payment method") }
+        try await stripe.removeCard(clientID: account.id, id: id)
+        return Response(status: .noContent)
+    }
+}

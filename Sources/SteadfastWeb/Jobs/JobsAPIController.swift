@@ -2,7 +2,7 @@ import Hummingbird
 import SteadfastDomain
 import SteadfastJobs
 
-/// Staff-only JSON for the scheduler: `GET /api/v1/admin/jobs`, `GET /api/v1/admin/jobs/{name}/runs`,
+/// Staff JSON for the scheduler (`jobs.run`): `GET /api/v1/admin/jobs`, `GET /api/v1/admin/jobs/{name}/runs`,
 /// `POST /api/v1/admin/jobs/{name}/run` (202: a manual run is queued; some node runs it once).
 struct JobsAPIController: Sendable {
     let store: JobStore
@@ -10,25 +10,24 @@ struct JobsAPIController: Sendable {
     let nodeID: String
 
     func addRoutes(to group: RouterGroup<PortalRequestContext>) {
-        group.get("admin/jobs", use: list)
-        group.get("admin/jobs/:name/runs", use: runs)
-        group.post("admin/jobs/:name/run", use: run)
+        let jobs = group.group("admin/jobs").add(middleware: RequirePermission(.jobsRun))
+        jobs.get(use: list)
+        jobs.get(":name/runs", use: runs)
+        jobs.post(":name/run", use: run)
     }
 
     @Sendable func list(_ request: Request, context: PortalRequestContext) async throws -> JobsResponse {
-        _ = try context.requireStaff()
         return JobsResponse(node: nodeID, jobs: try await store.jobs(now: clock.now()))
     }
 
     @Sendable func runs(_ request: Request, context: PortalRequestContext) async throws -> JobRunsResponse {
-        _ = try context.requireStaff()
         let name = try context.parameters.require("name")
         let limit = try PageRequest(request, maxLimit: 1000).limit
         return JobRunsResponse(runs: try await store.history(job: name, limit: limit).map(JobsResponse.Run.init))
     }
 
     @Sendable func run(_ request: Request, context: PortalRequestContext) async throws -> EditedResponse<JobRunQueuedResponse> {
-        let staff = try context.requireStaff()
+        let staff = try context.requireAccount()
         let name = try context.parameters.require("name")
         do {
             let key = try await store.requestRun(job: name, requestedBy: staff.email.value, now: clock.now())

@@ -3,7 +3,7 @@ import Hummingbird
 import SteadfastDomain
 import SteadfastJobs
 
-/// The staff-only scheduler pages: `/admin/jobs` (every job: schedule, last run and its node,
+/// The staff scheduler pages (`jobs.run`): `/admin/jobs` (every job: schedule, last run and its node,
 /// duration and outcome, next run, a CSRF-protected "Run now" button) and `/admin/jobs/{name}`
 /// (the job's history).
 struct JobsPagesController: Sendable {
@@ -13,30 +13,30 @@ struct JobsPagesController: Sendable {
     let nodeID: String
 
     func addRoutes(to router: RouterGroup<PortalRequestContext>) {
-        router.get("admin/jobs", use: list)
-        router.get("admin/jobs/:name", use: detail)
-        router.post("admin/jobs/:name/run", use: run)
+        let jobs = router.group("admin/jobs").add(middleware: RequirePermission(.jobsRun))
+        jobs.get(use: list)
+        jobs.get(":name", use: detail)
+        jobs.post(":name/run", use: run)
     }
 
     @Sendable func list(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        _ = try context.requireStaffPage()
         let jobs = try await store.jobs(now: clock.now())
-        return pages.page("admin/jobs", title: "Scheduled jobs", values: ["node": nodeID, "jobs": jobs.map(JobsView.row), "none": jobs.isEmpty], context: context)
+        return pages.page("jobs", title: "Scheduled jobs", values: ["node": nodeID, "jobs": jobs.map(JobsView.row), "none": jobs.isEmpty], context: context)
     }
 
     @Sendable func detail(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        _ = try context.requireStaffPage()
         let name = try context.parameters.require("name")
         guard let job = try await store.jobs(now: clock.now()).first(where: { $0.name == name }) else {
             throw HTTPError(.notFound, message: "There is no job named \(name).")
         }
         let runs = try await store.history(job: name, limit: 100)
         var values: [String: Any] = ["job": JobsView.row(job), "runs": runs.map(JobsView.row)]
-        return pages.page("admin/job", title: "Job \(name)", values: values, context: context)
+        if let queued = request.uri.queryParameters.get("queued") { values["queued"] = queued }
+        return pages.page("job", title: "Job \(name)", values: values, context: context)
     }
 
     @Sendable func run(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        let staff = try context.requireStaffPage()
+        let staff = try context.requireAccount()
         let name = try context.parameters.require("name")
         let key: String
         do {
@@ -45,7 +45,6 @@ struct JobsPagesController: Sendable {
             throw HTTPError(.notFound, message: "There is no job named \(name).")
         }
         context.logger.notice("manual job run requested", metadata: ["steadfast.job.name": "\(name)", "steadfast.job.slot": "\(key)"])
-        context.flash(.success, "Queued a manual run of \(name) (\(key)): a node will run it once, shortly.")
-        return redirect(to: "/admin/jobs/\(name)")
+        return redirect(to: "/admin/jobs/\(name)?queued=\(key)")
     }
 }

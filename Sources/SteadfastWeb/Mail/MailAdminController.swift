@@ -7,7 +7,7 @@ import SteadfastServices
 
 /// Staff pages `/admin/mail` and JSON `/api/v1/admin/mail/...` (docs/mail.md): the outbox with
 /// its failed messages and a retry, and the templates with staff overrides. One
-/// ``StaffOnlyMiddleware`` on each group.
+/// ``RequirePermission`` (`settings.manage`) on each group.
 struct MailAdminController: Sendable {
     let mail: MailAdmin
     let pages: PageRenderer
@@ -67,7 +67,7 @@ struct MailAdminController: Sendable {
     }
 
     func addRoutes(api: RouterGroup<PortalRequestContext>, html: RouterGroup<PortalRequestContext>) {
-        let admin = api.group("admin/mail").add(middleware: StaffOnlyMiddleware(mode: .api))
+        let admin = api.group("admin/mail").add(middleware: RequirePermission(.settingsManage))
         admin.get("outbox", use: outboxJSON)
         admin.post("outbox/{id}/retry", use: retryJSON)
         admin.get("templates", use: templatesJSON)
@@ -75,7 +75,7 @@ struct MailAdminController: Sendable {
         admin.put("templates/{key}", use: saveJSON)
         admin.delete("templates/{key}", use: resetJSON)
 
-        let staff = html.group("admin/mail").add(middleware: StaffOnlyMiddleware(mode: .pages))
+        let staff = html.group("admin/mail").add(middleware: RequirePermission(.settingsManage))
         staff.get("", use: outboxPage)
         staff.post("retry", use: retryForm)
         staff.get("templates/{key}", use: templatePage)
@@ -116,7 +116,7 @@ struct MailAdminController: Sendable {
     /// `PUT /api/v1/admin/mail/templates/{key}` `{subject, text_body, html_body}`: 400 naming the
     /// part that does not compile.
     @Sendable func saveJSON(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        let staff = try context.requireStaff()
+        let staff = try context.requireAccount()
         let key = try Self.key(context)
         let input = try await BillingJSON.decode(TemplateInput.self, from: request, context: context)
         let saved = try await Self.checked { try await mail.save(key, .init(subject: input.subject, textBody: input.textBody, htmlBody: input.htmlBody), by: staff.id) }
@@ -180,7 +180,7 @@ struct MailAdminController: Sendable {
     }
 
     @Sendable func saveForm(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        let staff = try context.requireStaffPage()
+        let staff = try context.requireAccount()
         let form = try await FormFields.read(request, context: context)
         let key = try Self.key(form["key"])
         let source = MailTemplateSource(subject: form.values["subject"] ?? "", textBody: form.values["text_body"] ?? "", htmlBody: form.values["html_body"] ?? "")

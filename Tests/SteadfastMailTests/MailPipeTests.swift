@@ -114,9 +114,12 @@ struct MailPipeTests {
             )
             let accounts = AccountRepository(database: db)
             client = Account(id: UUID(), email: try EmailAddress("alice@example.org"), name: "Alice", role: .client, passwordHash: "$2b$04$x", createdAt: Date())
-            staff = Account(id: UUID(), email: try EmailAddress("staff@example.com"), name: "Sam Staff", role: .staff, passwordHash: "$2b$04$x", createdAt: Date())
+            var staff = Account(id: UUID(), email: try EmailAddress("staff@example.com"), name: "Sam Staff", role: .staff, passwordHash: "$2b$04$x", createdAt: Date())
+            staff.permissions = Set(StaffPermission.allCases)
+            self.staff = staff
             try await accounts.insert(client)
             try await accounts.insert(staff)
+            try await StaffRepository(db).setRoles(accountID: staff.id, roleIDs: [StaffRole.fullAccessID])
             try await DepartmentRepository(db).insert(Department(id: UUID(), name: "Support", email: try EmailAddress("support@example.com"), isPublic: true, createdAt: Date()))
         }
 

@@ -68,17 +68,11 @@ public struct TicketService: Sendable {
 
     /// Staff: a new department. Its address must be unique (mail to it opens tickets there).
     public func createDepartment(by actor: Account, name: String, email: String, isPublic: Bool) async throws -> Department {
-        try Self.requireStaff(actor)
+        try Self.requireStaff(actor, .settingsManage)
         let department = Department(
             id: UUID(), name: try Ticket.validateDepartmentName(name), email: try Self.address(email, field: "email"), isPublic: isPublic, createdAt: clock.now()
         )
-        try await database.transaction { tx in
-            try await DepartmentRepository(tx).insert(department)
-            try await AuditTrail.record(
-                tx, .departmentCreated, object: AuditObject("department", department.id),
-                after: ["name": department.name, "email": department.email.value, "public": String(isPublic)], now: department.createdAt
-            )
-        }
+        try await DepartmentRepository(database).insert(department)
         return department
     }
 
@@ -91,10 +85,7 @@ public struct TicketService: Sendable {
         try Self.requireStaff(actor)
         let title = try Ticket.validateSubject(title)
         let reply = CannedReply(id: UUID(), title: title, body: try Ticket.validateBody(body, field: "body"), createdAt: clock.now())
-        try await database.transaction { tx in
-            try await DepartmentRepository(tx).insert(reply)
-            try await AuditTrail.record(tx, .cannedReplyCreated, object: AuditObject("canned_reply", reply.id), after: ["title": title], now: reply.createdAt)
-        }
+        try await DepartmentRepository(database).insert(reply)
         return reply
     }
 
@@ -105,11 +96,7 @@ public struct TicketService: Sendable {
 
     public func deleteCannedReply(by actor: Account, id: UUID) async throws {
         try Self.requireStaff(actor)
-        let now = clock.now()
-        try await database.transaction { tx in
-            guard try await DepartmentRepository(tx).deleteCannedReply(id: id) else { throw SupportError.notFound("canned reply") }
-            try await AuditTrail.record(tx, .cannedReplyDeleted, object: AuditObject("canned_reply", id), now: now)
-        }
+        guard try await DepartmentRepository(database).deleteCannedReply(id: id) else { throw SupportError.notFound("canned reply") }
     }
 
     // MARK: Attachments
@@ -158,10 +145,6 @@ public struct TicketService: Sendable {
                     id: id, fileID: file.id, uploaderID: uploader, ticketID: nil, messageID: nil, filename: file.filename, size: file.size,
                     sha256: file.sha256, contentType: file.contentType, createdAt: now
                 ))
-                try await AuditTrail.record(
-                    tx, .ticketAttachmentUploaded, object: AuditObject("ticket_attachment", id),
-                    after: ["filename": file.filename, "size": String(file.size), "sha256": file.sha256], account: uploader, now: now
-                )
             }
             return TicketAttachment(
                 id: id, fileID: file.id, uploaderID: uploader, ticketID: nil, messageID: nil, filename: file.filename, size: file.size,
@@ -220,11 +203,6 @@ public struct TicketService: Sendable {
                     try await notifier.enqueue(
                         TicketMailEvent(kind: .opened, ticket: ticket, department: department, clientName: client.name, clientEmail: client.email, message: body), in: tx
                     )
-                    try await AuditTrail.record(
-                        tx, .ticketOpened, object: AuditObject("ticket", ticket.id),
-                        after: ["number": "\(ticket.number)", "department_id": departmentID.uuidString.lowercased(), "status": ticket.status.rawValue, "priority": priority.rawValue],
-                        account: client.id, now: now
-                    )
                 }
                 logger.info("ticket opened", metadata: ["steadfast.ticket.number": "\(ticket.number)", "steadfast.ticket.id": "\(ticket.id.uuidString.lowercased())"])
                 return ticket
@@ -252,7 +230,7 @@ public struct TicketService: Sendable {
         let message = TicketMessage(id: UUID(), ticketID: ticketID, kind: kind, authorID: author.id, authorName: authorName, body: body, createdAt: now)
         try await database.transaction { tx in
             let tickets = TicketRepository(tx)
-            guard var ticket = try await tickets.find(id: ticketID, clientID: author.role == .staff ? nil : author.id, lock: true) else {
+            guard var ticket = try await tickets.find(id: ticketID, clientID: Self.seesEveryTicket(author) ? nil : author.id, lock: true) else {
                 throw SupportError.notFound("ticket")
             }
             try await tickets.insert(message)
@@ -263,10 +241,6 @@ public struct TicketService: Sendable {
             case .note: .notePosted
             }
             let next = try TicketLifecycle.next(from: ticket.status, on: event)
-            try await AuditTrail.record(
-                tx, .ticketReplied, object: AuditObject("ticket", ticketID), before: ["status": ticket.status.rawValue],
-                after: ["status": next.rawValue, "message_id": message.id.uuidString.lowercased(), "kind": kind.rawValue], account: ticket.clientID, now: now
-            )
             if next != ticket.status { ticket.statusChangedAt = now }
             ticket.status = next
             ticket.updatedAt = now
@@ -280,7 +254,7 @@ public struct TicketService: Sendable {
 
     /// The ticket's client closes it (409 if already closed); queues the `closed` mail.
     public func close(by actor: Account, ticketID: UUID) async throws -> Ticket {
-        try await change(by: actor, ticketID: ticketID, audit: .ticketClosed) { ticket in
+        try await change(by: actor, ticketID: ticketID) { ticket in
             ticket.status = try TicketLifecycle.next(from: ticket.status, on: actor.role == .staff ? .staffSet(.closed) : .clientClosed)
         }
     }
@@ -292,7 +266,7 @@ public struct TicketService: Sendable {
         departmentID: UUID? = nil, priority: TicketPriority? = nil
     ) async throws -> Ticket {
         try Self.requireStaff(actor)
-        return try await change(by: actor, ticketID: ticketID, audit: .ticketUpdated) { ticket in
+        return try await change(by: actor, ticketID: ticketID) { ticket in
             if let status { ticket.status = try TicketLifecycle.next(from: ticket.status, on: .staffSet(status)) }
             if clearAssignee { ticket.assigneeID = nil }
             if let assigneeID { ticket.assigneeID = assigneeID }
@@ -301,12 +275,12 @@ public struct TicketService: Sendable {
         }
     }
 
-    func change(by actor: Account, ticketID: UUID, audit: AuditAction, _ edit: @escaping @Sendable (inout Ticket) throws -> Void) async throws -> Ticket {
+    func change(by actor: Account, ticketID: UUID, _ edit: @escaping @Sendable (inout Ticket) throws -> Void) async throws -> Ticket {
         let now = clock.now()
         let notifier = self.notifier
         return try await database.transaction { tx in
             let tickets = TicketRepository(tx)
-            guard var ticket = try await tickets.find(id: ticketID, clientID: actor.role == .staff ? nil : actor.id, lock: true) else {
+            guard var ticket = try await tickets.find(id: ticketID, clientID: Self.seesEveryTicket(actor) ? nil : actor.id, lock: true) else {
                 throw SupportError.notFound("ticket")
             }
             let before = ticket
@@ -323,9 +297,6 @@ public struct TicketService: Sendable {
             if ticket.status != before.status { ticket.statusChangedAt = now }
             ticket.updatedAt = now
             try await tickets.update(ticket)
-            try await AuditTrail.record(
-                tx, audit, object: AuditObject("ticket", ticketID), before: Self.auditFields(before), after: Self.auditFields(ticket), account: ticket.clientID, now: now
-            )
             if ticket.status == .closed, before.status != .closed {
                 try await Self.notify(.closed, ticket: ticket, message: nil, notifier: notifier, in: tx)
             }
@@ -333,17 +304,9 @@ public struct TicketService: Sendable {
         }
     }
 
-    /// What the audit trail records of a ticket's state.
-    static func auditFields(_ ticket: Ticket) -> [String: String] {
-        [
-            "status": ticket.status.rawValue, "priority": ticket.priority.rawValue, "department_id": ticket.departmentID.uuidString.lowercased(),
-            "assignee_id": ticket.assigneeID?.uuidString.lowercased() ?? "",
-        ]
-    }
-
     /// The ticket with the messages `actor` may see (404 for another client's ticket).
     public func detail(id: UUID, for actor: Account) async throws -> Detail {
-        let staff = actor.role == .staff
+        let staff = Self.seesEveryTicket(actor)
         let tickets = TicketRepository(database)
         guard let ticket = try await tickets.find(id: id, clientID: staff ? nil : actor.id) else { throw SupportError.notFound("ticket") }
         guard let department = try await DepartmentRepository(database).find(id: ticket.departmentID) else { throw SupportError.notFound("department") }
@@ -355,14 +318,14 @@ public struct TicketService: Sendable {
     /// for staff the queue filtered by department, status and assignee, oldest waiting first.
     public func tickets(for actor: Account, filter: TicketRepository.Filter = .init(), limit: Int, offset: Int) async throws -> [Ticket] {
         var filter = filter
-        if actor.role != .staff { filter = TicketRepository.Filter(clientID: actor.id, statuses: filter.statuses) }
+        if !Self.seesEveryTicket(actor) { filter = TicketRepository.Filter(clientID: actor.id, statuses: filter.statuses) }
         return try await TicketRepository(database).list(filter, limit: limit, offset: offset)
     }
 
     /// An attachment of a ticket `actor` may see, on a message `actor` may see, with its
     /// stored file; 404 otherwise (another client's, a note's for a client, an unknown id).
     public func attachment(ticketID: UUID, attachmentID: UUID, for actor: Account) async throws -> (TicketAttachment, StoredFile) {
-        let staff = actor.role == .staff
+        let staff = Self.seesEveryTicket(actor)
         let tickets = TicketRepository(database)
         guard try await tickets.find(id: ticketID, clientID: staff ? nil : actor.id) != nil,
               let attachment = try await tickets.attachment(id: attachmentID), attachment.ticketID == ticketID, let messageID = attachment.messageID,
@@ -382,9 +345,12 @@ public struct TicketService: Sendable {
         try await TicketRepository(database).find(number: number)
     }
 
-    /// The account with e-mail address `address`, if any.
+    /// The account with e-mail address `address`, if any and not disabled; staff carry their
+    /// permissions (a reply by mail is allowed like one through the API).
     public func account(email address: EmailAddress) async throws -> Account? {
-        try await AccountRepository(database: database).find(email: address)
+        guard var account = try await AccountRepository(database: database).find(email: address), account.disabledAt == nil else { return nil }
+        if account.role == .staff { account.permissions = try await StaffRepository(database).permissions(accountID: account.id) }
+        return account
     }
 
     /// Adds a reply that arrived by e-mail from `sender` to ticket `number`: from the ticket's
@@ -393,7 +359,7 @@ public struct TicketService: Sendable {
     /// `files` become the message's attachments (each checked like an upload).
     public func replyByEmail(number: TicketNumber, from sender: EmailAddress, message: String, files: [UploadedBytes] = []) async throws -> TicketMessage {
         guard let ticket = try await ticket(number: number), let account = try await account(email: sender),
-              account.role == .staff || account.id == ticket.clientID
+              Self.seesEveryTicket(account) || account.id == ticket.clientID
         else {
             throw SupportError.notFound("ticket for this sender")
         }
@@ -475,8 +441,16 @@ public struct TicketService: Sendable {
 
     // MARK: Helpers
 
-    static func requireStaff(_ actor: Account) throws(SupportError) {
-        guard actor.role == .staff else { throw SupportError(.forbidden, "this is for staff only") }
+    /// The staff check of the support services, through the one policy (``StaffPolicy``):
+    /// `permission` defaults to the ticket desk's.
+    static func requireStaff(_ actor: Account, _ permission: StaffPermission = .supportReply) throws(SupportError) {
+        do { try StaffPolicy.require(permission, of: actor) } catch { throw SupportError(.forbidden, error.message) }
+    }
+
+    /// Whether `actor` works the ticket desk (`support.reply`): sees every ticket and internal
+    /// notes. Anyone else — clients, and staff without it — sees only their own tickets.
+    static func seesEveryTicket(_ actor: Account) -> Bool {
+        StaffPolicy.allows(actor, .supportReply)
     }
 
     static func address(_ raw: String, field: String) throws(SupportError) -> EmailAddress {

@@ -60,12 +60,7 @@ struct FilesAPIController: Sendable {
 
     @Sendable func content(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let file = try await file(context)
-        let range = try FileDownload.byteRange(from: request.headers[.range])
-        if let range, range.offset >= max(file.size, 1) {
-            throw HTTPError(.rangeNotSatisfiable, headers: [.contentRange: "bytes */\(file.size)"], message: "the range starts beyond the end of the file")
-        }
-        let read = try await files.open(file, range: range)
-        return FileDownload.response(read, filename: file.filename, contentType: file.contentType)
+        return try await FileDownload.serve(file, from: files, filename: file.filename, contentType: file.contentType, request: request, redirect: false)
     }
 
     @Sendable func link(_ request: Request, context: PortalRequestContext) async throws -> [String: String] {
@@ -84,8 +79,8 @@ struct FilesAPIController: Sendable {
     func file(_ context: PortalRequestContext) async throws -> StoredFile {
         let account = try Self.account(context)
         guard let id = context.parameters.get("id").flatMap(UUID.init(uuidString:)),
-              let file = try await files.file(id: id, owner: account.role == .staff ? nil : account.id),
-              file.type == .clientFiles || account.role == .staff
+              let file = try await files.file(id: id, owner: StaffPolicy.allows(account, .clientsRead) ? nil : account.id),
+              file.type == .clientFiles || StaffPolicy.allows(account, .clientsRead)
         else {
             throw HTTPError(.notFound, message: "no such file")
         }

@@ -4,7 +4,7 @@ import SteadfastDomain
 import SteadfastPersistence
 import SteadfastServices
 
-/// The staff side of the support API under `/api/v1/admin` (one ``StaffOnlyMiddleware`` on
+/// The staff side of the support API under `/api/v1/admin` (``RequirePermission`` on
 /// the group): departments, the ticket queue, replies and internal notes, ticket changes,
 /// canned replies.
 struct SupportAdminAPIController: Sendable {
@@ -36,48 +36,49 @@ struct SupportAdminAPIController: Sendable {
     }
 
     func addRoutes(to api: RouterGroup<PortalRequestContext>) {
-        let admin = api.group("admin").add(middleware: StaffOnlyMiddleware(mode: .api))
-        admin.post("support/departments", use: createDepartment)
-        admin.get("support/departments", use: departments)
-        admin.get("support/canned-replies", use: cannedReplies)
-        admin.post("support/canned-replies", use: createCannedReply)
-        admin.delete("support/canned-replies/{id}", use: deleteCannedReply)
-        admin.get("tickets", use: queue)
-        admin.get("tickets/{id}", use: show)
-        admin.post("tickets/{id}/replies", use: reply)
-        admin.put("tickets/{id}", use: update)
-        admin.get("tickets/{id}/attachments/{attachment_id}/content", use: content)
+        let admin = api.group("admin")
+        admin.group().add(middleware: RequirePermission(.settingsManage)).post("support/departments", use: createDepartment)
+        let desk = admin.group().add(middleware: RequirePermission(.supportReply))
+        desk.get("support/departments", use: departments)
+        desk.get("support/canned-replies", use: cannedReplies)
+        desk.post("support/canned-replies", use: createCannedReply)
+        desk.delete("support/canned-replies/{id}", use: deleteCannedReply)
+        desk.get("tickets", use: queue)
+        desk.get("tickets/{id}", use: show)
+        desk.post("tickets/{id}/replies", use: reply)
+        desk.put("tickets/{id}", use: update)
+        desk.get("tickets/{id}/attachments/{attachment_id}/content", use: content)
     }
 
     @Sendable func createDepartment(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let input = try await BillingJSON.decode(DepartmentInput.self, from: request, context: context)
-        let department = try await tickets.createDepartment(by: try context.requireStaff(), name: input.name, email: input.email, isPublic: input.public ?? true)
+        let department = try await tickets.createDepartment(by: try context.requireAccount(), name: input.name, email: input.email, isPublic: input.public ?? true)
         return try BillingJSON.response(SupportViews.DepartmentView(department), status: .created)
     }
 
     @Sendable func departments(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        try BillingJSON.response(["items": try await tickets.departments(for: try context.requireStaff()).map(SupportViews.DepartmentView.init)])
+        try BillingJSON.response(["items": try await tickets.departments(for: try context.requireAccount()).map(SupportViews.DepartmentView.init)])
     }
 
     @Sendable func cannedReplies(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        try BillingJSON.response(["items": try await tickets.cannedReplies(for: try context.requireStaff()).map(SupportViews.CannedReplyView.init)])
+        try BillingJSON.response(["items": try await tickets.cannedReplies(for: try context.requireAccount()).map(SupportViews.CannedReplyView.init)])
     }
 
     @Sendable func createCannedReply(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let input = try await BillingJSON.decode(CannedInput.self, from: request, context: context)
-        let reply = try await tickets.createCannedReply(by: try context.requireStaff(), title: input.title, body: input.body)
+        let reply = try await tickets.createCannedReply(by: try context.requireAccount(), title: input.title, body: input.body)
         return try BillingJSON.response(SupportViews.CannedReplyView(reply), status: .created)
     }
 
     @Sendable func deleteCannedReply(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        try await tickets.deleteCannedReply(by: try context.requireStaff(), id: try context.id(what: "canned reply"))
+        try await tickets.deleteCannedReply(by: try context.requireAccount(), id: try context.id(what: "canned reply"))
         return Response(status: .noContent)
     }
 
     /// `GET /api/v1/admin/tickets?department_id=&status=&assignee_id=&limit=&offset=`: oldest
     /// waiting first. `status` may list several (`open,customer_reply`).
     @Sendable func queue(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        let staff = try context.requireStaff()
+        let staff = try context.requireAccount()
         let page = try context.page(request)
         let filter = try Self.filter(request)
         let found = try await tickets.tickets(for: staff, filter: filter, limit: page.limit, offset: page.offset)
@@ -99,11 +100,11 @@ struct SupportAdminAPIController: Sendable {
     }
 
     @Sendable func show(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        try BillingJSON.response(SupportViews.DetailView(try await tickets.detail(id: try SupportAPIController.ticketID(context), for: try context.requireStaff())))
+        try BillingJSON.response(SupportViews.DetailView(try await tickets.detail(id: try SupportAPIController.ticketID(context), for: try context.requireAccount())))
     }
 
     @Sendable func reply(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        let staff = try context.requireStaff()
+        let staff = try context.requireAccount()
         let input = try await BillingJSON.decode(ReplyInput.self, from: request, context: context)
         let message = try await tickets.reply(
             by: staff, ticketID: try SupportAPIController.ticketID(context), message: input.message, internalNote: input.internal ?? false,
@@ -113,7 +114,7 @@ struct SupportAdminAPIController: Sendable {
     }
 
     @Sendable func update(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        let staff = try context.requireStaff()
+        let staff = try context.requireAccount()
         let input = try await BillingJSON.decode(UpdateInput.self, from: request, context: context)
         let ticket = try await tickets.update(
             by: staff, ticketID: try SupportAPIController.ticketID(context), status: try input.status.map { try TicketStatus(parsing: $0) },
@@ -124,6 +125,6 @@ struct SupportAdminAPIController: Sendable {
     }
 
     @Sendable func content(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        try await SupportAPIController.serve(tickets: tickets, account: try context.requireStaff(), request: request, context: context)
+        try await SupportAPIController.serve(tickets: tickets, account: try context.requireAccount(), request: request, context: context)
     }
 }

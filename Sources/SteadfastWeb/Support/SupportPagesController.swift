@@ -5,7 +5,7 @@ import SteadfastPersistence
 import SteadfastServices
 
 /// The support desk's HTML pages, for clients under `/clientarea/tickets` and for staff under
-/// `/admin/tickets` (one ``StaffOnlyMiddleware`` on the staff group). Forms with files post
+/// `/admin/tickets` (``RequirePermission`` on the staff groups). Forms with files post
 /// `multipart/form-data` to fixed paths (the ticket id in a field) so their body limits are
 /// exact; a storage outage re-renders the form with the text kept and answers 503.
 struct SupportPagesController: Sendable {
@@ -21,14 +21,14 @@ struct SupportPagesController: Sendable {
         html.get("clientarea/tickets/{id}", use: show)
         html.get("clientarea/tickets/{id}/attachments/{attachment_id}", use: download)
 
-        let staff = html.group("admin").add(middleware: StaffOnlyMiddleware(mode: .pages))
+        let staff = html.group("admin").add(middleware: RequirePermission(.supportReply))
         staff.get("tickets", use: queue)
         staff.post("tickets/reply", use: reply)
         staff.post("tickets/update", use: update)
         staff.get("tickets/{id}", use: show)
         staff.get("tickets/{id}/attachments/{attachment_id}", use: download)
-        staff.post("support/departments", use: createDepartment)
         staff.post("support/canned-replies", use: createCannedReply)
+        html.group("admin").add(middleware: RequirePermission(.settingsManage)).post("support/departments", use: createDepartment)
     }
 
     static func account(_ context: PortalRequestContext) throws -> Account {
@@ -101,7 +101,7 @@ struct SupportPagesController: Sendable {
 
     func ticketPage(id: UUID, account: Account, draft: String, error: String?, status: HTTPResponse.Status, context: PortalRequestContext) async throws -> Response {
         let detail = try await tickets.detail(id: id, for: account)
-        let staff = account.role == .staff
+        let staff = StaffPolicy.allows(account, .supportReply)
         let base = staff ? "/admin/tickets" : "/clientarea/tickets"
         let messages: [[String: Any]] = detail.messages.map { message in
             [
@@ -134,15 +134,15 @@ struct SupportPagesController: Sendable {
         guard form.isComplete else { throw SupportError.invalid("the form arrived incomplete (the upload was cut off); nothing was stored, please send it again") }
         guard let id = form["ticket_id"].flatMap(UUID.init(uuidString:)) else { throw SupportError.notFound("ticket") }
         var text = form.fields["message"] ?? ""
-        if account.role == .staff, text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty, let canned = form["canned_reply_id"] {
+        if StaffPolicy.allows(account, .supportReply), text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty, let canned = form["canned_reply_id"] {
             text = try await tickets.cannedReplies(for: account).first { $0.id.text == canned }?.body ?? ""
         }
         do {
             // Another client's ticket is a 404 before anything is uploaded.
             _ = try await tickets.detail(id: id, for: account)
             let attachments = try await upload(form.files, by: account)
-            _ = try await tickets.reply(by: account, ticketID: id, message: text, internalNote: account.role == .staff && form["internal"] != nil, attachmentIDs: attachments)
-            return redirect(to: (account.role == .staff ? "/admin/tickets/" : "/clientarea/tickets/") + id.text)
+            _ = try await tickets.reply(by: account, ticketID: id, message: text, internalNote: StaffPolicy.allows(account, .supportReply) && form["internal"] != nil, attachmentIDs: attachments)
+            return redirect(to: (StaffPolicy.allows(account, .supportReply) ? "/admin/tickets/" : "/clientarea/tickets/") + id.text)
         } catch let error as SupportError where [.invalid, .tooLarge, .unsupportedType, .storageUnavailable].contains(error.kind) {
             return try await ticketPage(id: id, account: account, draft: text, error: error.message, status: Problem(error).status, context: context)
         }

@@ -39,8 +39,13 @@ struct SupportFixture: Sendable {
 
     func account(_ role: Role, _ name: String) async throws -> Account {
         let id = UUID()
-        let account = Account(id: id, email: try EmailAddress("\(name.lowercased())-\(id.uuidString.prefix(6))@example.com"), name: name, role: role, passwordHash: "$2b$04$x", createdAt: clock.now())
+        var account = Account(id: id, email: try EmailAddress("\(name.lowercased())-\(id.uuidString.prefix(6))@example.com"), name: name, role: role, passwordHash: "$2b$04$x", createdAt: clock.now())
         try await AccountRepository(database: db).insert(account)
+        if role == .staff {
+            // Staff with full access, as a request would carry it (docs/accounts.md, "Staff permissions").
+            try await StaffRepository(db).setRoles(accountID: id, roleIDs: [StaffRole.fullAccessID])
+            account.permissions = Set(StaffPermission.allCases)
+        }
         return account
     }
 

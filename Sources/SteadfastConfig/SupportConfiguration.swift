@@ -7,6 +7,7 @@ extension ConfigKey {
     public static let supportMessageAttachmentsMaxSize = ConfigKey("support.message_attachments_max_size", default: "25MiB", "Largest total of one ticket message's attachments (413 above it).")
     public static let supportAttachmentsPerMessage = ConfigKey("support.attachments_per_message", default: "10", "Most attachments on one ticket message.")
     public static let supportAttachmentExtensions = ConfigKey("support.attachment_extensions", default: AttachmentPolicy.defaultExtensions.joined(separator: ","), "File-name extensions accepted for ticket attachments (415 otherwise); the content must match the extension.", isList: true)
+    public static let supportDownloadMaxSize = ConfigKey("support.download_max_size", default: "512MiB", "Largest file staff may add to the downloads library (413 above it, nothing stored); uploads stream to storage, the HTML form's is held in memory.")
     public static let supportUploadLifetime = ConfigKey("support.upload_lifetime", default: "24h", "Uploaded attachments no ticket message references within this long are deleted (the support-uploads-expiry job).")
 }
 
@@ -17,6 +18,8 @@ extension NodeConfiguration {
         public var autoCloseAfter: Duration
         public var attachments: AttachmentPolicy
         public var uploadLifetime: Duration
+        /// `support.download_max_size`: the largest file of the downloads library.
+        public var downloadMaxSize: Int64
     }
 }
 
@@ -41,5 +44,6 @@ extension NodeConfiguration.Support {
         attachments = AttachmentPolicy(maxFileSize: Int64(fileMax), maxMessageSize: Int64(messageMax), maxFilesPerMessage: perMessage, allowedExtensions: extensions)
         uploadLifetime = try reader.duration(.supportUploadLifetime)
         guard uploadLifetime >= .seconds(60) else { throw reader.fail(.supportUploadLifetime, "must be at least 1m") }
+        downloadMaxSize = Int64(try reader.byteSize(.supportDownloadMaxSize, in: 1...(1 << 40)))
     }
 }

@@ -10,6 +10,13 @@
 ///   type `ticket_attachments`); `message_id` is NULL until a message references it, and such
 ///   unreferenced uploads expire.
 /// - `canned_replies`: prepared staff answers.
+///
+/// Migration 401, content (docs/content.md):
+/// - `announcements`: Markdown `body`, `audience` (`public` | `clients`), `published` and `published_at`.
+/// - `kb_categories`, `kb_articles`: slugs unique (pages are addressed by them); articles have an audience too.
+/// - `download_categories`, `downloads`: one row per file of the library (bytes in `stored_files`,
+///   type `downloads`), its `visibility` (`public` | `logged_in` | `product`, `product_id` set
+///   exactly for `product`) and `download_count`, raised by one `UPDATE ... + 1` per download.
 public enum SupportMigrations {
     public static let all: [Migration] = [
         Migration(version: 400, name: "support: departments, tickets, messages, attachments, canned replies") { d in
@@ -84,6 +91,78 @@ public enum SupportMigrations {
                     created_at \(ts) NOT NULL
                 )
                 """,
+            ]
+        },
+        Migration(version: 401, name: "support content: announcements, knowledge base, downloads") { d in
+            let uuid = d.uuidType, ts = d.timestampType, bool = d.boolType, big = d.bigintType
+            return [
+                """
+                CREATE TABLE announcements (
+                    id \(uuid) PRIMARY KEY,
+                    title TEXT NOT NULL,
+                    body TEXT NOT NULL,
+                    audience TEXT NOT NULL CHECK (audience IN ('public', 'clients')),
+                    published \(bool) NOT NULL,
+                    published_at \(ts) NOT NULL,
+                    created_at \(ts) NOT NULL,
+                    updated_at \(ts) NOT NULL
+                )
+                """,
+                "CREATE INDEX announcements_published ON announcements (published, published_at)",
+                """
+                CREATE TABLE kb_categories (
+                    id \(uuid) PRIMARY KEY,
+                    name TEXT NOT NULL,
+                    slug TEXT NOT NULL,
+                    description TEXT NOT NULL,
+                    created_at \(ts) NOT NULL,
+                    CONSTRAINT kb_categories_slug_unique UNIQUE (slug)
+                )
+                """,
+                """
+                CREATE TABLE kb_articles (
+                    id \(uuid) PRIMARY KEY,
+                    category_id \(uuid) NOT NULL REFERENCES kb_categories (id),
+                    title TEXT NOT NULL,
+                    title_lower TEXT NOT NULL,
+                    slug TEXT NOT NULL,
+                    body TEXT NOT NULL,
+                    audience TEXT NOT NULL CHECK (audience IN ('public', 'clients')),
+                    published \(bool) NOT NULL,
+                    created_at \(ts) NOT NULL,
+                    updated_at \(ts) NOT NULL,
+                    CONSTRAINT kb_articles_slug_unique UNIQUE (slug)
+                )
+                """,
+                "CREATE INDEX kb_articles_category ON kb_articles (category_id, title_lower)",
+                """
+                CREATE TABLE download_categories (
+                    id \(uuid) PRIMARY KEY,
+                    name TEXT NOT NULL,
+                    description TEXT NOT NULL,
+                    created_at \(ts) NOT NULL
+                )
+                """,
+                """
+                CREATE TABLE downloads (
+                    id \(uuid) PRIMARY KEY,
+                    category_id \(uuid) NOT NULL REFERENCES download_categories (id),
+                    file_id \(uuid) NOT NULL REFERENCES stored_files (id),
+                    title TEXT NOT NULL,
+                    description TEXT NOT NULL,
+                    filename TEXT NOT NULL,
+                    size \(big) NOT NULL CHECK (size >= 0),
+                    sha256 TEXT NOT NULL,
+                    content_type TEXT NOT NULL,
+                    visibility TEXT NOT NULL CHECK (visibility IN ('public', 'logged_in', 'product')),
+                    product_id \(uuid) REFERENCES products (id),
+                    download_count \(big) NOT NULL DEFAULT 0 CHECK (download_count >= 0),
+                    created_at \(ts) NOT NULL,
+                    CONSTRAINT downloads_file_unique UNIQUE (file_id),
+                    CONSTRAINT downloads_product_visibility CHECK ((visibility = 'product') = (product_id IS NOT NULL))
+                )
+                """,
+                "CREATE INDEX downloads_category ON downloads (category_id, title)",
             ]
         },
     ]

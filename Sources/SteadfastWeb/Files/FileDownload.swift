@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import SteadfastServices
 import SteadfastStorage
 
 /// Streams a stored object as an HTTP response: `Range` support (206 + `Content-Range`, 416 for
@@ -25,6 +26,27 @@ enum FileDownload {
         // and a range that long is simply "to the end".
         let (length, overflow) = (end - start).addingReportingOverflow(1)
         return try ByteRange(offset: start, length: overflow ? nil : length)
+    }
+
+    /// Answers a GET for a stored file (ticket attachments, the downloads library): the bytes
+    /// with `Range` support (416 for a range past the end), or, when `redirect` is allowed and
+    /// asked for with `?redirect=1`, a 303 to a five-minute link (presigned on S3 targets).
+    static func serve(_ file: StoredFile, from files: FileService, filename: String, contentType: String, request: Request, redirect allowRedirect: Bool = true) async throws -> Response {
+        if allowRedirect, request.uri.queryParameters.get("redirect") == "1" {
+            let url = try await files.downloadURL(file, expiresIn: .seconds(300))
+            return redirect(to: FilesAPIController.presentable(url))
+        }
+        let range = try byteRange(from: request.headers[.range])
+        if let range, range.offset >= max(file.size, 1) {
+            throw HTTPError(.rangeNotSatisfiable, headers: [.contentRange: "bytes */\(file.size)"], message: "the range starts beyond the end of the file")
+        }
+        return response(try await files.open(file, range: range), filename: filename, contentType: contentType)
+    }
+
+    /// Whether the request asks for the file from its first byte (no `Range`, or one starting
+    /// at 0): what counts as one download, however many ranges a download manager asks for.
+    static func startsAtFirstByte(_ request: Request) -> Bool {
+        ((try? byteRange(from: request.headers[.range]))??.offset ?? 0) == 0
     }
 
     static func response(_ read: StorageReadResult, filename: String, contentType: String) -> Response {

@@ -100,17 +100,7 @@ struct SupportAPIController: Sendable {
     static func serve(tickets: TicketService, account: Account, request: Request, context: PortalRequestContext) async throws -> Response {
         guard let attachmentID = context.parameters.get("attachment_id").flatMap(UUID.init(uuidString:)) else { throw SupportError.notFound("attachment") }
         let (attachment, file) = try await tickets.attachment(ticketID: try ticketID(context), attachmentID: attachmentID, for: account)
-        if request.uri.queryParameters.get("redirect") == "1" {
-            let url = try await tickets.files.downloadURL(file, expiresIn: .seconds(300))
-            return redirect(to: FilesAPIController.presentable(url))
-        }
-        let range = try FileDownload.byteRange(from: request.headers[.range])
-        if let range, range.offset >= max(file.size, 1) {
-            throw HTTPError(.rangeNotSatisfiable, headers: [.contentRange: "bytes */\(file.size)"], message: "the range starts beyond the end of the file")
-        }
-        do {
-            return FileDownload.response(try await tickets.files.open(file, range: range), filename: attachment.filename, contentType: attachment.contentType)
-        }
+        return try await FileDownload.serve(file, from: tickets.files, filename: attachment.filename, contentType: attachment.contentType, request: request)
     }
 
     static func ticketID(_ context: PortalRequestContext) throws -> UUID {

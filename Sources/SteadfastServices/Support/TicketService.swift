@@ -72,7 +72,13 @@ public struct TicketService: Sendable {
         let department = Department(
             id: UUID(), name: try Ticket.validateDepartmentName(name), email: try Self.address(email, field: "email"), isPublic: isPublic, createdAt: clock.now()
         )
-        try await DepartmentRepository(database).insert(department)
+        try await database.transaction { tx in
+            try await DepartmentRepository(tx).insert(department)
+            try await AuditTrail.record(
+                tx, .departmentCreated, object: AuditObject("department", department.id),
+                after: ["name": department.name, "email": department.email.value, "public": String(isPublic)], now: department.createdAt
+            )
+        }
         return department
     }
 
@@ -85,7 +91,10 @@ public struct TicketService: Sendable {
         try Self.requireStaff(actor)
         let title = try Ticket.validateSubject(title)
         let reply = CannedReply(id: UUID(), title: title, body: try Ticket.validateBody(body, field: "body"), createdAt: clock.now())
-        try await DepartmentRepository(database).insert(reply)
+        try await database.transaction { tx in
+            try await DepartmentRepository(tx).insert(reply)
+            try await AuditTrail.record(tx, .cannedReplyCreated, object: AuditObject("canned_reply", reply.id), after: ["title": title], now: reply.createdAt)
+        }
         return reply
     }
 
@@ -96,7 +105,11 @@ public struct TicketService: Sendable {
 
     public func deleteCannedReply(by actor: Account, id: UUID) async throws {
         try Self.requireStaff(actor)
-        guard try await DepartmentRepository(database).deleteCannedReply(id: id) else { throw SupportError.notFound("canned reply") }
+        let now = clock.now()
+        try await database.transaction { tx in
+            guard try await DepartmentRepository(tx).deleteCannedReply(id: id) else { throw SupportError.notFound("canned reply") }
+            try await AuditTrail.record(tx, .cannedReplyDeleted, object: AuditObject("canned_reply", id), now: now)
+        }
     }
 
     // MARK: Attachments
@@ -145,6 +158,10 @@ public struct TicketService: Sendable {
                     id: id, fileID: file.id, uploaderID: uploader, ticketID: nil, messageID: nil, filename: file.filename, size: file.size,
                     sha256: file.sha256, contentType: file.contentType, createdAt: now
                 ))
+                try await AuditTrail.record(
+                    tx, .ticketAttachmentUploaded, object: AuditObject("ticket_attachment", id),
+                    after: ["filename": file.filename, "size": String(file.size), "sha256": file.sha256], account: uploader, now: now
+                )
             }
             return TicketAttachment(
                 id: id, fileID: file.id, uploaderID: uploader, ticketID: nil, messageID: nil, filename: file.filename, size: file.size,
@@ -203,6 +220,11 @@ public struct TicketService: Sendable {
                     try await notifier.enqueue(
                         TicketMailEvent(kind: .opened, ticket: ticket, department: department, clientName: client.name, clientEmail: client.email, message: body), in: tx
                     )
+                    try await AuditTrail.record(
+                        tx, .ticketOpened, object: AuditObject("ticket", ticket.id),
+                        after: ["number": "\(ticket.number)", "department_id": departmentID.uuidString.lowercased(), "status": ticket.status.rawValue, "priority": priority.rawValue],
+                        account: client.id, now: now
+                    )
                 }
                 logger.info("ticket opened", metadata: ["steadfast.ticket.number": "\(ticket.number)", "steadfast.ticket.id": "\(ticket.id.uuidString.lowercased())"])
                 return ticket
@@ -241,6 +263,10 @@ public struct TicketService: Sendable {
             case .note: .notePosted
             }
             let next = try TicketLifecycle.next(from: ticket.status, on: event)
+            try await AuditTrail.record(
+                tx, .ticketReplied, object: AuditObject("ticket", ticketID), before: ["status": ticket.status.rawValue],
+                after: ["status": next.rawValue, "message_id": message.id.uuidString.lowercased(), "kind": kind.rawValue], account: ticket.clientID, now: now
+            )
             if next != ticket.status { ticket.statusChangedAt = now }
             ticket.status = next
             ticket.updatedAt = now
@@ -254,7 +280,7 @@ public struct TicketService: Sendable {
 
     /// The ticket's client closes it (409 if already closed); queues the `closed` mail.
     public func close(by actor: Account, ticketID: UUID) async throws -> Ticket {
-        try await change(by: actor, ticketID: ticketID) { ticket in
+        try await change(by: actor, ticketID: ticketID, audit: .ticketClosed) { ticket in
             ticket.status = try TicketLifecycle.next(from: ticket.status, on: actor.role == .staff ? .staffSet(.closed) : .clientClosed)
         }
     }
@@ -266,7 +292,7 @@ public struct TicketService: Sendable {
         departmentID: UUID? = nil, priority: TicketPriority? = nil
     ) async throws -> Ticket {
         try Self.requireStaff(actor)
-        return try await change(by: actor, ticketID: ticketID) { ticket in
+        return try await change(by: actor, ticketID: ticketID, audit: .ticketUpdated) { ticket in
             if let status { ticket.status = try TicketLifecycle.next(from: ticket.status, on: .staffSet(status)) }
             if clearAssignee { ticket.assigneeID = nil }
             if let assigneeID { ticket.assigneeID = assigneeID }
@@ -275,7 +301,7 @@ public struct TicketService: Sendable {
         }
     }
 
-    func change(by actor: Account, ticketID: UUID, _ edit: @escaping @Sendable (inout Ticket) throws -> Void) async throws -> Ticket {
+    func change(by actor: Account, ticketID: UUID, audit: AuditAction, _ edit: @escaping @Sendable (inout Ticket) throws -> Void) async throws -> Ticket {
         let now = clock.now()
         let notifier = self.notifier
         return try await database.transaction { tx in
@@ -297,11 +323,22 @@ public struct TicketService: Sendable {
             if ticket.status != before.status { ticket.statusChangedAt = now }
             ticket.updatedAt = now
             try await tickets.update(ticket)
+            try await AuditTrail.record(
+                tx, audit, object: AuditObject("ticket", ticketID), before: Self.auditFields(before), after: Self.auditFields(ticket), account: ticket.clientID, now: now
+            )
             if ticket.status == .closed, before.status != .closed {
                 try await Self.notify(.closed, ticket: ticket, message: nil, notifier: notifier, in: tx)
             }
             return ticket
         }
+    }
+
+    /// What the audit trail records of a ticket's state.
+    static func auditFields(_ ticket: Ticket) -> [String: String] {
+        [
+            "status": ticket.status.rawValue, "priority": ticket.priority.rawValue, "department_id": ticket.departmentID.uuidString.lowercased(),
+            "assignee_id": ticket.assigneeID?.uuidString.lowercased() ?? "",
+        ]
     }
 
     /// The ticket with the messages `actor` may see (404 for another client's ticket).

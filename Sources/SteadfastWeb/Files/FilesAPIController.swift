@@ -79,8 +79,8 @@ struct FilesAPIController: Sendable {
     func file(_ context: PortalRequestContext) async throws -> StoredFile {
         let account = try Self.account(context)
         guard let id = context.parameters.get("id").flatMap(UUID.init(uuidString:)),
-              let file = try await files.file(id: id, owner: account.role == .staff ? nil : account.id),
-              file.type == .clientFiles || account.role == .staff
+              let file = try await files.file(id: id, owner: StaffPolicy.allows(account, .clientsRead) ? nil : account.id),
+              file.type == .clientFiles || StaffPolicy.allows(account, .clientsRead)
         else {
             throw HTTPError(.notFound, message: "no such file")
         }

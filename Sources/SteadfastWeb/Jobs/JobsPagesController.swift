@@ -21,7 +21,7 @@ struct JobsPagesController: Sendable {
 
     @Sendable func list(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let jobs = try await store.jobs(now: clock.now())
-        return pages.page("jobs", title: "Scheduled jobs", values: ["node": nodeID, "jobs": jobs.map(JobsView.row), "none": jobs.isEmpty], context: context)
+        return pages.page("admin/jobs", title: "Scheduled jobs", values: ["node": nodeID, "jobs": jobs.map(JobsView.row), "none": jobs.isEmpty], context: context)
     }
 
     @Sendable func detail(_ request: Request, context: PortalRequestContext) async throws -> Response {
@@ -31,8 +31,7 @@ struct JobsPagesController: Sendable {
         }
         let runs = try await store.history(job: name, limit: 100)
         var values: [String: Any] = ["job": JobsView.row(job), "runs": runs.map(JobsView.row)]
-        if let queued = request.uri.queryParameters.get("queued") { values["queued"] = queued }
-        return pages.page("job", title: "Job \(name)", values: values, context: context)
+        return pages.page("admin/job", title: "Job \(name)", values: values, context: context)
     }
 
     @Sendable func run(_ request: Request, context: PortalRequestContext) async throws -> Response {
@@ -45,6 +44,7 @@ struct JobsPagesController: Sendable {
             throw HTTPError(.notFound, message: "There is no job named \(name).")
         }
         context.logger.notice("manual job run requested", metadata: ["steadfast.job.name": "\(name)", "steadfast.job.slot": "\(key)"])
-        return redirect(to: "/admin/jobs/\(name)?queued=\(key)")
+        context.flash(.success, "Queued a manual run of \(name) (\(key)): a node will run it once, shortly.")
+        return redirect(to: "/admin/jobs/\(name)")
     }
 }

@@ -117,7 +117,7 @@ extension ConfigKey {
         jobsEnabled, jobsLease, jobsPollInterval, jobsShutdownGrace, jobsTimeZone, jobsHistoryRetention, jobsBillingSchedule,
         jobsHeartbeatInterval, jobsHeartbeatDuration, jobsHeartbeatCatchUp,
         supportAutoCloseAfter, supportAttachmentMaxSize, supportMessageAttachmentsMaxSize, supportAttachmentsPerMessage,
-        supportAttachmentExtensions, supportUploadLifetime,
+        supportAttachmentExtensions, supportUploadLifetime, supportDownloadMaxSize,
         logLevel, logFormat,
     ] + stripeKeys + captureKeys + mailKeys + accountKeys
 }

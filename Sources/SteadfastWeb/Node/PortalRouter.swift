@@ -45,6 +45,7 @@ public struct PortalRouter: Sendable {
     public func build() async throws -> Router<PortalRequestContext> {
         let pages = try await PageRenderer.load(staffNotices: Self.staffNotices(configuration))
         let tickets = SupportWeb.tickets(configuration: configuration, database: database, files: files, clock: clock, logger: Logger(label: "steadfast.support"))
+        let content = ContentWeb.service(configuration: configuration, database: database, files: files, clock: clock)
         let driver = DatabasePersistDriver(database: database, clock: clock, defaultLifetime: configuration.sessionIdleTimeout)
         let cookie = SessionCookieParameters(name: configuration.sessionCookie, path: "/", secure: false, sameSite: .lax)
         let sessionConfiguration = SessionMiddlewareConfiguration(
@@ -57,6 +58,7 @@ public struct PortalRouter: Sendable {
         router.middlewares.add(RequestLoggingMiddleware(
             forwarded: ForwardedHeaders(trustedProxies: configuration.trustedProxies), maxBodySize: configuration.maxBodySize,
             uploadLimits: ["/api/v1/files": configuration.maxUploadSize].merging(SupportWeb.uploadLimits(configuration)) { first, _ in first }
+                .merging(ContentWeb.uploadLimits(configuration)) { first, _ in first }
         ))
         router.middlewares.add(MetricsMiddleware())
         router.middlewares.add(ErrorMiddleware(pages: pages, account: { [accounts, sessionStorage, clock, configuration] request in
@@ -99,6 +101,7 @@ public struct PortalRouter: Sendable {
         JobsAPIController(store: JobStore(database: database), clock: clock, nodeID: configuration.nodeID).addRoutes(to: api)
         SupportAPIController(tickets: tickets).addRoutes(to: api)
         SupportAdminAPIController(tickets: tickets).addRoutes(to: api)
+        ContentAPIController(content: content).addRoutes(to: api)
 
         let html = portal.group().add(middleware: CSRFMiddleware(
             tokens: CSRFTokens(secret: secret), cookieName: configuration.csrfCookie, sessionCookieName: configuration.sessionCookie
@@ -113,6 +116,7 @@ public struct PortalRouter: Sendable {
         BillingAdminPagesController(billing: billing, pages: pages, figures: figures).addRoutes(to: html)
         JobsPagesController(store: JobStore(database: database), pages: pages, clock: clock, nodeID: configuration.nodeID).addRoutes(to: html)
         SupportPagesController(tickets: tickets, pages: pages).addRoutes(to: html)
+        ContentPagesController(content: content, pages: pages).addRoutes(to: html)
         MailAdminController(mail: MailAdmin(database: database, clock: clock), pages: pages).addRoutes(api: api, html: html)
         AuditController(log: AuditLog(database: database), pages: pages).addRoutes(api: api, html: html)
         return router

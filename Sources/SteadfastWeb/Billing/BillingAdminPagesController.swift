@@ -61,17 +61,16 @@ struct BillingAdminPagesController: Sendable {
         let search = request.uri.queryParameters.get("search")
         let page = try context.page(request)
         let list = ListPage(try await billing.clients.clients(search: search, limit: page.fetchLimit, offset: page.offset), request: page)
-        var values: [String: Any] = [
-            "search": search ?? "",
-            "clients": list.rows.map { client -> [String: Any] in
-                [
-                    "id": client.id.text, "name": client.name, "email": client.email, "country": client.country ?? "",
-                    "outstanding": PageValues.money(client.outstanding, currency), "credit": PageValues.money(client.credit, currency),
-                ]
-            },
-        ]
-        values["pagination"] = list.pagination(path: "/admin/clients", query: ["search": search ?? ""])
-        if list.rows.isEmpty { values["empty"] = EmptyState.values(search == nil ? "No clients have registered yet." : "No client matches “\(search!)”.") }
+        let rows = list.rows.map { client -> [String: Any] in
+            [
+                "id": client.id.text, "name": client.name, "email": client.email, "country": client.country ?? "",
+                "outstanding": PageValues.money(client.outstanding, currency), "credit": PageValues.money(client.credit, currency),
+            ]
+        }
+        var values = list.values("clients", rows, path: "/admin/clients", query: ["search": search ?? ""], empty: EmptyState.values(
+            search == nil ? "No clients have registered yet." : "No client matches “\(search!)”."
+        ))
+        values["search"] = search ?? ""
         return pages.page("admin/clients", title: "Clients", values: values, context: context)
     }
 
@@ -239,16 +238,15 @@ struct BillingAdminPagesController: Sendable {
         let page = try context.page(request)
         let list = ListPage(try await billing.orders.orders(clientID: nil, status: status, limit: page.fetchLimit, offset: page.offset), request: page)
         let names = try await figures.accountNames(Set(list.rows.map(\.clientID)))
-        var values: [String: Any] = [
-            "orders": list.rows.map { order -> [String: Any] in
-                var row = PageValues.order(order)
-                row["clientName"] = names[order.clientID] ?? "unknown client"
-                return row
-            },
-            "statuses": OrderStatus.allCases.map { ["value": $0.rawValue, "selected": $0 == status] as [String: Any] },
-        ]
-        values["pagination"] = list.pagination(path: "/admin/orders", query: ["status": status?.rawValue ?? ""])
-        if list.rows.isEmpty { values["empty"] = EmptyState.values(status.map { "No \($0.rawValue) orders." } ?? "No orders yet.") }
+        let rows = list.rows.map { order -> [String: Any] in
+            var row = PageValues.order(order)
+            row["clientName"] = names[order.clientID] ?? "unknown client"
+            return row
+        }
+        var values = list.values("orders", rows, path: "/admin/orders", query: ["status": status?.rawValue ?? ""], empty: EmptyState.values(
+            status.map { "No \($0.rawValue) orders." } ?? "No orders yet."
+        ))
+        values["statuses"] = OrderStatus.allCases.map { ["value": $0.rawValue, "selected": $0 == status] as [String: Any] }
         return pages.page("admin/orders", title: "Orders", values: values, context: context)
     }
 
@@ -313,13 +311,13 @@ struct BillingAdminPagesController: Sendable {
             }
             return values
         }
-        var values: [String: Any] = [
-            "services": rows, "statuses": ServiceStatus.allCases.map { ["value": $0.rawValue, "selected": $0 == status] as [String: Any] },
-        ]
+        var values = list.values(
+            "services", rows, path: "/admin/services", query: ["client_id": clientID?.text ?? "", "status": status?.rawValue ?? ""],
+            empty: EmptyState.values("No services match.")
+        )
+        values["statuses"] = ServiceStatus.allCases.map { ["value": $0.rawValue, "selected": $0 == status] as [String: Any] }
         values["clientID"] = clientID?.text
         values["clientName"] = clientID.flatMap { names[$0] }
-        values["pagination"] = list.pagination(path: "/admin/services", query: ["client_id": clientID?.text ?? "", "status": status?.rawValue ?? ""])
-        if list.rows.isEmpty { values["empty"] = EmptyState.values("No services match.") }
         return pages.page("admin/services", title: "Services", values: values, context: context)
     }
 
@@ -338,18 +336,17 @@ struct BillingAdminPagesController: Sendable {
         let page = try context.page(request)
         let list = ListPage(try await billing.invoices.invoices(clientID: nil, status: status, limit: page.fetchLimit, offset: page.offset), request: page)
         let names = try await figures.accountNames(Set(list.rows.map(\.clientID)))
-        var values: [String: Any] = [
-            "invoices": list.rows.map { invoice -> [String: Any] in
-                var row = PageValues.invoiceRow(invoice, base: "/admin/invoices")
-                row["clientName"] = names[invoice.clientID] ?? "unknown client"
-                return row
-            },
-            "showClient": true,
-            "statuses": InvoiceStatus.allCases.map { ["value": $0.rawValue, "selected": $0 == status] as [String: Any] },
-        ]
+        let rows = list.rows.map { invoice -> [String: Any] in
+            var row = PageValues.invoiceRow(invoice, base: "/admin/invoices")
+            row["clientName"] = names[invoice.clientID] ?? "unknown client"
+            return row
+        }
+        var values = list.values("invoices", rows, path: "/admin/invoices", query: ["status": status?.rawValue ?? ""], empty: EmptyState.values(
+            status.map { "No \($0.rawValue) invoices." } ?? "No invoices yet."
+        ))
+        values["showClient"] = true
+        values["statuses"] = InvoiceStatus.allCases.map { ["value": $0.rawValue, "selected": $0 == status] as [String: Any] }
         values["totals"] = Self.totals(list.rows, currency: currency).map { ["span": 5, "total": $0.total, "balance": $0.balance] as [String: Any] }
-        values["pagination"] = list.pagination(path: "/admin/invoices", query: ["status": status?.rawValue ?? ""])
-        if list.rows.isEmpty { values["empty"] = EmptyState.values(status.map { "No \($0.rawValue) invoices." } ?? "No invoices yet.") }
         return pages.page("admin/invoices", title: "Invoices", values: values, context: context)
     }
 
@@ -476,9 +473,8 @@ struct BillingAdminPagesController: Sendable {
             }
             return row
         }
-        var values: [String: Any] = ["payments": rows, "pageTotal": sum.map { PageValues.money($0, currency) } ?? "—"]
-        values["pagination"] = list.pagination(path: "/admin/payments", query: [:])
-        if list.rows.isEmpty { values["empty"] = EmptyState.values("No payments yet.") }
+        var values = list.values("payments", rows, path: "/admin/payments", empty: EmptyState.values("No payments yet."))
+        values["pageTotal"] = sum.map { PageValues.money($0, currency) } ?? "—"
         return pages.page("admin/payments", title: "Payments", values: values, context: context)
     }
 

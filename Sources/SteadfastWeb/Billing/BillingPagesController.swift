@@ -122,9 +122,9 @@ struct BillingPagesController: Sendable {
         let account = try account(context)
         let page = try context.page(request)
         let list = ListPage(try await billing.clients.services(clientID: account.id, limit: page.fetchLimit, offset: page.offset), request: page)
-        var values: [String: Any] = ["services": list.rows.map(PageValues.service)]
-        values["pagination"] = list.pagination(path: "/clientarea/services", query: [:])
-        if list.rows.isEmpty { values["empty"] = EmptyState.values("You have no services yet.", action: (href: "/store", label: "Browse the store")) }
+        let values = list.values("services", list.rows.map(PageValues.service), path: "/clientarea/services", empty: EmptyState.values(
+            "You have no services yet.", action: (href: "/store", label: "Browse the store")
+        ))
         return pages.page("billing/services", title: "Services", values: values, context: context)
     }
 
@@ -138,9 +138,10 @@ struct BillingPagesController: Sendable {
         let account = try account(context)
         let page = try context.page(request)
         let list = ListPage(try await billing.invoices.invoices(clientID: account.id, limit: page.fetchLimit, offset: page.offset, includeDrafts: false), request: page)
-        var values: [String: Any] = ["invoices": list.rows.map { PageValues.invoiceRow($0, base: "/clientarea/invoices") }]
-        values["pagination"] = list.pagination(path: "/clientarea/invoices", query: [:])
-        if list.rows.isEmpty { values["empty"] = EmptyState.values("You have no invoices yet.") }
+        let values = list.values(
+            "invoices", list.rows.map { PageValues.invoiceRow($0, base: "/clientarea/invoices") }, path: "/clientarea/invoices",
+            empty: EmptyState.values("You have no invoices yet.")
+        )
         return pages.page("billing/invoices", title: "Invoices", values: values, context: context)
     }
 

@@ -46,3 +46,14 @@ extension PageRequest {
     /// How many rows to ask for: one more than the page shows, to know whether more follow.
     var fetchLimit: Int { limit + 1 }
 }
+
+extension ListPage {
+    /// What every list page shows around its rows: the rows under `key`, `pagination`, and
+    /// the `empty` state when there are none.
+    func values(_ key: String, _ shown: [[String: Any]], path: String, query: [String: String] = [:], empty: [String: Any]) -> [String: Any] {
+        var values: [String: Any] = [key: shown]
+        values["pagination"] = pagination(path: path, query: query)
+        if rows.isEmpty { values["empty"] = empty }
+        return values
+    }
+}

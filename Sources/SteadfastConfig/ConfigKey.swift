@@ -79,8 +79,8 @@ extension ConfigKey {
     public static let billingInvoiceNumberFormat = ConfigKey("billing.invoice_number_format", default: "INV-{YYYY}-{SEQ:6}", "Invoice numbers: {YYYY}, {YY}, {MM} and one {SEQ} or {SEQ:n} (counter, zero-padded); the counter restarts whenever the text around it changes (yearly here).")
     public static let billingInvoiceDueDays = ConfigKey("billing.invoice_due_days", default: "7", "Days from issue to due date of order and staff invoices (renewal invoices are due when their period starts).")
     public static let billingRenewalLeadDays = ConfigKey("billing.renewal_lead_days", default: "14", "Days before a service's due date on which its renewal invoice is generated.")
-    public static let billingLateFee = ConfigKey("billing.late_fee", default: "0", "Late fee added once to an overdue invoice: an amount (5.00) or a percentage of the total (10%); 0 for none.")
-    public static let billingLateFeeAfterDays = ConfigKey("billing.late_fee_after_days", default: "3", "Days after the due date when the late fee is added (at least 1).")
+    public static let billingLateFee = ConfigKey("billing.late_fee", default: "0", "Late fee billed once, on a separate invoice, for an overdue invoice: an amount (5.00) or a percentage of the total (10%); 0 for none.")
+    public static let billingLateFeeAfterDays = ConfigKey("billing.late_fee_after_days", default: "3", "Days after the due date when the late fee is billed (at least 1).")
     public static let billingReminderDays = ConfigKey("billing.reminder_days", default: "1,7,14", "Days after the due date on which an overdue reminder is queued (one of each).", isList: true)
     public static let billingSuspensionDays = ConfigKey("billing.suspension_days", default: "14", "Days after the due date when a service with an unpaid invoice is suspended (lifted on payment); 0 never suspends.")
     public static let billingAcceptOrdersOnPayment = ConfigKey("billing.accept_orders_on_payment", default: "true", "Whether paying an order's invoice accepts the order (creating its services) without waiting for staff.")
@@ -119,5 +119,5 @@ extension ConfigKey {
         supportAutoCloseAfter, supportAttachmentMaxSize, supportMessageAttachmentsMaxSize, supportAttachmentsPerMessage,
         supportAttachmentExtensions, supportUploadLifetime, supportDownloadMaxSize,
         logLevel, logFormat,
-    ] + stripeKeys + captureKeys + mailKeys + accountKeys
+    ] + stripeKeys + captureKeys + companyKeys + mailKeys + accountKeys
 }

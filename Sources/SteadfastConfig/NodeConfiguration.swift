@@ -89,6 +89,8 @@ public struct NodeConfiguration: Sendable {
         public var stripe: Stripe?
         /// `billing.capture_*`: the automatic capture of saved cards.
         public var capture: Capture
+        /// `company.*` and `billing.pdf_*`: the seller on invoices and the PDF renderer.
+        public var documents: Documents
     }
     public var jobsEnabled: Bool
     public var jobsLease: Duration
@@ -290,6 +292,7 @@ extension NodeConfiguration.Billing {
         }
         stripe = try Stripe.read(reader, enabled: gateways.contains("stripe"))
         capture = try Capture.read(reader)
+        documents = try Documents.read(reader)
         let secret = try reader.string(.billingTestCardSecret)
         if !secret.isEmpty, secret.utf8.count < 16 {
             throw reader.fail(.billingTestCardSecret, "must be at least 16 characters")

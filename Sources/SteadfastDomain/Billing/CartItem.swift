@@ -1,7 +1,11 @@
 import Foundation
 
-/// A product waiting in a client's cart, to be priced when the cart is checked out.
+/// A product waiting in a client's cart (or a visitor's: `clientID` is ``noClient``), to be
+/// priced when the cart is checked out.
 public struct CartItem: Sendable, Hashable, Identifiable {
+    /// The `clientID` of an item in a visitor's cart: no account yet.
+    public static let noClient = UUID(uuid: (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0))
+
     public var id: UUID
     public var clientID: UUID
     public var productID: UUID

@@ -2,8 +2,11 @@ import Foundation
 
 /// A bill to a client: lines, tax, totals, due date, status and what has been paid.
 ///
-/// `amountPaid` is the net of every payment (credit applied included) minus refunds;
-/// ``balanceDue`` is what is still owed. `number` is set when the invoice is issued.
+/// `amountPaid` is the net of every payment (credit applied included) minus refunds, and
+/// `amountRefunded` the refunds; ``balanceDue`` is what is still owed. `number` is set when the
+/// invoice is issued, and so are `seller` and `buyer`: who sold to whom, copied then, so a later
+/// change of address or name never rewrites an issued invoice (invoices issued before the copy
+/// existed have neither; their pages fall back to the current details).
 public struct Invoice: Sendable, Hashable, Identifiable {
     public var id: UUID
     public var clientID: UUID
@@ -17,6 +20,11 @@ public struct Invoice: Sendable, Hashable, Identifiable {
     public var tax: Money
     public var total: Money
     public var amountPaid: Money
+    /// Money given back (refunds to the payer and credit notes to the credit balance).
+    public var amountRefunded: Money
+    /// The seller's and the buyer's identity as they were when the invoice was issued.
+    public var seller: InvoiceParty?
+    public var buyer: InvoiceParty?
     /// Name and rate of the tax charged (`nil`: no tax).
     public var taxName: String?
     public var taxRate: TaxRate?
@@ -28,7 +36,7 @@ public struct Invoice: Sendable, Hashable, Identifiable {
     public init(
         id: UUID, clientID: UUID, number: String?, status: InvoiceStatus, currency: Currency, issueDate: BillingDate?, dueDate: BillingDate,
         paidAt: Date?, subtotal: Money, tax: Money, total: Money, amountPaid: Money, taxName: String?, taxRate: TaxRate?, taxMode: TaxMode,
-        orderID: UUID?, lines: [InvoiceLine], createdAt: Date
+        orderID: UUID?, lines: [InvoiceLine], createdAt: Date, amountRefunded: Money? = nil, seller: InvoiceParty? = nil, buyer: InvoiceParty? = nil
     ) {
         self.id = id
         self.clientID = clientID
@@ -48,14 +56,24 @@ public struct Invoice: Sendable, Hashable, Identifiable {
         self.orderID = orderID
         self.lines = lines
         self.createdAt = createdAt
+        self.amountRefunded = amountRefunded ?? .zero(currency)
+        self.seller = seller
+        self.buyer = buyer
     }
 
-    /// What is still owed: nothing once the invoice is paid, cancelled or refunded (a partial
-    /// refund does not reopen a paid invoice), never negative.
+    /// Money received for the invoice: `amountPaid` plus what was given back since.
+    public var amountReceived: Money {
+        Money(minorUnits: amountPaid.minorUnits &+ amountRefunded.minorUnits, currency: currency)
+    }
+
+    /// What is still owed: **total − received + refunded** (`total − amountPaid`), never negative,
+    /// in every state but the void ones — a cancelled or fully refunded invoice owes nothing.
+    /// A paid invoice owes nothing because it is only `paid` while that sum is zero: a partial
+    /// refund reopens it (``InvoiceStatus/Event/reopen``).
     public var balanceDue: Money {
         switch status {
-        case .paid, .cancelled, .refunded: .zero(currency)
-        case .draft, .unpaid, .collections: Money(minorUnits: max(0, total.minorUnits - amountPaid.minorUnits), currency: currency)
+        case .cancelled, .refunded: .zero(currency)
+        case .draft, .unpaid, .paid, .collections: Money(minorUnits: max(0, total.minorUnits - amountPaid.minorUnits), currency: currency)
         }
     }
 

@@ -4,13 +4,15 @@
 /// ```
 /// draft ──issue──▶ unpaid ──pay──▶ paid ──refund──▶ refunded
 ///   │               │  ▲             
-///   │               │  └────────────── (partial payments stay unpaid)
+///   │               │  └──reopen─── paid  (a partial refund: money is owed again)
+///   │               │                (partial payments stay unpaid)
 ///   └──cancel──▶ cancelled ◀──cancel── unpaid, collections
 ///                 unpaid ──sendToCollections──▶ collections ──pay──▶ paid
 /// ```
 /// - `draft`: being prepared by staff; no number yet. → unpaid, cancelled.
 /// - `unpaid`: issued (numbered), money due. → paid, cancelled, collections.
-/// - `paid`: settled in full. → refunded.
+/// - `paid`: settled in full (balance due zero). → refunded (every payment given back),
+///   unpaid (`reopen`: part of the money was given back, so part is owed again).
 /// - `collections`: handed to a debt collector; still payable. → paid, cancelled.
 /// - `cancelled`, `refunded`: final.
 public enum InvoiceStatus: String, Sendable, Codable, CaseIterable, Hashable {
@@ -28,6 +30,8 @@ public enum InvoiceStatus: String, Sendable, Codable, CaseIterable, Hashable {
         case refund
         /// Handed over to a debt collector.
         case sendToCollections = "send_to_collections"
+        /// Part of the money of a paid invoice was given back: the rest of the total is owed again.
+        case reopen
     }
 
     /// The complete transition table: (from, event) → to.
@@ -35,7 +39,7 @@ public enum InvoiceStatus: String, Sendable, Codable, CaseIterable, Hashable {
         .draft: [.issue: .unpaid, .cancel: .cancelled],
         .unpaid: [.pay: .paid, .cancel: .cancelled, .sendToCollections: .collections],
         .collections: [.pay: .paid, .cancel: .cancelled],
-        .paid: [.refund: .refunded],
+        .paid: [.refund: .refunded, .reopen: .unpaid],
         .cancelled: [:],
         .refunded: [:],
     ]

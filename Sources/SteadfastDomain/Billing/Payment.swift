@@ -24,10 +24,14 @@ public struct Payment: Sendable, Hashable, Identifiable {
     public var refundOf: UUID?
     public var note: String
     public var createdAt: Date
+    /// A refund's own document number: `RF-…` when money went back to the payer, `CN-…` (a
+    /// credit note) when it went to the client's credit balance. `nil` for payments and for
+    /// refunds recorded before refunds were numbered.
+    public var documentNumber: String?
 
     public init(
         id: UUID, invoiceID: UUID, clientID: UUID, kind: Kind, gateway: String, amount: Money, transactionID: String?, uniqueKey: String,
-        refundOf: UUID?, note: String, createdAt: Date
+        refundOf: UUID?, note: String, createdAt: Date, documentNumber: String? = nil
     ) {
         self.id = id
         self.invoiceID = invoiceID
@@ -40,5 +44,9 @@ public struct Payment: Sendable, Hashable, Identifiable {
         self.refundOf = refundOf
         self.note = note
         self.createdAt = createdAt
+        self.documentNumber = documentNumber
     }
+
+    /// The amount with its direction: refunds negative.
+    public var signedAmount: Money { kind == .refund ? amount.negated : amount }
 }

@@ -36,6 +36,9 @@ public struct TaxRule: Sendable, Hashable, Codable {
         guard let countryPart = placeParts.first, countryPart.count == 2, countryPart.allSatisfy({ $0.isASCII && $0.isLetter }) else {
             throw .invalid("tax rule '\(raw)': the country must be a two-letter ISO code", field: "tax_rules")
         }
+        guard CountryCode.isAssigned(countryPart.uppercased()) else {
+            throw .invalid("tax rule '\(raw)': \(countryPart.uppercased()) is not an ISO 3166-1 country code", field: "tax_rules")
+        }
         let region = placeParts.count == 2 ? String(placeParts[1]) : nil
         if let region, region.isEmpty || region.count > 10 || !region.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber) }) {
             throw .invalid("tax rule '\(raw)': the region must be a short code such as NY", field: "tax_rules")

@@ -73,6 +73,22 @@ public struct BillingEffectRepository: Sendable {
             """)).isEmpty
     }
 
+    /// Records the separate invoice a claimed late fee is billed on.
+    public func setLateFeeInvoice(invoiceID: UUID, feeInvoiceID: UUID) async throws {
+        try await db.query("UPDATE invoice_late_fees SET fee_invoice_id = \(feeInvoiceID) WHERE invoice_id = \(invoiceID)")
+    }
+
+    /// The invoice a late fee for `invoiceID` is billed on (nil: none, or a fee from before separate fee invoices).
+    public func lateFeeInvoice(invoiceID: UUID) async throws -> UUID? {
+        try await db.first("SELECT fee_invoice_id FROM invoice_late_fees WHERE invoice_id = \(invoiceID)")?.optionalUUID("fee_invoice_id")
+    }
+
+    /// Gives up the renewal claim of `invoiceID` (its invoice was cancelled), so the period is billed again.
+    @discardableResult
+    public func releaseRenewal(invoiceID: UUID) async throws -> Bool {
+        !(try await db.query("DELETE FROM service_renewals WHERE invoice_id = \(invoiceID) RETURNING service_id")).isEmpty
+    }
+
     public func hasLateFee(invoiceID: UUID) async throws -> Bool {
         try await db.first("SELECT 1 AS found FROM invoice_late_fees WHERE invoice_id = \(invoiceID)") != nil
     }

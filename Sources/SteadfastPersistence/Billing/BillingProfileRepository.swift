@@ -45,7 +45,8 @@ public struct BillingProfileRepository: Sendable {
     public func update(_ profile: BillingProfile, now: Date) async throws {
         try await db.query("""
             UPDATE billing_profiles SET country = \(profile.country), region = \(profile.region), tax_exempt = \(profile.taxExempt),
-                currency = \(profile.currency.code), updated_at = \(now)
+                currency = \(profile.currency.code), legal_name = \(profile.legalName), address = \(profile.address), tax_id = \(profile.taxID),
+                updated_at = \(now)
             WHERE client_id = \(profile.clientID)
             """)
     }
@@ -53,7 +54,8 @@ public struct BillingProfileRepository: Sendable {
     static func profile(_ row: SQLRow) throws -> BillingProfile {
         BillingProfile(
             clientID: try row.uuid("client_id"), country: try row.optionalString("country"), region: try row.optionalString("region"),
-            taxExempt: try row.bool("tax_exempt"), currency: try row.currency()
+            taxExempt: try row.bool("tax_exempt"), currency: try row.currency(), legalName: try row.optionalString("legal_name"),
+            address: try row.optionalString("address"), taxID: try row.optionalString("tax_id")
         )
     }
 }

@@ -13,11 +13,11 @@ public struct InvoiceRepository: Sendable {
     public func insert(_ invoice: Invoice, now: Date) async throws {
         try await db.query("""
             INSERT INTO invoices (id, client_id, number, status, currency, issue_date, due_date, paid_at, subtotal, tax, total, amount_paid,
-                                  tax_name, tax_rate, tax_mode, order_id, created_at, updated_at)
+                                  tax_name, tax_rate, tax_mode, order_id, created_at, updated_at, amount_refunded, seller, buyer)
             VALUES (\(invoice.id), \(invoice.clientID), \(invoice.number), \(invoice.status.rawValue), \(invoice.currency.code), \(invoice.issueDate?.iso),
                     \(invoice.dueDate.iso), \(invoice.paidAt), \(invoice.subtotal.minorUnits), \(invoice.tax.minorUnits), \(invoice.total.minorUnits),
                     \(invoice.amountPaid.minorUnits), \(invoice.taxName), \(invoice.taxRate?.millipercent), \(invoice.taxMode.rawValue), \(invoice.orderID),
-                    \(invoice.createdAt), \(now))
+                    \(invoice.createdAt), \(now), \(invoice.amountRefunded.minorUnits), \(try Self.encode(invoice.seller)), \(try Self.encode(invoice.buyer)))
             """)
         try await insert(lines: invoice.lines, invoiceID: invoice.id)
     }
@@ -81,7 +81,7 @@ public struct InvoiceRepository: Sendable {
         try await db.query("""
             SELECT i.* FROM invoices i
             WHERE i.status IN ('unpaid', 'collections') AND i.due_date <= \(dueOnOrBefore.iso)
-              AND NOT EXISTS (SELECT 1 FROM invoice_late_fees f WHERE f.invoice_id = i.id)
+              AND NOT EXISTS (SELECT 1 FROM invoice_late_fees f WHERE f.invoice_id = i.id OR f.fee_invoice_id = i.id)
             ORDER BY i.due_date, i.id LIMIT \(limit)
             """).map(Self.invoice)
     }
@@ -94,6 +94,16 @@ public struct InvoiceRepository: Sendable {
             WHERE i.status IN ('unpaid', 'collections') AND i.due_date <= \(dueOnOrBefore.iso) \(lower)
               AND NOT EXISTS (SELECT 1 FROM invoice_reminders r WHERE r.invoice_id = i.id AND r.kind = \(kind))
             ORDER BY i.due_date, i.id LIMIT \(limit)
+            """).map(Self.invoice)
+    }
+
+    /// Draft or payable invoices with a renewal line for the service (without lines).
+    public func openRenewalInvoices(serviceID: UUID) async throws -> [Invoice] {
+        try await db.query("""
+            SELECT i.* FROM invoices i
+            WHERE i.status IN ('draft', 'unpaid', 'collections')
+              AND EXISTS (SELECT 1 FROM invoice_items ii WHERE ii.invoice_id = i.id AND ii.service_id = \(serviceID) AND ii.kind = 'renewal')
+            ORDER BY i.due_date, i.id
             """).map(Self.invoice)
     }
 
@@ -119,7 +129,9 @@ public struct InvoiceRepository: Sendable {
         try await db.query("""
             UPDATE invoices SET number = \(invoice.number), status = \(invoice.status.rawValue), issue_date = \(invoice.issueDate?.iso),
                 due_date = \(invoice.dueDate.iso), paid_at = \(invoice.paidAt), subtotal = \(invoice.subtotal.minorUnits), tax = \(invoice.tax.minorUnits),
-                total = \(invoice.total.minorUnits), amount_paid = \(invoice.amountPaid.minorUnits), updated_at = \(now)
+                total = \(invoice.total.minorUnits), amount_paid = \(invoice.amountPaid.minorUnits),
+                amount_refunded = \(invoice.amountRefunded.minorUnits), seller = \(try Self.encode(invoice.seller)), buyer = \(try Self.encode(invoice.buyer)),
+                updated_at = \(now)
             WHERE id = \(invoice.id)
             """)
     }
@@ -148,7 +160,21 @@ public struct InvoiceRepository: Sendable {
             tax: try row.money("tax", currency), total: try row.money("total", currency), amountPaid: try row.money("amount_paid", currency),
             taxName: try row.optionalString("tax_name"), taxRate: try row.optionalInt("tax_rate").map(TaxRate.init(millipercent:)),
             taxMode: try row.enumeration("tax_mode", as: TaxMode.self), orderID: try row.optionalUUID("order_id"), lines: [],
-            createdAt: try row.date("created_at")
+            createdAt: try row.date("created_at"), amountRefunded: try row.money("amount_refunded", currency),
+            seller: try decode(row.optionalString("seller")), buyer: try decode(row.optionalString("buyer"))
         )
+    }
+
+    /// A party as stored in `invoices.seller`/`buyer` (JSON, keys sorted).
+    static func encode(_ party: InvoiceParty?) throws -> String? {
+        guard let party else { return nil }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return String(decoding: try encoder.encode(party), as: UTF8.self)
+    }
+
+    static func decode(_ text: String?) throws -> InvoiceParty? {
+        guard let text else { return nil }
+        return try JSONDecoder().decode(InvoiceParty.self, from: Data(text.utf8))
     }
 }

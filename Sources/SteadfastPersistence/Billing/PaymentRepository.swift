@@ -13,9 +13,10 @@ public struct PaymentRepository: Sendable {
     /// Inserts the payment; a used unique key raises ``DatabaseError`` `.uniqueViolation`.
     public func insert(_ payment: Payment) async throws {
         try await db.query("""
-            INSERT INTO payments (id, invoice_id, client_id, kind, gateway, amount, currency, transaction_id, unique_key, refund_of, note, created_at)
+            INSERT INTO payments (id, invoice_id, client_id, kind, gateway, amount, currency, transaction_id, unique_key, refund_of, note, created_at, document_number)
             VALUES (\(payment.id), \(payment.invoiceID), \(payment.clientID), \(payment.kind.rawValue), \(payment.gateway), \(payment.amount.minorUnits),
-                    \(payment.amount.currency.code), \(payment.transactionID), \(payment.uniqueKey), \(payment.refundOf), \(payment.note), \(payment.createdAt))
+                    \(payment.amount.currency.code), \(payment.transactionID), \(payment.uniqueKey), \(payment.refundOf), \(payment.note), \(payment.createdAt),
+                    \(payment.documentNumber))
             """)
     }
 
@@ -57,7 +58,7 @@ public struct PaymentRepository: Sendable {
             id: try row.uuid("id"), invoiceID: try row.uuid("invoice_id"), clientID: try row.uuid("client_id"),
             kind: try row.enumeration("kind", as: Payment.Kind.self), gateway: try row.string("gateway"), amount: try row.money("amount", currency),
             transactionID: try row.optionalString("transaction_id"), uniqueKey: try row.string("unique_key"), refundOf: try row.optionalUUID("refund_of"),
-            note: try row.string("note"), createdAt: try row.date("created_at")
+            note: try row.string("note"), createdAt: try row.date("created_at"), documentNumber: try row.optionalString("document_number")
         )
     }
 }

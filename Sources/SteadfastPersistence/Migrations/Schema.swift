@@ -14,5 +14,5 @@
 /// The ``Migrator`` applies every version a database lacks, whatever its number, so blocks do not
 /// need to land in order. Never edit or renumber a migration once it has shipped.
 public enum Schema {
-    public static let migrations: [Migration] = FoundationMigrations.all + StorageMigrations.all + BillingMigrations.all + SchedulerMigrations.all + SupportMigrations.all + MailMigrations.all + AccountMigrations.all + AuditMigrations.all
+    public static let migrations: [Migration] = FoundationMigrations.all + StorageMigrations.all + BillingMigrations.all + BillingDocumentMigrations.all + SchedulerMigrations.all + SupportMigrations.all + MailMigrations.all + AccountMigrations.all + AuditMigrations.all
 }

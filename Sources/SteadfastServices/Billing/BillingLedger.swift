@@ -25,14 +25,61 @@ struct BillingLedger: Sendable {
         try await BillingProfileRepository(tx).lock(clientID: clientID, defaults: settings.defaultProfile(clientID: clientID), now: now)
     }
 
-    /// Gives a draft its number and makes it payable (`draft → unpaid`). A zero invoice is paid at once.
+    /// Gives a draft its number and makes it payable (`draft → unpaid`), and copies the seller
+    /// (staff-edited `company.*`, else the configuration) and the buyer (the client's billing
+    /// details and name now) onto it. A zero invoice is paid at once.
     func issue(_ invoice: inout Invoice) async throws {
         try invoice.status.apply(.issue)
-        let format = settings.invoiceNumberFormat
-        let sequence = try await InvoiceNumberRepository(tx).next(sequenceKey: format.sequenceKey(for: today))
-        invoice.number = format.render(sequence: sequence, date: today)
+        invoice.number = try await nextNumber(settings.invoiceNumberFormat)
         invoice.issueDate = today
+        invoice.seller = try await CompanyIdentityRepository(tx).load(defaults: settings.company)
+        invoice.buyer = try await buyer(clientID: invoice.clientID)
         try await BillingMail(tx: tx, now: now).invoiceIssued(invoice)
+    }
+
+    /// The next gap-free number of `format` for today (in this transaction).
+    func nextNumber(_ format: InvoiceNumberFormat) async throws -> String {
+        let sequence = try await InvoiceNumberRepository(tx).next(sequenceKey: format.sequenceKey(for: today))
+        return format.render(sequence: sequence, date: today)
+    }
+
+    /// The client as an invoice issued now names them.
+    func buyer(clientID: UUID) async throws -> InvoiceParty {
+        let profile = try await BillingProfileRepository(tx).find(clientID: clientID) ?? settings.defaultProfile(clientID: clientID)
+        let account = try await tx.first("SELECT name, email FROM accounts WHERE id = \(clientID)")
+        return profile.buyer(accountName: try account?.string("name") ?? "", email: try account?.string("email"))
+    }
+
+    /// Cancels an invoice nothing is paid on (its number stays used). A renewal invoice gives its
+    /// period back: its `service_renewals` claim is released, so the next recurring run bills
+    /// the period again if the service is still billable (docs/billing.md, "Edge cases").
+    func cancel(_ invoice: inout Invoice) async throws {
+        guard invoice.amountPaid.isZero else {
+            throw BillingError.conflict("this invoice has payments; refund them before cancelling it")
+        }
+        try invoice.status.apply(.cancel)
+        try await invoices.save(invoice, now: now)
+        try await BillingEffectRepository(tx).releaseRenewal(invoiceID: invoice.id)
+    }
+
+    /// Cancels what a cancelled or terminated service still owes for periods it will no longer
+    /// have: its open renewal invoices with nothing paid on them, and their unpaid late-fee
+    /// invoices. Partly paid ones stay open (staff refund, then cancel). Returns how many.
+    func cancelOpenRenewals(serviceID: UUID) async throws -> Int {
+        var count = 0
+        let effects = BillingEffectRepository(tx)
+        for candidate in try await invoices.openRenewalInvoices(serviceID: serviceID) {
+            guard var invoice = try await invoices.find(id: candidate.id, lock: true), invoice.status.isPayable || invoice.status == .draft,
+                  invoice.amountPaid.isZero else { continue }
+            try await cancel(&invoice)
+            count += 1
+            if let feeID = try await effects.lateFeeInvoice(invoiceID: invoice.id), var fee = try await invoices.find(id: feeID, lock: true),
+               fee.status.isPayable, fee.amountPaid.isZero {
+                try await cancel(&fee)
+                count += 1
+            }
+        }
+        return count
     }
 
     /// Marks a zero-total issued invoice paid (nothing to collect) and runs what follows payment.
@@ -52,20 +99,33 @@ struct BillingLedger: Sendable {
         of original: Payment, amount: Money, uniqueKey: String, transactionID: String?, note: String, toCredit: Bool
     ) async throws -> (refund: Payment, invoice: Invoice) {
         guard var invoice = try await invoices.find(id: original.invoiceID, lock: true) else { throw BillingError.notFound("invoice") }
+        let number = try await nextNumber(toCredit ? settings.creditNoteNumberFormat : settings.refundNumberFormat)
         let refund = Payment(
             id: UUID(), invoiceID: invoice.id, clientID: invoice.clientID, kind: .refund, gateway: original.gateway, amount: amount,
-            transactionID: transactionID, uniqueKey: uniqueKey, refundOf: original.id, note: note, createdAt: now
+            transactionID: transactionID, uniqueKey: uniqueKey, refundOf: original.id, note: note, createdAt: now, documentNumber: number
         )
         try await payments.insert(refund)
-        invoice.amountPaid = Money(minorUnits: max(0, invoice.amountPaid.minorUnits - amount.minorUnits), currency: invoice.currency)
-        if invoice.status == .paid, invoice.amountPaid.isZero {
-            try invoice.status.apply(.refund)
+        // What the invoice received goes down by at most what it had (money beyond the balance
+        // went to credit when it was paid), so received − refunded stays the invoice's net.
+        let fromInvoice = Swift.min(amount.minorUnits, invoice.amountPaid.minorUnits)
+        invoice.amountPaid = Money(minorUnits: invoice.amountPaid.minorUnits - fromInvoice, currency: invoice.currency)
+        invoice.amountRefunded = try invoice.amountRefunded + Money(minorUnits: fromInvoice, currency: invoice.currency)
+        if invoice.status == .paid {
+            if invoice.amountPaid.isZero {
+                // Every payment given back: the sale is undone and nothing is owed.
+                try invoice.status.apply(.refund)
+            } else if invoice.balanceDue.isPositive {
+                // Part given back: the rest of the total is owed again, due like a new invoice.
+                try invoice.status.apply(.reopen)
+                invoice.paidAt = nil
+                invoice.dueDate = today.adding(days: settings.invoiceDueDays)
+            }
         }
         try await invoices.save(invoice, now: now)
         if toCredit {
             try await credit.append(CreditEntry(
                 id: UUID(), clientID: invoice.clientID, amount: amount, kind: .refund, invoiceID: invoice.id,
-                description: "Refund of a payment for invoice \(invoice.number ?? "")", createdAt: now
+                description: "Credit note \(number) for invoice \(invoice.number ?? "")", createdAt: now
             ), paymentID: refund.id)
         }
         try await BillingMail(tx: tx, now: now).refundIssued(refund, invoice: invoice, toCredit: toCredit)

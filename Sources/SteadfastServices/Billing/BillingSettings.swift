@@ -32,6 +32,13 @@ public struct BillingSettings: Sendable {
     public var bankTransferInstructions: String
     /// `accounts.require_verified_email`: checkout needs the client's e-mail address confirmed.
     public var requireVerifiedEmail = false
+    /// The seller printed on invoices (`company.*`); staff edits stored in the database win
+    /// (`CompanyIdentityRepository`).
+    public var company = InvoiceParty(name: "", address: "")
+    /// How refunds to the payer and credit notes (refunds to the credit balance) are numbered;
+    /// each has its own gap-free counter.
+    public var refundNumberFormat = try! InvoiceNumberFormat("RF-{YYYY}-{SEQ:6}")
+    public var creditNoteNumberFormat = try! InvoiceNumberFormat("CN-{YYYY}-{SEQ:6}")
     /// `billing.capture_days_before_due`: saved cards are charged for invoices due within this many days.
     public var captureDaysBeforeDue = 0
     /// `billing.capture_retry`: the delays before each retry of a failed automatic capture.

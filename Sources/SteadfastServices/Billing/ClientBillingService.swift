@@ -19,9 +19,26 @@ public struct ClientBillingService: Sendable {
         try await BillingProfileRepository(database).find(clientID: clientID) ?? settings.defaultProfile(clientID: clientID)
     }
 
-    /// Sets where the client is (their tax follows); staff may also set the tax exemption.
-    public func updateProfile(clientID: UUID, country: String?, region: String?, taxExempt: Bool?) async throws -> BillingProfile {
+    /// What invoices are made out to: legal name, postal address, VAT id (empty: none).
+    public struct Identity: Sendable {
+        public var legalName: String?
+        public var address: String?
+        public var taxID: String?
+
+        public init(legalName: String?, address: String?, taxID: String?) {
+            self.legalName = legalName
+            self.address = address
+            self.taxID = taxID
+        }
+    }
+
+    /// Sets where the client is (their tax follows) and, with `identity`, who invoices are made
+    /// out to (copied onto each invoice when it is issued); staff may also set the tax exemption.
+    public func updateProfile(clientID: UUID, country: String?, region: String?, taxExempt: Bool?, identity: Identity? = nil) async throws -> BillingProfile {
         let (country, region) = try BillingProfile.validatePlace(country: country, region: region)
+        let checked = try identity.map { identity throws(BillingError) in
+            try InvoiceParty.validate(name: identity.legalName, address: identity.address, taxID: identity.taxID, fields: ("legal_name", "address", "tax_id"))
+        }
         let settings = self.settings
         let now = clock.now()
         return try await database.transaction { tx in
@@ -35,6 +52,11 @@ public struct ClientBillingService: Sendable {
             profile.country = country
             profile.region = region
             if let taxExempt { profile.taxExempt = taxExempt }
+            if let checked {
+                profile.legalName = checked.name
+                profile.address = checked.address
+                profile.taxID = checked.taxID
+            }
             try await BillingProfileRepository(tx).update(profile, now: now)
             let fields = { (p: BillingProfile) in ["country": p.country ?? "", "region": p.region ?? "", "tax_exempt": String(p.taxExempt)] }
             try await AuditTrail.record(
@@ -54,6 +76,8 @@ public struct ClientBillingService: Sendable {
     }
 
     /// Staff move a service through its lifecycle (suspend, unsuspend, terminate, cancel, activate).
+    /// Cancelling or terminating it also cancels its unpaid renewal invoices (and their late-fee
+    /// invoices), in the same transaction, so nothing more is reminded of or charged for it.
     public func changeService(id: UUID, event: ServiceStatus.Event) async throws -> ClientService {
         let current = try await service(id: id, clientID: nil)
         let settings = self.settings
@@ -66,6 +90,9 @@ public struct ClientBillingService: Sendable {
             guard try await services.transition(id: id, from: service.status, to: target, reason: event == .suspend ? .staff : nil, now: now) else {
                 throw BillingError.conflict("the service changed at the same moment; reload and try again")
             }
+            if target == .cancelled || target == .terminated {
+                _ = try await BillingLedger(tx: tx, settings: settings, now: now).cancelOpenRenewals(serviceID: id)
+            }
             try await AuditTrail.record(
                 tx, .serviceChanged, object: AuditObject("service", id), before: ["status": service.status.rawValue], after: ["status": target.rawValue],
                 account: current.clientID, now: now
@@ -74,8 +101,8 @@ public struct ClientBillingService: Sendable {
         return try await service(id: id, clientID: nil)
     }
 
-    public func clients(search: String?, limit: Int = 50, offset: Int = 0) async throws -> [ClientRepository.Summary] {
-        try await ClientRepository(database).list(search: search, limit: limit, offset: offset)
+    public func clients(search: String?, sort: ClientRepository.Sort = .newest, limit: Int = 50, offset: Int = 0) async throws -> [ClientRepository.Summary] {
+        try await ClientRepository(database).list(search: search, sort: sort, limit: limit, offset: offset)
     }
 
     public func client(id: UUID) async throws -> ClientRepository.Summary {

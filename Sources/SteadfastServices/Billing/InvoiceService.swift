@@ -44,6 +44,26 @@ public struct InvoiceService: Sendable {
         try await PaymentRepository(database).list(invoiceID: invoiceID, limit: 500)
     }
 
+    /// The seller printed on invoices: staff edits (`settings` table), else `company.*` from the configuration.
+    public func company() async throws -> InvoiceParty {
+        try await CompanyIdentityRepository(database).load(defaults: settings.company)
+    }
+
+    /// Staff set the seller printed on invoices issued from now on (issued ones keep their copy).
+    public func updateCompany(legalName: String?, address: String?, taxID: String?, bankDetails: String?) async throws -> InvoiceParty {
+        let checked = try InvoiceParty.validate(name: legalName, address: address, taxID: taxID, fields: ("legal_name", "address", "tax_id"))
+        guard let name = checked.name else { throw BillingError.invalid("the legal name is required", field: "legal_name") }
+        let bank = bankDetails?.trimmingCharacters(in: .whitespacesAndNewlines).replacingOccurrences(of: "\r\n", with: "\n")
+        if let bank, bank.count > 500 { throw BillingError.invalid("bank details are limited to 500 characters", field: "bank_details") }
+        var identity = settings.company
+        identity.name = name
+        identity.address = checked.address ?? ""
+        identity.taxID = checked.taxID
+        identity.bankDetails = (bank?.isEmpty ?? true) ? nil : bank
+        try await CompanyIdentityRepository(database).save(identity, now: clock.now())
+        return try await company()
+    }
+
     /// A staff draft for a client, with lines; numbered only when issued.
     public func createDraft(clientID: UUID, dueDate: BillingDate?, lines: [LineInput]) async throws -> Invoice {
         let settings = self.settings
@@ -102,11 +122,8 @@ public struct InvoiceService: Sendable {
     /// Cancels a draft or unpaid invoice (its number stays used). Paid money must be refunded first.
     public func cancel(invoiceID: UUID) async throws -> Invoice {
         try await change(invoiceID: invoiceID, audit: .invoiceCancelled) { ledger, invoice in
-            guard invoice.amountPaid.isZero else {
-                throw BillingError.conflict("this invoice has payments; refund them before cancelling it")
-            }
-            try invoice.status.apply(.cancel)
-            try await ledger.invoices.save(invoice, now: ledger.now)
+            // A renewal invoice's period is billed again by the next run (BillingLedger.cancel).
+            try await ledger.cancel(&invoice)
         }
     }
 

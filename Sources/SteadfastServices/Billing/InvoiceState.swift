@@ -13,12 +13,15 @@ public struct InvoiceState: Codable, Sendable, Equatable {
     public let amountPaid: Int64
     public let balanceDue: Int64
     public let dueDate: String
+    /// Absent in answers stored before refunds were kept apart.
+    public let amountRefunded: Int64?
 
     enum CodingKeys: String, CodingKey {
         case id, number, status, currency, total
         case amountPaid = "amount_paid"
         case balanceDue = "balance_due"
         case dueDate = "due_date"
+        case amountRefunded = "amount_refunded"
     }
 
     public init(_ invoice: Invoice) {
@@ -30,5 +33,6 @@ public struct InvoiceState: Codable, Sendable, Equatable {
         amountPaid = invoice.amountPaid.minorUnits
         balanceDue = invoice.balanceDue.minorUnits
         dueDate = invoice.dueDate.iso
+        amountRefunded = invoice.amountRefunded.minorUnits
     }
 }

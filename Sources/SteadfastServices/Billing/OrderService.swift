@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import SteadfastDomain
 import SteadfastPersistence
@@ -25,13 +26,7 @@ public struct OrderService: Sendable {
 
     /// Adds a product to the client's cart after checking it can be ordered as asked.
     public func addToCart(clientID: UUID, productID: UUID, cycle: BillingCycle, selections: [UUID: UUID]) async throws -> CartItem {
-        guard let product = try await CatalogueRepository(database).product(id: productID) else {
-            throw BillingError.invalid("there is no such product", field: "product_id")
-        }
-        _ = try product.quote(cycle: cycle, selections: selections)
-        if let remaining = product.stockRemaining, remaining == 0 {
-            throw BillingError(.unavailable, "\(product.name) is out of stock", field: "product_id")
-        }
+        try await checkOrderable(productID: productID, cycle: cycle, selections: selections)
         let now = clock.now()
         let item = CartItem(id: UUID(), clientID: clientID, productID: productID, cycle: cycle, selections: selections, createdAt: now)
         try await database.transaction { tx in
@@ -46,6 +41,73 @@ public struct OrderService: Sendable {
             )
         }
         return item
+    }
+
+    /// Refuses a product that does not exist, is out of stock, or cannot be had as asked.
+    func checkOrderable(productID: UUID, cycle: BillingCycle, selections: [UUID: UUID]) async throws {
+        guard let product = try await CatalogueRepository(database).product(id: productID) else {
+            throw BillingError.invalid("there is no such product", field: "product_id")
+        }
+        _ = try product.quote(cycle: cycle, selections: selections)
+        if let remaining = product.stockRemaining, remaining == 0 {
+            throw BillingError(.unavailable, "\(product.name) is out of stock", field: "product_id")
+        }
+    }
+
+    // MARK: Visitors' carts
+
+    /// How long a visitor's cart is kept.
+    public static let visitorCartLifetime: TimeInterval = 30 * 86_400
+
+    /// What a visitor's cart is stored under: the SHA-256 of their cart cookie.
+    static func cartHash(_ cartKey: String) -> String {
+        SHA256.hash(data: Data(cartKey.utf8)).map { String(format: "%02x", $0) }.joined()
+    }
+
+    /// Adds a product to a visitor's cart (cookie `cartKey`; no account yet), checked like ``addToCart(clientID:productID:cycle:selections:)``.
+    public func addToVisitorCart(cartKey: String, productID: UUID, cycle: BillingCycle, selections: [UUID: UUID]) async throws -> CartItem {
+        try await checkOrderable(productID: productID, cycle: cycle, selections: selections)
+        let now = clock.now()
+        let cart = VisitorCartRepository(database)
+        try await cart.prune(before: now.addingTimeInterval(-Self.visitorCartLifetime))
+        guard try await visitorCart(cartKey: cartKey).count < Self.maximumItems else {
+            throw BillingError.invalid("a cart holds at most \(Self.maximumItems) items", field: "product_id")
+        }
+        let item = CartItem(id: UUID(), clientID: CartItem.noClient, productID: productID, cycle: cycle, selections: selections, createdAt: now)
+        try await cart.insert(item, cartHash: Self.cartHash(cartKey))
+        return item
+    }
+
+    public func visitorCart(cartKey: String) async throws -> [CartItem] {
+        try await VisitorCartRepository(database).items(cartHash: Self.cartHash(cartKey), since: clock.now().addingTimeInterval(-Self.visitorCartLifetime))
+    }
+
+    public func removeFromVisitorCart(cartKey: String, itemID: UUID) async throws {
+        guard try await VisitorCartRepository(database).remove(id: itemID, cartHash: Self.cartHash(cartKey)) else { throw BillingError.notFound("cart item") }
+    }
+
+    /// The visitor's cart priced with the provider's defaults (the client's own tax applies once they log in).
+    public func quoteVisitorCart(cartKey: String) async throws -> (items: [(CartItem, Product, Product.Quote)], totals: InvoiceCalculator.Totals) {
+        try await quote(try await visitorCart(cartKey: cartKey), profile: settings.defaultProfile(clientID: CartItem.noClient))
+    }
+
+    /// Moves a visitor's cart into the client's (at log-in or registration), in one transaction,
+    /// up to the cart limit; returns how many items moved. A second call finds nothing to move.
+    @discardableResult
+    public func claimVisitorCart(cartKey: String, clientID: UUID) async throws -> Int {
+        let hash = Self.cartHash(cartKey)
+        let since = clock.now().addingTimeInterval(-Self.visitorCartLifetime)
+        return try await database.transaction { tx in
+            let taken = try await VisitorCartRepository(tx).take(cartHash: hash, since: since)
+            let cart = CartRepository(tx)
+            let room = max(0, Self.maximumItems - (try await cart.items(clientID: clientID).count))
+            for item in taken.prefix(room) {
+                var mine = item
+                mine.clientID = clientID
+                try await cart.insert(mine)
+            }
+            return min(taken.count, room)
+        }
     }
 
     public func cart(clientID: UUID) async throws -> [CartItem] {
@@ -64,6 +126,11 @@ public struct OrderService: Sendable {
     public func quoteCart(clientID: UUID) async throws -> (items: [(CartItem, Product, Product.Quote)], totals: InvoiceCalculator.Totals) {
         let items = try await cart(clientID: clientID)
         let profile = try await BillingProfileRepository(database).find(clientID: clientID) ?? settings.defaultProfile(clientID: clientID)
+        return try await quote(items, profile: profile)
+    }
+
+    /// `items` priced for `profile` (products no longer sold are left out).
+    func quote(_ items: [CartItem], profile: BillingProfile) async throws -> (items: [(CartItem, Product, Product.Quote)], totals: InvoiceCalculator.Totals) {
         let catalogue = CatalogueRepository(database)
         var priced: [(CartItem, Product, Product.Quote)] = []
         var drafts: [InvoiceLineDraft] = []

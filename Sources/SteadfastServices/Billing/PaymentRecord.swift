@@ -12,9 +12,12 @@ public struct PaymentRecord: Codable, Sendable, Equatable {
     public let transactionID: String?
     public let refundOf: String?
     public let createdAt: String
+    /// A refund's own number (`RF-…` refund, `CN-…` credit note).
+    public let documentNumber: String?
 
     enum CodingKeys: String, CodingKey {
         case id, kind, gateway, amount, currency
+        case documentNumber = "document_number"
         case invoiceID = "invoice_id"
         case transactionID = "transaction_id"
         case refundOf = "refund_of"
@@ -31,5 +34,6 @@ public struct PaymentRecord: Codable, Sendable, Equatable {
         transactionID = payment.transactionID
         refundOf = payment.refundOf?.uuidString.lowercased()
         createdAt = Timestamp.iso(payment.createdAt)
+        documentNumber = payment.documentNumber
     }
 }

@@ -14,7 +14,7 @@ import SteadfastPersistence
 /// | --- | --- |
 /// | ``generateRenewalInvoices(now:)`` | issues the invoice for each billable service's next period, `billing.renewal_lead_days` before it starts, and pays it from credit when the client has some |
 /// | ``applyCreditBalances(now:)`` | pays open invoices from clients' credit balances |
-/// | ``applyLateFees(now:)`` | adds `billing.late_fee` once to invoices `billing.late_fee_after_days` overdue |
+/// | ``applyLateFees(now:)`` | bills `billing.late_fee` once, on a separate invoice, for each invoice `billing.late_fee_after_days` overdue |
 /// | ``queueOverdueReminders(now:)`` | queues one reminder per `billing.reminder_days` step (the `invoice_reminders` outbox) |
 /// | ``suspendOverdueServices(now:)`` | suspends active services with an invoice `billing.suspension_days` overdue |
 /// | ``unsuspendPaidServices(now:)`` | lifts overdue suspensions once nothing is overdue (payments also do this at once) |
@@ -150,7 +150,8 @@ public struct RecurringBilling: Sendable {
 
     // MARK: Late fees and reminders
 
-    /// Adds the late fee once to each invoice at least `billing.late_fee_after_days` overdue.
+    /// Bills the late fee once for each invoice at least `billing.late_fee_after_days` overdue, on
+    /// a separate issued invoice (due `billing.invoice_due_days` later; no late fee of its own).
     public func applyLateFees(now: Date) async throws -> Int {
         if case .none = settings.lateFee { return 0 }
         let settings = self.settings
@@ -162,22 +163,24 @@ public struct RecurringBilling: Sendable {
             try await database.transaction { tx in
                 let ledger = BillingLedger(tx: tx, settings: settings, now: now)
                 _ = try await ledger.lockClient(candidate.clientID)
-                guard var invoice = try await ledger.invoices.find(id: candidate.id, lock: true), invoice.status.isPayable, invoice.dueDate <= cutoff else {
+                guard let invoice = try await ledger.invoices.find(id: candidate.id, lock: true), invoice.status.isPayable, invoice.dueDate <= cutoff else {
                     return false
                 }
-                let fee = try settings.lateFee.fee(for: invoice.total)
-                guard fee.isPositive, try await BillingEffectRepository(tx).claimLateFee(invoiceID: invoice.id, amount: fee, now: now) else { return false }
-                let position = try await ledger.invoices.nextPosition(invoiceID: invoice.id)
-                let line = try InvoiceCalculator(rule: nil, mode: invoice.taxMode).lines(
-                    [InvoiceLineDraft(kind: .lateFee, description: "Late payment fee", price: fee, taxable: false)], firstPosition: position
+                let fee = try settings.lateFee.fee(for: invoice.total).checkedInput(field: "late_fee")
+                let effects = BillingEffectRepository(tx)
+                guard fee.isPositive, try await effects.claimLateFee(invoiceID: invoice.id, amount: fee, now: now) else { return false }
+                // The fee is billed on an invoice of its own: an issued invoice's total never changes.
+                let lines = try InvoiceCalculator(rule: nil, mode: invoice.taxMode).lines([InvoiceLineDraft(
+                    kind: .lateFee, description: "Late payment fee for invoice \(invoice.number ?? "") (due \(invoice.dueDate.iso))", price: fee, taxable: false
+                )])
+                var feeInvoice = Invoice(
+                    id: UUID(), clientID: invoice.clientID, number: nil, status: .draft, currency: invoice.currency, issueDate: nil,
+                    dueDate: ledger.today.adding(days: settings.invoiceDueDays), paidAt: nil, subtotal: fee, tax: .zero(invoice.currency), total: fee,
+                    amountPaid: .zero(invoice.currency), taxName: nil, taxRate: nil, taxMode: invoice.taxMode, orderID: nil, lines: lines, createdAt: now
                 )
-                try await ledger.invoices.insert(lines: line, invoiceID: invoice.id)
-                invoice.lines += line
-                let totals = try InvoiceCalculator.totals(invoice.lines, currency: invoice.currency)
-                invoice.subtotal = totals.subtotal
-                invoice.tax = totals.tax
-                invoice.total = totals.total
-                try await ledger.invoices.save(invoice, now: now)
+                try await ledger.issue(&feeInvoice)
+                try await ledger.invoices.insert(feeInvoice, now: now)
+                try await effects.setLateFeeInvoice(invoiceID: invoice.id, feeInvoiceID: feeInvoice.id)
                 return true
             }
         }

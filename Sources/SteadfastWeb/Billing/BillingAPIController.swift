@@ -30,6 +30,14 @@ struct BillingAPIController: Sendable {
     struct Profile: Decodable {
         let country: String?
         let region: String?
+        /// Who invoices are made out to; all three absent: unchanged.
+        let legalName: String?
+        let address: String?
+        let taxId: String?
+
+        var identity: ClientBillingService.Identity? {
+            legalName == nil && address == nil && taxId == nil ? nil : .init(legalName: legalName, address: address, taxID: taxId)
+        }
     }
 
     func addRoutes(to api: RouterGroup<PortalRequestContext>) {
@@ -219,7 +227,9 @@ struct BillingAPIController: Sendable {
         let account = try context.requireAccount()
         guard account.role == .client else { throw HTTPError(.forbidden, message: "billing details are for clients") }
         let input = try await BillingJSON.decode(Profile.self, from: request, context: context)
-        let profile = try await billing.clients.updateProfile(clientID: account.id, country: input.country, region: input.region, taxExempt: nil)
+        let profile = try await billing.clients.updateProfile(
+            clientID: account.id, country: input.country, region: input.region, taxExempt: nil, identity: input.identity
+        )
         return try BillingJSON.response(BillingViews.ProfileView(profile))
     }
 }

@@ -81,6 +81,13 @@ struct BillingAdminAPIController: Sendable {
         let country: String?
         let region: String?
         let taxExempt: Bool?
+        let legalName: String?
+        let address: String?
+        let taxId: String?
+
+        var identity: ClientBillingService.Identity? {
+            legalName == nil && address == nil && taxId == nil ? nil : .init(legalName: legalName, address: address, taxID: taxId)
+        }
     }
 
     struct TokenInput: Decodable {
@@ -158,7 +165,9 @@ struct BillingAdminAPIController: Sendable {
         let id = try context.id(what: "client")
         _ = try await billing.clients.client(id: id)
         let input = try await BillingJSON.decode(ProfileInput.self, from: request, context: context)
-        let profile = try await billing.clients.updateProfile(clientID: id, country: input.country, region: input.region, taxExempt: input.taxExempt)
+        let profile = try await billing.clients.updateProfile(
+            clientID: id, country: input.country, region: input.region, taxExempt: input.taxExempt, identity: input.identity
+        )
         return try BillingJSON.response(BillingViews.ProfileView(profile))
     }
 

@@ -406,8 +406,7 @@ struct BillingAdminPagesController: Sendable {
 
     @Sendable func printable(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let invoice = try await billing.invoices.invoice(id: try context.id(what: "invoice"), clientID: nil)
-        let client = try await billing.clients.client(id: invoice.clientID)
-        return pages.standalone("billing/invoice-print", values: BillingPagesController.printValues(invoice, name: client.name, email: client.email, country: client.country))
+        return pages.standalone(InvoiceDocument.template, values: try await billing.documentValues(invoice))
     }
 
     @Sendable func addLine(_ request: Request, context: PortalRequestContext) async throws -> Response {

@@ -16,7 +16,10 @@ struct BillingPagesController: Sendable {
         router.get("cart", use: cart)
         router.post("cart/items/{id}/delete", use: removeFromCart)
         router.post("cart/checkout", use: checkout)
+        router.get("cart/review", use: review)
+        router.get("clientarea/orders", use: orders)
         router.get("clientarea/orders/{id}", use: order)
+        router.get("clientarea/orders/{id}/confirmation", use: confirmation)
         router.get("clientarea/services", use: services)
         router.get("clientarea/services/{id}", use: service)
         router.get("clientarea/invoices", use: invoices)
@@ -37,8 +40,8 @@ struct BillingPagesController: Sendable {
         return account
     }
 
+    /// The catalogue: open to visitors (no account needed to look or to fill a cart).
     @Sendable func store(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        _ = try account(context)
         let groups = try await billing.catalogue.store().map { entry -> [String: Any] in
             [
                 "name": entry.group.name, "description": entry.group.description,
@@ -64,7 +67,6 @@ struct BillingPagesController: Sendable {
     }
 
     @Sendable func addToCart(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        let account = try account(context)
         let form = try await FormFields.read(request, context: context)
         guard let productID = form["product_id"].flatMap(UUID.init(uuidString:)) else { throw BillingError.invalid("choose a product", field: "product_id") }
         var selections: [UUID: UUID] = [:]
@@ -74,32 +76,97 @@ struct BillingPagesController: Sendable {
             }
             selections[option] = choice
         }
-        let item = try await billing.orders.addToCart(
-            clientID: account.id, productID: productID, cycle: try BillingCycle(parsing: form["cycle"] ?? ""), selections: selections
-        )
+        let cycle = try BillingCycle(parsing: form["cycle"] ?? "")
+        guard let account = context.account else {
+            // A visitor: the cart lives under their cart cookie until they log in or register.
+            let existing = billing.visitorCart.key(request)
+            let key = existing ?? VisitorCart.newKey()
+            _ = try await billing.orders.addToVisitorCart(cartKey: key, productID: productID, cycle: cycle, selections: selections)
+            var response = redirect(to: "/cart")
+            if existing == nil { response.headers[values: .setCookie].append(billing.visitorCart.setCookie(key)) }
+            return response
+        }
+        _ = try await billing.orders.addToCart(clientID: account.id, productID: productID, cycle: cycle, selections: selections)
         context.flash(.success, "Added to your cart.")
         return redirect(to: "/cart")
     }
 
     @Sendable func cart(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        let account = try account(context)
-        let quote = try await billing.orders.quoteCart(clientID: account.id)
-        let items = quote.items.map { item, product, price -> [String: Any] in
-            let options = price.optionsDescription
-            return [
-                "id": item.id.text, "name": options.isEmpty ? product.name : "\(product.name) (\(options))", "cycle": item.cycle.label,
-                "price": PageValues.money(price.recurring), "setup": PageValues.money(price.setupFee),
-            ]
+        guard let account = context.account else {
+            var quote: (items: [(CartItem, Product, Product.Quote)], totals: InvoiceCalculator.Totals)?
+            if let key = billing.visitorCart.key(request) { quote = try await billing.orders.quoteVisitorCart(cartKey: key) }
+            let items = quote.map { Self.cartRows($0.items) } ?? []
+            var values: [String: Any] = ["items": items, "hasItems": !items.isEmpty]
+            if let quote {
+                values["subtotal"] = PageValues.money(quote.totals.subtotal)
+                values["tax"] = PageValues.money(quote.totals.tax)
+                values["total"] = PageValues.money(quote.totals.total)
+            }
+            return pages.page("store/visitor-cart", title: "Cart", values: values, context: context)
         }
+        let quote = try await billing.orders.quoteCart(clientID: account.id)
+        let items = Self.cartRows(quote.items)
         return pages.page("billing/cart", title: "Cart", values: [
             "items": items, "hasItems": !items.isEmpty, "subtotal": PageValues.money(quote.totals.subtotal), "tax": PageValues.money(quote.totals.tax),
             "total": PageValues.money(quote.totals.total), "idempotencyKey": PageValues.newKey(),
         ], context: context)
     }
 
-    @Sendable func removeFromCart(_ request: Request, context: PortalRequestContext) async throws -> Response {
+    /// Cart rows for the templates.
+    static func cartRows(_ items: [(CartItem, Product, Product.Quote)]) -> [[String: Any]] {
+        items.map { item, product, price -> [String: Any] in
+            let options = price.optionsDescription
+            return [
+                "id": item.id.text, "name": options.isEmpty ? product.name : "\(product.name) (\(options))", "cycle": item.cycle.label,
+                "price": PageValues.money(price.recurring), "setup": PageValues.money(price.setupFee),
+            ]
+        }
+    }
+
+    /// The order review: what will be ordered, who it is billed to, the totals, and the one
+    /// button that places it (with a one-time idempotency key).
+    @Sendable func review(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let account = try account(context)
-        try await billing.orders.removeFromCart(clientID: account.id, itemID: try context.id(what: "cart item"))
+        let quote = try await billing.orders.quoteCart(clientID: account.id)
+        guard !quote.items.isEmpty else { return redirect(to: "/cart") }
+        let profile = try await billing.clients.profile(clientID: account.id)
+        let buyer = profile.buyer(accountName: account.name, email: account.email.value)
+        return pages.page("store/review", title: "Review your order", values: [
+            "items": Self.cartRows(quote.items), "subtotal": PageValues.money(quote.totals.subtotal), "tax": PageValues.money(quote.totals.tax),
+            "total": PageValues.money(quote.totals.total), "idempotencyKey": PageValues.newKey(), "buyer": InvoiceDocument.party(buyer),
+        ], context: context)
+    }
+
+    /// The client's orders, newest first, a page at a time.
+    @Sendable func orders(_ request: Request, context: PortalRequestContext) async throws -> Response {
+        let account = try account(context)
+        let page = try context.page(request)
+        let list = ListPage(try await billing.orders.orders(clientID: account.id, limit: page.fetchLimit, offset: page.offset), request: page)
+        let values = list.values("orders", list.rows.map(PageValues.order), path: "/clientarea/orders", empty: EmptyState.values(
+            "You have not ordered anything yet.", action: (href: "/store", label: "Browse the store")
+        ))
+        return pages.page("store/orders", title: "Orders", values: values, context: context)
+    }
+
+    /// What the client sees after placing an order: the order, its invoice and how to pay it.
+    @Sendable func confirmation(_ request: Request, context: PortalRequestContext) async throws -> Response {
+        let account = try account(context)
+        let order = try await billing.orders.order(id: try context.id(what: "order"), clientID: account.id)
+        var values = PageValues.order(order)
+        if let invoiceID = order.invoiceID {
+            values["invoice"] = PageValues.invoice(try await billing.invoices.invoice(id: invoiceID, clientID: account.id))
+        }
+        return pages.page("store/confirmation", title: "Thank you for your order", values: values, context: context)
+    }
+
+    @Sendable func removeFromCart(_ request: Request, context: PortalRequestContext) async throws -> Response {
+        let itemID = try context.id(what: "cart item")
+        guard let account = context.account else {
+            guard let key = billing.visitorCart.key(request) else { throw BillingError.notFound("cart item") }
+            try await billing.orders.removeFromVisitorCart(cartKey: key, itemID: itemID)
+            return redirect(to: "/cart")
+        }
+        try await billing.orders.removeFromCart(clientID: account.id, itemID: itemID)
         context.flash(.info, "Removed from your cart.")
         return redirect(to: "/cart")
     }
@@ -109,7 +176,7 @@ struct BillingPagesController: Sendable {
         let form = try await FormFields.read(request, context: context)
         let result = try await billing.orders.checkout(clientID: account.id, idempotencyKey: form["idempotency_key"])
         context.flash(.success, "Thank you: your order is placed. Pay its invoice below to start your services.")
-        return redirect(to: "/clientarea/invoices/\(result.value.invoiceID)")
+        return redirect(to: "/clientarea/orders/\(result.value.orderID)/confirmation")
     }
 
     @Sendable func order(_ request: Request, context: PortalRequestContext) async throws -> Response {
@@ -173,16 +240,7 @@ struct BillingPagesController: Sendable {
     @Sendable func printable(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let account = try account(context)
         let invoice = try await ownInvoice(account, context)
-        let profile = try await billing.clients.profile(clientID: account.id)
-        return pages.standalone("billing/invoice-print", values: Self.printValues(invoice, name: account.name, email: account.email.value, country: profile.country))
-    }
-
-    static func printValues(_ invoice: Invoice, name: String, email: String, country: String?) -> [String: Any] {
-        var values = PageValues.invoice(invoice)
-        values["clientName"] = name
-        values["clientEmail"] = email
-        values["country"] = country
-        return values
+        return pages.standalone(InvoiceDocument.template, values: try await billing.documentValues(invoice))
     }
 
     @Sendable func pay(_ request: Request, context: PortalRequestContext) async throws -> Response {

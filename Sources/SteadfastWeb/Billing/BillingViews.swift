@@ -191,7 +191,13 @@ enum BillingViews {
         let tax: Int64
         let total: Int64
         let amountPaid: Int64
+        /// Received and refunded: balance_due = total − amount_received + amount_refunded.
+        let amountReceived: Int64
+        let amountRefunded: Int64
         let balanceDue: Int64
+        /// Seller and buyer as copied when issued (absent on invoices issued before the copy).
+        let seller: InvoiceParty?
+        let buyer: InvoiceParty?
         let taxName: String?
         let taxRate: String?
         let taxMode: String
@@ -212,7 +218,11 @@ enum BillingViews {
             tax = invoice.tax.minorUnits
             total = invoice.total.minorUnits
             amountPaid = invoice.amountPaid.minorUnits
+            amountReceived = invoice.amountReceived.minorUnits
+            amountRefunded = invoice.amountRefunded.minorUnits
             balanceDue = invoice.balanceDue.minorUnits
+            seller = invoice.seller
+            buyer = invoice.buyer
             taxName = invoice.taxName
             taxRate = invoice.taxRate?.percentString
             taxMode = invoice.taxMode.rawValue
@@ -260,6 +270,9 @@ enum BillingViews {
         let region: String?
         let taxExempt: Bool
         let currency: String
+        let legalName: String?
+        let address: String?
+        let taxId: String?
 
         init(_ profile: BillingProfile) {
             clientId = profile.clientID.text
@@ -267,6 +280,9 @@ enum BillingViews {
             region = profile.region
             taxExempt = profile.taxExempt
             currency = profile.currency.code
+            legalName = profile.legalName
+            address = profile.address
+            taxId = profile.taxID
         }
     }
 

@@ -22,12 +22,20 @@ public struct BillingWeb: Sendable {
     public let capture: AutomaticCapture?
     /// The node's clock ("now" for on-demand recurring-billing runs).
     public let clock: any WallClock
+    /// Prints invoice PDFs (`billing.pdf_renderer`, `billing.pdf_timeout`).
+    let pdf: InvoicePDFRenderer
+    /// Visitors' carts: the cookie (`steadfast_cart`, `__Host-` over HTTPS).
+    let visitorCart: VisitorCart
 
     public init(configuration: NodeConfiguration, database: any SQLDatabase, clock: any WallClock, secret: String) throws {
         var settings = try Self.settings(configuration.billing, clusterSecret: secret)
         settings.requireVerifiedEmail = configuration.accounts.requireVerifiedEmail
         settings.captureDaysBeforeDue = configuration.billing.capture.daysBeforeDue
         settings.captureRetry = configuration.billing.capture.retry
+        let documents = configuration.billing.documents
+        settings.company = InvoiceParty(name: documents.legalName, address: documents.address, taxID: documents.taxID, bankDetails: documents.bankDetails)
+        pdf = InvoicePDFRenderer(executable: documents.pdfRenderer, timeout: documents.pdfTimeout)
+        visitorCart = VisitorCart(cookieName: (configuration.servedOverHTTPS ? "__Host-" : "") + "steadfast_cart", secure: configuration.servedOverHTTPS)
         self.settings = settings
         catalogue = CatalogueService(database: database, settings: settings, clock: clock)
         orders = OrderService(database: database, settings: settings, clock: clock)

@@ -70,7 +70,7 @@ enum OpenAPIDocument {
         Operation(method: "get", path: "/payments/{id}", summary: "One of the client's payments", access: .account, tag: "client"),
         Operation(method: "get", path: "/credit", summary: "Credit balance and ledger", access: .account, tag: "client"),
         Operation(method: "get", path: "/billing-profile", summary: "The client's billing details", access: .account, tag: "client"),
-        Operation(method: "put", path: "/billing-profile", summary: "Set country and region (tax follows)", access: .account, body: object(["country": string, "region": string]), tag: "client"),
+        Operation(method: "put", path: "/billing-profile", summary: "Set country (ISO 3166-1 alpha-2; ZZ and other unassigned codes are 400 naming country) and region (tax follows), and who invoices are made out to: legal_name, address, tax_id (copied onto each invoice when issued)", access: .account, body: object(["country": string, "region": string, "legal_name": string, "address": string, "tax_id": string]), tag: "client"),
         Operation(method: "get", path: "/me/payment-methods", summary: "The client's saved cards (stripe gateway): brand, last4, expiry, is_default; the default one is charged by the automatic capture (limit ≤ 200, default 50; offset)", access: .account, tag: "client"),
         Operation(method: "post", path: "/me/payment-methods/setup", summary: "Start saving a card: 201 with a SetupIntent's setup_intent and client_secret for Stripe's card element, and the publishable_key (Idempotency-Key required)", access: .account, idempotencyKey: true, tag: "client"),
         Operation(method: "post", path: "/me/payment-methods", summary: "Save the card of a SetupIntent the client confirmed with Stripe: 201 with the card (now the default); another client's SetupIntent is 404, one not confirmed 409", access: .account, body: object(["setup_intent": string], required: ["setup_intent"]), tag: "client"),
@@ -81,7 +81,7 @@ enum OpenAPIDocument {
 
         Operation(method: "get", path: "/admin/clients", summary: "Clients (search=, limit=, offset=)", access: .staff, tag: "staff"),
         Operation(method: "get", path: "/admin/clients/{id}", summary: "A client with billing details and totals", access: .staff, tag: "staff"),
-        Operation(method: "put", path: "/admin/clients/{id}/billing-profile", summary: "Set a client's country, region and tax exemption", access: .staff, body: object(["country": string, "region": string, "tax_exempt": bool]), tag: "staff"),
+        Operation(method: "put", path: "/admin/clients/{id}/billing-profile", summary: "Set a client's country, region, tax exemption, legal name, address and VAT id", access: .staff, body: object(["country": string, "region": string, "tax_exempt": bool, "legal_name": string, "address": string, "tax_id": string]), tag: "staff"),
         Operation(method: "post", path: "/admin/clients/{id}/credit", summary: "Add (or, negative, remove) credit (Idempotency-Key required)", access: .staff, idempotencyKey: true, body: object(["amount": minor, "description": string], required: ["amount", "description"]), tag: "staff"),
         Operation(method: "get", path: "/admin/product-groups", summary: "Product groups", access: .staff, tag: "staff"),
         Operation(method: "post", path: "/admin/product-groups", summary: "Create a product group", access: .staff, body: object(["name": string, "description": string, "hidden": bool, "sort_order": ["type": "integer"]], required: ["name"]), tag: "staff"),
@@ -103,7 +103,7 @@ enum OpenAPIDocument {
         Operation(method: "get", path: "/admin/invoices/{id}", summary: "One invoice", access: .staff, tag: "staff"),
         Operation(method: "post", path: "/admin/invoices/{id}/lines", summary: "Add lines to a draft", access: .staff, body: object(["lines": lines], required: ["lines"]), tag: "staff"),
         Operation(method: "post", path: "/admin/invoices/{id}/issue", summary: "Issue a draft (gives it the next number)", access: .staff, tag: "staff"),
-        Operation(method: "post", path: "/admin/invoices/{id}/cancel", summary: "Cancel a draft or unpaid invoice", access: .staff, tag: "staff"),
+        Operation(method: "post", path: "/admin/invoices/{id}/cancel", summary: "Cancel a draft or unpaid invoice with nothing paid; a renewal invoice's period is billed again by the next billing run", access: .staff, tag: "staff"),
         Operation(method: "post", path: "/admin/invoices/{id}/collections", summary: "Send an unpaid invoice to collections", access: .staff, tag: "staff"),
         Operation(method: "post", path: "/admin/invoices/{id}/payments", summary: "Record a payment (bank transfer); transaction_id is unique per gateway (Idempotency-Key required)", access: .staff, idempotencyKey: true, body: object(["amount": minor, "gateway": string, "transaction_id": string, "note": string], required: ["amount"]), tag: "staff"),
         Operation(method: "get", path: "/admin/payments", summary: "Payments and refunds (client_id=)", access: .staff, tag: "staff"),
@@ -142,7 +142,7 @@ enum OpenAPIDocument {
         Operation(method: "get", path: "/admin/mail/templates/{key}", summary: "One mail template (key: invoice_issued, payment_received, ...)", access: .staff, tag: "mail"),
         Operation(method: "put", path: "/admin/mail/templates/{key}", summary: "Override a template (Mustache; 400 names the part that does not compile)", access: .staff, body: object(["subject": string, "text_body": string, "html_body": string], required: ["subject", "text_body", "html_body"]), tag: "mail"),
         Operation(method: "delete", path: "/admin/mail/templates/{key}", summary: "Drop the override: the default template applies again", access: .staff, tag: "mail"),
-    ] + accountOperations + auditOperations + contentOperations }
+    ] + accountOperations + auditOperations + contentOperations + documentOperations }
 
     /// The document as JSON text.
     static let json: String = {

@@ -40,6 +40,8 @@ enum PageValues {
                 ["description": line.description, "net": money(line.amounts.net), "tax": money(line.amounts.tax), "gross": money(line.amounts.gross)]
             },
             "subtotal": money(invoice.subtotal), "tax": money(invoice.tax), "total": money(invoice.total), "paid": money(invoice.amountPaid),
+            "received": money(invoice.amountReceived), "refunded": money(invoice.amountRefunded.negated), "hasRefunds": invoice.amountRefunded.isPositive,
+            "pdf": "/api/v1/invoices/\(invoice.id.text)/pdf", "staffPDF": "/api/v1/admin/invoices/\(invoice.id.text)/pdf",
             "balance": money(invoice.balanceDue), "balanceDecimal": invoice.balanceDue.decimalString,
             "taxLabel": invoice.taxName.map { "\($0) \(invoice.taxRate?.percentString ?? "")" } ?? "Tax",
             "payable": invoice.status.isPayable, "draft": invoice.status == .draft, "badge": Badge.values(invoice.status.rawValue),
@@ -49,7 +51,8 @@ enum PageValues {
     static func payment(_ payment: Payment) -> [String: Any] {
         [
             "id": payment.id.text, "invoiceID": payment.invoiceID.text, "date": date(payment.createdAt), "gateway": payment.gateway,
-            "kind": payment.kind.rawValue, "amount": money(payment.amount), "reference": payment.transactionID ?? "",
+            "kind": payment.kind.rawValue, "amount": money(payment.signedAmount), "number": payment.documentNumber ?? "",
+            "reference": payment.transactionID ?? "",
             "refundable": payment.kind == .payment, "key": newKey(),
         ]
     }

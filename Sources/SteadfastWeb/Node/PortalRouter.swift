@@ -88,6 +88,7 @@ public struct PortalRouter: Sendable {
             .add(middleware: StaffTwoFactorMiddleware(required: configuration.accounts.require2FAForStaff))
         let api = portal.group("api/v1")
             .add(middleware: APITokenMiddleware(tokens: billing.tokens, limiter: RateLimiter(database: database, limits: configuration.rateLimits, clock: clock)))
+            .add(middleware: VisitorCartMiddleware(billing: billing))
             .add(middleware: JSONOnlyMiddleware(rawBodyHeader: FilesAPIController.filenameHeader))
             .add(middleware: AuditOriginMiddleware(nodeID: configuration.nodeID, tokens: billing.tokens))
         AuthAPIController(accounts: accounts, sessions: issuer).addRoutes(to: api)
@@ -106,6 +107,7 @@ public struct PortalRouter: Sendable {
         let html = portal.group().add(middleware: CSRFMiddleware(
             tokens: CSRFTokens(secret: secret), cookieName: configuration.csrfCookie, sessionCookieName: configuration.sessionCookie
         )).add(middleware: AuditOriginMiddleware(nodeID: configuration.nodeID, tokens: billing.tokens))
+            .add(middleware: VisitorCartMiddleware(billing: billing))
         AuthPagesController(accounts: accounts, sessions: issuer, pages: pages).addRoutes(to: html)
         AccountPagesController(accounts: accounts, sessions: issuer, settings: configuration.accountSettings, pages: pages, clock: clock).addRoutes(to: html)
         let figures = PortalFiguresRepository(database)
@@ -114,6 +116,7 @@ public struct PortalRouter: Sendable {
         ).addRoutes(to: html)
         BillingPagesController(billing: billing, pages: pages).addRoutes(to: html)
         BillingAdminPagesController(billing: billing, pages: pages, figures: figures).addRoutes(to: html)
+        InvoiceDocumentController(billing: billing, pages: pages).addRoutes(api: api, html: html)
         JobsPagesController(store: JobStore(database: database), pages: pages, clock: clock, nodeID: configuration.nodeID).addRoutes(to: html)
         SupportPagesController(tickets: tickets, pages: pages).addRoutes(to: html)
         ContentPagesController(content: content, pages: pages).addRoutes(to: html)

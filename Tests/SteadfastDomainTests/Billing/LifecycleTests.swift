@@ -9,7 +9,7 @@ import Testing
             .draft: [.issue: .unpaid, .cancel: .cancelled],
             .unpaid: [.pay: .paid, .cancel: .cancelled, .sendToCollections: .collections],
             .collections: [.pay: .paid, .cancel: .cancelled],
-            .paid: [.refund: .refunded],
+            .paid: [.refund: .refunded, .reopen: .unpaid],
         ]
         var checked = 0
         for state in InvoiceStatus.allCases {
@@ -25,7 +25,7 @@ import Testing
                 checked += 1
             }
         }
-        #expect(checked == 6 * 5)
+        #expect(checked == 6 * 6)
         #expect(InvoiceStatus.allCases.filter(\.isPayable) == [.unpaid, .collections])
     }
 
@@ -71,5 +71,23 @@ import Testing
     @Test func theErrorSaysWhatWasRefused() {
         var status = InvoiceStatus.paid
         #expect(throws: BillingError(.illegalTransition, "an invoice that is paid cannot cancel", field: "status")) { try status.apply(.cancel) }
+    }
+}
+
+/// ISO 3166-1 alpha-2: the assigned codes only (issue 16: `ZZ` was accepted).
+@Suite struct CountryCodeTests {
+    @Test func onlyAssignedCodesAreCountries() throws {
+        #expect(CountryCode.names.count == 249)
+        #expect(CountryCode.names.keys.allSatisfy { $0.count == 2 && $0.allSatisfy { $0.isASCII && $0.isUppercase } })
+        for code in ["DE", "US", "GB", "FR", "JP", "AX", "SS", "BQ"] { #expect(CountryCode.isAssigned(code), "\(code)") }
+        for code in ["ZZ", "AA", "QM", "XA", "XK", "UK", "EU", "de", "D", "DEU"] { #expect(!CountryCode.isAssigned(code), "\(code)") }
+        #expect(CountryCode.names["DE"] == "Germany")
+    }
+
+    @Test func billingPlacesAndTaxRulesUseTheTable() throws {
+        #expect(try BillingProfile.validatePlace(country: " de ", region: nil).0 == "DE")
+        #expect { try BillingProfile.validatePlace(country: "ZZ", region: nil) } throws: { ($0 as? BillingError)?.field == "country" }
+        #expect { try TaxRule(parsing: "ZZ=19") } throws: { ($0 as? BillingError)?.field == "tax_rules" }
+        #expect(try TaxRule(parsing: "gb=20:VAT").country.uppercased() == "GB")
     }
 }

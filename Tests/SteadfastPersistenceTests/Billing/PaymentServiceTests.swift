@@ -123,7 +123,8 @@ import SteadfastTestSupport
             let paid = try await f.payments.pay(clientID: client, invoiceID: invoice.id, gateway: "testcard", amount: nil, cardToken: "tok_visa", idempotencyKey: "k")
             let paymentID = try #require(paid.value.payment.flatMap { UUID(uuidString: $0.id) })
             let partial = try await f.payments.refund(staffID: staff, paymentID: paymentID, amount: 500, toCredit: true, idempotencyKey: "r1")
-            #expect(partial.value.invoice.status == "paid")
+            // A partial refund reopens the invoice: the refunded part is owed again (docs/billing.md).
+            #expect(partial.value.invoice.status == "unpaid" && partial.value.invoice.balanceDue == 500 && partial.value.invoice.amountRefunded == 500)
             #expect(partial.value.toCredit)
             #expect(try await f.payments.creditBalance(clientID: client).minorUnits == 500)
             #expect(try await f.payments.refund(staffID: staff, paymentID: paymentID, amount: 500, toCredit: true, idempotencyKey: "r1").replayed)
@@ -132,7 +133,9 @@ import SteadfastTestSupport
             }
             let rest = try await f.payments.refund(staffID: staff, paymentID: paymentID, amount: nil, toCredit: false, idempotencyKey: "r3")
             #expect(rest.value.refund.amount == invoice.total.minorUnits - 500)
-            #expect(rest.value.invoice.status == "refunded")
+            // Everything given back after the reopening: the whole total is owed; nothing is paid, so staff may cancel it.
+            #expect(rest.value.invoice.status == "unpaid" && rest.value.invoice.balanceDue == invoice.total.minorUnits)
+            #expect(try await f.invoices.cancel(invoiceID: invoice.id).status == .cancelled)
             #expect(try await f.payments.creditBalance(clientID: client).minorUnits == 500)
             await #expect { try await f.payments.refund(staffID: staff, paymentID: paymentID, amount: nil, toCredit: false, idempotencyKey: "r4") } throws: {
                 ($0 as? BillingError)?.kind == .conflict

@@ -107,9 +107,10 @@ import SteadfastTestSupport
             f.clock.advance(days: 2) // 3 days overdue: the late fee
             report = try await f.recurring.runAll()
             #expect(report.lateFees == 1 && report.reminders == 0)
-            let withFee = try await f.invoices.invoice(id: renewal.id, clientID: nil)
-            #expect(withFee.total.minorUnits == 1190 + 500)
-            #expect(withFee.lines.last?.kind == .lateFee)
+            // The fee is billed on its own invoice; the renewal's total stays as issued.
+            #expect(try await f.invoices.invoice(id: renewal.id, clientID: nil).total.minorUnits == 1190)
+            let feeID = try #require(try await effects.lateFeeInvoice(invoiceID: renewal.id))
+            #expect(try await f.invoices.invoice(id: feeID, clientID: nil).lines.map(\.kind) == [.lateFee])
             #expect(try await f.recurring.applyLateFees(now: f.clock.now()) == 0)
 
             f.clock.advance(days: 2) // 5 days overdue: suspended
@@ -119,8 +120,8 @@ import SteadfastTestSupport
             #expect(suspended.status == .suspended && suspended.suspensionReason == .overdue)
             #expect(try await f.recurring.suspendOverdueServices(now: f.clock.now()) == 0)
 
-            f.clock.advance(days: 20) // 25 days overdue: only the last reminder step
-            #expect(try await f.recurring.queueOverdueReminders(now: f.clock.now()) == 1)
+            f.clock.advance(days: 20) // 25 days overdue: only the last reminder step (and the late-fee invoice, 15 days overdue, its overdue_14)
+            #expect(try await f.recurring.queueOverdueReminders(now: f.clock.now()) == 2)
             #expect(try await effects.reminders(invoiceID: renewal.id).map(\.kind).sorted() == ["overdue_1", "overdue_14"])
             #expect(try await f.recurring.queueOverdueReminders(now: f.clock.now()) == 0)
 
@@ -137,13 +138,14 @@ import SteadfastTestSupport
         }
     }
 
-    /// One bad record (an invoice whose total is too large to take a late fee, as legacy data
-    /// could have) no longer stops billing for everyone: every other client still gets their
-    /// late fee and suspension, and the run reports what failed.
+    /// One bad record (an invoice whose total is so large that its 10% late fee is beyond any
+    /// amount the portal accepts, as legacy data could have) no longer stops billing for
+    /// everyone: every other client still gets their late fee and suspension, and the run
+    /// reports what failed.
     @Test(arguments: EngineKind.allCases)
     func oneBadRecordDoesNotStopBillingForEveryoneElse(_ kind: EngineKind) async throws {
         try await withDatabase(kind) { db in
-            let f = try BillingFixture(db: db)
+            let f = try BillingFixture(db: db) { $0.lateFee = .percent(TaxRate(millipercent: 10_000)) }
             let product = try await f.product()
             let good = try await f.client("Good")
             let bad = try await f.client("Bad")
@@ -160,8 +162,8 @@ import SteadfastTestSupport
             await #expect { try await f.recurring.runAll() } throws: { error in
                 (error as? BillingError)?.kind == .conflict && (error as? BillingError)?.message.contains(badRenewal.id.uuidString.lowercased()) == true
             }
-            let goodRenewal = try #require(try await f.invoices.invoices(clientID: good).first { $0.orderID == nil })
-            #expect(try await f.invoices.invoice(id: goodRenewal.id, clientID: nil).lines.last?.kind == .lateFee)
+            let goodRenewal = try #require(try await InvoiceRepository(db).openRenewalInvoices(serviceID: goodService.id).first)
+            #expect(try await BillingEffectRepository(db).lateFeeInvoice(invoiceID: goodRenewal.id) != nil)
 
             f.clock.advance(days: 2) // 5 days overdue: the good client's service is suspended all the same
             await #expect(throws: BillingError.self) { try await f.recurring.runAll() }

@@ -114,9 +114,11 @@ import Testing
         let key = try #require(Self.field("idempotency_key", in: cart))
         let placed = try await client.postForm("/cart/checkout", ["_csrf": csrf, "idempotency_key": key])
         #expect(placed.status == 303)
-        let invoicePath = try #require(placed.header("Location"))
+        let confirmationPath = try #require(placed.header("Location"))
         // A double-clicked "Place order" (same form key) places one order.
-        #expect(try await client.postForm("/cart/checkout", ["_csrf": csrf, "idempotency_key": key]).header("Location") == invoicePath)
+        #expect(try await client.postForm("/cart/checkout", ["_csrf": csrf, "idempotency_key": key]).header("Location") == confirmationPath)
+        let confirmation = try await client.get(confirmationPath)
+        let invoicePath = try #require(confirmation.body.firstMatch(of: /href="(\/clientarea\/invoices\/[0-9a-f-]{36})"/)?.1).description
         #expect((try await client.get("/api/v1/orders").json["items"] as? [[String: Any]])?.count == 1)
 
         let invoicePage = try await client.get(invoicePath)

@@ -1,0 +1,69 @@
+import Foundation
+import Hummingbird
+import SteadfastDomain
+import SteadfastServices
+
+/// Invoices as documents: the PDF of an invoice (the client's own, or any for staff) and the
+/// seller identity staff edit (`company.*`, docs/billing.md "Invoices as documents").
+struct InvoiceDocumentController: Sendable {
+    let billing: BillingWeb
+    let pages: PageRenderer
+
+    struct CompanyInput: Decodable {
+        let legalName: String?
+        let address: String?
+        let taxId: String?
+        let bankDetails: String?
+    }
+
+    func addRoutes(api: RouterGroup<PortalRequestContext>, html: RouterGroup<PortalRequestContext>) {
+        api.get("invoices/{id}/pdf", use: clientPDF)
+        api.group("admin").add(middleware: RequirePermission(.clientsRead)).get("invoices/{id}/pdf", use: staffPDF)
+        let settings = api.group("admin").add(middleware: RequirePermission(.settingsManage))
+        settings.get("company", use: company)
+        settings.put("company", use: updateCompany)
+        let pages = html.group("admin").add(middleware: RequirePermission(.settingsManage))
+        pages.get("company", use: companyPage)
+        pages.post("company", use: saveCompanyPage)
+    }
+
+    /// The caller's own issued invoice as a PDF (drafts and other clients' invoices: 404).
+    @Sendable func clientPDF(_ request: Request, context: PortalRequestContext) async throws -> Response {
+        let account = try context.requireAccount()
+        let invoice = try await billing.invoices.invoice(id: try context.id(what: "invoice"), clientID: account.id)
+        guard invoice.status != .draft else { throw BillingError.notFound("invoice") }
+        return try await billing.pdfResponse(invoice, pages: pages)
+    }
+
+    @Sendable func staffPDF(_ request: Request, context: PortalRequestContext) async throws -> Response {
+        let invoice = try await billing.invoices.invoice(id: try context.id(what: "invoice"), clientID: nil)
+        return try await billing.pdfResponse(invoice, pages: pages)
+    }
+
+    @Sendable func company(_ request: Request, context: PortalRequestContext) async throws -> Response {
+        try BillingJSON.response(CompanyView(try await billing.invoices.company()))
+    }
+
+    @Sendable func updateCompany(_ request: Request, context: PortalRequestContext) async throws -> Response {
+        let input = try await BillingJSON.decode(CompanyInput.self, from: request, context: context)
+        return try BillingJSON.response(CompanyView(try await billing.invoices.updateCompany(
+            legalName: input.legalName, address: input.address, taxID: input.taxId, bankDetails: input.bankDetails
+        )))
+    }
+
+    @Sendable func companyPage(_ request: Request, context: PortalRequestContext) async throws -> Response {
+        let company = try await billing.invoices.company()
+        return pages.page("billing/company", title: "Company details", values: [
+            "legalName": company.name, "address": company.address, "taxID": company.taxID ?? "", "bankDetails": company.bankDetails ?? "",
+            "saved": request.uri.queryParameters.get("saved") != nil,
+        ], context: context)
+    }
+
+    @Sendable func saveCompanyPage(_ request: Request, context: PortalRequestContext) async throws -> Response {
+        let form = try await FormFields.read(request, context: context)
+        _ = try await billing.invoices.updateCompany(
+            legalName: form["legal_name"], address: form["address"], taxID: form["tax_id"], bankDetails: form["bank_details"]
+        )
+        return redirect(to: "/admin/company?saved=1")
+    }
+}

@@ -1,0 +1,55 @@
+import Foundation
+import SteadfastCluster
+import SteadfastDomain
+
+/// Prints an HTML document to PDF with headless Chromium (`billing.pdf_renderer`), run as a child
+/// process through the cluster's ``ProcessControl`` (no descriptor of ours inherited, reaped with
+/// `waitpid`) and killed after `billing.pdf_timeout`. Each rendering gets its own temporary
+/// directory (the page, a throw-away browser profile, the PDF), removed afterwards. The page
+/// carries a Content-Security-Policy of `default-src 'none'`, so the browser loads nothing but
+/// the file it is given. Why Chromium and not WeasyPrint: docs/billing.md, "Invoices as documents".
+struct InvoicePDFRenderer: Sendable {
+    let executable: String
+    let timeout: Duration
+
+    /// The renderer could not make a PDF (not installed, failed, or too slow): HTTP 503.
+    struct Failed: Error, CustomStringConvertible {
+        let description: String
+    }
+
+    /// The PDF bytes of `html`.
+    func render(html: String) async throws -> Data {
+        guard let program = Self.resolve(executable) else {
+            throw Failed(description: "the PDF renderer '\(executable)' is not installed (billing.pdf_renderer)")
+        }
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("steadfast-pdf-\(UUID().uuidString.lowercased())")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let page = directory.appendingPathComponent("invoice.html")
+        let output = directory.appendingPathComponent("invoice.pdf")
+        try Data(html.utf8).write(to: page)
+        let command = [
+            program, "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run", "--no-default-browser-check",
+            "--disable-extensions", "--disable-background-networking", "--disable-sync", "--user-data-dir=\(directory.path)/profile",
+            "--no-pdf-header-footer", "--print-to-pdf=\(output.path)", page.absoluteString,
+        ]
+        let environment = ["HOME": directory.path, "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin", "LANG": "C.UTF-8"]
+        let status: Int32
+        do {
+            status = try await ProcessControl.run(command, environment: environment, timeout: timeout).status
+        } catch {
+            throw Failed(description: "the PDF renderer did not finish within \(DurationText.format(timeout))")
+        }
+        guard status == 0, let pdf = FileManager.default.contents(atPath: output.path), pdf.starts(with: Data("%PDF".utf8)) else {
+            throw Failed(description: "the PDF renderer failed (exit status \(status))")
+        }
+        return pdf
+    }
+
+    /// `name` itself when it is a path, else the first executable of that name in PATH.
+    static func resolve(_ name: String) -> String? {
+        if name.contains("/") { return FileManager.default.isExecutableFile(atPath: name) ? name : nil }
+        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
+        return path.split(separator: ":").map { "\($0)/\(name)" }.first { FileManager.default.isExecutableFile(atPath: $0) }
+    }
+}

@@ -300,6 +300,9 @@ class Walk:
             self.expect(any("terminated" in f for f in self.flash("success")), "terminating says so")
         self.go("/admin/payments")
         self.expect(client_name in self.text(), "the payment list names the client")
+        self.go("/admin/clients?sort=name")
+        selected = self.driver.find_element(By.CSS_SELECTOR, "#sort option:checked").get_attribute("value")
+        self.expect(selected == "name" and client_name in self.text(), "the client list sorts by name and says so")
         self.go("/admin")
 
     def csrf_expiry(self):

@@ -50,6 +50,19 @@ import Testing
         #expect(!none.contains("staff-notice\""))
     }
 
+    /// swift-mustache has no `list.0`: a section that must show once for a non-empty list uses
+    /// `first(list)` (or `^empty(list)` when the list is always present). The recovery codes
+    /// shown once after turning on two-factor log-in used `recoveryCodes.0` and never rendered.
+    @Test func aListSectionRendersOnlyWhenTheListHasItems() async throws {
+        let renderer = try await PageRenderer.load()
+        let shown = renderer.library.render(["recoveryCodes": ["aaaa-bbbb", "cccc-dddd"]], withTemplate: "accounts/two-factor") ?? ""
+        #expect(shown.contains("<li><code>aaaa-bbbb</code></li><li><code>cccc-dddd</code></li>") && shown.contains("Keep these recovery codes"))
+        let none = renderer.library.render(["canStart": true], withTemplate: "accounts/two-factor") ?? ""
+        #expect(!none.contains("Keep these recovery codes"))
+        let table = renderer.library.render(["invoices": [[String: Any]]()], withTemplate: "partials/invoice-table") ?? ""
+        #expect(!table.contains("<table"))
+    }
+
     /// A decline is never shown in a success colour, waiting never in a failure one.
     @Test func badgesColourByMeaning() {
         #expect(Badge.tone("paid") == .success && Badge.tone("active") == .success)

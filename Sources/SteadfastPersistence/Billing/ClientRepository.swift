@@ -21,8 +21,19 @@ public struct ClientRepository: Sendable {
         self.db = db
     }
 
-    /// Client accounts newest first, optionally matching `search` in name or e-mail.
-    public func list(search: String?, limit: Int = 50, offset: Int = 0) async throws -> [Summary] {
+    /// The orders a client list can be read in.
+    public enum Sort: String, Sendable, CaseIterable {
+        case newest, name, outstanding
+    }
+
+    /// Client accounts (newest first unless `sort` says otherwise), optionally matching `search`
+    /// in name or e-mail.
+    public func list(search: String?, sort: Sort = .newest, limit: Int = 50, offset: Int = 0) async throws -> [Summary] {
+        let order: SQL = switch sort {
+        case .newest: "a.created_at DESC, a.id"
+        case .name: "LOWER(a.name), a.id"
+        case .outstanding: "outstanding DESC, a.created_at DESC, a.id"
+        }
         let filter: SQL
         if let search, !search.isEmpty {
             let pattern = "%" + search.lowercased().replacingOccurrences(of: "%", with: "").replacingOccurrences(of: "_", with: "") + "%"
@@ -37,7 +48,7 @@ public struct ClientRepository: Sendable {
                    (SELECT CAST(COALESCE(SUM(c.amount), 0) AS BIGINT) FROM credit_entries c WHERE c.client_id = a.id) AS credit
             FROM accounts a LEFT JOIN billing_profiles p ON p.client_id = a.id
             WHERE a.role = 'client' \(filter)
-            ORDER BY a.created_at DESC, a.id LIMIT \(limit) OFFSET \(offset)
+            ORDER BY \(order) LIMIT \(limit) OFFSET \(offset)
             """).map(Self.summary)
     }
 

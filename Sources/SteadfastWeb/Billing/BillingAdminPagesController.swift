@@ -60,17 +60,20 @@ struct BillingAdminPagesController: Sendable {
     @Sendable func clients(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let search = request.uri.queryParameters.get("search")
         let page = try context.page(request)
-        let list = ListPage(try await billing.clients.clients(search: search, limit: page.fetchLimit, offset: page.offset), request: page)
+        let sort = request.uri.queryParameters.get("sort").flatMap(ClientRepository.Sort.init(rawValue:)) ?? .newest
+        let list = ListPage(try await billing.clients.clients(search: search, sort: sort, limit: page.fetchLimit, offset: page.offset), request: page)
         let rows = list.rows.map { client -> [String: Any] in
             [
                 "id": client.id.text, "name": client.name, "email": client.email, "country": client.country ?? "",
                 "outstanding": PageValues.money(client.outstanding, currency), "credit": PageValues.money(client.credit, currency),
             ]
         }
-        var values = list.values("clients", rows, path: "/admin/clients", query: ["search": search ?? ""], empty: EmptyState.values(
+        var values = list.values("clients", rows, path: "/admin/clients", query: ["search": search ?? "", "sort": sort.rawValue], empty: EmptyState.values(
             search == nil ? "No clients have registered yet." : "No client matches “\(search!)”."
         ))
         values["search"] = search ?? ""
+        let labels: [ClientRepository.Sort: String] = [.newest: "newest first", .name: "name", .outstanding: "most outstanding"]
+        values["sorts"] = ClientRepository.Sort.allCases.map { ["value": $0.rawValue, "label": labels[$0] ?? $0.rawValue, "selected": $0 == sort] as [String: Any] }
         return pages.page("admin/clients", title: "Clients", values: values, context: context)
     }
 

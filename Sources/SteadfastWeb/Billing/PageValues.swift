@@ -53,7 +53,7 @@ enum PageValues {
             "id": payment.id.text, "invoiceID": payment.invoiceID.text, "date": date(payment.createdAt), "gateway": payment.gateway,
             "kind": payment.kind.rawValue, "amount": money(payment.signedAmount), "number": payment.documentNumber ?? "",
             "reference": payment.transactionID ?? "",
-            "refundable": payment.kind == .payment, "key": newKey(),
+            "refundable": payment.kind == .payment, "key": newKey(), "badge": Badge.values(payment.kind.rawValue),
         ]
     }
 

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import SteadfastConcurrency
 import NIOCore
 import NIOPosix
 import Synchronization

@@ -108,9 +108,9 @@ enum OpenAPIDocument {
         Operation(method: "post", path: "/admin/invoices/{id}/payments", summary: "Record a payment (bank transfer); transaction_id is unique per gateway (Idempotency-Key required)", access: .staff, idempotencyKey: true, body: object(["amount": minor, "gateway": string, "transaction_id": string, "note": string], required: ["amount"]), tag: "staff"),
         Operation(method: "get", path: "/admin/payments", summary: "Payments and refunds (client_id=)", access: .staff, tag: "staff"),
         Operation(method: "post", path: "/admin/payments/{id}/refund", summary: "Refund (part of) a payment, to the gateway or as credit (Idempotency-Key required)", access: .staff, idempotencyKey: true, body: object(["amount": minor, "to_credit": bool]), tag: "staff"),
-        Operation(method: "get", path: "/admin/api-tokens", summary: "API tokens", access: .staff, tag: "staff"),
-        Operation(method: "post", path: "/admin/api-tokens", summary: "Create an API token (shown once)", access: .staff, body: object(["name": string], required: ["name"]), tag: "staff"),
-        Operation(method: "delete", path: "/admin/api-tokens/{id}", summary: "Revoke an API token", access: .staff, tag: "staff"),
+        Operation(method: "get", path: "/admin/api-tokens", summary: "The caller's own API tokens, with scopes and expiry (api.tokens)", access: .staff, tag: "staff"),
+        Operation(method: "post", path: "/admin/api-tokens", summary: "Create an API token (shown once; api.tokens). scopes: a subset of the caller's permissions (default: all of them); expires_in: a duration such as 30d. A token making a token gets no more scopes and no longer life than itself", access: .staff, body: object(["name": string, "scopes": ["type": "array", "items": string], "expires_in": string], required: ["name"]), tag: "staff"),
+        Operation(method: "delete", path: "/admin/api-tokens/{id}", summary: "Revoke one of the caller's API tokens (another's is 404)", access: .staff, tag: "staff"),
         Operation(method: "post", path: "/admin/billing/run", summary: "Run recurring billing now (task: all, renewals, credit, late_fees, reminders, suspensions, unsuspensions)", access: .staff, body: object(["task": string]), tag: "staff"),
 
         Operation(method: "get", path: "/admin/jobs", summary: "Scheduled jobs: schedule, catch-up policy, last run (node, duration, outcome) and next slot", access: .staff, tag: "jobs"),
@@ -142,7 +142,7 @@ enum OpenAPIDocument {
         Operation(method: "get", path: "/admin/mail/templates/{key}", summary: "One mail template (key: invoice_issued, payment_received, ...)", access: .staff, tag: "mail"),
         Operation(method: "put", path: "/admin/mail/templates/{key}", summary: "Override a template (Mustache; 400 names the part that does not compile)", access: .staff, body: object(["subject": string, "text_body": string, "html_body": string], required: ["subject", "text_body", "html_body"]), tag: "mail"),
         Operation(method: "delete", path: "/admin/mail/templates/{key}", summary: "Drop the override: the default template applies again", access: .staff, tag: "mail"),
-    ] + accountOperations + auditOperations + contentOperations + documentOperations }
+    ] + accountOperations + auditOperations + contentOperations + documentOperations + staffOperations }
 
     /// The document as JSON text.
     static let json: String = {

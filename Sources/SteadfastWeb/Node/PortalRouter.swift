@@ -121,6 +121,7 @@ public struct PortalRouter: Sendable {
         SupportPagesController(tickets: tickets, pages: pages).addRoutes(to: html)
         ContentPagesController(content: content, pages: pages).addRoutes(to: html)
         MailAdminController(mail: MailAdmin(database: database, clock: clock), pages: pages).addRoutes(api: api, html: html)
+        StaffController(accounts: accounts, pages: pages).addRoutes(api: api, html: html)
         AuditController(log: AuditLog(database: database), pages: pages).addRoutes(api: api, html: html)
         return router
     }

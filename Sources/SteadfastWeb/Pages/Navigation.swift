@@ -36,7 +36,7 @@ enum Navigation {
         Entry(href: "/admin", label: "Overview"), Entry(href: "/admin/clients", label: "Clients"), Entry(href: "/admin/products", label: "Products"),
         Entry(href: "/admin/orders", label: "Orders"), Entry(href: "/admin/services", label: "Services"), Entry(href: "/admin/invoices", label: "Invoices"),
         Entry(href: "/admin/payments", label: "Payments"), Entry(href: "/admin/tickets", label: "Support"), Entry(href: "/admin/mail", label: "Mail"),
-        Entry(href: "/admin/jobs", label: "Jobs"), Entry(href: "/admin/api-tokens", label: "API tokens"), Entry(href: "/admin/audit", label: "Audit"),
+        Entry(href: "/admin/jobs", label: "Jobs"), Entry(href: "/admin/api-tokens", label: "API tokens"), Entry(href: "/admin/audit", label: "Audit"), Entry(href: "/admin/staff", label: "Staff"),
     ]
 
     /// The entries as template values, the one that best matches `path` marked current.

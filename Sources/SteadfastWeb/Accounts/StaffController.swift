@@ -1,0 +1,164 @@
+import Foundation
+import Hummingbird
+import SteadfastDomain
+import SteadfastPersistence
+import SteadfastServices
+
+/// Staff and roles (docs/accounts.md, "Staff permissions"), all behind `staff.manage`:
+/// `GET/POST /api/v1/admin/roles`, `GET/POST /api/v1/admin/staff`, `PUT /api/v1/admin/staff/{id}`,
+/// and the page `/admin/staff` (list, invite, roles, disable). `AccountService` checks the
+/// policy again and refuses granting more than the caller holds.
+struct StaffController: Sendable {
+    let accounts: AccountService
+    let pages: PageRenderer
+
+    struct RoleInput: Decodable {
+        let name: String
+        let permissions: [String]
+    }
+
+    struct InviteInput: Decodable {
+        let email: String
+        let name: String
+        let roles: [String]
+    }
+
+    struct UpdateInput: Decodable {
+        let disabled: Bool?
+        let roles: [String]?
+    }
+
+    struct RoleView: Encodable {
+        let id: String
+        let name: String
+        let permissions: [String]
+        let builtIn: Bool
+
+        init(_ role: StaffRole) {
+            id = role.id.text
+            name = role.name
+            permissions = role.permissions.sorted().map(\.rawValue)
+            builtIn = role.builtIn
+        }
+    }
+
+    struct MemberView: Encodable {
+        let id: String
+        let name: String
+        let email: String
+        let disabled: Bool
+        let roles: [String]
+
+        init(_ member: StaffRepository.Member) {
+            id = member.id.text
+            name = member.name
+            email = member.email
+            disabled = member.disabledAt != nil
+            roles = member.roleIDs.map(\.text)
+        }
+    }
+
+    func addRoutes(api: RouterGroup<PortalRequestContext>, html: RouterGroup<PortalRequestContext>) {
+        let admin = api.group("admin").add(middleware: RequirePermission(.staffManage))
+        admin.get("roles", use: rolesJSON)
+        admin.post("roles", use: createRoleJSON)
+        admin.get("staff", use: staffJSON)
+        admin.post("staff", use: inviteJSON)
+        admin.put("staff/{id}", use: updateJSON)
+
+        let pagesGroup = html.group("admin").add(middleware: RequirePermission(.staffManage))
+        pagesGroup.get("staff", use: staffPage)
+        pagesGroup.post("staff/invite", use: inviteForm)
+        pagesGroup.post("staff/{id}", use: updateForm)
+        pagesGroup.post("roles", use: createRoleForm)
+    }
+
+    // MARK: JSON
+
+    @Sendable func rolesJSON(_ request: Request, context: PortalRequestContext) async throws -> Response {
+        try BillingJSON.response(["items": try await accounts.staffRoles().map(RoleView.init)])
+    }
+
+    @Sendable func createRoleJSON(_ request: Request, context: PortalRequestContext) async throws -> Response {
+        let input = try await BillingJSON.decode(RoleInput.self, from: request, context: context)
+        let role = try await accounts.createStaffRole(by: try context.requireAccount(), name: input.name, permissions: input.permissions)
+        return try BillingJSON.response(RoleView(role), status: .created)
+    }
+
+    @Sendable func staffJSON(_ request: Request, context: PortalRequestContext) async throws -> Response {
+        let page = try context.page(request)
+        let members = try await accounts.staffMembers(limit: page.limit, offset: page.offset)
+        return try BillingJSON.response(BillingViews.Page(items: members.map(MemberView.init), limit: page.limit, offset: page.offset))
+    }
+
+    @Sendable func inviteJSON(_ request: Request, context: PortalRequestContext) async throws -> Response {
+        let input = try await BillingJSON.decode(InviteInput.self, from: request, context: context)
+        let member = try await accounts.inviteStaff(by: try context.requireAccount(), email: input.email, name: input.name, roles: input.roles)
+        return try BillingJSON.response(MemberView(member), status: .created)
+    }
+
+    @Sendable func updateJSON(_ request: Request, context: PortalRequestContext) async throws -> Response {
+        let id = try context.id(what: "staff member")
+        let input = try await BillingJSON.decode(UpdateInput.self, from: request, context: context)
+        let member = try await accounts.updateStaff(by: try context.requireAccount(), id: id, disabled: input.disabled, roles: input.roles)
+        return try BillingJSON.response(MemberView(member))
+    }
+
+    // MARK: Pages
+
+    @Sendable func staffPage(_ request: Request, context: PortalRequestContext) async throws -> Response {
+        let page = try context.page(request)
+        let roles = try await accounts.staffRoles()
+        let members = try await accounts.staffMembers(limit: page.limit, offset: page.offset)
+        let me = try context.requireAccount()
+        func roleChoices(_ held: [UUID]) -> [[String: Any]] {
+            roles.map { ["id": $0.id.text, "name": $0.name, "checked": held.contains($0.id)] }
+        }
+        return pages.page("accounts/staff", title: "Staff", values: [
+            "members": members.map { member -> [String: Any] in
+                [
+                    "id": member.id.text, "name": member.name, "email": member.email, "disabled": member.disabledAt != nil,
+                    "isMe": member.id == me.id, "roles": roleChoices(member.roleIDs),
+                    "roleNames": roles.filter { member.roleIDs.contains($0.id) }.map(\.name).joined(separator: ", "),
+                ]
+            },
+            "roles": roles.map { role -> [String: Any] in
+                ["id": role.id.text, "name": role.name, "builtIn": role.builtIn, "permissions": role.permissions.sorted().map(\.rawValue).joined(separator: ", ")]
+            },
+            "inviteRoles": roleChoices([]),
+            "permissions": StaffPermission.allCases.map(\.rawValue),
+            "hasMore": members.count == page.limit, "nextOffset": page.offset + page.limit,
+        ], context: context)
+    }
+
+    @Sendable func inviteForm(_ request: Request, context: PortalRequestContext) async throws -> Response {
+        let form = try await FormFields.read(request, context: context)
+        _ = try await accounts.inviteStaff(by: try context.requireAccount(), email: form["email"] ?? "", name: form["name"] ?? "", roles: Self.checked(form, prefix: "role_"))
+        return redirect(to: "/admin/staff")
+    }
+
+    /// `action`: `disable`, `enable` or `roles` (the `role_<id>` boxes ticked).
+    @Sendable func updateForm(_ request: Request, context: PortalRequestContext) async throws -> Response {
+        let id = try context.id(what: "staff member")
+        let form = try await FormFields.read(request, context: context)
+        let staff = try context.requireAccount()
+        switch form["action"] {
+        case "disable": _ = try await accounts.updateStaff(by: staff, id: id, disabled: true, roles: nil)
+        case "enable": _ = try await accounts.updateStaff(by: staff, id: id, disabled: false, roles: nil)
+        case "roles": _ = try await accounts.updateStaff(by: staff, id: id, disabled: nil, roles: Self.checked(form, prefix: "role_"))
+        default: throw BillingError.invalid("action must be disable, enable or roles", field: "action")
+        }
+        return redirect(to: "/admin/staff")
+    }
+
+    @Sendable func createRoleForm(_ request: Request, context: PortalRequestContext) async throws -> Response {
+        let form = try await FormFields.read(request, context: context)
+        _ = try await accounts.createStaffRole(by: try context.requireAccount(), name: form["name"] ?? "", permissions: Self.checked(form, prefix: "perm_"))
+        return redirect(to: "/admin/staff")
+    }
+
+    /// The names after `prefix` of the ticked boxes (`role_<id>`, `perm_<name>`), sorted.
+    static func checked(_ form: FormFields, prefix: String) -> [String] {
+        form.values.keys.filter { $0.hasPrefix(prefix) && form.flag($0) }.map { String($0.dropFirst(prefix.count)) }.sorted()
+    }
+}

@@ -2,27 +2,13 @@ import Foundation
 import Hummingbird
 import SteadfastDomain
 
-/// Who may do what, checked at the start of every billing and admin route. Object-level checks happen in
-/// the services: a client's look-ups always carry their own id, so anything else is a 404.
+/// Request helpers of the billing and admin routes. Staff routes are guarded by their group's
+/// ``RequirePermission`` (the one staff check); object-level checks happen in the services: a
+/// client's look-ups always carry their own id, so anything else is a 404.
 extension PortalRequestContext {
-    /// The logged-in account (401 without one).
+    /// The logged-in account (401 without one); behind ``RequirePermission``, the staff member it admitted.
     func requireAccount() throws -> Account {
         guard let account else { throw HTTPError(.unauthorized, message: "log in first") }
-        return account
-    }
-
-    /// A logged-in staff member or API token (401 without a log-in, 403 for clients).
-    func requireStaff() throws -> Account {
-        let account = try requireAccount()
-        guard account.role == .staff else { throw HTTPError(.forbidden, message: "this is for staff only") }
-        return account
-    }
-
-    /// For HTML admin pages: the logged-in staff member; visitors are sent to the log-in page
-    /// (``RedirectToLogin``), clients get 403.
-    func requireStaffPage() throws -> Account {
-        guard let account else { throw RedirectToLogin() }
-        guard account.role == .staff else { throw HTTPError(.forbidden, message: "The admin area is for staff only.") }
         return account
     }
 

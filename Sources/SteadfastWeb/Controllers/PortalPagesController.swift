@@ -17,7 +17,8 @@ struct PortalPagesController: Sendable {
 
     func addRoutes(to router: RouterGroup<PortalRequestContext>) {
         router.get("clientarea", use: clientArea)
-        router.get("admin", use: admin)
+        // The staff overview: every member of staff, whatever their roles (log-in lands here).
+        router.group("admin").add(middleware: RequirePermission.anyStaff).get(use: admin)
     }
 
     @Sendable func clientArea(_ request: Request, context: PortalRequestContext) async throws -> Response {
@@ -41,7 +42,7 @@ struct PortalPagesController: Sendable {
     }
 
     @Sendable func admin(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        let account = try context.requireStaffPage()
+        let account = try context.requireAccount()
         let today = BillingDate(billing.clock.now(), in: billing.settings.timeZone).iso
         let figures = try await figures.staff(today: today)
         let failing = try await jobs.jobs(now: billing.clock.now()).filter { ["failed", "timed_out", "abandoned"].contains($0.lastRun?.state ?? "") }.map(\.name)

@@ -7,8 +7,8 @@ import SteadfastServices
 
 /// The support content's JSON API (docs/content.md): announcements, the knowledge base and the
 /// downloads library under `/api/v1` for every reader (visitors included; what the reader may not
-/// see is a 404), and staff changes under `/api/v1/admin` behind the support desk's
-/// ``StaffOnlyMiddleware``.
+/// see is a 404), and staff changes under `/api/v1/admin` behind ``RequirePermission``
+/// (`support.reply`, what ``ContentService`` asks too).
 struct ContentAPIController: Sendable {
     let content: ContentService
 
@@ -54,7 +54,7 @@ struct ContentAPIController: Sendable {
         api.get("downloads/{id}", use: download)
         api.get("downloads/{id}/content", use: downloadContent)
 
-        let admin = api.group("admin").add(middleware: StaffOnlyMiddleware(mode: .api))
+        let admin = api.group("admin").add(middleware: RequirePermission(.supportReply))
         admin.post("announcements", use: createAnnouncement)
         admin.put("announcements/{id}", use: updateAnnouncement)
         admin.delete("announcements/{id}", use: deleteAnnouncement)
@@ -128,14 +128,14 @@ struct ContentAPIController: Sendable {
 
     @Sendable func createAnnouncement(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let input = try await Self.announcementInput(request, context: context)
-        let created = try await content.createAnnouncement(by: try context.requireStaff(), input)
+        let created = try await content.createAnnouncement(by: try context.requireAccount(), input)
         return try BillingJSON.response(ContentViews.AnnouncementView(created), status: .created)
     }
 
     @Sendable func updateAnnouncement(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let id = try Self.id(context, "announcement")
         let input = try await Self.announcementInput(request, context: context)
-        return try BillingJSON.response(ContentViews.AnnouncementView(try await content.updateAnnouncement(by: try context.requireStaff(), id: id, input)))
+        return try BillingJSON.response(ContentViews.AnnouncementView(try await content.updateAnnouncement(by: try context.requireAccount(), id: id, input)))
     }
 
     static func announcementInput(_ request: Request, context: PortalRequestContext) async throws -> ContentService.AnnouncementInput {
@@ -156,24 +156,24 @@ struct ContentAPIController: Sendable {
     }
 
     @Sendable func deleteAnnouncement(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        try await content.deleteAnnouncement(by: try context.requireStaff(), id: try Self.id(context, "announcement"))
+        try await content.deleteAnnouncement(by: try context.requireAccount(), id: try Self.id(context, "announcement"))
         return Response(status: .noContent)
     }
 
     @Sendable func createCategory(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let input = try await BillingJSON.decode(CategoryInput.self, from: request, context: context)
-        let created = try await content.createCategory(by: try context.requireStaff(), name: input.name, slug: input.slug, description: input.description)
+        let created = try await content.createCategory(by: try context.requireAccount(), name: input.name, slug: input.slug, description: input.description)
         return try BillingJSON.response(ContentViews.CategoryView(created), status: .created)
     }
 
     @Sendable func updateCategory(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let id = try Self.id(context, "category")
         let input = try await BillingJSON.decode(CategoryInput.self, from: request, context: context)
-        return try BillingJSON.response(ContentViews.CategoryView(try await content.updateCategory(by: try context.requireStaff(), id: id, name: input.name, slug: input.slug, description: input.description)))
+        return try BillingJSON.response(ContentViews.CategoryView(try await content.updateCategory(by: try context.requireAccount(), id: id, name: input.name, slug: input.slug, description: input.description)))
     }
 
     @Sendable func deleteCategory(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        try await content.deleteCategory(by: try context.requireStaff(), id: try Self.id(context, "category"))
+        try await content.deleteCategory(by: try context.requireAccount(), id: try Self.id(context, "category"))
         return Response(status: .noContent)
     }
 
@@ -187,28 +187,28 @@ struct ContentAPIController: Sendable {
 
     @Sendable func createArticle(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let input = try await Self.articleInput(request, context: context)
-        return try BillingJSON.response(ContentViews.ArticleView(try await content.createArticle(by: try context.requireStaff(), input), full: true), status: .created)
+        return try BillingJSON.response(ContentViews.ArticleView(try await content.createArticle(by: try context.requireAccount(), input), full: true), status: .created)
     }
 
     @Sendable func updateArticle(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let id = try Self.id(context, "article")
         let input = try await Self.articleInput(request, context: context)
-        return try BillingJSON.response(ContentViews.ArticleView(try await content.updateArticle(by: try context.requireStaff(), id: id, input), full: true))
+        return try BillingJSON.response(ContentViews.ArticleView(try await content.updateArticle(by: try context.requireAccount(), id: id, input), full: true))
     }
 
     @Sendable func deleteArticle(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        try await content.deleteArticle(by: try context.requireStaff(), id: try Self.id(context, "article"))
+        try await content.deleteArticle(by: try context.requireAccount(), id: try Self.id(context, "article"))
         return Response(status: .noContent)
     }
 
     @Sendable func createDownloadCategory(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let input = try await BillingJSON.decode(CategoryInput.self, from: request, context: context)
-        let created = try await content.createDownloadCategory(by: try context.requireStaff(), name: input.name, description: input.description)
+        let created = try await content.createDownloadCategory(by: try context.requireAccount(), name: input.name, description: input.description)
         return try BillingJSON.response(ContentViews.DownloadCategoryView(created), status: .created)
     }
 
     @Sendable func deleteDownloadCategory(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        try await content.deleteDownloadCategory(by: try context.requireStaff(), id: try Self.id(context, "category"))
+        try await content.deleteDownloadCategory(by: try context.requireAccount(), id: try Self.id(context, "category"))
         return Response(status: .noContent)
     }
 
@@ -216,7 +216,7 @@ struct ContentAPIController: Sendable {
     /// the raw bytes as the body with `Content-Length`, `Content-Type` and `X-Upload-Filename`
     /// (percent-encoded UTF-8) → 201 with the download.
     @Sendable func upload(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        let staff = try context.requireStaff()
+        let staff = try context.requireAccount()
         guard let rawName = request.headers[FilesAPIController.filenameHeader] else {
             throw SupportError.invalid("send the file name in the X-Upload-Filename header", field: "filename")
         }
@@ -238,14 +238,14 @@ struct ContentAPIController: Sendable {
     @Sendable func updateDownload(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let id = try Self.id(context, "download")
         let input = try await BillingJSON.decode(DownloadInput.self, from: request, context: context)
-        let updated = try await content.updateDownload(by: try context.requireStaff(), id: id, .init(
+        let updated = try await content.updateDownload(by: try context.requireAccount(), id: id, .init(
             categoryID: input.categoryId, title: input.title, description: input.description, visibility: try DownloadVisibility(parsing: input.visibility), productID: input.productId
         ))
         return try BillingJSON.response(ContentViews.DownloadView(updated))
     }
 
     @Sendable func deleteDownload(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        try await content.deleteDownload(by: try context.requireStaff(), id: try Self.id(context, "download"))
+        try await content.deleteDownload(by: try context.requireAccount(), id: try Self.id(context, "download"))
         return Response(status: .noContent)
     }
 

@@ -8,7 +8,7 @@ import SteadfastStorage
 
 /// The support content's pages (docs/content.md): `/announcements`, `/knowledgebase` and
 /// `/downloads` for every reader (what the reader may not see is a 404 page), and the staff
-/// page `/admin/content` with its forms, behind the support desk's ``StaffOnlyMiddleware``.
+/// page `/admin/content` with its forms, behind ``RequirePermission`` (`support.reply`, what ``ContentService`` asks too).
 /// Markdown bodies are shown as ``SafeMarkdown`` HTML; every other value is escaped by the
 /// templates.
 struct ContentPagesController: Sendable {
@@ -23,7 +23,7 @@ struct ContentPagesController: Sendable {
         html.get("downloads", use: downloads)
         html.get("downloads/{id}", use: downloadFile)
 
-        let staff = html.group("admin").add(middleware: StaffOnlyMiddleware(mode: .pages))
+        let staff = html.group("admin").add(middleware: RequirePermission(.supportReply))
         staff.get("content", use: admin)
         staff.post("announcements", use: saveAnnouncement)
         staff.get("announcements/{id}", use: editAnnouncement)

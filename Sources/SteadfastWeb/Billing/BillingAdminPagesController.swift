@@ -404,6 +404,7 @@ struct BillingAdminPagesController: Sendable {
             "reference": field("transaction_id", "Bank reference (optional)", form: "payment"),
             "note": field("note", "Note (optional)", form: "payment"),
         ]
+        values.merge(try await InvoiceWithCardPayments.pageValues(invoice, stripe: billing.stripe, staff: true)) { $1 }
         return pages.page("admin/invoice", title: "Invoice \(number) for \(client.name)", values: values, context: context)
     }
 

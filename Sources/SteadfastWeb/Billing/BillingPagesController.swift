@@ -234,6 +234,7 @@ struct BillingPagesController: Sendable {
         let payments = try await billing.invoices.payments(invoiceID: invoice.id)
         values["payments"] = payments.map(PageValues.payment)
         values["hasPayments"] = !payments.isEmpty
+        values.merge(try await InvoiceWithCardPayments.pageValues(invoice, stripe: billing.stripe, staff: false)) { $1 }
         return pages.page("billing/invoice", title: "Invoice \(invoice.number ?? "")", values: values, context: context)
     }
 

@@ -60,3 +60,26 @@ struct InvoiceWithCardPayments: Encodable {
         if !captureAttempts.isEmpty { try container.encode(captureAttempts, forKey: .captureAttempts) }
     }
 }
+
+extension InvoiceWithCardPayments {
+    /// The same for the HTML invoice pages (`partials/card-payments`): `cardPayments`, and for
+    /// staff `captureAttempts`, each with a `has...` flag.
+    static func pageValues(_ invoice: Invoice, stripe: StripePayments?, staff: Bool) async throws -> [String: Any] {
+        guard let stripe else { return [:] }
+        let intents = try await stripe.intents(invoiceID: invoice.id)
+        let attempts = staff ? try await stripe.captureAttempts(invoiceID: invoice.id) : []
+        return [
+            "hasCardPayments": !intents.isEmpty,
+            "cardPayments": intents.map { intent -> [String: Any] in
+                ["id": intent.id, "amount": PageValues.money(intent.amount), "badge": Badge.values(intent.status.rawValue), "dispute": intent.disputeID ?? ""]
+            },
+            "hasCaptureAttempts": !attempts.isEmpty,
+            "captureAttempts": attempts.map { attempt -> [String: Any] in
+                [
+                    "attempt": attempt.number, "started": PageValues.dateTime(attempt.startedAt), "amount": PageValues.money(attempt.amount),
+                    "badge": Badge.values(attempt.status.rawValue), "failure": attempt.failure ?? "",
+                ]
+            },
+        ]
+    }
+}

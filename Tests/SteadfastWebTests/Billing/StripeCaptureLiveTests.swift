@@ -175,6 +175,9 @@ import Testing
         }
         let mails = try await failureMails()
         #expect(mails.count == 1, "\(mails)")
+        // Staff see the failed attempt and Stripe's reason on the invoice page.
+        let adminPage = try await live.staff.get("/admin/invoices/\(invoice)").body
+        #expect(adminPage.contains("Automatic capture") && adminPage.contains("declined"), "\(adminPage.prefix(3000))")
 
         // The next run is before the retry delay (1d): Stripe is not asked, no second e-mail.
         _ = try await Self.finishedRun(live, slot: try await Self.queueCapture(live))
@@ -277,5 +280,10 @@ import Testing
         #expect(shown?["status"] as? String == "disputed" && shown?["dispute_id"] as? String == "dp_steadfast_1", "\(String(describing: shown))")
         let staffView = try await cardPayments(live.staff, "/api/v1/admin/invoices/\(invoice)").first { $0["payment_intent"] as? String == paidIntent }
         #expect(staffView?["dispute_id"] as? String == "dp_steadfast_1")
+        // And on the HTML invoice pages.
+        let page = try await client.get("/clientarea/invoices/\(invoice)").body
+        #expect(page.contains("Card payments") && page.contains(paidIntent) && page.contains("dp_steadfast_1") && page.contains(failedIntent), "\(page.prefix(3000))")
+        let adminPage = try await live.staff.get("/admin/invoices/\(invoice)").body
+        #expect(adminPage.contains("dp_steadfast_1") && adminPage.contains(failedIntent))
     }
 }

@@ -48,6 +48,10 @@ public enum AuditAction: String, Sendable, CaseIterable, Codable {
     case accountTwoFactorEnrolmentStarted = "account.2fa_enrolment_started"
     case accountTwoFactorEnabled = "account.2fa_enabled"
     case accountTwoFactorDisabled = "account.2fa_disabled"
+    // Staff management
+    case staffRoleCreated = "staff_role.created"
+    case staffInvited = "staff.invited"
+    case staffUpdated = "staff.updated"
     // Billing: staff
     case apiTokenCreated = "api_token.created"
     case apiTokenRevoked = "api_token.revoked"
@@ -83,7 +87,7 @@ public enum AuditAction: String, Sendable, CaseIterable, Codable {
     case ticketClosed = "ticket.closed"
     case ticketUpdated = "ticket.updated"
 
-    /// Events a client sees of their own account: log-ins, password, e-mail and 2FA changes.
+    /// Events an account sees of its own: log-ins, password, e-mail and 2FA changes.
     public var isSecurityEvent: Bool { rawValue.hasPrefix("account.") }
 
     /// The security actions, for queries.

@@ -33,7 +33,16 @@ extension AccountService {
         } catch { throw BillingError.invalid(error.message, field: "permissions") }
         try StaffPolicy.requireGrantable(permissions, by: actor)
         let role = StaffRole(id: UUID(), name: name, permissions: permissions, builtIn: false)
-        guard try await StaffRepository(database).insert(role, now: clock.now()) else {
+        let now = clock.now()
+        let inserted = try await database.transaction { tx in
+            guard try await StaffRepository(tx).insert(role, now: now) else { return false }
+            try await AuditTrail.record(
+                tx, .staffRoleCreated, object: AuditObject("staff_role", role.id),
+                after: ["name": name, "permissions": permissions.map(\.rawValue).sorted().joined(separator: ",")], now: now
+            )
+            return true
+        }
+        guard inserted else {
             throw BillingError.conflict("a role named \"\(name)\" exists already", field: "name")
         }
         return role
@@ -72,6 +81,10 @@ extension AccountService {
                 ],
                 now: now
             )
+            try await AuditTrail.record(
+                tx, .staffInvited, object: .account(account.id),
+                after: ["email": email.value, "roles": roles.map { $0.id.uuidString.lowercased() }.sorted().joined(separator: ",")], account: account.id, now: now
+            )
         }
         return StaffRepository.Member(id: account.id, name: name, email: email.value, disabledAt: nil, roleIDs: roles.map(\.id).sorted { $0.uuidString < $1.uuidString })
     }
@@ -103,6 +116,13 @@ extension AccountService {
                 try await staff.setDisabled(accountID: id, at: disabled ? now : nil, now: now)
                 if disabled { try await AccountSessionRepository(tx).endAll(accountID: id, exceptIDHash: nil, now: now) }
             }
+            let ids = { (list: [UUID]) in list.map { $0.uuidString.lowercased() }.sorted().joined(separator: ",") }
+            try await AuditTrail.record(
+                tx, .staffUpdated, object: .account(id),
+                before: ["disabled": String(member.disabledAt != nil), "roles": ids(member.roleIDs)],
+                after: ["disabled": String(disabled ?? (member.disabledAt != nil)), "roles": ids(roles.map { $0.map(\.id) } ?? member.roleIDs)],
+                account: id, now: now
+            )
         }
         guard let updated = try await repository.member(id: id) else { throw BillingError.notFound("staff member") }
         return updated

@@ -35,6 +35,12 @@ import Testing
             try await accounts.register(email: "user-\(UUID().uuidString.prefix(8))@example.com", password: AuditTrailTests.password, name: "User")
         }
 
+        /// A member of staff with the built-in full-access role, as the request would see them.
+        func fullAccessStaff() async throws -> Account {
+            let made = try await accounts.register(email: "admin-\(UUID().uuidString.prefix(8))@example.com", password: AuditTrailTests.password, name: "Admin", role: .staff, sendVerification: false)
+            return try #require(try await accounts.requestAccount(id: made.id))
+        }
+
         func staffAccount() async throws -> Account {
             let id = try await billing.staff()
             return try #require(try await accounts.requestAccount(id: id))
@@ -117,6 +123,20 @@ import Testing
             _ = try await w.accounts.confirmTOTP(accountID: account.id, code: totp.code(at: w.clock.now()))
             w.clock.advance(by: 60)
             return { try await w.accounts.disableTOTP(accountID: account.id, code: totp.code(at: w.clock.now())) }
+        },
+        // Staff management
+        .staffRoleCreated: { w in
+            let admin = try await w.fullAccessStaff()
+            return { _ = try await w.accounts.createStaffRole(by: admin, name: "Billing desk \(UUID().uuidString.prefix(6))", permissions: ["billing.manage"]) }
+        },
+        .staffInvited: { w in
+            let admin = try await w.fullAccessStaff()
+            return { _ = try await w.accounts.inviteStaff(by: admin, email: "new-\(UUID().uuidString.prefix(8))@example.com", name: "New", roles: ["Full access"]) }
+        },
+        .staffUpdated: { w in
+            let admin = try await w.fullAccessStaff()
+            let other = try await w.fullAccessStaff()
+            return { _ = try await w.accounts.updateStaff(by: admin, id: other.id, disabled: true, roles: nil) }
         },
         // Billing: staff
         .apiTokenCreated: { w in

@@ -29,24 +29,41 @@ public struct OrderRepository: Sendable {
         let locking: SQL = lock ? SQL.forUpdate(db.dialect) : ""
         guard let row = try await db.first("SELECT * FROM orders WHERE id = \(id) \(owner)\(locking)") else { return nil }
         let currency = try row.currency()
-        let items = try await db.query("SELECT * FROM order_items WHERE order_id = \(id) ORDER BY position").map { item in
-            OrderItem(
-                id: try item.uuid("id"), productID: try item.uuid("product_id"), description: try item.string("description"),
-                cycle: try item.enumeration("cycle", as: BillingCycle.self), selections: try SelectionsCoding.decode(try item.string("selections")),
-                recurring: try item.money("recurring", currency), setupFee: try item.money("setup_fee", currency), serviceID: try item.optionalUUID("service_id")
-            )
-        }
+        let items = try await db.query("SELECT * FROM order_items WHERE order_id = \(id) ORDER BY position").map { try Self.item($0, currency) }
         return try Self.order(row, items: items)
     }
 
-    /// Orders newest first (without items), of one client or all, optionally of one status.
+    /// Orders newest first with their items (one more query for the whole page), of one client
+    /// or all, optionally of one status.
     public func list(clientID: UUID? = nil, status: OrderStatus? = nil, limit: Int = 50, offset: Int = 0) async throws -> [Order] {
         var conditions: [SQL] = ["1 = 1"]
         if let clientID { conditions.append("client_id = \(clientID)") }
         if let status { conditions.append("status = \(status.rawValue)") }
-        return try await db.query("""
+        let orders = try await db.query("""
             SELECT * FROM orders WHERE \(SQL.joined(conditions, separator: " AND ")) ORDER BY created_at DESC, id LIMIT \(limit) OFFSET \(offset)
             """).map { try Self.order($0, items: []) }
+        guard !orders.isEmpty else { return orders }
+        let currencies = Dictionary(orders.map { ($0.id, $0.currency) }, uniquingKeysWith: { first, _ in first })
+        var items: [UUID: [OrderItem]] = [:]
+        for row in try await db.query("""
+            SELECT * FROM order_items WHERE order_id IN (\(SQL.joined(orders.map { "\($0.id)" }, separator: ", "))) ORDER BY order_id, position
+            """) {
+            let orderID = try row.uuid("order_id")
+            items[orderID, default: []].append(try Self.item(row, currencies[orderID] ?? .usd))
+        }
+        return orders.map { order in
+            var order = order
+            order.items = items[order.id] ?? []
+            return order
+        }
+    }
+
+    static func item(_ row: SQLRow, _ currency: Currency) throws -> OrderItem {
+        OrderItem(
+            id: try row.uuid("id"), productID: try row.uuid("product_id"), description: try row.string("description"),
+            cycle: try row.enumeration("cycle", as: BillingCycle.self), selections: try SelectionsCoding.decode(try row.string("selections")),
+            recurring: try row.money("recurring", currency), setupFee: try row.money("setup_fee", currency), serviceID: try row.optionalUUID("service_id")
+        )
     }
 
     /// Moves the order from `from` to `to`; `false` if it was no longer in `from`.

@@ -63,7 +63,7 @@ import Testing
         let orderID = try #require(order["id"] as? String)
         #expect(confirmationPath == "/clientarea/orders/\(orderID)/confirmation")
         let list = try await visitorA.get("/clientarea/orders")
-        #expect(list.status == 200 && list.body.contains("/clientarea/orders/\(orderID)"))
+        #expect(list.status == 200 && list.body.contains("/clientarea/orders/\(orderID)") && list.body.contains("Web hosting")) // the list names what was ordered
 
         // The invoice as a PDF: the seller staff set, the buyer, the number.
         let pdf = try await visitorB.get("/api/v1/invoices/\(invoiceID)/pdf", timeout: .seconds(60))

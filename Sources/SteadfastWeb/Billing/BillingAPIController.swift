@@ -63,14 +63,13 @@ struct BillingAPIController: Sendable {
         api.put("billing-profile", use: updateProfile)
     }
 
+    /// The catalogue is public, like the store page: no account needed to look.
     @Sendable func catalogue(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        _ = try context.requireAccount()
         let groups = try await billing.catalogue.store()
         return try BillingJSON.response(["groups": groups.map { BillingViews.GroupView($0.group, products: $0.products) }])
     }
 
     @Sendable func product(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        _ = try context.requireAccount()
         guard let product = try await billing.catalogue.product(id: try context.id(what: "product")), !product.retired else {
             throw BillingError.notFound("product")
         }

@@ -51,8 +51,8 @@ enum OpenAPIDocument {
         Operation(method: "get", path: "/files/{id}/link", summary: "A download link valid for 5 minutes", access: .account, tag: "files"),
         Operation(method: "delete", path: "/files/{id}", summary: "Delete the file and every stored copy", access: .account, tag: "files"),
 
-        Operation(method: "get", path: "/catalogue", summary: "Product groups and products on sale", access: .account, tag: "client"),
-        Operation(method: "get", path: "/catalogue/products/{id}", summary: "One product (hidden ones too, by id)", access: .account, tag: "client"),
+        Operation(method: "get", path: "/catalogue", summary: "Product groups and products on sale (public: no account needed)", access: .anyone, tag: "client"),
+        Operation(method: "get", path: "/catalogue/products/{id}", summary: "One product (hidden ones too, by id)", access: .anyone, tag: "client"),
         Operation(method: "get", path: "/cart", summary: "The cart, priced with the client's tax", access: .account, tag: "client"),
         Operation(method: "post", path: "/cart/items", summary: "Add a product to the cart", access: .account, body: object(["product_id": uuid, "cycle": string, "options": ["type": "object", "additionalProperties": uuid, "description": "option id → choice id"]], required: ["product_id", "cycle"]), tag: "client"),
         Operation(method: "delete", path: "/cart/items/{id}", summary: "Remove an item from the cart", access: .account, tag: "client"),

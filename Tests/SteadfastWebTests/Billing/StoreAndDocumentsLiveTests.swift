@@ -26,6 +26,8 @@ import Testing
         let visitorA = live.nodes[0].client()
         let store = try await visitorA.get("/store")
         #expect(store.status == 200 && store.body.contains("Web hosting"))
+        let catalogue = try await visitorA.get("/api/v1/catalogue")
+        #expect(catalogue.status == 200 && catalogue.body.contains("Web hosting"))
         let added = try await visitorA.postForm("/cart/items", ["_csrf": try Self.csrf(store), "product_id": live.productID, "cycle": "monthly"])
         #expect(added.status == 303 && added.setCookies.contains { $0.hasPrefix("steadfast_cart=") })
         // Node B serves the same cart (the cookie's hash keys the database rows).

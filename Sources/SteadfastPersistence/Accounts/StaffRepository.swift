@@ -59,22 +59,22 @@ public struct StaffRepository: Sendable {
 
     /// Staff accounts with their role ids, by name, one page.
     public func members(limit: Int, offset: Int) async throws -> [Member] {
-        let rows = try await db.query("""
-            SELECT id, name, email, disabled_at FROM accounts WHERE role = 'staff' ORDER BY name, id LIMIT \(limit) OFFSET \(offset)
-            """)
         var members: [Member] = []
-        for row in rows {
-            let id = try row.uuid("id")
-            members.append(Member(
-                id: id, name: try row.string("name"), email: try row.string("email"), disabledAt: try row.optionalDate("disabled_at"),
-                roleIDs: try await roleIDs(accountID: id)
-            ))
+        for row in try await db.query("""
+            SELECT id, name, email, disabled_at FROM accounts WHERE role = 'staff' ORDER BY name, id LIMIT \(limit) OFFSET \(offset)
+            """) {
+            members.append(try await member(row))
         }
         return members
     }
 
     public func member(id: UUID) async throws -> Member? {
         guard let row = try await db.first("SELECT id, name, email, disabled_at FROM accounts WHERE id = \(id) AND role = 'staff'") else { return nil }
+        return try await member(row)
+    }
+
+    func member(_ row: SQLRow) async throws -> Member {
+        let id = try row.uuid("id")
         return Member(
             id: id, name: try row.string("name"), email: try row.string("email"), disabledAt: try row.optionalDate("disabled_at"),
             roleIDs: try await roleIDs(accountID: id)

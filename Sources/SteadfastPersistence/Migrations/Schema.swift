@@ -5,7 +5,7 @@
 /// | --- | --- |
 /// | 1–99 | accounts, sessions, settings (``FoundationMigrations``) |
 /// | 100–199 | file storage |
-/// | 200–299 | billing |
+/// | 200–299 | billing (``BillingMigrations``; invoices as documents and visitor carts, 210–211, ``BillingDocumentMigrations``) |
 /// | 300–399 | scheduler |
 /// | 400–499 | support desk (``SupportMigrations``) |
 /// | 500–599 | e-mail (``MailMigrations``) |
@@ -14,5 +14,10 @@
 /// The ``Migrator`` applies every version a database lacks, whatever its number, so blocks do not
 /// need to land in order. Never edit or renumber a migration once it has shipped.
 public enum Schema {
-    public static let migrations: [Migration] = FoundationMigrations.all + StorageMigrations.all + BillingMigrations.all + BillingDocumentMigrations.all + SchedulerMigrations.all + SupportMigrations.all + MailMigrations.all + AccountMigrations.all + AuditMigrations.all
+    /// In version order, whichever file a block lives in (a fresh database is built in that
+    /// order, the same on every node and engine).
+    public static let migrations: [Migration] = (
+        FoundationMigrations.all + StorageMigrations.all + BillingMigrations.all + BillingDocumentMigrations.all + SchedulerMigrations.all
+            + SupportMigrations.all + MailMigrations.all + AccountMigrations.all + AuditMigrations.all
+    ).sorted { $0.version < $1.version }
 }

@@ -59,15 +59,6 @@ public func withDeadline<T: Sendable>(
             try? await clock.sleep(for: limit)
             return .timerEnded
         }
-        if let event {
-            // The observer above expires the signal the moment the event fires (so abort actions,
-            // such as closing a commit gate, run before `fire()` returns); this child is what
-            // cancels the operation then, ending a wait that has nothing to abort yet (a lease).
-            group.addTask {
-                await event.wait()
-                return .eventEnded
-            }
-        }
         while true {
             let finish: DeadlineRace<T>?
             do {
@@ -85,9 +76,6 @@ public func withDeadline<T: Sendable>(
                 signal.expire(Task.isCancelled ? .cancelled : .timeLimit)
                 group.cancelAll()
                 // Loop: wait for the operation, which its abort actions and cancellation end.
-            case .eventEnded:
-                // Fired, or cancelled along with the group (then the timer says why).
-                if signal.expiry != nil { group.cancelAll() }
             case nil:
                 // Unreachable: the operation's task answers before the group runs dry.
                 throw signal.error(for: signal.expiry ?? .timeLimit, limit: limit)
@@ -96,11 +84,10 @@ public func withDeadline<T: Sendable>(
     }
 }
 
-/// Which child of ``withDeadline(_:on:abandonWhen:_:)`` ended.
+/// Which of the two children of ``withDeadline(_:on:abandonWhen:_:)`` ended first.
 private enum DeadlineRace<T: Sendable>: Sendable {
     case returned(T)
     case timerEnded
-    case eventEnded
 }
 
 /// What an operation under ``withDeadline(_:on:abandonWhen:_:)`` uses to be stoppable beyond

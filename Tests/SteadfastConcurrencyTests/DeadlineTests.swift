@@ -115,32 +115,6 @@ import Testing
         #expect(current.with { $0 } == 1)
     }
 
-    /// Abandonment also cancels the work: a wait with nothing to abort yet (as for a pooled
-    /// connection) ends at once, not at the time limit (an hour here; the suite's limit is one
-    /// minute).
-    @Test func abandonmentCancelsAWaitThatHasNothingToAbort() async throws {
-        let abandon = OneShotEvent()
-        let waiting = OneShotEvent()
-        async let outcome: Result<Int, any Error> = {
-            do {
-                return .success(try await withDeadline(.seconds(3600), abandonWhen: abandon) { _ in
-                    waiting.fire()
-                    try await Task.sleep(for: .seconds(3600))
-                    return 1
-                })
-            } catch {
-                return .failure(error)
-            }
-        }()
-        await waiting.wait()
-        abandon.fire()
-        guard case .failure(let error) = await outcome else {
-            Issue.record("an abandoned operation succeeded")
-            return
-        }
-        #expect((error as? DeadlineExceeded)?.expiry == .abandoned, "\(error)")
-    }
-
     /// An event that fired before the work registers its action: the body never runs.
     @Test func workTiedToAnEventThatAlreadyFiredDoesNotStart() async throws {
         let abandon = OneShotEvent()

@@ -39,9 +39,6 @@ let package = Package(
         // MARK: Domain — pure business rules, no I/O.
         .target(name: "SteadfastDomain", swiftSettings: swiftSettings),
 
-        // MARK: Concurrency — the one deadline helper and the few primitives the libraries lack.
-        .target(name: "SteadfastConcurrency", dependencies: ["SteadfastDomain"], swiftSettings: swiftSettings),
-
         // MARK: Persistence — one SQL layer over SQLite and PostgreSQL, migrations, repositories.
         // (CSteadfastSQLite: one C call Swift cannot make — sqlite3_db_config is variadic.)
         .target(
@@ -52,7 +49,6 @@ let package = Package(
             name: "SteadfastPersistence",
             dependencies: [
                 "SteadfastDomain",
-                "SteadfastConcurrency",
                 "CSteadfastSQLite",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "_ConnectionPoolModule", package: "postgres-nio"),
@@ -142,7 +138,6 @@ let package = Package(
             name: "SteadfastWeb",
             dependencies: [
                 "SteadfastDomain",
-                "SteadfastConcurrency",
                 "SteadfastPersistence",
                 "SteadfastMail",
                 "SteadfastSessions",
@@ -193,7 +188,6 @@ let package = Package(
         .target(
             name: "SteadfastCluster",
             dependencies: [
-                "SteadfastConcurrency",
                 "SteadfastDomain",
                 "SteadfastSigV4",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -389,11 +383,10 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "SteadfastDomainTests", dependencies: ["SteadfastDomain"], swiftSettings: swiftSettings),
-        .testTarget(name: "SteadfastConcurrencyTests", dependencies: ["SteadfastConcurrency", "SteadfastTestSupport"], swiftSettings: swiftSettings),
         .testTarget(
             name: "SteadfastPersistenceTests",
             dependencies: [
-                "SteadfastPersistence", "SteadfastServices", "SteadfastSessions", "SteadfastTestSupport", "SteadfastConcurrency",
+                "SteadfastPersistence", "SteadfastServices", "SteadfastSessions", "SteadfastTestSupport",
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings

@@ -2,7 +2,6 @@ import Foundation
 import Logging
 import PostgresNIO
 @testable import SteadfastPersistence
-import SteadfastConcurrency
 import SteadfastTestSupport
 import Synchronization
 import Testing
@@ -14,7 +13,7 @@ import Testing
 /// `PostgresEngineRetirementTests` shows that work in flight fails at once with
 /// `mayHaveCommitted == false`, and `CommitGateTests` the gate on its own. Here, on a live
 /// server: end to end, a transaction whose body is still running when its engine is retired
-/// never commits (the deadline's abort also closes its connection, so this alone would not
+/// never commits (today the pool's shutdown also closes its connection, so this alone would not
 /// notice a missing gate); and the gate itself, on a connection nothing closes (as when a pool's
 /// shutdown does not free a connection, which CI saw): a transaction abandoned while its body
 /// ran finishes its body, sends no COMMIT, and its INSERT is not there.
@@ -68,19 +67,19 @@ import Testing
         #expect(try await server.psql("SELECT state FROM pg_stat_activity WHERE pid = \(backend)") == "idle in transaction")
 
         engine.retire()
-        // Retiring closed the transaction's gate at once; the deadline helper is structured, so
-        // the caller hears back when the body (which ignores cancellation, as a slow body would)
-        // has finished: let it finish now. It must not commit.
-        release.open()
         guard case .failure(let error) = await transaction.result else {
             Issue.record("a transaction on a retired engine succeeded")
+            release.open()
             return
         }
         let databaseError = try #require(error as? DatabaseError, "\(error)")
         #expect(databaseError.kind == .connectionFailure, "\(error)")
         #expect(databaseError.mayHaveCommitted == false, "reported as perhaps committed: \(error)")
 
-        // Its transaction must have ended without committing.
+        // The connection is still there, in the open transaction: only the engine stands between
+        // it and a COMMIT.
+        // The abandoned body now finishes; its transaction must end without committing.
+        release.open()
         let ended = await eventually(timeout: .seconds(30), interval: .milliseconds(50)) {
             (try? await server.psql("SELECT count(*) FROM pg_stat_activity WHERE pid = \(backend) AND state LIKE '%in transaction%'")) == "0"
         }

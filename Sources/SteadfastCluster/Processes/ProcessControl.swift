@@ -1,5 +1,4 @@
 import Foundation
-import SteadfastConcurrency
 import SteadfastDomain
 #if canImport(Glibc)
 import Glibc
@@ -211,11 +210,19 @@ public enum ProcessControl {
         }
     }
 
-    /// ``exitStatus(of:)``, or nil after `timeout` (or when the caller is cancelled): then the
-    /// child is killed (SIGKILL), and this returns once the waiting thread has reaped it.
+    /// ``exitStatus(of:)``, or nil after `timeout`: then the child is killed (SIGKILL) and reaped.
     public static func exitStatus(of pid: pid_t, within timeout: Duration) async -> Int32? {
-        try? await withDeadline(timeout) { signal in
-            try await signal.whileRunning(onAbort: { kill(pid, SIGKILL) }) { await exitStatus(of: pid) }
+        await withTaskGroup(of: Int32?.self) { group in
+            group.addTask { await exitStatus(of: pid) }
+            group.addTask {
+                try? await Task.sleep(for: timeout)
+                return nil
+            }
+            let first = await group.next() ?? nil
+            // Out of time: kill it; the waiting thread then reaps it and the group ends.
+            if first == nil { kill(pid, SIGKILL) }
+            group.cancelAll()
+            return first
         }
     }
 

@@ -1,9 +1,7 @@
 import Foundation
 import Logging
 import NIOCore
-import NIOPosix
 import PostgresNIO
-import SteadfastConcurrency
 import SteadfastDomain
 
 /// Asks one PostgreSQL host what it is, over a fresh connection (so a wedged or backed-off pool
@@ -23,41 +21,29 @@ public enum HostProbe {
     /// The host's role; never throws (an unreachable host is a role too).
     public static func probe(_ endpoint: PostgresEndpoint, timeout: Duration, logger: Logger) async -> HostRole {
         do {
-            return try await withDeadline(timeout) { signal in
-                // The socket is opened here, not by PostgresNIO, so that the deadline can close
-                // it: neither PostgresNIO's start-up handshake nor its `query` notices task
-                // cancellation, and a hung server (accepting, never answering) would otherwise
-                // hold the probe for as long as it stays hung. Opening it is bounded by
-                // `connectTimeout`. Closing is local and immediate.
-                let channel = try await ClientBootstrap(group: PostgresConnection.defaultEventLoopGroup)
-                    .connectTimeout(TimeAmount(timeout))
-                    .connect(host: endpoint.host, port: endpoint.port).get()
-                defer { channel.close(promise: nil) }
-                let rows = try await signal.whileRunning(onAbort: { channel.close(promise: nil) }) {
-                    let configuration = PostgresConnection.Configuration(
-                        establishedChannel: channel,
-                        tls: endpoint.requireTLS ? .require(try .init(configuration: .makeClientConfiguration())) : .disable,
-                        username: endpoint.username, password: endpoint.password, database: endpoint.database
-                    )
-                    let connection = try await PostgresConnection.connect(on: channel.eventLoop, configuration: configuration, id: 0, logger: logger)
-                    // Closed on every path (PostgresNIO requires it before the connection goes).
-                    do {
-                        let rows = try await PostgresEngine.collect(try await connection.query(PostgresEngine.postgresQuery(statement), logger: logger))
-                        try? await connection.close()
-                        return rows
-                    } catch {
-                        try? await connection.close()
-                        throw error
-                    }
+            return try await withDeadline(timeout) {
+                var configuration = PostgresConnection.Configuration(
+                    host: endpoint.host, port: endpoint.port, username: endpoint.username, password: endpoint.password,
+                    database: endpoint.database, tls: endpoint.requireTLS ? .require(try .init(configuration: .makeClientConfiguration())) : .disable
+                )
+                configuration.options.connectTimeout = TimeAmount(timeout)
+                let connection = try await PostgresConnection.connect(configuration: configuration, id: 0, logger: logger)
+                // Closed on every path before returning (closing is local: it does not wait for
+                // the server), so a probe never leaves a connection or a clean-up task behind.
+                let rows: [SQLRow]
+                do {
+                    rows = try await PostgresEngine.collect(try await connection.query(PostgresEngine.postgresQuery(statement), logger: logger))
+                } catch {
+                    try? await connection.close()
+                    throw error
                 }
+                try? await connection.close()
                 guard let row = rows.first else { return .unreachable("no answer to the role query") }
                 if try row.bool("standby") {
                     return .standby(lagSeconds: Double(try row.int("lag_ms")) / 1000)
                 }
                 return .primary(timeline: Int(try row.int("timeline")))
             }
-        } catch let error as DeadlineExceeded {
-            return .unreachable(error.description)
         } catch let error as DatabaseError {
             return .unreachable(error.message)
         } catch let error as PSQLError {

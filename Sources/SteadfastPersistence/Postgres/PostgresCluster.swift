@@ -1,6 +1,5 @@
 import Foundation
 import Logging
-import SteadfastConcurrency
 import ServiceLifecycle
 import Synchronization
 import SteadfastDomain
@@ -262,19 +261,7 @@ public final class PostgresCluster: SQLDatabase, Service {
         _ intent: HostSelection.Intent, readOnlyWork: Bool, idempotent: Bool, bound: Duration, deadline: ContinuousClock.Instant,
         inFlight: AttemptRecord, _ operation: @escaping @Sendable (PostgresEngine) async throws -> T
     ) async throws -> T {
-        do {
-            return try await attemptsWithinBound(intent, readOnlyWork: readOnlyWork, idempotent: idempotent, bound: bound, deadline: deadline, inFlight: inFlight, operation)
-        } catch let expired as DeadlineExceeded {
-            // An attempt in flight may have sent its commit point: say so (a retry must be safe).
-            throw DatabaseError(.timeout, message: "no answer from the database within \(DurationText.format(bound))", detail: expired.description, mayHaveCommitted: true)
-        }
-    }
-
-    private func attemptsWithinBound<T: Sendable>(
-        _ intent: HostSelection.Intent, readOnlyWork: Bool, idempotent: Bool, bound: Duration, deadline: ContinuousClock.Instant,
-        inFlight: AttemptRecord, _ operation: @escaping @Sendable (PostgresEngine) async throws -> T
-    ) async throws -> T {
-        try await withDeadline(bound) { _ in
+        try await withDeadline(bound) {
             var attempt = 0
             while true {
                 attempt += 1

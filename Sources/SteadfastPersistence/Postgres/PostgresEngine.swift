@@ -6,8 +6,6 @@ import PostgresNIO
 // passes through unwrapped.
 import _ConnectionPoolModule
 import ServiceLifecycle
-import SteadfastConcurrency
-import SteadfastDomain
 import Synchronization
 
 /// The cluster database: PostgreSQL through PostgresNIO's `PostgresClient` connection pool.
@@ -24,15 +22,10 @@ public final class PostgresEngine: SQLDatabase, Service {
     let client: PostgresClient
     private let logger: Logger
     private let statementTimeout: Duration
-    private let clock: any Clock<Duration>
 
     /// - Parameter statementTimeout: the longest any statement or transaction may wait for the
     ///   server, pool queueing included; left alone PostgresClient queues for up to 60 s.
-    /// - Parameter clock: what the statement deadlines are measured on.
-    public init(
-        endpoint: PostgresEndpoint, maximumConnections: Int = 20, statementTimeout: Duration = .seconds(5),
-        clock: any Clock<Duration> = ContinuousClock(), logger: Logger
-    ) {
+    public init(endpoint: PostgresEndpoint, maximumConnections: Int = 20, statementTimeout: Duration = .seconds(5), logger: Logger) {
         self.endpoint = endpoint
         var configuration = PostgresClient.Configuration(
             host: endpoint.host,
@@ -48,7 +41,6 @@ public final class PostgresEngine: SQLDatabase, Service {
         self.client = PostgresClient(configuration: configuration, backgroundLogger: logger)
         self.logger = logger
         self.statementTimeout = statementTimeout
-        self.clock = clock
     }
 
     /// Runs the connection pool until the task is cancelled, graceful shutdown begins, or
@@ -79,58 +71,31 @@ public final class PostgresEngine: SQLDatabase, Service {
     @discardableResult
     public func query(_ sql: SQL) async throws -> [SQLRow] {
         let gate = CommitGate()
-        do {
-            return try await onConnection(within: statementTimeout, gate: gate) { connection in
-                guard gate.pass() else { throw CommitGate.abandoned }
-                let rows = try await connection.query(Self.postgresQuery(sql), logger: self.logger)
-                return try await Self.collect(rows)
+        return try await withDeadline(statementTimeout, abandonWhen: retirement, mayHaveCommitted: { gate.close() }) {
+            do {
+                return try await self.client.withConnection { connection in
+                    guard gate.pass() else { throw CommitGate.abandoned }
+                    let rows = try await connection.query(Self.postgresQuery(sql), logger: self.logger)
+                    return try await Self.collect(rows)
+                }
+            } catch {
+                throw Self.translate(error, phase: gate.passed ? .commitSent : .beforeCommit)
             }
-        } catch {
-            throw Self.translate(error, phase: gate.passed ? .commitSent : .beforeCommit)
         }
     }
 
     @discardableResult
     public func transaction<T: Sendable>(_ options: TransactionOptions, _ body: @escaping @Sendable (any SQLExecutor) async throws -> T) async throws -> T {
         let gate = CommitGate()
-        do {
-            return try await onConnection(within: options.timeout ?? statementTimeout, gate: gate) { connection in
-                try await Self.runTransaction(on: connection, logger: self.logger, gate: gate, body)
-            }
-        } catch {
-            // Errors from inside were translated with their phase; anything else failed
-            // while waiting for a connection, before anything was sent.
-            throw Self.translate(error, phase: .beforeCommit)
-        }
-    }
-
-    /// Runs `work` on a pooled connection within `limit`, pool queueing included.
-    ///
-    /// When the limit passes or the engine is retired first, ``withDeadline(_:on:abandonWhen:_:)``
-    /// cancels the work (which ends a wait for a connection) and runs its abort actions: the
-    /// gate closes, so work that had not reached its commit point never will, and the leased
-    /// connection is closed, which ends a statement that PostgresNIO would otherwise wait on for
-    /// as long as a hung server takes (its `query` ignores task cancellation). Closing is local
-    /// and immediate; the pool replaces the connection.
-    private func onConnection<T: Sendable>(
-        within limit: Duration, gate: CommitGate, _ work: @escaping @Sendable (PostgresConnection) async throws -> T
-    ) async throws -> T {
-        do {
-            return try await withDeadline(limit, on: clock, abandonWhen: retirement) { signal in
-                try await signal.whileRunning(onAbort: { _ = gate.close() }) {
-                    try await self.client.withConnection { connection in
-                        try await signal.whileRunning(onAbort: { let _: EventLoopFuture<Void> = connection.close() }) {
-                            try await work(connection)
-                        }
-                    }
+        return try await withDeadline(options.timeout ?? statementTimeout, abandonWhen: retirement, mayHaveCommitted: { gate.close() }) {
+            do {
+                return try await self.client.withConnection { connection in
+                    try await Self.runTransaction(on: connection, logger: self.logger, gate: gate, body)
                 }
-            }
-        } catch let expired as DeadlineExceeded {
-            switch expired.expiry {
-            case .timeLimit:
-                throw DatabaseError(.timeout, message: "no answer from the database within \(DurationText.format(limit))", mayHaveCommitted: gate.passed)
-            case .abandoned, .cancelled:
-                throw DatabaseError(.connectionFailure, message: "the database host was given up on while the statement ran", mayHaveCommitted: gate.passed)
+            } catch {
+                // Errors from inside were translated with their phase; anything else failed
+                // while waiting for a connection, before anything was sent.
+                throw Self.translate(error, phase: .beforeCommit)
             }
         }
     }
@@ -294,7 +259,94 @@ public final class PostgresEngine: SQLDatabase, Service {
     }
 }
 
-extension CommitGate {
+/// The commit point of one piece of work — the auto-commit statement, or COMMIT — decided once
+/// between "sent" and "abandoned", so an abandoned piece of work can be reported as certainly
+/// not committed and never commit afterwards (its task is only cancelled, not waited for).
+final class CommitGate: Sendable {
+    private enum State { case open, passed, closed }
+    private let state = Mutex(State.open)
+
+    /// Just before the commit point is sent: `false` if the work was abandoned (do not send).
+    func pass() -> Bool {
+        state.withLock { state in
+            if state == .closed { return false }
+            state = .passed
+            return true
+        }
+    }
+
+    /// On abandonment: `true` if the commit point was already sent (the work may have
+    /// committed); otherwise the gate closes and it never will be.
+    func close() -> Bool {
+        state.withLock { state in
+            if state == .passed { return true }
+            state = .closed
+            return false
+        }
+    }
+
+    /// Whether the commit point was sent.
+    var passed: Bool { state.withLock { $0 == .passed } }
+
     /// The error for work that reached a closed gate.
     static let abandoned = DatabaseError(.connectionFailure, message: "the database host was given up on before the work committed", mayHaveCommitted: false)
+}
+
+/// An event that happens once; waiters resume and observers run when it fires (waiters also
+/// when their task is cancelled).
+final class OneShotEvent: Sendable {
+    private struct State {
+        var fired = false
+        var lastID = 0
+        /// Observers' actions, and each waiter's resumption, by id.
+        var actions: [Int: @Sendable () -> Void] = [:]
+    }
+
+    private let state = Mutex(State())
+
+    func fire() {
+        let actions = state.withLock { state -> [@Sendable () -> Void] in
+            state.fired = true
+            defer { state.actions = [:] }
+            return Array(state.actions.values)
+        }
+        for action in actions { action() }
+    }
+
+    /// Calls `action` once when the event fires (at once if it already has); returns an id for
+    /// ``removeObserver(_:)``, or nil if it already ran.
+    func observe(_ action: @escaping @Sendable () -> Void) -> Int? {
+        let id = state.withLock { state -> Int? in
+            if state.fired { return nil }
+            state.lastID += 1
+            state.actions[state.lastID] = action
+            return state.lastID
+        }
+        if id == nil { action() }
+        return id
+    }
+
+    func removeObserver(_ id: Int) {
+        state.withLock { _ = $0.actions.removeValue(forKey: id) }
+    }
+
+    func wait() async {
+        let id = state.withLock { state -> Int in
+            state.lastID += 1
+            return state.lastID
+        }
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                let resumeNow = state.withLock { state -> Bool in
+                    if state.fired || Task.isCancelled { return true }
+                    state.actions[id] = { continuation.resume() }
+                    return false
+                }
+                if resumeNow { continuation.resume() }
+            }
+        } onCancel: {
+            let resume = state.withLock { $0.actions.removeValue(forKey: id) }
+            resume?()
+        }
+    }
 }

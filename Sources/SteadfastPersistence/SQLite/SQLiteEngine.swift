@@ -1,6 +1,5 @@
 import Foundation
 import Logging
-import SteadfastConcurrency
 import NIOCore
 import NIOPosix
 import Synchronization

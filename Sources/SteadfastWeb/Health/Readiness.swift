@@ -1,5 +1,4 @@
 import Foundation
-import SteadfastConcurrency
 import SteadfastPersistence
 import Synchronization
 import SteadfastDomain
@@ -62,7 +61,7 @@ public final class Readiness: Sendable {
                 group.addTask {
                     let start = ContinuousClock.now
                     do {
-                        let outcome = try await withDeadline(timeout) { _ in try await check.run() }
+                        let outcome = try await Self.bounded(timeout, check.run)
                         let elapsed = ContinuousClock.now - start
                         let ms = elapsed.totalSeconds * 1000
                         return (check.name, CheckResult(
@@ -82,5 +81,22 @@ public final class Readiness: Sendable {
         let degraded = results.filter { $0.value.status == "degraded" }.map(\.key).sorted()
         let status = isDraining ? "draining" : (failing.isEmpty ? "ready" : "unavailable")
         return Report(status: status, node: nodeID, checks: results, failing: failing, degraded: degraded)
+    }
+
+    /// Runs `operation` but gives up after `limit`.
+    static func bounded<T: Sendable>(_ limit: Duration, _ operation: @escaping @Sendable () async throws -> T) async throws -> T {
+        try await withThrowingTaskGroup(of: T?.self) { group in
+            group.addTask { try await operation() }
+            group.addTask { try? await Task.sleep(for: limit); return nil }
+            let first = try await group.next()!
+            group.cancelAll()
+            guard let first else { throw TimeoutError(limit: limit) }
+            return first
+        }
+    }
+
+    struct TimeoutError: Error, CustomStringConvertible {
+        let limit: Duration
+        var description: String { "no answer within \(limit)" }
     }
 }

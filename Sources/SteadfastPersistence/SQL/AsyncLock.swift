@@ -3,7 +3,7 @@ import Synchronization
 /// A first-in-first-out lock that suspends (instead of blocking a thread) while it waits.
 ///
 /// Used to give one SQLite connection to one transaction at a time.
-public final class AsyncLock: Sendable {
+final class AsyncLock: Sendable {
     private struct State {
         var locked = false
         var waiters: [CheckedContinuation<Void, Never>] = []
@@ -11,9 +11,9 @@ public final class AsyncLock: Sendable {
 
     private let state = Mutex(State())
 
-    public init() {}
+    init() {}
 
-    public func lock() async {
+    func lock() async {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             let acquired = state.withLock { state -> Bool in
                 if state.locked {
@@ -27,7 +27,7 @@ public final class AsyncLock: Sendable {
         }
     }
 
-    public func unlock() {
+    func unlock() {
         let next = state.withLock { state -> CheckedContinuation<Void, Never>? in
             if state.waiters.isEmpty {
                 state.locked = false
@@ -39,7 +39,7 @@ public final class AsyncLock: Sendable {
         next?.resume()
     }
 
-    public func withLock<T>(_ body: () async throws -> T) async rethrows -> T {
+    func withLock<T>(_ body: () async throws -> T) async rethrows -> T {
         await lock()
         defer { unlock() }
         return try await body()

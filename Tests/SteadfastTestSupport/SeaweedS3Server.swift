@@ -14,11 +14,15 @@ public final class SeaweedS3Server: Sendable {
     public let endpoint: URL
     private let process: ManagedProcess
     private let directory: String
+    /// The Unix sockets SeaweedFS creates in /tmp beside its gRPC ports, at paths it does not let
+    /// us choose, and leaves behind when killed: ``stop()`` removes them.
+    private let leftoverSockets: [String]
 
-    private init(endpoint: URL, process: ManagedProcess, directory: String) {
+    private init(endpoint: URL, process: ManagedProcess, directory: String, leftoverSockets: [String]) {
         self.endpoint = endpoint
         self.process = process
         self.directory = directory
+        self.leftoverSockets = leftoverSockets
     }
 
     /// Starts a server whose only identity is the given access key (allowed everything) and
@@ -42,12 +46,16 @@ public final class SeaweedS3Server: Sendable {
             "-s3.port.iceberg=0", "-s3.port.lance=0", "-volume.max=0", "-volume.preStopSeconds=0",
             "-master.port=\(ports[2])", "-master.port.grpc=\(ports[3])", "-volume.port=\(ports[4])", "-volume.port.grpc=\(ports[5])",
             "-filer.port=\(ports[6])", "-filer.port.grpc=\(ports[7])",
+            // Its other local sockets default to /tmp too; these paths it lets us choose.
+            "-filer.localSocket=\(directory)/filer.sock", "-s3.localSocket=\(directory)/s3.sock",
         ]
+        let leftoverSockets = [("s3", ports[1]), ("master", ports[3]), ("volume", ports[5]), ("filer", ports[7])]
+            .map { part, port in "/tmp/seaweedfs-\(part)-grpc-\(port).sock" }
         let process = try ManagedProcess(
             name: "weed", executable: weed, arguments: arguments,
             workingDirectory: URL(fileURLWithPath: directory), logDirectory: URL(fileURLWithPath: directory)
         )
-        let server = SeaweedS3Server(endpoint: URL(string: "http://127.0.0.1:\(ports[0])")!, process: process, directory: directory)
+        let server = SeaweedS3Server(endpoint: URL(string: "http://127.0.0.1:\(ports[0])")!, process: process, directory: directory, leftoverSockets: leftoverSockets)
         let clock = ContinuousClock()
         let deadline = clock.now + timeout
         while clock.now < deadline {
@@ -68,6 +76,7 @@ public final class SeaweedS3Server: Sendable {
     public func stop() async {
         await process.kill9()
         try? FileManager.default.removeItem(atPath: directory)
+        for socket in leftoverSockets { try? FileManager.default.removeItem(atPath: socket) }
     }
 
     /// The last lines the server logged (for failure messages).

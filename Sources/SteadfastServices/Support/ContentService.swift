@@ -54,7 +54,7 @@ public struct ContentService: Sendable {
     }
 
     public func createAnnouncement(by actor: Account, _ input: AnnouncementInput) async throws -> Announcement {
-        try TicketService.requireStaff(actor)
+        try SupportError.requireStaff(actor)
         let now = clock.now()
         let announcement = Announcement(
             id: UUID(), title: try ContentText.title(input.title), body: try ContentText.body(input.body), audience: input.audience,
@@ -65,7 +65,7 @@ public struct ContentService: Sendable {
     }
 
     public func updateAnnouncement(by actor: Account, id: UUID, _ input: AnnouncementInput) async throws -> Announcement {
-        try TicketService.requireStaff(actor)
+        try SupportError.requireStaff(actor)
         guard var announcement = try await repository.announcement(id: id) else { throw SupportError.notFound("announcement") }
         announcement.title = try ContentText.title(input.title)
         announcement.body = try ContentText.body(input.body)
@@ -78,7 +78,7 @@ public struct ContentService: Sendable {
     }
 
     public func deleteAnnouncement(by actor: Account, id: UUID) async throws {
-        try TicketService.requireStaff(actor)
+        try SupportError.requireStaff(actor)
         guard try await repository.deleteAnnouncement(id: id) else { throw SupportError.notFound("announcement") }
     }
 
@@ -96,7 +96,7 @@ public struct ContentService: Sendable {
     // MARK: Knowledge base
 
     public func createCategory(by actor: Account, name: String, slug: String?, description: String?) async throws -> KBCategory {
-        try TicketService.requireStaff(actor)
+        try SupportError.requireStaff(actor)
         let name = try ContentText.title(name, field: "name")
         let category = KBCategory(id: UUID(), name: name, slug: try ContentText.slug(slug, from: name), description: try ContentText.description(description), createdAt: clock.now())
         try await repository.insert(category)
@@ -104,7 +104,7 @@ public struct ContentService: Sendable {
     }
 
     public func updateCategory(by actor: Account, id: UUID, name: String, slug: String?, description: String?) async throws -> KBCategory {
-        try TicketService.requireStaff(actor)
+        try SupportError.requireStaff(actor)
         guard var category = try await repository.category(id: id) else { throw SupportError.notFound("category") }
         category.name = try ContentText.title(name, field: "name")
         category.slug = try ContentText.slug(slug, from: category.name)
@@ -114,7 +114,7 @@ public struct ContentService: Sendable {
     }
 
     public func deleteCategory(by actor: Account, id: UUID) async throws {
-        try TicketService.requireStaff(actor)
+        try SupportError.requireStaff(actor)
         guard try await repository.deleteCategory(id: id) else { throw SupportError.notFound("category") }
     }
 
@@ -146,7 +146,7 @@ public struct ContentService: Sendable {
     }
 
     public func createArticle(by actor: Account, _ input: ArticleInput) async throws -> KBArticle {
-        try TicketService.requireStaff(actor)
+        try SupportError.requireStaff(actor)
         let title = try ContentText.title(input.title)
         let now = clock.now()
         let article = KBArticle(
@@ -159,7 +159,7 @@ public struct ContentService: Sendable {
     }
 
     public func updateArticle(by actor: Account, id: UUID, _ input: ArticleInput) async throws -> KBArticle {
-        try TicketService.requireStaff(actor)
+        try SupportError.requireStaff(actor)
         guard var article = try await repository.article(id: id) else { throw SupportError.notFound("article") }
         guard try await repository.category(id: input.categoryID) != nil else { throw SupportError(.notFound, "category not found", field: "category_id") }
         article.categoryID = input.categoryID
@@ -174,7 +174,7 @@ public struct ContentService: Sendable {
     }
 
     public func deleteArticle(by actor: Account, id: UUID) async throws {
-        try TicketService.requireStaff(actor)
+        try SupportError.requireStaff(actor)
         guard try await repository.deleteArticle(id: id) else { throw SupportError.notFound("article") }
     }
 
@@ -203,7 +203,7 @@ public struct ContentService: Sendable {
     // MARK: Downloads
 
     public func createDownloadCategory(by actor: Account, name: String, description: String?) async throws -> DownloadCategory {
-        try TicketService.requireStaff(actor)
+        try SupportError.requireStaff(actor)
         let category = DownloadCategory(id: UUID(), name: try ContentText.title(name, field: "name"), description: try ContentText.description(description), createdAt: clock.now())
         try await repository.insert(category)
         return category
@@ -214,7 +214,7 @@ public struct ContentService: Sendable {
     }
 
     public func deleteDownloadCategory(by actor: Account, id: UUID) async throws {
-        try TicketService.requireStaff(actor)
+        try SupportError.requireStaff(actor)
         guard try await repository.deleteDownloadCategory(id: id) else { throw SupportError.notFound("category") }
     }
 
@@ -255,7 +255,7 @@ public struct ContentService: Sendable {
     public func upload<Body: AsyncSequence & Sendable>(
         by actor: Account, _ input: DownloadInput, filename rawName: String, contentType: String?, declaredSize: Int64, body: Body
     ) async throws -> Download where Body.Element == ByteBuffer {
-        try TicketService.requireStaff(actor)
+        try SupportError.requireStaff(actor)
         let filename = try TicketService.filename(rawName)
         guard declaredSize <= maxDownloadSize else {
             throw SupportError(.tooLarge, "files of the downloads library may be at most \(maxDownloadSize) bytes", field: "file")
@@ -286,7 +286,7 @@ public struct ContentService: Sendable {
     }
 
     public func updateDownload(by actor: Account, id: UUID, _ input: DownloadInput) async throws -> Download {
-        try TicketService.requireStaff(actor)
+        try SupportError.requireStaff(actor)
         guard var download = try await repository.download(id: id) else { throw SupportError.notFound("download") }
         let (title, description) = try await checked(input, filename: download.filename)
         download.categoryID = input.categoryID
@@ -300,7 +300,7 @@ public struct ContentService: Sendable {
 
     /// Removes the row and the stored file (every copy).
     public func deleteDownload(by actor: Account, id: UUID) async throws {
-        try TicketService.requireStaff(actor)
+        try SupportError.requireStaff(actor)
         guard let download = try await repository.download(id: id), let file = try await files.file(id: download.fileID, owner: nil) else {
             throw SupportError.notFound("download")
         }

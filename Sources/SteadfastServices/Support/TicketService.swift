@@ -68,7 +68,7 @@ public struct TicketService: Sendable {
 
     /// Staff: a new department. Its address must be unique (mail to it opens tickets there).
     public func createDepartment(by actor: Account, name: String, email: String, isPublic: Bool) async throws -> Department {
-        try Self.requireStaff(actor, .settingsManage)
+        try SupportError.requireStaff(actor, .settingsManage)
         let department = Department(
             id: UUID(), name: try Ticket.validateDepartmentName(name), email: try Self.address(email, field: "email"), isPublic: isPublic, createdAt: clock.now()
         )
@@ -88,7 +88,7 @@ public struct TicketService: Sendable {
     }
 
     public func createCannedReply(by actor: Account, title: String, body: String) async throws -> CannedReply {
-        try Self.requireStaff(actor)
+        try SupportError.requireStaff(actor)
         let title = try Ticket.validateSubject(title)
         let reply = CannedReply(id: UUID(), title: title, body: try Ticket.validateBody(body, field: "body"), createdAt: clock.now())
         try await database.transaction { tx in
@@ -99,12 +99,12 @@ public struct TicketService: Sendable {
     }
 
     public func cannedReplies(for actor: Account) async throws -> [CannedReply] {
-        try Self.requireStaff(actor)
+        try SupportError.requireStaff(actor)
         return try await DepartmentRepository(database).cannedReplies()
     }
 
     public func deleteCannedReply(by actor: Account, id: UUID) async throws {
-        try Self.requireStaff(actor)
+        try SupportError.requireStaff(actor)
         let now = clock.now()
         try await database.transaction { tx in
             guard try await DepartmentRepository(tx).deleteCannedReply(id: id) else { throw SupportError.notFound("canned reply") }
@@ -240,7 +240,7 @@ public struct TicketService: Sendable {
     /// by staff (→ `answered`, queues the `answered` mail), or a staff-only internal note
     /// (`internalNote`, status unchanged, no mail).
     public func reply(by actor: Account, ticketID: UUID, message: String, internalNote: Bool = false, attachmentIDs: [UUID] = []) async throws -> TicketMessage {
-        if internalNote { try Self.requireStaff(actor) }
+        if internalNote { try SupportError.requireStaff(actor) }
         let body = try Ticket.validateBody(message)
         return try await addMessage(author: actor, authorName: actor.name, ticketID: ticketID, body: body, internalNote: internalNote, attachmentIDs: attachmentIDs)
     }
@@ -291,7 +291,7 @@ public struct TicketService: Sendable {
         by actor: Account, ticketID: UUID, status: TicketStatus? = nil, assigneeID: UUID? = nil, clearAssignee: Bool = false,
         departmentID: UUID? = nil, priority: TicketPriority? = nil
     ) async throws -> Ticket {
-        try Self.requireStaff(actor)
+        try SupportError.requireStaff(actor)
         return try await change(by: actor, ticketID: ticketID, audit: .ticketUpdated) { ticket in
             if let status { ticket.status = try TicketLifecycle.next(from: ticket.status, on: .staffSet(status)) }
             if clearAssignee { ticket.assigneeID = nil }
@@ -477,12 +477,6 @@ public struct TicketService: Sendable {
     struct StillReferenced: Error {}
 
     // MARK: Helpers
-
-    /// The staff check of the support services, through the one policy (``StaffPolicy``):
-    /// `permission` defaults to the ticket desk's.
-    static func requireStaff(_ actor: Account, _ permission: StaffPermission = .supportReply) throws(SupportError) {
-        do { try StaffPolicy.require(permission, of: actor) } catch { throw SupportError(.forbidden, error.message) }
-    }
 
     /// Whether `actor` works the ticket desk (`support.reply`): sees every ticket and internal
     /// notes. Anyone else — clients, and staff without it — sees only their own tickets.

@@ -60,6 +60,8 @@ public struct APITokenService: Sendable {
     /// What a request authenticated by a token acts as: the owner with the token's permissions
     /// (its scopes within the owner's current ones), and the token's expiry.
     public struct Authenticated: Sendable {
+        /// The token's id (what the audit trail records as the actor).
+        public let id: UUID
         public let account: Account
         public let expiresAt: Date?
     }
@@ -77,7 +79,7 @@ public struct APITokenService: Sendable {
         let owner = try await StaffRepository(database).permissions(accountID: account.id)
         account.permissions = record.scopes.map { $0.intersection(owner) } ?? owner
         try await repository.touch(id: record.id, now: now)
-        return Authenticated(account: account, expiresAt: record.expiresAt)
+        return Authenticated(id: record.id, account: account, expiresAt: record.expiresAt)
     }
 
     /// The caller's own tokens, newest first.
@@ -113,10 +115,3 @@ public struct APITokenService: Sendable {
 
 }
 
-extension APITokenService {
-    /// The id of a live token (what the audit trail records as the actor), `nil` for any other text.
-    public func tokenID(_ token: String) async throws -> UUID? {
-        guard token.hasPrefix("sft_"), token.utf8.count == 68 else { return nil }
-        return try await APITokenRepository(database).find(tokenHash: Self.hash(token))?.id
-    }
-}

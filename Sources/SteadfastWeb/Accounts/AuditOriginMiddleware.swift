@@ -10,17 +10,11 @@ struct AuditOriginMiddleware: RouterMiddleware {
     typealias Context = PortalRequestContext
 
     let nodeID: String
-    let tokens: APITokenService
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var actor = AuditActor.system
         if let account = context.account {
-            actor = .account(account.id)
-            if context.authenticatedByToken, let header = request.headers[.authorization],
-                let tokenID = try await tokens.tokenID(String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces))
-            {
-                actor = .apiToken(id: tokenID, accountID: account.id)
-            }
+            actor = context.apiToken.map { .apiToken(id: $0.id, accountID: account.id) } ?? .account(account.id)
         }
         let origin = AuditOrigin(actor: actor, ip: context.clientIP, nodeID: nodeID, requestID: context.requestID)
         return try await AuditTrail.$origin.withValue(origin) { try await next(request, context) }

@@ -14,14 +14,14 @@ struct APITokenMiddleware: RouterMiddleware {
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         guard request.headers[.authorization] != nil else { return try await next(request, context) }
-        guard let token = Self.bearerToken(request), let account = try await tokens.authenticate(token: token)?.account else {
+        guard let token = Self.bearerToken(request), let authenticated = try await tokens.authenticate(token: token) else {
             throw HTTPError(.unauthorized, headers: [.wwwAuthenticate: "Bearer"], message: "the API token is not valid")
         }
         try await limiter?.hit(.apiToken, key: token)
         var context = context
-        context.account = account
-        context.authenticatedByToken = true
-        context.logger[metadataKey: "steadfast.account.id"] = .string(account.id.text)
+        context.account = authenticated.account
+        context.apiToken = authenticated
+        context.logger[metadataKey: "steadfast.account.id"] = .string(authenticated.account.id.text)
         return try await next(request, context)
     }
 

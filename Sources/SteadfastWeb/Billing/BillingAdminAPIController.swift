@@ -377,12 +377,8 @@ struct BillingAdminAPIController: Sendable {
         let staff = try context.requireAccount()
         let input = try await BillingJSON.decode(TokenInput.self, from: request, context: context)
         // A token minting a token: the new one may not outlive it (nor hold more: `staff` carries its scopes).
-        var callerExpiresAt: Date?
-        if context.authenticatedByToken, let token = APITokenMiddleware.bearerToken(request) {
-            callerExpiresAt = try await billing.tokens.authenticate(token: token)?.expiresAt
-        }
         let created = try await billing.tokens.create(
-            name: input.name, staff: staff, scopes: input.scopes, expiresIn: input.expiresIn, callerExpiresAt: callerExpiresAt
+            name: input.name, staff: staff, scopes: input.scopes, expiresIn: input.expiresIn, callerExpiresAt: context.apiToken?.expiresAt
         )
         return try BillingJSON.response(BillingViews.TokenView(created.record, token: created.token), status: .created)
     }

@@ -3,6 +3,7 @@ import Hummingbird
 import HummingbirdAuth
 import NIOCore
 import SteadfastDomain
+import SteadfastServices
 
 /// Per-request state shared by middleware and routes.
 public struct PortalRequestContext: RequestContext, SessionRequestContext, RemoteAddressRequestContext {
@@ -22,8 +23,11 @@ public struct PortalRequestContext: RequestContext, SessionRequestContext, Remot
     public var account: Account?
     /// A log-in waiting for its second factor (password checked; see ``PortalSession``).
     public var pendingSecondFactor: PortalSession?
-    /// Whether ``account`` came from an API token (`Authorization: Bearer`) rather than the session.
-    public var authenticatedByToken: Bool = false
+    /// The API token ``account`` came from (`Authorization: Bearer`), set by
+    /// ``APITokenMiddleware``; `nil` for the session.
+    public var apiToken: APITokenService.Authenticated?
+    /// Whether ``account`` came from an API token rather than the session.
+    public var authenticatedByToken: Bool { apiToken != nil }
     /// The CSRF token for forms rendered in this request, set by ``CSRFMiddleware``.
     public var csrfToken: String?
     /// Body size limit, set from configuration by ``RequestLoggingMiddleware``.

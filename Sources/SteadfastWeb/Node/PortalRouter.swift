@@ -90,7 +90,7 @@ public struct PortalRouter: Sendable {
             .add(middleware: APITokenMiddleware(tokens: billing.tokens, limiter: RateLimiter(database: database, limits: configuration.rateLimits, clock: clock)))
             .add(middleware: VisitorCartMiddleware(billing: billing))
             .add(middleware: JSONOnlyMiddleware(rawBodyHeader: FilesAPIController.filenameHeader))
-            .add(middleware: AuditOriginMiddleware(nodeID: configuration.nodeID, tokens: billing.tokens))
+            .add(middleware: AuditOriginMiddleware(nodeID: configuration.nodeID))
         AuthAPIController(accounts: accounts, sessions: issuer).addRoutes(to: api)
         MeAPIController(accounts: accounts, sessions: issuer, settings: configuration.accountSettings, clock: clock).addRoutes(to: api)
         FilesAPIController(files: files, maxUploadSize: configuration.maxUploadSize).addRoutes(to: api)
@@ -106,7 +106,7 @@ public struct PortalRouter: Sendable {
 
         let html = portal.group().add(middleware: CSRFMiddleware(
             tokens: CSRFTokens(secret: secret), cookieName: configuration.csrfCookie, sessionCookieName: configuration.sessionCookie
-        )).add(middleware: AuditOriginMiddleware(nodeID: configuration.nodeID, tokens: billing.tokens))
+        )).add(middleware: AuditOriginMiddleware(nodeID: configuration.nodeID))
             .add(middleware: VisitorCartMiddleware(billing: billing))
         AuthPagesController(accounts: accounts, sessions: issuer, pages: pages).addRoutes(to: html)
         AccountPagesController(accounts: accounts, sessions: issuer, settings: configuration.accountSettings, pages: pages, clock: clock).addRoutes(to: html)

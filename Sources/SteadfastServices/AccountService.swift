@@ -91,10 +91,14 @@ public struct AccountService: Sendable {
             throw AccountError.invalidCredentials
         }
         guard try await hasher.verify(password, hash: account.passwordHash) else {
+            try await recordFailedLogIn(account.id, reason: "password")
             throw AccountError.invalidCredentials
         }
         // A disabled account logs in nowhere (and only someone who knows the password learns it).
-        guard account.disabledAt == nil else { throw AccountError.invalidCredentials }
+        guard account.disabledAt == nil else {
+            try await recordFailedLogIn(account.id, reason: "disabled")
+            throw AccountError.invalidCredentials
+        }
         // With two-factor log-in the log-in is complete only after the code (completeLogIn).
         if !account.twoFactorEnabled { try await recordLogIn(account.id, method: "password") }
         return account
@@ -106,6 +110,34 @@ public struct AccountService: Sendable {
         let now = clock.now()
         try await database.transaction { tx in
             try await AuditTrail.record(tx, .accountLoggedIn, object: .account(accountID), after: ["method": method], actor: .account(accountID), now: now)
+        }
+    }
+
+    /// At most this many `account.login_failed` events per account in any trailing hour.
+    public static let failedLogInEventsPerHour = 20
+
+    /// A refused log-in to an existing account (wrong password or second factor, a disabled
+    /// account), for the account's security events. Bounded so that guessing cannot flood the
+    /// table: attempts over `security.rate_limit.login_per_account` are refused before any check
+    /// and never get here, and whatever the limits, at most ``failedLogInEventsPerHour`` are
+    /// recorded per account per trailing hour (counted in the same transaction). Attempts on
+    /// addresses with no account are not recorded: they concern nobody.
+    func recordFailedLogIn(_ accountID: UUID, reason: String) async throws {
+        let now = clock.now()
+        try await database.transaction { tx in
+            let recent = try await AuditEventRepository(tx).count(
+                accountID: accountID, action: AuditAction.accountLoginFailed.rawValue, since: now.addingTimeInterval(-3600)
+            )
+            guard recent < Self.failedLogInEventsPerHour else { return }
+            try await AuditTrail.record(tx, .accountLoginFailed, object: .account(accountID), after: ["reason": reason], account: accountID, now: now)
+        }
+    }
+
+    /// The account logs out (the session itself is removed by the session middleware).
+    public func logOut(accountID: UUID) async throws {
+        let now = clock.now()
+        try await database.transaction { tx in
+            try await AuditTrail.record(tx, .accountLoggedOut, object: .account(accountID), actor: .account(accountID), now: now)
         }
     }
 

@@ -132,6 +132,23 @@ struct MailPipeTests {
         }
     }
 
+    /// What received mail opens or adds is on the audit trail as the mail pipe's doing
+    /// (actor `gateway` `mail`), concerning the ticket's client; dropped mail records nothing.
+    @Test(arguments: EngineKind.allCases)
+    func mailMadeChangesAreTheMailGatewaysOnTheAuditTrail(_ kind: EngineKind) async throws {
+        try await withDatabase(kind) { db in
+            let desk = try await Desk(db)
+            defer { try? FileManager.default.removeItem(at: desk.directory) }
+            let opened = await desk.pipe().handle(try MailFixtures.bytes("plain"))
+            let number = try #require(opened.ticket, "\(opened.summary)")
+            #expect(await desk.pipe().handle(try MailFixtures.bytes("reply", number: number)).exit == .ok)
+            #expect(await desk.pipe().handle(try MailFixtures.bytes("autoreply", number: number)).exit == .ok)
+            let events = try await AuditEventRepository(db).list(.init(), limit: 100, offset: 0).reversed()
+            #expect(events.map(\.action) == [AuditAction.ticketOpened.rawValue, AuditAction.ticketReplied.rawValue], "\(events.map(\.action))")
+            #expect(events.allSatisfy { $0.actor == .gateway("mail") && $0.accountID == desk.client.id }, "\(events.map(\.actor))")
+        }
+    }
+
     @Test(arguments: EngineKind.allCases)
     func newTicketsRepliesAndWhatIsNeverAnswered(_ kind: EngineKind) async throws {
         try await withDatabase(kind) { db in

@@ -8,24 +8,36 @@ public enum AuditActor: Sendable, Hashable {
     case apiToken(id: UUID, accountID: UUID)
     /// A scheduled job, by name.
     case job(String)
-    /// Nobody in particular: an unauthenticated request (a gateway webhook, a mail pipe) or a tool.
+    /// An inbound channel that acts on a provider's or a sender's word, by name: a payment
+    /// gateway's webhook (`stripe`, `testcard`) or the mail pipe (`mail`).
+    case gateway(String)
+    /// Nobody in particular: an unauthenticated request (a reset request, a registration) or a tool.
     case system
 
     /// The account behind the actor, if any.
     public var accountID: UUID? {
         switch self {
         case .account(let id), .apiToken(_, let id): id
-        case .job, .system: nil
+        case .job, .gateway, .system: nil
         }
     }
 
-    /// `account`, `api_token`, `job` or `system`: what the `actor_kind` column holds.
+    /// `account`, `api_token`, `job`, `gateway` or `system`: what the `actor_kind` column holds.
     public var kind: String {
         switch self {
         case .account: "account"
         case .apiToken: "api_token"
         case .job: "job"
+        case .gateway: "gateway"
         case .system: "system"
+        }
+    }
+
+    /// The job's or the gateway's name (the `actor_job` column).
+    public var name: String? {
+        switch self {
+        case .job(let name), .gateway(let name): name
+        case .account, .apiToken, .system: nil
         }
     }
 }
@@ -48,6 +60,10 @@ public enum AuditAction: String, Sendable, CaseIterable, Codable {
     case accountTwoFactorEnrolmentStarted = "account.2fa_enrolment_started"
     case accountTwoFactorEnabled = "account.2fa_enabled"
     case accountTwoFactorDisabled = "account.2fa_disabled"
+    case accountLoggedOut = "account.logged_out"
+    /// A log-in to an existing account refused (wrong password or second factor, disabled); at
+    /// most `AccountService.failedLogInEventsPerHour` per account and trailing hour (docs/accounts.md).
+    case accountLoginFailed = "account.login_failed"
     // Staff management
     case staffRoleCreated = "staff_role.created"
     case staffInvited = "staff.invited"
@@ -70,6 +86,26 @@ public enum AuditAction: String, Sendable, CaseIterable, Codable {
     case paymentRecorded = "payment.recorded"
     case paymentRefunded = "payment.refunded"
     case creditAdjusted = "credit.adjusted"
+    case orderMarkedFraud = "order.marked_fraud"
+    case companyUpdated = "company.updated"
+    case billingRunStarted = "billing.run"
+    case jobRunQueued = "job.run_queued"
+    case mailRetried = "mail.retried"
+    case mailTemplateSaved = "mail_template.saved"
+    case mailTemplateReset = "mail_template.reset"
+    case fileUploaded = "file.uploaded"
+    case fileDeleted = "file.deleted"
+    // Billing: jobs and gateways
+    case invoiceRenewalIssued = "invoice.renewal_issued"
+    case invoiceLateFeeIssued = "invoice.late_fee_issued"
+    case invoiceReminderQueued = "invoice.reminder_queued"
+    case creditAutoApplied = "credit.auto_applied"
+    case serviceSuspendedOverdue = "service.suspended_overdue"
+    case serviceUnsuspended = "service.unsuspended"
+    case paymentReceived = "payment.received"
+    case paymentFailed = "payment.failed"
+    case paymentDisputed = "payment.disputed"
+    case captureFailed = "payment.capture_failed"
     // Billing: clients
     case billingProfileUpdated = "billing_profile.updated"
     case cartItemAdded = "cart.item_added"
@@ -77,6 +113,9 @@ public enum AuditAction: String, Sendable, CaseIterable, Codable {
     case orderPlaced = "order.placed"
     case paymentStarted = "payment.started"
     case creditApplied = "credit.applied"
+    case cartClaimed = "cart.claimed"
+    case paymentMethodAdded = "payment_method.added"
+    case paymentMethodRemoved = "payment_method.removed"
     // Support
     case departmentCreated = "department.created"
     case cannedReplyCreated = "canned_reply.created"
@@ -86,6 +125,12 @@ public enum AuditAction: String, Sendable, CaseIterable, Codable {
     case ticketReplied = "ticket.replied"
     case ticketClosed = "ticket.closed"
     case ticketUpdated = "ticket.updated"
+    case ticketAutoClosed = "ticket.auto_closed"
+    case ticketAttachmentExpired = "ticket.attachment_expired"
+    // Content (announcements, knowledge base, downloads; the object type says which)
+    case contentCreated = "content.created"
+    case contentUpdated = "content.updated"
+    case contentDeleted = "content.deleted"
 
     /// Events an account sees of its own: log-ins, password, e-mail and 2FA changes.
     public var isSecurityEvent: Bool { rawValue.hasPrefix("account.") }

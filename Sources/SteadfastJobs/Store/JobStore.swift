@@ -259,7 +259,10 @@ public struct JobStore: Sendable {
 
     /// Queues a manual run of `job`; some node's scheduler claims it exactly once (like any slot).
     /// Returns its slot key (`manual:<uuid>`).
-    public func requestRun(job: String, requestedBy: String, now: Date) async throws -> String {
+    /// `alsoRecord` runs in the same transaction with the new slot key (the audit trail's event).
+    public func requestRun(
+        job: String, requestedBy: String, now: Date, alsoRecord: (@Sendable (any SQLExecutor, String) async throws -> Void)? = nil
+    ) async throws -> String {
         let key = "manual:\(UUID().uuidString.lowercased())"
         try await database.transaction { db in
             guard try await db.first("SELECT name FROM scheduler_jobs WHERE name = \(job)") != nil else {
@@ -269,6 +272,7 @@ public struct JobStore: Sendable {
                 INSERT INTO job_runs (job, slot_key, slot_at, kind, state, fencing_token, requested_by, created_at)
                 VALUES (\(job), \(key), \(now), 'manual', 'pending', 0, \(requestedBy), \(now))
                 """)
+            try await alsoRecord?(db, key)
         }
         return key
     }

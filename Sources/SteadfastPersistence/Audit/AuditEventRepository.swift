@@ -42,7 +42,7 @@ public struct AuditEventRepository: Sendable {
 
     /// What the staff list filters on.
     public struct Filter: Sendable, Equatable {
-        /// An account or API token id, a job name, or an actor kind (`job`, `system`).
+        /// An account or API token id, a job's or gateway's name, or an actor kind (`job`, `gateway`, `system`).
         public var actor: String?
         /// An object type (`invoice`), `type:id`, or an object id alone.
         public var object: String?
@@ -66,18 +66,21 @@ public struct AuditEventRepository: Sendable {
     }
 
     public func insert(_ event: Event) async throws {
-        var tokenID: UUID?, job: String?
-        switch event.actor {
-        case .apiToken(let id, _): tokenID = id
-        case .job(let name): job = name
-        case .account, .system: break
-        }
+        var tokenID: UUID?
+        if case .apiToken(let id, _) = event.actor { tokenID = id }
+        let job = event.actor.name
         try await db.query("""
             INSERT INTO audit_events (id, occurred_at, actor_kind, actor_account_id, actor_token_id, actor_job, action, object_type, object_id,
                                       account_id, changes, amounts, ip, node_id, request_id)
             VALUES (\(event.id), \(event.occurredAt), \(event.actor.kind), \(event.actor.accountID), \(tokenID), \(job), \(event.action),
                     \(event.object.type), \(event.object.id), \(event.accountID), \(event.changes), \(event.amounts), \(event.ip), \(event.nodeID), \(event.requestID))
             """)
+    }
+
+    /// How many `action` events concern `accountID` since `since` (bounds what guessing can write).
+    public func count(accountID: UUID, action: String, since: Date) async throws -> Int {
+        let row = try await db.first("SELECT COUNT(*) AS n FROM audit_events WHERE account_id = \(accountID) AND occurred_at > \(since) AND action = \(action)")
+        return Int(try row?.int("n") ?? 0)
     }
 
     /// Events matching `filter`, newest first.
@@ -115,6 +118,7 @@ public struct AuditEventRepository: Sendable {
         case "account": actor = .account(try row.uuid("actor_account_id"))
         case "api_token": actor = .apiToken(id: try row.uuid("actor_token_id"), accountID: try row.uuid("actor_account_id"))
         case "job": actor = .job(try row.string("actor_job"))
+        case "gateway": actor = .gateway(try row.string("actor_job"))
         default: actor = .system
         }
         return Event(

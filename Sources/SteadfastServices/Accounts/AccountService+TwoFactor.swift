@@ -72,7 +72,12 @@ extension AccountService {
     /// Completes a log-in waiting for its second factor: checks the code
     /// (``verifySecondFactor(accountID:code:)``) and records the log-in.
     public func completeLogIn(accountID: UUID, code: String) async throws {
-        try await verifySecondFactor(accountID: accountID, code: code)
+        do {
+            try await verifySecondFactor(accountID: accountID, code: code)
+        } catch AccountError.invalidSecondFactor {
+            try await recordFailedLogIn(accountID, reason: "second_factor")
+            throw AccountError.invalidSecondFactor
+        }
         try await recordLogIn(accountID, method: "password+second_factor")
     }
 

@@ -60,8 +60,20 @@ public struct InvoiceService: Sendable {
         identity.address = checked.address ?? ""
         identity.taxID = checked.taxID
         identity.bankDetails = (bank?.isEmpty ?? true) ? nil : bank
-        try await CompanyIdentityRepository(database).save(identity, now: clock.now())
+        let now = clock.now()
+        let defaults = settings.company, changed = identity
+        try await database.transaction { tx in
+            let repository = CompanyIdentityRepository(tx)
+            let before = try await repository.load(defaults: defaults)
+            try await repository.save(changed, now: now)
+            try await AuditTrail.record(tx, .companyUpdated, object: AuditObject(rawType: "company", id: nil), before: Self.auditFields(before), after: Self.auditFields(changed), now: now)
+        }
         return try await company()
+    }
+
+    /// The seller identity's fields as the audit trail records them (`company.*`).
+    static func auditFields(_ party: InvoiceParty) -> [String: String] {
+        ["legal_name": party.name, "address": party.address, "tax_id": party.taxID ?? "", "bank_details": party.bankDetails ?? ""]
     }
 
     /// A staff draft for a client, with lines; numbered only when issued.

@@ -96,7 +96,8 @@ public struct OrderService: Sendable {
     @discardableResult
     public func claimVisitorCart(cartKey: String, clientID: UUID) async throws -> Int {
         let hash = Self.cartHash(cartKey)
-        let since = clock.now().addingTimeInterval(-Self.visitorCartLifetime)
+        let now = clock.now()
+        let since = now.addingTimeInterval(-Self.visitorCartLifetime)
         return try await database.transaction { tx in
             let taken = try await VisitorCartRepository(tx).take(cartHash: hash, since: since)
             let cart = CartRepository(tx)
@@ -105,6 +106,12 @@ public struct OrderService: Sendable {
                 var mine = item
                 mine.clientID = clientID
                 try await cart.insert(mine)
+            }
+            if !taken.isEmpty {
+                try await AuditTrail.record(
+                    tx, .cartClaimed, object: AuditObject("cart", clientID), after: ["items_claimed": String(min(taken.count, room)), "items_dropped": String(taken.count - min(taken.count, room))],
+                    account: clientID, now: now
+                )
             }
             return min(taken.count, room)
         }
@@ -280,7 +287,7 @@ public struct OrderService: Sendable {
     /// Cancels (or, with `fraud`, refuses) a pending order: its unpaid invoice is cancelled and
     /// its stock given back. An order whose invoice has payments must be refunded first.
     public func cancel(orderID: UUID, fraud: Bool = false) async throws -> Order {
-        try await decide(orderID: orderID, audit: .orderCancelled) { ledger, order in
+        try await decide(orderID: orderID, audit: fraud ? .orderMarkedFraud : .orderCancelled) { ledger, order in
             let target = try order.status.next(on: fraud ? .markFraud : .cancel)
             if let invoiceID = order.invoiceID, var invoice = try await ledger.invoices.find(id: invoiceID, lock: true) {
                 guard invoice.amountPaid.isZero else {

@@ -86,6 +86,35 @@ public struct RecurringBilling: Sendable {
         return report
     }
 
+    /// The steps staff may run by hand (`POST /api/v1/admin/billing/run` `{task}`).
+    public static let manualTasks = ["all", "renewals", "credit", "late_fees", "reminders", "suspensions", "unsuspensions"]
+
+    /// Staff run billing by hand: `task` (one of ``manualTasks``) now. Each effect records its own
+    /// event as the member of staff's doing; the run itself records one `billing.run` event with
+    /// what it did, so a run that found nothing to do is on record too.
+    public func runByHand(task: String, now: Date? = nil) async throws -> Report {
+        let now = now ?? clock.now()
+        var report = Report()
+        switch task {
+        case "all": report = try await runAll(now: now)
+        case "renewals": report.renewalInvoices = try await generateRenewalInvoices(now: now)
+        case "credit": report.creditApplications = try await applyCreditBalances(now: now)
+        case "late_fees": report.lateFees = try await applyLateFees(now: now)
+        case "reminders": report.reminders = try await queueOverdueReminders(now: now)
+        case "suspensions": report.suspensions = try await suspendOverdueServices(now: now)
+        case "unsuspensions": report.unsuspensions = try await unsuspendPaidServices(now: now)
+        default: throw BillingError.invalid("task must be \(Self.manualTasks.dropLast().joined(separator: ", ")) or unsuspensions", field: "task")
+        }
+        let done = report
+        try await database.transaction { tx in
+            try await AuditTrail.record(tx, .billingRunStarted, object: AuditObject(rawType: "billing_run", id: nil), after: [
+                "task": task, "renewal_invoices": String(done.renewalInvoices), "credit_applications": String(done.creditApplications),
+                "late_fees": String(done.lateFees), "reminders": String(done.reminders), "suspensions": String(done.suspensions), "unsuspensions": String(done.unsuspensions),
+            ], now: now)
+        }
+        return report
+    }
+
     // MARK: Renewals
 
     /// Issues renewal invoices for periods starting within `billing.renewal_lead_days` of today.
@@ -125,7 +154,13 @@ public struct RecurringBilling: Sendable {
             try await ledger.issue(&invoice)
             try await ledger.invoices.insert(invoice, now: now)
             try await ledger.settleIfZero(&invoice)
-            _ = try await ledger.applyCredit(to: invoice)
+            let credited = try await ledger.applyCredit(to: invoice)
+            // One event for the renewal, with what credit paid of it (the run's job is the actor).
+            try await AuditTrail.record(
+                tx, .invoiceRenewalIssued, object: AuditObject("invoice", invoice.id),
+                after: ["number": invoice.number ?? "", "service_id": service.id.uuidString.lowercased(), "period_start": start.iso, "status": (credited?.invoice ?? invoice).status.rawValue],
+                amounts: ["total": invoice.total, "paid_from_credit": credited?.payment.amount ?? .zero(invoice.currency)], account: service.clientID, now: now
+            )
             return true
         }
     }
@@ -142,8 +177,14 @@ public struct RecurringBilling: Sendable {
             try await database.transaction { tx in
                 let ledger = BillingLedger(tx: tx, settings: settings, now: now)
                 _ = try await ledger.lockClient(candidate.clientID)
-                guard let invoice = try await ledger.invoices.find(id: candidate.id, lock: true) else { return false }
-                return try await ledger.applyCredit(to: invoice) != nil
+                guard let invoice = try await ledger.invoices.find(id: candidate.id, lock: true),
+                      let applied = try await ledger.applyCredit(to: invoice)
+                else { return false }
+                try await AuditTrail.record(
+                    tx, .creditAutoApplied, object: AuditObject("invoice", invoice.id), before: ["status": invoice.status.rawValue],
+                    after: ["status": applied.invoice.status.rawValue], amounts: ["amount": applied.payment.amount], account: invoice.clientID, now: now
+                )
+                return true
             }
         }
     }
@@ -181,6 +222,10 @@ public struct RecurringBilling: Sendable {
                 try await ledger.issue(&feeInvoice)
                 try await ledger.invoices.insert(feeInvoice, now: now)
                 try await effects.setLateFeeInvoice(invoiceID: invoice.id, feeInvoiceID: feeInvoice.id)
+                try await AuditTrail.record(
+                    tx, .invoiceLateFeeIssued, object: AuditObject("invoice", feeInvoice.id),
+                    after: ["number": feeInvoice.number ?? "", "overdue_invoice_id": invoice.id.uuidString.lowercased()], amounts: ["fee": fee], account: invoice.clientID, now: now
+                )
                 return true
             }
         }
@@ -206,6 +251,10 @@ public struct RecurringBilling: Sendable {
                     guard try await effects.claimReminder(invoiceID: invoice.id, kind: kind, now: now) else { return false }
                     try await BillingMail(tx: tx, now: now).invoiceOverdue(invoice, kind: kind, daysOverdue: invoice.dueDate.days(until: today))
                     _ = try await effects.markDelivered(invoiceID: invoice.id, kind: kind, now: now)
+                    try await AuditTrail.record(
+                        tx, .invoiceReminderQueued, object: AuditObject("invoice", invoice.id), after: ["reminder": kind], amounts: ["balance_due": invoice.balanceDue],
+                        account: invoice.clientID, now: now
+                    )
                     return true
                 }
             }
@@ -255,7 +304,13 @@ public struct RecurringBilling: Sendable {
                       try await ledger.services.hasOverdueInvoices(serviceID: service.id, dueOnOrBefore: cutoff)
                 else { return false }
                 let suspended = try await ledger.services.transition(id: service.id, from: .active, to: try service.status.next(on: .suspend), reason: .overdue, now: now)
-                if suspended { try await BillingMail(tx: tx, now: now).serviceSuspended(service, reason: "overdue") }
+                if suspended {
+                    try await BillingMail(tx: tx, now: now).serviceSuspended(service, reason: "overdue")
+                    try await AuditTrail.record(
+                        tx, .serviceSuspendedOverdue, object: AuditObject("service", service.id), before: ["status": service.status.rawValue],
+                        after: ["status": ServiceStatus.suspended.rawValue, "reason": "overdue"], account: service.clientID, now: now
+                    )
+                }
                 return suspended
             }
         }
@@ -270,8 +325,15 @@ public struct RecurringBilling: Sendable {
             let lifted = try await database.transaction { tx in
                 let ledger = BillingLedger(tx: tx, settings: settings, now: now)
                 _ = try await ledger.lockClient(candidate.clientID)
+                // Lifted by a payment since the candidates were read: not this run's change.
+                guard try await ledger.services.find(id: candidate.id, lock: true)?.status == .suspended else { return false }
                 try await ledger.unsuspendIfSettled(serviceID: candidate.id)
-                return try await ledger.services.find(id: candidate.id)?.status == .active
+                guard try await ledger.services.find(id: candidate.id)?.status == .active else { return false }
+                try await AuditTrail.record(
+                    tx, .serviceUnsuspended, object: AuditObject("service", candidate.id), before: ["status": ServiceStatus.suspended.rawValue],
+                    after: ["status": ServiceStatus.active.rawValue], account: candidate.clientID, now: now
+                )
+                return true
             }
             if lifted { count += 1 }
         }

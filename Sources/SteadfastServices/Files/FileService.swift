@@ -130,6 +130,9 @@ public struct FileService: Sendable {
         try await storage(holding: file).downloadURL(key: file.key, expiresIn: expiresIn, downloadFilename: file.filename)
     }
 
+    /// The service's wall clock's time (what callers stamp their rows of a change with).
+    public func now() -> Date { clock.now() }
+
     /// Forgets the file and removes every copy (copies that cannot be removed are logged).
     /// `alsoDelete` runs first in the same transaction (a caller's rows that reference the file).
     public func delete(_ file: StoredFile, alsoDelete: (@Sendable (any SQLExecutor) async throws -> Void)? = nil) async throws {

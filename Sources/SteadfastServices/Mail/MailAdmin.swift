@@ -34,7 +34,12 @@ public struct MailAdmin: Sendable {
 
     /// Queues a failed message again (same row and Message-ID); `false` if it is not failed.
     public func retry(id: UUID) async throws -> Bool {
-        try await MailOutboxRepository(database).requeueFailed(id: id, now: clock.now())
+        let now = clock.now()
+        return try await database.transaction { tx in
+            guard try await MailOutboxRepository(tx).requeueFailed(id: id, now: now) else { return false }
+            try await AuditTrail.record(tx, .mailRetried, object: AuditObject("mail", id), before: ["state": "failed"], after: ["state": "pending"], now: now)
+            return true
+        }
     }
 
     public func allTemplates() async throws -> [Template] {
@@ -54,15 +59,33 @@ public struct MailAdmin: Sendable {
     /// Saves a staff override after checking that it compiles (``MailTemplateError`` names the part).
     public func save(_ key: MailTemplateKey, _ source: MailTemplateSource, by staffID: UUID) async throws -> Template {
         try MailTemplates.validate(source)
-        try await MailTemplateRepository(database).save(
-            key: key.rawValue, subject: source.subject, textBody: source.textBody, htmlBody: source.htmlBody, by: staffID, now: clock.now()
-        )
+        let before = try await template(key)
+        let now = clock.now()
+        try await database.transaction { tx in
+            try await MailTemplateRepository(tx).save(
+                key: key.rawValue, subject: source.subject, textBody: source.textBody, htmlBody: source.htmlBody, by: staffID, now: now
+            )
+            try await AuditTrail.record(
+                tx, .mailTemplateSaved, object: AuditObject(rawType: "mail_template", id: key.rawValue),
+                before: Self.fields(before.source), after: Self.fields(source), now: now
+            )
+        }
         return try await template(key)
     }
 
     /// Drops the override: the default file applies again.
     public func reset(_ key: MailTemplateKey) async throws {
-        _ = try await MailTemplateRepository(database).delete(key: key.rawValue)
+        let now = clock.now()
+        try await database.transaction { tx in
+            // Nothing to reset (no override): nothing changed, nothing recorded.
+            guard try await MailTemplateRepository(tx).delete(key: key.rawValue) else { return }
+            try await AuditTrail.record(tx, .mailTemplateReset, object: AuditObject(rawType: "mail_template", id: key.rawValue), now: now)
+        }
+    }
+
+    /// A template's parts as the audit trail records them.
+    static func fields(_ source: MailTemplateSource) -> [String: String] {
+        ["subject": source.subject, "text_body": source.textBody, "html_body": source.htmlBody]
     }
 
     /// What `template` renders to with its variables shown as `{{name}}`, for the edit page.

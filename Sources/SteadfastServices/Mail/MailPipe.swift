@@ -52,7 +52,10 @@ public struct MailPipe: Sendable {
             return Outcome(exit: .dataError, summary: "\(error)")
         }
         do {
-            return try await route(mail, envelopeRecipient: envelopeRecipient)
+            // What a message opens, replies or uploads is recorded as the mail pipe's doing.
+            var origin = AuditTrail.origin
+            origin.actor = .gateway("mail")
+            return try await AuditTrail.$origin.withValue(origin) { try await route(mail, envelopeRecipient: envelopeRecipient) }
         } catch let error as SupportError where error.kind == .storageUnavailable {
             return Outcome(exit: .tempFail, summary: "file storage unavailable: \(error.message)")
         } catch let error as SupportError {

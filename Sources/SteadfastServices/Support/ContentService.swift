@@ -35,6 +35,40 @@ public struct ContentService: Sendable {
 
     var repository: ContentRepository { ContentRepository(database) }
 
+    /// Makes a content change and records its event (`content.created`/`updated`/`deleted`, the
+    /// object type saying what) in one transaction: a change that fails records nothing.
+    @discardableResult
+    func audited<T: Sendable>(
+        _ action: AuditAction, _ type: String, _ id: UUID, before: [String: String] = [:], after: [String: String] = [:],
+        _ change: @escaping @Sendable (ContentRepository) async throws -> T
+    ) async throws -> T {
+        let now = clock.now()
+        return try await database.transaction { tx in
+            let result = try await change(ContentRepository(tx))
+            try await AuditTrail.record(tx, action, object: AuditObject(type, id), before: before, after: after, now: now)
+            return result
+        }
+    }
+
+    static func fields(_ a: Announcement) -> [String: String] {
+        ["title": a.title, "audience": a.audience.rawValue, "published": String(a.published)]
+    }
+
+    static func fields(_ c: KBCategory) -> [String: String] {
+        ["name": c.name, "slug": c.slug]
+    }
+
+    static func fields(_ a: KBArticle) -> [String: String] {
+        ["title": a.title, "slug": a.slug, "category_id": a.categoryID.uuidString.lowercased(), "audience": a.audience.rawValue, "published": String(a.published)]
+    }
+
+    static func fields(_ d: Download) -> [String: String] {
+        [
+            "title": d.title, "filename": d.filename, "category_id": d.categoryID.uuidString.lowercased(), "visibility": d.visibility.rawValue,
+            "product_id": d.productID?.uuidString.lowercased() ?? "",
+        ]
+    }
+
     // MARK: Announcements
 
     public struct AnnouncementInput: Sendable {
@@ -60,26 +94,33 @@ public struct ContentService: Sendable {
             id: UUID(), title: try ContentText.title(input.title), body: try ContentText.body(input.body), audience: input.audience,
             published: input.published, publishedAt: input.publishedAt ?? now, createdAt: now, updatedAt: now
         )
-        try await repository.insert(announcement)
+        try await audited(.contentCreated, "announcement", announcement.id, after: Self.fields(announcement)) { try await $0.insert(announcement) }
         return announcement
     }
 
     public func updateAnnouncement(by actor: Account, id: UUID, _ input: AnnouncementInput) async throws -> Announcement {
         try SupportError.requireStaff(actor)
         guard var announcement = try await repository.announcement(id: id) else { throw SupportError.notFound("announcement") }
+        let before = Self.fields(announcement)
         announcement.title = try ContentText.title(input.title)
         announcement.body = try ContentText.body(input.body)
         announcement.audience = input.audience
         announcement.published = input.published
         announcement.publishedAt = input.publishedAt ?? announcement.publishedAt
         announcement.updatedAt = clock.now()
-        guard try await repository.update(announcement) else { throw SupportError.notFound("announcement") }
+        let changed = announcement
+        try await audited(.contentUpdated, "announcement", id, before: before, after: Self.fields(changed)) {
+            guard try await $0.update(changed) else { throw SupportError.notFound("announcement") }
+        }
         return announcement
     }
 
     public func deleteAnnouncement(by actor: Account, id: UUID) async throws {
         try SupportError.requireStaff(actor)
-        guard try await repository.deleteAnnouncement(id: id) else { throw SupportError.notFound("announcement") }
+        let before = try await repository.announcement(id: id).map { Self.fields($0) } ?? [:]
+        try await audited(.contentDeleted, "announcement", id, before: before) {
+            guard try await $0.deleteAnnouncement(id: id) else { throw SupportError.notFound("announcement") }
+        }
     }
 
     public func announcements(for reader: ContentReader, limit: Int, offset: Int) async throws -> [Announcement] {
@@ -99,23 +140,30 @@ public struct ContentService: Sendable {
         try SupportError.requireStaff(actor)
         let name = try ContentText.title(name, field: "name")
         let category = KBCategory(id: UUID(), name: name, slug: try ContentText.slug(slug, from: name), description: try ContentText.description(description), createdAt: clock.now())
-        try await repository.insert(category)
+        try await audited(.contentCreated, "kb_category", category.id, after: Self.fields(category)) { try await $0.insert(category) }
         return category
     }
 
     public func updateCategory(by actor: Account, id: UUID, name: String, slug: String?, description: String?) async throws -> KBCategory {
         try SupportError.requireStaff(actor)
         guard var category = try await repository.category(id: id) else { throw SupportError.notFound("category") }
+        let before = Self.fields(category)
         category.name = try ContentText.title(name, field: "name")
         category.slug = try ContentText.slug(slug, from: category.name)
         category.description = try ContentText.description(description)
-        guard try await repository.update(category) else { throw SupportError.notFound("category") }
+        let changed = category
+        try await audited(.contentUpdated, "kb_category", id, before: before, after: Self.fields(changed)) {
+            guard try await $0.update(changed) else { throw SupportError.notFound("category") }
+        }
         return category
     }
 
     public func deleteCategory(by actor: Account, id: UUID) async throws {
         try SupportError.requireStaff(actor)
-        guard try await repository.deleteCategory(id: id) else { throw SupportError.notFound("category") }
+        let before = try await repository.category(id: id).map { Self.fields($0) } ?? [:]
+        try await audited(.contentDeleted, "kb_category", id, before: before) {
+            guard try await $0.deleteCategory(id: id) else { throw SupportError.notFound("category") }
+        }
     }
 
     /// Every category (they are all public), each with the number of articles `reader` may read.
@@ -154,7 +202,7 @@ public struct ContentService: Sendable {
             audience: input.audience, published: input.published, createdAt: now, updatedAt: now
         )
         guard try await repository.category(id: input.categoryID) != nil else { throw SupportError(.notFound, "category not found", field: "category_id") }
-        try await repository.insert(article)
+        try await audited(.contentCreated, "kb_article", article.id, after: Self.fields(article)) { try await $0.insert(article) }
         return article
     }
 
@@ -162,6 +210,7 @@ public struct ContentService: Sendable {
         try SupportError.requireStaff(actor)
         guard var article = try await repository.article(id: id) else { throw SupportError.notFound("article") }
         guard try await repository.category(id: input.categoryID) != nil else { throw SupportError(.notFound, "category not found", field: "category_id") }
+        let before = Self.fields(article)
         article.categoryID = input.categoryID
         article.title = try ContentText.title(input.title)
         article.slug = try ContentText.slug(input.slug, from: article.title)
@@ -169,13 +218,19 @@ public struct ContentService: Sendable {
         article.audience = input.audience
         article.published = input.published
         article.updatedAt = clock.now()
-        guard try await repository.update(article) else { throw SupportError.notFound("article") }
+        let changed = article
+        try await audited(.contentUpdated, "kb_article", id, before: before, after: Self.fields(changed)) {
+            guard try await $0.update(changed) else { throw SupportError.notFound("article") }
+        }
         return article
     }
 
     public func deleteArticle(by actor: Account, id: UUID) async throws {
         try SupportError.requireStaff(actor)
-        guard try await repository.deleteArticle(id: id) else { throw SupportError.notFound("article") }
+        let before = try await repository.article(id: id).map { Self.fields($0) } ?? [:]
+        try await audited(.contentDeleted, "kb_article", id, before: before) {
+            guard try await $0.deleteArticle(id: id) else { throw SupportError.notFound("article") }
+        }
     }
 
     /// Articles `reader` may read, by title; `search` matches inside titles (at most 200 characters).
@@ -205,7 +260,7 @@ public struct ContentService: Sendable {
     public func createDownloadCategory(by actor: Account, name: String, description: String?) async throws -> DownloadCategory {
         try SupportError.requireStaff(actor)
         let category = DownloadCategory(id: UUID(), name: try ContentText.title(name, field: "name"), description: try ContentText.description(description), createdAt: clock.now())
-        try await repository.insert(category)
+        try await audited(.contentCreated, "download_category", category.id, after: ["name": category.name]) { try await $0.insert(category) }
         return category
     }
 
@@ -215,7 +270,10 @@ public struct ContentService: Sendable {
 
     public func deleteDownloadCategory(by actor: Account, id: UUID) async throws {
         try SupportError.requireStaff(actor)
-        guard try await repository.deleteDownloadCategory(id: id) else { throw SupportError.notFound("category") }
+        let before = try await repository.downloadCategory(id: id).map { ["name": $0.name] } ?? [:]
+        try await audited(.contentDeleted, "download_category", id, before: before) {
+            guard try await $0.deleteDownloadCategory(id: id) else { throw SupportError.notFound("category") }
+        }
     }
 
     /// What staff say about a file of the library.
@@ -265,7 +323,9 @@ public struct ContentService: Sendable {
         let now = clock.now()
         do {
             let file = try await files.upload(type: .downloads, owner: nil, filename: filename, contentType: contentType, size: declaredSize, body: body) { tx, file in
-                try await ContentRepository(tx).insert(Self.download(id: id, input, title: title, description: description, file: file, now: now))
+                let download = Self.download(id: id, input, title: title, description: description, file: file, now: now)
+                try await ContentRepository(tx).insert(download)
+                try await AuditTrail.record(tx, .contentCreated, object: AuditObject("download", id), after: Self.fields(download), now: now)
             }
             return Self.download(id: id, input, title: title, description: description, file: file, now: now)
         } catch let error as StorageError where TicketService.isOutage(error) {
@@ -289,12 +349,16 @@ public struct ContentService: Sendable {
         try SupportError.requireStaff(actor)
         guard var download = try await repository.download(id: id) else { throw SupportError.notFound("download") }
         let (title, description) = try await checked(input, filename: download.filename)
+        let before = Self.fields(download)
         download.categoryID = input.categoryID
         download.title = title
         download.description = description
         download.visibility = input.visibility
         download.productID = input.productID
-        guard try await repository.update(download) else { throw SupportError.notFound("download") }
+        let changed = download
+        try await audited(.contentUpdated, "download", id, before: before, after: Self.fields(changed)) {
+            guard try await $0.update(changed) else { throw SupportError.notFound("download") }
+        }
         return download
     }
 
@@ -304,7 +368,11 @@ public struct ContentService: Sendable {
         guard let download = try await repository.download(id: id), let file = try await files.file(id: download.fileID, owner: nil) else {
             throw SupportError.notFound("download")
         }
-        try await files.delete(file) { tx in try await ContentRepository(tx).deleteDownload(id: id) }
+        let now = clock.now()
+        try await files.delete(file) { tx in
+            try await ContentRepository(tx).deleteDownload(id: id)
+            try await AuditTrail.record(tx, .contentDeleted, object: AuditObject("download", id), before: Self.fields(download), now: now)
+        }
     }
 
     public func downloads(for reader: ContentReader, categoryID: UUID?, limit: Int, offset: Int) async throws -> [Download] {

@@ -444,6 +444,10 @@ public struct TicketService: Sendable {
                     closedTicket.statusChangedAt = now
                     closedTicket.updatedAt = now
                     try await Self.notify(.closed, ticket: closedTicket, message: nil, notifier: notifier, in: tx)
+                    try await AuditTrail.record(
+                        tx, .ticketAutoClosed, object: AuditObject("ticket", ticket.id), before: ["status": ticket.status.rawValue],
+                        after: ["status": TicketStatus.closed.rawValue], account: ticket.clientID, now: now
+                    )
                     return true
                 }
                 if didClose { closed += 1 }
@@ -464,6 +468,10 @@ public struct TicketService: Sendable {
                 do {
                     try await files.delete(file) { tx in
                         guard try await TicketRepository(tx).deleteUnreferenced(id: attachment.id) else { throw StillReferenced() }
+                        try await AuditTrail.record(
+                            tx, .ticketAttachmentExpired, object: AuditObject("ticket_attachment", attachment.id),
+                            before: ["filename": file.filename, "size": String(file.size)], account: file.ownerID, now: now
+                        )
                     }
                     removed += 1
                 } catch is StillReferenced {

@@ -18,6 +18,8 @@ struct AuditController: Sendable {
             let accountId: String?
             let tokenId: String?
             let job: String?
+            /// The payment gateway or inbound channel (`stripe`, `testcard`, `mail`) for `gateway`.
+            let gateway: String?
         }
 
         struct Object: Encodable {
@@ -40,13 +42,14 @@ struct AuditController: Sendable {
         init(_ event: AuditEventRepository.Event) {
             id = event.id.text
             occurredAt = event.occurredAt
-            var token: String?, job: String?
+            var token: String?, job: String?, gateway: String?
             switch event.actor {
             case .apiToken(let tokenID, _): token = tokenID.text
             case .job(let name): job = name
+            case .gateway(let name): gateway = name
             case .account, .system: break
             }
-            actor = Actor(kind: event.actor.kind, accountId: event.actor.accountID?.text, tokenId: token, job: job)
+            actor = Actor(kind: event.actor.kind, accountId: event.actor.accountID?.text, tokenId: token, job: job, gateway: gateway)
             action = event.action
             object = Object(type: event.object.type, id: event.object.id)
             accountId = event.accountID?.text
@@ -142,6 +145,7 @@ struct AuditController: Sendable {
         case .account(let id): "account \(id.text)"
         case .apiToken(let id, let account): "API token \(id.text) of \(account.text)"
         case .job(let name): "job \(name)"
+        case .gateway(let name): "gateway \(name)"
         case .system: "system"
         }
         return [

@@ -529,7 +529,7 @@ struct BillingAdminPagesController: Sendable {
     }
 
     @Sendable func run(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        let report = try await billing.recurring.runAll(now: billing.clock.now())
+        let report = try await billing.recurring.runByHand(task: "all", now: billing.clock.now())
         return pages.page("admin/run", title: "Billing run", values: [
             "renewals": report.renewalInvoices, "credit": report.creditApplications, "fees": report.lateFees, "reminders": report.reminders,
             "suspended": report.suspensions, "unsuspended": report.unsuspensions,

@@ -43,6 +43,7 @@ struct AuthAPIController: Sendable {
     }
 
     @Sendable func logout(_ request: Request, context: PortalRequestContext) async throws -> HTTPResponse.Status {
+        if let account = context.account { try await accounts.logOut(accountID: account.id) }
         sessions.logOut(context: context)
         return .noContent
     }

@@ -34,7 +34,8 @@ struct AuthPagesController: Sendable {
         router.get("logout") { _, context in
             context.account == nil ? redirect(to: "/login") : pages.page("accounts/logout", title: "Log out", context: context)
         }
-        router.post("logout") { _, context in
+        router.post("logout") { [accounts] _, context in
+            if let account = context.account { try await accounts.logOut(accountID: account.id) }
             sessions.logOut(context: context)
             return redirect(to: "/login")
         }

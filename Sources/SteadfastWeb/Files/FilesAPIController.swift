@@ -42,7 +42,11 @@ struct FilesAPIController: Sendable {
         let file = try await files.upload(
             type: .clientFiles, owner: account.id, filename: rawName.removingPercentEncoding ?? rawName,
             contentType: request.headers[.contentType], size: length, body: request.body
-        )
+        ) { tx, file in
+            try await AuditTrail.record(
+                tx, .fileUploaded, object: AuditObject("file", file.id), after: ["filename": file.filename, "size": String(file.size)], account: account.id, now: file.createdAt
+            )
+        }
         return EditedResponse(status: .created, response: FileResponse(file))
     }
 
@@ -71,7 +75,11 @@ struct FilesAPIController: Sendable {
     }
 
     @Sendable func delete(_ request: Request, context: PortalRequestContext) async throws -> HTTPResponse.Status {
-        try await files.delete(try await file(context))
+        let file = try await file(context)
+        let now = files.now()
+        try await files.delete(file) { tx in
+            try await AuditTrail.record(tx, .fileDeleted, object: AuditObject("file", file.id), before: ["filename": file.filename, "size": String(file.size)], account: file.ownerID, now: now)
+        }
         return .noContent
     }
 

@@ -30,7 +30,7 @@ struct JobsAPIController: Sendable {
         let staff = try context.requireAccount()
         let name = try context.parameters.require("name")
         do {
-            let key = try await store.requestRun(job: name, requestedBy: staff.email.value, now: clock.now())
+            let key = try await store.requestRun(job: name, requestedBy: staff.email.value, now: clock.now(), alsoRecord: JobsResponse.audit(job: name, now: clock.now()))
             context.logger.notice("manual job run requested", metadata: ["steadfast.job.name": "\(name)", "steadfast.job.slot": "\(key)"])
             return EditedResponse(status: .accepted, response: JobRunQueuedResponse(job: name, slot_key: key))
         } catch let error as JobError where error.code == .unknownJob {

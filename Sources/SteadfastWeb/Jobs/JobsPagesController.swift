@@ -39,7 +39,7 @@ struct JobsPagesController: Sendable {
         let name = try context.parameters.require("name")
         let key: String
         do {
-            key = try await store.requestRun(job: name, requestedBy: staff.email.value, now: clock.now())
+            key = try await store.requestRun(job: name, requestedBy: staff.email.value, now: clock.now(), alsoRecord: JobsResponse.audit(job: name, now: clock.now()))
         } catch let error as JobError where error.code == .unknownJob {
             throw HTTPError(.notFound, message: "There is no job named \(name).")
         }

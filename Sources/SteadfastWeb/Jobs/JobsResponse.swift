@@ -1,7 +1,9 @@
 import Foundation
 import Hummingbird
-import SteadfastJobs
 import SteadfastDomain
+import SteadfastJobs
+import SteadfastPersistence
+import SteadfastServices
 
 /// `GET /api/v1/admin/jobs`: every published job with its latest run and next slot.
 struct JobsResponse: ResponseEncodable {
@@ -79,4 +81,14 @@ struct JobRunsResponse: ResponseEncodable {
 struct JobRunQueuedResponse: ResponseEncodable {
     let job: String
     let slot_key: String
+}
+
+extension JobsResponse {
+    /// The audit trail's event for a run staff queue (`job.run_queued`), written in the
+    /// transaction that queues it; the pages and the API both queue through it.
+    static func audit(job: String, now: Date) -> @Sendable (any SQLExecutor, String) async throws -> Void {
+        { tx, slot in
+            try await AuditTrail.record(tx, .jobRunQueued, object: AuditObject(rawType: "job", id: job), after: ["slot_key": slot], now: now)
+        }
+    }
 }

@@ -88,9 +88,10 @@ public struct PortalRouter: Sendable {
             .add(middleware: StaffTwoFactorMiddleware(required: configuration.accounts.require2FAForStaff))
         let api = portal.group("api/v1")
             .add(middleware: APITokenMiddleware(tokens: billing.tokens, limiter: RateLimiter(database: database, limits: configuration.rateLimits, clock: clock)))
+            // Before the cart claim, so a claimed visitor cart is recorded as the account's.
+            .add(middleware: AuditOriginMiddleware(nodeID: configuration.nodeID))
             .add(middleware: VisitorCartMiddleware(billing: billing))
             .add(middleware: JSONOnlyMiddleware(rawBodyHeader: FilesAPIController.filenameHeader))
-            .add(middleware: AuditOriginMiddleware(nodeID: configuration.nodeID))
         AuthAPIController(accounts: accounts, sessions: issuer).addRoutes(to: api)
         MeAPIController(accounts: accounts, sessions: issuer, settings: configuration.accountSettings, clock: clock).addRoutes(to: api)
         FilesAPIController(files: files, maxUploadSize: configuration.maxUploadSize).addRoutes(to: api)

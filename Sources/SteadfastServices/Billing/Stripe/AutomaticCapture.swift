@@ -205,6 +205,11 @@ public struct AutomaticCapture: Sendable {
             try await BillingMail(tx: tx, now: now).captureFailed(
                 invoice: invoice, attempt: attempt.number, amount: attempt.amount, card: label, reason: reason, nextAttempt: next
             )
+            try await AuditTrail.record(
+                tx, .captureFailed, object: AuditObject("invoice", invoice.id),
+                after: ["attempt": String(attempt.number), "reason": reason, "card": label, "next_attempt": next?.iso ?? ""], amounts: ["amount": attempt.amount],
+                account: invoice.clientID, now: now
+            )
         }
     }
 }

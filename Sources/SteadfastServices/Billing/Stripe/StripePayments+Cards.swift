@@ -29,20 +29,35 @@ extension StripePayments {
         guard setup.status == "succeeded", let methodID = setup.paymentMethod else {
             throw BillingError.conflict("the card is not confirmed yet (the SetupIntent is \(setup.status))", field: "setup_intent")
         }
+        guard let stored = try await storeCard(clientID: clientID, methodID: methodID, customer: customer) else { throw BillingError.notFound("setup intent") }
+        return stored
+    }
+
+    /// Stores the card `methodID` for the client, attaching it to the client's `customer` at
+    /// Stripe when Stripe has not; `nil` when the card belongs to another customer or is no card.
+    func storeCard(clientID: UUID, methodID: String, customer: String) async throws -> SavedCardRepository.Card? {
         var method = try await gateway.client.paymentMethod(id: methodID)
         if method.customer == nil {
             method = try await gateway.client.attachPaymentMethod(id: methodID, customer: customer, idempotencyKey: "steadfast-attach-\(methodID)-\(customer)")
         }
-        guard method.customer == customer else { throw BillingError.notFound("setup intent") }
-        guard let card = method.card else { throw BillingError.invalid("only cards can be saved", field: "setup_intent") }
+        guard method.customer == customer, let card = method.card else { return nil }
         let now = clock.now()
         let saved = SavedCardRepository.Card(
             id: method.id, clientID: clientID, brand: String(card.brand.prefix(20)), last4: String(card.last4.prefix(4)), expMonth: card.expMonth,
             expYear: card.expYear, isDefault: true, createdAt: now
         )
-        let stored = try await database.transaction { tx in try await SavedCardRepository(tx).save(saved, now: now) }
-        guard let stored else { throw BillingError.notFound("setup intent") }
-        return stored
+        return try await database.transaction { tx in
+            let cards = SavedCardRepository(tx)
+            let known = try await cards.find(id: saved.id, clientID: clientID) != nil
+            let stored = try await cards.save(saved, now: now)
+            if !known {
+                try await AuditTrail.record(
+                    tx, .paymentMethodAdded, object: AuditObject(rawType: "payment_method", id: saved.id),
+                    after: ["brand": saved.brand, "last4": saved.last4, "expires": "\(saved.expMonth)/\(saved.expYear)"], account: clientID, now: now
+                )
+            }
+            return stored
+        }
     }
 
     public func cards(clientID: UUID, limit: Int, offset: Int) async throws -> [SavedCardRepository.Card] {
@@ -59,7 +74,16 @@ extension StripePayments {
             // Already detached (or deleted) at Stripe: nothing left to charge; remove it here too.
         }
         let now = clock.now()
-        try await database.transaction { tx in try await SavedCardRepository(tx).remove(id: id, clientID: clientID, now: now) }
+        try await database.transaction { tx in
+            let cards = SavedCardRepository(tx)
+            // Removed at the same moment by another request: that one records it.
+            guard let card = try await cards.find(id: id, clientID: clientID) else { return }
+            try await cards.remove(id: id, clientID: clientID, now: now)
+            try await AuditTrail.record(
+                tx, .paymentMethodRemoved, object: AuditObject(rawType: "payment_method", id: id), before: ["brand": card.brand, "last4": card.last4],
+                account: clientID, now: now
+            )
+        }
     }
 
     /// The PaymentIntents made for an invoice (status, dispute), oldest first.

@@ -83,6 +83,10 @@ public struct StripePayments: Sendable {
                 return PayOutcome(result: invoice.status == .paid ? "paid" : "partially_paid", invoice: invoice, payment: recorded, paymentIntent: payment.id)
             }
             guard let invoice = try await ledger.invoices.find(id: invoiceID, lock: true, withLines: false) else { throw BillingError.notFound("invoice") }
+            try await AuditTrail.record(
+                tx, .paymentStarted, object: AuditObject("invoice", invoiceID), after: ["gateway": StripeGateway.name, "result": "pending", "payment_intent": payment.id],
+                amounts: ["amount": money], account: clientID, now: now
+            )
             return PayOutcome(result: "pending", invoice: invoice, paymentIntent: payment.id, clientSecret: payment.clientSecret)
         }
     }
@@ -114,6 +118,12 @@ public struct StripePayments: Sendable {
             note: "Card payment (Stripe)", excessToCredit: true
         )
         try await BillingMail(tx: ledger.tx, now: ledger.now).paymentReceived(result.payment, invoice: result.invoice)
+        // Whoever brought the news: the client's own confirmation, the webhook, or the capture job.
+        try await AuditTrail.record(
+            ledger.tx, .paymentReceived, object: AuditObject("payment", result.payment.id),
+            before: ["invoice_status": invoice.status.rawValue], after: ["invoice_status": result.invoice.status.rawValue, "gateway": StripeGateway.name, "transaction_id": payment.id],
+            amounts: ["amount": payment.amount, "credited": result.credited], account: invoice.clientID, now: ledger.now
+        )
         return (result.payment, result.invoice)
     }
 
@@ -145,34 +155,51 @@ public struct StripePayments: Sendable {
         let fingerprint = "type=\(event.type);intent=\(intentID)"
         let settings = self.settings
         let now = clock.now()
-        return try await guardian.run(key: recordKey, fingerprint: fingerprint, lock: lock(intent.clientID, now: now)) { tx in
-            let ledger = BillingLedger(tx: tx, settings: settings, now: now)
-            let intents = StripeRepository(tx)
-            func outcome(_ result: String, _ payment: Payment?, _ invoice: Invoice?) -> StripeWebhookOutcome {
-                StripeWebhookOutcome(
-                    event: event.id, type: event.type, result: result, paymentIntent: intentID, payment: payment.map(PaymentRecord.init),
-                    invoice: invoice.map(InvoiceState.init)
-                )
-            }
-            switch event.kind {
-            case .paymentSucceeded(let payment):
-                guard payment.amount.currency == intent.amount.currency else {
-                    throw BillingError(.currencyMismatch, "the event's currency is not the PaymentIntent's", field: "currency")
+        // What the webhook changes is recorded as Stripe's doing (from the request's address).
+        var origin = AuditTrail.origin
+        origin.actor = .gateway(StripeGateway.name)
+        return try await AuditTrail.$origin.withValue(origin) {
+            try await guardian.run(key: recordKey, fingerprint: fingerprint, lock: lock(intent.clientID, now: now)) { tx in
+                let ledger = BillingLedger(tx: tx, settings: settings, now: now)
+                let intents = StripeRepository(tx)
+                func outcome(_ result: String, _ payment: Payment?, _ invoice: Invoice?) -> StripeWebhookOutcome {
+                    StripeWebhookOutcome(
+                        event: event.id, type: event.type, result: result, paymentIntent: intentID, payment: payment.map(PaymentRecord.init),
+                        invoice: invoice.map(InvoiceState.init)
+                    )
                 }
-                let (recorded, invoice) = try await Self.settle(payment, invoiceID: intent.invoiceID, ledger: ledger)
-                return outcome(invoice.status == .paid ? "paid" : "partially_paid", recorded, invoice)
-            case .paymentFailed:
-                // A later success (the client tried another card) wins over an earlier failure.
-                if intent.status == .open { try await intents.setStatus(id: intentID, .failed, now: now) }
-                return outcome("failed", nil, try await ledger.invoices.find(id: intent.invoiceID, withLines: false))
-            case .refunded(_, let total):
-                let (refund, invoice) = try await Self.syncRefunds(intentID: intentID, total: total, ledger: ledger)
-                return outcome("refunded", refund, invoice)
-            case .disputed(_, let disputeID, _, _):
-                try await intents.setStatus(id: intentID, .disputed, disputeID: disputeID, now: now)
-                return outcome("disputed", try await ledger.payments.find(uniqueKey: Self.paymentKey(intentID)), try await ledger.invoices.find(id: intent.invoiceID, withLines: false))
-            case .ignored:
-                return outcome("ignored", nil, nil)
+                switch event.kind {
+                case .paymentSucceeded(let payment):
+                    guard payment.amount.currency == intent.amount.currency else {
+                        throw BillingError(.currencyMismatch, "the event's currency is not the PaymentIntent's", field: "currency")
+                    }
+                    let (recorded, invoice) = try await Self.settle(payment, invoiceID: intent.invoiceID, ledger: ledger)
+                    return outcome(invoice.status == .paid ? "paid" : "partially_paid", recorded, invoice)
+                case .paymentFailed(let payment):
+                    // A later success (the client tried another card) wins over an earlier failure.
+                    if intent.status == .open {
+                        try await intents.setStatus(id: intentID, .failed, now: now)
+                        try await AuditTrail.record(
+                            tx, .paymentFailed, object: AuditObject("invoice", intent.invoiceID), after: ["payment_intent": intentID, "reason": payment.failureMessage ?? ""],
+                            amounts: ["amount": intent.amount], account: intent.clientID, now: now
+                        )
+                    }
+                    return outcome("failed", nil, try await ledger.invoices.find(id: intent.invoiceID, withLines: false))
+                case .refunded(_, let total):
+                    let (refund, invoice) = try await Self.syncRefunds(intentID: intentID, total: total, ledger: ledger)
+                    return outcome("refunded", refund, invoice)
+                case .disputed(_, let disputeID, _, _):
+                    try await intents.setStatus(id: intentID, .disputed, disputeID: disputeID, now: now)
+                    let payment = try await ledger.payments.find(uniqueKey: Self.paymentKey(intentID))
+                    try await AuditTrail.record(
+                        tx, .paymentDisputed, object: payment.map { AuditObject("payment", $0.id) } ?? AuditObject(rawType: "payment_intent", id: intentID),
+                        before: ["intent_status": intent.status.rawValue], after: ["intent_status": "disputed", "dispute_id": disputeID], amounts: ["amount": intent.amount],
+                        account: intent.clientID, now: now
+                    )
+                    return outcome("disputed", payment, try await ledger.invoices.find(id: intent.invoiceID, withLines: false))
+                case .ignored:
+                    return outcome("ignored", nil, nil)
+                }
             }
         }
     }
@@ -227,9 +254,15 @@ public struct StripePayments: Sendable {
         guard missing > 0, total.currency == original.amount.currency else {
             return (nil, try await ledger.invoices.find(id: original.invoiceID, withLines: false))
         }
+        let amount = Money(minorUnits: missing, currency: total.currency)
         let (refund, invoice) = try await ledger.recordRefund(
-            of: original, amount: Money(minorUnits: missing, currency: total.currency), uniqueKey: "stripe-refund:\(intentID):\(total.minorUnits)",
+            of: original, amount: amount, uniqueKey: "stripe-refund:\(intentID):\(total.minorUnits)",
             transactionID: nil, note: "Refunded at Stripe", toCredit: false
+        )
+        // Staff asking Stripe, or Stripe's webhook: whichever records the refund.
+        try await AuditTrail.record(
+            ledger.tx, .paymentRefunded, object: AuditObject("payment", original.id), after: ["refund_id": refund.id.uuidString.lowercased(), "to_credit": "false", "gateway": StripeGateway.name],
+            amounts: ["amount": amount], account: original.clientID, now: ledger.now
         )
         return (refund, invoice)
     }

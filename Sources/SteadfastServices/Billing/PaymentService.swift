@@ -14,18 +14,23 @@ public struct PaymentService: Sendable {
     let database: any SQLDatabase
     let settings: BillingSettings
     let clock: any WallClock
-    /// Refunds of Stripe payments go through Stripe (``StripePayments/refund(staffID:original:amount:idempotencyKey:)``).
+    /// The payment flows of a provider that keeps each payment and reports refund totals (Stripe):
+    /// paying through it and refunds settled by total (``StripePayments``).
     let stripe: StripePayments?
+    /// Every gateway, by name: billing code asks them through ``PaymentGateway`` only, by capability.
+    let gateways: PaymentGateways
 
     public init(database: any SQLDatabase, settings: BillingSettings, clock: any WallClock, stripe: StripePayments? = nil) {
         self.database = database
         self.settings = settings
         self.clock = clock
         self.stripe = stripe
+        self.gateways = PaymentGateways(settings: settings, stripe: stripe?.gateway)
     }
 
     var guardian: IdempotencyGuard { IdempotencyGuard(database: database, clock: clock) }
-    var gateway: TestCardGateway { TestCardGateway(secret: settings.testCardSecret) }
+    /// The simulated card provider's own side (it signs the notifications its stand-in page sends).
+    var simulatedProvider: TestCardGateway { TestCardGateway(secret: settings.testCardSecret) }
 
     private func lock(_ clientID: UUID, now: Date) -> @Sendable (any SQLExecutor) async throws -> Void {
         Self.clientLock(clientID, settings: settings, now: now)
@@ -53,17 +58,29 @@ public struct PaymentService: Sendable {
 
     // MARK: Clients paying
 
-    /// A client pays one of their invoices.
-    /// - `testcard` with `cardToken`: charged at once → `paid` / `partially_paid`.
-    /// - `testcard` without a token: a pending checkout, completed by the gateway's webhook.
-    /// - `banktransfer`: instructions; staff record the payment when the money arrives.
+    /// A client pays one of their invoices, through the gateway's ``PaymentGateway/createPayment(_:)``;
+    /// what happens follows the payment's status:
+    /// - succeeded (`testcard` with a `cardToken`): recorded at once → `paid` / `partially_paid`;
+    /// - requires action (`testcard` without a token): a pending checkout the client completes on
+    ///   the provider's page, recorded by the gateway's webhook;
+    /// - pending (`banktransfer`): the gateway's instructions; staff record the money when it arrives;
+    /// - failed: 402.
+    /// A gateway that keeps its payments at the provider (``GatewayCapabilities/lookup``: Stripe) is
+    /// asked outside any transaction: ``StripePayments/pay(clientID:invoiceID:amount:paymentMethod:idempotencyKey:)``.
+    /// The others keep nothing outside the portal and answer at once, inside the transaction.
     /// `amount` (minor units) defaults to the balance due; less pays part of the invoice.
     public func pay(
-        clientID: UUID, invoiceID: UUID, gateway gatewayName: String, amount: Int64?, cardToken: String?, idempotencyKey: String?
+        clientID: UUID, invoiceID: UUID, gateway gatewayName: String, amount: Int64?, cardToken: String?, paymentMethod: String? = nil,
+        idempotencyKey: String?
     ) async throws -> IdempotentResult<PayOutcome> {
         let key = try IdempotencyGuard.validate(idempotencyKey)
-        guard settings.gateways.contains(gatewayName), ["testcard", "banktransfer"].contains(gatewayName) else {
-            throw BillingError.invalid("payment method must be one of: \(settings.gateways.sorted().joined(separator: ", "))", field: "gateway")
+        let gateway = try gateways.enabledGateway(named: gatewayName)
+        if gateway.capabilities.contains(.lookup) {
+            guard let stripe, stripe.gateway.name == gateway.name else { throw BillingError.invalid("\(gateway.name) is not configured", field: "gateway") }
+            return try await stripe.pay(clientID: clientID, invoiceID: invoiceID, amount: amount, paymentMethod: paymentMethod ?? cardToken, idempotencyKey: key)
+        }
+        if cardToken != nil, !gateway.capabilities.contains(.chargeNow) {
+            throw BillingError.invalid("\(gateway.name) takes no card", field: "card_token")
         }
         if let amount, amount <= 0 { throw BillingError.invalid("the amount must be more than zero", field: "amount") }
         let recordKey = "pay:\(clientID.uuidString.lowercased()):\(key)"
@@ -76,25 +93,31 @@ public struct PaymentService: Sendable {
             let invoice = try await ledger.invoices.find(id: invoiceID, clientID: clientID, lock: true, withLines: false)
             let money = try Self.amountToPay(invoice, requested: amount)
             guard let invoice else { throw BillingError.notFound("invoice") }
+            let request = GatewayPaymentRequest(
+                invoiceID: invoice.id, clientID: clientID, amount: money, attempt: key, paymentMethod: cardToken, confirm: cardToken != nil,
+                reference: invoice.number
+            )
+            let payment: GatewayPayment
+            do { payment = try await gateway.createPayment(request) } catch let error as GatewayError { throw error.forCaller(field: "card_token") }
             let outcome: PayOutcome
-            switch (gatewayName, cardToken) {
-            case ("banktransfer", _):
-                let text = "\(settings.bankTransferInstructions) Reference: \(invoice.number ?? invoice.id.uuidString.lowercased()). Amount: \(money.formatted)."
-                outcome = PayOutcome(result: "instructions", invoice: invoice, instructions: text)
-            case (_, let token?):
-                let transactionID = try TestCardGateway.charge(token: token)
+            switch payment.status {
+            case .succeeded:
                 let result = try await ledger.recordPayment(
-                    on: invoice, amount: money, gateway: TestCardGateway.name, uniqueKey: recordKey, transactionID: transactionID,
-                    note: "Card payment", excessToCredit: false
+                    on: invoice, amount: money, gateway: gateway.name, uniqueKey: recordKey, transactionID: payment.id, note: "Card payment", excessToCredit: false
                 )
                 outcome = PayOutcome.settled(result.invoice, payment: result.payment)
-            case (_, nil):
+            case .pending:
+                outcome = PayOutcome(result: "instructions", invoice: invoice, instructions: payment.instructions ?? "")
+            case .requiresAction:
+                // The client completes it on the provider's page; its signed notification records it.
                 let checkout = CheckoutRepository.Checkout(
-                    id: UUID(), invoiceID: invoice.id, clientID: clientID, gateway: TestCardGateway.name, amount: money, status: .pending,
+                    id: UUID(), invoiceID: invoice.id, clientID: clientID, gateway: gateway.name, amount: money, status: .pending,
                     paymentID: nil, createdAt: now
                 )
                 try await CheckoutRepository(tx).insert(checkout)
                 outcome = PayOutcome(result: "pending", invoice: invoice, checkout: checkout)
+            case .failed:
+                throw BillingError(.paymentDeclined, payment.failureMessage ?? "the payment was declined", field: "card_token")
             }
             try await AuditTrail.record(
                 tx, .paymentStarted, object: AuditObject("invoice", invoiceID), after: ["gateway": gatewayName, "result": outcome.result],
@@ -141,9 +164,12 @@ public struct PaymentService: Sendable {
         idempotencyKey: String?
     ) async throws -> IdempotentResult<PayOutcome> {
         let key = try IdempotencyGuard.validate(idempotencyKey)
-        guard ["banktransfer", "testcard"].contains(gatewayName) else {
+        // Staff record money only for gateways the provider cannot be asked about (what a provider
+        // keeps, Stripe, is recorded from the provider, never typed in).
+        guard let recorded = gateways.named(gatewayName), !recorded.capabilities.contains(.lookup) else {
             throw BillingError.invalid("gateway must be banktransfer or testcard", field: "gateway")
         }
+
         if let transactionID, transactionID.isEmpty || transactionID.count > 200 {
             throw BillingError.invalid("transaction id must be 1-200 characters", field: "transaction_id")
         }
@@ -182,9 +208,20 @@ public struct PaymentService: Sendable {
         guard let original = try await PaymentRepository(database).find(id: paymentID), original.kind == .payment else {
             throw BillingError.notFound("payment")
         }
-        if original.gateway == StripeGateway.name, !toCredit {
-            guard let stripe else { throw BillingError.conflict("Stripe is not an enabled gateway; refund this payment as credit", field: "to_credit") }
-            return try await stripe.refund(staffID: staffID, original: original, amount: amount, idempotencyKey: key)
+        // Money given back through the gateway: only one that can refund (a capability of the
+        // contract); one that reports refund totals (Stripe) is asked before the transaction and
+        // settled against the total, so its refund webhook and this request record it once.
+        let gateway = gateways.named(original.gateway)
+        if !toCredit, original.gateway != "credit" {
+            guard let gateway, gateway.capabilities.contains(.refund) else {
+                throw BillingError.conflict("\(original.gateway) cannot refund this payment here; refund it as credit", field: "to_credit")
+            }
+            if gateway.capabilities.contains(.refundTotals) {
+                guard let stripe, stripe.gateway.name == gateway.name else {
+                    throw BillingError.conflict("\(original.gateway) is not configured; refund this payment as credit", field: "to_credit")
+                }
+                return try await stripe.refund(staffID: staffID, original: original, amount: amount, idempotencyKey: key)
+            }
         }
         let recordKey = "refund:\(staffID.uuidString.lowercased()):\(key)"
         let fingerprint = "payment=\(paymentID.uuidString.lowercased());amount=\(amount.map(String.init) ?? "all");credit=\(toCredit)"
@@ -209,6 +246,16 @@ public struct PaymentService: Sendable {
             }
             let money = Money(minorUnits: value, currency: original.amount.currency)
             let asCredit = toCredit || original.gateway == "credit"
+            if !asCredit, let gateway {
+                if value < remaining, !gateway.capabilities.contains(.partialRefund) {
+                    throw BillingError.invalid("\(gateway.name) refunds only all of a payment", field: "amount")
+                }
+                // Gateways without refund totals keep nothing outside the portal (bank transfer:
+                // staff send the money; the test card: simulated): they acknowledge at once.
+                do {
+                    _ = try await gateway.refund(paymentID: original.transactionID ?? original.id.uuidString.lowercased(), amount: money, idempotencyKey: recordKey)
+                } catch let error as GatewayError { throw error.forCaller(field: "amount") }
+            }
             let (refund, invoice) = try await ledger.recordRefund(
                 of: original, amount: money, uniqueKey: recordKey, transactionID: nil, note: asCredit ? "Refunded as credit" : "Refunded", toCredit: asCredit
             )
@@ -259,17 +306,22 @@ public struct PaymentService: Sendable {
     /// otherwise), then records the payment under the provider's transaction id. A replayed
     /// notification changes nothing and returns the original answer.
     public func handleTestCardWebhook(body: [UInt8], signature: String?) async throws -> IdempotentResult<WebhookOutcome> {
-        guard settings.gateways.contains(TestCardGateway.name) else { throw BillingError.notFound("gateway") }
-        guard gateway.isValid(signature: signature, body: body) else {
-            throw BillingError(.badSignature, "the X-Signature header is missing or does not match the body")
-        }
-        let event: TestCardGateway.Event
+        guard let gateway = try? gateways.enabledGateway(named: TestCardGateway.name) else { throw BillingError.notFound("gateway") }
+        // Verified and read by the gateway (the contract's parseWebhook): a bad signature applies nothing.
+        let parsed: GatewayEvent
         do {
-            event = try JSONDecoder().decode(TestCardGateway.Event.self, from: Data(body))
-        } catch {
-            throw BillingError.invalid("the notification is not a test card event")
+            parsed = try gateway.parseWebhook(body: body, signature: signature, now: clock.now())
+        } catch let error as GatewayError {
+            throw error.kind == .badSignature ? BillingError(.badSignature, error.message) : BillingError.invalid(error.message)
         }
-        guard ["payment.succeeded", "payment.failed"].contains(event.type) else { throw BillingError.invalid("unknown event type", field: "type") }
+        let payment: GatewayPayment
+        switch parsed.kind {
+        case .paymentSucceeded(let value), .paymentFailed(let value): payment = value
+        default: throw BillingError.invalid("unknown event type", field: "type")
+        }
+        let event = TestCardGateway.Event(
+            type: parsed.type, checkoutID: parsed.reference ?? "", transactionID: payment.id, amount: payment.amount.minorUnits, currency: payment.amount.currency.code
+        )
         guard !event.transactionID.isEmpty, event.transactionID.count <= 200 else { throw BillingError.invalid("bad transaction id", field: "transaction_id") }
         guard let checkoutID = UUID(uuidString: event.checkoutID), let checkout = try await CheckoutRepository(database).find(id: checkoutID) else {
             throw BillingError.notFound("checkout")
@@ -280,38 +332,23 @@ public struct PaymentService: Sendable {
         let fingerprint = "checkout=\(event.checkoutID);amount=\(event.amount);currency=\(event.currency)"
         let settings = self.settings
         let now = clock.now()
-        // What the notification changes is recorded as the gateway's doing.
-        var origin = AuditTrail.origin
-        origin.actor = .gateway(TestCardGateway.name)
-        return try await AuditTrail.$origin.withValue(origin) {
-            try await guardian.run(key: recordKey, fingerprint: fingerprint, lock: lock(checkout.clientID, now: now)) { tx in
-                let ledger = BillingLedger(tx: tx, settings: settings, now: now)
-                let checkouts = CheckoutRepository(tx)
-                guard let invoice = try await ledger.invoices.find(id: checkout.invoiceID, lock: true) else { throw BillingError.notFound("invoice") }
-                let amount = Money(minorUnits: event.amount, currency: currency)
-                if event.type == "payment.failed" {
-                    _ = try await checkouts.finish(id: checkout.id, status: .failed, paymentID: nil, now: now)
-                    try await AuditTrail.record(
-                        tx, .paymentFailed, object: AuditObject("invoice", invoice.id), after: ["checkout_id": event.checkoutID, "transaction_id": event.transactionID],
-                        amounts: ["amount": amount], account: checkout.clientID, now: now
-                    )
-                    return WebhookOutcome(event: event.type, checkoutID: event.checkoutID, result: "failed", payment: nil, invoice: InvoiceState(invoice))
-                }
-                let result = try await ledger.recordPayment(
-                    on: invoice, amount: amount, gateway: TestCardGateway.name,
-                    uniqueKey: "testcard:\(event.transactionID)", transactionID: event.transactionID, note: "Card payment (checkout)", excessToCredit: true
-                )
-                _ = try await checkouts.finish(id: checkout.id, status: .completed, paymentID: result.payment.id, now: now)
-                try await AuditTrail.record(
-                    tx, .paymentReceived, object: AuditObject("payment", result.payment.id),
-                    before: ["invoice_status": invoice.status.rawValue], after: ["invoice_status": result.invoice.status.rawValue, "gateway": TestCardGateway.name, "transaction_id": event.transactionID],
-                    amounts: ["amount": amount, "credited": result.credited], account: checkout.clientID, now: now
-                )
-                return WebhookOutcome(
-                    event: event.type, checkoutID: event.checkoutID, result: result.invoice.status == .paid ? "paid" : "partially_paid",
-                    payment: PaymentRecord(result.payment), invoice: InvoiceState(result.invoice)
-                )
+        return try await guardian.run(key: recordKey, fingerprint: fingerprint, lock: lock(checkout.clientID, now: now)) { tx in
+            let ledger = BillingLedger(tx: tx, settings: settings, now: now)
+            let checkouts = CheckoutRepository(tx)
+            guard let invoice = try await ledger.invoices.find(id: checkout.invoiceID, lock: true) else { throw BillingError.notFound("invoice") }
+            if event.type == "payment.failed" {
+                _ = try await checkouts.finish(id: checkout.id, status: .failed, paymentID: nil, now: now)
+                return WebhookOutcome(event: event.type, checkoutID: event.checkoutID, result: "failed", payment: nil, invoice: InvoiceState(invoice))
             }
+            let result = try await ledger.recordPayment(
+                on: invoice, amount: Money(minorUnits: event.amount, currency: currency), gateway: TestCardGateway.name,
+                uniqueKey: "testcard:\(event.transactionID)", transactionID: event.transactionID, note: "Card payment (checkout)", excessToCredit: true
+            )
+            _ = try await checkouts.finish(id: checkout.id, status: .completed, paymentID: result.payment.id, now: now)
+            return WebhookOutcome(
+                event: event.type, checkoutID: event.checkoutID, result: result.invoice.status == .paid ? "paid" : "partially_paid",
+                payment: PaymentRecord(result.payment), invoice: InvoiceState(result.invoice)
+            )
         }
     }
 
@@ -324,7 +361,7 @@ public struct PaymentService: Sendable {
             type: succeed ? "payment.succeeded" : "payment.failed", checkoutID: checkout.id.uuidString.lowercased(),
             transactionID: TestCardGateway.newTransactionID(), amount: checkout.amount.minorUnits, currency: checkout.amount.currency.code
         )
-        let signed = try gateway.signedEvent(event)
+        let signed = try simulatedProvider.signedEvent(event)
         return try await handleTestCardWebhook(body: signed.body, signature: signed.signature)
     }
 

@@ -169,16 +169,10 @@ struct BillingAPIController: Sendable {
         let account = try context.requireAccount()
         let invoiceID = try context.id(what: "invoice")
         let input = try await BillingJSON.decode(Pay.self, from: request, context: context)
-        if input.gateway == StripeGateway.name, let stripe = billing.stripe {
-            let result = try await stripe.pay(
-                clientID: account.id, invoiceID: invoiceID, amount: input.amount, paymentMethod: input.paymentMethod,
-                idempotencyKey: request.headers[BillingJSON.idempotencyKey]
-            )
-            return BillingJSON.idempotent(result, status: result.value.result == "pending" ? .accepted : .ok)
-        }
+        // Every gateway through one call: the service asks the gateway by the contract.
         let result = try await billing.payments.pay(
             clientID: account.id, invoiceID: invoiceID, gateway: input.gateway, amount: input.amount, cardToken: input.cardToken,
-            idempotencyKey: request.headers[BillingJSON.idempotencyKey]
+            paymentMethod: input.paymentMethod, idempotencyKey: request.headers[BillingJSON.idempotencyKey]
         )
         return BillingJSON.idempotent(result, status: result.value.result == "pending" ? .accepted : .ok)
     }

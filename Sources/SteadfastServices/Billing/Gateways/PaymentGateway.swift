@@ -12,10 +12,16 @@ import SteadfastDomain
 public protocol PaymentGateway: Sendable {
     /// `banktransfer`, `testcard`, `stripe`: the name in `billing.gateways` and on payments.
     var name: String { get }
+    /// What this gateway can do. Callers check it before calling: a call outside it throws
+    /// ``GatewayError`` of kind `.unsupported` (bank transfer cannot charge off-session), never crashes.
+    var capabilities: GatewayCapabilities { get }
     /// Starts (and, with a payment method and `confirm`, completes) a payment for an invoice.
     func createPayment(_ request: GatewayPaymentRequest) async throws -> GatewayPayment
     /// Confirms (captures) a payment created earlier.
     func confirm(paymentID: String, idempotencyKey: String) async throws -> GatewayPayment
+    /// The payment as the provider sees it now: how the client's return from a card page is
+    /// checked (the browser's word is never taken for it).
+    func payment(id: String) async throws -> GatewayPayment
     /// Gives back `amount` (all of it when `nil`) of a payment.
     func refund(paymentID: String, amount: Money?, idempotencyKey: String) async throws -> GatewayRefund
     /// Starts saving a payment method for a customer, to charge later without them.
@@ -25,6 +31,46 @@ public protocol PaymentGateway: Sendable {
     /// Verifies a provider notification's signature and reads it. Throws ``GatewayError`` with
     /// kind `.badSignature` when the signature is missing or wrong: nothing may be applied then.
     func parseWebhook(body: [UInt8], signature: String?, now: Date) throws -> GatewayEvent
+}
+
+/// What a gateway can do (``PaymentGateway/capabilities``).
+public struct GatewayCapabilities: OptionSet, Sendable, Hashable, CustomStringConvertible {
+    public let rawValue: Int
+    public init(rawValue: Int) { self.rawValue = rawValue }
+
+    /// Takes the money at once when the request names a payment method (a card token, a `pm_...`).
+    public static let chargeNow = GatewayCapabilities(rawValue: 1 << 0)
+    /// Payments the client completes on a page (the test card's checkout page, Stripe's card element).
+    public static let clientCompletes = GatewayCapabilities(rawValue: 1 << 1)
+    /// Payments that wait for money sent outside the portal, recorded by staff (bank transfer).
+    public static let settledByStaff = GatewayCapabilities(rawValue: 1 << 2)
+    /// ``PaymentGateway/confirm(paymentID:idempotencyKey:)``.
+    public static let confirm = GatewayCapabilities(rawValue: 1 << 3)
+    /// ``PaymentGateway/payment(id:)``: the provider can be asked what became of a payment.
+    public static let lookup = GatewayCapabilities(rawValue: 1 << 4)
+    /// ``PaymentGateway/refund(paymentID:amount:idempotencyKey:)`` of all of a payment.
+    public static let refund = GatewayCapabilities(rawValue: 1 << 5)
+    /// Refunds of part of a payment.
+    public static let partialRefund = GatewayCapabilities(rawValue: 1 << 6)
+    /// The provider reports each payment's total refunded (its refunds are settled against that
+    /// total, so the refund call and the provider's notification record it once).
+    public static let refundTotals = GatewayCapabilities(rawValue: 1 << 7)
+    /// ``PaymentGateway/savePaymentMethod(customerID:idempotencyKey:)``.
+    public static let saveMethod = GatewayCapabilities(rawValue: 1 << 8)
+    /// ``PaymentGateway/chargeSaved(_:)``: charging a saved method without the client.
+    public static let offSession = GatewayCapabilities(rawValue: 1 << 9)
+    /// ``PaymentGateway/parseWebhook(body:signature:now:)``: signed notifications.
+    public static let webhooks = GatewayCapabilities(rawValue: 1 << 10)
+
+    static let names: [(GatewayCapabilities, String)] = [
+        (.chargeNow, "charge_now"), (.clientCompletes, "client_completes"), (.settledByStaff, "settled_by_staff"), (.confirm, "confirm"),
+        (.lookup, "lookup"), (.refund, "refund"), (.partialRefund, "partial_refund"), (.refundTotals, "refund_totals"),
+        (.saveMethod, "save_method"), (.offSession, "off_session"), (.webhooks, "webhooks"),
+    ]
+
+    /// The names of what is in the set, in a fixed order (`charge_now`, `refund`...).
+    public var names: [String] { Self.names.filter { contains($0.0) }.map(\.1) }
+    public var description: String { names.joined(separator: ",") }
 }
 
 /// A payment to make for an invoice.
@@ -39,8 +85,14 @@ public struct GatewayPaymentRequest: Sendable, Equatable {
     public var paymentMethod: String?
     /// Charge at once (the payment method is given) instead of returning a pending payment.
     public var confirm: Bool
+    /// What the payer quotes with the money (the invoice number), for gateways that need one.
+    public var reference: String?
 
-    public init(invoiceID: UUID, clientID: UUID, amount: Money, attempt: String, customerID: String? = nil, paymentMethod: String? = nil, confirm: Bool) {
+    public init(
+        invoiceID: UUID, clientID: UUID, amount: Money, attempt: String, customerID: String? = nil, paymentMethod: String? = nil, confirm: Bool,
+        reference: String? = nil
+    ) {
+        self.reference = reference
         self.invoiceID = invoiceID
         self.clientID = clientID
         self.amount = amount
@@ -78,13 +130,22 @@ public struct GatewayPayment: Sendable, Equatable {
     public var clientSecret: String?
     /// Why it failed, as the provider said.
     public var failureMessage: String?
+    /// The payment method the provider charged (Stripe: `pm_...`), when it says.
+    public var paymentMethod: String?
+    /// What the client is told to do (bank transfer: where to send the money).
+    public var instructions: String?
 
-    public init(id: String, status: Status, amount: Money, clientSecret: String? = nil, failureMessage: String? = nil) {
+    public init(
+        id: String, status: Status, amount: Money, clientSecret: String? = nil, failureMessage: String? = nil, paymentMethod: String? = nil,
+        instructions: String? = nil
+    ) {
         self.id = id
         self.status = status
         self.amount = amount
         self.clientSecret = clientSecret
         self.failureMessage = failureMessage
+        self.paymentMethod = paymentMethod
+        self.instructions = instructions
     }
 }
 
@@ -133,11 +194,15 @@ public struct GatewayEvent: Sendable, Equatable {
     /// The provider's event type (`payment_intent.succeeded`...).
     public var type: String
     public var kind: Kind
+    /// The portal's own reference the provider echoes back (the test card's checkout id), when
+    /// it has one; Stripe's events are matched by their PaymentIntent instead.
+    public var reference: String?
 
-    public init(id: String, type: String, kind: Kind) {
+    public init(id: String, type: String, kind: Kind, reference: String? = nil) {
         self.id = id
         self.type = type
         self.kind = kind
+        self.reference = reference
     }
 }
 

@@ -6,6 +6,9 @@ import SteadfastDomain
 /// provider page (a checkout) and its signed webhook.
 extension TestCardGateway: PaymentGateway {
     public var name: String { Self.name }
+    /// No lookup (the simulated provider keeps nothing) and no off-session charges of saved
+    /// cards (it saves none); refunds are acknowledged at once.
+    public var capabilities: GatewayCapabilities { [.chargeNow, .clientCompletes, .refund, .partialRefund, .webhooks] }
 
     public func createPayment(_ request: GatewayPaymentRequest) async throws -> GatewayPayment {
         guard request.confirm, let token = request.paymentMethod else {
@@ -22,20 +25,21 @@ extension TestCardGateway: PaymentGateway {
         throw GatewayError(.unsupported, "test card payments are confirmed on the provider page")
     }
 
+    public func payment(id: String) async throws -> GatewayPayment {
+        throw GatewayError(.unsupported, "the test card provider keeps no payments to look up")
+    }
+
     public func refund(paymentID: String, amount: Money?, idempotencyKey: String) async throws -> GatewayRefund {
         guard let amount else { throw GatewayError(.unsupported, "say how much of a test card payment is refunded") }
         return GatewayRefund(id: "tcr_\(idempotencyKey)", paymentID: paymentID, amount: amount, succeeded: true)
     }
 
     public func savePaymentMethod(customerID: String, idempotencyKey: String) async throws -> GatewaySetup {
-        GatewaySetup(id: "tcs_\(idempotencyKey)", clientSecret: nil)
+        throw GatewayError(.unsupported, "the test card gateway saves no cards")
     }
 
     public func chargeSaved(_ request: GatewayPaymentRequest) async throws -> GatewayPayment {
-        try await createPayment(GatewayPaymentRequest(
-            invoiceID: request.invoiceID, clientID: request.clientID, amount: request.amount, attempt: request.attempt,
-            customerID: request.customerID, paymentMethod: request.paymentMethod ?? "tok_visa", confirm: true
-        ))
+        throw GatewayError(.unsupported, "the test card gateway saves no cards to charge off-session")
     }
 
     public func parseWebhook(body: [UInt8], signature: String?, now: Date) throws -> GatewayEvent {
@@ -47,12 +51,12 @@ extension TestCardGateway: PaymentGateway {
         }
         let payment = GatewayPayment(id: event.transactionID, status: .succeeded, amount: Money(minorUnits: event.amount, currency: currency))
         switch event.type {
-        case "payment.succeeded": return GatewayEvent(id: event.transactionID, type: event.type, kind: .paymentSucceeded(payment))
+        case "payment.succeeded": return GatewayEvent(id: event.transactionID, type: event.type, kind: .paymentSucceeded(payment), reference: event.checkoutID)
         case "payment.failed":
             var failed = payment
             failed.status = .failed
-            return GatewayEvent(id: event.transactionID, type: event.type, kind: .paymentFailed(failed))
-        default: return GatewayEvent(id: event.transactionID, type: event.type, kind: .ignored)
+            return GatewayEvent(id: event.transactionID, type: event.type, kind: .paymentFailed(failed), reference: event.checkoutID)
+        default: return GatewayEvent(id: event.transactionID, type: event.type, kind: .ignored, reference: event.checkoutID)
         }
     }
 }

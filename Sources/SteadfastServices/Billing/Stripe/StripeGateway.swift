@@ -6,6 +6,9 @@ import SteadfastDomain
 public struct StripeGateway: PaymentGateway {
     public static let name = "stripe"
     public var name: String { Self.name }
+    public var capabilities: GatewayCapabilities {
+        [.chargeNow, .clientCompletes, .confirm, .lookup, .refund, .partialRefund, .refundTotals, .saveMethod, .offSession, .webhooks]
+    }
 
     public let client: StripeClient
     public let signature: StripeSignature
@@ -27,6 +30,10 @@ public struct StripeGateway: PaymentGateway {
 
     public func confirm(paymentID: String, idempotencyKey: String) async throws -> GatewayPayment {
         try Self.payment(try await client.confirmPaymentIntent(id: paymentID, idempotencyKey: idempotencyKey))
+    }
+
+    public func payment(id: String) async throws -> GatewayPayment {
+        try Self.payment(try await client.paymentIntent(id: id))
     }
 
     public func refund(paymentID: String, amount: Money?, idempotencyKey: String) async throws -> GatewayRefund {
@@ -111,7 +118,7 @@ public struct StripeGateway: PaymentGateway {
         }
         return GatewayPayment(
             id: intent.id, status: status, amount: Money(minorUnits: intent.amount, currency: try currency(intent.currency)),
-            clientSecret: intent.clientSecret, failureMessage: intent.lastPaymentError?.message
+            clientSecret: intent.clientSecret, failureMessage: intent.lastPaymentError?.message, paymentMethod: intent.paymentMethod
         )
     }
 

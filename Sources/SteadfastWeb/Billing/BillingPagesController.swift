@@ -27,6 +27,8 @@ struct BillingPagesController: Sendable {
         router.get("clientarea/invoices/{id}/print", use: printable)
         router.post("clientarea/invoices/{id}/pay", use: pay)
         router.post("clientarea/invoices/{id}/apply-credit", use: applyCredit)
+        router.post("clientarea/invoices/{id}/card", use: cardPage)
+        router.post("clientarea/invoices/{id}/card/return", use: cardReturn)
         router.get("clientarea/checkouts/{id}", use: checkoutPage)
         router.post("clientarea/checkouts/{id}", use: completeCheckout)
         router.get("clientarea/credit", use: credit)
@@ -227,10 +229,12 @@ struct BillingPagesController: Sendable {
         values["idempotencyKey"] = PageValues.newKey()
         values["creditKey"] = PageValues.newKey()
         if credit.isPositive { values["credit"] = PageValues.money(credit) }
-        // Stripe needs its card element page, which is not built yet: it is paid through the API
-        // (docs/billing.md, "Stripe"), so the form offers only what it can complete.
+        // Stripe is paid on its own card page ("Pay by card"), which needs the publishable key.
         values["gateways"] = billing.settings.gateways.filter { $0 != StripeGateway.name }.sorted()
             .map { ["value": $0, "label": $0 == "testcard" ? "Card (test gateway)" : "Bank transfer"] }
+        if let stripe = billing.stripe, stripe.gateway.publishableKey != nil {
+            values["cardPayment"] = ["key": PageValues.newKey()]
+        }
         let payments = try await billing.invoices.payments(invoiceID: invoice.id)
         values["payments"] = payments.map(PageValues.payment)
         values["hasPayments"] = !payments.isEmpty
@@ -269,6 +273,51 @@ struct BillingPagesController: Sendable {
         let form = try await FormFields.read(request, context: context)
         _ = try await billing.payments.applyCredit(clientID: account.id, invoiceID: invoiceID, amount: nil, idempotencyKey: form["idempotency_key"])
         context.flash(.success, "Your credit was applied to this invoice.")
+        return redirect(to: "/clientarea/invoices/\(invoiceID.text)")
+    }
+
+    /// "Pay by card": a PaymentIntent for the balance (the form's one-time key makes a reload or a
+    /// double click the same PaymentIntent), and the page with Stripe's card element. Its
+    /// Content-Security-Policy adds Stripe.js's origin, and nothing else.
+    @Sendable func cardPage(_ request: Request, context: PortalRequestContext) async throws -> Response {
+        let account = try account(context)
+        let invoiceID = try context.id(what: "invoice")
+        guard let stripe = billing.stripe, let publishableKey = stripe.gateway.publishableKey else { throw BillingError.notFound("invoice") }
+        let form = try await FormFields.read(request, context: context)
+        let result = try await stripe.pay(clientID: account.id, invoiceID: invoiceID, amount: nil, paymentMethod: nil, idempotencyKey: form["idempotency_key"])
+        guard result.value.result == "pending", let intent = result.value.paymentIntent, let secret = result.value.clientSecret else {
+            // Paid meanwhile (this key's PaymentIntent succeeded): the invoice says so.
+            return redirect(to: "/clientarea/invoices/\(invoiceID.text)")
+        }
+        let invoice = try await ownInvoice(account, context)
+        var response = pages.page("billing/card-payment", title: "Pay by card", values: [
+            "id": invoiceID.text, "number": invoice.number ?? "", "amount": PageValues.money(invoice.balanceDue), "publishableKey": publishableKey,
+            "clientSecret": secret, "paymentIntent": intent, "scriptURL": stripe.scriptURL,
+        ], context: context)
+        let origins = stripe.pageOrigins
+        response.headers[.init("Content-Security-Policy")!] = PageRenderer.cardPagePolicy(scriptOrigin: origins.script, apiOrigin: origins.api)
+        return response
+    }
+
+    /// The return from the card page: the portal asks Stripe about the PaymentIntent (the
+    /// browser's word is not taken) and records the payment once, as the webhook would.
+    @Sendable func cardReturn(_ request: Request, context: PortalRequestContext) async throws -> Response {
+        let account = try account(context)
+        let invoiceID = try context.id(what: "invoice")
+        guard let stripe = billing.stripe else { throw BillingError.notFound("invoice") }
+        let form = try await FormFields.read(request, context: context)
+        let outcome = try await stripe.completeCardPage(
+            clientID: account.id, invoiceID: invoiceID, paymentIntentID: form["payment_intent"] ?? "", saveCard: form["save_card"] == "1"
+        )
+        switch outcome.result {
+        case .paid, .partiallyPaid:
+            let saved = outcome.savedCard.map { " Your \($0.brand) card ending in \($0.last4) is saved for future invoices." } ?? ""
+            context.flash(.success, "Thank you: your payment was received.\(saved)")
+        case .pending:
+            context.flash(.info, "Your card payment is not complete yet. This page shows it as soon as Stripe confirms it.")
+        case .declined:
+            context.flash(.error, "The card payment was declined; nothing was charged. \(outcome.failureMessage ?? "") Try again or choose another way to pay.")
+        }
         return redirect(to: "/clientarea/invoices/\(invoiceID.text)")
     }
 

@@ -12,11 +12,11 @@ struct AssetsController: Sendable {
 
     let assets: [String: Asset]
 
-    /// Loads `site.css` and `site.js` from the target's resources.
+    /// Loads `site.css`, `site.js` and the card page's `card-payment.js` from the target's resources.
     static func load() throws -> AssetsController {
         guard let directory = Bundle.module.resourceURL?.appendingPathComponent("Assets") else { throw AssetsMissing() }
         var assets: [String: Asset] = [:]
-        for (name, type) in [("site.css", "text/css; charset=utf-8"), ("site.js", "text/javascript; charset=utf-8")] {
+        for (name, type) in [("site.css", "text/css; charset=utf-8"), ("site.js", "text/javascript; charset=utf-8"), ("card-payment.js", "text/javascript; charset=utf-8")] {
             let data = try Data(contentsOf: directory.appendingPathComponent(name))
             assets[name] = Asset(body: ByteBuffer(bytes: data), contentType: type)
         }

@@ -66,8 +66,18 @@ public struct PageRenderer: Sendable {
         headers[.cacheControl] = "no-store"
         headers[.init("X-Frame-Options")!] = "DENY"
         headers[.init("X-Content-Type-Options")!] = "nosniff"
-        headers[.init("Content-Security-Policy")!] = "default-src 'self'; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'"
+        headers[.init("Content-Security-Policy")!] = contentSecurityPolicy
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: html)))
+    }
+
+    /// Every page's policy: nothing from other origins, no inline scripts.
+    static let contentSecurityPolicy = "default-src 'self'; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'"
+
+    /// The policy of a page that loads a payment provider's script (the card page, and only it):
+    /// the page's usual policy plus `scriptOrigin` for scripts and frames and `apiOrigin` for
+    /// the script's requests (docs/billing.md, "The card page").
+    static func cardPagePolicy(scriptOrigin: String, apiOrigin: String) -> String {
+        contentSecurityPolicy + "; script-src 'self' \(scriptOrigin); frame-src \(scriptOrigin); connect-src 'self' \(apiOrigin)"
     }
 
     /// The HTML page for an error, inside the layout (with the visitor's log-in state).

@@ -28,6 +28,9 @@ import Testing
         ("GET", "/clientarea/invoices/{id}/print", .invoice),
         ("POST", "/clientarea/invoices/{id}/pay", .invoice),
         ("POST", "/clientarea/invoices/{id}/apply-credit", .invoice),
+        // The card page (stripe gateway): 404 here without it; StripeLiveTests walks both as another client with it.
+        ("POST", "/clientarea/invoices/{id}/card", .invoice),
+        ("POST", "/clientarea/invoices/{id}/card/return", .invoice),
         ("GET", "/clientarea/checkouts/{id}", .checkout),
         ("POST", "/clientarea/checkouts/{id}", .checkout),
         ("POST", "/cart/items/{id}/delete", .cartItem),

@@ -22,7 +22,7 @@ public final class LocalStripeServer: Sendable {
     private let logPath: String
 
     static let launcher = """
-        import logging, os, re, signal, socket, sys
+        import json, logging, os, re, signal, socket, sys
         from aiohttp import web
         from localstripe import server
         server.store.dump_to_disk = lambda: None
@@ -43,6 +43,33 @@ public final class LocalStripeServer: Sendable {
             return web.Response()
         server.app.middlewares.append(kill_after)
         server.app.router.add_post("/_config/steadfast/kill-after", arm)
+        # The card element's part of Stripe.js that localstripe's mock lacks (see the JS file):
+        # appended to the mock it serves, and the route it calls.
+        from localstripe.resources import PaymentIntent, PaymentMethod
+        from localstripe.errors import UserError
+        with open(sys.argv[2]) as extension_file:
+            extension = extension_file.read()
+        @web.middleware
+        async def card_element(request, handler):
+            response = await handler(request)
+            if request.method == "GET" and request.path == "/js.stripe.com/v3/":
+                return web.Response(text=response.text + "\\n" + extension, content_type="application/javascript")
+            return response
+        async def confirm_card_payment(request):
+            data = json.loads(await request.text())
+            intent = PaymentIntent._api_retrieve(request.match_info["id"])
+            if data.get("client_secret") != intent.client_secret:
+                raise UserError(401, "Unauthorized")
+            method = PaymentMethod._api_create(type="card", card=data.get("card"))
+            if data.get("setup_future_usage") and intent.customer:
+                PaymentMethod._api_attach(method.id, customer=intent.customer)
+            if intent.latest_charge is not None and intent.latest_charge.status == "failed":
+                intent.latest_charge = None  # Stripe lets the client try another card
+            intent.payment_method = method.id
+            intent._confirm(on_failure_now=intent._report_failure)
+            return server.json_response(intent._export())
+        server.app.middlewares.append(card_element)
+        server.app.router.add_post("/_config/steadfast/confirm-card-payment/{id}", confirm_card_payment)
         log = logging.getLogger("aiohttp.access")
         log.setLevel(logging.DEBUG)
         log.addHandler(logging.StreamHandler())
@@ -51,6 +78,11 @@ public final class LocalStripeServer: Sendable {
         sock.bind(("127.0.0.1", int(sys.argv[1])))
         web.run_app(server.app, sock=sock, access_log=log, print=None)
         """
+
+    /// What the harness appends to localstripe's Stripe.js mock (`Tests/Browser/stripe_card_element.js`).
+    static var cardElementScript: String {
+        TestPaths.packageRoot.appendingPathComponent("Tests/Browser/stripe_card_element.js").path
+    }
 
     private init(port: Int, process: Process, logPath: String) {
         self.port = port
@@ -68,7 +100,7 @@ public final class LocalStripeServer: Sendable {
             let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
             let process = Process()
             process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            process.arguments = ["python3", "-c", launcher, String(port)]
+            process.arguments = ["python3", "-c", launcher, String(port), Self.cardElementScript]
             process.standardOutput = log
             process.standardError = log
             process.standardInput = FileHandle.nullDevice

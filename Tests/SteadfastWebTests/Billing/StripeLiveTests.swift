@@ -8,6 +8,7 @@ import Testing
 /// signed webhooks delivered twice at once to both nodes, refunds confirmed by webhook.
 @Suite(.serialized) struct StripeLiveTests {
     static let webhookSecret = "whsec_steadfast_live_tests_0123456789"
+    static let publishableKey = "pk_test_steadfast_live_tests"
 
     struct Setup {
         let stripe: LocalStripeServer
@@ -26,6 +27,7 @@ import Testing
             let live = try await BillingLive.start(.postgres, name: name, settings: [
                 "billing.gateways=banktransfer,testcard,stripe", "billing.stripe.api_base=\(stripe.apiBase)",
                 "billing.stripe.secret_key=\(LocalStripeServer.secretKey)", "billing.stripe.webhook_secret=\(webhookSecret)",
+                "billing.stripe.publishable_key=\(publishableKey)",
             ] + settings, perNode: perNode)
             return Setup(stripe: stripe, live: live)
         } catch {
@@ -128,9 +130,10 @@ import Testing
         let intent2 = try await stripe.request("GET", "/v1/payment_intents/\(pendingIntent)", form: nil).json
         #expect(intent2["customer"] as? String == atStripe["customer"] as? String)
 
-        // The HTML invoice page does not offer Stripe (no card element page yet), and never labels it as something else.
+        // The HTML invoice page offers Stripe as "Pay by card" (its own page), never as an option of the other form.
         let page = try await client.get("/clientarea/invoices/\(second)")
         #expect(page.status == 200 && page.body.contains("value=\"banktransfer\"") && !page.body.contains("value=\"stripe\""))
+        #expect(page.body.contains("action=\"/clientarea/invoices/\(second)/card\"") && page.body.contains("Pay by card"))
 
         // Another client's invoice is 404, and Stripe is not called for it.
         let other = try await live.client("other")
@@ -239,5 +242,134 @@ import Testing
         #expect(!stripe.log().contains("failed with response code"), "\(stripe.tailOfLog())")
         #expect(try await stripePayments(live, invoice: invoice).count == 1)
         #expect(try await live.staff.get("/api/v1/admin/invoices/\(invoice)").json["status"] as? String == "paid")
+    }
+
+    /// A CSRF token for `client`'s HTML form posts, read from one of its pages on `node`.
+    static func csrf(_ client: HTTPTestClient, invoice: String) async throws -> String {
+        let page = try await client.get("/clientarea/invoices/\(invoice)")
+        return try #require(page.body.firstMatch(of: /name="_csrf" value="([^"]+)"/)?.1, "\(page.status) \(page.body.prefix(300))").description
+    }
+
+    /// What the card element does in the browser, through localstripe's API: the card is set on
+    /// the PaymentIntent, then confirmed (localstripe cannot do both in one call).
+    static func payOnStripesPage(_ stripe: LocalStripeServer, intent: String, card: String = "pm_card_visa") async throws -> [String: Any] {
+        let attached = try await stripe.request("POST", "/v1/payment_intents/\(intent)", form: [("payment_method", card)])
+        #expect(attached.status == 200, "\(attached.json)")
+        let confirmed = try await stripe.request("POST", "/v1/payment_intents/\(intent)/confirm", form: [])
+        #expect(confirmed.status == 200, "\(confirmed.json)")
+        return confirmed.json
+    }
+
+    /// The card page over HTTP (the browser walk is `BrowserCardLiveTests`): "Pay by card" makes
+    /// one PaymentIntent per form key and serves Stripe.js from the configured origin under a
+    /// Content-Security-Policy that adds exactly that origin; the return is checked at Stripe:
+    /// before the client confirmed it records nothing, after it records the payment once and can
+    /// save the card; another client, or another invoice's PaymentIntent, is 404.
+    @Test func theCardPageAndTheReturnAreCheckedAtStripe() async throws {
+        let setup = try await Self.start("stripepage")
+        defer { setup.stop() }
+        let (stripe, live) = (setup.stripe, setup.live)
+        let client = try await live.client()
+        let (_, invoice) = try await live.order(client)
+        let (_, otherInvoice) = try await live.order(client)
+        let csrf = try await Self.csrf(client, invoice: invoice)
+        let key = UUID().uuidString
+        let page = try await client.postForm("/clientarea/invoices/\(invoice)/card", ["_csrf": csrf, "idempotency_key": key])
+        #expect(page.status == 200, "\(page.body.prefix(500))")
+        let intent = try #require(page.body.firstMatch(of: /name="payment_intent" value="(pi_[A-Za-z0-9]+)"/)?.1).description
+        let origin = stripe.apiBase
+        #expect(page.body.contains("<script src=\"\(origin)/js.stripe.com/v3/\"></script>") && page.body.contains("/assets/card-payment.js"))
+        #expect(page.body.contains("data-publishable-key=\"\(Self.publishableKey)\"") && page.body.contains("data-client-secret=\"\(intent)_secret"))
+        #expect(page.header("Content-Security-Policy") == "default-src 'self'; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'; script-src 'self' \(origin); frame-src \(origin); connect-src 'self' \(origin)")
+        // Every other page keeps the strict policy.
+        #expect(try await client.get("/clientarea/invoices/\(invoice)").header("Content-Security-Policy") == "default-src 'self'; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'")
+        // The script asset is served.
+        let script = try await client.get("/assets/card-payment.js")
+        #expect(script.status == 200 && script.body.contains("confirmCardPayment"))
+        // A reload (same form key, on the other node) is the same PaymentIntent.
+        let again = try await client.pointed(at: live.node(1).baseURL).postForm("/clientarea/invoices/\(invoice)/card", ["_csrf": csrf, "idempotency_key": key])
+        #expect(again.status == 200 && again.body.contains("value=\"\(intent)\""))
+        #expect(stripe.log().components(separatedBy: "\"POST /v1/payment_intents HTTP").count - 1 == 1, "\(stripe.tailOfLog())")
+
+        // Returning before the card was confirmed at Stripe (a forged or early return) records nothing.
+        let early = try await client.postForm("/clientarea/invoices/\(invoice)/card/return", ["_csrf": csrf, "payment_intent": intent])
+        #expect(early.status == 303)
+        #expect(try await stripePayments(live, invoice: invoice).isEmpty)
+        #expect(try await client.get("/clientarea/invoices/\(invoice)").body.contains("not complete yet"))
+        // Another client, and another invoice of the same client, do not reach this PaymentIntent.
+        let other = try await live.client("other")
+        let otherPage = try await other.get("/clientarea/invoices")
+        let otherToken = try #require(otherPage.body.firstMatch(of: /name="_csrf" value="([^"]+)"/)?.1).description
+        #expect(try await other.postForm("/clientarea/invoices/\(invoice)/card", ["_csrf": otherToken, "idempotency_key": UUID().uuidString]).status == 404)
+        #expect(try await other.postForm("/clientarea/invoices/\(invoice)/card/return", ["_csrf": otherToken, "payment_intent": intent]).status == 404)
+        #expect(try await client.postForm("/clientarea/invoices/\(otherInvoice)/card/return", ["_csrf": csrf, "payment_intent": intent]).status == 404)
+        #expect(try await client.postForm("/clientarea/invoices/\(invoice)/card/return", ["_csrf": csrf, "payment_intent": "pi_x/../v1"]).status == 400)
+
+        // The client pays on Stripe's page, then returns, asking to save the card: one payment, the card saved.
+        let card = try await stripe.paymentMethod(card: "4242424242424242")
+        _ = try await Self.payOnStripesPage(stripe, intent: intent, card: card)
+        let returned = try await client.postForm("/clientarea/invoices/\(invoice)/card/return", ["_csrf": csrf, "payment_intent": intent, "save_card": "1"])
+        #expect(returned.status == 303 && returned.header("Location") == "/clientarea/invoices/\(invoice)")
+        let shown = try await client.get("/clientarea/invoices/\(invoice)").body
+        #expect(shown.contains("your payment was received") && shown.contains("ending in 4242"), "\(shown.prefix(2000))")
+        // Returning again (a reload of the return) records nothing more.
+        #expect(try await client.postForm("/clientarea/invoices/\(invoice)/card/return", ["_csrf": csrf, "payment_intent": intent]).status == 303)
+        let payments = try await stripePayments(live, invoice: invoice)
+        #expect(payments.count == 1 && payments.first?["transaction_id"] as? String == intent, "\(payments)")
+        let state = try await live.staff.get("/api/v1/admin/invoices/\(invoice)").json
+        #expect(state["status"] as? String == "paid" && state["amount_paid"] as? Int == state["total"] as? Int)
+        let cards = try await client.get("/api/v1/me/payment-methods").json["items"] as? [[String: Any]] ?? []
+        #expect(cards.map { $0["id"] as? String } == [card] && cards.first?["last4"] as? String == "4242", "\(cards)")
+    }
+
+    /// Issue 17: "the client's return and the webhook at the same moment". Round after round, the
+    /// client's return from the card page on node A and Stripe's `payment_intent.succeeded` on
+    /// node B are sent at once: one payment, one charge at Stripe, the invoice paid once.
+    @Test func theClientsReturnAndTheWebhookAtTheSameMomentApplyThePaymentOnce() async throws {
+        let setup = try await Self.start("stripereturn")
+        defer { setup.stop() }
+        let (stripe, live) = (setup.stripe, setup.live)
+        let client = try await live.client()
+        let nodeA = client.pointed(at: live.node(0).baseURL)
+        let rounds = 6
+        for round in 0..<rounds {
+            let (_, invoice) = try await live.order(client)
+            let csrf = try await Self.csrf(nodeA, invoice: invoice)
+            let pending = try await nodeA.postJSON("/api/v1/invoices/\(invoice)/pay", ["gateway": "stripe"], headers: ["Idempotency-Key": UUID().uuidString])
+            #expect(pending.status == 202, "\(pending.body)")
+            let intent = try #require(pending.json["payment_intent"] as? String)
+            let confirmed = try await Self.payOnStripesPage(stripe, intent: intent)
+            #expect(confirmed["status"] as? String == "succeeded", "\(confirmed)")
+            let event = try Self.signedEvent(type: "payment_intent.succeeded", object: confirmed)
+            let nodeB = live.node(1)
+            // Both at once; which one wins differs from round to round.
+            let (returned, delivered) = try await withThrowingTaskGroup(of: (String, Int).self) { group in
+                group.addTask {
+                    let answer = try await nodeA.postForm("/clientarea/invoices/\(invoice)/card/return", ["_csrf": csrf, "payment_intent": intent])
+                    return ("return", answer.status)
+                }
+                group.addTask {
+                    let answer = try await self.deliver((event.body, event.signature), to: nodeB)
+                    return ("webhook", answer.status)
+                }
+                var statuses: [String: Int] = [:]
+                for try await (name, status) in group { statuses[name] = status }
+                return (statuses["return"], statuses["webhook"])
+            }
+            #expect(returned == 303 && delivered == 200, "round \(round): return \(String(describing: returned)), webhook \(String(describing: delivered))")
+            let payments = try await stripePayments(live, invoice: invoice)
+            #expect(payments.count == 1 && payments.first?["transaction_id"] as? String == intent, "round \(round): \(payments)")
+            let state = try await live.staff.get("/api/v1/admin/invoices/\(invoice)").json
+            #expect(state["status"] as? String == "paid" && state["amount_paid"] as? Int == state["total"] as? Int, "round \(round): \(state)")
+            #expect(state["amount_received"] as? Int == state["total"] as? Int, "round \(round): paid once, not twice")
+            // One charge at Stripe for this PaymentIntent.
+            let charges = (try await stripe.request("GET", "/v1/charges?limit=100", form: nil).json["data"] as? [[String: Any]] ?? [])
+                .filter { $0["payment_intent"] as? String == intent }
+            #expect(charges.count == 1, "round \(round): \(charges.count) charges")
+            // The client sees one thank-you, and no credit was made of a double payment.
+            #expect(try await nodeA.get("/api/v1/credit").json["balance"] as? Int == 0, "round \(round)")
+        }
+        // One PaymentIntent created per invoice: neither path made another.
+        #expect(stripe.log().components(separatedBy: "\"POST /v1/payment_intents HTTP").count - 1 == rounds, "\(stripe.tailOfLog())")
     }
 }

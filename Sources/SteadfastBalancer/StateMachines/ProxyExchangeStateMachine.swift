@@ -107,12 +107,13 @@ struct ProxyExchangeStateMachine {
         var statusForbidsBody: Bool
     }
 
-    /// The connection's state. `modifying` only exists inside a transition.
-    enum State {
+    /// The connection's state. In `exchange` the request in flight is ``exchange``; it is kept
+    /// outside the enum so that every event mutates it in place (a payload taken out of an enum
+    /// and put back is a copy of every field, which on this path costs measurable throughput).
+    enum State: Equatable {
         case idle
-        case exchange(Exchange)
+        case exchange
         case closed
-        case modifying
     }
 
     /// Where the current attempt of the exchange is.
@@ -288,6 +289,8 @@ struct ProxyExchangeStateMachine {
 
     let configuration: Configuration
     private(set) var state: State = .idle
+    /// The request in flight: non-nil exactly in state `exchange`.
+    private(set) var exchange: Exchange?
     /// Graceful shutdown asked the connection to close after the response in flight.
     private(set) var quiescing = false
     /// Attempt ids are unique over the connection, so a late connect result is never mistaken
@@ -298,6 +301,12 @@ struct ProxyExchangeStateMachine {
         self.configuration = configuration
     }
 
+    /// Leaves the exchange: the connection waits for the next request, or is closing.
+    private mutating func finish(close: Bool) {
+        state = close ? .closed : .idle
+        exchange = nil
+    }
+
     // MARK: Queries
 
     /// Whether the parser may take more of the client's bytes: between requests and inside a
@@ -305,8 +314,8 @@ struct ProxyExchangeStateMachine {
     var mayParseRequest: Bool {
         switch state {
         case .idle: true
-        case .exchange(let exchange): !exchange.requestEnded
-        case .closed, .modifying: false
+        case .exchange: !exchange!.requestEnded
+        case .closed: false
         }
     }
 
@@ -323,22 +332,21 @@ struct ProxyExchangeStateMachine {
     }
 
     var readPolicy: ReadPolicy {
-        guard case .exchange(let exchange) = state else { return .read }
-        if exchange.requestEnded { return .holdWhilePipelinedBytesWait }
-        if case .connected = exchange.attempt { return .holdUnlessBackendWritable }
+        guard state == .exchange else { return .read }
+        if exchange!.requestEnded { return .holdWhilePipelinedBytesWait }
+        if case .connected = exchange!.attempt { return .holdUnlessBackendWritable }
         return .hold
     }
 
     /// The current attempt has a server (the backend timer is meaningful).
     var hasAttemptInFlight: Bool {
-        guard case .exchange(let exchange) = state else { return false }
-        return exchange.attempt.server != nil
+        state == .exchange && exchange!.attempt.server != nil
     }
 
     /// The server of the current attempt (for logs).
     var currentServer: String? {
-        guard case .exchange(let exchange) = state else { return nil }
-        return exchange.attempt.server?.name
+        guard state == .exchange else { return nil }
+        return exchange!.attempt.server?.name
     }
 
     // MARK: Events from the client
@@ -352,7 +360,7 @@ struct ProxyExchangeStateMachine {
             }
             let isHEAD: Bool
             if case .HEAD = head.method { isHEAD = true } else { isHEAD = false }
-            let exchange = Exchange(
+            exchange = Exchange(
                 isHEAD: isHEAD,
                 version: head.version,
                 clientKeepAlive: head.keepAlive && !quiescing,
@@ -362,14 +370,12 @@ struct ProxyExchangeStateMachine {
                 retry: RetryStateMachine(method: head.method, maxAttempts: configuration.maxAttempts),
                 lastActivity: now
             )
-            state = .exchange(exchange)
+            state = .exchange
             return .pickServer(sticky: head.stickyServer, excluding: [], isRetry: false)
         case .exchange:
             return abandon(then: .closeClient)
         case .closed:
             return .none
-        case .modifying:
-            preconditionFailure("invalid state")
         }
     }
 
@@ -380,27 +386,20 @@ struct ProxyExchangeStateMachine {
             return .closeClient
         case .closed:
             return .none
-        case .modifying:
-            preconditionFailure("invalid state")
-        case .exchange(var exchange):
-            guard !exchange.requestEnded else { return abandon(then: .closeClient) }
-            let (total, overflow) = exchange.bodyBytes.addingReportingOverflow(buffer.readableBytes)
+        case .exchange:
+            guard !exchange!.requestEnded else { return abandon(then: .closeClient) }
+            let (total, overflow) = exchange!.bodyBytes.addingReportingOverflow(buffer.readableBytes)
             guard !overflow, total <= configuration.maxBodyBytes else {
-                return abandon(then: exchange.responseStarted ? .closeClient : .reject(.payloadTooLarge))
+                return abandon(then: exchange!.responseStarted ? .closeClient : .reject(.payloadTooLarge))
             }
-            state = .modifying
-            exchange.bodyBytes = total
-            exchange.lastActivity = now
-            let action: Action
-            if case .connected = exchange.attempt {
-                keepForReplay(buffer, &exchange)
-                action = .writeRequestBody(buffer, chunked: exchange.chunkedBody)
-            } else {
-                exchange.pendingBody.append(buffer)
-                action = .none
+            exchange!.bodyBytes = total
+            exchange!.lastActivity = now
+            if case .connected = exchange!.attempt {
+                keepForReplay(buffer)
+                return .writeRequestBody(buffer, chunked: exchange!.chunkedBody)
             }
-            state = .exchange(exchange)
-            return action
+            exchange!.pendingBody.append(buffer)
+            return .none
         }
     }
 
@@ -411,22 +410,13 @@ struct ProxyExchangeStateMachine {
             return .closeClient
         case .closed:
             return .none
-        case .modifying:
-            preconditionFailure("invalid state")
-        case .exchange(var exchange):
-            guard !exchange.requestEnded else { return abandon(then: .closeClient) }
-            state = .modifying
-            exchange.requestEnded = true
-            exchange.trailers = trailers
-            let action: Action
-            if case .connected = exchange.attempt {
-                exchange.endWritten = true
-                action = .writeRequestEnd(chunked: exchange.chunkedBody, trailers: trailers)
-            } else {
-                action = .none
-            }
-            state = .exchange(exchange)
-            return action
+        case .exchange:
+            guard !exchange!.requestEnded else { return abandon(then: .closeClient) }
+            exchange!.requestEnded = true
+            exchange!.trailers = trailers
+            guard case .connected = exchange!.attempt else { return .none }
+            exchange!.endWritten = true
+            return .writeRequestEnd(chunked: exchange!.chunkedBody, trailers: trailers)
         }
     }
 
@@ -437,12 +427,10 @@ struct ProxyExchangeStateMachine {
         case .idle:
             state = .closed
             return .reject(status)
-        case .exchange(let exchange):
-            return abandon(then: exchange.responseStarted ? .closeClient : .reject(status))
+        case .exchange:
+            return abandon(then: exchange!.responseStarted ? .closeClient : .reject(status))
         case .closed:
             return .none
-        case .modifying:
-            preconditionFailure("invalid state")
         }
     }
 
@@ -453,21 +441,17 @@ struct ProxyExchangeStateMachine {
         case .idle:
             state = .closed
             return .closeClient
-        case .exchange(var exchange):
-            state = .modifying
-            exchange.clientKeepAlive = false
-            state = .exchange(exchange)
+        case .exchange:
+            exchange!.clientKeepAlive = false
             return .none
         case .closed:
             return .none
-        case .modifying:
-            preconditionFailure("invalid state")
         }
     }
 
     /// The client connection is gone.
     mutating func clientClosed() -> Action {
-        if case .exchange = state { return abandon(then: .none) }
+        if state == .exchange { return abandon(then: .none) }
         state = .closed
         return .none
     }
@@ -482,127 +466,107 @@ struct ProxyExchangeStateMachine {
             return .closeClient
         case .closed:
             return .none
-        case .modifying:
-            preconditionFailure("invalid state")
         }
     }
 
     // MARK: Events of the attempt
 
     mutating func serverPicked(_ pick: BalancerStateMachine.PickAction, now: NIODeadline) -> Action {
-        guard case .exchange(var exchange) = state, exchange.attempt == .choosingServer else {
-            return unexpected()
-        }
+        guard state == .exchange, exchange!.attempt == .choosingServer else { return unexpected() }
         switch pick {
         case .forward(let choice):
-            state = .modifying
             lastAttemptID += 1
-            exchange.attempt = .connecting(server: choice, id: lastAttemptID)
-            exchange.bodyWrittenThisAttempt = false
-            exchange.endWritten = false
-            exchange.lastActivity = now
-            state = .exchange(exchange)
+            exchange!.attempt = .connecting(server: choice, id: lastAttemptID)
+            exchange!.bodyWrittenThisAttempt = false
+            exchange!.endWritten = false
+            exchange!.lastActivity = now
             return .connect(server: choice, attemptID: lastAttemptID)
         case .noServerAvailable:
-            let isRetry = exchange.retry.attempt > 1
-            let status = isRetry ? exchange.retry.retryImpossible(lastPhase: exchange.lastFailurePhase) : .serviceUnavailable
-            return respond(status, exchange)
+            let isRetry = exchange!.retry.attempt > 1
+            let status = isRetry ? exchange!.retry.retryImpossible(lastPhase: exchange!.lastFailurePhase) : .serviceUnavailable
+            return respond(status)
         }
     }
 
-    mutating func backendConnected(attemptID: Int, now: NIODeadline) -> Action {
-        guard case .exchange(var exchange) = state, case .connecting(let server, attemptID) = exchange.attempt else {
+    mutating func backendConnected(attemptID: Int) -> Action {
+        guard state == .exchange, case .connecting(let server, attemptID) = exchange!.attempt else {
             return .releaseStaleBackend
         }
-        state = .modifying
-        let idempotent = exchange.retry.isIdempotent
-        exchange.attempt = .connected(server: server, id: attemptID, headSent: idempotent)
-        let body = exchange.pendingBody
-        exchange.pendingBody = []
-        for part in body { keepForReplay(part, &exchange) }
-        exchange.endWritten = exchange.requestEnded
-        let write = RequestWrite(
-            head: exchange.forwardHead,
-            toHEAD: exchange.isHEAD,
-            reportHeadWritten: !idempotent,
-            attemptID: attemptID,
-            body: body,
-            end: exchange.requestEnded,
-            chunked: exchange.chunkedBody,
-            trailers: exchange.requestEnded ? exchange.trailers : nil
+        let idempotent = exchange!.retry.isIdempotent
+        exchange!.attempt = .connected(server: server, id: attemptID, headSent: idempotent)
+        var body: [ByteBuffer] = []
+        if !exchange!.pendingBody.isEmpty {
+            swap(&body, &exchange!.pendingBody)
+            for part in body { keepForReplay(part) }
+        }
+        let ended = exchange!.requestEnded
+        exchange!.endWritten = ended
+        return .sendRequest(
+            RequestWrite(
+                head: exchange!.forwardHead,
+                toHEAD: exchange!.isHEAD,
+                reportHeadWritten: !idempotent,
+                attemptID: attemptID,
+                body: body,
+                end: ended,
+                chunked: exchange!.chunkedBody,
+                trailers: ended ? exchange!.trailers : nil
+            )
         )
-        state = .exchange(exchange)
-        return .sendRequest(write)
     }
 
     mutating func backendConnectFailed(attemptID: Int) -> Action {
-        guard case .exchange(let exchange) = state, case .connecting(_, attemptID) = exchange.attempt else {
-            return .none
-        }
+        guard state == .exchange, case .connecting(_, attemptID) = exchange!.attempt else { return .none }
         return attemptFailed(.connectFailed, outcome: .connectFailed)
     }
 
     /// The head of a non-idempotent request reached the backend's socket.
     mutating func requestHeadWritten(attemptID: Int) -> Action {
-        guard case .exchange(var exchange) = state, case .connected(let server, attemptID, _) = exchange.attempt else {
-            return .none
-        }
-        state = .modifying
-        exchange.attempt = .connected(server: server, id: attemptID, headSent: true)
-        state = .exchange(exchange)
+        guard state == .exchange, case .connected(let server, attemptID, _) = exchange!.attempt else { return .none }
+        exchange!.attempt = .connected(server: server, id: attemptID, headSent: true)
         return .none
     }
 
     mutating func retryBudgetDecided(granted: Bool, now: NIODeadline) -> Action {
-        guard case .exchange(var exchange) = state, exchange.attempt == .awaitingRetryBudget else {
-            return unexpected()
-        }
+        guard state == .exchange, exchange!.attempt == .awaitingRetryBudget else { return unexpected() }
         guard granted else {
-            return respond(exchange.retry.retryImpossible(lastPhase: exchange.lastFailurePhase), exchange)
+            return respond(exchange!.retry.retryImpossible(lastPhase: exchange!.lastFailurePhase))
         }
-        state = .modifying
-        prepareRetry(&exchange)
-        let action = Action.pickServer(sticky: exchange.stickyServer, excluding: exchange.failedServers, isRetry: true)
-        state = .exchange(exchange)
-        return action
+        prepareRetry()
+        return .pickServer(sticky: exchange!.stickyServer, excluding: exchange!.failedServers, isRetry: true)
     }
 
     /// The backend timer fired (one per connection, re-armed while an attempt is in flight).
     mutating func backendTimerFired(now: NIODeadline) -> Action {
-        guard case .exchange(let exchange) = state, exchange.attempt.server != nil else { return .none }
-        let expiry = exchange.lastActivity + configuration.backendTimeout
+        guard hasAttemptInFlight else { return .none }
+        let expiry = exchange!.lastActivity + configuration.backendTimeout
         if now < expiry { return .rearmBackendTimer(at: expiry) }
-        return attemptFailed(exchange.responseStarted ? .responseStarted : .timedOut, outcome: .timedOut)
+        return attemptFailed(exchange!.responseStarted ? .responseStarted : .timedOut, outcome: .timedOut)
     }
 
     // MARK: Events from the backend connection of the current attempt
 
     mutating func responseHeadReceived(_ head: ResponseHead, bodyEndsWithConnection: Bool, now: NIODeadline) -> Action {
-        guard case .exchange(var exchange) = state, case .connected(let server, _, _) = exchange.attempt else {
-            return unexpected()
-        }
-        guard !exchange.responseStarted else { return attemptFailed(.responseStarted, outcome: .broken) }
+        guard state == .exchange, case .connected(let server, _, _) = exchange!.attempt else { return unexpected() }
+        guard !exchange!.responseStarted else { return attemptFailed(.responseStarted, outcome: .broken) }
+        let version = exchange!.version
         if head.status < 200 {
             // 1xx (e.g. 100 Continue) go through; 101 upgrades are not supported.
             guard head.status != 101 else { return attemptFailed(.noResponse, outcome: .broken) }
-            state = .modifying
-            exchange.lastActivity = now
-            let version = exchange.version
-            state = .exchange(exchange)
+            exchange!.lastActivity = now
             return version == .http1_0 ? .none : .forwardInformational(clientVersion: version)
         }
-        state = .modifying
-        exchange.lastActivity = now
-        exchange.responseStatus = head.status
-        exchange.backendKeepAlive = head.keepAlive && !bodyEndsWithConnection
-        if exchange.version == .http1_0 && !head.hasContentLength {
-            exchange.clientKeepAlive = false
+        exchange!.lastActivity = now
+        exchange!.responseStatus = head.status
+        exchange!.backendKeepAlive = head.keepAlive && !bodyEndsWithConnection
+        if version == .http1_0 && !head.hasContentLength {
+            exchange!.clientKeepAlive = false
         }
-        let hasBody = !exchange.isHEAD && !head.statusForbidsBody
+        let hasBody = !exchange!.isHEAD && !head.statusForbidsBody
         // An HTTP/1.1 client gets a body without a length chunked (as the backend sent it, or
         // because the backend delimits it by closing); an HTTP/1.0 one gets it delimited by the close.
         let chunked: Bool
-        if exchange.version == .http1_0 || head.hasContentLength {
+        if version == .http1_0 || head.hasContentLength {
             chunked = false
         } else if hasBody {
             chunked = head.chunked || bodyEndsWithConnection
@@ -610,55 +574,48 @@ struct ProxyExchangeStateMachine {
             // No body follows; only the field the backend sent is kept (as a HEAD answer describes).
             chunked = head.chunked
         }
-        exchange.responseFraming = chunked && hasBody ? .chunked : .asReceived
-        let plan = ResponsePlan(
-            clientVersion: exchange.version,
-            keepAlive: exchange.clientKeepAlive,
-            chunked: chunked,
-            framing: exchange.responseFraming,
-            stickyServer: configuration.stickyEnabled && !server.stickyHonoured ? server.name : nil
+        let framing: ResponseFraming = chunked && hasBody ? .chunked : .asReceived
+        exchange!.responseFraming = framing
+        return .forwardResponseHead(
+            ResponsePlan(
+                clientVersion: version,
+                keepAlive: exchange!.clientKeepAlive,
+                chunked: chunked,
+                framing: framing,
+                stickyServer: configuration.stickyEnabled && !server.stickyHonoured ? server.name : nil
+            )
         )
-        state = .exchange(exchange)
-        return .forwardResponseHead(plan)
     }
 
     mutating func responseBodyReceived(now: NIODeadline) -> Action {
-        guard case .exchange(var exchange) = state, case .connected = exchange.attempt else { return unexpected() }
-        guard exchange.responseStarted else { return attemptFailed(.noResponse, outcome: .broken) }
-        state = .modifying
-        exchange.lastActivity = now
-        let chunked = exchange.responseFraming == .chunked
-        state = .exchange(exchange)
-        return .forwardResponseBody(chunked: chunked)
+        guard state == .exchange, case .connected = exchange!.attempt else { return unexpected() }
+        guard exchange!.responseStarted else { return attemptFailed(.noResponse, outcome: .broken) }
+        exchange!.lastActivity = now
+        return .forwardResponseBody(chunked: exchange!.responseFraming == .chunked)
     }
 
     mutating func responseEndReceived(now: NIODeadline) -> Action {
-        guard case .exchange(let exchange) = state, case .connected(let server, _, _) = exchange.attempt else {
-            return unexpected()
-        }
-        guard let status = exchange.responseStatus else { return attemptFailed(.noResponse, outcome: .broken) }
+        guard state == .exchange, case .connected(let server, _, _) = exchange!.attempt else { return unexpected() }
+        guard let status = exchange!.responseStatus else { return attemptFailed(.noResponse, outcome: .broken) }
         // A client still sending a body we no longer need is cut off after the response.
-        let close = !exchange.clientKeepAlive || !exchange.requestEnded
-        state = close ? .closed : .idle
-        return .finishResponse(
-            ResponseEnd(
-                report: Report(server: server.name, outcome: .response(status: status)),
-                status: status,
-                releaseBackend: exchange.backendKeepAlive && exchange.endWritten,
-                lastChunk: exchange.responseFraming == .chunked,
-                closeClient: close,
-                spareHead: close ? nil : exchange.forwardHead
-            )
+        let close = !exchange!.clientKeepAlive || !exchange!.requestEnded
+        let end = ResponseEnd(
+            report: Report(server: server.name, outcome: .response(status: status)),
+            status: status,
+            releaseBackend: exchange!.backendKeepAlive && exchange!.endWritten,
+            lastChunk: exchange!.responseFraming == .chunked,
+            closeClient: close,
+            spareHead: close ? nil : exchange!.forwardHead
         )
+        finish(close: close)
+        return .finishResponse(end)
     }
 
     /// The backend connection of the current attempt closed, failed, or sent bytes that are not
     /// a valid response.
     mutating func backendClosed() -> Action {
-        guard case .exchange(let exchange) = state, case .connected(_, _, let headSent) = exchange.attempt else {
-            return .none
-        }
-        if exchange.responseStarted { return attemptFailed(.responseStarted, outcome: .broken) }
+        guard state == .exchange, case .connected(_, _, let headSent) = exchange!.attempt else { return .none }
+        if exchange!.responseStarted { return attemptFailed(.responseStarted, outcome: .broken) }
         if headSent { return attemptFailed(.noResponse, outcome: .broken) }
         // Not a byte of this request is known to have reached the backend (a stale keep-alive connection).
         return attemptFailed(.connectFailed, outcome: .connectFailed)
@@ -667,90 +624,87 @@ struct ProxyExchangeStateMachine {
     // MARK: Transitions shared by several events
 
     /// Keeps a body part written in this attempt while the body is small enough to replay.
-    private func keepForReplay(_ buffer: ByteBuffer, _ exchange: inout Exchange) {
-        exchange.bodyWrittenThisAttempt = true
-        guard exchange.retry.bodyReplayable else { return }
-        exchange.sentBytes += buffer.readableBytes
-        if exchange.sentBytes <= configuration.replayBodyBytes {
-            exchange.sentBody.append(buffer)
+    private mutating func keepForReplay(_ buffer: ByteBuffer) {
+        exchange!.bodyWrittenThisAttempt = true
+        guard exchange!.retry.bodyReplayable else { return }
+        exchange!.sentBytes += buffer.readableBytes
+        if exchange!.sentBytes <= configuration.replayBodyBytes {
+            exchange!.sentBody.append(buffer)
         } else {
-            exchange.retry.bodyReplayable = false
-            exchange.sentBody.removeAll()
+            exchange!.retry.bodyReplayable = false
+            exchange!.sentBody.removeAll()
         }
     }
 
     /// Everything written in the failed attempt goes out again, ahead of what is still held.
-    private func prepareRetry(_ exchange: inout Exchange) {
-        exchange.pendingBody = exchange.sentBody + exchange.pendingBody
-        exchange.sentBody.removeAll()
-        exchange.sentBytes = 0
-        exchange.attempt = .choosingServer
+    private mutating func prepareRetry() {
+        if !exchange!.sentBody.isEmpty {
+            exchange!.pendingBody = exchange!.sentBody + exchange!.pendingBody
+            exchange!.sentBody.removeAll()
+        }
+        exchange!.sentBytes = 0
+        exchange!.attempt = .choosingServer
     }
 
     /// The current attempt failed in `phase`.
     private mutating func attemptFailed(_ phase: RetryStateMachine.FailurePhase, outcome: BalancerStateMachine.RequestOutcome) -> Action {
-        guard case .exchange(var exchange) = state else { return .none }
-        state = .modifying
+        guard state == .exchange else { return .none }
         var end = AttemptEnd(closeBackend: false, report: nil)
-        if case .connected = exchange.attempt { end.closeBackend = true }
-        if let server = exchange.attempt.server {
-            exchange.failedServers.append(server.name)
+        if case .connected = exchange!.attempt { end.closeBackend = true }
+        if let server = exchange!.attempt.server {
+            exchange!.failedServers.append(server.name)
             end.report = Report(server: server.name, outcome: outcome)
         }
-        exchange.attempt = .none
-        exchange.lastFailurePhase = phase
+        exchange!.attempt = .none
+        exchange!.lastFailurePhase = phase
         let next: Next
-        switch exchange.retry.attemptFailed(phase) {
+        switch exchange!.retry.attemptFailed(phase) {
         case .retry(let spendsBudget):
-            let replayable = exchange.retry.bodyReplayable || !exchange.bodyWrittenThisAttempt
+            let replayable = exchange!.retry.bodyReplayable || !exchange!.bodyWrittenThisAttempt
             if !replayable {
-                next = respondNext(exchange.retry.retryImpossible(lastPhase: phase), exchange)
+                next = .respond(errorResponse(exchange!.retry.retryImpossible(lastPhase: phase)))
             } else if spendsBudget {
-                exchange.attempt = .awaitingRetryBudget
+                exchange!.attempt = .awaitingRetryBudget
                 next = .askRetryBudget
             } else {
-                prepareRetry(&exchange)
-                next = .pickServer(sticky: exchange.stickyServer, excluding: exchange.failedServers, isRetry: true)
+                prepareRetry()
+                next = .pickServer(sticky: exchange!.stickyServer, excluding: exchange!.failedServers, isRetry: true)
             }
         case .respond(let status):
-            next = respondNext(status, exchange)
+            next = .respond(errorResponse(status))
         case .closeClientConnection:
             next = .closeClient
         case .poisoned:
-            next = .poisoned(errorResponse(.badGateway, exchange), servers: exchange.failedServers)
+            next = .poisoned(errorResponse(.badGateway), servers: exchange!.failedServers)
         }
         switch next {
-        case .pickServer, .askRetryBudget: state = .exchange(exchange)
-        case .respond(let response), .poisoned(let response, _): state = response.close ? .closed : .idle
-        case .closeClient, .reject, .none: state = .closed
+        case .pickServer, .askRetryBudget: break
+        case .respond(let response), .poisoned(let response, _): finish(close: response.close)
+        case .closeClient, .reject, .none: finish(close: true)
         }
         return .endAttempt(end, then: next)
     }
 
-    private func errorResponse(_ status: HTTPResponseStatus, _ exchange: Exchange) -> ErrorResponse {
-        ErrorResponse(status: status, version: exchange.version, close: !exchange.clientKeepAlive || !exchange.requestEnded)
-    }
-
-    private func respondNext(_ status: HTTPResponseStatus, _ exchange: Exchange) -> Next {
-        .respond(errorResponse(status, exchange))
+    private func errorResponse(_ status: HTTPResponseStatus) -> ErrorResponse {
+        ErrorResponse(status: status, version: exchange!.version, close: !exchange!.clientKeepAlive || !exchange!.requestEnded)
     }
 
     /// Answers the current request with the proxy's own error status.
-    private mutating func respond(_ status: HTTPResponseStatus, _ exchange: Exchange) -> Action {
-        abandon(then: respondNext(status, exchange))
+    private mutating func respond(_ status: HTTPResponseStatus) -> Action {
+        abandon(then: .respond(errorResponse(status)))
     }
 
     /// The exchange ends without a response from a backend: its attempt is given up (reported
     /// as abandoned if not reported yet), then `then`.
     private mutating func abandon(then next: Next) -> Action {
-        guard case .exchange(let exchange) = state else { return .none }
+        guard state == .exchange else { return .none }
         var end = AttemptEnd(closeBackend: false, report: nil)
-        if case .connected = exchange.attempt { end.closeBackend = true }
-        if let server = exchange.attempt.server { end.report = Report(server: server.name, outcome: .abandoned) }
+        if case .connected = exchange!.attempt { end.closeBackend = true }
+        if let server = exchange!.attempt.server { end.report = Report(server: server.name, outcome: .abandoned) }
         switch next {
-        case .respond(let response), .poisoned(let response, _): state = response.close ? .closed : .idle
+        case .respond(let response), .poisoned(let response, _): finish(close: response.close)
         case .pickServer, .askRetryBudget: preconditionFailure("an abandoned exchange is not retried")
-        case .closeClient, .reject, .none: state = .closed
+        case .closeClient, .reject, .none: finish(close: true)
         }
         return .endAttempt(end, then: next)
     }
@@ -763,7 +717,6 @@ struct ProxyExchangeStateMachine {
             state = .closed
             return .closeClient
         case .closed: return .none
-        case .modifying: preconditionFailure("invalid state")
         }
     }
 }

@@ -83,7 +83,7 @@ struct ProxyExchangeStateMachineTests {
         var machine = machine
         _ = machine.requestHeadReceived(head, now: t0)
         #expect(machine.serverPicked(.forward(serverA), now: t0) == .connect(server: serverA, attemptID: 1))
-        guard case .sendRequest = machine.backendConnected(attemptID: 1, now: t0) else {
+        guard case .sendRequest = machine.backendConnected(attemptID: 1) else {
             Issue.record("not connected")
             return machine
         }
@@ -146,7 +146,7 @@ struct ProxyExchangeStateMachineTests {
         var end = Self.machine()
         #expect(end.requestEndReceived(trailers: nil) == .closeClient)
         var stale = Self.machine()
-        #expect(stale.backendConnected(attemptID: 7, now: Self.t0) == .releaseStaleBackend)
+        #expect(stale.backendConnected(attemptID: 7) == .releaseStaleBackend)
         #expect(stale.backendConnectFailed(attemptID: 7) == .none)
         #expect(stale.backendTimerFired(now: Self.t0) == .none)
         #expect(stale.backendClosed() == .none)
@@ -222,7 +222,7 @@ struct ProxyExchangeStateMachineTests {
         #expect(machine.mayParseRequest == false, "pipelined bytes wait for the response")
         #expect(machine.readPolicy == .holdWhilePipelinedBytesWait)
         #expect(
-            machine.backendConnected(attemptID: 1, now: Self.t0)
+            machine.backendConnected(attemptID: 1)
                 == .sendRequest(
                     .init(
                         head: Self.bytes("PUT / HTTP/1.1\r\n\r\n"),
@@ -244,7 +244,7 @@ struct ProxyExchangeStateMachineTests {
         _ = machine.serverPicked(.forward(Self.serverA), now: Self.t0)
         let trailers = Self.bytes("x-sum: 1\r\n")
         #expect(machine.requestEndReceived(trailers: trailers) == .none)
-        guard case .sendRequest(let write) = machine.backendConnected(attemptID: 1, now: Self.t0) else {
+        guard case .sendRequest(let write) = machine.backendConnected(attemptID: 1) else {
             Issue.record("no request written")
             return
         }
@@ -260,7 +260,7 @@ struct ProxyExchangeStateMachineTests {
             machine.clientClosed() == .endAttempt(Self.end(report: Self.report("a", .abandoned)), then: .none),
             "a connecting attempt is reported abandoned; there is no backend to close yet"
         )
-        #expect(machine.backendConnected(attemptID: 1, now: Self.t0) == .releaseStaleBackend)
+        #expect(machine.backendConnected(attemptID: 1) == .releaseStaleBackend)
     }
 
     @Test func attemptIDsAreNeverReusedOnAConnection() {
@@ -273,9 +273,9 @@ struct ProxyExchangeStateMachineTests {
         #expect(Self.isIdle(machine))
         _ = machine.requestHeadReceived(Self.head(), now: Self.t0)
         #expect(machine.serverPicked(.forward(Self.serverB), now: Self.t0) == .connect(server: Self.serverB, attemptID: 2))
-        #expect(machine.backendConnected(attemptID: 1, now: Self.t0) == .releaseStaleBackend, "the old attempt's late connection")
+        #expect(machine.backendConnected(attemptID: 1) == .releaseStaleBackend, "the old attempt's late connection")
         #expect(machine.backendConnectFailed(attemptID: 1) == .none)
-        guard case .sendRequest = machine.backendConnected(attemptID: 2, now: Self.t0) else {
+        guard case .sendRequest = machine.backendConnected(attemptID: 2) else {
             Issue.record("the current attempt must connect")
             return
         }
@@ -480,7 +480,7 @@ struct ProxyExchangeStateMachineTests {
         var honoured = Self.machine(sticky: true)
         _ = honoured.requestHeadReceived(Self.head(sticky: "s"), now: Self.t0)
         _ = honoured.serverPicked(.forward(Self.choice("s", sticky: true)), now: Self.t0)
-        _ = honoured.backendConnected(attemptID: 1, now: Self.t0)
+        _ = honoured.backendConnected(attemptID: 1)
         guard case .forwardResponseHead(let stuck) = honoured.responseHeadReceived(Self.response(), bodyEndsWithConnection: false, now: Self.t0) else {
             Issue.record("no head")
             return
@@ -587,7 +587,7 @@ struct ProxyExchangeStateMachineTests {
         #expect(machine.retryBudgetDecided(granted: true, now: Self.t0) == .pickServer(sticky: nil, excluding: ["a"], isRetry: true))
         _ = machine.requestEndReceived(trailers: nil)
         #expect(machine.serverPicked(.forward(Self.serverB), now: Self.t0) == .connect(server: Self.serverB, attemptID: 2))
-        guard case .sendRequest(let write) = machine.backendConnected(attemptID: 2, now: Self.t0) else {
+        guard case .sendRequest(let write) = machine.backendConnected(attemptID: 2) else {
             Issue.record("no replay")
             return
         }
@@ -622,7 +622,7 @@ struct ProxyExchangeStateMachineTests {
         _ = machine.backendClosed()
         _ = machine.retryBudgetDecided(granted: true, now: Self.t0)
         _ = machine.serverPicked(.forward(Self.serverB), now: Self.t0)
-        _ = machine.backendConnected(attemptID: 2, now: Self.t0)
+        _ = machine.backendConnected(attemptID: 2)
         #expect(
             machine.backendClosed()
                 == .endAttempt(

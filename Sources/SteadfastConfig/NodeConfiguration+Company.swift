@@ -7,10 +7,11 @@ extension ConfigKey {
     public static let companyBankDetails = ConfigKey("company.bank_details", default: "", "Where to pay, printed on invoices (IBAN, BIC, bank; \\n separates lines); editable by staff.")
     public static let billingPDFRenderer = ConfigKey("billing.pdf_renderer", default: "chromium", "The headless Chromium that prints invoice PDFs (a command name looked up in PATH, or a path); Debian package chromium.")
     public static let billingPDFTimeout = ConfigKey("billing.pdf_timeout", default: "30s", "How long one invoice PDF may take; the renderer is killed after it and the request answers 503.")
+    public static let billingPDFConcurrency = ConfigKey("billing.pdf_concurrency", default: "2", "At most this many invoice PDFs rendered at once per node (each is a headless Chromium), shared by the PDF pages and the invoice e-mails' attachments; the rest wait their turn (1-64).")
 
     /// The `company.*` and invoice document keys, in documentation order.
     public static let companyKeys: [ConfigKey] = [
-        companyLegalName, companyAddress, companyTaxID, companyBankDetails, billingPDFRenderer, billingPDFTimeout,
+        companyLegalName, companyAddress, companyTaxID, companyBankDetails, billingPDFRenderer, billingPDFTimeout, billingPDFConcurrency,
     ]
 }
 
@@ -23,6 +24,8 @@ extension NodeConfiguration.Billing {
         public var bankDetails: String?
         public var pdfRenderer: String
         public var pdfTimeout: Duration
+        /// `billing.pdf_concurrency`: renderings at once on one node.
+        public var pdfConcurrency: Int
 
         static func read(_ reader: Reader) throws(ConfigError) -> Self {
             func text(_ key: ConfigKey, limit: Int) throws(ConfigError) -> String {
@@ -36,7 +39,8 @@ extension NodeConfiguration.Billing {
             guard timeout >= .seconds(1), timeout <= .seconds(600) else { throw reader.fail(.billingPDFTimeout, "between 1s and 10m") }
             return Documents(
                 legalName: try text(.companyLegalName, limit: 200), address: try text(.companyAddress, limit: 500), taxID: taxID.isEmpty ? nil : taxID,
-                bankDetails: bank.isEmpty ? nil : bank, pdfRenderer: try reader.nonEmptyString(.billingPDFRenderer), pdfTimeout: timeout
+                bankDetails: bank.isEmpty ? nil : bank, pdfRenderer: try reader.nonEmptyString(.billingPDFRenderer), pdfTimeout: timeout,
+                pdfConcurrency: try reader.int(.billingPDFConcurrency, in: 1...64)
             )
         }
     }

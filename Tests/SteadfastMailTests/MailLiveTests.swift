@@ -1,4 +1,5 @@
 import Foundation
+import SteadfastMail
 import SteadfastTestSupport
 import Testing
 
@@ -112,6 +113,74 @@ struct MailLiveTests {
         // One invoice_issued mail per invoice.
         let issued = try await postgres.psql("SELECT count(*) FROM mail_outbox WHERE template = 'invoice_issued'", database: database)
         #expect(issued.trimmingCharacters(in: .whitespacesAndNewlines) == "\(invoices.count)")
+    }
+
+    /// Invoice mails carry the invoice's PDF, made by the sending node when it sends (not in the
+    /// transaction that queued the mail) with the same headless Chromium as the PDF page, one
+    /// rendering at a time here (`billing.pdf_concurrency=1`): the message the SMTP server
+    /// receives has an application/pdf part whose text (pdftotext) holds the invoice number and
+    /// total; a payment's mail carries it too.
+    @Test func invoiceMailsCarryTheInvoicePDF() async throws {
+        let smtp = try await SMTPTestServer.start()
+        defer { smtp.stop() }
+        let node = try await SteadfastNode.start(name: "mail-pdf", arguments: Self.arguments(
+            smtpPort: smtp.port, extra: ["billing.pdf_concurrency=1", "company.legal_name=Steadfast Hosting GmbH"]
+        ))
+        defer { node.process.send(SIGKILL) }
+        let (staff, product) = try await Self.prepare(node)
+        let invoiceID = try await Self.order(node, product: product, label: "pdfclient")
+        let invoice = try await staff.get("/api/v1/admin/invoices/\(invoiceID)")
+        let number = try #require(invoice.json["number"] as? String, "\(invoice.body)")
+        let total = try #require(invoice.json["total"] as? Int)
+        let amount = String(format: "%d.%02d", total / 100, total % 100)
+
+        func received(_ template: String) -> MIMEPart? {
+            smtp.messages().compactMap { try? MIMEParser.parse($0) }.first { $0.header("X-Steadfast-Template") == template }
+        }
+        var issued: MIMEPart?
+        #expect(await eventually(timeout: .seconds(90)) {
+            issued = received("invoice_issued")
+            return issued != nil
+        }, "no invoice_issued mail: \(smtp.log().suffix(2000))")
+        let message = try #require(issued)
+        #expect(message.contentType == "multipart/mixed")
+        let pdf = try #require(message.leaves.first { $0.contentType == "application/pdf" }, "no PDF part")
+        #expect(pdf.filename == "\(number).pdf" && pdf.body.starts(with: Array("%PDF".utf8)))
+        // The text parts are still there beside it.
+        #expect(message.leaves.contains { $0.contentType == "text/plain" && $0.text.contains(number) })
+        let text = try Self.pdfText(pdf.body)
+        #expect(text.contains(number) && text.contains(amount) && text.contains("Steadfast Hosting GmbH"), "\(text.prefix(1500))")
+
+        // Staff record a bank transfer: payment_received carries the (now paid) invoice too.
+        let paid = try await staff.postJSON("/api/v1/admin/invoices/\(invoiceID)/payments", [
+            "amount": total, "gateway": "banktransfer", "transaction_id": "BT-1",
+        ], headers: ["Idempotency-Key": UUID().uuidString])
+        if paid.status == 201 || paid.status == 200 {
+            var receipt: MIMEPart?
+            #expect(await eventually(timeout: .seconds(90)) {
+                receipt = received("payment_received")
+                return receipt != nil
+            })
+            let attached = try #require(receipt?.leaves.first { $0.contentType == "application/pdf" })
+            #expect(try Self.pdfText(attached.body).contains(number))
+        } else {
+            Issue.record("recording the payment failed: \(paid.status) \(paid.body)")
+        }
+    }
+
+    /// The text of a PDF, by `pdftotext` (poppler-utils).
+    static func pdfText(_ pdf: [UInt8]) throws -> String {
+        let directory = try TestPaths.makeTemporaryDirectory(prefix: "mail-pdf")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let file = directory.appendingPathComponent("invoice.pdf")
+        try Data(pdf).write(to: file)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["pdftotext", "-layout", file.path, directory.appendingPathComponent("invoice.txt").path]
+        try process.run()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else { throw HarnessError("pdftotext failed (\(process.terminationStatus))") }
+        return try String(contentsOf: directory.appendingPathComponent("invoice.txt"), encoding: .utf8)
     }
 
     /// One node on SQLite; the SMTP server answers 550: the message is marked failed, staff see

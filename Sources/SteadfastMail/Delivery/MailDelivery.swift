@@ -52,8 +52,14 @@ public struct MailDelivery: Sendable {
     let node: String
     let clock: any WallClock
     let logger: Logger
+    /// Makes what a message asks to have attached (invoice PDFs), at send time.
+    let attachments: any MailAttachmentSource
 
-    public init(database: any SQLDatabase, transport: any MailTransport, settings: MailDeliverySettings, node: String, clock: any WallClock, logger: Logger) {
+    public init(
+        database: any SQLDatabase, transport: any MailTransport, settings: MailDeliverySettings, node: String, clock: any WallClock, logger: Logger,
+        attachments: any MailAttachmentSource = NoMailAttachmentSource()
+    ) {
+        self.attachments = attachments
         self.database = database
         self.transport = transport
         self.settings = settings
@@ -86,12 +92,31 @@ public struct MailDelivery: Sendable {
         let repository = MailOutboxRepository(database)
         let metadata: Logger.Metadata = ["mail_id": "\(mail.id)", "template": "\(mail.template)", "attempt": "\(mail.attempts)"]
         do {
-            try await transport.send(envelope(for: mail))
+            // The attachment is made now, outside any transaction, by whichever node sends:
+            // a renderer failure is retried like a 4xx, a missing invoice fails the message.
+            var files: [MailAttachment] = []
+            if let stored = mail.attachment {
+                guard let request = MailAttachmentRequest(stored: stored) else {
+                    throw MailAttachmentUnavailable("unknown attachment '\(stored.prefix(80))'", permanent: true)
+                }
+                files.append(try await attachments.attachment(for: request))
+                // Making it may have taken a while: renew the lease for the send, or give up
+                // the message if another node has taken it meanwhile.
+                let until = clock.now().addingTimeInterval(settings.claimLease.totalSeconds)
+                guard try await repository.renewLease(id: mail.id, claimToken: mail.claimToken, until: until) else {
+                    report.lost += 1
+                    logger.warning("mail claim lost while its attachment was made; not sent", metadata: metadata)
+                    return
+                }
+            }
+            try await transport.send(envelope(for: mail, attachments: files))
         } catch {
             let failure = error as? SMTPFailure
-            let message = failure?.description ?? "\(type(of: error)): \(error)"
+            let unavailable = error as? MailAttachmentUnavailable
+            let message = failure?.description ?? unavailable.map { "attachment: \($0.description)" } ?? "\(type(of: error)): \(error)"
             let now = clock.now()
-            switch settings.retry.decide(attempt: mail.attempts, permanent: failure?.isPermanent ?? false, now: now) {
+            let permanent = failure?.isPermanent ?? unavailable?.isPermanent ?? false
+            switch settings.retry.decide(attempt: mail.attempts, permanent: permanent, now: now) {
             case .retry(let at):
                 if try await repository.markRetry(id: mail.id, claimToken: mail.claimToken, retryAt: at, error: message) {
                     report.retried += 1
@@ -114,13 +139,13 @@ public struct MailDelivery: Sendable {
     }
 
     /// The message as sent: headers from the row (Message-ID fixed at the first claim).
-    public func envelope(for mail: MailOutboxRepository.Mail) -> SMTPEnvelope {
+    public func envelope(for mail: MailOutboxRepository.Mail, attachments: [MailAttachment] = []) -> SMTPEnvelope {
         let message = MessageBuilder.Message(
             from: settings.from, to: Mailbox(address: mail.toAddress, name: mail.toName), subject: mail.subject,
             textBody: mail.textBody, htmlBody: mail.htmlBody.isEmpty ? nil : mail.htmlBody,
             messageID: mail.messageID ?? "<\(mail.id.uuidString.lowercased())@\(settings.messageIDDomain)>",
             date: mail.createdAt,
-            extraHeaders: [("Auto-Submitted", "auto-generated"), ("X-Steadfast-Template", mail.template)]
+            extraHeaders: [("Auto-Submitted", "auto-generated"), ("X-Steadfast-Template", mail.template)], attachments: attachments
         )
         let boundary = "=_steadfast_" + mail.id.uuidString.lowercased().replacingOccurrences(of: "-", with: "")
         return SMTPEnvelope(from: settings.from.address, recipients: [mail.toAddress], message: MessageBuilder.build(message, boundary: boundary))

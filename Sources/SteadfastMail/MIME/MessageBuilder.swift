@@ -25,8 +25,13 @@ public enum MessageBuilder {
         public var date: Date
         /// Extra headers (name, value), e.g. `Auto-Submitted`; values are encoded and folded.
         public var extraHeaders: [(String, String)]
+        /// Files sent with the message (the whole becomes `multipart/mixed`).
+        public var attachments: [MailAttachment]
 
-        public init(from: Mailbox, to: Mailbox, subject: String, textBody: String, htmlBody: String?, messageID: String, date: Date, extraHeaders: [(String, String)] = []) {
+        public init(
+            from: Mailbox, to: Mailbox, subject: String, textBody: String, htmlBody: String?, messageID: String, date: Date,
+            extraHeaders: [(String, String)] = [], attachments: [MailAttachment] = []
+        ) {
             self.from = from
             self.to = to
             self.subject = subject
@@ -35,6 +40,7 @@ public enum MessageBuilder {
             self.messageID = messageID
             self.date = date
             self.extraHeaders = extraHeaders
+            self.attachments = attachments
         }
     }
 
@@ -49,6 +55,32 @@ public enum MessageBuilder {
         header("Message-ID", message.messageID)
         header("MIME-Version", "1.0")
         for (name, value) in message.extraHeaders { header(name, encodeUnstructured(value, offset: name.count + 2)) }
+        guard !message.attachments.isEmpty else {
+            out += body(message, boundary: boundary)
+            return Array(out.utf8)
+        }
+        // multipart/mixed: the body (text, or text and HTML) first, then each file in base64.
+        let mixed = "mixed" + boundary
+        header("Content-Type", "multipart/mixed; boundary=\"\(mixed)\"")
+        out += "\r\n"
+        out += "This is a multi-part message in MIME format.\r\n"
+        out += "--\(mixed)\r\n" + body(message, boundary: boundary)
+        for file in message.attachments {
+            out += "--\(mixed)\r\n"
+            out += "Content-Type: \(file.contentType); name=\"\(file.filename)\"\r\n"
+            out += "Content-Disposition: attachment; filename=\"\(file.filename)\"\r\n"
+            out += "Content-Transfer-Encoding: base64\r\n\r\n"
+            out += base64Lines(file.data)
+        }
+        out += "--\(mixed)--\r\n"
+        return Array(out.utf8)
+    }
+
+    /// The body's headers (`Content-Type`, ...), a blank line and the body itself: the
+    /// multipart/alternative of text and HTML, or the text alone.
+    static func body(_ message: Message, boundary: String) -> String {
+        var out = ""
+        func header(_ name: String, _ value: String) { out += fold(name + ": " + value) + "\r\n" }
         if let html = message.htmlBody {
             header("Content-Type", "multipart/alternative; boundary=\"\(boundary)\"")
             out += "\r\n"
@@ -65,7 +97,20 @@ public enum MessageBuilder {
             header("Content-Transfer-Encoding", "quoted-printable")
             out += "\r\n" + QuotedPrintable.encode(Array(message.textBody.utf8)) + "\r\n"
         }
-        return Array(out.utf8)
+        return out
+    }
+
+    /// Base64 in lines of 76 characters (RFC 2045 §6.8), each ended by CRLF.
+    static func base64Lines(_ bytes: [UInt8]) -> String {
+        let encoded = Data(bytes).base64EncodedString()
+        var out = ""
+        var index = encoded.startIndex
+        while index < encoded.endIndex {
+            let end = encoded.index(index, offsetBy: 76, limitedBy: encoded.endIndex) ?? encoded.endIndex
+            out += String(encoded[index..<end]) + "\r\n"
+            index = end
+        }
+        return out
     }
 
     /// `"Name" <address>` (or an encoded word for a non-ASCII name), or the bare `<address>`.

@@ -40,17 +40,19 @@ public struct MailOutbox: Sendable {
     /// Writes one message for `template` to `to` through `tx` (a caller's open transaction).
     /// `dedupeKey`, when given, makes the call idempotent: a second enqueue with the same key
     /// writes nothing and returns `nil` (use it when the event's transaction may be retried or
-    /// run twice, e.g. a reminder or a webhook). Returns the message id.
+    /// run twice, e.g. a reminder or a webhook). `attachment` is made by delivery when it sends
+    /// (docs/mail.md, "Attachments"), never here. Returns the message id.
     @discardableResult
     public func enqueue(
-        _ tx: any SQLExecutor, _ template: MailTemplateKey, to recipient: MailRecipient, values: [String: String], dedupeKey: String? = nil, now: Date
+        _ tx: any SQLExecutor, _ template: MailTemplateKey, to recipient: MailRecipient, values: [String: String], dedupeKey: String? = nil,
+        attachment: MailAttachmentRequest? = nil, now: Date
     ) async throws -> UUID? {
         let source = try await self.source(template, db: tx)
         let rendered = try templates.render(source, values: values)
         return try await MailOutboxRepository(tx).insert(
             .init(
                 template: template.rawValue, dedupeKey: dedupeKey, toAddress: recipient.address, toName: recipient.name,
-                subject: rendered.subject, textBody: rendered.textBody, htmlBody: rendered.htmlBody
+                subject: rendered.subject, textBody: rendered.textBody, htmlBody: rendered.htmlBody, attachment: attachment?.stored
             ),
             now: now
         )
@@ -60,7 +62,8 @@ public struct MailOutbox: Sendable {
     /// when the account does not exist or its address cannot receive mail.
     @discardableResult
     public func enqueue(
-        _ tx: any SQLExecutor, _ template: MailTemplateKey, toAccount accountID: UUID, values: [String: String], dedupeKey: String? = nil, now: Date
+        _ tx: any SQLExecutor, _ template: MailTemplateKey, toAccount accountID: UUID, values: [String: String], dedupeKey: String? = nil,
+        attachment: MailAttachmentRequest? = nil, now: Date
     ) async throws -> UUID? {
         guard let row = try await tx.first("SELECT email, name FROM accounts WHERE id = \(accountID)"),
               // Accounts are registered with valid addresses; one that is not is skipped, never
@@ -69,7 +72,7 @@ public struct MailOutbox: Sendable {
         else { return nil }
         var values = values
         if values["client_name"] == nil { values["client_name"] = recipient.name }
-        return try await enqueue(tx, template, to: recipient, values: values, dedupeKey: dedupeKey, now: now)
+        return try await enqueue(tx, template, to: recipient, values: values, dedupeKey: dedupeKey, attachment: attachment, now: now)
     }
 
     /// The template in force: the staff override, else the default.

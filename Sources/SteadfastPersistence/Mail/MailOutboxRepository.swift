@@ -32,6 +32,9 @@ public struct MailOutboxRepository: Sendable {
         public let createdAt: Date
         public let sentAt: Date?
         public let failedAt: Date?
+        /// What to attach at send time (migration 501), e.g. `invoice-pdf:<uuid>`; read by
+        /// SteadfastMail's `MailAttachmentRequest`.
+        public let attachment: String?
     }
 
     /// A new message, as the outbox writes it.
@@ -43,8 +46,10 @@ public struct MailOutboxRepository: Sendable {
         public var subject: String
         public var textBody: String
         public var htmlBody: String
+        /// What delivery attaches when it sends the message (the stored request, never bytes).
+        public var attachment: String?
 
-        public init(template: String, dedupeKey: String?, toAddress: String, toName: String, subject: String, textBody: String, htmlBody: String) {
+        public init(template: String, dedupeKey: String?, toAddress: String, toName: String, subject: String, textBody: String, htmlBody: String, attachment: String? = nil) {
             self.template = template
             self.dedupeKey = dedupeKey
             self.toAddress = toAddress
@@ -52,6 +57,7 @@ public struct MailOutboxRepository: Sendable {
             self.subject = subject
             self.textBody = textBody
             self.htmlBody = htmlBody
+            self.attachment = attachment
         }
     }
 
@@ -64,8 +70,8 @@ public struct MailOutboxRepository: Sendable {
     /// Inserts a pending message; `nil` when a message with the same dedupe key already exists.
     public func insert(_ mail: NewMail, id: UUID = UUID(), now: Date) async throws -> UUID? {
         try await db.first("""
-            INSERT INTO mail_outbox (id, template, dedupe_key, to_address, to_name, subject, text_body, html_body, state, attempts, next_attempt_at, claim_token, created_at)
-            VALUES (\(id), \(mail.template), \(mail.dedupeKey), \(mail.toAddress), \(mail.toName), \(mail.subject), \(mail.textBody), \(mail.htmlBody), 'pending', 0, \(now), 0, \(now))
+            INSERT INTO mail_outbox (id, template, dedupe_key, to_address, to_name, subject, text_body, html_body, attachment, state, attempts, next_attempt_at, claim_token, created_at)
+            VALUES (\(id), \(mail.template), \(mail.dedupeKey), \(mail.toAddress), \(mail.toName), \(mail.subject), \(mail.textBody), \(mail.htmlBody), \(mail.attachment), 'pending', 0, \(now), 0, \(now))
             ON CONFLICT (dedupe_key) DO NOTHING RETURNING id
             """).map { try $0.uuid("id") }
     }
@@ -94,6 +100,15 @@ public struct MailOutboxRepository: Sendable {
             }
         }
         return nil
+    }
+
+    /// Extends a held claim's lease to `until` (after a slow step before sending, such as making
+    /// an attachment); `false` if the claim was lost meanwhile: then the holder must not send.
+    public func renewLease(id: UUID, claimToken: Int64, until: Date) async throws -> Bool {
+        !(try await db.query("""
+            UPDATE mail_outbox SET lease_expires_at = \(until)
+            WHERE id = \(id) AND claim_token = \(claimToken) AND state = 'sending' RETURNING id
+            """)).isEmpty
     }
 
     /// Marks a claimed message sent; `false` if the claim was lost (another node holds it now).
@@ -157,7 +172,8 @@ public struct MailOutboxRepository: Sendable {
             state: Mail.State(rawValue: try row.string("state")) ?? .pending, attempts: Int(try row.int("attempts")),
             nextAttemptAt: try row.date("next_attempt_at"), claimedBy: try row.optionalString("claimed_by"), claimToken: try row.int("claim_token"),
             leaseExpiresAt: try row.optionalDate("lease_expires_at"), lastError: try row.optionalString("last_error"),
-            createdAt: try row.date("created_at"), sentAt: try row.optionalDate("sent_at"), failedAt: try row.optionalDate("failed_at")
+            createdAt: try row.date("created_at"), sentAt: try row.optionalDate("sent_at"), failedAt: try row.optionalDate("failed_at"),
+            attachment: try row.optionalString("attachment")
         )
     }
 }

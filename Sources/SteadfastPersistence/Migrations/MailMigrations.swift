@@ -6,6 +6,9 @@
 ///   Delivery claims a row by moving it to `sending` with a lease and a new `claim_token` (the
 ///   fencing token: marking it sent or failed is conditional on the token). `message_id` is fixed
 ///   at the first claim and never changes, so a retry after a crash carries the same Message-ID.
+/// - 501 `mail_outbox.attachment`: what delivery attaches at send time (`invoice-pdf:<uuid>`),
+///   a request rather than bytes, so the event's transaction renders nothing and any node can
+///   make the file when it sends.
 /// - `mail_templates`: staff overrides of the default templates (files in SteadfastMail).
 public enum MailMigrations {
     public static let all: [Migration] = [
@@ -49,6 +52,9 @@ public enum MailMigrations {
                 )
                 """,
             ]
+        },
+        Migration(version: 501, name: "mail: attachments made at send time") { _ in
+            ["ALTER TABLE mail_outbox ADD COLUMN attachment TEXT"]
         },
     ]
 }

@@ -5,7 +5,8 @@ import SteadfastPersistence
 
 /// The billing events' mail (docs/mail.md), queued in the e-mail outbox inside the transaction
 /// that makes the event, each under a dedupe key of the event, so a retried or repeated
-/// transaction queues its mail once.
+/// transaction queues its mail once. Invoice issued, payment received and overdue reminders carry
+/// the invoice's PDF: the row asks for it, the delivery makes it when it sends (docs/billing.md).
 struct BillingMail: Sendable {
     let tx: any SQLExecutor
     let now: Date
@@ -15,14 +16,14 @@ struct BillingMail: Sendable {
         try await outbox.enqueue(tx, .invoiceIssued, toAccount: invoice.clientID, values: [
             "invoice_number": invoice.number ?? "", "amount": invoice.total.formatted, "due_date": invoice.dueDate.iso,
             "invoice_url": Self.invoicePath(invoice.id),
-        ], dedupeKey: "invoice_issued:\(invoice.id.uuidString.lowercased())", now: now)
+        ], dedupeKey: "invoice_issued:\(invoice.id.uuidString.lowercased())", attachment: .invoicePDF(invoice.id), now: now)
     }
 
     func paymentReceived(_ payment: Payment, invoice: Invoice) async throws {
         try await outbox.enqueue(tx, .paymentReceived, toAccount: invoice.clientID, values: [
             "invoice_number": invoice.number ?? "", "amount": payment.amount.formatted, "gateway": payment.gateway,
             "balance_due": invoice.balanceDue.formatted,
-        ], dedupeKey: "payment_received:\(payment.id.uuidString.lowercased())", now: now)
+        ], dedupeKey: "payment_received:\(payment.id.uuidString.lowercased())", attachment: .invoicePDF(invoice.id), now: now)
     }
 
     /// An automatic capture of the saved card failed (once per invoice and attempt).
@@ -45,7 +46,7 @@ struct BillingMail: Sendable {
         try await outbox.enqueue(tx, .invoiceOverdue, toAccount: invoice.clientID, values: [
             "invoice_number": invoice.number ?? "", "due_date": invoice.dueDate.iso, "days_overdue": "\(daysOverdue)",
             "balance_due": invoice.balanceDue.formatted, "invoice_url": Self.invoicePath(invoice.id),
-        ], dedupeKey: "invoice_overdue:\(invoice.id.uuidString.lowercased()):\(kind)", now: now)
+        ], dedupeKey: "invoice_overdue:\(invoice.id.uuidString.lowercased()):\(kind)", attachment: .invoicePDF(invoice.id), now: now)
     }
 
     func serviceSuspended(_ service: ClientService, reason: String) async throws {

@@ -22,7 +22,7 @@ public struct BillingWeb: Sendable {
     public let capture: AutomaticCapture?
     /// The node's clock ("now" for on-demand recurring-billing runs).
     public let clock: any WallClock
-    /// Prints invoice PDFs (`billing.pdf_renderer`, `billing.pdf_timeout`).
+    /// Prints invoice PDFs (`billing.pdf_renderer`, `billing.pdf_timeout`, `billing.pdf_concurrency`).
     let pdf: InvoicePDFRenderer
     /// Visitors' carts: the cookie (`steadfast_cart`, `__Host-` over HTTPS).
     let visitorCart: VisitorCart
@@ -34,7 +34,7 @@ public struct BillingWeb: Sendable {
         settings.captureRetry = configuration.billing.capture.retry
         let documents = configuration.billing.documents
         settings.company = InvoiceParty(name: documents.legalName, address: documents.address, taxID: documents.taxID, bankDetails: documents.bankDetails)
-        pdf = InvoicePDFRenderer(executable: documents.pdfRenderer, timeout: documents.pdfTimeout)
+        pdf = InvoicePDFRenderer(executable: documents.pdfRenderer, timeout: documents.pdfTimeout, concurrency: documents.pdfConcurrency)
         visitorCart = VisitorCart(cookieName: (configuration.servedOverHTTPS ? "__Host-" : "") + "steadfast_cart", secure: configuration.servedOverHTTPS)
         self.settings = settings
         catalogue = CatalogueService(database: database, settings: settings, clock: clock)

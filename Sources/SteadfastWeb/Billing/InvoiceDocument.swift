@@ -24,6 +24,11 @@ enum InvoiceDocument {
         return values
     }
 
+    /// The file name (without `.pdf`) of the invoice's PDF: its number, ASCII-safe.
+    static func filename(_ invoice: Invoice) -> String {
+        String((invoice.number ?? "invoice").map { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-") ? $0 : "-" })
+    }
+
     static func party(_ party: InvoiceParty) -> [String: Any] {
         var values: [String: Any] = [
             "name": party.name, "addressLines": party.address.split(separator: "\n", omittingEmptySubsequences: true).map(String.init),
@@ -72,7 +77,7 @@ extension BillingWeb {
         } catch let failed as InvoicePDFRenderer.Failed {
             throw HTTPError(.serviceUnavailable, message: "The PDF could not be made just now: \(failed.description).")
         }
-        let name = String((invoice.number ?? "invoice").map { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-") ? $0 : "-" })
+        let name = InvoiceDocument.filename(invoice)
         var headers: HTTPFields = [.contentType: "application/pdf", .contentDisposition: "inline; filename=\"\(name).pdf\""]
         headers[.cacheControl] = "no-store"
         headers[.init("X-Content-Type-Options")!] = "nosniff"

@@ -8,17 +8,30 @@ import SteadfastDomain
 /// directory (the page, a throw-away browser profile, the PDF), removed afterwards. The page
 /// carries a Content-Security-Policy of `default-src 'none'`, so the browser loads nothing but
 /// the file it is given. Why Chromium and not WeasyPrint: docs/billing.md, "Invoices as documents".
+/// At most `billing.pdf_concurrency` renderings run at once on a node (``RenderPermits``); the
+/// time limit counts from the start of the browser, not from the wait for a permit.
 struct InvoicePDFRenderer: Sendable {
     let executable: String
     let timeout: Duration
+    let permits: RenderPermits
+
+    init(executable: String, timeout: Duration, concurrency: Int) {
+        self.executable = executable
+        self.timeout = timeout
+        self.permits = RenderPermits(limit: concurrency)
+    }
 
     /// The renderer could not make a PDF (not installed, failed, or too slow): HTTP 503.
     struct Failed: Error, CustomStringConvertible {
         let description: String
     }
 
-    /// The PDF bytes of `html`.
+    /// The PDF bytes of `html`, once a permit is free.
     func render(html: String) async throws -> Data {
+        try await permits.withPermit { try await renderNow(html: html) }
+    }
+
+    func renderNow(html: String) async throws -> Data {
         guard let program = Self.resolve(executable) else {
             throw Failed(description: "the PDF renderer '\(executable)' is not installed (billing.pdf_renderer)")
         }

@@ -15,13 +15,18 @@ import SteadfastStorage
 enum MailJobs {
     static let name = "mail-delivery"
 
-    static func definition(configuration: NodeConfiguration, database: any SQLDatabase, clock: any WallClock) throws -> JobDefinition {
+    /// `attachments` makes the invoice PDFs invoice mails carry (the node's renderer).
+    static func definition(
+        configuration: NodeConfiguration, database: any SQLDatabase, clock: any WallClock, attachments: any MailAttachmentSource = NoMailAttachmentSource()
+    ) throws -> JobDefinition {
         let transport = try MailWiring.transport(configuration.mail, nodeID: configuration.nodeID)
         let settings = MailWiring.deliverySettings(configuration.mail)
         let node = configuration.nodeID
         // A run may take as long as a full batch of slow sends; it stops early when cancelled.
         return JobDefinition(name, schedule: .every(configuration.mail.deliveryInterval), timeout: .seconds(3600), catchUp: .runOnce) { context in
-            let delivery = MailDelivery(database: database, transport: transport, settings: settings, node: node, clock: clock, logger: context.logger)
+            let delivery = MailDelivery(
+                database: database, transport: transport, settings: settings, node: node, clock: clock, logger: context.logger, attachments: attachments
+            )
             let report = try await delivery.deliverDue()
             if report.sent + report.retried + report.failed + report.lost > 0 {
                 context.logger.info("mail delivery", metadata: [

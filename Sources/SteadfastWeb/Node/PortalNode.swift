@@ -171,8 +171,10 @@ struct NodeService: Service {
         // a long job never delays the load balancer's notice.
         var services: [any Service] = [refresher]
         if configuration.jobsEnabled {
+            let attachments = InvoiceMailAttachments(billing: billing, library: try await PageRenderer.load().library)
             let jobs = try NodeJobs.registry(
-                configuration: configuration, database: database, clock: node.clock, recurring: billing.recurring, capture: billing.capture, storage: registry, catalog: catalog
+                configuration: configuration, database: database, clock: node.clock, recurring: billing.recurring, capture: billing.capture, storage: registry,
+                catalog: catalog, attachments: attachments
             )
             services.append(Scheduler(
                 jobs: jobs, database: database, nodeID: configuration.nodeID, settings: NodeJobs.settings(configuration), clock: node.clock, logger: logger

@@ -26,6 +26,8 @@ struct BillingMailTests {
             let mail = try #require(try await MailOutboxRepository(db).list(state: .pending, limit: 10, offset: 0).first)
             #expect(mail.toAddress.hasPrefix("mailee-") && mail.toName == "Mailee")
             #expect(mail.subject.hasPrefix("Invoice INV-") && mail.htmlBody.contains("/clientarea/invoices/\(placed.invoiceID)"))
+            // The invoice's PDF is asked for, not rendered: delivery makes it at send time.
+            #expect(mail.attachment == "invoice-pdf:\(f.invoiceID(placed).uuidString.lowercased())")
 
             // Paying: payment_received; the same payment replayed queues nothing more.
             let paid = try await f.payments.pay(clientID: client, invoiceID: f.invoiceID(placed), gateway: "testcard", amount: nil, cardToken: "tok_visa", idempotencyKey: "k1")

@@ -52,6 +52,8 @@ port = $port
 unix_socket_directories = '$work'
 max_connections = 100
 shared_buffers = 128MB
+# Statements per request (BillingBench reads pg_stat_statements; BENCH_STATEMENTS=1 lists them).
+shared_preload_libraries = 'pg_stat_statements'
 CONF
     "${as[@]}" "$bin/postgres" -D "$work/pg" > "$work/pg.log" 2>&1 &
     pg_pid=$!

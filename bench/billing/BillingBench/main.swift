@@ -188,6 +188,8 @@ struct Measurement {
     /// CPU seconds the node spent during the run (user + system, from /proc), when known: a
     /// figure other processes on a busy machine disturb much less than latency.
     var nodeCPU: Double?
+    /// Statements the database server ran during the run (PostgreSQL's pg_stat_statements), when known.
+    var statements: Int64?
 
     init() {}
 
@@ -205,7 +207,53 @@ struct Measurement {
         "\(label) \(scenario) requests=\(count) errors=\(errors) rps=\(Int((Double(count) / seconds).rounded())) "
             + String(format: "p50=%.2fms p99=%.2fms", p50 * 1000, p99 * 1000)
             + (nodeCPU.map { String(format: " node-cpu/request=%.0fus", $0 / Double(max(count, 1)) * 1e6) } ?? "")
+            + (statements.map { String(format: " statements/request=%.2f", Double($0) / Double(max(count, 1))) } ?? "")
             + " (load: \(generator))"
+    }
+}
+
+/// Statements the PostgreSQL server runs, from `pg_stat_statements` (run.sh preloads it; BEGIN
+/// and COMMIT count, as they are round trips too). Read before and after a measured run, the
+/// difference gives statements per request; with `BENCH_STATEMENTS=1` the statements themselves
+/// are printed, most frequent first. Absent on SQLite and when the extension is not available.
+struct StatementCounter {
+    let database: any SQLDatabase
+
+    static func open(_ url: String) async -> (StatementCounter, Task<Void, any Error>?)? {
+        guard url.hasPrefix("postgres"), let parsed = try? DatabaseURL(url),
+              let opened = try? await DatabaseConnector.open(parsed, logger: logger) else { return nil }
+        let pool = opened.service.map { service in Task { try await service.run() } }
+        do {
+            try await opened.database.query("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+            _ = try await opened.database.query("SELECT pg_stat_statements_reset()")
+        } catch {
+            pool?.cancel()
+            return nil
+        }
+        return (StatementCounter(database: opened.database), pool)
+    }
+
+    /// Calls so far, by statement (the counter's own statements left out).
+    func calls() async -> [String: Int64] {
+        guard let rows = try? await database.query("""
+            SELECT query, sum(calls)::bigint AS calls FROM pg_stat_statements
+            WHERE query NOT LIKE '%pg_stat_statements%' GROUP BY query
+            """) else { return [:] }
+        var result: [String: Int64] = [:]
+        for row in rows { if let query = try? row.string("query"), let calls = try? row.int("calls") { result[query] = calls } }
+        return result
+    }
+
+    /// Statements run between two readings; prints them per request when asked to.
+    static func difference(_ before: [String: Int64], _ after: [String: Int64], requests: Int) -> Int64 {
+        let counts = after.map { ($0.key, $0.value - (before[$0.key] ?? 0)) }.filter { $0.1 > 0 }
+        if ProcessInfo.processInfo.environment["BENCH_STATEMENTS"] == "1" {
+            for (query, calls) in counts.sorted(by: { $0.1 > $1.1 }).prefix(12) {
+                let text = query.split(whereSeparator: \.isWhitespace).joined(separator: " ")
+                print(String(format: "    %6.2f/request  ", Double(calls) / Double(max(requests, 1))) + String(text.prefix(150)))
+            }
+        }
+        return counts.reduce(0) { $0 + $1.1 }
     }
 }
 
@@ -350,6 +398,9 @@ func main() async throws {
     }
     let sessions = cookies
     let payable = unpaid
+    let statementCounting = await StatementCounter.open(options.database)
+    let counter = statementCounting?.0
+    defer { statementCounting?.1?.cancel() }
     let baseURL = node.baseURL
 
     let list: @Sendable (Int, Int) async throws -> Bool = { worker, _ in
@@ -376,9 +427,13 @@ func main() async throws {
         // healthz: the same stack with no database and no page, for reading the others against.
         for scenario in options.scenarios {
             _ = try wrk(scenario, baseURL: baseURL, sessions: sessions, invoices: payable, concurrency: options.concurrency, seconds: 2, directory: directory)
+            let statementsBefore = await counter?.calls()
             let before = node.cpuSeconds
             var measured = try wrk(scenario, baseURL: baseURL, sessions: sessions, invoices: payable, concurrency: options.concurrency, seconds: options.seconds, directory: directory)
             if let before, let after = node.cpuSeconds { measured.nodeCPU = after - before }
+            if let counter, let statementsBefore {
+                measured.statements = StatementCounter.difference(statementsBefore, await counter.calls(), requests: measured.count)
+            }
             print(measured.line(options.label, scenario, generator: "wrk"))
         }
     } else {

@@ -13,7 +13,11 @@ viewport (desktop 1280x900, phone 390x844 by mobile emulation) it walks:
   * the staff follow-up: the order list names the client, terminate the service through the
     confirmation dialog, the dashboard;
   * an expired CSRF form (the nonce cookie deleted) gets the error page inside the layout,
-    still showing who is logged in.
+    still showing who is logged in;
+  * a visitor's flash: the password-reset request answers on the log-in page ("if that address
+    has an account..."), once; the visitor's cart says "Added to your cart.";
+  * sorting a staff list by its column headings (aria-sort follows, the order is kept by the
+    pages), and ticket lists with status badges for client and staff.
 
 Every page is checked: nothing scrolls sideways (documentElement.scrollWidth <= clientWidth)
 and every form control has an accessible name. Screenshots of each step go to --out.
@@ -204,6 +208,10 @@ class Walk:
         self.fill("product-setup_monthly", "")
         d = self.submit("Create product", "product-created")
         self.expect(any(product in f for f in self.flash("success")), "creating a product says so")
+        self.go("/admin/tickets")
+        self.fill("dname", f"Support {self.viewport}")
+        self.fill("demail", f"support-{self.viewport}-{int(time.time())}@example.com")
+        self.submit("Add department", "department-created")
         for path in ["/admin/clients", "/admin/orders", "/admin/services", "/admin/invoices", "/admin/payments", "/admin/tickets", "/admin/mail", "/admin/api-tokens", "/admin/jobs"]:
             self.go(path)
             self.expect("That did not work" not in self.text(), f"{path} opens")
@@ -211,6 +219,26 @@ class Walk:
         self.go("/admin/no-such-page")
         self.expect("Page not found" in self.text(), "an unknown page is a 404 page")
         self.expect(self.nav_shows_logged_in(), "the 404 page shows the staff member logged in, not 'Log in / Register'")
+        self.log_out()
+
+    def visitor_flashes(self, product):
+        """Nobody logged in: flashes ride in a visitor session in the database, shown once."""
+        self.log_out()
+        self.go("/password-reset")
+        self.fill("email", "nobody-knows-this@example.com")
+        d = self.submit("Send me a link", "reset-requested")
+        self.expect(d.current_url.endswith("/login"), f"the request leads to the log-in page, not {d.current_url}")
+        self.expect(any("If that address has an account" in f for f in self.flash("info")), "the visitor is told a link may be on its way")
+        self.driver.refresh()
+        self.page("login-again")
+        self.expect(not self.flash("info"), "the visitor's flash is shown once")
+        self.go("/store")
+        button = self.driver.find_element(By.XPATH, f"//button[normalize-space()={xpath_literal('Add ' + product + ' to the cart')}]")
+        self.driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", button)
+        button.click()
+        self.wait_gone(button)
+        self.page("visitor-cart")
+        self.expect(any("Added to your cart" in f for f in self.flash("success")), "the visitor's cart says what happened")
         self.log_out()
 
     def client_journey(self, email, product):
@@ -251,8 +279,16 @@ class Walk:
         self.expect(not self.flash("success"), "a flash is shown once")
         self.go("/clientarea")
         self.expect("Invoices due" in self.text() and "Active services" in self.text(), "the overview shows the client's figures")
-        for path in ["/clientarea/invoices", "/clientarea/services", "/clientarea/credit", "/clientarea/tickets", "/clientarea/tickets/new", "/account"]:
+        for path in ["/clientarea/invoices", "/clientarea/services", "/clientarea/credit", "/clientarea/tickets", "/account", "/account/users", "/account/company"]:
             self.go(path)
+        self.go("/clientarea/tickets/new")
+        self.fill("subject", f"Help with {product}")
+        self.fill("message", "The site does not load.")
+        self.submit("Open ticket", "ticket-opened")
+        self.go("/clientarea/tickets")
+        badges = self.driver.find_elements(By.CSS_SELECTOR, "td .badge")
+        self.expect(badges and badges[0].text.strip() == "Open" and "badge-warning" in badges[0].get_attribute("class"),
+                    "the ticket list shows the status as a badge, coloured for 'waiting for staff'")
         self.go("/clientarea/billing-profile")
         self.fill("profile-country", "ZZZ")
         d = self.submit("Save", "profile-bad-country")
@@ -301,9 +337,33 @@ class Walk:
         self.go("/admin/payments")
         self.expect(client_name in self.text(), "the payment list names the client")
         self.go("/admin/clients?sort=name")
-        selected = self.driver.find_element(By.CSS_SELECTOR, "#sort option:checked").get_attribute("value")
-        self.expect(selected == "name" and client_name in self.text(), "the client list sorts by name and says so")
+        heading = self.driver.find_element(By.XPATH, "//th[@aria-sort]")
+        self.expect(heading.text.strip().startswith("Name") and heading.get_attribute("aria-sort") == "ascending" and client_name in self.text(),
+                    "the client list sorts by name and says so")
+        self.sort_by_heading("/admin/invoices", "Client")
+        self.go("/admin/tickets")
+        self.expect(client_name in self.text() or "Help with" in self.text(), "the support queue lists the client's ticket")
+        badges = [b.get_attribute("class") for b in self.driver.find_elements(By.CSS_SELECTOR, "td .badge")]
+        self.expect(badges and all("badge-" in b for b in badges) and any("badge-warning" in b for b in badges),
+                    f"the queue shows statuses as coloured badges: {badges}")
+        self.sort_by_heading("/admin/tickets", "Subject")
+        self.go("/admin/invoices?sort=nonsense")
+        self.expect("cannot be sorted" in self.text() and self.nav_shows_logged_in(), "an unknown sort column is a clear error inside the layout")
         self.go("/admin")
+
+    def sort_by_heading(self, path, label):
+        """Clicks a column heading twice: ascending, then descending, each marked with aria-sort."""
+        self.go(path)
+        for direction in ["ascending", "descending"]:
+            link = self.driver.find_element(By.XPATH, f"//th/a[contains(@class, 'sort')][starts-with(normalize-space(), {xpath_literal(label)})]")
+            self.driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", link)
+            link.click()
+            self.wait_gone(link)
+            self.page(f"{path}-sorted-{direction}")
+            heading = self.driver.find_element(By.XPATH, "//th[@aria-sort]")
+            self.expect(heading.text.strip().startswith(label) and heading.get_attribute("aria-sort") == direction,
+                        f"{path}: the {label} heading is marked {direction}")
+            self.expect("dir=" in self.driver.current_url and "sort=" in self.driver.current_url, "the order is in the address")
 
     def csrf_expiry(self):
         """Still logged in as staff: the form's nonce cookie is gone, as after a browser restart."""
@@ -344,6 +404,7 @@ def main():
         try:
             product = f"Web hosting {viewport}"
             walk.staff_setup(args.staff_email, args.staff_password, product)
+            walk.visitor_flashes(product)
             walk.client_journey(f"client-{viewport}-{run}@example.com", product)
             walk.log_out()
             walk.staff_follow_up(args.staff_email, args.staff_password, f"Client {viewport}")

@@ -22,18 +22,16 @@ public struct ClientRepository: Sendable {
     }
 
     /// The orders a client list can be read in.
-    public enum Sort: String, Sendable, CaseIterable {
-        case newest, name, outstanding
-    }
+    /// What the client list can be sorted by (`?sort=`; the allow-list).
+    public static let sortColumns = SortableColumns([
+        .init("created", "a.created_at", first: .desc), .init("name", "LOWER(a.name)"), .init("email", "a.email_normalized"),
+        .init("country", "p.country", nullable: true), .init("outstanding", "outstanding", first: .desc), .init("credit", "credit", first: .desc),
+    ], default: ListSort("created", .desc), tieBreaker: "a.id")
 
     /// Client accounts (newest first unless `sort` says otherwise), optionally matching `search`
     /// in name or e-mail.
-    public func list(search: String?, sort: Sort = .newest, limit: Int = 50, offset: Int = 0) async throws -> [Summary] {
-        let order: SQL = switch sort {
-        case .newest: "a.created_at DESC, a.id"
-        case .name: "LOWER(a.name), a.id"
-        case .outstanding: "outstanding DESC, a.created_at DESC, a.id"
-        }
+    public func list(search: String?, sort: ListSort? = nil, limit: Int = 50, offset: Int = 0) async throws -> [Summary] {
+        let order = Self.sortColumns.orderBy(sort)
         let filter: SQL
         if let search, !search.isEmpty {
             let pattern = "%" + search.lowercased().replacingOccurrences(of: "%", with: "").replacingOccurrences(of: "_", with: "") + "%"

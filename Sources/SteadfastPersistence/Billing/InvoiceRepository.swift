@@ -58,13 +58,20 @@ public struct InvoiceRepository: Sendable {
     }
 
     /// Invoices newest first, without lines (for lists).
-    public func list(clientID: UUID? = nil, status: InvoiceStatus? = nil, includeDrafts: Bool = true, limit: Int = 50, offset: Int = 0) async throws -> [Invoice] {
+    /// What the staff invoice list can be sorted by (the allow-list).
+    public static let sortColumns = SortableColumns([
+        .init("created", "created_at", first: .desc), .init("number", "number", nullable: true), .init("issued", "issue_date", first: .desc, nullable: true),
+        .init("client", "LOWER((SELECT a.name FROM accounts a WHERE a.id = invoices.client_id))"), .init("status", "status"),
+        .init("due", "due_date", first: .desc), .init("total", "total", first: .desc), .init("balance", "total - amount_paid", first: .desc),
+    ], default: ListSort("created", .desc), tieBreaker: "id")
+
+    public func list(clientID: UUID? = nil, status: InvoiceStatus? = nil, includeDrafts: Bool = true, sort: ListSort? = nil, limit: Int = 50, offset: Int = 0) async throws -> [Invoice] {
         var conditions: [SQL] = ["1 = 1"]
         if let clientID { conditions.append("client_id = \(clientID)") }
         if let status { conditions.append("status = \(status.rawValue)") }
         if !includeDrafts { conditions.append("status <> 'draft'") }
         return try await db.query("""
-            SELECT * FROM invoices WHERE \(SQL.joined(conditions, separator: " AND ")) ORDER BY created_at DESC, id LIMIT \(limit) OFFSET \(offset)
+            SELECT * FROM invoices WHERE \(SQL.joined(conditions, separator: " AND ")) ORDER BY \(Self.sortColumns.orderBy(sort)) LIMIT \(limit) OFFSET \(offset)
             """).map(Self.invoice)
     }
 

@@ -35,12 +35,18 @@ public struct OrderRepository: Sendable {
 
     /// Orders newest first with their items (one more query for the whole page), of one client
     /// or all, optionally of one status.
-    public func list(clientID: UUID? = nil, status: OrderStatus? = nil, limit: Int = 50, offset: Int = 0) async throws -> [Order] {
+    /// What the staff order list can be sorted by (the allow-list).
+    public static let sortColumns = SortableColumns([
+        .init("created", "created_at", first: .desc), .init("client", "LOWER((SELECT a.name FROM accounts a WHERE a.id = orders.client_id))"),
+        .init("status", "status"),
+    ], default: ListSort("created", .desc), tieBreaker: "id")
+
+    public func list(clientID: UUID? = nil, status: OrderStatus? = nil, sort: ListSort? = nil, limit: Int = 50, offset: Int = 0) async throws -> [Order] {
         var conditions: [SQL] = ["1 = 1"]
         if let clientID { conditions.append("client_id = \(clientID)") }
         if let status { conditions.append("status = \(status.rawValue)") }
         let orders = try await db.query("""
-            SELECT * FROM orders WHERE \(SQL.joined(conditions, separator: " AND ")) ORDER BY created_at DESC, id LIMIT \(limit) OFFSET \(offset)
+            SELECT * FROM orders WHERE \(SQL.joined(conditions, separator: " AND ")) ORDER BY \(Self.sortColumns.orderBy(sort)) LIMIT \(limit) OFFSET \(offset)
             """).map { try Self.order($0, items: []) }
         guard !orders.isEmpty else { return orders }
         let currencies = Dictionary(orders.map { ($0.id, $0.currency) }, uniquingKeysWith: { first, _ in first })

@@ -31,12 +31,20 @@ public struct PaymentRepository: Sendable {
     }
 
     /// Payments newest first: of one client, one invoice, or all.
-    public func list(clientID: UUID? = nil, invoiceID: UUID? = nil, limit: Int = 50, offset: Int = 0) async throws -> [Payment] {
+    /// What the staff payment list can be sorted by (the allow-list).
+    public static let sortColumns = SortableColumns([
+        .init("created", "created_at", first: .desc), .init("client", "LOWER((SELECT a.name FROM accounts a WHERE a.id = payments.client_id))"),
+        .init("invoice", "(SELECT i.number FROM invoices i WHERE i.id = payments.invoice_id)", nullable: true), .init("gateway", "gateway"),
+        .init("kind", "kind"), .init("amount", "amount", first: .desc),
+    ], default: ListSort("created", .desc), tieBreaker: "id")
+
+    public func list(clientID: UUID? = nil, invoiceID: UUID? = nil, kind: Payment.Kind? = nil, sort: ListSort? = nil, limit: Int = 50, offset: Int = 0) async throws -> [Payment] {
         var conditions: [SQL] = ["1 = 1"]
         if let clientID { conditions.append("client_id = \(clientID)") }
         if let invoiceID { conditions.append("invoice_id = \(invoiceID)") }
+        if let kind { conditions.append("kind = \(kind.rawValue)") }
         return try await db.query("""
-            SELECT * FROM payments WHERE \(SQL.joined(conditions, separator: " AND ")) ORDER BY created_at DESC, id LIMIT \(limit) OFFSET \(offset)
+            SELECT * FROM payments WHERE \(SQL.joined(conditions, separator: " AND ")) ORDER BY \(Self.sortColumns.orderBy(sort)) LIMIT \(limit) OFFSET \(offset)
             """).map(Self.payment)
     }
 

@@ -26,12 +26,19 @@ public struct ServiceRepository: Sendable {
         return try await db.first("SELECT * FROM services WHERE id = \(id) \(owner)\(locking)").map(Self.service)
     }
 
-    public func list(clientID: UUID? = nil, status: ServiceStatus? = nil, limit: Int = 50, offset: Int = 0) async throws -> [ClientService] {
+    /// What the staff service list can be sorted by (the allow-list).
+    public static let sortColumns = SortableColumns([
+        .init("created", "created_at", first: .desc), .init("client", "LOWER((SELECT a.name FROM accounts a WHERE a.id = services.client_id))"),
+        .init("service", "LOWER(description)"), .init("status", "status"), .init("next_due", "next_due_date", nullable: true),
+        .init("amount", "recurring", first: .desc),
+    ], default: ListSort("created", .desc), tieBreaker: "id")
+
+    public func list(clientID: UUID? = nil, status: ServiceStatus? = nil, sort: ListSort? = nil, limit: Int = 50, offset: Int = 0) async throws -> [ClientService] {
         var conditions: [SQL] = ["1 = 1"]
         if let clientID { conditions.append("client_id = \(clientID)") }
         if let status { conditions.append("status = \(status.rawValue)") }
         return try await db.query("""
-            SELECT * FROM services WHERE \(SQL.joined(conditions, separator: " AND ")) ORDER BY created_at DESC, id LIMIT \(limit) OFFSET \(offset)
+            SELECT * FROM services WHERE \(SQL.joined(conditions, separator: " AND ")) ORDER BY \(Self.sortColumns.orderBy(sort)) LIMIT \(limit) OFFSET \(offset)
             """).map(Self.service)
     }
 

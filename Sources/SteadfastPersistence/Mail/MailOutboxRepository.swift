@@ -147,10 +147,16 @@ public struct MailOutboxRepository: Sendable {
         try await db.first("SELECT * FROM mail_outbox WHERE id = \(id)").map(Self.mail)
     }
 
-    /// Messages, newest first, optionally in one state.
-    public func list(state: Mail.State?, limit: Int, offset: Int) async throws -> [Mail] {
+    /// What the staff outbox list can be sorted by (the allow-list).
+    public static let sortColumns = SortableColumns([
+        .init("created", "created_at", first: .desc), .init("to", "to_address"), .init("subject", "LOWER(subject)"), .init("template", "template"),
+        .init("state", "state"), .init("attempts", "attempts", first: .desc),
+    ], default: ListSort("created", .desc), tieBreaker: "id")
+
+    /// Messages, newest first unless `sort` says otherwise, optionally in one state.
+    public func list(state: Mail.State?, sort: ListSort? = nil, limit: Int, offset: Int) async throws -> [Mail] {
         let filter: SQL = state.map { "WHERE state = \($0.rawValue)" } ?? ""
-        return try await db.query("SELECT * FROM mail_outbox \(filter) ORDER BY created_at DESC, id LIMIT \(limit) OFFSET \(offset)").map(Self.mail)
+        return try await db.query("SELECT * FROM mail_outbox \(filter) ORDER BY \(Self.sortColumns.orderBy(sort)) LIMIT \(limit) OFFSET \(offset)").map(Self.mail)
     }
 
     /// How many messages are in each state.

@@ -53,7 +53,14 @@ public struct TicketRepository: Sendable {
     }
 
     /// One page of tickets matching `filter`, oldest waiting first (status change time, then id).
-    public func list(_ filter: Filter, limit: Int, offset: Int) async throws -> [Ticket] {
+    /// What ticket lists can be sorted by (the allow-list): by default the longest-waiting first.
+    public static let sortColumns = SortableColumns([
+        .init("waiting", "status_changed_at"), .init("number", "number"), .init("subject", "LOWER(subject)"), .init("status", "status"),
+        .init("priority", "CASE priority WHEN 'urgent' THEN 4 WHEN 'high' THEN 3 WHEN 'medium' THEN 2 ELSE 1 END", first: .desc),
+        .init("updated", "updated_at", first: .desc), .init("created", "created_at", first: .desc),
+    ], default: ListSort("waiting", .asc), tieBreaker: "id")
+
+    public func list(_ filter: Filter, sort: ListSort? = nil, limit: Int, offset: Int) async throws -> [Ticket] {
         var conditions: [SQL] = []
         if let client = filter.clientID { conditions.append("client_id = \(client)") }
         if let department = filter.departmentID { conditions.append("department_id = \(department)") }
@@ -64,7 +71,7 @@ public struct TicketRepository: Sendable {
         }
         let clause: SQL = conditions.isEmpty ? "" : "WHERE \(SQL.joined(conditions, separator: " AND "))"
         return try await db.query("""
-            SELECT * FROM tickets \(clause) ORDER BY status_changed_at, id LIMIT \(limit) OFFSET \(offset)
+            SELECT * FROM tickets \(clause) ORDER BY \(Self.sortColumns.orderBy(sort)) LIMIT \(limit) OFFSET \(offset)
             """).map(Self.ticket)
     }
 

@@ -66,8 +66,8 @@ public struct ClientBillingService: Sendable {
         }
     }
 
-    public func services(clientID: UUID?, status: ServiceStatus? = nil, limit: Int = 50, offset: Int = 0) async throws -> [ClientService] {
-        try await ServiceRepository(database).list(clientID: clientID, status: status, limit: limit, offset: offset)
+    public func services(clientID: UUID?, status: ServiceStatus? = nil, sort: ListSort? = nil, limit: Int = 50, offset: Int = 0) async throws -> [ClientService] {
+        try await ServiceRepository(database).list(clientID: clientID, status: status, sort: sort, limit: limit, offset: offset)
     }
 
     public func service(id: UUID, clientID: UUID?) async throws -> ClientService {
@@ -101,7 +101,7 @@ public struct ClientBillingService: Sendable {
         return try await service(id: id, clientID: nil)
     }
 
-    public func clients(search: String?, sort: ClientRepository.Sort = .newest, limit: Int = 50, offset: Int = 0) async throws -> [ClientRepository.Summary] {
+    public func clients(search: String?, sort: ListSort? = nil, limit: Int = 50, offset: Int = 0) async throws -> [ClientRepository.Summary] {
         try await ClientRepository(database).list(search: search, sort: sort, limit: limit, offset: offset)
     }
 

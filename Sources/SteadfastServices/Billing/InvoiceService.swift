@@ -36,8 +36,8 @@ public struct InvoiceService: Sendable {
     }
 
     /// Invoices newest first. Clients never see staff drafts.
-    public func invoices(clientID: UUID?, status: InvoiceStatus? = nil, limit: Int = 50, offset: Int = 0, includeDrafts: Bool = true) async throws -> [Invoice] {
-        try await InvoiceRepository(database).list(clientID: clientID, status: status, includeDrafts: includeDrafts, limit: limit, offset: offset)
+    public func invoices(clientID: UUID?, status: InvoiceStatus? = nil, sort: ListSort? = nil, limit: Int = 50, offset: Int = 0, includeDrafts: Bool = true) async throws -> [Invoice] {
+        try await InvoiceRepository(database).list(clientID: clientID, status: status, includeDrafts: includeDrafts, sort: sort, limit: limit, offset: offset)
     }
 
     public func payments(invoiceID: UUID) async throws -> [Payment] {

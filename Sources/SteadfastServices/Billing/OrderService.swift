@@ -267,8 +267,8 @@ public struct OrderService: Sendable {
         return order
     }
 
-    public func orders(clientID: UUID?, status: OrderStatus? = nil, limit: Int = 50, offset: Int = 0) async throws -> [Order] {
-        try await OrderRepository(database).list(clientID: clientID, status: status, limit: limit, offset: offset)
+    public func orders(clientID: UUID?, status: OrderStatus? = nil, sort: ListSort? = nil, limit: Int = 50, offset: Int = 0) async throws -> [Order] {
+        try await OrderRepository(database).list(clientID: clientID, status: status, sort: sort, limit: limit, offset: offset)
     }
 
     // MARK: Staff decisions

@@ -387,8 +387,8 @@ public struct PaymentService: Sendable {
 
     // MARK: Reading
 
-    public func payments(clientID: UUID?, limit: Int = 50, offset: Int = 0) async throws -> [Payment] {
-        try await PaymentRepository(database).list(clientID: clientID, limit: limit, offset: offset)
+    public func payments(clientID: UUID?, kind: Payment.Kind? = nil, sort: ListSort? = nil, limit: Int = 50, offset: Int = 0) async throws -> [Payment] {
+        try await PaymentRepository(database).list(clientID: clientID, kind: kind, sort: sort, limit: limit, offset: offset)
     }
 
     public func payment(id: UUID, clientID: UUID?) async throws -> Payment {

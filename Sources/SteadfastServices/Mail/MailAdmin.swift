@@ -24,8 +24,8 @@ public struct MailAdmin: Sendable {
         self.templates = templates
     }
 
-    public func outbox(state: MailOutboxRepository.Mail.State?, limit: Int, offset: Int) async throws -> [MailOutboxRepository.Mail] {
-        try await MailOutboxRepository(database).list(state: state, limit: limit, offset: offset)
+    public func outbox(state: MailOutboxRepository.Mail.State?, sort: ListSort? = nil, limit: Int, offset: Int) async throws -> [MailOutboxRepository.Mail] {
+        try await MailOutboxRepository(database).list(state: state, sort: sort, limit: limit, offset: offset)
     }
 
     public func counts() async throws -> [MailOutboxRepository.Mail.State: Int] {

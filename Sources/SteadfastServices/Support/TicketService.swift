@@ -353,10 +353,10 @@ public struct TicketService: Sendable {
 
     /// A page of tickets: a client's own (newest activity order is the queue's order too), or
     /// for staff the queue filtered by department, status and assignee, oldest waiting first.
-    public func tickets(for actor: Account, filter: TicketRepository.Filter = .init(), limit: Int, offset: Int) async throws -> [Ticket] {
+    public func tickets(for actor: Account, filter: TicketRepository.Filter = .init(), sort: ListSort? = nil, limit: Int, offset: Int) async throws -> [Ticket] {
         var filter = filter
         if !Self.seesEveryTicket(actor) { filter = TicketRepository.Filter(clientID: actor.id, statuses: filter.statuses) }
-        return try await TicketRepository(database).list(filter, limit: limit, offset: offset)
+        return try await TicketRepository(database).list(filter, sort: sort, limit: limit, offset: offset)
     }
 
     /// An attachment of a ticket `actor` may see, on a message `actor` may see, with its

@@ -203,7 +203,10 @@ struct AccountPagesController: Sendable {
     @Sendable func requestReset(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let form = try await request.decode(form: EmailForm.self, context: context)
         try await accounts.requestPasswordReset(email: form.email ?? "", clientIP: context.clientIP)
-        return pages.page("accounts/password-reset-request", title: "Forgot your password?", values: ["sent": true], status: .accepted, context: context)
+        // The same words whether or not the address has an account; a visitor's flash (in the
+        // database session), so it shows on the log-in page whichever node serves it.
+        context.flash(.info, "If that address has an account, a link to choose a new password is on its way. It works once and expires soon.")
+        return redirect(to: "/login")
     }
 
     @Sendable func resetPage(_ request: Request, context: PortalRequestContext) async throws -> Response {

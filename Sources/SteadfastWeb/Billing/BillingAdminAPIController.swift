@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import SteadfastDomain
+import SteadfastPersistence
 import SteadfastServices
 
 /// The staff side of the billing API under `/api/v1/admin`, for staff sessions and API tokens:
@@ -147,7 +148,7 @@ struct BillingAdminAPIController: Sendable {
 
     @Sendable func clients(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let page = try context.page(request)
-        let clients = try await billing.clients.clients(search: request.uri.queryParameters.get("search"), limit: page.limit, offset: page.offset)
+        let clients = try await billing.clients.clients(search: request.uri.queryParameters.get("search"), sort: try ListSorting.parse(request, columns: ClientRepository.sortColumns), limit: page.limit, offset: page.offset)
         return try BillingJSON.response(BillingViews.Page(items: clients.map(BillingViews.ClientView.init), limit: page.limit, offset: page.offset))
     }
 
@@ -252,7 +253,7 @@ struct BillingAdminAPIController: Sendable {
             guard let status = OrderStatus(rawValue: raw) else { throw BillingError.invalid("unknown order status", field: "status") }
             return status
         }
-        let orders = try await billing.orders.orders(clientID: nil, status: status, limit: page.limit, offset: page.offset)
+        let orders = try await billing.orders.orders(clientID: nil, status: status, sort: try ListSorting.parse(request, columns: OrderRepository.sortColumns), limit: page.limit, offset: page.offset)
         return try BillingJSON.response(BillingViews.Page(items: orders.map { BillingViews.OrderView($0, withItems: false) }, limit: page.limit, offset: page.offset))
     }
 
@@ -275,7 +276,7 @@ struct BillingAdminAPIController: Sendable {
     @Sendable func services(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let page = try context.page(request)
         let client = request.uri.queryParameters.get("client_id").flatMap(UUID.init(uuidString:))
-        let services = try await billing.clients.services(clientID: client, limit: page.limit, offset: page.offset)
+        let services = try await billing.clients.services(clientID: client, sort: try ListSorting.parse(request, columns: ServiceRepository.sortColumns), limit: page.limit, offset: page.offset)
         return try BillingJSON.response(BillingViews.Page(items: services.map(BillingViews.ServiceView.init), limit: page.limit, offset: page.offset))
     }
 
@@ -300,7 +301,7 @@ struct BillingAdminAPIController: Sendable {
             guard let status = InvoiceStatus(rawValue: raw) else { throw BillingError.invalid("unknown invoice status", field: "status") }
             return status
         }
-        let invoices = try await billing.invoices.invoices(clientID: client, status: status, limit: page.limit, offset: page.offset)
+        let invoices = try await billing.invoices.invoices(clientID: client, status: status, sort: try ListSorting.parse(request, columns: InvoiceRepository.sortColumns), limit: page.limit, offset: page.offset)
         return try BillingJSON.response(BillingViews.Page(items: invoices.map { BillingViews.InvoiceView($0, withLines: false) }, limit: page.limit, offset: page.offset))
     }
 
@@ -353,7 +354,7 @@ struct BillingAdminAPIController: Sendable {
     @Sendable func payments(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let page = try context.page(request)
         let client = request.uri.queryParameters.get("client_id").flatMap(UUID.init(uuidString:))
-        let payments = try await billing.payments.payments(clientID: client, limit: page.limit, offset: page.offset)
+        let payments = try await billing.payments.payments(clientID: client, sort: try ListSorting.parse(request, columns: PaymentRepository.sortColumns), limit: page.limit, offset: page.offset)
         return try BillingJSON.response(BillingViews.Page(items: payments.map(PaymentRecord.init), limit: page.limit, offset: page.offset))
     }
 

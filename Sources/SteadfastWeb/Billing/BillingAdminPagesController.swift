@@ -60,20 +60,22 @@ struct BillingAdminPagesController: Sendable {
     @Sendable func clients(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let search = request.uri.queryParameters.get("search")
         let page = try context.page(request)
-        let sort = request.uri.queryParameters.get("sort").flatMap(ClientRepository.Sort.init(rawValue:)) ?? .newest
-        let list = ListPage(try await billing.clients.clients(search: search, sort: sort, limit: page.fetchLimit, offset: page.offset), request: page)
+        let table = try SortableTable(request, columns: ClientRepository.sortColumns, path: "/admin/clients", filters: ["search": search ?? ""])
+        let list = ListPage(try await billing.clients.clients(search: search, sort: table.sort, limit: page.fetchLimit, offset: page.offset), request: page)
         let rows = list.rows.map { client -> [String: Any] in
             [
                 "id": client.id.text, "name": client.name, "email": client.email, "country": client.country ?? "",
                 "outstanding": PageValues.money(client.outstanding, currency), "credit": PageValues.money(client.credit, currency),
             ]
         }
-        var values = list.values("clients", rows, path: "/admin/clients", query: ["search": search ?? "", "sort": sort.rawValue], empty: EmptyState.values(
+        var values = list.values("clients", rows, path: "/admin/clients", query: table.query, empty: EmptyState.values(
             search == nil ? "No clients have registered yet." : "No client matches “\(search!)”."
         ))
         values["search"] = search ?? ""
-        let labels: [ClientRepository.Sort: String] = [.newest: "newest first", .name: "name", .outstanding: "most outstanding"]
-        values["sorts"] = ClientRepository.Sort.allCases.map { ["value": $0.rawValue, "label": labels[$0] ?? $0.rawValue, "selected": $0 == sort] as [String: Any] }
+        values.merge(table.values([
+            table.column("Name", key: "name"), table.column("E-mail", key: "email"), table.column("Country", key: "country"),
+            table.column("Outstanding", key: "outstanding", numeric: true), table.column("Credit", key: "credit", numeric: true),
+        ])) { $1 }
         return pages.page("admin/clients", title: "Clients", values: values, context: context)
     }
 
@@ -239,16 +241,21 @@ struct BillingAdminPagesController: Sendable {
     @Sendable func orders(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let status = request.uri.queryParameters.get("status").flatMap(OrderStatus.init(rawValue:))
         let page = try context.page(request)
-        let list = ListPage(try await billing.orders.orders(clientID: nil, status: status, limit: page.fetchLimit, offset: page.offset), request: page)
+        let table = try SortableTable(request, columns: OrderRepository.sortColumns, path: "/admin/orders", filters: ["status": status?.rawValue ?? ""])
+        let list = ListPage(try await billing.orders.orders(clientID: nil, status: status, sort: table.sort, limit: page.fetchLimit, offset: page.offset), request: page)
         let names = try await figures.accountNames(Set(list.rows.map(\.clientID)))
         let rows = list.rows.map { order -> [String: Any] in
             var row = PageValues.order(order)
             row["clientName"] = names[order.clientID] ?? "unknown client"
             return row
         }
-        var values = list.values("orders", rows, path: "/admin/orders", query: ["status": status?.rawValue ?? ""], empty: EmptyState.values(
+        var values = list.values("orders", rows, path: "/admin/orders", query: table.query, empty: EmptyState.values(
             status.map { "No \($0.rawValue) orders." } ?? "No orders yet."
         ))
+        values.merge(table.values([
+            table.column("Order"), table.column("Placed", key: "created"), table.column("Client", key: "client"), table.column("Items"),
+            table.column("Status", key: "status"),
+        ])) { $1 }
         values["statuses"] = OrderStatus.allCases.map { ["value": $0.rawValue, "selected": $0 == status] as [String: Any] }
         return pages.page("admin/orders", title: "Orders", values: values, context: context)
     }
@@ -294,7 +301,9 @@ struct BillingAdminPagesController: Sendable {
         let clientID = request.uri.queryParameters.get("client_id").flatMap(UUID.init(uuidString:))
         let status = request.uri.queryParameters.get("status").flatMap(ServiceStatus.init(rawValue:))
         let page = try context.page(request)
-        let list = ListPage(try await billing.clients.services(clientID: clientID, status: status, limit: page.fetchLimit, offset: page.offset), request: page)
+        let filters = ["client_id": clientID?.text ?? "", "status": status?.rawValue ?? ""]
+        let table = try SortableTable(request, columns: ServiceRepository.sortColumns, path: "/admin/services", filters: filters)
+        let list = ListPage(try await billing.clients.services(clientID: clientID, status: status, sort: table.sort, limit: page.fetchLimit, offset: page.offset), request: page)
         let names = try await figures.accountNames(Set(list.rows.map(\.clientID) + (clientID.map { [$0] } ?? [])))
         let destructive: Set<ServiceStatus.Event> = [.terminate, .cancel]
         let rows = list.rows.map { service -> [String: Any] in
@@ -315,9 +324,12 @@ struct BillingAdminPagesController: Sendable {
             return values
         }
         var values = list.values(
-            "services", rows, path: "/admin/services", query: ["client_id": clientID?.text ?? "", "status": status?.rawValue ?? ""],
-            empty: EmptyState.values("No services match.")
+            "services", rows, path: "/admin/services", query: table.query, empty: EmptyState.values("No services match.")
         )
+        values.merge(table.values([
+            table.column("Service", key: "service"), table.column("Client", key: "client"), table.column("Status", key: "status"),
+            table.column("Price", key: "amount", numeric: true), table.column("Next due", key: "next_due"), table.column("Actions"),
+        ])) { $1 }
         values["statuses"] = ServiceStatus.allCases.map { ["value": $0.rawValue, "selected": $0 == status] as [String: Any] }
         values["clientID"] = clientID?.text
         values["clientName"] = clientID.flatMap { names[$0] }
@@ -337,16 +349,22 @@ struct BillingAdminPagesController: Sendable {
     @Sendable func invoices(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let status = request.uri.queryParameters.get("status").flatMap(InvoiceStatus.init(rawValue:))
         let page = try context.page(request)
-        let list = ListPage(try await billing.invoices.invoices(clientID: nil, status: status, limit: page.fetchLimit, offset: page.offset), request: page)
+        let table = try SortableTable(request, columns: InvoiceRepository.sortColumns, path: "/admin/invoices", filters: ["status": status?.rawValue ?? ""])
+        let list = ListPage(try await billing.invoices.invoices(clientID: nil, status: status, sort: table.sort, limit: page.fetchLimit, offset: page.offset), request: page)
         let names = try await figures.accountNames(Set(list.rows.map(\.clientID)))
         let rows = list.rows.map { invoice -> [String: Any] in
             var row = PageValues.invoiceRow(invoice, base: "/admin/invoices")
             row["clientName"] = names[invoice.clientID] ?? "unknown client"
             return row
         }
-        var values = list.values("invoices", rows, path: "/admin/invoices", query: ["status": status?.rawValue ?? ""], empty: EmptyState.values(
+        var values = list.values("invoices", rows, path: "/admin/invoices", query: table.query, empty: EmptyState.values(
             status.map { "No \($0.rawValue) invoices." } ?? "No invoices yet."
         ))
+        values.merge(table.values([
+            table.column("Number", key: "number"), table.column("Client", key: "client"), table.column("Issued", key: "issued"),
+            table.column("Due", key: "due"), table.column("Status", key: "status"), table.column("Total", key: "total", numeric: true),
+            table.column("Balance", key: "balance", numeric: true),
+        ])) { $1 }
         values["showClient"] = true
         values["statuses"] = InvoiceStatus.allCases.map { ["value": $0.rawValue, "selected": $0 == status] as [String: Any] }
         values["totals"] = Self.totals(list.rows, currency: currency).map { ["span": 5, "total": $0.total, "balance": $0.balance] as [String: Any] }
@@ -453,7 +471,13 @@ struct BillingAdminPagesController: Sendable {
 
     @Sendable func payments(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let page = try context.page(request)
-        let list = ListPage(try await billing.payments.payments(clientID: nil, limit: page.fetchLimit, offset: page.offset), request: page)
+        var kind: Payment.Kind?
+        if let raw = request.uri.queryParameters.get("kind"), !raw.isEmpty {
+            guard let parsed = Payment.Kind(rawValue: raw) else { throw InvalidParameter(name: "kind", message: "kind must be payment or refund") }
+            kind = parsed
+        }
+        let table = try SortableTable(request, columns: PaymentRepository.sortColumns, path: "/admin/payments", filters: ["kind": kind?.rawValue ?? ""])
+        let list = ListPage(try await billing.payments.payments(clientID: nil, kind: kind, sort: table.sort, limit: page.fetchLimit, offset: page.offset), request: page)
         let labels = try await figures.invoiceLabels(Set(list.rows.map(\.invoiceID)))
         let names = try await figures.accountNames(Set(labels.values.map(\.clientID)))
         var sum: Int64? = 0
@@ -476,7 +500,12 @@ struct BillingAdminPagesController: Sendable {
             }
             return row
         }
-        var values = list.values("payments", rows, path: "/admin/payments", empty: EmptyState.values("No payments yet."))
+        var values = list.values("payments", rows, path: "/admin/payments", query: table.query, empty: EmptyState.values(kind.map { "No \($0.rawValue)s." } ?? "No payments yet."))
+        values["kinds"] = ["payment", "refund"].map { ["value": $0, "selected": $0 == kind?.rawValue] as [String: Any] }
+        values.merge(table.values([
+            table.column("Date", key: "created"), table.column("Invoice", key: "invoice"), table.column("Client", key: "client"),
+            table.column("Method", key: "gateway"), table.column("Kind", key: "kind"), table.column("Amount", key: "amount", numeric: true), table.column("Refund"),
+        ])) { $1 }
         values["pageTotal"] = sum.map { PageValues.money($0, currency) } ?? "—"
         return pages.page("admin/payments", title: "Payments", values: values, context: context)
     }

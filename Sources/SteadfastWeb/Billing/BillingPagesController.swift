@@ -84,6 +84,7 @@ struct BillingPagesController: Sendable {
             let existing = billing.visitorCart.key(request)
             let key = existing ?? VisitorCart.newKey()
             _ = try await billing.orders.addToVisitorCart(cartKey: key, productID: productID, cycle: cycle, selections: selections)
+            context.flash(.success, "Added to your cart.")
             var response = redirect(to: "/cart")
             if existing == nil { response.headers[values: .setCookie].append(billing.visitorCart.setCookie(key)) }
             return response
@@ -166,6 +167,7 @@ struct BillingPagesController: Sendable {
         guard let account = context.account else {
             guard let key = billing.visitorCart.key(request) else { throw BillingError.notFound("cart item") }
             try await billing.orders.removeFromVisitorCart(cartKey: key, itemID: itemID)
+            context.flash(.info, "Removed from your cart.")
             return redirect(to: "/cart")
         }
         try await billing.orders.removeFromCart(clientID: account.id, itemID: itemID)

@@ -15,14 +15,30 @@ public struct PortalSession: Codable, Sendable, Equatable {
     /// Messages for the next page this session sees (``Flash``): kept here, in the database
     /// session, so they survive a redirect to another node.
     public var flashes: [Flash]?
+    /// `true` for a visitor's session (nobody logged in): it exists only to carry ``flashes``
+    /// to the next page ("If the address exists, we sent a link."), logs nobody in, is owned by
+    /// no account (`accountID` is the nil UUID), lives ``visitorLifetime`` and is removed once
+    /// its messages are shown. A log-in replaces it under a new session id like any other.
+    public var visitor: Bool?
 
     public init(accountID: UUID, issuedAt: Date, secondFactorPending: Bool? = nil) {
         self.accountID = accountID
         self.issuedAt = issuedAt
         self.secondFactorPending = secondFactorPending
     }
+
+    /// A visitor's session holding `flashes`.
+    static func visitor(flashes: [Flash], now: Date) -> PortalSession {
+        var session = PortalSession(accountID: UUID(uuid: (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)), issuedAt: now)
+        session.visitor = true
+        session.flashes = flashes
+        return session
+    }
+
+    /// How long a visitor's messages wait for the next page.
+    static let visitorLifetime: Duration = .seconds(600)
 }
 
 extension PortalSession: SessionOwned {
-    public var sessionOwnerID: UUID? { accountID }
+    public var sessionOwnerID: UUID? { visitor == true ? nil : accountID }
 }

@@ -89,7 +89,7 @@ struct MailAdminController: Sendable {
     @Sendable func outboxJSON(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let page = try context.page(request)
         let state = try Self.state(request)
-        let items = try await mail.outbox(state: state, limit: page.limit, offset: page.offset).map(MessageView.init)
+        let items = try await mail.outbox(state: state, sort: try ListSorting.parse(request, columns: MailOutboxRepository.sortColumns), limit: page.limit, offset: page.offset).map(MessageView.init)
         let counts = try await mail.counts()
         return try BillingJSON.response(OutboxList(items: items, counts: Dictionary(uniqueKeysWithValues: MailOutboxRepository.Mail.State.allCases.map { ($0.rawValue, counts[$0] ?? 0) })))
     }
@@ -133,25 +133,33 @@ struct MailAdminController: Sendable {
     @Sendable func outboxPage(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let page = try context.page(request)
         let state = try Self.state(request)
-        let messages = try await mail.outbox(state: state, limit: page.limit, offset: page.offset)
+        let table = try SortableTable(request, columns: MailOutboxRepository.sortColumns, path: "/admin/mail", filters: ["state": state?.rawValue ?? ""])
+        let list = ListPage(try await mail.outbox(state: state, sort: table.sort, limit: page.fetchLimit, offset: page.offset), request: page)
         let counts = try await mail.counts()
-        let rows: [[String: Any]] = messages.map { message in
+        let rows: [[String: Any]] = list.rows.map { message in
             var row: [String: Any] = [
                 "id": message.id.uuidString.lowercased(), "template": message.template, "to": message.toAddress, "subject": message.subject,
-                "state": message.state.rawValue, "attempts": message.attempts, "created": Self.date(message.createdAt),
-                "messageID": message.messageID ?? "",
+                "badge": Badge.values(message.state.rawValue), "attempts": message.attempts, "created": Self.date(message.createdAt),
+                "messageID": message.messageID ?? "", "attachment": message.attachment.map { _ in "with the invoice PDF" } ?? "",
             ]
             if let error = message.lastError { row["error"] = error }
             if message.state == .failed { row["failed"] = true }
             return row
         }
         let templates: [[String: Any]] = try await mail.allTemplates().map { ["key": $0.key.rawValue, "overridden": $0.isOverridden] }
-        return pages.page("mail/outbox", title: "Mail", values: [
-            "messages": rows, "hasMessages": !rows.isEmpty, "hasMore": messages.count == page.limit, "nextOffset": page.nextOffset,
-            "state": state?.rawValue ?? "", "stateQuery": state.map { "&state=\($0.rawValue)" } ?? "",
-            "counts": MailOutboxRepository.Mail.State.allCases.map { ["state": $0.rawValue, "count": counts[$0] ?? 0, "selected": $0 == state] as [String: Any] },
-            "failedCount": counts[.failed] ?? 0, "hasFailed": (counts[.failed] ?? 0) > 0, "templates": templates,
-        ], context: context)
+        var values = list.values("messages", rows, path: "/admin/mail", query: table.query, empty: EmptyState.values(
+            state.map { "No \($0.rawValue) messages." } ?? "No mail has been queued yet."
+        ))
+        values.merge(table.values([
+            table.column("Created", key: "created"), table.column("To", key: "to"), table.column("Subject", key: "subject"),
+            table.column("State", key: "state"), table.column("Attempts", key: "attempts", numeric: true),
+        ])) { $1 }
+        values["state"] = state?.rawValue ?? ""
+        values["states"] = MailOutboxRepository.Mail.State.allCases.map { ["value": $0.rawValue, "count": counts[$0] ?? 0, "selected": $0 == state] as [String: Any] }
+        values["failedCount"] = counts[.failed] ?? 0
+        values["hasFailed"] = (counts[.failed] ?? 0) > 0
+        values["templates"] = templates
+        return pages.page("mail/outbox", title: "Mail", values: values, context: context)
     }
 
     @Sendable func retryForm(_ request: Request, context: PortalRequestContext) async throws -> Response {

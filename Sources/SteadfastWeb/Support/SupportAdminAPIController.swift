@@ -81,7 +81,7 @@ struct SupportAdminAPIController: Sendable {
         let staff = try context.requireAccount()
         let page = try context.page(request)
         let filter = try Self.filter(request)
-        let found = try await tickets.tickets(for: staff, filter: filter, limit: page.limit, offset: page.offset)
+        let found = try await tickets.tickets(for: staff, filter: filter, sort: try ListSorting.parse(request, columns: TicketRepository.sortColumns), limit: page.limit, offset: page.offset)
         return try BillingJSON.response(BillingViews.Page(items: found.map(SupportViews.TicketView.init), limit: page.limit, offset: page.offset))
     }
 

@@ -41,11 +41,15 @@ struct SupportPagesController: Sendable {
     @Sendable func clientList(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let account = try Self.account(context)
         let page = try context.page(request)
-        let found = try await tickets.tickets(for: account, limit: page.limit, offset: page.offset)
-        let rows: [[String: Any]] = found.map { ["id": $0.id.text, "number": $0.number.description, "subject": $0.subject, "status": $0.status.label, "updated": Self.date($0.updatedAt)] }
-        return pages.page("support/tickets", title: "Support", values: [
-            "tickets": rows, "hasTickets": !rows.isEmpty, "hasMore": found.count == page.limit, "nextOffset": page.nextOffset,
-        ], context: context)
+        let list = ListPage(try await tickets.tickets(for: account, sort: ListSort("updated", .desc), limit: page.fetchLimit, offset: page.offset), request: page)
+        let rows: [[String: Any]] = list.rows.map {
+            ["id": $0.id.text, "number": $0.number.description, "subject": $0.subject, "updated": Self.date($0.updatedAt),
+             "badge": Badge.values(ticket: $0.status.rawValue, label: $0.status.label)]
+        }
+        let values = list.values("tickets", rows, path: "/clientarea/tickets", empty: EmptyState.values(
+            "You have no tickets yet.", action: (href: "/clientarea/tickets/new", label: "Open a ticket")
+        ))
+        return pages.page("support/tickets", title: "Support", values: values, context: context)
     }
 
     @Sendable func newForm(_ request: Request, context: PortalRequestContext) async throws -> Response {
@@ -168,25 +172,32 @@ struct SupportPagesController: Sendable {
         var filter = try SupportAdminAPIController.filter(request)
         let mine = request.uri.queryParameters.get("mine") == "1"
         if mine { filter.assigneeID = staff.id }
-        let found = try await tickets.tickets(for: staff, filter: filter, limit: page.limit, offset: page.offset)
+        let status = filter.statuses?.first
+        let filters = ["status": status?.rawValue ?? "", "department_id": filter.departmentID?.text ?? "", "mine": mine ? "1" : ""]
+        let table = try SortableTable(request, columns: TicketRepository.sortColumns, path: "/admin/tickets", filters: filters)
+        let list = ListPage(try await tickets.tickets(for: staff, filter: filter, sort: table.sort, limit: page.fetchLimit, offset: page.offset), request: page)
         let departments = try await tickets.departments(for: staff)
         let names = Dictionary(uniqueKeysWithValues: departments.map { ($0.id, $0.name) })
-        let rows: [[String: Any]] = found.map {
-            ["id": $0.id.text, "number": $0.number.description, "subject": $0.subject, "status": $0.status.label, "priority": $0.priority.rawValue,
-             "waiting": Self.date($0.statusChangedAt), "department": names[$0.departmentID] ?? ""]
+        let rows: [[String: Any]] = list.rows.map {
+            ["id": $0.id.text, "number": $0.number.description, "subject": $0.subject, "priority": $0.priority.rawValue,
+             "waiting": Self.date($0.statusChangedAt), "department": names[$0.departmentID] ?? "",
+             "badge": Badge.values(ticket: $0.status.rawValue, label: $0.status.label)]
         }
         let canned = try await tickets.cannedReplies(for: staff)
-        let status = filter.statuses?.first
-        var query = ""
-        if let status { query += "&status=\(status.rawValue)" }
-        if let department = filter.departmentID { query += "&department_id=\(department.text)" }
-        if mine { query += "&mine=1" }
-        return pages.page("support/queue", title: "Support queue", values: [
-            "tickets": rows, "hasTickets": !rows.isEmpty, "hasMore": found.count == page.limit, "nextOffset": page.nextOffset, "query": query, "mine": mine,
-            "statuses": TicketStatus.allCases.map { ["value": $0.rawValue, "label": $0.label, "selected": $0 == status] as [String: Any] },
-            "departments": departments.map { ["id": $0.id.text, "name": $0.name, "email": $0.email.value, "isPublic": $0.isPublic, "selected": $0.id == filter.departmentID] as [String: Any] },
-            "cannedReplies": canned.map { ["title": $0.title, "body": $0.body] },
-        ], context: context)
+        var values = list.values("tickets", rows, path: "/admin/tickets", query: table.query, empty: EmptyState.values(
+            filters.values.allSatisfy(\.isEmpty) ? "No tickets yet." : "No tickets match these filters."
+        ))
+        values.merge(table.values([
+            table.column("Number", key: "number"), table.column("Subject", key: "subject"), table.column("Department"),
+            table.column("Status", key: "status"), table.column("Priority", key: "priority"), table.column("Waiting since", key: "waiting"),
+        ])) { $1 }
+        values["mine"] = mine
+        values["statuses"] = TicketStatus.allCases.map { ["value": $0.rawValue, "label": $0.label, "selected": $0 == status] as [String: Any] }
+        values["departments"] = departments.map {
+            ["id": $0.id.text, "name": $0.name, "email": $0.email.value, "isPublic": $0.isPublic, "selected": $0.id == filter.departmentID] as [String: Any]
+        }
+        values["cannedReplies"] = canned.map { ["title": $0.title, "body": $0.body] }
+        return pages.page("support/queue", title: "Support queue", values: values, context: context)
     }
 
     @Sendable func update(_ request: Request, context: PortalRequestContext) async throws -> Response {

@@ -1,0 +1,75 @@
+import Foundation
+import SteadfastDomain
+import SteadfastPersistence
+import SteadfastServices
+import SteadfastTestSupport
+import Testing
+
+/// The staff lists' sort allow-lists (`SortableColumns`): what reaches SQL is the repository's
+/// literal for a known key, never the key itself; every order ends with a unique tie-breaker, so
+/// pages of a sorted list neither repeat nor skip rows, on both engines.
+@Suite("List sorting")
+struct ListSortTests {
+    @Test func onlyTheAllowListsLiteralsReachSQL() {
+        let columns = InvoiceRepository.sortColumns
+        let byClient = columns.orderBy(ListSort("client", .asc)).description
+        #expect(byClient.contains("SELECT a.name FROM accounts a") && byClient.hasSuffix("id ASC"))
+        // A key that is not in the list falls back to the default order; its text never appears.
+        let hostile = columns.orderBy(ListSort("total; DROP TABLE invoices --", .desc)).description
+        #expect(hostile == columns.orderBy(nil).description && !hostile.contains("DROP"))
+        #expect(columns.orderBy(nil).description == "created_at DESC, id DESC")
+        // Nullable columns sort their empty values last both ways.
+        #expect(columns.orderBy(ListSort("number", .desc)).description.hasPrefix("CASE WHEN number IS NULL THEN 1 ELSE 0 END, number DESC"))
+        for list in [ClientRepository.sortColumns, OrderRepository.sortColumns, ServiceRepository.sortColumns, PaymentRepository.sortColumns,
+                     TicketRepository.sortColumns, MailOutboxRepository.sortColumns] {
+            #expect(Set(list.keys).count == list.keys.count)
+            #expect(list.column(list.defaultSort.field) != nil)
+        }
+    }
+
+    @Test(arguments: EngineKind.allCases)
+    func sortedPagesAreStableAndComplete(_ kind: EngineKind) async throws {
+        try await withDatabase(kind) { db in
+            let f = try BillingFixture(db: db)
+            let product = try await f.product()
+            // Two clients with the same name and several invoices each: many equal sort keys.
+            var expected: [UUID] = []
+            for name in ["Zed", "Amy", "Amy"] {
+                let client = try await f.client(name)
+                for _ in 0..<2 { expected.append(f.invoiceID(try await f.order(product, for: client))) }
+            }
+            for sort in [ListSort("client", .asc), ListSort("client", .desc), ListSort("total", .desc), ListSort("status", .asc), ListSort("number", .asc)] {
+                var seen: [Invoice] = []
+                var offset = 0
+                while true {
+                    let page = try await InvoiceRepository(db).list(sort: sort, limit: 2, offset: offset)
+                    seen += page
+                    if page.count < 2 { break }
+                    offset += 2
+                }
+                #expect(seen.count == expected.count && Set(seen.map(\.id)) == Set(expected), "\(sort)")
+                // The whole list in one query is the pages put together: no overlap, no gap.
+                #expect(try await InvoiceRepository(db).list(sort: sort, limit: 100, offset: 0).map(\.id) == seen.map(\.id), "\(sort)")
+            }
+            let names = try await PortalFiguresRepository(db).accountNames(Set(try await InvoiceRepository(db).list(limit: 100).map(\.clientID)))
+            let byClient = try await InvoiceRepository(db).list(sort: ListSort("client", .asc), limit: 100, offset: 0).map { names[$0.clientID] ?? "" }
+            #expect(byClient == ["Amy", "Amy", "Amy", "Amy", "Zed", "Zed"])
+            let byClientDesc = try await InvoiceRepository(db).list(sort: ListSort("client", .desc), limit: 100, offset: 0).map { names[$0.clientID] ?? "" }
+            #expect(byClientDesc == ["Zed", "Zed", "Amy", "Amy", "Amy", "Amy"])
+            // Every staff list's every column runs on this engine.
+            for column in ClientRepository.sortColumns.keys {
+                for direction in SortDirection.allCases {
+                    _ = try await ClientRepository(db).list(search: nil, sort: ListSort(column, direction), limit: 5, offset: 0)
+                }
+            }
+            for direction in SortDirection.allCases {
+                for column in OrderRepository.sortColumns.keys { _ = try await OrderRepository(db).list(sort: ListSort(column, direction), limit: 5) }
+                for column in ServiceRepository.sortColumns.keys { _ = try await ServiceRepository(db).list(sort: ListSort(column, direction), limit: 5) }
+                for column in PaymentRepository.sortColumns.keys { _ = try await PaymentRepository(db).list(sort: ListSort(column, direction), limit: 5) }
+                for column in InvoiceRepository.sortColumns.keys { _ = try await InvoiceRepository(db).list(sort: ListSort(column, direction), limit: 5) }
+                for column in TicketRepository.sortColumns.keys { _ = try await TicketRepository(db).list(.init(), sort: ListSort(column, direction), limit: 5, offset: 0) }
+                for column in MailOutboxRepository.sortColumns.keys { _ = try await MailOutboxRepository(db).list(state: nil, sort: ListSort(column, direction), limit: 5, offset: 0) }
+            }
+        }
+    }
+}

@@ -72,10 +72,11 @@ public struct DatabasePersistDriver: PersistDriver {
         do {
             found = try await records.find(idHash: Self.hash(key: key), now: now)
         } catch {
-            SessionLoadFailure.current?.record(error)
+            SessionLoad.current?.record(failure: error)
             throw error
         }
         guard let record = found else { return nil }
+        SessionLoad.current?.record(owner: record.owner)
         let object: Object
         do {
             object = try Self.decoder.decode(Object.self, from: Data(record.data.utf8))

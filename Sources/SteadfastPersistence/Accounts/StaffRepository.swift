@@ -28,16 +28,28 @@ public struct StaffRepository: Sendable {
 
     /// The permissions of `accountID`: the union of its roles'. One query, run on every staff
     /// request (no node keeps a copy that could lag behind a change on another node).
+    /// A request reads them with its account instead (``AccountRepository/findForRequest(id:)``).
     public func permissions(accountID: UUID) async throws -> Set<StaffPermission> {
-        let rows = try await db.query("""
-            SELECT r.permissions, r.built_in FROM staff_role_members m JOIN staff_roles r ON r.id = m.role_id WHERE m.account_id = \(accountID)
-            """)
-        var result: Set<StaffPermission> = []
-        for row in rows {
-            if try row.bool("built_in") { return Set(StaffPermission.allCases) }
-            result.formUnion(StaffPermission.set(fromText: try row.string("permissions")))
-        }
-        return result
+        let row = try await db.first("SELECT \(Self.permissionsColumn(of: "\(accountID)", db.dialect))")
+        return Self.permissions(aggregated: try row?.optionalString("staff_permissions"))
+    }
+
+    /// A column `staff_permissions` with the permissions of `account`'s roles (`account` is an
+    /// expression giving an account id): each role's permission names, or `*` for a built-in
+    /// role (it has them all), joined by spaces; NULL without roles. Read by ``permissions(aggregated:)``.
+    static func permissionsColumn(of account: SQL, _ dialect: SQLDialect) -> SQL {
+        let aggregate: SQL = dialect == .postgres ? "string_agg" : "group_concat"
+        return """
+            (SELECT \(aggregate)(CASE WHEN r.built_in THEN '*' ELSE r.permissions END, ' ')
+             FROM staff_role_members m JOIN staff_roles r ON r.id = m.role_id WHERE m.account_id = \(account)) AS staff_permissions
+            """
+    }
+
+    /// The union of the roles' permissions in a ``permissionsColumn(of:_:)`` value.
+    static func permissions(aggregated text: String?) -> Set<StaffPermission> {
+        guard let text else { return [] }
+        if text.split(separator: " ").contains("*") { return Set(StaffPermission.allCases) }
+        return StaffPermission.set(fromText: text)
     }
 
     public func roles() async throws -> [StaffRole] {

@@ -28,17 +28,44 @@ public struct AccountRepository: Sendable {
     }
 
     public func find(id: UUID) async throws -> Account? {
-        try await database.readFirst("SELECT * FROM accounts WHERE id = \(id)").map(Self.account)
+        try await database.readFirst("SELECT \(Self.columns) FROM accounts a \(Self.joins) WHERE a.id = \(id)").map(Self.account)
     }
 
     public func find(email: EmailAddress) async throws -> Account? {
-        try await database.readFirst("SELECT * FROM accounts WHERE email_normalized = \(email.normalized)").map(Self.account)
+        try await database.readFirst("SELECT \(Self.columns) FROM accounts a \(Self.joins) WHERE a.email_normalized = \(email.normalized)").map(Self.account)
+    }
+
+    /// The account as a request acts with it: with, for staff, its roles' permissions
+    /// (``Account/permissions``), all in one query.
+    public func findForRequest(id: UUID) async throws -> Account? {
+        try await database.readFirst("""
+            SELECT \(Self.requestColumns(database.dialect)) FROM accounts a \(Self.joins) WHERE a.id = \(id)
+            """).map(Self.requestAccount)
     }
 
     /// How many accounts have `role`.
     public func count(role: Role) async throws -> Int {
         let row = try await database.readFirst("SELECT COUNT(*) AS n FROM accounts WHERE role = \(role.rawValue)")
         return Int(try row?.int("n") ?? 0)
+    }
+
+    /// What a query selects to make an ``Account`` with ``account(_:)``, from the account `a`
+    /// and what ``joins`` adds to it.
+    static let columns: SQL = "a.*"
+    /// The joins ``columns`` needs after `accounts a`.
+    static let joins: SQL = ""
+
+    /// ``columns`` and the staff permissions (``StaffRepository/permissionsColumn(of:_:)``),
+    /// for ``requestAccount(_:)``.
+    static func requestColumns(_ dialect: SQLDialect) -> SQL {
+        "\(columns), \(StaffRepository.permissionsColumn(of: "a.id", dialect))"
+    }
+
+    /// The account of a row with ``requestColumns(_:)``, with its staff permissions.
+    static func requestAccount(_ row: SQLRow) throws -> Account {
+        var account = try account(row)
+        if account.role == .staff { account.permissions = StaffRepository.permissions(aggregated: try row.optionalString("staff_permissions")) }
+        return account
     }
 
     static func account(_ row: SQLRow) throws -> Account {

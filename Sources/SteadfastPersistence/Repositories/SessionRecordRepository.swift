@@ -1,4 +1,5 @@
 import Foundation
+import SteadfastDomain
 
 /// Rows of the `sessions` table: session data keyed by the SHA-256 of the session id.
 ///
@@ -10,6 +11,10 @@ public struct SessionRecordRepository: Sendable {
     public struct Record: Sendable, Equatable {
         public var data: String
         public var expiresAt: Date
+        /// The account the session belongs to (`sessions.account_id`) as a request acts with it
+        /// (``AccountRepository/findForRequest(id:)``), read in the same query; `nil` if the
+        /// row names none or it no longer exists.
+        public var owner: Account? = nil
     }
 
     let database: any SQLDatabase
@@ -18,12 +23,20 @@ public struct SessionRecordRepository: Sendable {
         self.database = database
     }
 
-    /// The live (not expired, not deleted) record for `idHash`.
+    /// The live (not expired, not deleted) record for `idHash`, with its owner: every request
+    /// needs the session and its account, so one query reads both.
     public func find(idHash: String, now: Date) async throws -> Record? {
         let row = try await database.readFirst("""
-            SELECT data, expires_at FROM sessions WHERE id_hash = \(idHash) AND expires_at > \(now) AND data <> ''
+            SELECT s.data AS session_data, s.expires_at AS session_expires_at, \(AccountRepository.requestColumns(database.dialect))
+            FROM sessions s LEFT JOIN accounts a ON a.id = s.account_id \(AccountRepository.joins)
+            WHERE s.id_hash = \(idHash) AND s.expires_at > \(now) AND s.data <> ''
             """)
-        return try row.map { Record(data: try $0.string("data"), expiresAt: try $0.date("expires_at")) }
+        return try row.map { row in
+            Record(
+                data: try row.string("session_data"), expiresAt: try row.date("session_expires_at"),
+                owner: try row.isNull("id") ? nil : try AccountRepository.requestAccount(row)
+            )
+        }
     }
 
     /// Creates the row; returns `false` if a row (live or tombstone) with this hash exists.

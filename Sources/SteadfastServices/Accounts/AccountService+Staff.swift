@@ -12,9 +12,12 @@ extension AccountService {
     /// roles' permissions. Read from the database on every request, so a change made on one
     /// node (disabling, new roles) holds on every node from the next request on.
     public func requestAccount(id: UUID) async throws -> Account? {
-        guard var account = try await accounts.find(id: id), account.disabledAt == nil else { return nil }
-        if account.role == .staff { account.permissions = try await StaffRepository(database).permissions(accountID: id) }
-        return account
+        Self.requestable(try await accounts.findForRequest(id: id))
+    }
+
+    /// `account` (read for a request, as with its session) if it may act: `nil` when disabled.
+    public static func requestable(_ account: Account?) -> Account? {
+        account?.disabledAt == nil ? account : nil
     }
 
     public func staffRoles() async throws -> [StaffRole] {

@@ -32,12 +32,11 @@ public struct AuthenticationMiddleware: RouterMiddleware {
 
     public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var context = context
-        if let failure = SessionLoadFailure.current?.error {
+        if let failure = SessionLoad.current?.failure {
             // The session could not be read (database unavailable): 503, not "logged out".
             throw failure
         }
-        if let session = context.sessions.session, session.visitor != true {
-            // (A visitor's session only carries flash messages: it logs nobody in.)
+        if let session = context.sessions.session {
             let now = clock.now()
             let absoluteDeadline = session.issuedAt.addingTimeInterval(absoluteTimeout.totalSeconds)
             if now >= absoluteDeadline {
@@ -45,7 +44,7 @@ public struct AuthenticationMiddleware: RouterMiddleware {
             } else if session.secondFactorPending == true {
                 // Half a log-in: nobody is logged in until the second factor completes it.
                 context.pendingSecondFactor = session
-            } else if let account = try await accounts.requestAccount(id: session.accountID) {
+            } else if let account = try await requestAccount(session.accountID) {
                 context.account = account
                 context.logger[metadataKey: "steadfast.account.id"] = .string(account.id.uuidString.lowercased())
                 if canWrite() { refreshIdleExpiry(context: context, now: now, absoluteDeadline: absoluteDeadline) }
@@ -54,6 +53,13 @@ public struct AuthenticationMiddleware: RouterMiddleware {
             }
         }
         return try await next(request, context)
+    }
+
+    /// The session's account: the one read with the session (``SessionLoad``) when it is the
+    /// account the session names, else read now.
+    func requestAccount(_ id: UUID) async throws -> Account? {
+        if let owner = SessionLoad.current?.owner, owner.id == id { return AccountService.requestable(owner) }
+        return try await accounts.requestAccount(id: id)
     }
 
     /// Pushes the idle expiry forward when enough of it has been used.

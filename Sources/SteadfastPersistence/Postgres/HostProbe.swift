@@ -32,7 +32,7 @@ public enum HostProbe {
                 // the server), so a probe never leaves a connection or a clean-up task behind.
                 let rows: [SQLRow]
                 do {
-                    rows = try await PostgresEngine.collect(try await connection.query(PostgresEngine.postgresQuery(statement), logger: logger))
+                    rows = try await PostgresEngine.run(statement, on: connection, logger: logger)
                 } catch {
                     try? await connection.close()
                     throw error

@@ -191,21 +191,21 @@ public final class PostgresCluster: SQLDatabase, Service {
 
     @discardableResult
     public func query(_ sql: SQL) async throws -> [SQLRow] {
-        try await perform(.write, readOnlyWork: false, idempotent: false, timeout: nil) { engine in
-            try await engine.query(sql)
+        try await perform(.write, readOnlyWork: false, idempotent: false, timeout: nil) { engine, limit in
+            try await engine.query(sql, within: limit)
         }
     }
 
     public func read(_ sql: SQL) async throws -> [SQLRow] {
-        try await perform(.read, readOnlyWork: true, idempotent: false, timeout: nil) { engine in
-            try await engine.query(sql)
+        try await perform(.read, readOnlyWork: true, idempotent: false, timeout: nil) { engine, limit in
+            try await engine.query(sql, within: limit)
         }
     }
 
     @discardableResult
     public func transaction<T: Sendable>(_ options: TransactionOptions, _ body: @escaping @Sendable (any SQLExecutor) async throws -> T) async throws -> T {
-        try await perform(.write, readOnlyWork: false, idempotent: options.idempotent, timeout: options.timeout) { engine in
-            try await engine.transaction(TransactionOptions(idempotent: options.idempotent, timeout: options.timeout), body)
+        try await perform(.write, readOnlyWork: false, idempotent: options.idempotent, timeout: options.timeout) { engine, limit in
+            try await engine.transaction(TransactionOptions(idempotent: options.idempotent, timeout: limit), body)
         }
     }
 
@@ -237,7 +237,7 @@ public final class PostgresCluster: SQLDatabase, Service {
     /// failure allows it, all within the request bound.
     func perform<T: Sendable>(
         _ intent: HostSelection.Intent, readOnlyWork: Bool, idempotent: Bool, timeout: Duration?,
-        _ operation: @escaping @Sendable (PostgresEngine) async throws -> T
+        _ operation: @escaping @Sendable (PostgresEngine, Duration) async throws -> T
     ) async throws -> T {
         let bound = timeout ?? requestTimeout
         let deadline = ContinuousClock.now + bound
@@ -259,30 +259,32 @@ public final class PostgresCluster: SQLDatabase, Service {
 
     private func attempts<T: Sendable>(
         _ intent: HostSelection.Intent, readOnlyWork: Bool, idempotent: Bool, bound: Duration, deadline: ContinuousClock.Instant,
-        inFlight: AttemptRecord, _ operation: @escaping @Sendable (PostgresEngine) async throws -> T
+        inFlight: AttemptRecord, _ operation: @escaping @Sendable (PostgresEngine, Duration) async throws -> T
     ) async throws -> T {
-        try await withDeadline(bound) {
-            var attempt = 0
-            while true {
-                attempt += 1
-                inFlight.start(attempt)
-                let (index, engine, generation) = try await self.waitForHost(intent, until: deadline)
-                inFlight.use(host: index)
-                do {
-                    return try await operation(engine)
-                } catch let error as DatabaseError {
-                    let decision = FailureHandling.decide(error, readOnlyWork: readOnlyWork, idempotent: idempotent)
-                    self.apply(decision.verdict, error: error, index: index, generation: generation)
-                    guard decision.retry, ContinuousClock.now < deadline, attempt < 20 else {
-                        if decision.verdict != .healthy {
-                            self.logger.warning("database work failed and cannot safely be retried", metadata: [
-                                "error": "\(error)", "steadfast.db.may_have_committed": "\(error.mayHaveCommitted)",
-                            ])
-                        }
-                        throw error
+        // No deadline task around the attempts: the wait for a host stops at `deadline`, and
+        // each attempt gets what is left of the bound as its engine's statement deadline.
+        var attempt = 0
+        while true {
+            attempt += 1
+            inFlight.start(attempt)
+            let (index, engine, generation) = try await waitForHost(intent, until: deadline)
+            inFlight.use(host: index)
+            let left = ContinuousClock.now.duration(to: deadline)
+            guard left > .zero else { throw DatabaseError(.timeout, message: "no answer from the database within \(bound)", mayHaveCommitted: false) }
+            do {
+                return try await operation(engine, left)
+            } catch let error as DatabaseError {
+                let decision = FailureHandling.decide(error, readOnlyWork: readOnlyWork, idempotent: idempotent)
+                apply(decision.verdict, error: error, index: index, generation: generation)
+                guard decision.retry, ContinuousClock.now < deadline, attempt < 20 else {
+                    if decision.verdict != .healthy {
+                        logger.warning("database work failed and cannot safely be retried", metadata: [
+                            "error": "\(error)", "steadfast.db.may_have_committed": "\(error.mayHaveCommitted)",
+                        ])
                     }
-                    self.logger.info("retrying database work on the current primary", metadata: ["error": "\(error)", "attempt": "\(attempt)"])
+                    throw error
                 }
+                logger.info("retrying database work on the current primary", metadata: ["error": "\(error)", "attempt": "\(attempt)"])
             }
         }
     }

@@ -70,13 +70,17 @@ public final class PostgresEngine: SQLDatabase, Service {
     /// connection is reported as certainly not applied; one after it was sent may have been.
     @discardableResult
     public func query(_ sql: SQL) async throws -> [SQLRow] {
+        try await query(sql, within: statementTimeout)
+    }
+
+    /// ``query(_:)`` with its own time limit (a cluster's request has its own bound).
+    func query(_ sql: SQL, within limit: Duration) async throws -> [SQLRow] {
         let gate = CommitGate()
-        return try await withDeadline(statementTimeout, abandonWhen: retirement, mayHaveCommitted: { gate.close() }) {
+        return try await withDeadline(limit, abandonWhen: retirement, mayHaveCommitted: { gate.close() }) {
             do {
                 return try await self.client.withConnection { connection in
                     guard gate.pass() else { throw CommitGate.abandoned }
-                    let rows = try await connection.query(Self.postgresQuery(sql), logger: self.logger)
-                    return try await Self.collect(rows)
+                    return try await Self.run(sql, on: connection, logger: self.logger)
                 }
             } catch {
                 throw Self.translate(error, phase: gate.passed ? .commitSent : .beforeCommit)
@@ -156,8 +160,7 @@ public final class PostgresEngine: SQLDatabase, Service {
 
         func query(_ sql: SQL) async throws -> [SQLRow] {
             do {
-                let rows = try await connection.query(PostgresEngine.postgresQuery(sql), logger: logger)
-                return try await PostgresEngine.collect(rows)
+                return try await PostgresEngine.run(sql, on: connection, logger: logger)
             } catch {
                 throw PostgresEngine.translate(error, phase: .beforeCommit)
             }
@@ -183,16 +186,26 @@ public final class PostgresEngine: SQLDatabase, Service {
         return PostgresQuery(unsafeSQL: text, binds: bindings)
     }
 
-    /// Reads every row: errors a server reports mid-stream only surface while iterating.
-    static func collect(_ rows: PostgresRowSequence) async throws -> [SQLRow] {
+    /// Runs one statement on `connection` and returns its rows, with errors the server reports
+    /// mid-stream. The rows are gathered on the connection's event loop and handed over once:
+    /// iterating PostgresNIO's async row sequence instead crossed between the event loop and
+    /// the task's thread for each batch of rows and again at the end, for no gain — every
+    /// result here is bounded (lists carry a LIMIT) and read whole anyway.
+    static func run(_ sql: SQL, on connection: PostgresConnection, logger: Logger) async throws -> [SQLRow] {
+        let result: EventLoopFuture<PostgresQueryResult> = connection.query(postgresQuery(sql), logger: logger)
+        return try rows(try await result.get().rows)
+    }
+
+    /// Decodes rows; the column names are read once per result and shared by its rows.
+    static func rows(_ rows: [PostgresRow]) throws -> [SQLRow] {
+        guard let first = rows.first else { return [] }
+        let names = first.map(\.columnName)
         var result: [SQLRow] = []
-        for try await row in rows {
-            var names: [String] = []
+        result.reserveCapacity(rows.count)
+        for row in rows {
             var values: [SQLValue] = []
-            for cell in row {
-                names.append(cell.columnName)
-                values.append(try decode(cell))
-            }
+            values.reserveCapacity(names.count)
+            for cell in row { values.append(try decode(cell)) }
             result.append(SQLRow(columns: names, values: values))
         }
         return result

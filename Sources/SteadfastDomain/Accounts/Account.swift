@@ -27,6 +27,16 @@ public struct Account: Sendable, Equatable, Identifiable {
     /// of their roles' permissions, narrowed to the token's scopes when an API token
     /// authenticated the request; empty for clients and for accounts read outside a request.
     public var permissions: Set<StaffPermission> = []
+    /// For a client's user (docs/accounts.md, "Client users"): the client account it acts for;
+    /// `nil` for a client account itself and for staff.
+    public var clientOwnerID: UUID?
+    /// What this account may do for its client (``ClientAccessPolicy``): everything for the
+    /// client itself, what the owner granted for a client's user.
+    public var clientPermissions: Set<ClientPermission> = Set(ClientPermission.allCases)
+
+    /// The client whose invoices, orders, services, tickets and profile this account acts on:
+    /// the owner's for a client's user, its own otherwise.
+    public var clientID: UUID { clientOwnerID ?? id }
 
     public init(
         id: UUID, email: EmailAddress, name: String, role: Role, passwordHash: String, createdAt: Date,

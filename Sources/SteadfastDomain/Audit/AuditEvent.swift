@@ -68,6 +68,11 @@ public enum AuditAction: String, Sendable, CaseIterable, Codable {
     case staffRoleCreated = "staff_role.created"
     case staffInvited = "staff.invited"
     case staffUpdated = "staff.updated"
+    // A client's users (sub-users): the owner invites, changes and removes them
+    case clientUserInvited = "client_user.invited"
+    case clientUserAccepted = "client_user.accepted"
+    case clientUserUpdated = "client_user.updated"
+    case clientUserRemoved = "client_user.removed"
     // Billing: staff
     case apiTokenCreated = "api_token.created"
     case apiTokenRevoked = "api_token.revoked"

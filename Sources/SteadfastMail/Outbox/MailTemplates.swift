@@ -15,6 +15,7 @@ public enum MailTemplateKey: String, Sendable, CaseIterable, Codable {
     case passwordReset = "password_reset"
     case emailVerification = "email_verification"
     case staffInvite = "staff_invite"
+    case clientUserInvite = "client_user_invite"
 
     /// The values the event passes to its template (shown to staff editing it).
     public var variables: [String] {
@@ -31,6 +32,7 @@ public enum MailTemplateKey: String, Sendable, CaseIterable, Codable {
         case .passwordReset: ["client_name", "reset_url", "expires_in"]
         case .emailVerification: ["client_name", "email", "verify_url", "expires_in"]
         case .staffInvite: ["staff_name", "invited_by", "set_password_url", "expires_in"]
+        case .clientUserInvite: ["user_name", "client_name", "invited_by", "permissions", "accept_url", "expires_in"]
         }
     }
 }

@@ -13,6 +13,8 @@ import SteadfastDomain
 /// - `account_recovery_codes`: SHA-256 of each recovery code, single use.
 /// - 620: `staff_roles` (named permission sets, one built in), `staff_role_members`,
 ///   `accounts.disabled_at`, and `api_tokens.scopes`/`expires_at`.
+/// - 670: `client_users`: a client's users (sub-users), each an account of its own that acts
+///   for the client `client_id` with the client permissions in `permissions`.
 public enum AccountMigrations {
     public static let all: [Migration] = [
         Migration(version: 600, name: "accounts: profile, verification, session owners, reset tokens, TOTP") { d in
@@ -92,6 +94,27 @@ public enum AccountMigrations {
                 // NULL scopes: a token made before scopes existed acts with its owner's permissions.
                 "ALTER TABLE api_tokens ADD COLUMN scopes TEXT",
                 "ALTER TABLE api_tokens ADD COLUMN expires_at \(ts)",
+            ]
+        },
+        // A client's users (docs/accounts.md, "Client users"): an account (role client, its own
+        // password, sessions and 2FA) acting for the client `client_id`. `accepted_at`: when the
+        // invitation was taken; `removed_at`: removed by the owner (the account is disabled too).
+        Migration(version: 670, name: "client users (sub-users) and their permissions") { d in
+            let uuid = d.uuidType, ts = d.timestampType
+            return [
+                """
+                CREATE TABLE client_users (
+                    account_id \(uuid) PRIMARY KEY REFERENCES accounts (id) ON DELETE CASCADE,
+                    client_id \(uuid) NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+                    permissions TEXT NOT NULL,
+                    invited_by \(uuid),
+                    accepted_at \(ts),
+                    removed_at \(ts),
+                    created_at \(ts) NOT NULL,
+                    CHECK (account_id <> client_id)
+                )
+                """,
+                "CREATE INDEX client_users_client ON client_users (client_id, created_at)",
             ]
         },
     ]

@@ -27,6 +27,8 @@ public struct AccountRepository: Sendable {
         }
     }
 
+    /// An account with, for a client's user, the client it acts for and its permissions
+    /// (`client_users`, migration 670), read in the same query.
     public func find(id: UUID) async throws -> Account? {
         try await database.readFirst("SELECT \(Self.columns) FROM accounts a \(Self.joins) WHERE a.id = \(id)").map(Self.account)
     }
@@ -49,11 +51,11 @@ public struct AccountRepository: Sendable {
         return Int(try row?.int("n") ?? 0)
     }
 
-    /// What a query selects to make an ``Account`` with ``account(_:)``, from the account `a`
-    /// and what ``joins`` adds to it.
-    static let columns: SQL = "a.*"
+    /// What a query selects to make an ``Account`` with ``account(_:)``: the account `a` and,
+    /// for a client's user, its client `cu` (joined by ``joins``).
+    static let columns: SQL = "a.*, cu.client_id AS client_user_of, cu.permissions AS client_user_permissions"
     /// The joins ``columns`` needs after `accounts a`.
-    static let joins: SQL = ""
+    static let joins: SQL = "LEFT JOIN client_users cu ON cu.account_id = a.id"
 
     /// ``columns`` and the staff permissions (``StaffRepository/permissionsColumn(of:_:)``),
     /// for ``requestAccount(_:)``.
@@ -72,7 +74,7 @@ public struct AccountRepository: Sendable {
         guard let role = Role(rawValue: try row.string("role")) else {
             throw DatabaseError(.decoding, message: "accounts.role holds an unknown role")
         }
-        return Account(
+        var account = Account(
             id: try row.uuid("id"),
             email: try EmailAddress(try row.string("email")),
             name: try row.string("name"),
@@ -84,5 +86,11 @@ public struct AccountRepository: Sendable {
             twoFactorEnabled: !(try row.isNull("two_factor_enabled_at")),
             disabledAt: try row.optionalDate("disabled_at")
         )
+        // A client's user acts for its client with what the owner granted (nothing unknown).
+        if let owner = try row.optionalUUID("client_user_of") {
+            account.clientOwnerID = owner
+            account.clientPermissions = ClientPermission.set(fromText: try row.optionalString("client_user_permissions") ?? "")
+        }
+        return account
     }
 }

@@ -84,7 +84,8 @@ public struct TicketService: Sendable {
 
     /// The departments `actor` may open tickets in (clients: the public ones; staff: all).
     public func departments(for actor: Account) async throws -> [Department] {
-        try await DepartmentRepository(database).all(publicOnly: actor.role != .staff)
+        try Self.clientScope(actor)
+        return try await DepartmentRepository(database).all(publicOnly: actor.role != .staff)
     }
 
     public func createCannedReply(by actor: Account, title: String, body: String) async throws -> CannedReply {
@@ -145,6 +146,7 @@ public struct TicketService: Sendable {
     }
 
     func store(by actor: Account, filename: String, bytes: ByteBuffer) async throws -> TicketAttachment {
+        try Self.clientScope(actor)
         let contentType = try policy.sniffedContentType(filename: filename, prefix: bytes.readableBytesView.prefix(512))
         let id = UUID()
         let now = clock.now()
@@ -187,6 +189,7 @@ public struct TicketService: Sendable {
         serviceID: UUID? = nil, attachmentIDs: [UUID] = []
     ) async throws -> Ticket {
         guard actor.role == .client else { throw SupportError(.forbidden, "tickets are opened by clients; staff reply to them") }
+        try ClientAccessPolicy.client(of: actor, for: .support)
         let subject = try Ticket.validateSubject(subject)
         let body = try Ticket.validateBody(message)
         return try await openTicket(client: actor, departmentID: departmentID, publicOnly: true, subject: subject, body: body, priority: priority, serviceID: serviceID, attachmentIDs: attachmentIDs)
@@ -200,7 +203,7 @@ public struct TicketService: Sendable {
             let now = clock.now()
             let ticket = Ticket(
                 id: UUID(), number: drawNumber(), subject: subject, departmentID: departmentID, priority: priority, status: TicketLifecycle.initial,
-                clientID: client.id, serviceID: serviceID, assigneeID: nil, createdAt: now, updatedAt: now, statusChangedAt: now
+                clientID: client.clientID, serviceID: serviceID, assigneeID: nil, createdAt: now, updatedAt: now, statusChangedAt: now
             )
             do {
                 try await database.transaction { tx in
@@ -208,7 +211,7 @@ public struct TicketService: Sendable {
                         throw SupportError(.notFound, "department not found", field: "department_id")
                     }
                     if let serviceID {
-                        guard try await tx.first("SELECT id FROM services WHERE id = \(serviceID) AND client_id = \(client.id)") != nil else {
+                        guard try await tx.first("SELECT id FROM services WHERE id = \(serviceID) AND client_id = \(client.clientID)") != nil else {
                             throw SupportError(.notFound, "service not found", field: "service_id")
                         }
                     }
@@ -223,7 +226,7 @@ public struct TicketService: Sendable {
                     try await AuditTrail.record(
                         tx, .ticketOpened, object: AuditObject("ticket", ticket.id),
                         after: ["number": "\(ticket.number)", "department_id": departmentID.uuidString.lowercased(), "status": ticket.status.rawValue, "priority": priority.rawValue],
-                        account: client.id, now: now
+                        account: client.clientID, now: now
                     )
                 }
                 logger.info("ticket opened", metadata: ["steadfast.ticket.number": "\(ticket.number)", "steadfast.ticket.id": "\(ticket.id.uuidString.lowercased())"])
@@ -252,7 +255,7 @@ public struct TicketService: Sendable {
         let message = TicketMessage(id: UUID(), ticketID: ticketID, kind: kind, authorID: author.id, authorName: authorName, body: body, createdAt: now)
         try await database.transaction { tx in
             let tickets = TicketRepository(tx)
-            guard var ticket = try await tickets.find(id: ticketID, clientID: Self.seesEveryTicket(author) ? nil : author.id, lock: true) else {
+            guard var ticket = try await tickets.find(id: ticketID, clientID: try Self.clientScope(author), lock: true) else {
                 throw SupportError.notFound("ticket")
             }
             try await tickets.insert(message)
@@ -306,7 +309,7 @@ public struct TicketService: Sendable {
         let notifier = self.notifier
         return try await database.transaction { tx in
             let tickets = TicketRepository(tx)
-            guard var ticket = try await tickets.find(id: ticketID, clientID: Self.seesEveryTicket(actor) ? nil : actor.id, lock: true) else {
+            guard var ticket = try await tickets.find(id: ticketID, clientID: try Self.clientScope(actor), lock: true) else {
                 throw SupportError.notFound("ticket")
             }
             let before = ticket
@@ -343,9 +346,9 @@ public struct TicketService: Sendable {
 
     /// The ticket with the messages `actor` may see (404 for another client's ticket).
     public func detail(id: UUID, for actor: Account) async throws -> Detail {
-        let staff = Self.seesEveryTicket(actor)
+        let scope = try Self.clientScope(actor), staff = scope == nil
         let tickets = TicketRepository(database)
-        guard let ticket = try await tickets.find(id: id, clientID: staff ? nil : actor.id) else { throw SupportError.notFound("ticket") }
+        guard let ticket = try await tickets.find(id: id, clientID: scope) else { throw SupportError.notFound("ticket") }
         guard let department = try await DepartmentRepository(database).find(id: ticket.departmentID) else { throw SupportError.notFound("department") }
         let client = try await database.first("SELECT name FROM accounts WHERE id = \(ticket.clientID)")
         return Detail(ticket: ticket, department: department, messages: try await tickets.messages(ticketID: id, includeNotes: staff), clientName: try client?.string("name") ?? "")
@@ -355,16 +358,16 @@ public struct TicketService: Sendable {
     /// for staff the queue filtered by department, status and assignee, oldest waiting first.
     public func tickets(for actor: Account, filter: TicketRepository.Filter = .init(), sort: ListSort? = nil, limit: Int, offset: Int) async throws -> [Ticket] {
         var filter = filter
-        if !Self.seesEveryTicket(actor) { filter = TicketRepository.Filter(clientID: actor.id, statuses: filter.statuses) }
+        if let clientID = try Self.clientScope(actor) { filter = TicketRepository.Filter(clientID: clientID, statuses: filter.statuses) }
         return try await TicketRepository(database).list(filter, sort: sort, limit: limit, offset: offset)
     }
 
     /// An attachment of a ticket `actor` may see, on a message `actor` may see, with its
     /// stored file; 404 otherwise (another client's, a note's for a client, an unknown id).
     public func attachment(ticketID: UUID, attachmentID: UUID, for actor: Account) async throws -> (TicketAttachment, StoredFile) {
-        let staff = Self.seesEveryTicket(actor)
+        let scope = try Self.clientScope(actor), staff = scope == nil
         let tickets = TicketRepository(database)
-        guard try await tickets.find(id: ticketID, clientID: staff ? nil : actor.id) != nil,
+        guard try await tickets.find(id: ticketID, clientID: scope) != nil,
               let attachment = try await tickets.attachment(id: attachmentID), attachment.ticketID == ticketID, let messageID = attachment.messageID,
               let kindRow = try await database.first("SELECT kind FROM ticket_messages WHERE id = \(messageID)"),
               try staff || MessageKind(rawValue: kindRow.string("kind"))?.visibleToClient == true,
@@ -488,6 +491,15 @@ public struct TicketService: Sendable {
 
     /// Whether `actor` works the ticket desk (`support.reply`): sees every ticket and internal
     /// notes. Anyone else — clients, and staff without it — sees only their own tickets.
+    /// Whose tickets `actor` works on: `nil` for the ticket desk (every ticket), else its
+    /// client's — the owner's for a client's user, which needs the client permission `support`
+    /// (``ClientAccessPolicy``, docs/accounts.md "Client users").
+    @discardableResult
+    static func clientScope(_ actor: Account) throws -> UUID? {
+        if seesEveryTicket(actor) { return nil }
+        return try ClientAccessPolicy.client(of: actor, for: .support)
+    }
+
     static func seesEveryTicket(_ actor: Account) -> Bool {
         StaffPolicy.allows(actor, .supportReply)
     }

@@ -77,11 +77,11 @@ struct BillingAPIController: Sendable {
     }
 
     @Sendable func cart(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        try await cartResponse(clientID: try context.requireAccount().id)
+        try await cartResponse(for: try context.requireAccount())
     }
 
-    func cartResponse(clientID: UUID, status: HTTPResponse.Status = .ok) async throws -> Response {
-        let quote = try await billing.orders.quoteCart(clientID: clientID)
+    func cartResponse(for account: Account, status: HTTPResponse.Status = .ok) async throws -> Response {
+        let quote = try await billing.orders.quoteCart(for: account)
         let items = quote.items.map { item, product, price in
             BillingViews.CartItemView(
                 id: item.id.text, productId: product.id.text, productName: product.name, cycle: item.cycle.rawValue,
@@ -105,50 +105,50 @@ struct BillingAPIController: Sendable {
             }
             selections[optionID] = choiceID
         }
-        _ = try await billing.orders.addToCart(clientID: account.id, productID: input.productId, cycle: try BillingCycle(parsing: input.cycle), selections: selections)
-        return try await cartResponse(clientID: account.id, status: .created)
+        _ = try await billing.orders.addToCart(for: account, productID: input.productId, cycle: try BillingCycle(parsing: input.cycle), selections: selections)
+        return try await cartResponse(for: account, status: .created)
     }
 
     @Sendable func removeFromCart(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let account = try context.requireAccount()
-        try await billing.orders.removeFromCart(clientID: account.id, itemID: try context.id(what: "cart item"))
-        return try await cartResponse(clientID: account.id)
+        try await billing.orders.removeFromCart(for: account, itemID: try context.id(what: "cart item"))
+        return try await cartResponse(for: account)
     }
 
     @Sendable func checkout(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let account = try context.requireAccount()
-        let result = try await billing.orders.checkout(clientID: account.id, idempotencyKey: request.headers[BillingJSON.idempotencyKey])
+        let result = try await billing.orders.checkout(for: account, idempotencyKey: request.headers[BillingJSON.idempotencyKey])
         return BillingJSON.idempotent(result, status: .created)
     }
 
     @Sendable func orders(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let account = try context.requireAccount()
         let page = try context.page(request)
-        let orders = try await billing.orders.orders(clientID: account.id, limit: page.limit, offset: page.offset)
+        let orders = try await billing.orders.orders(for: account, limit: page.limit, offset: page.offset)
         return try BillingJSON.response(BillingViews.Page(items: orders.map { BillingViews.OrderView($0, withItems: false) }, limit: page.limit, offset: page.offset))
     }
 
     @Sendable func order(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let account = try context.requireAccount()
-        return try BillingJSON.response(BillingViews.OrderView(try await billing.orders.order(id: try context.id(what: "order"), clientID: account.id)))
+        return try BillingJSON.response(BillingViews.OrderView(try await billing.orders.order(id: try context.id(what: "order"), for: account)))
     }
 
     @Sendable func services(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let account = try context.requireAccount()
         let page = try context.page(request)
-        let services = try await billing.clients.services(clientID: account.id, limit: page.limit, offset: page.offset)
+        let services = try await billing.clients.services(for: account, limit: page.limit, offset: page.offset)
         return try BillingJSON.response(BillingViews.Page(items: services.map(BillingViews.ServiceView.init), limit: page.limit, offset: page.offset))
     }
 
     @Sendable func service(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let account = try context.requireAccount()
-        return try BillingJSON.response(BillingViews.ServiceView(try await billing.clients.service(id: try context.id(what: "service"), clientID: account.id)))
+        return try BillingJSON.response(BillingViews.ServiceView(try await billing.clients.service(id: try context.id(what: "service"), for: account)))
     }
 
     @Sendable func invoices(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let account = try context.requireAccount()
         let page = try context.page(request)
-        let invoices = try await billing.invoices.invoices(clientID: account.id, limit: page.limit, offset: page.offset, includeDrafts: false)
+        let invoices = try await billing.invoices.invoices(for: account, limit: page.limit, offset: page.offset)
         return try BillingJSON.response(BillingViews.Page(items: invoices.map { BillingViews.InvoiceView($0, withLines: false) }, limit: page.limit, offset: page.offset))
     }
 
@@ -160,7 +160,7 @@ struct BillingAPIController: Sendable {
 
     /// The caller's own invoice (drafts are staff-only: 404 for clients).
     func clientInvoice(account: Account, context: PortalRequestContext) async throws -> Invoice {
-        let invoice = try await billing.invoices.invoice(id: try context.id(what: "invoice"), clientID: account.id)
+        let invoice = try await billing.invoices.invoice(id: try context.id(what: "invoice"), for: account)
         guard invoice.status != .draft else { throw BillingError.notFound("invoice") }
         return invoice
     }
@@ -171,7 +171,7 @@ struct BillingAPIController: Sendable {
         let input = try await BillingJSON.decode(Pay.self, from: request, context: context)
         // Every gateway through one call: the service asks the gateway by the contract.
         let result = try await billing.payments.pay(
-            clientID: account.id, invoiceID: invoiceID, gateway: input.gateway, amount: input.amount, cardToken: input.cardToken,
+            for: account, invoiceID: invoiceID, gateway: input.gateway, amount: input.amount, cardToken: input.cardToken,
             paymentMethod: input.paymentMethod, idempotencyKey: request.headers[BillingJSON.idempotencyKey]
         )
         return BillingJSON.idempotent(result, status: result.value.result == "pending" ? .accepted : .ok)
@@ -182,38 +182,38 @@ struct BillingAPIController: Sendable {
         let invoiceID = try context.id(what: "invoice")
         let input = try await BillingJSON.decode(ApplyCredit.self, from: request, context: context)
         let result = try await billing.payments.applyCredit(
-            clientID: account.id, invoiceID: invoiceID, amount: input.amount, idempotencyKey: request.headers[BillingJSON.idempotencyKey]
+            for: account, invoiceID: invoiceID, amount: input.amount, idempotencyKey: request.headers[BillingJSON.idempotencyKey]
         )
         return BillingJSON.idempotent(result)
     }
 
     @Sendable func checkoutStatus(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let account = try context.requireAccount()
-        return try BillingJSON.response(BillingViews.CheckoutView(try await billing.payments.checkout(id: try context.id(what: "checkout"), clientID: account.id)))
+        return try BillingJSON.response(BillingViews.CheckoutView(try await billing.payments.checkout(id: try context.id(what: "checkout"), for: account)))
     }
 
     @Sendable func payments(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let account = try context.requireAccount()
         let page = try context.page(request)
-        let payments = try await billing.payments.payments(clientID: account.id, limit: page.limit, offset: page.offset)
+        let payments = try await billing.payments.payments(for: account, limit: page.limit, offset: page.offset)
         return try BillingJSON.response(BillingViews.Page(items: payments.map(PaymentRecord.init), limit: page.limit, offset: page.offset))
     }
 
     @Sendable func payment(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let account = try context.requireAccount()
-        return try BillingJSON.response(PaymentRecord(try await billing.payments.payment(id: try context.id(what: "payment"), clientID: account.id)))
+        return try BillingJSON.response(PaymentRecord(try await billing.payments.payment(id: try context.id(what: "payment"), for: account)))
     }
 
     @Sendable func credit(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let account = try context.requireAccount()
-        let balance = try await billing.payments.creditBalance(clientID: account.id)
-        let entries = try await billing.payments.creditEntries(clientID: account.id)
+        let balance = try await billing.payments.creditBalance(for: account)
+        let entries = try await billing.payments.creditEntries(for: account)
         return try BillingJSON.response(BillingViews.CreditView(balance: balance.minorUnits, currency: balance.currency.code, entries: entries.map(BillingViews.CreditEntryView.init)))
     }
 
     @Sendable func profile(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let account = try context.requireAccount()
-        return try BillingJSON.response(BillingViews.ProfileView(try await billing.clients.profile(clientID: account.id)))
+        return try BillingJSON.response(BillingViews.ProfileView(try await billing.clients.profile(for: account)))
     }
 
     @Sendable func updateProfile(_ request: Request, context: PortalRequestContext) async throws -> Response {
@@ -221,7 +221,7 @@ struct BillingAPIController: Sendable {
         guard account.role == .client else { throw HTTPError(.forbidden, message: "billing details are for clients") }
         let input = try await BillingJSON.decode(Profile.self, from: request, context: context)
         let profile = try await billing.clients.updateProfile(
-            clientID: account.id, country: input.country, region: input.region, taxExempt: nil, identity: input.identity
+            for: account, country: input.country, region: input.region, identity: input.identity
         )
         return try BillingJSON.response(BillingViews.ProfileView(profile))
     }

@@ -89,7 +89,7 @@ struct BillingPagesController: Sendable {
             if existing == nil { response.headers[values: .setCookie].append(billing.visitorCart.setCookie(key)) }
             return response
         }
-        _ = try await billing.orders.addToCart(clientID: account.id, productID: productID, cycle: cycle, selections: selections)
+        _ = try await billing.orders.addToCart(for: account, productID: productID, cycle: cycle, selections: selections)
         context.flash(.success, "Added to your cart.")
         return redirect(to: "/cart")
     }
@@ -107,7 +107,7 @@ struct BillingPagesController: Sendable {
             }
             return pages.page("store/visitor-cart", title: "Cart", values: values, context: context)
         }
-        let quote = try await billing.orders.quoteCart(clientID: account.id)
+        let quote = try await billing.orders.quoteCart(for: account)
         let items = Self.cartRows(quote.items)
         return pages.page("billing/cart", title: "Cart", values: [
             "items": items, "hasItems": !items.isEmpty, "subtotal": PageValues.money(quote.totals.subtotal), "tax": PageValues.money(quote.totals.tax),
@@ -130,9 +130,9 @@ struct BillingPagesController: Sendable {
     /// button that places it (with a one-time idempotency key).
     @Sendable func review(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let account = try account(context)
-        let quote = try await billing.orders.quoteCart(clientID: account.id)
+        let quote = try await billing.orders.quoteCart(for: account)
         guard !quote.items.isEmpty else { return redirect(to: "/cart") }
-        let profile = try await billing.clients.profile(clientID: account.id)
+        let profile = try await billing.clients.profile(for: account)
         let buyer = profile.buyer(accountName: account.name, email: account.email.value)
         return pages.page("store/review", title: "Review your order", values: [
             "items": Self.cartRows(quote.items), "subtotal": PageValues.money(quote.totals.subtotal), "tax": PageValues.money(quote.totals.tax),
@@ -144,7 +144,7 @@ struct BillingPagesController: Sendable {
     @Sendable func orders(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let account = try account(context)
         let page = try context.page(request)
-        let list = ListPage(try await billing.orders.orders(clientID: account.id, limit: page.fetchLimit, offset: page.offset), request: page)
+        let list = ListPage(try await billing.orders.orders(for: account, limit: page.fetchLimit, offset: page.offset), request: page)
         let values = list.values("orders", list.rows.map(PageValues.order), path: "/clientarea/orders", empty: EmptyState.values(
             "You have not ordered anything yet.", action: (href: "/store", label: "Browse the store")
         ))
@@ -154,10 +154,10 @@ struct BillingPagesController: Sendable {
     /// What the client sees after placing an order: the order, its invoice and how to pay it.
     @Sendable func confirmation(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let account = try account(context)
-        let order = try await billing.orders.order(id: try context.id(what: "order"), clientID: account.id)
+        let order = try await billing.orders.order(id: try context.id(what: "order"), for: account)
         var values = PageValues.order(order)
         if let invoiceID = order.invoiceID {
-            values["invoice"] = PageValues.invoice(try await billing.invoices.invoice(id: invoiceID, clientID: account.id))
+            values["invoice"] = PageValues.invoice(try await billing.invoices.invoice(id: invoiceID, for: account))
         }
         return pages.page("store/confirmation", title: "Thank you for your order", values: values, context: context)
     }
@@ -170,7 +170,7 @@ struct BillingPagesController: Sendable {
             context.flash(.info, "Removed from your cart.")
             return redirect(to: "/cart")
         }
-        try await billing.orders.removeFromCart(clientID: account.id, itemID: itemID)
+        try await billing.orders.removeFromCart(for: account, itemID: itemID)
         context.flash(.info, "Removed from your cart.")
         return redirect(to: "/cart")
     }
@@ -178,21 +178,21 @@ struct BillingPagesController: Sendable {
     @Sendable func checkout(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let account = try account(context)
         let form = try await FormFields.read(request, context: context)
-        let result = try await billing.orders.checkout(clientID: account.id, idempotencyKey: form["idempotency_key"])
+        let result = try await billing.orders.checkout(for: account, idempotencyKey: form["idempotency_key"])
         context.flash(.success, "Thank you: your order is placed. Pay its invoice below to start your services.")
         return redirect(to: "/clientarea/orders/\(result.value.orderID)/confirmation")
     }
 
     @Sendable func order(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let account = try account(context)
-        let order = try await billing.orders.order(id: try context.id(what: "order"), clientID: account.id)
+        let order = try await billing.orders.order(id: try context.id(what: "order"), for: account)
         return pages.page("billing/order", title: "Order \(order.id.text.prefix(8))", values: PageValues.order(order), context: context)
     }
 
     @Sendable func services(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let account = try account(context)
         let page = try context.page(request)
-        let list = ListPage(try await billing.clients.services(clientID: account.id, limit: page.fetchLimit, offset: page.offset), request: page)
+        let list = ListPage(try await billing.clients.services(for: account, limit: page.fetchLimit, offset: page.offset), request: page)
         let values = list.values("services", list.rows.map(PageValues.service), path: "/clientarea/services", empty: EmptyState.values(
             "You have no services yet.", action: (href: "/store", label: "Browse the store")
         ))
@@ -201,14 +201,14 @@ struct BillingPagesController: Sendable {
 
     @Sendable func service(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let account = try account(context)
-        let service = try await billing.clients.service(id: try context.id(what: "service"), clientID: account.id)
+        let service = try await billing.clients.service(id: try context.id(what: "service"), for: account)
         return pages.page("billing/service", title: service.description, values: PageValues.service(service), context: context)
     }
 
     @Sendable func invoices(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let account = try account(context)
         let page = try context.page(request)
-        let list = ListPage(try await billing.invoices.invoices(clientID: account.id, limit: page.fetchLimit, offset: page.offset, includeDrafts: false), request: page)
+        let list = ListPage(try await billing.invoices.invoices(for: account, limit: page.fetchLimit, offset: page.offset), request: page)
         let values = list.values(
             "invoices", list.rows.map { PageValues.invoiceRow($0, base: "/clientarea/invoices") }, path: "/clientarea/invoices",
             empty: EmptyState.values("You have no invoices yet.")
@@ -218,7 +218,7 @@ struct BillingPagesController: Sendable {
 
     /// The client's own issued invoice (drafts are not shown to clients).
     func ownInvoice(_ account: Account, _ context: PortalRequestContext) async throws -> Invoice {
-        let invoice = try await billing.invoices.invoice(id: try context.id(what: "invoice"), clientID: account.id)
+        let invoice = try await billing.invoices.invoice(id: try context.id(what: "invoice"), for: account)
         guard invoice.status != .draft else { throw BillingError.notFound("invoice") }
         return invoice
     }
@@ -226,7 +226,7 @@ struct BillingPagesController: Sendable {
     @Sendable func invoice(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let account = try account(context)
         let invoice = try await ownInvoice(account, context)
-        let credit = try await billing.payments.creditBalance(clientID: account.id)
+        let credit = try await billing.payments.creditBalance(for: account)
         var values = PageValues.invoice(invoice)
         values["idempotencyKey"] = PageValues.newKey()
         values["creditKey"] = PageValues.newKey()
@@ -256,7 +256,7 @@ struct BillingPagesController: Sendable {
         let form = try await FormFields.read(request, context: context)
         let gateway = form["gateway"] ?? ""
         let result = try await billing.payments.pay(
-            clientID: account.id, invoiceID: invoiceID, gateway: gateway, amount: nil, cardToken: nil, idempotencyKey: form["idempotency_key"]
+            for: account, invoiceID: invoiceID, gateway: gateway, amount: nil, cardToken: nil, idempotencyKey: form["idempotency_key"]
         )
         switch result.value.result {
         case "pending":
@@ -273,7 +273,7 @@ struct BillingPagesController: Sendable {
         let account = try account(context)
         let invoiceID = try context.id(what: "invoice")
         let form = try await FormFields.read(request, context: context)
-        _ = try await billing.payments.applyCredit(clientID: account.id, invoiceID: invoiceID, amount: nil, idempotencyKey: form["idempotency_key"])
+        _ = try await billing.payments.applyCredit(for: account, invoiceID: invoiceID, amount: nil, idempotencyKey: form["idempotency_key"])
         context.flash(.success, "Your credit was applied to this invoice.")
         return redirect(to: "/clientarea/invoices/\(invoiceID.text)")
     }
@@ -286,7 +286,7 @@ struct BillingPagesController: Sendable {
         let invoiceID = try context.id(what: "invoice")
         guard let stripe = billing.stripe, let publishableKey = stripe.gateway.publishableKey else { throw BillingError.notFound("invoice") }
         let form = try await FormFields.read(request, context: context)
-        let result = try await stripe.pay(clientID: account.id, invoiceID: invoiceID, amount: nil, paymentMethod: nil, idempotencyKey: form["idempotency_key"])
+        let result = try await stripe.pay(for: account, invoiceID: invoiceID, amount: nil, paymentMethod: nil, idempotencyKey: form["idempotency_key"])
         guard result.value.result == "pending", let intent = result.value.paymentIntent, let secret = result.value.clientSecret else {
             // Paid meanwhile (this key's PaymentIntent succeeded): the invoice says so.
             return redirect(to: "/clientarea/invoices/\(invoiceID.text)")
@@ -309,7 +309,7 @@ struct BillingPagesController: Sendable {
         guard let stripe = billing.stripe else { throw BillingError.notFound("invoice") }
         let form = try await FormFields.read(request, context: context)
         let outcome = try await stripe.completeCardPage(
-            clientID: account.id, invoiceID: invoiceID, paymentIntentID: form["payment_intent"] ?? "", saveCard: form["save_card"] == "1"
+            for: account, invoiceID: invoiceID, paymentIntentID: form["payment_intent"] ?? "", saveCard: form["save_card"] == "1"
         )
         switch outcome.result {
         case .paid, .partiallyPaid:
@@ -325,7 +325,7 @@ struct BillingPagesController: Sendable {
 
     @Sendable func checkoutPage(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let account = try account(context)
-        let checkout = try await billing.payments.checkout(id: try context.id(what: "checkout"), clientID: account.id)
+        let checkout = try await billing.payments.checkout(id: try context.id(what: "checkout"), for: account)
         return pages.page("billing/checkout", title: "Test card payment", values: [
             "id": checkout.id.text, "invoiceID": checkout.invoiceID.text, "amount": PageValues.money(checkout.amount),
             "status": checkout.status.rawValue, "pending": checkout.status == .pending, "badge": Badge.values(checkout.status.rawValue),
@@ -338,7 +338,7 @@ struct BillingPagesController: Sendable {
         let checkoutID = try context.id(what: "checkout")
         let form = try await FormFields.read(request, context: context)
         let succeed = form["outcome"] == "pay"
-        let result = try await billing.payments.simulateTestCardCheckout(clientID: account.id, checkoutID: checkoutID, succeed: succeed)
+        let result = try await billing.payments.simulateTestCardCheckout(for: account, checkoutID: checkoutID, succeed: succeed)
         let invoiceID = result.value.invoice?.id ?? ""
         if succeed {
             context.flash(.success, "Thank you: your payment was received.")
@@ -350,8 +350,8 @@ struct BillingPagesController: Sendable {
 
     @Sendable func credit(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let account = try account(context)
-        let balance = try await billing.payments.creditBalance(clientID: account.id)
-        let entries = try await billing.payments.creditEntries(clientID: account.id)
+        let balance = try await billing.payments.creditBalance(for: account)
+        let entries = try await billing.payments.creditEntries(for: account)
         return pages.page("billing/credit", title: "Credit", values: [
             "balance": PageValues.money(balance),
             "entries": entries.map { ["date": PageValues.date($0.createdAt), "description": $0.description, "amount": PageValues.money($0.amount)] },
@@ -360,7 +360,7 @@ struct BillingPagesController: Sendable {
 
     @Sendable func profile(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let account = try account(context)
-        let profile = try await billing.clients.profile(clientID: account.id)
+        let profile = try await billing.clients.profile(for: account)
         return pages.page("billing/profile", title: "Billing details", values: [
             "fields": [
                 "country": FormField.make(
@@ -377,7 +377,7 @@ struct BillingPagesController: Sendable {
         let account = try account(context)
         guard account.role == .client else { throw HTTPError(.forbidden, message: "Billing details are for clients.") }
         let form = try await FormFields.read(request, context: context)
-        _ = try await billing.clients.updateProfile(clientID: account.id, country: form["country"], region: form["region"], taxExempt: nil)
+        _ = try await billing.clients.updateProfile(for: account, country: form["country"], region: form["region"])
         context.flash(.success, "Billing details saved.")
         return redirect(to: "/clientarea/billing-profile")
     }

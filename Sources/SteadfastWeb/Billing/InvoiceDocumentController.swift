@@ -30,7 +30,7 @@ struct InvoiceDocumentController: Sendable {
     /// The caller's own issued invoice as a PDF (drafts and other clients' invoices: 404).
     @Sendable func clientPDF(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let account = try context.requireAccount()
-        let invoice = try await billing.invoices.invoice(id: try context.id(what: "invoice"), clientID: account.id)
+        let invoice = try await billing.invoices.invoice(id: try context.id(what: "invoice"), for: account)
         guard invoice.status != .draft else { throw BillingError.notFound("invoice") }
         return try await billing.pdfResponse(invoice, pages: pages)
     }

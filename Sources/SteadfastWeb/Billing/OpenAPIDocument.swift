@@ -142,7 +142,7 @@ enum OpenAPIDocument {
         Operation(method: "get", path: "/admin/mail/templates/{key}", summary: "One mail template (key: invoice_issued, payment_received, ...)", access: .staff, tag: "mail"),
         Operation(method: "put", path: "/admin/mail/templates/{key}", summary: "Override a template (Mustache; 400 names the part that does not compile)", access: .staff, body: object(["subject": string, "text_body": string, "html_body": string], required: ["subject", "text_body", "html_body"]), tag: "mail"),
         Operation(method: "delete", path: "/admin/mail/templates/{key}", summary: "Drop the override: the default template applies again", access: .staff, tag: "mail"),
-    ] + accountOperations + auditOperations + contentOperations + documentOperations + staffOperations }
+    ] + accountOperations + auditOperations + contentOperations + documentOperations + staffOperations + clientUserOperations }
 
     /// The document as JSON text.
     static let json: String = {

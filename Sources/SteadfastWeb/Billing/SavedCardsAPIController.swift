@@ -50,6 +50,9 @@ struct SavedCardsAPIController: Sendable {
     /// The Stripe payments of a logged-in client (404 without the stripe gateway).
     func client(_ context: PortalRequestContext) throws -> (Account, StripePayments) {
         let account = try context.requireAccount()
+        // Asked before the 404 of a node without Stripe too, so a client's user without
+        // `billing` gets the same answer everywhere; the service asks again.
+        try ClientAccessPolicy.client(of: account, for: .billing)
         guard let stripe = billing.stripe else { throw BillingError.notFound("payment methods") }
         return (account, stripe)
     }
@@ -57,13 +60,13 @@ struct SavedCardsAPIController: Sendable {
     @Sendable func list(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let (account, stripe) = try client(context)
         let page = try context.page(request)
-        let cards = try await stripe.cards(clientID: account.id, limit: page.limit, offset: page.offset)
+        let cards = try await stripe.cards(for: account, limit: page.limit, offset: page.offset)
         return try BillingJSON.response(BillingViews.Page(items: cards.map(CardView.init), limit: page.limit, offset: page.offset))
     }
 
     @Sendable func setup(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let (account, stripe) = try client(context)
-        let setup = try await stripe.startCardSetup(clientID: account.id, idempotencyKey: request.headers[BillingJSON.idempotencyKey])
+        let setup = try await stripe.startCardSetup(for: account, idempotencyKey: request.headers[BillingJSON.idempotencyKey])
         return try BillingJSON.response(
             SetupView(setupIntent: setup.id, clientSecret: setup.clientSecret, publishableKey: stripe.gateway.publishableKey), status: .created
         )
@@ -72,13 +75,13 @@ struct SavedCardsAPIController: Sendable {
     @Sendable func save(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let (account, stripe) = try client(context)
         let input = try await BillingJSON.decode(Save.self, from: request, context: context)
-        return try BillingJSON.response(CardView(try await stripe.saveCard(clientID: account.id, setupIntentID: input.setupIntent)), status: .created)
+        return try BillingJSON.response(CardView(try await stripe.saveCard(for: account, setupIntentID: input.setupIntent)), status: .created)
     }
 
     @Sendable func remove(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let (account, stripe) = try client(context)
         guard let id = context.parameters.get("id") else { throw BillingError.notFound("payment method") }
-        try await stripe.removeCard(clientID: account.id, id: id)
+        try await stripe.removeCard(for: account, id: id)
         return Response(status: .noContent)
     }
 }

@@ -47,7 +47,7 @@ struct VisitorCartMiddleware: RouterMiddleware {
         guard let account = context.account, account.role == .client, let key = billing.visitorCart.key(request) else {
             return try await next(request, context)
         }
-        try await billing.orders.claimVisitorCart(cartKey: key, clientID: account.id)
+        try await billing.orders.claimVisitorCart(cartKey: key, for: account)
         var response = try await next(request, context)
         response.headers[values: .setCookie].append(billing.visitorCart.setCookie(nil))
         return response

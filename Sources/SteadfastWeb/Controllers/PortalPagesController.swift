@@ -23,17 +23,25 @@ struct PortalPagesController: Sendable {
 
     @Sendable func clientArea(_ request: Request, context: PortalRequestContext) async throws -> Response {
         guard let account = context.account else { return redirect(to: "/login") }
-        let figures = try await figures.client(account.id)
+        // A client's user sees its client's figures, only of what it may use (docs/accounts.md,
+        // "Client users"); the lists themselves ask the services, which check again.
+        let figures = try await figures.client(account.clientID)
+        let (billingShown, servicesShown, supportShown) = (
+            ClientAccessPolicy.allows(account, .billing), ClientAccessPolicy.allows(account, .services), ClientAccessPolicy.allows(account, .support)
+        )
         let currency = billing.settings.currency
-        let due = try await billing.invoices.invoices(clientID: account.id, status: .unpaid, limit: 10, includeDrafts: false)
+        let due = billingShown ? try await billing.invoices.invoices(for: account, status: .unpaid, limit: 10) : []
+        let dueCount = billingShown ? figures.dueInvoices : 0
+        let activeCount = servicesShown ? figures.activeServices : 0
+        let openTickets = supportShown ? figures.openTickets : 0
         // "Welcome back" only for someone who has been here before: an account with history.
-        let returning = figures.invoicesEver > 0 || figures.activeServices > 0 || figures.openTickets > 0
+        let returning = (billingShown && figures.invoicesEver > 0) || activeCount > 0 || openTickets > 0
         var values: [String: Any] = [
             "name": account.name, "email": account.email.value,
             "since": account.createdAt.formatted(date: .long, time: .omitted),
             "returning": returning, "isNew": !returning,
-            "dueCount": figures.dueInvoices, "hasDue": figures.dueInvoices > 0, "dueTotal": PageValues.money(figures.dueTotal, currency),
-            "activeCount": figures.activeServices, "openTickets": figures.openTickets,
+            "dueCount": dueCount, "hasDue": dueCount > 0, "dueTotal": PageValues.money(billingShown ? figures.dueTotal : 0, currency),
+            "activeCount": activeCount, "openTickets": openTickets,
         ]
         if !due.isEmpty {
             values["due"] = ["invoices": due.map { PageValues.invoiceRow($0, base: "/clientarea/invoices") }] as [String: Any]

@@ -141,6 +141,9 @@ public struct Problem: Sendable {
         case let error as StaffPolicy.Denied:
             let unauthenticated = error.decision == .unauthenticated
             self.init(status: unauthenticated ? .unauthorized : .forbidden, code: unauthenticated ? "unauthenticated" : "forbidden", message: error.message)
+        case let error as ClientAccessPolicy.Denied:
+            let unauthenticated = error.decision == .unauthenticated
+            self.init(status: unauthenticated ? .unauthorized : .forbidden, code: unauthenticated ? "unauthenticated" : "forbidden", message: error.message)
         case let error as RateLimited:
             self.init(status: .tooManyRequests, code: "too_many_requests", message: error.message)
             headers[.retryAfter] = String(error.retryAfterSeconds)

@@ -86,6 +86,7 @@ public struct PortalRouter: Sendable {
                 canWrite: { [database] in database.canWrite }
             ))
             .add(middleware: StaffTwoFactorMiddleware(required: configuration.accounts.require2FAForStaff))
+            .add(middleware: RequireClientPermission())
         let api = portal.group("api/v1")
             .add(middleware: APITokenMiddleware(tokens: billing.tokens, limiter: RateLimiter(database: database, limits: configuration.rateLimits, clock: clock)))
             // Before the cart claim, so a claimed visitor cart is recorded as the account's.
@@ -123,6 +124,7 @@ public struct PortalRouter: Sendable {
         ContentPagesController(content: content, pages: pages).addRoutes(to: html)
         MailAdminController(mail: MailAdmin(database: database, clock: clock), pages: pages).addRoutes(api: api, html: html)
         StaffController(accounts: accounts, pages: pages).addRoutes(api: api, html: html)
+        ClientUsersController(accounts: accounts, pages: pages).addRoutes(api: api, html: html)
         AuditController(log: AuditLog(database: database), pages: pages).addRoutes(api: api, html: html)
         return router
     }

@@ -16,6 +16,9 @@ enum Navigation {
             return [Entry(href: "/store", label: "Store"), Entry(href: "/login", label: "Log in"), Entry(href: "/register", label: "Register")]
         }
         if account.role == .staff { return [Entry(href: "/admin", label: "Admin"), Entry(href: "/account", label: "Account")] }
+        guard ClientAccessPolicy.allows(account, .billing) else {
+            return [Entry(href: "/clientarea", label: "Client area"), Entry(href: "/store", label: "Store"), Entry(href: "/account", label: "Account")]
+        }
         return [Entry(href: "/clientarea", label: "Client area"), Entry(href: "/store", label: "Store"), Entry(href: "/cart", label: "Cart"), Entry(href: "/account", label: "Account")]
     }
 
@@ -23,8 +26,18 @@ enum Navigation {
     static func section(for account: Account?) -> [Entry] {
         guard let account else { return [] }
         if account.role == .staff { return admin }
-        return client
+        // A client's user sees only what it may use (docs/accounts.md, "Client users"); the
+        // services refuse the rest anyway. Only the owner manages users.
+        return client.filter { entry in clientSection[entry.href].map { ClientAccessPolicy.allows(account, $0) } ?? true }
+            + (account.clientOwnerID == nil ? [Entry(href: "/account/users", label: "Users")] : [])
+            + (ClientAccessPolicy.allows(account, .profile) ? [Entry(href: "/account/company", label: "Company")] : [])
     }
+
+    /// The client permission each client-area entry needs.
+    static let clientSection: [String: ClientPermission] = [
+        "/clientarea/services": .services, "/clientarea/invoices": .billing, "/clientarea/credit": .billing,
+        "/clientarea/billing-profile": .billing, "/clientarea/tickets": .support,
+    ]
 
     static let client: [Entry] = [
         Entry(href: "/clientarea", label: "Overview"), Entry(href: "/clientarea/services", label: "Services"),

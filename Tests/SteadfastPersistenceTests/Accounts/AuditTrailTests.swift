@@ -171,6 +171,27 @@ import Testing
             let other = try await w.fullAccessStaff()
             return { _ = try await w.accounts.updateStaff(by: admin, id: other.id, disabled: true, roles: nil) }
         },
+        // A client's users (docs/accounts.md, "Client users")
+        .clientUserInvited: { w in
+            let owner = try await w.registered()
+            return { _ = try await w.accounts.inviteClientUser(by: owner, email: "user-\(UUID().uuidString.prefix(8))@example.com", name: "Ann", permissions: ["billing"]) }
+        },
+        .clientUserAccepted: { w in
+            let owner = try await w.registered()
+            let user = try await w.accounts.inviteClientUser(by: owner, email: "user-\(UUID().uuidString.prefix(8))@example.com", name: "Ann", permissions: ["billing"])
+            let token = try #require(try await ClientUsersTests.invitationToken(w.db, to: user.email))
+            return { _ = try await w.accounts.acceptClientInvitation(token: token, password: "ann's own secret", name: nil) }
+        },
+        .clientUserUpdated: { w in
+            let owner = try await w.registered()
+            let user = try await w.accounts.inviteClientUser(by: owner, email: "user-\(UUID().uuidString.prefix(8))@example.com", name: "Ann", permissions: ["billing"])
+            return { _ = try await w.accounts.updateClientUser(by: owner, id: user.id, permissions: ["support"], disabled: true) }
+        },
+        .clientUserRemoved: { w in
+            let owner = try await w.registered()
+            let user = try await w.accounts.inviteClientUser(by: owner, email: "user-\(UUID().uuidString.prefix(8))@example.com", name: "Ann", permissions: ["billing"])
+            return { try await w.accounts.removeClientUser(by: owner, id: user.id) }
+        },
         // Billing: staff
         .apiTokenCreated: { w in
             let staff = try await w.staffAccount()

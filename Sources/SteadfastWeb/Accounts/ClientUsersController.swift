@@ -1,0 +1,272 @@
+import Foundation
+import Hummingbird
+import SteadfastDomain
+import SteadfastPersistence
+import SteadfastServices
+
+/// A client's users (docs/accounts.md, "Client users"): the owner's `GET/POST /api/v1/me/users`,
+/// `PUT/DELETE /api/v1/me/users/{id}` and the page `/account/users`; accepting an invitation
+/// (`POST /api/v1/auth/invitations/accept`, the page `/invitations/{token}`); the client's
+/// company details (`GET/PUT /api/v1/me/client`, the page `/account/company`, permission
+/// `profile`). `AccountService` asks ``ClientAccessPolicy`` in every one of them.
+struct ClientUsersController: Sendable {
+    let accounts: AccountService
+    let pages: PageRenderer
+
+    struct InviteInput: Decodable {
+        let email: String
+        let name: String
+        let permissions: [String]
+    }
+
+    struct UpdateInput: Decodable {
+        let permissions: [String]?
+        let disabled: Bool?
+    }
+
+    struct AcceptInput: Decodable {
+        let token: String
+        let password: String
+        let name: String?
+    }
+
+    struct CompanyInput: Decodable {
+        let company: String?
+        let phone: String?
+        let address: String?
+    }
+
+    struct UserView: Encodable {
+        let id: String
+        let name: String
+        let email: String
+        let permissions: [String]
+        let status: String
+        let disabled: Bool
+        let createdAt: Date
+
+        init(_ user: ClientUserRepository.User) {
+            id = user.id.text
+            name = user.name
+            email = user.email
+            permissions = user.permissions.sorted().map(\.rawValue)
+            status = Self.status(user)
+            disabled = user.disabledAt != nil
+            createdAt = user.createdAt
+        }
+
+        /// `invited` (not accepted yet), `active` or `disabled`.
+        static func status(_ user: ClientUserRepository.User) -> String {
+            user.disabledAt != nil ? "disabled" : user.acceptedAt == nil ? "invited" : "active"
+        }
+    }
+
+    struct CompanyView: Encodable {
+        let id: String
+        let name: String
+        let company: String
+        let phone: String
+        let address: String
+
+        init(_ client: Account) {
+            id = client.id.text
+            name = client.name
+            company = client.profile.company
+            phone = client.profile.phone
+            address = client.profile.address
+        }
+    }
+
+    func addRoutes(api: RouterGroup<PortalRequestContext>, html: RouterGroup<PortalRequestContext>) {
+        api.get("me/users", use: listJSON)
+        api.post("me/users", use: inviteJSON)
+        api.put("me/users/{id}", use: updateJSON)
+        api.delete("me/users/{id}", use: removeJSON)
+        api.post("auth/invitations/accept", use: acceptJSON)
+        api.get("me/client", use: companyJSON)
+        api.put("me/client", use: updateCompanyJSON)
+
+        html.get("account/users", use: usersPage)
+        html.post("account/users/invite", use: inviteForm)
+        html.post("account/users/{id}", use: updateForm)
+        html.post("account/users/{id}/remove", use: removeForm)
+        html.get("invitations/{token}", use: invitationPage)
+        html.post("invitations/{token}", use: acceptForm)
+        html.get("account/company", use: companyPage)
+        html.post("account/company", use: saveCompanyForm)
+    }
+
+    // MARK: JSON
+
+    @Sendable func listJSON(_ request: Request, context: PortalRequestContext) async throws -> Response {
+        let page = try context.page(request)
+        let users = try await accounts.clientUsers(by: try context.requireAccount(), limit: page.limit, offset: page.offset)
+        return try BillingJSON.response(BillingViews.Page(items: users.map(UserView.init), limit: page.limit, offset: page.offset))
+    }
+
+    @Sendable func inviteJSON(_ request: Request, context: PortalRequestContext) async throws -> Response {
+        let account = try context.requireAccount()
+        try ClientAccessPolicy.requireOwner(account)
+        let input = try await BillingJSON.decode(InviteInput.self, from: request, context: context)
+        let user = try await accounts.inviteClientUser(by: account, email: input.email, name: input.name, permissions: input.permissions)
+        return try BillingJSON.response(UserView(user), status: .created)
+    }
+
+    @Sendable func updateJSON(_ request: Request, context: PortalRequestContext) async throws -> Response {
+        let account = try context.requireAccount()
+        try ClientAccessPolicy.requireOwner(account)
+        let id = try context.id(what: "user")
+        let input = try await BillingJSON.decode(UpdateInput.self, from: request, context: context)
+        return try BillingJSON.response(UserView(try await accounts.updateClientUser(by: account, id: id, permissions: input.permissions, disabled: input.disabled)))
+    }
+
+    @Sendable func removeJSON(_ request: Request, context: PortalRequestContext) async throws -> Response {
+        try await accounts.removeClientUser(by: try context.requireAccount(), id: try context.id(what: "user"))
+        return Response(status: .noContent)
+    }
+
+    /// `{token, password, name?}` → 200 the account (not logged in: log in next).
+    @Sendable func acceptJSON(_ request: Request, context: PortalRequestContext) async throws -> Response {
+        let input = try await BillingJSON.decode(AcceptInput.self, from: request, context: context)
+        let account = try await accounts.acceptClientInvitation(token: input.token, password: input.password, name: input.name)
+        return try AccountResponse(account).response(from: request, context: context)
+    }
+
+    @Sendable func companyJSON(_ request: Request, context: PortalRequestContext) async throws -> Response {
+        try BillingJSON.response(CompanyView(try await accounts.clientCompany(for: try context.requireAccount())))
+    }
+
+    @Sendable func updateCompanyJSON(_ request: Request, context: PortalRequestContext) async throws -> Response {
+        let account = try context.requireAccount()
+        try ClientAccessPolicy.client(of: account, for: .profile)
+        let input = try await BillingJSON.decode(CompanyInput.self, from: request, context: context)
+        let current = try await accounts.clientCompany(for: account)
+        let updated = try await accounts.updateClientCompany(by: account, profile: AccountProfile(
+            company: input.company ?? current.profile.company, phone: input.phone ?? current.profile.phone, address: input.address ?? current.profile.address
+        ))
+        return try BillingJSON.response(CompanyView(updated))
+    }
+
+    // MARK: Pages
+
+    func signedIn(_ context: PortalRequestContext) throws -> Account {
+        guard let account = context.account else { throw RedirectToLogin() }
+        return account
+    }
+
+    @Sendable func usersPage(_ request: Request, context: PortalRequestContext) async throws -> Response {
+        let account = try signedIn(context)
+        let page = try context.page(request)
+        let users = ListPage(try await accounts.clientUsers(by: account, limit: page.fetchLimit, offset: page.offset), request: page)
+        return pages.page("accounts/users", title: "Users", values: [
+            "users": users.rows.map { user -> [String: Any] in
+                [
+                    "id": user.id.text, "name": user.name, "email": user.email, "disabled": user.disabledAt != nil,
+                    "badge": Badge.values(UserView.status(user)),
+                    "permissionNames": user.permissions.isEmpty ? "none" : user.permissions.sorted().map(\.rawValue).joined(separator: ", "),
+                    "permissions": Self.choices(user.permissions),
+                    "remove": ConfirmAction.values(
+                        label: "Remove", action: "/account/users/\(user.id.text)/remove",
+                        question: "Remove \(user.name)? They are logged out at once and can no longer log in.", confirmLabel: "Remove user"
+                    ),
+                ]
+            },
+            "inviteChoices": Self.choices([]),
+            "pagination": users.pagination(path: "/account/users", query: [:]) as Any,
+            "empty": users.rows.isEmpty ? EmptyState.values("No users yet: invite someone below.") as Any : false,
+        ], context: context)
+    }
+
+    static func choices(_ held: Set<ClientPermission>) -> [[String: Any]] {
+        ClientPermission.allCases.map { ["name": $0.rawValue, "label": label($0), "checked": held.contains($0)] }
+    }
+
+    static func label(_ permission: ClientPermission) -> String {
+        switch permission {
+        case .billing: "Billing (invoices, payments, orders, billing details)"
+        case .support: "Support (tickets)"
+        case .services: "Services"
+        case .profile: "Company details"
+        }
+    }
+
+    static func checked(_ form: FormFields) -> [String] {
+        form.values.keys.filter { $0.hasPrefix("perm_") && form.flag($0) }.map { String($0.dropFirst(5)) }.sorted()
+    }
+
+    @Sendable func inviteForm(_ request: Request, context: PortalRequestContext) async throws -> Response {
+        let account = try signedIn(context)
+        let form = try await FormFields.read(request, context: context)
+        let user = try await accounts.inviteClientUser(by: account, email: form["email"] ?? "", name: form["name"] ?? "", permissions: Self.checked(form))
+        context.flash(.success, "Invitation sent to \(user.email).")
+        return redirect(to: "/account/users")
+    }
+
+    /// `action`: `permissions` (the `perm_<name>` boxes ticked), `disable` or `enable`.
+    @Sendable func updateForm(_ request: Request, context: PortalRequestContext) async throws -> Response {
+        let account = try signedIn(context)
+        let id = try context.id(what: "user")
+        let form = try await FormFields.read(request, context: context)
+        let user: ClientUserRepository.User
+        switch form["action"] {
+        case "permissions": user = try await accounts.updateClientUser(by: account, id: id, permissions: Self.checked(form), disabled: nil)
+        case "disable": user = try await accounts.updateClientUser(by: account, id: id, permissions: nil, disabled: true)
+        case "enable": user = try await accounts.updateClientUser(by: account, id: id, permissions: nil, disabled: false)
+        default: throw BillingError.invalid("action must be permissions, disable or enable", field: "action")
+        }
+        context.flash(.success, "\(user.name) updated.")
+        return redirect(to: "/account/users")
+    }
+
+    @Sendable func removeForm(_ request: Request, context: PortalRequestContext) async throws -> Response {
+        let account = try signedIn(context)
+        try await accounts.removeClientUser(by: account, id: try context.id(what: "user"))
+        context.flash(.success, "User removed.")
+        return redirect(to: "/account/users")
+    }
+
+    @Sendable func invitationPage(_ request: Request, context: PortalRequestContext) async throws -> Response {
+        let token = context.parameters.get("token") ?? ""
+        guard let invitation = try await accounts.clientInvitation(token: token) else {
+            return pages.page("accounts/invitation", title: "Invitation", values: ["error": AccountError.invalidToken.message], status: .notFound, context: context)
+        }
+        return pages.page("accounts/invitation", title: "Accept the invitation", values: Self.invitationValues(invitation, token: token), context: context)
+    }
+
+    static func invitationValues(_ invitation: AccountService.ClientInvitation, token: String) -> [String: Any] {
+        [
+            "valid": true, "token": token, "name": invitation.name, "email": invitation.email, "clientName": invitation.clientName,
+            "permissions": invitation.permissions.isEmpty ? "none yet" : invitation.permissions.sorted().map(\.rawValue).joined(separator: ", "),
+        ]
+    }
+
+    @Sendable func acceptForm(_ request: Request, context: PortalRequestContext) async throws -> Response {
+        let token = context.parameters.get("token") ?? ""
+        let form = try await FormFields.read(request, context: context)
+        do {
+            _ = try await accounts.acceptClientInvitation(token: token, password: form["password"] ?? "", name: form["name"])
+            return redirect(to: "/login")
+        } catch let error as AccountError {
+            var values: [String: Any] = ["error": error.message]
+            if error != .invalidToken, let invitation = try await accounts.clientInvitation(token: token) {
+                values.merge(Self.invitationValues(invitation, token: token)) { current, _ in current }
+            }
+            return pages.page("accounts/invitation", title: "Accept the invitation", values: values, status: error == .invalidToken ? .notFound : .badRequest, context: context)
+        }
+    }
+
+    @Sendable func companyPage(_ request: Request, context: PortalRequestContext) async throws -> Response {
+        let client = try await accounts.clientCompany(for: try signedIn(context))
+        return pages.page("accounts/company", title: "Company details", values: [
+            "clientName": client.name, "company": client.profile.company, "phone": client.profile.phone, "address": client.profile.address,
+        ], context: context)
+    }
+
+    @Sendable func saveCompanyForm(_ request: Request, context: PortalRequestContext) async throws -> Response {
+        let account = try signedIn(context)
+        let form = try await FormFields.read(request, context: context)
+        _ = try await accounts.updateClientCompany(by: account, profile: AccountProfile(company: form["company"] ?? "", phone: form["phone"] ?? "", address: form["address"] ?? ""))
+        context.flash(.success, "Company details saved.")
+        return redirect(to: "/account/company")
+    }
+}

@@ -68,6 +68,9 @@ public struct GatewayCapabilities: OptionSet, Sendable, Hashable, CustomStringCo
         (.saveMethod, "save_method"), (.offSession, "off_session"), (.webhooks, "webhooks"),
     ]
 
+    /// Every capability's name, in that order.
+    public static var allNames: [String] { names.map(\.1) }
+
     /// The names of what is in the set, in a fixed order (`charge_now`, `refund`...).
     public var names: [String] { Self.names.filter { contains($0.0) }.map(\.1) }
     public var description: String { names.joined(separator: ",") }

@@ -42,6 +42,7 @@ struct PortalPagesController: Sendable {
             "returning": returning, "isNew": !returning,
             "dueCount": dueCount, "hasDue": dueCount > 0, "dueTotal": PageValues.money(billingShown ? figures.dueTotal : 0, currency),
             "activeCount": activeCount, "openTickets": openTickets,
+            "showBilling": billingShown, "showServices": servicesShown, "showSupport": supportShown,
         ]
         if !due.isEmpty {
             values["due"] = ["invoices": due.map { PageValues.invoiceRow($0, base: "/clientarea/invoices") }] as [String: Any]

@@ -212,7 +212,7 @@ class Walk:
         self.fill("dname", f"Support {self.viewport}")
         self.fill("demail", f"support-{self.viewport}-{int(time.time())}@example.com")
         self.submit("Add department", "department-created")
-        for path in ["/admin/clients", "/admin/orders", "/admin/services", "/admin/invoices", "/admin/payments", "/admin/tickets", "/admin/mail", "/admin/api-tokens", "/admin/jobs"]:
+        for path in ["/admin/clients", "/admin/orders", "/admin/services", "/admin/invoices", "/admin/payments", "/admin/tickets", "/admin/mail", "/admin/api-tokens", "/admin/jobs", "/admin/staff"]:
             self.go(path)
             self.expect("That did not work" not in self.text(), f"{path} opens")
         self.expect("run_once" not in self.text() and "T00:00:00" not in self.text(), "the jobs page shows people's values")

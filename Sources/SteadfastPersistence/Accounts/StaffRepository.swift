@@ -70,10 +70,24 @@ public struct StaffRepository: Sendable {
     }
 
     /// Staff accounts with their role ids, by name, one page.
-    public func members(limit: Int, offset: Int) async throws -> [Member] {
+    /// What the staff list can be sorted by (the allow-list).
+    public static let sortColumns = SortableColumns([
+        .init("name", "LOWER(name)"), .init("email", "email_normalized"),
+        .init("status", "CASE WHEN disabled_at IS NULL THEN 0 ELSE 1 END"), .init("created", "created_at", first: .desc),
+    ], default: ListSort("name", .asc), tieBreaker: "id")
+
+    /// Members of staff, by name unless `sort` says otherwise; `disabled` true or false keeps
+    /// only the disabled or the active ones.
+    public func members(disabled: Bool? = nil, sort: ListSort? = nil, limit: Int, offset: Int) async throws -> [Member] {
+        let filter: SQL = switch disabled {
+        case nil: ""
+        case true?: "AND disabled_at IS NOT NULL"
+        case false?: "AND disabled_at IS NULL"
+        }
         var members: [Member] = []
         for row in try await db.query("""
-            SELECT id, name, email, disabled_at FROM accounts WHERE role = 'staff' ORDER BY name, id LIMIT \(limit) OFFSET \(offset)
+            SELECT id, name, email, disabled_at FROM accounts WHERE role = 'staff' \(filter)
+            ORDER BY \(Self.sortColumns.orderBy(sort)) LIMIT \(limit) OFFSET \(offset)
             """) {
             members.append(try await member(row))
         }

@@ -52,8 +52,8 @@ extension AccountService {
     }
 
     /// A page of staff accounts with their roles.
-    public func staffMembers(limit: Int, offset: Int) async throws -> [StaffRepository.Member] {
-        try await StaffRepository(database).members(limit: limit, offset: offset)
+    public func staffMembers(disabled: Bool? = nil, sort: ListSort? = nil, limit: Int, offset: Int) async throws -> [StaffRepository.Member] {
+        try await StaffRepository(database).members(disabled: disabled, sort: sort, limit: limit, offset: offset)
     }
 
     /// Invites a member of staff (`staff.manage`): the account is created with `roles` and no

@@ -87,7 +87,7 @@ struct StaffController: Sendable {
 
     @Sendable func staffJSON(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let page = try context.page(request)
-        let members = try await accounts.staffMembers(limit: page.limit, offset: page.offset)
+        let members = try await accounts.staffMembers(sort: try ListSorting.parse(request, columns: StaffRepository.sortColumns), limit: page.limit, offset: page.offset)
         return try BillingJSON.response(BillingViews.Page(items: members.map(MemberView.init), limit: page.limit, offset: page.offset))
     }
 
@@ -108,27 +108,39 @@ struct StaffController: Sendable {
 
     @Sendable func staffPage(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let page = try context.page(request)
+        let status = request.uri.queryParameters.get("status") ?? ""
+        guard ["", "active", "disabled"].contains(status) else { throw InvalidParameter(name: "status", message: "status must be active or disabled") }
+        let table = try SortableTable(request, columns: StaffRepository.sortColumns, path: "/admin/staff", filters: ["status": status])
         let roles = try await accounts.staffRoles()
-        let members = try await accounts.staffMembers(limit: page.limit, offset: page.offset)
+        let list = ListPage(try await accounts.staffMembers(
+            disabled: status.isEmpty ? nil : status == "disabled", sort: table.sort, limit: page.fetchLimit, offset: page.offset
+        ), request: page)
         let me = try context.requireAccount()
         func roleChoices(_ held: [UUID]) -> [[String: Any]] {
             roles.map { ["id": $0.id.text, "name": $0.name, "checked": held.contains($0.id)] }
         }
-        return pages.page("accounts/staff", title: "Staff", values: [
-            "members": members.map { member -> [String: Any] in
-                [
-                    "id": member.id.text, "name": member.name, "email": member.email, "disabled": member.disabledAt != nil,
-                    "isMe": member.id == me.id, "roles": roleChoices(member.roleIDs),
-                    "roleNames": roles.filter { member.roleIDs.contains($0.id) }.map(\.name).joined(separator: ", "),
-                ]
-            },
-            "roles": roles.map { role -> [String: Any] in
-                ["id": role.id.text, "name": role.name, "builtIn": role.builtIn, "permissions": role.permissions.sorted().map(\.rawValue).joined(separator: ", ")]
-            },
-            "inviteRoles": roleChoices([]),
-            "permissions": StaffPermission.allCases.map(\.rawValue),
-            "hasMore": members.count == page.limit, "nextOffset": page.offset + page.limit,
-        ], context: context)
+        let rows = list.rows.map { member -> [String: Any] in
+            [
+                "id": member.id.text, "name": member.name, "email": member.email, "disabled": member.disabledAt != nil,
+                "badge": Badge.values(member.disabledAt == nil ? "active" : "disabled"),
+                "isMe": member.id == me.id, "roles": roleChoices(member.roleIDs),
+                "roleNames": roles.filter { member.roleIDs.contains($0.id) }.map(\.name).joined(separator: ", "),
+            ]
+        }
+        var values = list.values("members", rows, path: "/admin/staff", query: table.query, empty: EmptyState.values(
+            status.isEmpty ? "No staff yet." : "No \(status) staff."
+        ))
+        values.merge(table.values([
+            table.column("Name", key: "name"), table.column("E-mail", key: "email"), table.column("Roles"),
+            table.column("Status", key: "status"), table.column("Actions"),
+        ])) { $1 }
+        values["statuses"] = ["active", "disabled"].map { ["value": $0, "selected": $0 == status] as [String: Any] }
+        values["roles"] = roles.map { role -> [String: Any] in
+            ["id": role.id.text, "name": role.name, "builtIn": role.builtIn, "permissions": role.permissions.sorted().map(\.rawValue).joined(separator: ", ")]
+        }
+        values["inviteRoles"] = roleChoices([])
+        values["permissions"] = StaffPermission.allCases.map(\.rawValue)
+        return pages.page("accounts/staff", title: "Staff", values: values, context: context)
     }
 
     @Sendable func inviteForm(_ request: Request, context: PortalRequestContext) async throws -> Response {

@@ -21,7 +21,7 @@ struct ListSortTests {
         // Nullable columns sort their empty values last both ways.
         #expect(columns.orderBy(ListSort("number", .desc)).description.hasPrefix("CASE WHEN number IS NULL THEN 1 ELSE 0 END, number DESC"))
         for list in [ClientRepository.sortColumns, OrderRepository.sortColumns, ServiceRepository.sortColumns, PaymentRepository.sortColumns,
-                     TicketRepository.sortColumns, MailOutboxRepository.sortColumns] {
+                     TicketRepository.sortColumns, MailOutboxRepository.sortColumns, StaffRepository.sortColumns] {
             #expect(Set(list.keys).count == list.keys.count)
             #expect(list.column(list.defaultSort.field) != nil)
         }
@@ -69,6 +69,11 @@ struct ListSortTests {
                 for column in InvoiceRepository.sortColumns.keys { _ = try await InvoiceRepository(db).list(sort: ListSort(column, direction), limit: 5) }
                 for column in TicketRepository.sortColumns.keys { _ = try await TicketRepository(db).list(.init(), sort: ListSort(column, direction), limit: 5, offset: 0) }
                 for column in MailOutboxRepository.sortColumns.keys { _ = try await MailOutboxRepository(db).list(state: nil, sort: ListSort(column, direction), limit: 5, offset: 0) }
+                for column in StaffRepository.sortColumns.keys {
+                    for disabled in [nil, true, false] as [Bool?] {
+                        _ = try await StaffRepository(db).members(disabled: disabled, sort: ListSort(column, direction), limit: 5, offset: 0)
+                    }
+                }
             }
         }
     }

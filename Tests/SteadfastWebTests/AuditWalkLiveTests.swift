@@ -114,7 +114,7 @@ import Testing
     @Test(arguments: BillingLive.Engine.allCases)
     func everyChangeWritesExactlyOneEventAndAFailedOneNone(_ engine: BillingLive.Engine) async throws {
         // The billing job would apply the walker's credit on its own schedule: only once a year here.
-        let live = try await BillingLive.start(engine, name: "auditwalk-\(engine.rawValue)", settings: ["jobs.billing.schedule=0 0 1 1 *"])
+        let live = try await BillingLive.start(engine, name: "auditwalk\(engine.rawValue)", settings: ["jobs.billing.schedule=0 0 1 1 *"])
         defer { live.stop() }
         let walk = try await Walk.start(live, engine: engine)
         let routes = try await PortalRouter.registeredRoutes().filter(Self.isChange)
@@ -422,8 +422,11 @@ import Testing
         // Billing: clients
         "POST /api/v1/cart/items": { w in try .json(w.client, "POST", "/api/v1/cart/items", ["product_id": w.live.productID, "cycle": "monthly"], action: "cart.item_added") },
         "DELETE /api/v1/cart/items/{id}": { w in
-            let item = try Walk.id(try await w.client.postJSON("/api/v1/cart/items", ["product_id": w.live.productID, "cycle": "monthly"]))
-            return try .json(w.client, "DELETE", "/api/v1/cart/items/\(item)", action: "cart.item_removed")
+            // The answer is the whole cart: a client of its own has just this item in it.
+            let (client, _) = try await w.newClient()
+            let cart = try await client.postJSON("/api/v1/cart/items", ["product_id": w.live.productID, "cycle": "monthly"])
+            let item = try #require((cart.json["items"] as? [[String: Any]])?.first?["id"] as? String, "\(cart.body.prefix(300))")
+            return try .json(client, "DELETE", "/api/v1/cart/items/\(item)", action: "cart.item_removed")
         },
         "POST /api/v1/cart/checkout": { w in
             let (client, _) = try await w.newClient()

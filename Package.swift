@@ -39,6 +39,9 @@ let package = Package(
         // MARK: Domain — pure business rules, no I/O.
         .target(name: "SteadfastDomain", swiftSettings: swiftSettings),
 
+        // MARK: Concurrency — the one deadline helper and the few primitives the libraries lack.
+        .target(name: "SteadfastConcurrency", swiftSettings: swiftSettings),
+
         // MARK: Persistence — one SQL layer over SQLite and PostgreSQL, migrations, repositories.
         // (CSteadfastSQLite: one C call Swift cannot make — sqlite3_db_config is variadic.)
         .target(
@@ -49,6 +52,7 @@ let package = Package(
             name: "SteadfastPersistence",
             dependencies: [
                 "SteadfastDomain",
+                "SteadfastConcurrency",
                 "CSteadfastSQLite",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "_ConnectionPoolModule", package: "postgres-nio"),
@@ -383,10 +387,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "SteadfastDomainTests", dependencies: ["SteadfastDomain"], swiftSettings: swiftSettings),
+        .testTarget(name: "SteadfastConcurrencyTests", dependencies: ["SteadfastConcurrency", "SteadfastTestSupport"], swiftSettings: swiftSettings),
         .testTarget(
             name: "SteadfastPersistenceTests",
             dependencies: [
-                "SteadfastPersistence", "SteadfastServices", "SteadfastSessions", "SteadfastTestSupport",
+                "SteadfastPersistence", "SteadfastServices", "SteadfastSessions", "SteadfastTestSupport", "SteadfastConcurrency",
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings

@@ -61,21 +61,3 @@ import Testing
         }
     }
 }
-
-/// The commit point is decided once: work abandoned before it never sends it, and work that
-/// sent it is reported as perhaps committed.
-@Suite struct CommitGateTests {
-    @Test func abandonedBeforeTheCommitPointNeverCommits() {
-        let gate = CommitGate()
-        #expect(gate.close() == false)  // reported: certainly not committed
-        #expect(gate.pass() == false)   // so the commit point is never sent
-        #expect(!gate.passed)
-    }
-
-    @Test func abandonedAfterTheCommitPointMayHaveCommitted() {
-        let gate = CommitGate()
-        #expect(gate.pass())
-        #expect(gate.close() == true)
-        #expect(gate.passed)
-    }
-}

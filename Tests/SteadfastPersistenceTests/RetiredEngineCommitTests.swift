@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import PostgresNIO
 @testable import SteadfastPersistence
+import SteadfastConcurrency
 import SteadfastTestSupport
 import Synchronization
 import Testing
@@ -11,7 +12,7 @@ import Testing
 /// a second copy."
 ///
 /// `PostgresEngineRetirementTests` shows that work in flight fails at once with
-/// `mayHaveCommitted == false`, and `CommitGateTests` the gate on its own. Here, on a live
+/// `mayHaveCommitted == false`, and `CommitGateTests` (SteadfastConcurrencyTests) the gate on its own. Here, on a live
 /// server: end to end, a transaction whose body is still running when its engine is retired
 /// never commits (today the pool's shutdown also closes its connection, so this alone would not
 /// notice a missing gate); and the gate itself, on a connection nothing closes (as when a pool's

@@ -21,7 +21,7 @@ public enum HostProbe {
     /// The host's role; never throws (an unreachable host is a role too).
     public static func probe(_ endpoint: PostgresEndpoint, timeout: Duration, logger: Logger) async -> HostRole {
         do {
-            return try await withDeadline(timeout) {
+            return try await withDatabaseDeadline(timeout) {
                 var configuration = PostgresConnection.Configuration(
                     host: endpoint.host, port: endpoint.port, username: endpoint.username, password: endpoint.password,
                     database: endpoint.database, tls: endpoint.requireTLS ? .require(try .init(configuration: .makeClientConfiguration())) : .disable

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import ServiceLifecycle
 import Synchronization
+import SteadfastConcurrency
 import SteadfastDomain
 
 /// The database of a cluster node: one or more PostgreSQL servers (a primary and streaming
@@ -46,6 +47,9 @@ public final class PostgresCluster: SQLDatabase, Service {
     /// Whether an ask for a probe is queued in `monitorEvents` and not yet seen by the monitor:
     /// any number of asks meanwhile queue one event, so the stream's buffer stays bounded.
     private let probeAskQueued = Atomic<Bool>(false)
+    /// Fires when the hosts' roles or engines were last written, and is then replaced: work
+    /// waiting for a usable host (``waitForHost(_:until:)``) waits on it instead of polling.
+    private let slotsWritten = Mutex(OneShotEvent())
 
     enum MonitorEvent: Sendable {
         case probeAsked
@@ -169,6 +173,7 @@ public final class PostgresCluster: SQLDatabase, Service {
             return (old, nil)
         }
         retired?.retire()
+        announceSlotsWritten()
         if old.name != role.name {
             let endpoint = target.endpoints[index]
             logger.notice("database host role changed", metadata: [
@@ -289,10 +294,14 @@ public final class PostgresCluster: SQLDatabase, Service {
         }
     }
 
-    /// Waits (re-probing) until a host can take `intent`, or the deadline passes.
+    /// Waits (asking for a probe) until a host can take `intent`, or the deadline passes; between
+    /// looks it waits for the slots to be written (a probe's result, a host given up on), not a
+    /// poll interval.
     private func waitForHost(_ intent: HostSelection.Intent, until deadline: ContinuousClock.Instant) async throws -> (Int, PostgresEngine, Int) {
         var asked = false
         while true {
+            // Taken before the slots are read, so a write between the two is not missed.
+            let written = slotsWritten.withLock { $0 }
             let choice = slots.withLock { slots -> (Int, PostgresEngine, Int)? in
                 guard let index = HostSelection.choose(intent, roles: slots.map(\.role), attributes: target.sessionAttributes, maxLag: maxStandbyLag) else { return nil }
                 return (index, slots[index].engine, slots[index].generation)
@@ -305,8 +314,23 @@ public final class PostgresCluster: SQLDatabase, Service {
             guard ContinuousClock.now < deadline else {
                 throw DatabaseError(.connectionFailure, message: intent == .write ? "no primary database server is reachable" : "no database server is reachable")
             }
-            try await Task.sleep(for: .milliseconds(10))
+            try Task.checkCancellation()
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask { await written.wait() }
+                group.addTask { try? await Task.sleep(until: deadline, clock: .continuous) }
+                await group.next()
+                group.cancelAll()
+            }
         }
+    }
+
+    /// Wakes every ``waitForHost(_:until:)`` to look at the slots again.
+    private func announceSlotsWritten() {
+        let written = slotsWritten.withLock { event -> OneShotEvent in
+            defer { event = OneShotEvent() }
+            return event
+        }
+        written.fire()
     }
 
     /// Asks the monitor for a probe of every host now (soon, if one just ended; asks while a
@@ -325,6 +349,7 @@ public final class PostgresCluster: SQLDatabase, Service {
             return replaceEngine(&slots, index)
         }
         retired?.retire()
+        if retired != nil { announceSlotsWritten() }
         requestProbe()
     }
 }

@@ -6,6 +6,7 @@ import PostgresNIO
 // passes through unwrapped.
 import _ConnectionPoolModule
 import ServiceLifecycle
+import SteadfastConcurrency
 import Synchronization
 
 /// The cluster database: PostgreSQL through PostgresNIO's `PostgresClient` connection pool.
@@ -76,7 +77,7 @@ public final class PostgresEngine: SQLDatabase, Service {
     /// ``query(_:)`` with its own time limit (a cluster's request has its own bound).
     func query(_ sql: SQL, within limit: Duration) async throws -> [SQLRow] {
         let gate = CommitGate()
-        return try await withDeadline(limit, abandonWhen: retirement, mayHaveCommitted: { gate.close() }) {
+        return try await withDatabaseDeadline(limit, abandonWhen: retirement, mayHaveCommitted: { gate.close() }) {
             do {
                 return try await self.client.withConnection { connection in
                     guard gate.pass() else { throw CommitGate.abandoned }
@@ -91,7 +92,7 @@ public final class PostgresEngine: SQLDatabase, Service {
     @discardableResult
     public func transaction<T: Sendable>(_ options: TransactionOptions, _ body: @escaping @Sendable (any SQLExecutor) async throws -> T) async throws -> T {
         let gate = CommitGate()
-        return try await withDeadline(options.timeout ?? statementTimeout, abandonWhen: retirement, mayHaveCommitted: { gate.close() }) {
+        return try await withDatabaseDeadline(options.timeout ?? statementTimeout, abandonWhen: retirement, mayHaveCommitted: { gate.close() }) {
             do {
                 return try await self.client.withConnection { connection in
                     try await Self.runTransaction(on: connection, logger: self.logger, gate: gate, body)
@@ -268,98 +269,6 @@ public final class PostgresEngine: SQLDatabase, Service {
             return DatabaseError(.timeout, message: "query cancelled", detail: String(reflecting: psql), mayHaveCommitted: mayHaveCommitted)
         default:
             return DatabaseError(.other, message: "PostgreSQL client error (\(psql.code))", detail: String(reflecting: psql))
-        }
-    }
-}
-
-/// The commit point of one piece of work — the auto-commit statement, or COMMIT — decided once
-/// between "sent" and "abandoned", so an abandoned piece of work can be reported as certainly
-/// not committed and never commit afterwards (its task is only cancelled, not waited for).
-final class CommitGate: Sendable {
-    private enum State { case open, passed, closed }
-    private let state = Mutex(State.open)
-
-    /// Just before the commit point is sent: `false` if the work was abandoned (do not send).
-    func pass() -> Bool {
-        state.withLock { state in
-            if state == .closed { return false }
-            state = .passed
-            return true
-        }
-    }
-
-    /// On abandonment: `true` if the commit point was already sent (the work may have
-    /// committed); otherwise the gate closes and it never will be.
-    func close() -> Bool {
-        state.withLock { state in
-            if state == .passed { return true }
-            state = .closed
-            return false
-        }
-    }
-
-    /// Whether the commit point was sent.
-    var passed: Bool { state.withLock { $0 == .passed } }
-
-    /// The error for work that reached a closed gate.
-    static let abandoned = DatabaseError(.connectionFailure, message: "the database host was given up on before the work committed", mayHaveCommitted: false)
-}
-
-/// An event that happens once; waiters resume and observers run when it fires (waiters also
-/// when their task is cancelled).
-final class OneShotEvent: Sendable {
-    private struct State {
-        var fired = false
-        var lastID = 0
-        /// Observers' actions, and each waiter's resumption, by id.
-        var actions: [Int: @Sendable () -> Void] = [:]
-    }
-
-    private let state = Mutex(State())
-
-    func fire() {
-        let actions = state.withLock { state -> [@Sendable () -> Void] in
-            state.fired = true
-            defer { state.actions = [:] }
-            return Array(state.actions.values)
-        }
-        for action in actions { action() }
-    }
-
-    /// Calls `action` once when the event fires (at once if it already has); returns an id for
-    /// ``removeObserver(_:)``, or nil if it already ran.
-    func observe(_ action: @escaping @Sendable () -> Void) -> Int? {
-        let id = state.withLock { state -> Int? in
-            if state.fired { return nil }
-            state.lastID += 1
-            state.actions[state.lastID] = action
-            return state.lastID
-        }
-        if id == nil { action() }
-        return id
-    }
-
-    func removeObserver(_ id: Int) {
-        state.withLock { _ = $0.actions.removeValue(forKey: id) }
-    }
-
-    func wait() async {
-        let id = state.withLock { state -> Int in
-            state.lastID += 1
-            return state.lastID
-        }
-        await withTaskCancellationHandler {
-            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-                let resumeNow = state.withLock { state -> Bool in
-                    if state.fired || Task.isCancelled { return true }
-                    state.actions[id] = { continuation.resume() }
-                    return false
-                }
-                if resumeNow { continuation.resume() }
-            }
-        } onCancel: {
-            let resume = state.withLock { $0.actions.removeValue(forKey: id) }
-            resume?()
         }
     }
 }

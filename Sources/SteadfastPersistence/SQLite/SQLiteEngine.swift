@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import NIOCore
 import NIOPosix
+import SteadfastConcurrency
 import Synchronization
 
 /// The zero-setup database: one SQLite file (WAL mode) for a single node.

@@ -220,10 +220,11 @@ final class JobRunner: Sendable {
                     deadline = machine.nextDeadline
                 }
                 if let deadline {
+                    // On the injected clock: a test's clock drives the lease and timeout deadlines.
                     let delay = max(0, deadline.timeIntervalSince(clock.now()))
-                    timer = Task {
-                        try? await Task.sleep(for: .milliseconds(Int64(delay * 1000) + 1))
-                        if !Task.isCancelled { continuation.yield(.tick) }
+                    timer = Task { [clock] in
+                        guard (try? await clock.sleep(for: .milliseconds(Int64(delay * 1000) + 1))) != nil, !Task.isCancelled else { return }
+                        continuation.yield(.tick)
                     }
                 } else {
                     timer = nil

@@ -113,6 +113,33 @@ import Testing
         }
     }
 
+    /// The runner's timers are on the injected clock: a job's 60 s timeout passes when the test
+    /// moves the clock by 61 s, not after a minute of real time (the suite's limit is shorter).
+    @Test(.timeLimit(.minutes(1)), arguments: EngineKind.allCases)
+    func aJobTimesOutWhenTheInjectedClockSaysSo(_ kind: EngineKind) async throws {
+        try await withDatabases(kind, connections: 1) { databases in
+            let clock = ManualClock(Date())
+            // The body waits (on the clock, for a day) until it is cancelled.
+            let job = JobDefinition("hangs", schedule: try .cron("0 0 1 1 *"), timeout: .seconds(60)) { _ in
+                try await clock.sleep(for: .seconds(86_400))
+            }
+            let settings = SchedulerSettings(lease: .seconds(600), pollInterval: .milliseconds(100), shutdownGrace: .milliseconds(300), cancelGrace: .milliseconds(300))
+            let node = RunningScheduler([job], database: databases[0], node: "a", settings: settings, clock: clock)
+            let store = JobStore(database: databases[0])
+            #expect(await eventually(timeout: .seconds(10)) { (try? await store.jobs(now: clock.now()))?.isEmpty == false })
+            let key = try await store.requestRun(job: "hangs", requestedBy: "test", now: clock.now())
+            #expect(await eventually(timeout: .seconds(10)) { (try? await store.run(job: "hangs", slotKey: key))?.state == "running" })
+            // The body and the runner's timer sleep on the clock until the test moves it.
+            #expect(await eventually(timeout: .seconds(10)) { clock.sleepers == 2 })
+            clock.advance(by: 30)
+            try await Task.sleep(for: .milliseconds(200))
+            #expect(try await store.run(job: "hangs", slotKey: key)?.state == "running")
+            clock.advance(by: 31)
+            #expect(await eventually(timeout: .seconds(10)) { (try? await store.run(job: "hangs", slotKey: key))?.state == "timed_out" })
+            try await node.stop()
+        }
+    }
+
     @Test(arguments: EngineKind.allCases)
     func failuresAndTimeoutsAreRecorded(_ kind: EngineKind) async throws {
         try await withDatabases(kind, connections: 1) { databases in

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import ServiceLifecycle
+import SteadfastDomain
 import SteadfastJobs
 import SteadfastPersistence
 import SteadfastTestSupport
@@ -10,10 +11,10 @@ final class RunningScheduler: Sendable {
     let group: ServiceGroup
     let task: Task<Void, any Error>
 
-    init(_ jobs: [JobDefinition], database: any SQLDatabase, node: String, settings: SchedulerSettings) {
+    init(_ jobs: [JobDefinition], database: any SQLDatabase, node: String, settings: SchedulerSettings, clock: any WallClock = SystemWallClock()) {
         var logger = Logger(label: "test.\(node)")
         logger.logLevel = ProcessInfo.processInfo.environment["STEADFAST_TEST_LOG"] == nil ? .critical : .debug
-        let scheduler = Scheduler(jobs: JobRegistry(jobs), database: database, nodeID: node, settings: settings, logger: logger)
+        let scheduler = Scheduler(jobs: JobRegistry(jobs), database: database, nodeID: node, settings: settings, clock: clock, logger: logger)
         let group = ServiceGroup(configuration: .init(services: [scheduler], logger: logger))
         self.group = group
         task = Task { try await group.run() }

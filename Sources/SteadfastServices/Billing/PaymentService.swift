@@ -169,7 +169,6 @@ public struct PaymentService: Sendable {
         guard let recorded = gateways.named(gatewayName), !recorded.capabilities.contains(.lookup) else {
             throw BillingError.invalid("gateway must be banktransfer or testcard", field: "gateway")
         }
-
         if let transactionID, transactionID.isEmpty || transactionID.count > 200 {
             throw BillingError.invalid("transaction id must be 1-200 characters", field: "transaction_id")
         }

@@ -31,7 +31,7 @@ public struct SMTPMailTransport: MailTransport {
         let channel: NIOAsyncChannel<ByteBuffer, ByteBuffer>
         do {
             channel = try await ClientBootstrap(group: group)
-                .connectTimeout(.seconds(min(10, max(1, timeout.components.seconds))))
+                .connectTimeout(TimeAmount(min(.seconds(10), max(.seconds(1), timeout))))
                 .connect(host: url.host, port: url.port) { channel in
                     channel.eventLoop.makeCompletedFuture {
                         try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)

@@ -14,7 +14,7 @@ import Testing
     /// Routes a logged-in client user may use whatever its permissions: its own account, its
     /// own files, the overview (which shows only what it may see). Visitors must log in first.
     static let anyUser: Set<String> = [
-        "GET /clientarea", "GET /account", "POST /account/profile", "POST /account/password", "POST /account/sessions/{id}/end",
+        "GET /", "GET /clientarea", "GET /account", "POST /account/profile", "POST /account/password", "POST /account/sessions/{id}/end",
         "POST /account/verify-email/resend", "GET /account/2fa", "POST /account/2fa/start", "POST /account/2fa/confirm", "POST /account/2fa/disable",
         "GET /api/v1/me", "PUT /api/v1/me", "POST /api/v1/me/password", "GET /api/v1/me/sessions", "DELETE /api/v1/me/sessions/{id}",
         "POST /api/v1/me/2fa/totp", "POST /api/v1/me/2fa/totp/confirm", "DELETE /api/v1/me/2fa/totp", "POST /api/v1/me/verify-email/resend",
@@ -28,10 +28,11 @@ import Testing
         "GET /account/users", "POST /account/users/invite", "POST /account/users/{id}", "POST /account/users/{id}/remove",
     ]
 
-    /// Log-in, log-out and registration change the walker's session; they are not client routes.
+    /// Log-in, log-out, registration and password reset are for visitors (the first three change
+    /// the walker's session); they are not client routes.
     static func walked(_ route: PortalRouter.RouteEntry) -> Bool {
         ["GET", "POST", "PUT", "PATCH", "DELETE"].contains(route.method) && !StaffPermissionsLiveTests.isStaffRoute(route.path)
-            && !["logout", "login", "register"].contains { route.path.contains($0) }
+            && !["logout", "login", "register", "password-reset"].contains { route.path.contains($0) }
     }
 
     struct Cluster {

@@ -25,14 +25,19 @@ struct RequireClientPermission: RouterMiddleware {
         ("/api/v1/me/client", .profile), ("/account/company", .profile),
     ]
 
+    /// Managing a client's users: the client account itself only (``ClientAccessPolicy/requireOwner(_:)``).
+    static let ownerOnly = ["/api/v1/me/users", "/account/users"]
+
     /// The permission a path needs, if it is a client route.
     static func permission(for path: String) -> ClientPermission? {
         table.first { path == $0.prefix || path.hasPrefix($0.prefix + "/") }?.permission
     }
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        if let account = context.account, account.clientOwnerID != nil, let permission = Self.permission(for: request.uri.path) {
-            try ClientAccessPolicy.client(of: account, for: permission)
+        if let account = context.account, account.clientOwnerID != nil {
+            let path = request.uri.path
+            if Self.ownerOnly.contains(where: { path == $0 || path.hasPrefix($0 + "/") }) { try ClientAccessPolicy.requireOwner(account) }
+            if let permission = Self.permission(for: path) { try ClientAccessPolicy.client(of: account, for: permission) }
         }
         return try await next(request, context)
     }

@@ -56,6 +56,10 @@ import Testing
             && path != "/api/v1/catalogue/products/{id}" && !path.hasPrefix("/files/{target}/")
             // Reset and verification links: the token in the path is the authorisation (docs/accounts.md).
             && !path.hasPrefix("/password-reset/") && !path.hasPrefix("/verify-email/")
+            && !path.hasPrefix("/invitations/")
+            // A client's users: another client's user id is 404 for the owner (ClientUsersTests,
+            // onlyTheOwnerManagesUsersAndRemovalEndsEverything) and every user is 403 (ClientUsersLiveTests).
+            && !path.hasPrefix("/api/v1/me/users/") && !path.hasPrefix("/account/users/")
             // Published content: not a client's own objects; ContentLiveTests walks who sees what (docs/content.md).
             && !["/api/v1/announcements/", "/api/v1/kb/", "/api/v1/downloads/", "/announcements/", "/knowledgebase/", "/downloads/"].contains(where: path.hasPrefix)
             // Saved cards need the stripe gateway (localstripe): StripeCaptureLiveTests walks them as another client.

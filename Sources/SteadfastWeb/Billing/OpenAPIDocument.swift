@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import SteadfastPersistence
 
 /// The OpenAPI 3.1 description of `/api/v1`, served at `/api/v1/openapi.json`.
 ///
@@ -18,6 +19,9 @@ enum OpenAPIDocument {
         let access: Access
         var idempotencyKey: Bool = false
         var body: [String: Any]? = nil
+        /// A staff list's sort allow-list: the operation then takes `sort` (one of its keys) and
+        /// `dir` (asc|desc), the one grammar of `ListSorting` (docs/architecture.md, "Sorting").
+        var sort: SortableColumns? = nil
         var tag: String
     }
 
@@ -79,7 +83,7 @@ enum OpenAPIDocument {
         Operation(method: "post", path: "/gateways/testcard/webhook", summary: "Test card provider notification, signed with X-Signature: sha256=<hex HMAC-SHA256 of the raw body>; replays return the original answer", access: .signature, body: object(["type": ["type": "string", "enum": ["payment.succeeded", "payment.failed"]], "checkout_id": uuid, "transaction_id": string, "amount": minor, "currency": string], required: ["type", "checkout_id", "transaction_id", "amount", "currency"]), tag: "gateways"),
         Operation(method: "post", path: "/gateways/stripe/webhook", summary: "Stripe event (payment_intent.succeeded, payment_intent.payment_failed, charge.refunded, charge.dispute.created), signed with Stripe-Signature: t=<unix time>,v1=<hex HMAC-SHA256 of t.body>; a missing, stale (over 300 s) or wrong signature is 400 and applies nothing; each event applies once", access: .signature, body: object(["id": string, "type": string, "data": ["type": "object"]], required: ["id", "type", "data"]), tag: "gateways"),
 
-        Operation(method: "get", path: "/admin/clients", summary: "Clients (search=, limit=, offset=)", access: .staff, tag: "staff"),
+        Operation(method: "get", path: "/admin/clients", summary: "Clients (search=, sort=, dir=, limit=, offset=)", access: .staff, sort: ClientRepository.sortColumns, tag: "staff"),
         Operation(method: "get", path: "/admin/clients/{id}", summary: "A client with billing details and totals", access: .staff, tag: "staff"),
         Operation(method: "put", path: "/admin/clients/{id}/billing-profile", summary: "Set a client's country, region, tax exemption, legal name, address and VAT id", access: .staff, body: object(["country": string, "region": string, "tax_exempt": bool, "legal_name": string, "address": string, "tax_id": string]), tag: "staff"),
         Operation(method: "post", path: "/admin/clients/{id}/credit", summary: "Add (or, negative, remove) credit (Idempotency-Key required)", access: .staff, idempotencyKey: true, body: object(["amount": minor, "description": string], required: ["amount", "description"]), tag: "staff"),
@@ -90,15 +94,15 @@ enum OpenAPIDocument {
         Operation(method: "post", path: "/admin/products", summary: "Create a product with prices, setup fees and configurable options", access: .staff, body: product, tag: "staff"),
         Operation(method: "get", path: "/admin/products/{id}", summary: "One product", access: .staff, tag: "staff"),
         Operation(method: "put", path: "/admin/products/{id}", summary: "Change a product's fields and prices (hide, retire, stock)", access: .staff, body: product, tag: "staff"),
-        Operation(method: "get", path: "/admin/orders", summary: "Orders (status=)", access: .staff, tag: "staff"),
+        Operation(method: "get", path: "/admin/orders", summary: "Orders (status=, sort=, dir=, limit=, offset=)", access: .staff, sort: OrderRepository.sortColumns, tag: "staff"),
         Operation(method: "get", path: "/admin/orders/{id}", summary: "One order", access: .staff, tag: "staff"),
         Operation(method: "post", path: "/admin/orders/{id}/accept", summary: "Accept a pending order (creates its services)", access: .staff, tag: "staff"),
         Operation(method: "post", path: "/admin/orders/{id}/cancel", summary: "Cancel a pending order (cancels its unpaid invoice)", access: .staff, tag: "staff"),
         Operation(method: "post", path: "/admin/orders/{id}/fraud", summary: "Refuse a pending order as fraud", access: .staff, tag: "staff"),
-        Operation(method: "get", path: "/admin/services", summary: "Services (client_id=)", access: .staff, tag: "staff"),
+        Operation(method: "get", path: "/admin/services", summary: "Services (client_id=, sort=, dir=, limit=, offset=)", access: .staff, sort: ServiceRepository.sortColumns, tag: "staff"),
         Operation(method: "get", path: "/admin/services/{id}", summary: "One service", access: .staff, tag: "staff"),
         Operation(method: "post", path: "/admin/services/{id}/{action}", summary: "Lifecycle: action is activate, suspend, unsuspend, terminate or cancel", access: .staff, tag: "staff"),
-        Operation(method: "get", path: "/admin/invoices", summary: "Invoices (client_id=, status=)", access: .staff, tag: "staff"),
+        Operation(method: "get", path: "/admin/invoices", summary: "Invoices (client_id=, status=, sort=, dir=, limit=, offset=)", access: .staff, sort: InvoiceRepository.sortColumns, tag: "staff"),
         Operation(method: "post", path: "/admin/invoices", summary: "Create a draft invoice for a client", access: .staff, body: object(["client_id": uuid, "due_date": ["type": "string", "format": "date"], "lines": lines], required: ["client_id", "lines"]), tag: "staff"),
         Operation(method: "get", path: "/admin/invoices/{id}", summary: "One invoice", access: .staff, tag: "staff"),
         Operation(method: "post", path: "/admin/invoices/{id}/lines", summary: "Add lines to a draft", access: .staff, body: object(["lines": lines], required: ["lines"]), tag: "staff"),
@@ -106,7 +110,7 @@ enum OpenAPIDocument {
         Operation(method: "post", path: "/admin/invoices/{id}/cancel", summary: "Cancel a draft or unpaid invoice with nothing paid; a renewal invoice's period is billed again by the next billing run", access: .staff, tag: "staff"),
         Operation(method: "post", path: "/admin/invoices/{id}/collections", summary: "Send an unpaid invoice to collections", access: .staff, tag: "staff"),
         Operation(method: "post", path: "/admin/invoices/{id}/payments", summary: "Record a payment (bank transfer); transaction_id is unique per gateway (Idempotency-Key required)", access: .staff, idempotencyKey: true, body: object(["amount": minor, "gateway": string, "transaction_id": string, "note": string], required: ["amount"]), tag: "staff"),
-        Operation(method: "get", path: "/admin/payments", summary: "Payments and refunds (client_id=)", access: .staff, tag: "staff"),
+        Operation(method: "get", path: "/admin/payments", summary: "Payments and refunds (client_id=, sort=, dir=, limit=, offset=)", access: .staff, sort: PaymentRepository.sortColumns, tag: "staff"),
         Operation(method: "post", path: "/admin/payments/{id}/refund", summary: "Refund (part of) a payment, to the gateway or as credit (Idempotency-Key required)", access: .staff, idempotencyKey: true, body: object(["amount": minor, "to_credit": bool]), tag: "staff"),
         Operation(method: "get", path: "/admin/api-tokens", summary: "The caller's own API tokens, with scopes and expiry (api.tokens)", access: .staff, tag: "staff"),
         Operation(method: "post", path: "/admin/api-tokens", summary: "Create an API token (shown once; api.tokens). scopes: a subset of the caller's permissions (default: all of them); expires_in: a duration such as 30d. A token making a token gets no more scopes and no longer life than itself", access: .staff, body: object(["name": string, "scopes": ["type": "array", "items": string], "expires_in": string], required: ["name"]), tag: "staff"),
@@ -130,13 +134,13 @@ enum OpenAPIDocument {
         Operation(method: "get", path: "/admin/support/canned-replies", summary: "Canned replies", access: .staff, tag: "support"),
         Operation(method: "post", path: "/admin/support/canned-replies", summary: "Add a canned reply", access: .staff, body: object(["title": string, "body": string], required: ["title", "body"]), tag: "support"),
         Operation(method: "delete", path: "/admin/support/canned-replies/{id}", summary: "Delete a canned reply", access: .staff, tag: "support"),
-        Operation(method: "get", path: "/admin/tickets", summary: "The ticket queue, oldest waiting first (department_id, status — one or several, comma-separated —, assignee_id; limit, offset)", access: .staff, tag: "support"),
+        Operation(method: "get", path: "/admin/tickets", summary: "The ticket queue, oldest waiting first (department_id, status — one or several, comma-separated —, assignee_id; sort, dir; limit, offset)", access: .staff, sort: TicketRepository.sortColumns, tag: "support"),
         Operation(method: "get", path: "/admin/tickets/{id}", summary: "A ticket with every message, internal notes included", access: .staff, tag: "support"),
         Operation(method: "post", path: "/admin/tickets/{id}/replies", summary: "A staff reply (status answered, mails the client) or, with internal: true, a staff-only note", access: .staff, body: object(["message": string, "internal": bool, "attachments": ["type": "array", "items": uuid, "description": "ids of the caller's unused uploads (POST /tickets/attachments)"]], required: ["message"]), tag: "support"),
         Operation(method: "put", path: "/admin/tickets/{id}", summary: "Change status, assignee (a staff member; unassign: true clears it), department or priority", access: .staff, body: object(["status": string, "assignee_id": uuid, "department_id": uuid, "priority": string, "unassign": bool]), tag: "support"),
         Operation(method: "get", path: "/admin/tickets/{id}/attachments/{attachment_id}/content", summary: "Any attachment of the ticket, notes' included", access: .staff, tag: "support"),
 
-        Operation(method: "get", path: "/admin/mail/outbox", summary: "The e-mail outbox, newest first, with counts per state (state=pending|sending|sent|failed, limit, offset)", access: .staff, tag: "mail"),
+        Operation(method: "get", path: "/admin/mail/outbox", summary: "The e-mail outbox, newest first, with counts per state (state=pending|sending|sent|failed, sort, dir, limit, offset)", access: .staff, sort: MailOutboxRepository.sortColumns, tag: "mail"),
         Operation(method: "post", path: "/admin/mail/outbox/{id}/retry", summary: "Queue a failed message again (same Message-ID); 409 unless it failed", access: .staff, tag: "mail"),
         Operation(method: "get", path: "/admin/mail/templates", summary: "Every mail template with its values, and whether staff changed it", access: .staff, tag: "mail"),
         Operation(method: "get", path: "/admin/mail/templates/{key}", summary: "One mail template (key: invoice_issued, payment_received, ...)", access: .staff, tag: "mail"),
@@ -154,6 +158,18 @@ enum OpenAPIDocument {
                 let name = String(cursor[cursor.index(after: open)..<close])
                 parameters.append(["name": name, "in": "path", "required": true, "schema": name == "id" ? uuid : string])
                 cursor = cursor[cursor.index(after: close)...]
+            }
+            if let sort = operation.sort {
+                parameters.append([
+                    "name": "sort", "in": "query", "required": false,
+                    "description": "the column to sort by (default \(sort.defaultSort.field) \(sort.defaultSort.direction.rawValue)); any other value is 400",
+                    "schema": ["type": "string", "enum": sort.keys],
+                ])
+                parameters.append([
+                    "name": "dir", "in": "query", "required": false,
+                    "description": "asc or desc (default: the column's first direction); any other value is 400",
+                    "schema": ["type": "string", "enum": SortDirection.allCases.map(\.rawValue)],
+                ])
             }
             if operation.idempotencyKey {
                 parameters.append([

@@ -1,4 +1,5 @@
 import Foundation
+import SteadfastPersistence
 import SteadfastTestSupport
 import SteadfastWeb
 import Testing
@@ -31,6 +32,28 @@ import Testing
             for (_, operation) in operations {
                 let declared = ((operation as? [String: Any])?["parameters"] as? [[String: Any]] ?? []).compactMap { $0["name"] as? String }
                 #expect(Set(names).isSubset(of: Set(declared)), "\(path) does not declare its path parameters")
+            }
+        }
+        // Every staff list that sorts declares `sort` with exactly its allow-list's keys, and `dir`.
+        let sorted: [String: SortableColumns] = [
+            "/admin/clients": ClientRepository.sortColumns, "/admin/orders": OrderRepository.sortColumns,
+            "/admin/services": ServiceRepository.sortColumns, "/admin/invoices": InvoiceRepository.sortColumns,
+            "/admin/payments": PaymentRepository.sortColumns, "/admin/tickets": TicketRepository.sortColumns,
+            "/admin/mail/outbox": MailOutboxRepository.sortColumns, "/admin/staff": StaffRepository.sortColumns,
+        ]
+        for (path, columns) in sorted {
+            let parameters = (paths[path]?["get"] as? [String: Any])?["parameters"] as? [[String: Any]] ?? []
+            let sort = parameters.first { $0["name"] as? String == "sort" }
+            #expect(sort?["in"] as? String == "query", "\(path) does not declare sort")
+            #expect((sort?["schema"] as? [String: Any])?["enum"] as? [String] == columns.keys, "\(path): sort's choices are not its allow-list")
+            let dir = parameters.first { $0["name"] as? String == "dir" }
+            #expect((dir?["schema"] as? [String: Any])?["enum"] as? [String] == ["asc", "desc"], "\(path) does not declare dir")
+        }
+        // And nothing else claims to sort.
+        for (path, operations) in paths where sorted[path] == nil {
+            for (method, operation) in operations {
+                let declared = ((operation as? [String: Any])?["parameters"] as? [[String: Any]] ?? []).compactMap { $0["name"] as? String }
+                #expect(!declared.contains("sort"), "\(method.uppercased()) \(path) declares sort but is not a sorted list")
             }
         }
     }

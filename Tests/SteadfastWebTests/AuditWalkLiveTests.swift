@@ -96,6 +96,11 @@ import Testing
         "POST /admin/staff/invite": "POST /api/v1/admin/staff",
         "POST /admin/staff/{id}": "PUT /api/v1/admin/staff/{id}",
         "POST /admin/roles": "POST /api/v1/admin/roles",
+        "POST /account/users/invite": "POST /api/v1/me/users",
+        "POST /account/users/{id}": "PUT /api/v1/me/users/{id}",
+        "POST /account/users/{id}/remove": "DELETE /api/v1/me/users/{id}",
+        "POST /invitations/{token}": "POST /api/v1/auth/invitations/accept",
+        "POST /account/company": "PUT /api/v1/me/client",
     ]
 
     static func isChange(_ route: Route) -> Bool { ["POST", "PUT", "PATCH", "DELETE"].contains(route.method) }
@@ -297,6 +302,14 @@ import Testing
             return (client, email)
         }
 
+        /// A new client owner, a user it invited (id) and that user's e-mail address.
+        func invitedUser() async throws -> (owner: HTTPTestClient, user: String, email: String) {
+            let (owner, _) = try await newClient("owner")
+            let email = "user-\(UUID().uuidString.prefix(8))@example.com"
+            let user = try Walk.id(try await owner.postJSON("/api/v1/me/users", ["email": email, "name": "User", "permissions": ["billing"]]))
+            return (owner, user, email)
+        }
+
         /// The walker's order and its invoice (unpaid).
         func order() async throws -> (order: String, invoice: String) { try await live.order(client) }
 
@@ -378,6 +391,27 @@ import Testing
             return try .json(w.live.nodes[0].client(), "POST", "/api/v1/auth/verify-email", ["token": token], action: "account.email_verified")
         },
         "PUT /api/v1/me": { w in try .json(try await w.newClient().client, "PUT", "/api/v1/me", ["name": "Renamed"], action: "account.profile_updated") },
+        // Client users (docs/accounts.md, "Client users"): the owner invites, changes and removes;
+        // the invited user accepts with the mailed token.
+        "POST /api/v1/me/users": { w in
+            try .json(try await w.newClient("owner").client, "POST", "/api/v1/me/users", ["email": "user-\(UUID().uuidString.prefix(8))@example.com", "name": "User", "permissions": ["billing"]], action: "client_user.invited")
+        },
+        "PUT /api/v1/me/users/{id}": { w in
+            let (owner, user, _) = try await w.invitedUser()
+            return try .json(owner, "PUT", "/api/v1/me/users/\(user)", ["permissions": ["billing", "support"]], action: "client_user.updated")
+        },
+        "DELETE /api/v1/me/users/{id}": { w in
+            let (owner, user, _) = try await w.invitedUser()
+            return try .json(owner, "DELETE", "/api/v1/me/users/\(user)", action: "client_user.removed")
+        },
+        "POST /api/v1/auth/invitations/accept": { w in
+            let (_, _, email) = try await w.invitedUser()
+            let token = try await w.mailedToken("client_user_invite", to: email)
+            return try .json(w.live.nodes[0].client(), "POST", "/api/v1/auth/invitations/accept", ["token": token, "password": "the user's own secret", "name": "User"], action: "client_user.accepted")
+        },
+        "PUT /api/v1/me/client": { w in
+            try .json(try await w.newClient().client, "PUT", "/api/v1/me/client", ["company": "Walk Ltd", "phone": "+44 20 7946 0000", "address": "1 Walk Street"], action: "account.profile_updated")
+        },
         "POST /api/v1/me/password": { w in
             try .json(try await w.newClient().client, "POST", "/api/v1/me/password", ["current_password": BillingLive.password, "new_password": "another long secret"], action: "account.password_changed")
         },

@@ -36,7 +36,8 @@ public struct AuthenticationMiddleware: RouterMiddleware {
             // The session could not be read (database unavailable): 503, not "logged out".
             throw failure
         }
-        if let session = context.sessions.session {
+        if let session = context.sessions.session, session.visitor != true {
+            // (A visitor's session only carries flash messages: it logs nobody in.)
             let now = clock.now()
             let absoluteDeadline = session.issuedAt.addingTimeInterval(absoluteTimeout.totalSeconds)
             if now >= absoluteDeadline {

@@ -149,6 +149,45 @@ struct MailPipeTests {
         }
     }
 
+    /// A client's user acts by mail as on the web (docs/accounts.md, "Client users"): with the
+    /// `support` permission it opens tickets for its client and replies on the client's tickets;
+    /// without it, or disabled, its mail is a stranger's.
+    @Test(arguments: EngineKind.allCases)
+    func aClientsUsersMailNeedsTheSupportPermission(_ kind: EngineKind) async throws {
+        try await withDatabase(kind) { db in
+            let desk = try await Desk(db)
+            defer { try? FileManager.default.removeItem(at: desk.directory) }
+            func user(_ address: String, _ permissions: Set<ClientPermission>) async throws {
+                let account = Account(id: UUID(), email: try EmailAddress(address), name: address, role: .client, passwordHash: "$2b$04$x", createdAt: Date())
+                try await AccountRepository(database: db).insert(account)
+                try await ClientUserRepository(db).insert(accountID: account.id, clientID: desk.client.id, permissions: permissions, invitedBy: desk.client.id, now: Date())
+            }
+            try await user("helper@example.org", [.support])
+            try await user("accounts@example.org", [.billing])
+            func mail(from: String, subject: String) -> [UInt8] {
+                Array("From: \(from)\r\nTo: support@example.com\r\nSubject: \(subject)\r\nMessage-ID: <\(UUID())@example.org>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nPlease have a look.\r\n".utf8)
+            }
+
+            // With `support`: the ticket is the client's, not the user's.
+            let opened = await desk.pipe().handle(mail(from: "helper@example.org", subject: "Mail is slow"))
+            let number = try #require(opened.ticket, "\(opened.summary)")
+            #expect(try await desk.tickets.ticket(number: number)?.clientID == desk.client.id)
+            // Without it: not opened, and not a reply either (dropped by default, bounced when asked).
+            let refused = await desk.pipe().handle(mail(from: "accounts@example.org", subject: "Mail is slow too"))
+            #expect(refused.exit == .ok && refused.ticket == nil && refused.summary.hasPrefix("dropped"), "\(refused.summary)")
+            #expect(await desk.pipe(.bounce).handle(mail(from: "accounts@example.org", subject: "Again")).exit == .noUser)
+            #expect(await desk.pipe().handle(mail(from: "accounts@example.org", subject: "Re: [\(number)] Mail is slow")).ticket == nil)
+            // The owner's ticket takes a reply from the user with `support`.
+            let ownerTicket = try #require(await desk.pipe().handle(try MailFixtures.bytes("plain")).ticket)
+            let reply = await desk.pipe().handle(mail(from: "helper@example.org", subject: "Re: [\(ownerTicket)] My server does not boot"))
+            #expect(reply.ticket == ownerTicket, "\(reply.summary)")
+            let ticketID = try #require(try await desk.tickets.ticket(number: ownerTicket)?.id)
+            #expect(try await desk.tickets.detail(id: ticketID, for: desk.staff).messages.count == 2)
+            let tickets = try await db.query("SELECT id FROM tickets")
+            #expect(tickets.count == 2)
+        }
+    }
+
     @Test(arguments: EngineKind.allCases)
     func newTicketsRepliesAndWhatIsNeverAnswered(_ kind: EngineKind) async throws {
         try await withDatabase(kind) { db in

@@ -14,7 +14,8 @@ import SteadfastPersistence
 /// 4. Otherwise → a new ticket in the department whose address it was sent to (the MTA's
 ///    envelope recipient first, then `Delivered-To`, `X-Original-To`, `To`, `Cc`); no such
 ///    department → ``MailPipeExit/noUser`` (bounced as "no such user").
-/// 5. A sender the desk does not know (no client account; not the ticket's client or staff)
+/// 5. A sender the desk does not know (no client account, or a client's user without the
+///    `support` permission; not the ticket's client, one of its users with `support`, or staff)
 ///    → dropped by default (a bounce would go to whoever the spam forged), or bounced with
 ///    `unknownSender: .bounce`.
 /// 6. Attachments become ticket attachments; ones the attachment policy refuses are left off
@@ -97,7 +98,7 @@ public struct MailPipe: Sendable {
                 let ticket = try await tickets.openByEmail(to: address, from: sender, subject: mail.subject, message: text, files: files)
                 return Outcome(exit: .ok, summary: "opened \(ticket.number) in \(address.value) for \(sender.value)", ticket: ticket.number)
             } catch let error as SupportError where error.kind == .notFound {
-                return unknown("\(sender.value) has no client account")
+                return unknown("\(sender.value) has no client account that may open tickets")
             }
         }
     }

@@ -398,8 +398,9 @@ public struct TicketService: Sendable {
     /// note); any other sender is refused with `notFound` (the mail policy decides what then).
     /// `files` become the message's attachments (each checked like an upload).
     public func replyByEmail(number: TicketNumber, from sender: EmailAddress, message: String, files: [UploadedBytes] = []) async throws -> TicketMessage {
+        // The ticket's client, or one of its users allowed `support` (ClientAccessPolicy), or the desk.
         guard let ticket = try await ticket(number: number), let account = try await account(email: sender),
-              Self.seesEveryTicket(account) || account.id == ticket.clientID
+              Self.seesEveryTicket(account) || (ClientAccessPolicy.allows(account, .support) && account.clientID == ticket.clientID)
         else {
             throw SupportError.notFound("ticket for this sender")
         }
@@ -409,13 +410,17 @@ public struct TicketService: Sendable {
     }
 
     /// Opens a ticket from an e-mail sent to `departmentAddress` by `sender`, who must be a
-    /// client account (`notFound` otherwise, and for an address no department has). The
+    /// client account or a client's user with `support` (`notFound` otherwise, and for an
+    /// address no department has); the ticket is the client's. The
     /// department need not be public: mail to its address is how it is reached.
     public func openByEmail(
         to departmentAddress: EmailAddress, from sender: EmailAddress, subject: String, message: String, files: [UploadedBytes] = []
     ) async throws -> Ticket {
         guard let department = try await DepartmentRepository(database).find(email: departmentAddress) else { throw SupportError.notFound("department for this address") }
-        guard let client = try await account(email: sender), client.role == .client else { throw SupportError.notFound("client account for this sender") }
+        // A client's user opens tickets for its client only with the `support` permission, as on the web.
+        guard let client = try await account(email: sender), client.role == .client, ClientAccessPolicy.allows(client, .support) else {
+            throw SupportError.notFound("client account for this sender")
+        }
         let subject = try Ticket.validateSubject(subject.isEmpty ? "(no subject)" : subject)
         let body = try Ticket.validateBody(message)
         let uploads = try await uploadAll(files, by: client)

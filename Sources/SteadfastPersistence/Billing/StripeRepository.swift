@@ -71,6 +71,16 @@ public struct StripeRepository: Sendable {
         )
     }
 
+    /// Marks a PaymentIntent succeeded — unless it is disputed already: Stripe's webhooks come
+    /// in any order, and a late `payment_intent.succeeded` (or the client's return) must not
+    /// hide a dispute recorded before it.
+    public func markSucceeded(id: String, now: Date) async throws {
+        try await db.query("""
+            UPDATE stripe_payment_intents SET status = \(Intent.Status.succeeded.rawValue), updated_at = \(now)
+            WHERE intent_id = \(id) AND status <> \(Intent.Status.disputed.rawValue)
+            """)
+    }
+
     public func setStatus(id: String, _ status: Intent.Status, disputeID: String? = nil, now: Date) async throws {
         try await db.query("""
             UPDATE stripe_payment_intents SET status = \(status.rawValue), dispute_id = COALESCE(\(disputeID), dispute_id), updated_at = \(now)

@@ -276,6 +276,12 @@ import Testing
         ])
         let answer = try await live.node(1).client().send("POST", "/api/v1/gateways/stripe/webhook", headers: ["Content-Type": "application/json", "Stripe-Signature": dispute.signature], body: dispute.body)
         #expect(answer.status == 200 && answer.json["result"] as? String == "disputed", "\(answer.body)")
+        // Stripe's webhooks come in any order: a late payment_intent.succeeded (a new event id,
+        // so not a replay) records nothing more and does not hide the dispute.
+        let late = try StripeLiveTests.signedEvent(type: "payment_intent.succeeded", object: intent)
+        let lateAnswer = try await live.node(0).client().send("POST", "/api/v1/gateways/stripe/webhook", headers: ["Content-Type": "application/json", "Stripe-Signature": late.signature], body: late.body)
+        #expect(lateAnswer.status == 200, "\(lateAnswer.body)")
+        #expect(try await Self.payments(live, invoice: invoice).count == 1)
         let shown = try await cardPayments(client, "/api/v1/invoices/\(invoice)").first { $0["payment_intent"] as? String == paidIntent }
         #expect(shown?["status"] as? String == "disputed" && shown?["dispute_id"] as? String == "dp_steadfast_1", "\(String(describing: shown))")
         let staffView = try await cardPayments(live.staff, "/api/v1/admin/invoices/\(invoice)").first { $0["payment_intent"] as? String == paidIntent }

@@ -108,7 +108,7 @@ public struct StripePayments: Sendable {
     /// client lock): the payment already recorded under `stripe:<pi>` if there is one.
     static func settle(_ payment: GatewayPayment, invoiceID: UUID, ledger: BillingLedger) async throws -> (Payment, Invoice) {
         guard let invoice = try await ledger.invoices.find(id: invoiceID, lock: true, withLines: false) else { throw BillingError.notFound("invoice") }
-        try await StripeRepository(ledger.tx).setStatus(id: payment.id, .succeeded, now: ledger.now)
+        try await StripeRepository(ledger.tx).markSucceeded(id: payment.id, now: ledger.now)
         if let existing = try await ledger.payments.find(uniqueKey: paymentKey(payment.id)) {
             return (existing, invoice)
         }

@@ -297,7 +297,7 @@ struct BillingPagesController: Sendable {
             "clientSecret": secret, "paymentIntent": intent, "scriptURL": stripe.scriptURL,
         ], context: context)
         let origins = stripe.pageOrigins
-        response.headers[.init("Content-Security-Policy")!] = PageRenderer.cardPagePolicy(scriptOrigin: origins.script, apiOrigin: origins.api)
+        response.headers[.init("Content-Security-Policy")!] = PageRenderer.cardPagePolicy(scriptOrigin: origins.script, frameOrigins: origins.frames, apiOrigin: origins.api)
         return response
     }
 

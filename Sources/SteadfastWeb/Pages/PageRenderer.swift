@@ -74,10 +74,10 @@ public struct PageRenderer: Sendable {
     static let contentSecurityPolicy = "default-src 'self'; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'"
 
     /// The policy of a page that loads a payment provider's script (the card page, and only it):
-    /// the page's usual policy plus `scriptOrigin` for scripts and frames and `apiOrigin` for
-    /// the script's requests (docs/billing.md, "The card page").
-    static func cardPagePolicy(scriptOrigin: String, apiOrigin: String) -> String {
-        contentSecurityPolicy + "; script-src 'self' \(scriptOrigin); frame-src \(scriptOrigin); connect-src 'self' \(apiOrigin)"
+    /// the page's usual policy plus `scriptOrigin` for scripts, `frameOrigins` for frames and
+    /// `apiOrigin` for the script's requests (docs/billing.md, "The card page").
+    static func cardPagePolicy(scriptOrigin: String, frameOrigins: String, apiOrigin: String) -> String {
+        contentSecurityPolicy + "; script-src 'self' \(scriptOrigin); frame-src \(frameOrigins); connect-src 'self' \(apiOrigin)"
     }
 
     /// The HTML page for an error, inside the layout (with the visitor's log-in state).

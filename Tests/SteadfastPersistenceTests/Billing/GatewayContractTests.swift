@@ -61,6 +61,24 @@ import Testing
         #expect(stripe.capabilities.names == GatewayCapabilities.allNames.filter { $0 != "settled_by_staff" })
     }
 
+    /// The card page's policy origins (docs/billing.md, "The card page"): on Stripe's own API,
+    /// Stripe.js from js.stripe.com and 3-D Secure frames from hooks.stripe.com as well; on any
+    /// other base (localstripe) everything from that one origin.
+    @Test func theCardPageOriginsFollowTheAPIBase() async throws {
+        try await withDatabase(.sqlite) { db in
+            let settings = try BillingFixture(db: db).settings
+            func origins(_ base: String) -> (script: String, frames: String, api: String) {
+                let client = StripeClient(apiBase: base, secretKey: "sk_test_x", transport: UnusedTransport())
+                let gateway = StripeGateway(client: client, webhookSecret: "whsec_contract_tests_0123", publishableKey: "pk_test_x")
+                return StripePayments(database: db, settings: settings, clock: ManualClock(), gateway: gateway).pageOrigins
+            }
+            let real = origins("https://api.stripe.com")
+            #expect(real.script == "https://js.stripe.com" && real.frames == "https://js.stripe.com https://hooks.stripe.com" && real.api == "https://api.stripe.com")
+            let local = origins("http://127.0.0.1:8420")
+            #expect(local.script == "http://127.0.0.1:8420" && local.frames == local.script && local.api == local.script)
+        }
+    }
+
     @Test(arguments: EngineKind.allCases)
     func thePaymentServiceAsksOnlyWhatAGatewayCanDo(_ kind: EngineKind) async throws {
         try await withDatabase(kind) { db in

@@ -86,9 +86,13 @@ extension StripePayments {
     }
 
     /// The origins the card page's Content-Security-Policy adds: Stripe.js's (scripts and the
-    /// card element's frames) and the API's (what Stripe.js calls).
-    public var pageOrigins: (script: String, api: String) {
-        (Self.origin(scriptURL), Self.origin(gateway.client.apiBase))
+    /// card element's frames), the frames' (Stripe.js's, and on Stripe's own API also
+    /// `https://hooks.stripe.com`, where real 3-D Secure challenges are framed, as Stripe's
+    /// CSP guide lists) and the API's (what Stripe.js calls).
+    public var pageOrigins: (script: String, frames: String, api: String) {
+        let script = Self.origin(scriptURL)
+        let frames = gateway.client.apiBase == "https://api.stripe.com" ? "\(script) https://hooks.stripe.com" : script
+        return (script, frames, Self.origin(gateway.client.apiBase))
     }
 
     static func origin(_ url: String) -> String {

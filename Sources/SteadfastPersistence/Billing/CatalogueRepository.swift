@@ -97,6 +97,31 @@ public struct CatalogueRepository: Sendable {
         return try await hydrate(rows)
     }
 
+    /// What the staff product list can be sorted by (the allow-list).
+    public static let sortColumns = SortableColumns([
+        .init("name", "LOWER(name)"), .init("group", "LOWER((SELECT g.name FROM product_groups g WHERE g.id = products.group_id))"),
+        .init("stock", "stock_sold", first: .desc), .init("state", "CASE WHEN retired THEN 2 WHEN hidden THEN 1 ELSE 0 END"),
+        .init("created", "created_at", first: .desc),
+    ], default: ListSort("name", .asc), tieBreaker: "id")
+
+    /// Which products the staff list shows, by what the store does with them.
+    public enum SaleState: String, Sendable, CaseIterable {
+        case onSale = "on_sale", hidden, retired
+    }
+
+    /// One page of the staff product list, optionally of one sale state, by name unless `sort`
+    /// says otherwise.
+    public func list(state: SaleState? = nil, sort: ListSort? = nil, limit: Int, offset: Int) async throws -> [Product] {
+        let filter: SQL = switch state {
+        case nil: ""
+        case .onSale?: "WHERE NOT retired AND NOT hidden"
+        case .hidden?: "WHERE hidden AND NOT retired"
+        case .retired?: "WHERE retired"
+        }
+        let rows = try await db.query("SELECT * FROM products \(filter) ORDER BY \(Self.sortColumns.orderBy(sort)) LIMIT \(limit) OFFSET \(offset)")
+        return try await hydrate(rows)
+    }
+
     /// Takes `quantity` from the product's stock; `false` when not enough is left. Atomic: two
     /// nodes selling the last unit at once cannot both succeed.
     public func reserveStock(productID: UUID, quantity: Int) async throws -> Bool {

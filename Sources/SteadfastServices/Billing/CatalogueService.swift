@@ -158,6 +158,11 @@ public struct CatalogueService: Sendable {
         try await repository.products()
     }
 
+    /// One page of the staff product list (`CatalogueRepository.sortColumns`).
+    public func products(state: CatalogueRepository.SaleState?, sort: ListSort?, limit: Int, offset: Int) async throws -> [Product] {
+        try await repository.list(state: state, sort: sort, limit: limit, offset: offset)
+    }
+
     /// What clients see: visible groups with their visible, orderable products.
     public func store() async throws -> [StoreGroup] {
         let products = try await repository.products(includeHidden: false, includeRetired: false)

@@ -204,7 +204,16 @@ struct BillingAdminAPIController: Sendable {
     }
 
     @Sendable func products(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        return try BillingJSON.response(["items": try await billing.catalogue.products().map(BillingViews.ProductView.init)])
+        let page = try context.page(request)
+        let state = request.uri.queryParameters.get("state") ?? ""
+        let saleState = CatalogueRepository.SaleState(rawValue: state)
+        guard state.isEmpty || saleState != nil else {
+            throw InvalidParameter(name: "state", message: "state must be one of: \(CatalogueRepository.SaleState.allCases.map(\.rawValue).joined(separator: ", ")).")
+        }
+        let products = try await billing.catalogue.products(
+            state: saleState, sort: try ListSorting.parse(request, columns: CatalogueRepository.sortColumns), limit: page.limit, offset: page.offset
+        )
+        return try BillingJSON.response(BillingViews.Page(items: products.map(BillingViews.ProductView.init), limit: page.limit, offset: page.offset))
     }
 
     @Sendable func product(_ request: Request, context: PortalRequestContext) async throws -> Response {

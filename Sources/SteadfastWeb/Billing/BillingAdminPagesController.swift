@@ -193,9 +193,17 @@ struct BillingAdminPagesController: Sendable {
     }
 
     @Sendable func products(_ request: Request, context: PortalRequestContext) async throws -> Response {
+        let stateText = request.uri.queryParameters.get("state") ?? ""
+        let saleState = CatalogueRepository.SaleState(rawValue: stateText)
+        guard stateText.isEmpty || saleState != nil else {
+            throw InvalidParameter(name: "state", message: "state must be one of: \(CatalogueRepository.SaleState.allCases.map(\.rawValue).joined(separator: ", ")).")
+        }
+        let page = try context.page(request)
+        let table = try SortableTable(request, columns: CatalogueRepository.sortColumns, path: "/admin/products", filters: ["state": stateText])
         let groups = try await billing.catalogue.groups()
         let names = Dictionary(uniqueKeysWithValues: groups.map { ($0.id, $0.name) })
-        let products = try await billing.catalogue.products().map { product -> [String: Any] in
+        let list = ListPage(try await billing.catalogue.products(state: saleState, sort: table.sort, limit: page.fetchLimit, offset: page.offset), request: page)
+        let products = list.rows.map { product -> [String: Any] in
             let state = product.retired ? "retired" : product.hidden ? "hidden" : "on sale"
             return [
                 "id": product.id.text, "name": product.name, "group": names[product.groupID] ?? "",
@@ -205,7 +213,16 @@ struct BillingAdminPagesController: Sendable {
             ]
         }
         var values = productForm(nil, groups: groups, context: context)
-        values["products"] = products
+        values.merge(list.values("products", products, path: "/admin/products", query: table.query, empty: EmptyState.values(
+            saleState == nil ? "No products yet. Create a group, then a product in it." : "No \(stateText.replacingOccurrences(of: "_", with: " ")) products."
+        ))) { $1 }
+        values.merge(table.values([
+            table.column("Product", key: "name"), table.column("Group", key: "group"), table.column("Prices"),
+            table.column("Stock", key: "stock"), table.column("State", key: "state"),
+        ])) { $1 }
+        values["states"] = CatalogueRepository.SaleState.allCases.map {
+            ["value": $0.rawValue, "label": $0.rawValue.replacingOccurrences(of: "_", with: " "), "selected": $0 == saleState] as [String: Any]
+        }
         return pages.page("admin/products", title: "Products", values: values, context: context)
     }
 

@@ -90,7 +90,7 @@ enum OpenAPIDocument {
         Operation(method: "get", path: "/admin/product-groups", summary: "Product groups", access: .staff, tag: "staff"),
         Operation(method: "post", path: "/admin/product-groups", summary: "Create a product group", access: .staff, body: object(["name": string, "description": string, "hidden": bool, "sort_order": ["type": "integer"]], required: ["name"]), tag: "staff"),
         Operation(method: "patch", path: "/admin/product-groups/{id}", summary: "Change a product group", access: .staff, body: object(["name": string, "description": string, "hidden": bool, "sort_order": ["type": "integer"]]), tag: "staff"),
-        Operation(method: "get", path: "/admin/products", summary: "All products", access: .staff, tag: "staff"),
+        Operation(method: "get", path: "/admin/products", summary: "Products (state=on_sale|hidden|retired, sort=, dir=, limit=, offset=)", access: .staff, sort: CatalogueRepository.sortColumns, tag: "staff"),
         Operation(method: "post", path: "/admin/products", summary: "Create a product with prices, setup fees and configurable options", access: .staff, body: product, tag: "staff"),
         Operation(method: "get", path: "/admin/products/{id}", summary: "One product", access: .staff, tag: "staff"),
         Operation(method: "put", path: "/admin/products/{id}", summary: "Change a product's fields and prices (hide, retire, stock)", access: .staff, body: product, tag: "staff"),

@@ -21,7 +21,8 @@ struct ListSortTests {
         // Nullable columns sort their empty values last both ways.
         #expect(columns.orderBy(ListSort("number", .desc)).description.hasPrefix("CASE WHEN number IS NULL THEN 1 ELSE 0 END, number DESC"))
         for list in [ClientRepository.sortColumns, OrderRepository.sortColumns, ServiceRepository.sortColumns, PaymentRepository.sortColumns,
-                     TicketRepository.sortColumns, MailOutboxRepository.sortColumns, StaffRepository.sortColumns] {
+                     TicketRepository.sortColumns, MailOutboxRepository.sortColumns, StaffRepository.sortColumns,
+                     CatalogueRepository.sortColumns] {
             #expect(Set(list.keys).count == list.keys.count)
             #expect(list.column(list.defaultSort.field) != nil)
         }
@@ -56,6 +57,30 @@ struct ListSortTests {
             #expect(byClient == ["Amy", "Amy", "Amy", "Amy", "Zed", "Zed"])
             let byClientDesc = try await InvoiceRepository(db).list(sort: ListSort("client", .desc), limit: 100, offset: 0).map { names[$0.clientID] ?? "" }
             #expect(byClientDesc == ["Zed", "Zed", "Amy", "Amy", "Amy", "Amy"])
+            // Products with equal names (and a product from above): pages by every column, both
+            // ways, put together are the whole list; the state filter keeps what it names.
+            for name in ["Amy", "Zed", "Amy", "Amy"] { _ = try await f.product(name: name) }
+            let catalogue = CatalogueRepository(db)
+            for column in CatalogueRepository.sortColumns.keys {
+                for direction in SortDirection.allCases {
+                    let sort = ListSort(column, direction)
+                    var seen: [UUID] = []
+                    var offset = 0
+                    while true {
+                        let page = try await catalogue.list(sort: sort, limit: 2, offset: offset)
+                        seen += page.map(\.id)
+                        if page.count < 2 { break }
+                        offset += 2
+                    }
+                    #expect(seen.count == 5 && Set(seen).count == 5, "\(sort)")
+                    #expect(try await catalogue.list(sort: sort, limit: 100, offset: 0).map(\.id) == seen, "\(sort)")
+                }
+            }
+            #expect(try await catalogue.list(sort: ListSort("name", .asc), limit: 100, offset: 0).map(\.name) == ["Amy", "Amy", "Amy", "Hosting", "Zed"])
+            #expect(try await catalogue.list(sort: ListSort("name", .desc), limit: 100, offset: 0).map(\.name) == ["Zed", "Hosting", "Amy", "Amy", "Amy"])
+            #expect(try await catalogue.list(state: .onSale, limit: 100, offset: 0).count == 5)
+            #expect(try await catalogue.list(state: .retired, limit: 100, offset: 0).isEmpty)
+            #expect(try await catalogue.list(state: .hidden, limit: 100, offset: 0).isEmpty)
             // Every staff list's every column runs on this engine.
             for column in ClientRepository.sortColumns.keys {
                 for direction in SortDirection.allCases {
@@ -69,6 +94,11 @@ struct ListSortTests {
                 for column in InvoiceRepository.sortColumns.keys { _ = try await InvoiceRepository(db).list(sort: ListSort(column, direction), limit: 5) }
                 for column in TicketRepository.sortColumns.keys { _ = try await TicketRepository(db).list(.init(), sort: ListSort(column, direction), limit: 5, offset: 0) }
                 for column in MailOutboxRepository.sortColumns.keys { _ = try await MailOutboxRepository(db).list(state: nil, sort: ListSort(column, direction), limit: 5, offset: 0) }
+                for column in CatalogueRepository.sortColumns.keys {
+                    for state in [nil] + CatalogueRepository.SaleState.allCases.map(Optional.some) {
+                        _ = try await CatalogueRepository(db).list(state: state, sort: ListSort(column, direction), limit: 5, offset: 0)
+                    }
+                }
                 for column in StaffRepository.sortColumns.keys {
                     for disabled in [nil, true, false] as [Bool?] {
                         _ = try await StaffRepository(db).members(disabled: disabled, sort: ListSort(column, direction), limit: 5, offset: 0)

@@ -167,6 +167,15 @@ import Testing
             let page = try await staff.get(path)
             #expect(page.status == 200, "\(path) answered \(page.status)")
         }
+        // The product list sorts by its headings, filters by state, and refuses what it does not offer.
+        let byStock = try await staff.get("/admin/products?state=on_sale&sort=stock&dir=asc")
+        #expect(byStock.status == 200 && byStock.body.contains("aria-sort=\"ascending\"") && byStock.body.contains("/admin/products/\(productID)"))
+        #expect(try await staff.get("/admin/products?state=retired").body.contains("No retired products."))
+        #expect(try await staff.get("/admin/products?sort=price").status == 400)
+        #expect(try await staff.get("/admin/products?state=gone").status == 400)
+        let apiProducts = try await staff.get("/api/v1/admin/products?sort=name&dir=desc&limit=1")
+        #expect(apiProducts.status == 200 && (apiProducts.json["items"] as? [Any])?.count == 1 && apiProducts.json["limit"] as? Int == 1)
+        #expect(try await staff.get("/api/v1/admin/products?dir=sideways").status == 400)
         let draft = try await staff.postForm("/admin/invoices", ["_csrf": staffCSRF, "client_id": clientID, "description": "Consulting", "amount": "120.50"])
         #expect(draft.status == 303)
         let draftPath = try #require(draft.header("Location"))

@@ -341,6 +341,7 @@ class Walk:
         self.expect(heading.text.strip().startswith("Name") and heading.get_attribute("aria-sort") == "ascending" and client_name in self.text(),
                     "the client list sorts by name and says so")
         self.sort_by_heading("/admin/invoices", "Client")
+        self.sort_by_heading("/admin/products", "Group")
         self.go("/admin/tickets")
         self.expect(client_name in self.text() or "Help with" in self.text(), "the support queue lists the client's ticket")
         badges = [b.get_attribute("class") for b in self.driver.find_elements(By.CSS_SELECTOR, "td .badge")]

@@ -41,6 +41,7 @@ import Testing
             "/admin/payments": PaymentRepository.sortColumns, "/admin/tickets": TicketRepository.sortColumns,
             "/admin/mail/outbox": MailOutboxRepository.sortColumns, "/admin/staff": StaffRepository.sortColumns,
             "/admin/products": CatalogueRepository.sortColumns,
+            "/admin/api-tokens": APITokenRepository.sortColumns,
         ]
         for (path, columns) in sorted {
             let parameters = (paths[path]?["get"] as? [String: Any])?["parameters"] as? [[String: Any]] ?? []

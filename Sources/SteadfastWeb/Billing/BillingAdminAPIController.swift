@@ -380,16 +380,7 @@ struct BillingAdminAPIController: Sendable {
     // MARK: API tokens and runs
 
     @Sendable func tokens(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        let page = try context.page(request)
-        let stateText = request.uri.queryParameters.get("state") ?? ""
-        let state = APITokenRepository.State(rawValue: stateText)
-        guard stateText.isEmpty || state != nil else {
-            throw InvalidParameter(name: "state", message: "state must be one of: \(APITokenRepository.State.allCases.map(\.rawValue).joined(separator: ", ")).")
-        }
-        let tokens = try await billing.tokens.list(
-            for: try context.requireAccount(), state: state, sort: try ListSorting.parse(request, columns: APITokenRepository.sortColumns), limit: page.limit, offset: page.offset
-        )
-        return try BillingJSON.response(BillingViews.Page(items: tokens.map { BillingViews.TokenView($0) }, limit: page.limit, offset: page.offset))
+        return try BillingJSON.response(["items": try await billing.tokens.list(for: try context.requireAccount()).map { BillingViews.TokenView($0) }])
     }
 
     @Sendable func createToken(_ request: Request, context: PortalRequestContext) async throws -> Response {

@@ -21,13 +21,11 @@ stand-ins for the fields Stripe renders, labelled, inside its own frame). Prints
 import argparse
 import os
 import sys
-import time
-import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import portal_journeys  # noqa: E402
-from portal_journeys import Walk, xpath_literal  # noqa: E402
+from portal_journeys import Walk  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
@@ -38,25 +36,8 @@ portal_journeys.UNNAMED_CONTROLS_JS = portal_journeys.UNNAMED_CONTROLS_JS.replac
 
 class CardWalk(Walk):
     def order(self, email, product):
-        d = self.go("/register")
-        self.fill("name", f"Card client {self.viewport}")
-        self.fill("email", email)
-        self.fill("password", "correct horse battery")
-        d = self.submit("Register", "registered")
-        self.expect("/clientarea" in d.current_url, "registration lands in the client area")
-        self.go("/store")
-        button = d.find_element(By.XPATH, f"//button[normalize-space()={xpath_literal('Add ' + product + ' to the cart')}]")
-        d.execute_script("arguments[0].scrollIntoView({block: 'center'})", button)
-        button.click()
-        self.wait_gone(button)
-        self.page("cart")
-        d = self.submit("Place order", "ordered")
-        if "/confirmation" in d.current_url:
-            link = d.find_element(By.XPATH, "//a[starts-with(normalize-space(), 'View and pay')]")
-            link.click()
-            self.wait_gone(link)
-            d = self.page("invoice")
-        self.expect("/clientarea/invoices/" in d.current_url, "the order leads to its invoice")
+        self.register(f"Card client {self.viewport}", email)
+        d = self.order_from_store(product, checked=False)
         return d.current_url.rstrip("/").split("/")[-1]
 
     def open_card_page(self):
@@ -131,33 +112,19 @@ def main():
     parser.add_argument("--out", required=True)
     parser.add_argument("--viewports", default="desktop,phone")
     args = parser.parse_args()
-    os.makedirs(args.out, exist_ok=True)
-    failures = []
-    run = str(int(time.time()))
-    for viewport in args.viewports.split(","):
-        started = time.monotonic()
-        walk = CardWalk(args.base, viewport, args.out)
-        try:
-            invoice = walk.order(f"card-{viewport}-{run}@example.com", args.product)
-            if viewport == "desktop":
-                walk.declined_then_paid(invoice)
-            else:
-                walk.three_d_secure(invoice)
-            print(f"{viewport}: {walk.checked} card pages checked in {time.monotonic() - started:.1f}s")
-        except Exception as error:  # noqa: BLE001 - every failure is reported with its screenshot
-            try:
-                walk.driver.save_screenshot(os.path.join(args.out, f"{viewport}-card-failure.png"))
-                print(walk.driver.get_log("browser") if hasattr(walk.driver, "get_log") else "")
-            except Exception:  # noqa: BLE001
-                pass
-            failures.append(f"{viewport}: {error}")
-            traceback.print_exc()
-        finally:
-            walk.quit()
-    if failures:
-        print("FAILED\n" + "\n".join(failures))
-        sys.exit(1)
-    print("OK")
+
+    def journey(walk, viewport, run):
+        invoice = walk.order(f"card-{viewport}-{run}@example.com", args.product)
+        if viewport == "desktop":
+            walk.declined_then_paid(invoice)
+        else:
+            walk.three_d_secure(invoice)
+        return "card pages"
+
+    def browser_log(walk):
+        print(walk.driver.get_log("browser") if hasattr(walk.driver, "get_log") else "")
+
+    portal_journeys.run_viewports(args, CardWalk, journey, failure_name="card-failure", on_failure=browser_log)
 
 
 if __name__ == "__main__":

@@ -1,5 +1,5 @@
 /// An invoice's lifecycle. Every legal move is listed in ``transitions``; anything else throws
-/// ``BillingError/Kind/illegalTransition`` — never a silent no-op.
+/// ``BillingErrorKind/illegalTransition`` — never a silent no-op.
 ///
 /// ```
 /// draft ──issue──▶ unpaid ──pay──▶ paid ──refund──▶ refunded

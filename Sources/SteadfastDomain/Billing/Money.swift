@@ -2,7 +2,7 @@
 ///
 /// There is no floating point anywhere: amounts are `Int64` minor units, parsed from and
 /// formatted to decimal text digit by digit. Arithmetic refuses to mix currencies
-/// (``BillingError/Kind/currencyMismatch``) and refuses to overflow (``BillingError/Kind/overflow``).
+/// (``BillingErrorKind/currencyMismatch``) and refuses to overflow (``BillingErrorKind/overflow``).
 public struct Money: Sendable, Hashable, Codable, CustomStringConvertible {
     /// The amount in minor units (cents for USD); negative for credits and refunds.
     public let minorUnits: Int64

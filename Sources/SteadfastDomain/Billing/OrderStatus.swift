@@ -1,5 +1,5 @@
 /// An order's lifecycle. Every legal move is in ``transitions``; anything else throws
-/// ``BillingError/Kind/illegalTransition``.
+/// ``BillingErrorKind/illegalTransition``.
 ///
 /// - `pending`: placed, its invoice issued, waiting for staff (or payment) to accept it.
 ///   → accepted, cancelled, fraud.

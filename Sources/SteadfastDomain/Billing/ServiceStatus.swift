@@ -1,5 +1,5 @@
 /// A client service's lifecycle (a hosting account, a domain, a VPS...). Every legal move is in
-/// ``transitions``; anything else throws ``BillingError/Kind/illegalTransition``.
+/// ``transitions``; anything else throws ``BillingErrorKind/illegalTransition``.
 ///
 /// - `pending`: ordered, first invoice not yet paid. → active, cancelled, terminated.
 /// - `active`: provisioned and in use. → suspended, cancelled, terminated.

@@ -16,7 +16,7 @@ public struct BillingProfileRepository: Sendable {
     }
 
     /// The profile, created from `defaults` if the client has none; throws
-    /// ``BillingError/Kind/notFound`` if there is no such account.
+    /// ``BillingErrorKind/notFound`` if there is no such account.
     public func ensure(clientID: UUID, defaults: BillingProfile, now: Date) async throws -> BillingProfile {
         if let existing = try await find(clientID: clientID) { return existing }
         do {

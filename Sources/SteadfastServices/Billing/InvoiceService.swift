@@ -29,7 +29,7 @@ public struct InvoiceService: Sendable {
         self.clock = clock
     }
 
-    /// The invoice with its lines; with `clientID`, ``BillingError/Kind/notFound`` unless it is theirs.
+    /// The invoice with its lines; with `clientID`, ``BillingErrorKind/notFound`` unless it is theirs.
     public func invoice(id: UUID, clientID: UUID?) async throws -> Invoice {
         guard let invoice = try await InvoiceRepository(database).find(id: id, clientID: clientID) else { throw BillingError.notFound("invoice") }
         return invoice

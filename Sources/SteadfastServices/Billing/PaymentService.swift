@@ -301,7 +301,7 @@ public struct PaymentService: Sendable {
 
     // MARK: The card gateway
 
-    /// Handles a test card provider notification: verifies its signature (``BillingError/Kind/badSignature``
+    /// Handles a test card provider notification: verifies its signature (``BillingErrorKind/badSignature``
     /// otherwise), then records the payment under the provider's transaction id. A replayed
     /// notification changes nothing and returns the original answer.
     public func handleTestCardWebhook(body: [UInt8], signature: String?) async throws -> IdempotentResult<WebhookOutcome> {

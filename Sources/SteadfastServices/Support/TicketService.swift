@@ -9,7 +9,7 @@ import SteadfastStorage
 ///
 /// Authorisation is enforced here, whatever the caller (pages, API, `mail pipe`): a client
 /// reaches only their own tickets and never sees internal notes or their files (anything else
-/// is ``SupportError/Kind/notFound``); staff-only operations refuse clients with `forbidden`.
+/// is ``SupportErrorKind/notFound``); staff-only operations refuse clients with `forbidden`.
 /// Ticket opened/answered/closed events are handed to the ``TicketMailNotifier`` inside the
 /// transaction that makes the change.
 public struct TicketService: Sendable {

@@ -36,7 +36,7 @@ public struct StripePayments: Sendable {
 
     /// `POST /api/v1/invoices/{id}/pay` with `gateway=stripe`. With `paymentMethod` the
     /// PaymentIntent is confirmed on the server: `paid`/`partially_paid`, or a decline
-    /// (``BillingError/Kind/paymentDeclined``). Without it the answer is `pending` with the
+    /// (``BillingErrorKind/paymentDeclined``). Without it the answer is `pending` with the
     /// PaymentIntent's `client_secret` for Stripe's card element; the webhook records the payment.
     public func pay(clientID: UUID, invoiceID: UUID, amount: Int64?, paymentMethod: String?, idempotencyKey: String?) async throws -> IdempotentResult<PayOutcome> {
         let key = try IdempotencyGuard.validate(idempotencyKey)

@@ -1,3 +1,5 @@
+import SteadfastDomain
+
 /// A small typed SVG builder: elements with attributes and children, text escaped when rendered,
 /// so no label, route or error text can break out of the markup.
 public struct SVGElement: Sendable, Equatable {
@@ -19,28 +21,12 @@ public struct SVGElement: Sendable, Equatable {
 
     public func render() -> String {
         var out = "<\(name)"
-        for (key, value) in attributes { out += " \(key)=\"\(Self.escape(value))\"" }
+        for (key, value) in attributes { out += " \(key)=\"\(MarkupEscaping.escape(value))\"" }
         if children.isEmpty && text == nil { return out + "/>" }
         out += ">"
-        if let text { out += Self.escape(text) }
+        if let text { out += MarkupEscaping.escape(text) }
         for child in children { out += child.render() }
         return out + "</\(name)>"
-    }
-
-    public static func escape(_ text: String) -> String {
-        var out = ""
-        out.reserveCapacity(text.count)
-        for character in text {
-            switch character {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            case "'": out += "&#39;"
-            default: out.append(character)
-            }
-        }
-        return out
     }
 }
 

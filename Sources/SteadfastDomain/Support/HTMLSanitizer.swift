@@ -136,7 +136,7 @@ public enum HTMLSanitizer {
         default:
             break
         }
-        return "<\(tag.name)" + kept.map { " \($0.0)=\"\(escapeAttribute($0.1))\"" }.joined() + ">"
+        return "<\(tag.name)" + kept.map { " \($0.0)=\"\(MarkupEscaping.escape($0.1))\"" }.joined() + ">"
     }
 
     /// The URL if it is relative or uses an allowed scheme, as browsers would read it.
@@ -195,21 +195,6 @@ public enum HTMLSanitizer {
             result += "&"
         }
         return result + rest
-    }
-
-    static func escapeAttribute(_ text: String) -> String {
-        var out = ""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            case "'": out += "&#39;"
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out
     }
 
     static func escapeText(_ text: String) -> String {

@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Crypto
 import NIOCore
+import SteadfastDomain
 import SteadfastSigV4
 
 extension S3FileStorage {
@@ -107,7 +108,7 @@ extension S3FileStorage {
     private func completeUpload(key: String, uploadID: String, etags: [Int: String]) async throws {
         var xml = "<CompleteMultipartUpload xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
         for number in etags.keys.sorted() {
-            xml += "<Part><PartNumber>\(number)</PartNumber><ETag>\(S3XML.escape(etags[number]!))</ETag></Part>"
+            xml += "<Part><PartNumber>\(number)</PartNumber><ETag>\(MarkupEscaping.escape(etags[number]!))</ETag></Part>"
         }
         xml += "</CompleteMultipartUpload>"
         let body = ByteBuffer(string: xml)

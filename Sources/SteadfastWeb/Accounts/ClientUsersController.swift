@@ -78,22 +78,26 @@ struct ClientUsersController: Sendable {
     }
 
     func addRoutes(api: RouterGroup<PortalRequestContext>, html: RouterGroup<PortalRequestContext>) {
-        api.get("me/users", use: listJSON)
-        api.post("me/users", use: inviteJSON)
-        api.put("me/users/{id}", use: updateJSON)
-        api.delete("me/users/{id}", use: removeJSON)
+        let apiUsers = api.group("me/users").add(middleware: RequireClientPermission.ownerOnly)
+        apiUsers.get(use: listJSON)
+        apiUsers.post(use: inviteJSON)
+        apiUsers.put("{id}", use: updateJSON)
+        apiUsers.delete("{id}", use: removeJSON)
         api.post("auth/invitations/accept", use: acceptJSON)
-        api.get("me/client", use: companyJSON)
-        api.put("me/client", use: updateCompanyJSON)
+        let apiCompany = api.group("me/client").add(middleware: RequireClientPermission(.profile))
+        apiCompany.get(use: companyJSON)
+        apiCompany.put(use: updateCompanyJSON)
 
-        html.get("account/users", use: usersPage)
-        html.post("account/users/invite", use: inviteForm)
-        html.post("account/users/{id}", use: updateForm)
-        html.post("account/users/{id}/remove", use: removeForm)
+        let users = html.group("account/users").add(middleware: RequireClientPermission.ownerOnly)
+        users.get(use: usersPage)
+        users.post("invite", use: inviteForm)
+        users.post("{id}", use: updateForm)
+        users.post("{id}/remove", use: removeForm)
         html.get("invitations/{token}", use: invitationPage)
         html.post("invitations/{token}", use: acceptForm)
-        html.get("account/company", use: companyPage)
-        html.post("account/company", use: saveCompanyForm)
+        let company = html.group("account/company").add(middleware: RequireClientPermission(.profile))
+        company.get(use: companyPage)
+        company.post(use: saveCompanyForm)
     }
 
     // MARK: JSON

@@ -17,7 +17,7 @@ struct InvoiceDocumentController: Sendable {
     }
 
     func addRoutes(api: RouterGroup<PortalRequestContext>, html: RouterGroup<PortalRequestContext>) {
-        api.get("invoices/{id}/pdf", use: clientPDF)
+        api.group().add(middleware: RequireClientPermission(.billing)).get("invoices/{id}/pdf", use: clientPDF)
         api.group("admin").add(middleware: RequirePermission(.clientsRead)).get("invoices/{id}/pdf", use: staffPDF)
         let settings = api.group("admin").add(middleware: RequirePermission(.settingsManage))
         settings.get("company", use: company)

@@ -41,10 +41,11 @@ struct SavedCardsAPIController: Sendable {
     }
 
     func addRoutes(to api: RouterGroup<PortalRequestContext>) {
-        api.get("me/payment-methods", use: list)
-        api.post("me/payment-methods/setup", use: setup)
-        api.post("me/payment-methods", use: save)
-        api.delete("me/payment-methods/{id}", use: remove)
+        let cards = api.group("me/payment-methods").add(middleware: RequireClientPermission(.billing))
+        cards.get(use: list)
+        cards.post("setup", use: setup)
+        cards.post(use: save)
+        cards.delete("{id}", use: remove)
     }
 
     /// The Stripe payments of a logged-in client (404 without the stripe gateway).

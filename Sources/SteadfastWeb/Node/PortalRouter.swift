@@ -86,7 +86,6 @@ public struct PortalRouter: Sendable {
                 canWrite: { [database] in database.canWrite }
             ))
             .add(middleware: StaffTwoFactorMiddleware(required: configuration.accounts.require2FAForStaff))
-            .add(middleware: RequireClientPermission())
         let api = portal.group("api/v1")
             .add(middleware: APITokenMiddleware(tokens: billing.tokens, limiter: RateLimiter(database: database, limits: configuration.rateLimits, clock: clock)))
             // Before the cart claim, so a claimed visitor cart is recorded as the account's.

@@ -26,14 +26,15 @@ struct SupportAPIController: Sendable {
     }
 
     func addRoutes(to api: RouterGroup<PortalRequestContext>) {
-        api.get("support/departments", use: departments)
-        api.post("tickets/attachments", use: upload)
-        api.post("tickets", use: open)
-        api.get("tickets", use: list)
-        api.get("tickets/{id}", use: show)
-        api.post("tickets/{id}/replies", use: reply)
-        api.post("tickets/{id}/close", use: close)
-        api.get("tickets/{id}/attachments/{attachment_id}/content", use: content)
+        let support = api.group().add(middleware: RequireClientPermission(.support))
+        support.get("support/departments", use: departments)
+        support.post("tickets/attachments", use: upload)
+        support.post("tickets", use: open)
+        support.get("tickets", use: list)
+        support.get("tickets/{id}", use: show)
+        support.post("tickets/{id}/replies", use: reply)
+        support.post("tickets/{id}/close", use: close)
+        support.get("tickets/{id}/attachments/{attachment_id}/content", use: content)
     }
 
     @Sendable func departments(_ request: Request, context: PortalRequestContext) async throws -> Response {

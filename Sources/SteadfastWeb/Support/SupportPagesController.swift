@@ -13,13 +13,14 @@ struct SupportPagesController: Sendable {
     let pages: PageRenderer
 
     func addRoutes(to html: RouterGroup<PortalRequestContext>) {
-        html.get("clientarea/tickets", use: clientList)
-        html.get("clientarea/tickets/new", use: newForm)
-        html.post("clientarea/tickets/new", use: openTicket)
-        html.post("clientarea/tickets/reply", use: reply)
-        html.post("clientarea/tickets/close", use: close)
-        html.get("clientarea/tickets/{id}", use: show)
-        html.get("clientarea/tickets/{id}/attachments/{attachment_id}", use: download)
+        let client = html.group("clientarea/tickets").add(middleware: RequireClientPermission(.support))
+        client.get(use: clientList)
+        client.get("new", use: newForm)
+        client.post("new", use: openTicket)
+        client.post("reply", use: reply)
+        client.post("close", use: close)
+        client.get("{id}", use: show)
+        client.get("{id}/attachments/{attachment_id}", use: download)
 
         let staff = html.group("admin").add(middleware: RequirePermission(.supportReply))
         staff.get("tickets", use: queue)

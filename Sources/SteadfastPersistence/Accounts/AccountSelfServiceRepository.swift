@@ -75,9 +75,15 @@ public struct AccountSelfServiceRepository: Sendable {
 
     /// Whether the token is unused and unexpired (the HTML form checks before asking for a password).
     public func tokenIsValid(hash: String, purpose: Purpose, now: Date) async throws -> Bool {
+        try await tokenAccountID(hash: hash, purpose: purpose, now: now) != nil
+    }
+
+    /// The account of an unused, unexpired token, without using it up; `nil` when it is
+    /// unknown, used or expired.
+    public func tokenAccountID(hash: String, purpose: Purpose, now: Date) async throws -> UUID? {
         try await db.first("""
-            SELECT 1 AS ok FROM account_tokens WHERE token_hash = \(hash) AND purpose = \(purpose.rawValue) AND used_at IS NULL AND expires_at > \(now)
-            """) != nil
+            SELECT account_id FROM account_tokens WHERE token_hash = \(hash) AND purpose = \(purpose.rawValue) AND used_at IS NULL AND expires_at > \(now)
+            """).map { try $0.uuid("account_id") }
     }
 
     /// Deletes tokens that expired before `cutoff`; returns how many.

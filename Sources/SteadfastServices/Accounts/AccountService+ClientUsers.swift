@@ -135,16 +135,8 @@ extension AccountService {
         let (account, user) = (pending.account, pending.user)
         let name: String
         if let rawName, !rawName.trimmingCharacters(in: .whitespaces).isEmpty { name = try Account.validateName(rawName) } else { name = account.name }
-        try policy.validate(password, email: account.email)
-        // bcrypt before the transaction: the write lock is never held for a hash.
-        let passwordHash = try await hasher.hash(password)
-        let now = clock.now()
-        try await database.transaction { tx in
+        try await setPassword(password, of: account, consumingToken: hash) { tx, now in
             let repository = AccountSelfServiceRepository(tx)
-            guard let consumed = try await repository.consumeToken(hash: hash, purpose: .passwordReset, now: now), consumed.accountID == account.id else {
-                throw AccountError.invalidToken
-            }
-            try await repository.updatePasswordHash(id: account.id, hash: passwordHash, now: now)
             try await repository.updateProfile(id: account.id, name: name, profile: account.profile, now: now)
             try await repository.setVerifiedEmail(id: account.id, email: account.email, now: now)
             try await ClientUserRepository(tx).markAccepted(id: account.id, now: now)
@@ -158,11 +150,8 @@ extension AccountService {
 
     /// The account and invitation behind an unused, unexpired token of a user not yet accepted.
     func pendingInvitation(hash: String) async throws -> (account: Account, user: ClientUserRepository.User)? {
-        guard let row = try await database.first("""
-                SELECT account_id FROM account_tokens
-                WHERE token_hash = \(hash) AND purpose = 'password_reset' AND used_at IS NULL AND expires_at > \(clock.now())
-                """),
-            let user = try await ClientUserRepository(database).pending(accountID: try row.uuid("account_id")),
+        guard let accountID = try await passwordTokenAccountID(hash: hash),
+            let user = try await ClientUserRepository(database).pending(accountID: accountID),
             let account = try await accounts.find(id: user.id), account.disabledAt == nil
         else { return nil }
         return (account, user)

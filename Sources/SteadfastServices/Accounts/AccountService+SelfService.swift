@@ -167,16 +167,32 @@ extension AccountService {
     /// the account ends. An unknown, used or expired token is ``AccountError/invalidToken``.
     public func confirmPasswordReset(token: String, newPassword: String) async throws {
         let hash = LinkToken.hash(of: token)
-        guard token.utf8.count <= 128,
-            let row = try await database.first("""
-                SELECT account_id FROM account_tokens
-                WHERE token_hash = \(hash) AND purpose = 'password_reset' AND used_at IS NULL AND expires_at > \(clock.now())
-                """),
-            let account = try await accounts.find(id: try row.uuid("account_id"))
+        guard token.utf8.count <= 128, let accountID = try await passwordTokenAccountID(hash: hash),
+            let account = try await accounts.find(id: accountID)
         else { throw AccountError.invalidToken }
-        try policy.validate(newPassword, email: account.email)
-        // bcrypt before the transaction: the write lock is never held for a hash.
-        let passwordHash = try await hasher.hash(newPassword)
+        try await setPassword(newPassword, of: account, consumingToken: hash) { tx, now in
+            let ended = try await AccountSessionRepository(tx).endAll(accountID: account.id, exceptIDHash: nil, now: now)
+            try await AuditTrail.record(tx, .accountPasswordReset, object: .account(account.id), after: ["sessions_ended": String(ended)], account: account.id, now: now)
+        }
+    }
+
+    /// The account behind an unused, unexpired password token: a reset link's or a client
+    /// user's invitation (both `password_reset` tokens), without using it up.
+    func passwordTokenAccountID(hash: String) async throws -> UUID? {
+        try await AccountSelfServiceRepository(database).tokenAccountID(hash: hash, purpose: .passwordReset, now: clock.now())
+    }
+
+    /// The one way a single-use password token (a reset link, an invitation) sets `account`'s
+    /// password: checked against the policy and hashed before the transaction (the write lock is
+    /// never held for a hash); in it, the token is used up and the hash stored, then `andThen`
+    /// runs in the same transaction at the same `now`. A token that is no longer usable, or not
+    /// this account's, is ``AccountError/invalidToken``.
+    func setPassword(
+        _ password: String, of account: Account, consumingToken hash: String,
+        andThen: @escaping @Sendable (_ tx: any SQLExecutor, _ now: Date) async throws -> Void
+    ) async throws {
+        try policy.validate(password, email: account.email)
+        let passwordHash = try await hasher.hash(password)
         let now = clock.now()
         try await database.transaction { tx in
             let repository = AccountSelfServiceRepository(tx)
@@ -186,8 +202,7 @@ extension AccountService {
                 throw AccountError.invalidToken
             }
             try await repository.updatePasswordHash(id: account.id, hash: passwordHash, now: now)
-            let ended = try await AccountSessionRepository(tx).endAll(accountID: account.id, exceptIDHash: nil, now: now)
-            try await AuditTrail.record(tx, .accountPasswordReset, object: .account(account.id), after: ["sessions_ended": String(ended)], account: account.id, now: now)
+            try await andThen(tx, now)
         }
     }
 

@@ -36,17 +36,16 @@ import Testing
     }
 
     struct Cluster {
-        let a: SteadfastNode
-        let b: SteadfastNode
-        let server: PostgresServer
-        let database: String
+        let nodes: TwoNodeCluster
         /// The client account itself (the owner), logged in on node A.
         let owner: HTTPTestClient
         let ownerID: String
 
+        var a: SteadfastNode { nodes.a }
+        var b: SteadfastNode { nodes.b }
+
         func stop() {
-            a.process.send(SIGKILL)
-            b.process.send(SIGKILL)
+            nodes.stop()
         }
 
         /// Invites a user with `permissions`, accepts the mailed invitation on node B and logs
@@ -56,8 +55,7 @@ import Testing
             let invited = try await owner.postJSON("/api/v1/me/users", ["email": email, "name": name, "permissions": permissions])
             #expect(invited.status == 201, "\(invited.body)")
             let id = try #require(invited.json["id"] as? String)
-            let body = try await server.psql("SELECT text_body FROM mail_outbox WHERE template = 'client_user_invite' AND to_address = '\(email)'", database: database)
-            let token = try #require(body.firstMatch(of: /\/invitations\/([0-9a-f]{64})/)?.1, "no invitation mail: \(body)").description
+            let token = try await nodes.mailedToken(template: "client_user_invite", to: email, linkPath: "/invitations")
             let accepted = try await b.client().postJSON("/api/v1/auth/invitations/accept", ["token": token, "password": "\(name)'s own password"])
             #expect(accepted.status == 200, "\(accepted.body)")
             #expect(accepted.json["client_id"] as? String == ownerID && accepted.json["client_user"] as? Bool == true)
@@ -76,17 +74,12 @@ import Testing
     }
 
     static func cluster(_ prefix: String) async throws -> Cluster {
-        let server = try await PostgresServer.shared()
-        let database = try await server.createDatabase(prefix: prefix)
-        let url = server.url(database: database)
-        let arguments = ["--admin-email", "admin@example.com", "--admin-password", password]
-        let a = try await SteadfastNode.start(name: "\(prefix)-a", database: url, arguments: arguments)
-        let b = try await SteadfastNode.start(name: "\(prefix)-b", database: url, arguments: arguments)
-        let owner = a.client()
+        let nodes = try await TwoNodeCluster.start(prefix, adminPassword: password)
+        let owner = nodes.a.client()
         let registered = try await owner.postJSON("/api/v1/auth/register", ["email": "olga@example.com", "password": password, "name": "Olga"])
         #expect(registered.status == 201, "\(registered.body)")
         #expect(try await owner.postJSON("/api/v1/auth/login", ["email": "olga@example.com", "password": password]).status == 200)
-        return Cluster(a: a, b: b, server: server, database: database, owner: owner, ownerID: try #require(registered.json["id"] as? String))
+        return Cluster(nodes: nodes, owner: owner, ownerID: try #require(registered.json["id"] as? String))
     }
 
     static func missingPermission(_ response: HTTPTestClient.Response) -> String? {

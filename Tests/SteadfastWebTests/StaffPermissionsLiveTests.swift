@@ -21,16 +21,15 @@ import Testing
     }
 
     struct Cluster {
-        let a: SteadfastNode
-        let b: SteadfastNode
-        let server: PostgresServer
-        let database: String
+        let nodes: TwoNodeCluster
         /// The first staff account (full access), logged in on node A.
         let admin: HTTPTestClient
 
+        var a: SteadfastNode { nodes.a }
+        var b: SteadfastNode { nodes.b }
+
         func stop() {
-            a.process.send(SIGKILL)
-            b.process.send(SIGKILL)
+            nodes.stop()
         }
 
         /// Invites a member of staff with `roles`, sets their password through the mailed link
@@ -40,8 +39,7 @@ import Testing
             let invited = try await admin.postJSON("/api/v1/admin/staff", ["email": email, "name": name, "roles": roles])
             #expect(invited.status == 201, "\(invited.body)")
             let id = try #require(invited.json["id"] as? String)
-            let body = try await server.psql("SELECT text_body FROM mail_outbox WHERE template = 'staff_invite' AND to_address = '\(email)'", database: database)
-            let token = try #require(body.firstMatch(of: /\/password-reset\/([0-9a-f]{64})/)?.1, "no invitation mail: \(body)").description
+            let token = try await nodes.mailedToken(template: "staff_invite", to: email, linkPath: "/password-reset")
             #expect(try await b.client().postJSON("/api/v1/auth/password-reset/confirm", ["token": token, "password": StaffPermissionsLiveTests.password]).status == 204)
             let client = b.client()
             let login = try await client.postJSON("/api/v1/auth/login", ["email": email, "password": StaffPermissionsLiveTests.password])
@@ -62,15 +60,10 @@ import Testing
     }
 
     static func cluster(_ prefix: String) async throws -> Cluster {
-        let server = try await PostgresServer.shared()
-        let database = try await server.createDatabase(prefix: prefix)
-        let url = server.url(database: database)
-        let arguments = ["--admin-email", "admin@example.com", "--admin-password", password]
-        let a = try await SteadfastNode.start(name: "\(prefix)-a", database: url, arguments: arguments)
-        let b = try await SteadfastNode.start(name: "\(prefix)-b", database: url, arguments: arguments)
-        let admin = a.client()
+        let nodes = try await TwoNodeCluster.start(prefix, adminPassword: password)
+        let admin = nodes.a.client()
         #expect(try await admin.postJSON("/api/v1/auth/login", ["email": "admin@example.com", "password": password]).status == 200)
-        return Cluster(a: a, b: b, server: server, database: database, admin: admin)
+        return Cluster(nodes: nodes, admin: admin)
     }
 
     /// Sends `route` with placeholder ids: the permission check comes before any look-up.

@@ -86,3 +86,22 @@ struct IdempotencyGuard: Sendable {
         return IdempotentResult(value: try JSONDecoder().decode(T.self, from: Data(stored.response.utf8)), json: stored.response, replayed: true)
     }
 }
+
+extension IdempotencyGuard {
+    /// A payment gateway's notification, applied once under `key` (a replay answers the first
+    /// result): ``run(key:fingerprint:lock:_:)`` under the client's billing lock, `body` given a
+    /// ledger at `now`, and everything it records in the audit trail is the gateway's doing (from
+    /// the request's address). The test card's and Stripe's webhooks both go through here.
+    func runNotification<T: Codable & Sendable>(
+        from gateway: String, key: String, fingerprint: String, clientID: UUID, settings: BillingSettings, now: Date,
+        _ body: @escaping @Sendable (_ ledger: BillingLedger, _ tx: any SQLExecutor) async throws -> T
+    ) async throws -> IdempotentResult<T> {
+        var origin = AuditTrail.origin
+        origin.actor = .gateway(gateway)
+        return try await AuditTrail.$origin.withValue(origin) {
+            try await run(key: key, fingerprint: fingerprint, lock: PaymentService.clientLock(clientID, settings: settings, now: now)) { tx in
+                try await body(BillingLedger(tx: tx, settings: settings, now: now), tx)
+            }
+        }
+    }
+}

@@ -329,40 +329,33 @@ public struct PaymentService: Sendable {
         guard currency == checkout.amount.currency, event.amount > 0 else { throw BillingError.invalid("amount or currency does not match the checkout", field: "amount") }
         let recordKey = "webhook:testcard:\(event.transactionID):\(event.type)"
         let fingerprint = "checkout=\(event.checkoutID);amount=\(event.amount);currency=\(event.currency)"
-        let settings = self.settings
         let now = clock.now()
-        // What the notification changes is recorded as the gateway's doing.
-        var origin = AuditTrail.origin
-        origin.actor = .gateway(TestCardGateway.name)
-        return try await AuditTrail.$origin.withValue(origin) {
-            try await guardian.run(key: recordKey, fingerprint: fingerprint, lock: lock(checkout.clientID, now: now)) { tx in
-                let ledger = BillingLedger(tx: tx, settings: settings, now: now)
-                let checkouts = CheckoutRepository(tx)
-                guard let invoice = try await ledger.invoices.find(id: checkout.invoiceID, lock: true) else { throw BillingError.notFound("invoice") }
-                let amount = Money(minorUnits: event.amount, currency: currency)
-                if event.type == "payment.failed" {
-                    _ = try await checkouts.finish(id: checkout.id, status: .failed, paymentID: nil, now: now)
-                    try await AuditTrail.record(
-                        tx, .paymentFailed, object: AuditObject("invoice", invoice.id), after: ["checkout_id": event.checkoutID, "transaction_id": event.transactionID],
-                        amounts: ["amount": amount], account: checkout.clientID, now: now
-                    )
-                    return WebhookOutcome(event: event.type, checkoutID: event.checkoutID, result: "failed", payment: nil, invoice: InvoiceState(invoice))
-                }
-                let result = try await ledger.recordPayment(
-                    on: invoice, amount: amount, gateway: TestCardGateway.name,
-                    uniqueKey: "testcard:\(event.transactionID)", transactionID: event.transactionID, note: "Card payment (checkout)", excessToCredit: true
-                )
-                _ = try await checkouts.finish(id: checkout.id, status: .completed, paymentID: result.payment.id, now: now)
+        return try await guardian.runNotification(from: TestCardGateway.name, key: recordKey, fingerprint: fingerprint, clientID: checkout.clientID, settings: settings, now: now) { ledger, tx in
+            let checkouts = CheckoutRepository(tx)
+            guard let invoice = try await ledger.invoices.find(id: checkout.invoiceID, lock: true) else { throw BillingError.notFound("invoice") }
+            let amount = Money(minorUnits: event.amount, currency: currency)
+            if event.type == "payment.failed" {
+                _ = try await checkouts.finish(id: checkout.id, status: .failed, paymentID: nil, now: now)
                 try await AuditTrail.record(
-                    tx, .paymentReceived, object: AuditObject("payment", result.payment.id),
-                    before: ["invoice_status": invoice.status.rawValue], after: ["invoice_status": result.invoice.status.rawValue, "gateway": TestCardGateway.name, "transaction_id": event.transactionID],
-                    amounts: ["amount": amount, "credited": result.credited], account: checkout.clientID, now: now
+                    tx, .paymentFailed, object: AuditObject("invoice", invoice.id), after: ["checkout_id": event.checkoutID, "transaction_id": event.transactionID],
+                    amounts: ["amount": amount], account: checkout.clientID, now: now
                 )
-                return WebhookOutcome(
-                    event: event.type, checkoutID: event.checkoutID, result: result.invoice.status == .paid ? "paid" : "partially_paid",
-                    payment: PaymentRecord(result.payment), invoice: InvoiceState(result.invoice)
-                )
+                return WebhookOutcome(event: event.type, checkoutID: event.checkoutID, result: "failed", payment: nil, invoice: InvoiceState(invoice))
             }
+            let result = try await ledger.recordPayment(
+                on: invoice, amount: amount, gateway: TestCardGateway.name,
+                uniqueKey: "testcard:\(event.transactionID)", transactionID: event.transactionID, note: "Card payment (checkout)", excessToCredit: true
+            )
+            _ = try await checkouts.finish(id: checkout.id, status: .completed, paymentID: result.payment.id, now: now)
+            try await AuditTrail.record(
+                tx, .paymentReceived, object: AuditObject("payment", result.payment.id),
+                before: ["invoice_status": invoice.status.rawValue], after: ["invoice_status": result.invoice.status.rawValue, "gateway": TestCardGateway.name, "transaction_id": event.transactionID],
+                amounts: ["amount": amount, "credited": result.credited], account: checkout.clientID, now: now
+            )
+            return WebhookOutcome(
+                event: event.type, checkoutID: event.checkoutID, result: result.invoice.status == .paid ? "paid" : "partially_paid",
+                payment: PaymentRecord(result.payment), invoice: InvoiceState(result.invoice)
+            )
         }
     }
 

@@ -153,53 +153,46 @@ public struct StripePayments: Sendable {
         }
         let recordKey = "webhook:stripe:\(event.id)"
         let fingerprint = "type=\(event.type);intent=\(intentID)"
-        let settings = self.settings
         let now = clock.now()
-        // What the webhook changes is recorded as Stripe's doing (from the request's address).
-        var origin = AuditTrail.origin
-        origin.actor = .gateway(StripeGateway.name)
-        return try await AuditTrail.$origin.withValue(origin) {
-            try await guardian.run(key: recordKey, fingerprint: fingerprint, lock: lock(intent.clientID, now: now)) { tx in
-                let ledger = BillingLedger(tx: tx, settings: settings, now: now)
-                let intents = StripeRepository(tx)
-                func outcome(_ result: String, _ payment: Payment?, _ invoice: Invoice?) -> StripeWebhookOutcome {
-                    StripeWebhookOutcome(
-                        event: event.id, type: event.type, result: result, paymentIntent: intentID, payment: payment.map(PaymentRecord.init),
-                        invoice: invoice.map(InvoiceState.init)
-                    )
+        return try await guardian.runNotification(from: StripeGateway.name, key: recordKey, fingerprint: fingerprint, clientID: intent.clientID, settings: settings, now: now) { ledger, tx in
+            let intents = StripeRepository(tx)
+            func outcome(_ result: String, _ payment: Payment?, _ invoice: Invoice?) -> StripeWebhookOutcome {
+                StripeWebhookOutcome(
+                    event: event.id, type: event.type, result: result, paymentIntent: intentID, payment: payment.map(PaymentRecord.init),
+                    invoice: invoice.map(InvoiceState.init)
+                )
+            }
+            switch event.kind {
+            case .paymentSucceeded(let payment):
+                guard payment.amount.currency == intent.amount.currency else {
+                    throw BillingError(.currencyMismatch, "the event's currency is not the PaymentIntent's", field: "currency")
                 }
-                switch event.kind {
-                case .paymentSucceeded(let payment):
-                    guard payment.amount.currency == intent.amount.currency else {
-                        throw BillingError(.currencyMismatch, "the event's currency is not the PaymentIntent's", field: "currency")
-                    }
-                    let (recorded, invoice) = try await Self.settle(payment, invoiceID: intent.invoiceID, ledger: ledger)
-                    return outcome(invoice.status == .paid ? "paid" : "partially_paid", recorded, invoice)
-                case .paymentFailed(let payment):
-                    // A later success (the client tried another card) wins over an earlier failure.
-                    if intent.status == .open {
-                        try await intents.setStatus(id: intentID, .failed, now: now)
-                        try await AuditTrail.record(
-                            tx, .paymentFailed, object: AuditObject("invoice", intent.invoiceID), after: ["payment_intent": intentID, "reason": payment.failureMessage ?? ""],
-                            amounts: ["amount": intent.amount], account: intent.clientID, now: now
-                        )
-                    }
-                    return outcome("failed", nil, try await ledger.invoices.find(id: intent.invoiceID, withLines: false))
-                case .refunded(_, let total):
-                    let (refund, invoice) = try await Self.syncRefunds(intentID: intentID, total: total, ledger: ledger)
-                    return outcome("refunded", refund, invoice)
-                case .disputed(_, let disputeID, _, _):
-                    try await intents.setStatus(id: intentID, .disputed, disputeID: disputeID, now: now)
-                    let payment = try await ledger.payments.find(uniqueKey: Self.paymentKey(intentID))
+                let (recorded, invoice) = try await Self.settle(payment, invoiceID: intent.invoiceID, ledger: ledger)
+                return outcome(invoice.status == .paid ? "paid" : "partially_paid", recorded, invoice)
+            case .paymentFailed(let payment):
+                // A later success (the client tried another card) wins over an earlier failure.
+                if intent.status == .open {
+                    try await intents.setStatus(id: intentID, .failed, now: now)
                     try await AuditTrail.record(
-                        tx, .paymentDisputed, object: payment.map { AuditObject("payment", $0.id) } ?? AuditObject(rawType: "payment_intent", id: intentID),
-                        before: ["intent_status": intent.status.rawValue], after: ["intent_status": "disputed", "dispute_id": disputeID], amounts: ["amount": intent.amount],
-                        account: intent.clientID, now: now
+                        tx, .paymentFailed, object: AuditObject("invoice", intent.invoiceID), after: ["payment_intent": intentID, "reason": payment.failureMessage ?? ""],
+                        amounts: ["amount": intent.amount], account: intent.clientID, now: now
                     )
-                    return outcome("disputed", payment, try await ledger.invoices.find(id: intent.invoiceID, withLines: false))
-                case .ignored:
-                    return outcome("ignored", nil, nil)
                 }
+                return outcome("failed", nil, try await ledger.invoices.find(id: intent.invoiceID, withLines: false))
+            case .refunded(_, let total):
+                let (refund, invoice) = try await Self.syncRefunds(intentID: intentID, total: total, ledger: ledger)
+                return outcome("refunded", refund, invoice)
+            case .disputed(_, let disputeID, _, _):
+                try await intents.setStatus(id: intentID, .disputed, disputeID: disputeID, now: now)
+                let payment = try await ledger.payments.find(uniqueKey: Self.paymentKey(intentID))
+                try await AuditTrail.record(
+                    tx, .paymentDisputed, object: payment.map { AuditObject("payment", $0.id) } ?? AuditObject(rawType: "payment_intent", id: intentID),
+                    before: ["intent_status": intent.status.rawValue], after: ["intent_status": "disputed", "dispute_id": disputeID], amounts: ["amount": intent.amount],
+                    account: intent.clientID, now: now
+                )
+                return outcome("disputed", payment, try await ledger.invoices.find(id: intent.invoiceID, withLines: false))
+            case .ignored:
+                return outcome("ignored", nil, nil)
             }
         }
     }

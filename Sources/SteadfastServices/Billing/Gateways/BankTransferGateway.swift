@@ -26,28 +26,9 @@ public struct BankTransferGateway: PaymentGateway {
         )
     }
 
-    public func payment(id: String) async throws -> GatewayPayment {
-        throw GatewayError(.unsupported, "a bank transfer is known when staff record it, not by asking the bank")
-    }
-
-    public func confirm(paymentID: String, idempotencyKey: String) async throws -> GatewayPayment {
-        throw GatewayError(.unsupported, "bank transfers are confirmed by staff recording the money received")
-    }
-
+    /// Money staff send back by hand: acknowledged at once. The rest (lookup, confirm, saved
+    /// methods, webhooks) is outside its capabilities: the contract's `.unsupported` defaults.
     public func refund(paymentID: String, amount: Money?, idempotencyKey: String) async throws -> GatewayRefund {
-        guard let amount else { throw GatewayError(.unsupported, "say how much of a bank transfer is sent back") }
-        return GatewayRefund(id: "bt-refund-\(idempotencyKey)", paymentID: paymentID, amount: amount, succeeded: true)
-    }
-
-    public func savePaymentMethod(customerID: String, idempotencyKey: String) async throws -> GatewaySetup {
-        throw GatewayError(.unsupported, "bank transfer has no saved payment methods")
-    }
-
-    public func chargeSaved(_ request: GatewayPaymentRequest) async throws -> GatewayPayment {
-        throw GatewayError(.unsupported, "bank transfer has no saved payment methods")
-    }
-
-    public func parseWebhook(body: [UInt8], signature: String?, now: Date) throws -> GatewayEvent {
-        throw GatewayError(.unsupported, "bank transfer sends no notifications")
+        try acknowledgedRefund(id: "bt-refund-\(idempotencyKey)", paymentID: paymentID, amount: amount)
     }
 }

@@ -33,6 +33,42 @@ public protocol PaymentGateway: Sendable {
     func parseWebhook(body: [UInt8], signature: String?, now: Date) throws -> GatewayEvent
 }
 
+/// The contract's answer to a call outside a gateway's ``PaymentGateway/capabilities``: a
+/// ``GatewayError`` of kind `.unsupported` naming the gateway and what it can do. A gateway
+/// implements only what its capabilities list (Stripe: everything); the rest comes from here.
+extension PaymentGateway {
+    func unsupported(_ what: String) -> GatewayError {
+        GatewayError(.unsupported, "the \(name) gateway \(what) (it can: \(capabilities))")
+    }
+
+    public func confirm(paymentID: String, idempotencyKey: String) async throws -> GatewayPayment {
+        throw unsupported("confirms no payments")
+    }
+
+    public func payment(id: String) async throws -> GatewayPayment {
+        throw unsupported("keeps no payments to look up")
+    }
+
+    public func savePaymentMethod(customerID: String, idempotencyKey: String) async throws -> GatewaySetup {
+        throw unsupported("saves no payment methods")
+    }
+
+    public func chargeSaved(_ request: GatewayPaymentRequest) async throws -> GatewayPayment {
+        throw unsupported("saves no payment methods to charge off-session")
+    }
+
+    public func parseWebhook(body: [UInt8], signature: String?, now: Date) throws -> GatewayEvent {
+        throw unsupported("sends no notifications")
+    }
+
+    /// A refund the portal only acknowledges (money sent back by hand, a simulated provider):
+    /// succeeded at once under `id`, for the amount named (a whole-payment refund must name it).
+    func acknowledgedRefund(id: String, paymentID: String, amount: Money?) throws -> GatewayRefund {
+        guard let amount else { throw unsupported("refunds only a named amount") }
+        return GatewayRefund(id: id, paymentID: paymentID, amount: amount, succeeded: true)
+    }
+}
+
 /// What a gateway can do (``PaymentGateway/capabilities``).
 public struct GatewayCapabilities: OptionSet, Sendable, Hashable, CustomStringConvertible {
     public let rawValue: Int

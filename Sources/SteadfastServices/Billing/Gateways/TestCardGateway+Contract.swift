@@ -21,25 +21,10 @@ extension TestCardGateway: PaymentGateway {
         }
     }
 
-    public func confirm(paymentID: String, idempotencyKey: String) async throws -> GatewayPayment {
-        throw GatewayError(.unsupported, "test card payments are confirmed on the provider page")
-    }
-
-    public func payment(id: String) async throws -> GatewayPayment {
-        throw GatewayError(.unsupported, "the test card provider keeps no payments to look up")
-    }
-
+    /// The simulated provider moves no money back: acknowledged at once. Lookup, confirm and
+    /// saved cards are outside its capabilities: the contract's `.unsupported` defaults.
     public func refund(paymentID: String, amount: Money?, idempotencyKey: String) async throws -> GatewayRefund {
-        guard let amount else { throw GatewayError(.unsupported, "say how much of a test card payment is refunded") }
-        return GatewayRefund(id: "tcr_\(idempotencyKey)", paymentID: paymentID, amount: amount, succeeded: true)
-    }
-
-    public func savePaymentMethod(customerID: String, idempotencyKey: String) async throws -> GatewaySetup {
-        throw GatewayError(.unsupported, "the test card gateway saves no cards")
-    }
-
-    public func chargeSaved(_ request: GatewayPaymentRequest) async throws -> GatewayPayment {
-        throw GatewayError(.unsupported, "the test card gateway saves no cards to charge off-session")
+        try acknowledgedRefund(id: "tcr_\(idempotencyKey)", paymentID: paymentID, amount: amount)
     }
 
     public func parseWebhook(body: [UInt8], signature: String?, now: Date) throws -> GatewayEvent {

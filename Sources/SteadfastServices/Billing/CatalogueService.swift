@@ -3,7 +3,7 @@ import SteadfastDomain
 import SteadfastPersistence
 
 /// The product catalogue: staff manage groups and products; clients browse the store.
-public struct CatalogueService: Sendable {
+public struct CatalogueService: BillingService {
     /// A new or changed product, as staff enter it.
     public struct ProductInput: Sendable {
         /// A configurable option and its choices.
@@ -48,14 +48,10 @@ public struct CatalogueService: Sendable {
         public let products: [Product]
     }
 
-    let database: any SQLDatabase
-    let settings: BillingSettings
-    let clock: any WallClock
+    public let dependencies: BillingDependencies
 
-    public init(database: any SQLDatabase, settings: BillingSettings, clock: any WallClock) {
-        self.database = database
-        self.settings = settings
-        self.clock = clock
+    public init(_ dependencies: BillingDependencies) {
+        self.dependencies = dependencies
     }
 
     var repository: CatalogueRepository { CatalogueRepository(database) }

@@ -4,15 +4,11 @@ import SteadfastPersistence
 
 /// Clients' billing details and services: the client's own profile and services, and the staff
 /// view of clients and service lifecycle actions.
-public struct ClientBillingService: Sendable {
-    let database: any SQLDatabase
-    let settings: BillingSettings
-    let clock: any WallClock
+public struct ClientBillingService: BillingService {
+    public let dependencies: BillingDependencies
 
-    public init(database: any SQLDatabase, settings: BillingSettings, clock: any WallClock) {
-        self.database = database
-        self.settings = settings
-        self.clock = clock
+    public init(_ dependencies: BillingDependencies) {
+        self.dependencies = dependencies
     }
 
     public func profile(clientID: UUID) async throws -> BillingProfile {

@@ -4,7 +4,7 @@ import SteadfastPersistence
 
 /// Reading invoices (clients see only their own) and staff work on them: drafts, lines,
 /// issuing, cancelling, collections.
-public struct InvoiceService: Sendable {
+public struct InvoiceService: BillingService {
     /// A line staff add by hand.
     public struct LineInput: Sendable {
         public var description: String
@@ -19,14 +19,10 @@ public struct InvoiceService: Sendable {
         }
     }
 
-    let database: any SQLDatabase
-    let settings: BillingSettings
-    let clock: any WallClock
+    public let dependencies: BillingDependencies
 
-    public init(database: any SQLDatabase, settings: BillingSettings, clock: any WallClock) {
-        self.database = database
-        self.settings = settings
-        self.clock = clock
+    public init(_ dependencies: BillingDependencies) {
+        self.dependencies = dependencies
     }
 
     /// The invoice with its lines; with `clientID`, ``BillingErrorKind/notFound`` unless it is theirs.

@@ -8,15 +8,11 @@ import SteadfastPersistence
 /// Checking out prices every item, takes stock, creates the order and its issued invoice, and
 /// empties the cart in ONE transaction; with an idempotency key a retried checkout returns the
 /// same order instead of placing a second one.
-public struct OrderService: Sendable {
-    let database: any SQLDatabase
-    let settings: BillingSettings
-    let clock: any WallClock
+public struct OrderService: BillingService {
+    public let dependencies: BillingDependencies
 
-    public init(database: any SQLDatabase, settings: BillingSettings, clock: any WallClock) {
-        self.database = database
-        self.settings = settings
-        self.clock = clock
+    public init(_ dependencies: BillingDependencies) {
+        self.dependencies = dependencies
     }
 
     /// The most items one order may hold.

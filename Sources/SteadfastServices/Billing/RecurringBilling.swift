@@ -19,7 +19,7 @@ import SteadfastPersistence
 /// | ``suspendOverdueServices(now:)`` | suspends active services with an invoice `billing.suspension_days` overdue |
 /// | ``unsuspendPaidServices(now:)`` | lifts overdue suspensions once nothing is overdue (payments also do this at once) |
 /// | ``runAll(now:)`` | all of the above, in that order |
-public struct RecurringBilling: Sendable {
+public struct RecurringBilling: BillingService {
     /// What a run did (counts of effects made by this call; zero for effects another run made).
     public struct Report: Sendable, Equatable, Codable {
         public var renewalInvoices = 0
@@ -39,14 +39,10 @@ public struct RecurringBilling: Sendable {
         public init() {}
     }
 
-    let database: any SQLDatabase
-    let settings: BillingSettings
-    let clock: any WallClock
+    public let dependencies: BillingDependencies
 
-    public init(database: any SQLDatabase, settings: BillingSettings, clock: any WallClock) {
-        self.database = database
-        self.settings = settings
-        self.clock = clock
+    public init(_ dependencies: BillingDependencies) {
+        self.dependencies = dependencies
     }
 
     /// How many candidates are read per query.

@@ -103,6 +103,26 @@ public struct AuditCheck: Codable, Sendable, Equatable {
     public var detail: String
     /// The first problems found (at most ``Audit/maximumProblems``).
     public var problems: [String]
+
+    public init(name: String, passed: Bool, detail: String, problems: [String]) {
+        self.name = name
+        self.passed = passed
+        self.detail = detail
+        self.problems = problems
+    }
+
+    /// The one way a check ends: passed when it found no problems, the first
+    /// ``Audit/maximumProblems`` of them kept.
+    init(name: String, detail: String, problems: [String]) {
+        self.init(name: name, passed: problems.isEmpty, detail: detail, problems: Array(problems.prefix(Audit.maximumProblems)))
+    }
+}
+
+extension Sequence {
+    /// The elements by `key`, the first of each key kept (the audit's look-ups by id).
+    func firstByKey<Key: Hashable>(_ key: (Element) -> Key) -> [Key: Element] {
+        Dictionary(map { (key($0), $0) }, uniquingKeysWith: { first, _ in first })
+    }
 }
 
 /// The audit after a run: every acknowledged payment exists exactly once, every acknowledged
@@ -115,8 +135,7 @@ public enum Audit {
         var checks = [payments(input), invoices(input), uploads(input), sessions(input)]
         if !input.readErrors.isEmpty {
             checks.append(AuditCheck(
-                name: "read back", passed: false, detail: "the cluster could not be read back after the run",
-                problems: Array(input.readErrors.prefix(maximumProblems))
+                name: "read back", detail: "the cluster could not be read back after the run", problems: input.readErrors
             ))
         }
         return checks
@@ -143,9 +162,9 @@ public enum Audit {
         }
         let duplicates = input.attemptedPaymentInvoices.count(where: { (byInvoice[$0] ?? 0) > 1 })
         return AuditCheck(
-            name: "payments exactly once", passed: problems.isEmpty,
+            name: "payments exactly once",
             detail: "\(input.acknowledgedPayments.count) acknowledged payments, \(input.attemptedPaymentInvoices.count) invoices paid, \(duplicates) with more than one payment",
-            problems: Array(problems.prefix(maximumProblems))
+            problems: problems
         )
     }
 
@@ -156,7 +175,7 @@ public enum Audit {
     /// back its number); cancelled invoices keep theirs, drafts have none.
     static func invoices(_ input: AuditInput) -> AuditCheck {
         var problems: [String] = []
-        let stored = Dictionary(input.storedInvoices.map { ($0.invoiceID, $0.number) }, uniquingKeysWith: { first, _ in first })
+        let stored = input.storedInvoices.firstByKey(\.invoiceID).mapValues(\.number)
         for invoice in input.acknowledgedInvoices {
             guard let number = stored[invoice.invoiceID] else {
                 problems.append("acknowledged invoice \(invoice.invoiceID) (\(invoice.number ?? "no number")) is missing")
@@ -190,9 +209,9 @@ public enum Audit {
         }
         let numbered = input.storedInvoices.count(where: { $0.number != nil })
         return AuditCheck(
-            name: "invoice numbers unique and gap-free", passed: problems.isEmpty,
+            name: "invoice numbers unique and gap-free",
             detail: "\(input.acknowledgedInvoices.count) acknowledged invoices, \(numbered) numbered invoices in \(sequences.count) sequence(s)",
-            problems: Array(problems.prefix(maximumProblems))
+            problems: problems
         )
     }
 
@@ -200,8 +219,8 @@ public enum Audit {
     /// file the load sent downloads exactly what was sent, acknowledged or not (nothing half-stored).
     static func uploads(_ input: AuditInput) -> AuditCheck {
         var problems: [String] = []
-        let attempted = Dictionary(input.uploads.map { ($0.filename, $0) }, uniquingKeysWith: { first, _ in first })
-        let stored = Dictionary(input.storedFiles.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+        let attempted = input.uploads.firstByKey(\.filename)
+        let stored = input.storedFiles.firstByKey(\.id)
         for upload in input.uploads {
             guard let id = upload.acknowledgedID else { continue }
             guard let file = stored[id] else {
@@ -226,9 +245,9 @@ public enum Audit {
         }
         let acknowledged = input.uploads.count(where: { $0.acknowledgedID != nil })
         return AuditCheck(
-            name: "uploads byte-identical, nothing half-stored", passed: problems.isEmpty,
+            name: "uploads byte-identical, nothing half-stored",
             detail: "\(input.uploads.count) uploads attempted, \(acknowledged) acknowledged, \(input.storedFiles.count) files listed (\(unacknowledgedStored) stored without an acknowledgement)",
-            problems: Array(problems.prefix(maximumProblems))
+            problems: problems
         )
     }
 
@@ -241,9 +260,9 @@ public enum Audit {
             problems.append("visitor \(session.visitor)'s session \(what)\(session.detail.isEmpty ? "" : ": \(session.detail)")")
         }
         return AuditCheck(
-            name: "no session lost", passed: problems.isEmpty,
+            name: "no session lost",
             detail: "\(before.count) sessions worked before the fault, \(before.count - problems.count) still work",
-            problems: Array(problems.prefix(maximumProblems))
+            problems: problems
         )
     }
 

@@ -15,8 +15,10 @@
 ///   unpaid (`reopen`: part of the money was given back, so part is owed again).
 /// - `collections`: handed to a debt collector; still payable. → paid, cancelled.
 /// - `cancelled`, `refunded`: final.
-public enum InvoiceStatus: String, Sendable, Codable, CaseIterable, Hashable {
+public enum InvoiceStatus: String, Sendable, Codable, CaseIterable, Hashable, BillingLifecycle {
     case draft, unpaid, paid, cancelled, refunded, collections
+
+    public static let subject = "an invoice"
 
     /// What can happen to an invoice.
     public enum Event: String, Sendable, Codable, CaseIterable, Hashable {
@@ -43,18 +45,6 @@ public enum InvoiceStatus: String, Sendable, Codable, CaseIterable, Hashable {
         .cancelled: [:],
         .refunded: [:],
     ]
-
-    /// The status after `event`, or an error if the move is not allowed.
-    public func next(on event: Event) throws(BillingError) -> InvoiceStatus {
-        guard let target = Self.transitions[self]?[event] else {
-            throw BillingError(.illegalTransition, "an invoice that is \(rawValue) cannot \(event.rawValue.replacingOccurrences(of: "_", with: " "))", field: "status")
-        }
-        return target
-    }
-
-    public mutating func apply(_ event: Event) throws(BillingError) {
-        self = try next(on: event)
-    }
 
     /// Whether money can still be paid against the invoice.
     public var isPayable: Bool { self == .unpaid || self == .collections }

@@ -6,8 +6,10 @@
 /// - `accepted`: services created; final.
 /// - `cancelled`: withdrawn before acceptance (its invoice is cancelled); final.
 /// - `fraud`: refused as fraudulent (its invoice is cancelled); final.
-public enum OrderStatus: String, Sendable, Codable, CaseIterable, Hashable {
+public enum OrderStatus: String, Sendable, Codable, CaseIterable, Hashable, BillingLifecycle {
     case pending, accepted, cancelled, fraud
+
+    public static let subject = "an order"
 
     /// What can happen to an order.
     public enum Event: String, Sendable, Codable, CaseIterable, Hashable {
@@ -21,15 +23,4 @@ public enum OrderStatus: String, Sendable, Codable, CaseIterable, Hashable {
         .cancelled: [:],
         .fraud: [:],
     ]
-
-    public func next(on event: Event) throws(BillingError) -> OrderStatus {
-        guard let target = Self.transitions[self]?[event] else {
-            throw BillingError(.illegalTransition, "an order that is \(rawValue) cannot \(event.rawValue.replacingOccurrences(of: "_", with: " "))", field: "status")
-        }
-        return target
-    }
-
-    public mutating func apply(_ event: Event) throws(BillingError) {
-        self = try next(on: event)
-    }
 }

@@ -6,8 +6,10 @@
 /// - `suspended`: switched off (overdue or by staff). → active, cancelled, terminated.
 /// - `terminated`: removed by the provider; final.
 /// - `cancelled`: ended at the client's request; final.
-public enum ServiceStatus: String, Sendable, Codable, CaseIterable, Hashable {
+public enum ServiceStatus: String, Sendable, Codable, CaseIterable, Hashable, BillingLifecycle {
     case pending, active, suspended, terminated, cancelled
+
+    public static let subject = "a service"
 
     /// What can happen to a service.
     public enum Event: String, Sendable, Codable, CaseIterable, Hashable {
@@ -21,17 +23,6 @@ public enum ServiceStatus: String, Sendable, Codable, CaseIterable, Hashable {
         .terminated: [:],
         .cancelled: [:],
     ]
-
-    public func next(on event: Event) throws(BillingError) -> ServiceStatus {
-        guard let target = Self.transitions[self]?[event] else {
-            throw BillingError(.illegalTransition, "a service that is \(rawValue) cannot \(event.rawValue)", field: "status")
-        }
-        return target
-    }
-
-    public mutating func apply(_ event: Event) throws(BillingError) {
-        self = try next(on: event)
-    }
 
     /// Whether the service is still billed (renewal invoices are generated for it).
     public var isBillable: Bool { self == .active || self == .suspended }

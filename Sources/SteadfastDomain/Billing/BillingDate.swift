@@ -104,29 +104,15 @@ public struct BillingDate: Sendable, Hashable, Comparable, Codable, CustomString
 
     // MARK: Arithmetic
 
-    /// Days since 1970-01-01 (negative before). Howard Hinnant's `days_from_civil`.
+    /// Days since 1970-01-01 (negative before), by ``CivilDay``.
     public var daysSinceEpoch: Int64 {
-        let y = Int64(month <= 2 ? year - 1 : year)
-        let era = (y >= 0 ? y : y - 399) / 400
-        let yearOfEra = y - era * 400
-        let m = Int64(month)
-        let dayOfYear = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + Int64(day) - 1
-        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
-        return era * 146_097 + dayOfEra - 719_468
+        Int64(CivilDay(year: year, month: month, day: day).dayNumber)
     }
 
-    /// The day `days` days after 1970-01-01. Howard Hinnant's `civil_from_days`.
+    /// The day `days` days after 1970-01-01, by ``CivilDay``.
     public init(daysSinceEpoch days: Int64) {
-        let z = days + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let dayOfEra = z - era * 146_097
-        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
-        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
-        let mp = (5 * dayOfYear + 2) / 153
-        let d = dayOfYear - (153 * mp + 2) / 5 + 1
-        let m = mp < 10 ? mp + 3 : mp - 9
-        let y = yearOfEra + era * 400 + (m <= 2 ? 1 : 0)
-        self.init(unchecked: Int(y), Int(m), Int(d))
+        let civil = CivilDay(dayNumber: Int(days))
+        self.init(unchecked: civil.year, civil.month, civil.day)
     }
 
     public func adding(days: Int) -> BillingDate {

@@ -1,4 +1,5 @@
 import Foundation
+import SteadfastDomain
 
 /// A five-field cron expression — `minute hour day-of-month month day-of-week` — evaluated in a
 /// time zone.

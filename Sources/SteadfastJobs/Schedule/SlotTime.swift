@@ -1,4 +1,5 @@
 import Foundation
+import SteadfastDomain
 
 /// Slot instants as whole milliseconds since 1970, and their text keys.
 ///
@@ -36,4 +37,10 @@ enum SlotTime {
     }
 
     static func key(_ date: Date) -> String { key(millisNearest(date)) }
+}
+
+/// Floor division (rounds towards negative infinity).
+func floorDivide(_ a: Int64, _ b: Int64) -> Int64 {
+    let q = a / b
+    return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q
 }

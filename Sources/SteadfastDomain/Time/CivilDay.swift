@@ -1,13 +1,15 @@
 /// Proleptic Gregorian calendar arithmetic on day numbers (days since 1970-01-01), without
 /// Foundation's calendars: exact, allocation-free, the same on every platform.
-/// (Howard Hinnant's `days_from_civil` / `civil_from_days`.)
-struct CivilDay: Sendable, Equatable {
-    let year: Int
-    let month: Int
-    let day: Int
+/// (Howard Hinnant's `days_from_civil` / `civil_from_days`.) The one implementation: billing
+/// dates (``BillingDate``) and the job schedules count days with it. (SteadfastSigV4, which
+/// depends on no Steadfast target, formats its timestamps on its own.)
+public struct CivilDay: Sendable, Equatable {
+    public let year: Int
+    public let month: Int
+    public let day: Int
 
     /// The day number of this date (0 = 1970-01-01).
-    var dayNumber: Int {
+    public var dayNumber: Int {
         let y = month <= 2 ? year - 1 : year
         let era = (y >= 0 ? y : y - 399) / 400
         let yearOfEra = y - era * 400
@@ -17,13 +19,13 @@ struct CivilDay: Sendable, Equatable {
         return era * 146_097 + dayOfEra - 719_468
     }
 
-    init(year: Int, month: Int, day: Int) {
+    public init(year: Int, month: Int, day: Int) {
         self.year = year
         self.month = month
         self.day = day
     }
 
-    init(dayNumber: Int) {
+    public init(dayNumber: Int) {
         let z = dayNumber + 719_468
         let era = (z >= 0 ? z : z - 146_096) / 146_097
         let dayOfEra = z - era * 146_097
@@ -36,14 +38,8 @@ struct CivilDay: Sendable, Equatable {
     }
 
     /// 0 = Sunday ... 6 = Saturday (1970-01-01 was a Thursday).
-    static func weekday(ofDayNumber dayNumber: Int) -> Int {
+    public static func weekday(ofDayNumber dayNumber: Int) -> Int {
         let w = (dayNumber + 4) % 7
         return w < 0 ? w + 7 : w
     }
-}
-
-/// Floor division (rounds towards negative infinity).
-func floorDivide(_ a: Int64, _ b: Int64) -> Int64 {
-    let q = a / b
-    return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q
 }

@@ -6,7 +6,7 @@ import Foundation
 
 /// What a client's user (a sub-user, docs/accounts.md "Client users") may do for the client.
 /// The client account itself (the owner) may do all of it and, alone, manage its users.
-public enum ClientPermission: String, Sendable, Codable, CaseIterable, Comparable {
+public enum ClientPermission: String, Sendable, Codable, CaseIterable, PermissionName {
     /// Invoices, paying them, payment methods and saved cards, the cart, orders and checkout,
     /// credit, the billing profile.
     case billing
@@ -17,30 +17,8 @@ public enum ClientPermission: String, Sendable, Codable, CaseIterable, Comparabl
     /// The client's company details (company, phone, contact address).
     case profile
 
-    public static func < (lhs: Self, rhs: Self) -> Bool { lhs.rawValue < rhs.rawValue }
-
-    /// Reads permission names; an unknown name is an error naming it.
-    public static func parse(_ names: [String]) throws(ClientAccessPolicy.Invalid) -> Set<ClientPermission> {
-        guard names.count <= 20 else { throw ClientAccessPolicy.Invalid(message: "at most 20 permissions") }
-        var result: Set<ClientPermission> = []
-        for name in names {
-            guard let permission = ClientPermission(rawValue: name.trimmingCharacters(in: .whitespaces)) else {
-                throw ClientAccessPolicy.Invalid(message: "unknown permission \"\(name.prefix(50))\" (known: \(allCases.map(\.rawValue).joined(separator: ", ")))")
-            }
-            result.insert(permission)
-        }
-        return result
-    }
-
-    /// Space-separated names, sorted: how a set is stored in one column.
-    public static func text(_ set: Set<ClientPermission>) -> String {
-        set.sorted().map(\.rawValue).joined(separator: " ")
-    }
-
-    /// Reads ``text(_:)`` back; names no longer known are dropped (never widens access).
-    public static func set(fromText text: String) -> Set<ClientPermission> {
-        Set(text.split(separator: " ").compactMap { ClientPermission(rawValue: String($0)) })
-    }
+    /// A request names at most 20 (``PermissionName/parse(_:)``).
+    public static let mostNames: Int? = 20
 }
 
 /// The one authorisation decision for acting on a client's objects (invoices, orders, services,
@@ -114,7 +92,5 @@ public enum ClientAccessPolicy {
     }
 
     /// Bad permission input.
-    public struct Invalid: Error, Sendable, Equatable {
-        public let message: String
-    }
+    public typealias Invalid = AccessInputInvalid
 }

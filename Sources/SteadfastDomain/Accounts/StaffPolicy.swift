@@ -6,7 +6,7 @@ import Foundation
 
 /// One thing a member of staff may be allowed to do (docs/accounts.md, "Staff permissions").
 /// Roles are named sets of these; an account's permissions are the union of its roles'.
-public enum StaffPermission: String, Sendable, Codable, CaseIterable, Comparable {
+public enum StaffPermission: String, Sendable, Codable, CaseIterable, PermissionName {
     /// See clients and their billing: clients, orders, services, invoices, payments, files.
     case clientsRead = "clients.read"
     /// Change clients' records: billing profile, order decisions, service lifecycle.
@@ -27,30 +27,6 @@ public enum StaffPermission: String, Sendable, Codable, CaseIterable, Comparable
     case settingsManage = "settings.manage"
     /// Create and revoke one's own API tokens (scoped to a subset of one's own permissions).
     case apiTokens = "api.tokens"
-
-    public static func < (lhs: Self, rhs: Self) -> Bool { lhs.rawValue < rhs.rawValue }
-
-    /// Reads a list of permission names (`clients.read`, ...); an unknown name is an error naming it.
-    public static func parse(_ names: [String]) throws(StaffPolicy.Invalid) -> Set<StaffPermission> {
-        var result: Set<StaffPermission> = []
-        for name in names {
-            guard let permission = StaffPermission(rawValue: name.trimmingCharacters(in: .whitespaces)) else {
-                throw StaffPolicy.Invalid(message: "unknown permission \"\(name)\" (known: \(allCases.map(\.rawValue).joined(separator: ", ")))")
-            }
-            result.insert(permission)
-        }
-        return result
-    }
-
-    /// Space-separated names, sorted: how a set is stored in one column.
-    public static func text(_ set: Set<StaffPermission>) -> String {
-        set.sorted().map(\.rawValue).joined(separator: " ")
-    }
-
-    /// Reads ``text(_:)`` back; names no longer known are dropped (a downgrade never widens access).
-    public static func set(fromText text: String) -> Set<StaffPermission> {
-        Set(text.split(separator: " ").compactMap { StaffPermission(rawValue: String($0)) })
-    }
 }
 
 /// The one authorisation check for staff: pages, API routes (through the web layer's
@@ -117,9 +93,7 @@ public enum StaffPolicy {
     }
 
     /// Bad role or permission input.
-    public struct Invalid: Error, Sendable, Equatable {
-        public let message: String
-    }
+    public typealias Invalid = AccessInputInvalid
 }
 
 /// A named set of permissions that staff accounts are given.

@@ -30,8 +30,13 @@ public struct PortalRequestContext: RequestContext, SessionRequestContext, Remot
     public var authenticatedByToken: Bool { apiToken != nil }
     /// The CSRF token for forms rendered in this request, set by ``CSRFMiddleware``.
     public var csrfToken: String?
-    /// Body size limit, set from configuration by ``RequestLoggingMiddleware``.
+    /// Body size limit, set from configuration by ``RequestLoggingMiddleware``; also the limit
+    /// of ``requestDecoder``.
     public var maxUploadSize: Int = 1 << 20
+    /// The API's JSON in (`request.decode(as:context:)`): snake_case keys, 400s naming the field.
+    public var requestDecoder: PortalJSONDecoder { PortalJSONDecoder() }
+    /// The API's JSON out (every `ResponseEncodable`): snake_case keys, sorted, ISO 8601 dates.
+    public var responseEncoder: PortalJSONEncoder { PortalJSONEncoder() }
     /// The request's path, set by ``RequestLoggingMiddleware``: the layout marks the current page with it.
     public var requestPath: String = "/"
     /// A form post that failed validation, while its page is rendered again (``FormReplay``).

@@ -9,19 +9,12 @@ struct HealthController: Sendable {
     let nodeID: String
 
     func addRoutes(to router: Router<PortalRequestContext>) {
-        router.get("healthz") { _, _ in
-            Self.json(.ok, ["status": "alive", "node": nodeID])
+        router.get("healthz") { request, context in
+            try context.responseEncoder.encode(["status": "alive", "node": nodeID], from: request, context: context)
         }
-        router.get("readyz") { _, _ in
+        router.get("readyz") { request, context in
             let report = await readiness.report()
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = .sortedKeys
-            let data = (try? encoder.encode(report)) ?? Data()
-            return Response(
-                status: report.ready ? .ok : .serviceUnavailable,
-                headers: [.contentType: "application/json; charset=utf-8", .cacheControl: "no-store"],
-                body: .init(byteBuffer: ByteBuffer(bytes: data))
-            )
+            return try context.responseEncoder.encode(report, status: report.ready ? .ok : .serviceUnavailable, from: request, context: context)
         }
         router.get("metrics") { _, _ in
             Response(
@@ -30,10 +23,5 @@ struct HealthController: Sendable {
                 body: .init(byteBuffer: ByteBuffer(bytes: registry.emitToBuffer()))
             )
         }
-    }
-
-    static func json(_ status: HTTPResponse.Status, _ object: [String: String]) -> Response {
-        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data()
-        return Response(status: status, headers: [.contentType: "application/json; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }
 }

@@ -186,7 +186,7 @@ public struct Problem: Sendable {
             let request_id: String
         }
         let body = Body(error: .init(code: code, message: message, field: field), request_id: requestID)
-        let data = (try? JSONEncoder().encode(body)) ?? Data()
+        let data = (try? PortalJSONEncoder.encoder.encode(body)) ?? Data()
         var response = Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
         response.headers[.contentType] = "application/json; charset=utf-8"
         response.headers[.contentLength] = String(data.count)

@@ -76,17 +76,17 @@ struct ContentAPIController: Sendable {
     @Sendable func announcements(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let page = try context.page(request)
         let found = try await content.announcements(for: ContentWeb.reader(context), limit: page.limit, offset: page.offset)
-        return try BillingJSON.response(BillingViews.Page(items: found.map(ContentViews.AnnouncementView.init), limit: page.limit, offset: page.offset))
+        return try context.responseEncoder.encode(BillingViews.Page(items: found.map(ContentViews.AnnouncementView.init), limit: page.limit, offset: page.offset), from: request, context: context)
     }
 
     @Sendable func announcement(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let id = try Self.id(context, "announcement")
-        return try BillingJSON.response(ContentViews.AnnouncementView(try await content.announcement(id: id, for: ContentWeb.reader(context))))
+        return try context.responseEncoder.encode(ContentViews.AnnouncementView(try await content.announcement(id: id, for: ContentWeb.reader(context))), from: request, context: context)
     }
 
     @Sendable func categories(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let found = try await content.categories(for: ContentWeb.reader(context))
-        return try BillingJSON.response(["items": found.map { ContentViews.CategoryView($0.category, articles: $0.articles) }])
+        return try context.responseEncoder.encode(["items": found.map { ContentViews.CategoryView($0.category, articles: $0.articles) }], from: request, context: context)
     }
 
     /// `GET /api/v1/kb/articles?category_id=&q=&limit=&offset=`: by title; `q` searches titles.
@@ -96,27 +96,27 @@ struct ContentAPIController: Sendable {
         let found = try await content.articles(
             for: ContentWeb.reader(context), categoryID: try Self.queryID(request, "category_id"), search: query.get("q"), limit: page.limit, offset: page.offset
         )
-        return try BillingJSON.response(BillingViews.Page(items: found.map { ContentViews.ArticleView($0, full: false) }, limit: page.limit, offset: page.offset))
+        return try context.responseEncoder.encode(BillingViews.Page(items: found.map { ContentViews.ArticleView($0, full: false) }, limit: page.limit, offset: page.offset), from: request, context: context)
     }
 
     @Sendable func article(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let id = try Self.id(context, "article")
-        return try BillingJSON.response(ContentViews.ArticleView(try await content.article(id: id, for: ContentWeb.reader(context)), full: true))
+        return try context.responseEncoder.encode(ContentViews.ArticleView(try await content.article(id: id, for: ContentWeb.reader(context)), full: true), from: request, context: context)
     }
 
     @Sendable func downloadCategories(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        try BillingJSON.response(["items": try await content.downloadCategories().map(ContentViews.DownloadCategoryView.init)])
+        try context.responseEncoder.encode(["items": try await content.downloadCategories().map(ContentViews.DownloadCategoryView.init)], from: request, context: context)
     }
 
     @Sendable func downloads(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let page = try context.page(request)
         let found = try await content.downloads(for: ContentWeb.reader(context), categoryID: try Self.queryID(request, "category_id"), limit: page.limit, offset: page.offset)
-        return try BillingJSON.response(BillingViews.Page(items: found.map(ContentViews.DownloadView.init), limit: page.limit, offset: page.offset))
+        return try context.responseEncoder.encode(BillingViews.Page(items: found.map(ContentViews.DownloadView.init), limit: page.limit, offset: page.offset), from: request, context: context)
     }
 
     @Sendable func download(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let id = try Self.id(context, "download")
-        return try BillingJSON.response(ContentViews.DownloadView(try await content.download(id: id, for: ContentWeb.reader(context))))
+        return try context.responseEncoder.encode(ContentViews.DownloadView(try await content.download(id: id, for: ContentWeb.reader(context))), from: request, context: context)
     }
 
     @Sendable func downloadContent(_ request: Request, context: PortalRequestContext) async throws -> Response {
@@ -129,17 +129,17 @@ struct ContentAPIController: Sendable {
     @Sendable func createAnnouncement(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let input = try await Self.announcementInput(request, context: context)
         let created = try await content.createAnnouncement(by: try context.requireAccount(), input)
-        return try BillingJSON.response(ContentViews.AnnouncementView(created), status: .created)
+        return try context.responseEncoder.encode(ContentViews.AnnouncementView(created), status: .created, from: request, context: context)
     }
 
     @Sendable func updateAnnouncement(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let id = try Self.id(context, "announcement")
         let input = try await Self.announcementInput(request, context: context)
-        return try BillingJSON.response(ContentViews.AnnouncementView(try await content.updateAnnouncement(by: try context.requireAccount(), id: id, input)))
+        return try context.responseEncoder.encode(ContentViews.AnnouncementView(try await content.updateAnnouncement(by: try context.requireAccount(), id: id, input)), from: request, context: context)
     }
 
     static func announcementInput(_ request: Request, context: PortalRequestContext) async throws -> ContentService.AnnouncementInput {
-        let input = try await BillingJSON.decode(AnnouncementInput.self, from: request, context: context)
+        let input = try await request.decode(as: AnnouncementInput.self, context: context)
         return ContentService.AnnouncementInput(
             title: input.title, body: input.body, audience: try ContentAudience(parsing: input.audience), published: input.published ?? true,
             publishedAt: try input.publishedAt.map { try date($0, field: "published_at") }
@@ -161,15 +161,15 @@ struct ContentAPIController: Sendable {
     }
 
     @Sendable func createCategory(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        let input = try await BillingJSON.decode(CategoryInput.self, from: request, context: context)
+        let input = try await request.decode(as: CategoryInput.self, context: context)
         let created = try await content.createCategory(by: try context.requireAccount(), name: input.name, slug: input.slug, description: input.description)
-        return try BillingJSON.response(ContentViews.CategoryView(created), status: .created)
+        return try context.responseEncoder.encode(ContentViews.CategoryView(created), status: .created, from: request, context: context)
     }
 
     @Sendable func updateCategory(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let id = try Self.id(context, "category")
-        let input = try await BillingJSON.decode(CategoryInput.self, from: request, context: context)
-        return try BillingJSON.response(ContentViews.CategoryView(try await content.updateCategory(by: try context.requireAccount(), id: id, name: input.name, slug: input.slug, description: input.description)))
+        let input = try await request.decode(as: CategoryInput.self, context: context)
+        return try context.responseEncoder.encode(ContentViews.CategoryView(try await content.updateCategory(by: try context.requireAccount(), id: id, name: input.name, slug: input.slug, description: input.description)), from: request, context: context)
     }
 
     @Sendable func deleteCategory(_ request: Request, context: PortalRequestContext) async throws -> Response {
@@ -178,7 +178,7 @@ struct ContentAPIController: Sendable {
     }
 
     static func articleInput(_ request: Request, context: PortalRequestContext) async throws -> ContentService.ArticleInput {
-        let input = try await BillingJSON.decode(ArticleInput.self, from: request, context: context)
+        let input = try await request.decode(as: ArticleInput.self, context: context)
         return ContentService.ArticleInput(
             categoryID: input.categoryId, title: input.title, slug: input.slug, body: input.body, audience: try ContentAudience(parsing: input.audience),
             published: input.published ?? true
@@ -187,13 +187,13 @@ struct ContentAPIController: Sendable {
 
     @Sendable func createArticle(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let input = try await Self.articleInput(request, context: context)
-        return try BillingJSON.response(ContentViews.ArticleView(try await content.createArticle(by: try context.requireAccount(), input), full: true), status: .created)
+        return try context.responseEncoder.encode(ContentViews.ArticleView(try await content.createArticle(by: try context.requireAccount(), input), full: true), status: .created, from: request, context: context)
     }
 
     @Sendable func updateArticle(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let id = try Self.id(context, "article")
         let input = try await Self.articleInput(request, context: context)
-        return try BillingJSON.response(ContentViews.ArticleView(try await content.updateArticle(by: try context.requireAccount(), id: id, input), full: true))
+        return try context.responseEncoder.encode(ContentViews.ArticleView(try await content.updateArticle(by: try context.requireAccount(), id: id, input), full: true), from: request, context: context)
     }
 
     @Sendable func deleteArticle(_ request: Request, context: PortalRequestContext) async throws -> Response {
@@ -202,9 +202,9 @@ struct ContentAPIController: Sendable {
     }
 
     @Sendable func createDownloadCategory(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        let input = try await BillingJSON.decode(CategoryInput.self, from: request, context: context)
+        let input = try await request.decode(as: CategoryInput.self, context: context)
         let created = try await content.createDownloadCategory(by: try context.requireAccount(), name: input.name, description: input.description)
-        return try BillingJSON.response(ContentViews.DownloadCategoryView(created), status: .created)
+        return try context.responseEncoder.encode(ContentViews.DownloadCategoryView(created), status: .created, from: request, context: context)
     }
 
     @Sendable func deleteDownloadCategory(_ request: Request, context: PortalRequestContext) async throws -> Response {
@@ -232,16 +232,16 @@ struct ContentAPIController: Sendable {
         let download = try await content.upload(
             by: staff, input, filename: rawName.removingPercentEncoding ?? rawName, contentType: request.headers[.contentType], declaredSize: length, body: request.body
         )
-        return try BillingJSON.response(ContentViews.DownloadView(download), status: .created)
+        return try context.responseEncoder.encode(ContentViews.DownloadView(download), status: .created, from: request, context: context)
     }
 
     @Sendable func updateDownload(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let id = try Self.id(context, "download")
-        let input = try await BillingJSON.decode(DownloadInput.self, from: request, context: context)
+        let input = try await request.decode(as: DownloadInput.self, context: context)
         let updated = try await content.updateDownload(by: try context.requireAccount(), id: id, .init(
             categoryID: input.categoryId, title: input.title, description: input.description, visibility: try DownloadVisibility(parsing: input.visibility), productID: input.productId
         ))
-        return try BillingJSON.response(ContentViews.DownloadView(updated))
+        return try context.responseEncoder.encode(ContentViews.DownloadView(updated), from: request, context: context)
     }
 
     @Sendable func deleteDownload(_ request: Request, context: PortalRequestContext) async throws -> Response {

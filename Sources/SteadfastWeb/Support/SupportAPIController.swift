@@ -39,7 +39,7 @@ struct SupportAPIController: Sendable {
 
     @Sendable func departments(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let account = try context.requireAccount()
-        return try BillingJSON.response(["items": try await tickets.departments(for: account).map(SupportViews.DepartmentView.init)])
+        return try context.responseEncoder.encode(["items": try await tickets.departments(for: account).map(SupportViews.DepartmentView.init)], from: request, context: context)
     }
 
     /// `POST /api/v1/tickets/attachments`: the raw bytes as the body, `Content-Length`,
@@ -53,42 +53,42 @@ struct SupportAPIController: Sendable {
             throw HTTPError(.lengthRequired, message: "uploads need a Content-Length header")
         }
         let attachment = try await tickets.upload(by: account, filename: rawName.removingPercentEncoding ?? rawName, declaredSize: length, body: request.body)
-        return try BillingJSON.response(SupportViews.AttachmentView(attachment), status: .created)
+        return try context.responseEncoder.encode(SupportViews.AttachmentView(attachment), status: .created, from: request, context: context)
     }
 
     @Sendable func open(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let account = try context.requireAccount()
-        let input = try await BillingJSON.decode(OpenInput.self, from: request, context: context)
+        let input = try await request.decode(as: OpenInput.self, context: context)
         let ticket = try await tickets.open(
             by: account, departmentID: input.departmentId, subject: input.subject, message: input.message, priority: try TicketPriority(parsing: input.priority),
             serviceID: input.serviceId, attachmentIDs: input.attachments ?? []
         )
-        return try BillingJSON.response(["id": ticket.id.text, "number": ticket.number.description, "status": ticket.status.rawValue], status: .created)
+        return try context.responseEncoder.encode(["id": ticket.id.text, "number": ticket.number.description, "status": ticket.status.rawValue], status: .created, from: request, context: context)
     }
 
     @Sendable func list(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let account = try context.requireAccount()
         let page = try context.page(request)
         let found = try await tickets.tickets(for: account, limit: page.limit, offset: page.offset)
-        return try BillingJSON.response(BillingViews.Page(items: found.map(SupportViews.TicketView.init), limit: page.limit, offset: page.offset))
+        return try context.responseEncoder.encode(BillingViews.Page(items: found.map(SupportViews.TicketView.init), limit: page.limit, offset: page.offset), from: request, context: context)
     }
 
     @Sendable func show(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let account = try context.requireAccount()
-        return try BillingJSON.response(SupportViews.DetailView(try await tickets.detail(id: try Self.ticketID(context), for: account)))
+        return try context.responseEncoder.encode(SupportViews.DetailView(try await tickets.detail(id: try Self.ticketID(context), for: account)), from: request, context: context)
     }
 
     @Sendable func reply(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let account = try context.requireAccount()
         let id = try Self.ticketID(context)
-        let input = try await BillingJSON.decode(ReplyInput.self, from: request, context: context)
+        let input = try await request.decode(as: ReplyInput.self, context: context)
         let message = try await tickets.reply(by: account, ticketID: id, message: input.message, attachmentIDs: input.attachments ?? [])
-        return try BillingJSON.response(SupportViews.MessageView(message), status: .created)
+        return try context.responseEncoder.encode(SupportViews.MessageView(message), status: .created, from: request, context: context)
     }
 
     @Sendable func close(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let account = try context.requireAccount()
-        return try BillingJSON.response(SupportViews.TicketView(try await tickets.close(by: account, ticketID: try Self.ticketID(context))))
+        return try context.responseEncoder.encode(SupportViews.TicketView(try await tickets.close(by: account, ticketID: try Self.ticketID(context))), from: request, context: context)
     }
 
     /// Streams the file (`Range` supported, `Content-Disposition: attachment`), or with

@@ -51,23 +51,23 @@ struct SupportAdminAPIController: Sendable {
     }
 
     @Sendable func createDepartment(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        let input = try await BillingJSON.decode(DepartmentInput.self, from: request, context: context)
+        let input = try await request.decode(as: DepartmentInput.self, context: context)
         let department = try await tickets.createDepartment(by: try context.requireAccount(), name: input.name, email: input.email, isPublic: input.public ?? true)
-        return try BillingJSON.response(SupportViews.DepartmentView(department), status: .created)
+        return try context.responseEncoder.encode(SupportViews.DepartmentView(department), status: .created, from: request, context: context)
     }
 
     @Sendable func departments(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        try BillingJSON.response(["items": try await tickets.departments(for: try context.requireAccount()).map(SupportViews.DepartmentView.init)])
+        try context.responseEncoder.encode(["items": try await tickets.departments(for: try context.requireAccount()).map(SupportViews.DepartmentView.init)], from: request, context: context)
     }
 
     @Sendable func cannedReplies(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        try BillingJSON.response(["items": try await tickets.cannedReplies(for: try context.requireAccount()).map(SupportViews.CannedReplyView.init)])
+        try context.responseEncoder.encode(["items": try await tickets.cannedReplies(for: try context.requireAccount()).map(SupportViews.CannedReplyView.init)], from: request, context: context)
     }
 
     @Sendable func createCannedReply(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        let input = try await BillingJSON.decode(CannedInput.self, from: request, context: context)
+        let input = try await request.decode(as: CannedInput.self, context: context)
         let reply = try await tickets.createCannedReply(by: try context.requireAccount(), title: input.title, body: input.body)
-        return try BillingJSON.response(SupportViews.CannedReplyView(reply), status: .created)
+        return try context.responseEncoder.encode(SupportViews.CannedReplyView(reply), status: .created, from: request, context: context)
     }
 
     @Sendable func deleteCannedReply(_ request: Request, context: PortalRequestContext) async throws -> Response {
@@ -82,7 +82,7 @@ struct SupportAdminAPIController: Sendable {
         let page = try context.page(request)
         let filter = try Self.filter(request)
         let found = try await tickets.tickets(for: staff, filter: filter, sort: try ListSorting.parse(request, columns: TicketRepository.sortColumns), limit: page.limit, offset: page.offset)
-        return try BillingJSON.response(BillingViews.Page(items: found.map(SupportViews.TicketView.init), limit: page.limit, offset: page.offset))
+        return try context.responseEncoder.encode(BillingViews.Page(items: found.map(SupportViews.TicketView.init), limit: page.limit, offset: page.offset), from: request, context: context)
     }
 
     static func filter(_ request: Request) throws -> TicketRepository.Filter {
@@ -100,28 +100,28 @@ struct SupportAdminAPIController: Sendable {
     }
 
     @Sendable func show(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        try BillingJSON.response(SupportViews.DetailView(try await tickets.detail(id: try SupportAPIController.ticketID(context), for: try context.requireAccount())))
+        try context.responseEncoder.encode(SupportViews.DetailView(try await tickets.detail(id: try SupportAPIController.ticketID(context), for: try context.requireAccount())), from: request, context: context)
     }
 
     @Sendable func reply(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let staff = try context.requireAccount()
-        let input = try await BillingJSON.decode(ReplyInput.self, from: request, context: context)
+        let input = try await request.decode(as: ReplyInput.self, context: context)
         let message = try await tickets.reply(
             by: staff, ticketID: try SupportAPIController.ticketID(context), message: input.message, internalNote: input.internal ?? false,
             attachmentIDs: input.attachments ?? []
         )
-        return try BillingJSON.response(SupportViews.MessageView(message), status: .created)
+        return try context.responseEncoder.encode(SupportViews.MessageView(message), status: .created, from: request, context: context)
     }
 
     @Sendable func update(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let staff = try context.requireAccount()
-        let input = try await BillingJSON.decode(UpdateInput.self, from: request, context: context)
+        let input = try await request.decode(as: UpdateInput.self, context: context)
         let ticket = try await tickets.update(
             by: staff, ticketID: try SupportAPIController.ticketID(context), status: try input.status.map { try TicketStatus(parsing: $0) },
             assigneeID: input.assigneeId, clearAssignee: input.unassign ?? false, departmentID: input.departmentId,
             priority: try input.priority.map { try TicketPriority(parsing: $0) }
         )
-        return try BillingJSON.response(SupportViews.TicketView(ticket))
+        return try context.responseEncoder.encode(SupportViews.TicketView(ticket), from: request, context: context)
     }
 
     @Sendable func content(_ request: Request, context: PortalRequestContext) async throws -> Response {

@@ -114,7 +114,7 @@ struct AuditController: Sendable {
         let page = try context.page(request)
         let query = request.uri.queryParameters
         let events = try await log.events(actor: query.get("actor"), object: query.get("object"), limit: page.limit, offset: page.offset)
-        return try BillingJSON.response(EventList(items: events.map(EventView.init), limit: page.limit, offset: page.offset))
+        return try context.responseEncoder.encode(EventList(items: events.map(EventView.init), limit: page.limit, offset: page.offset), from: request, context: context)
     }
 
     /// `GET /api/v1/me/security-events?limit=&offset=`: the caller's own log-ins and credential changes.
@@ -122,7 +122,7 @@ struct AuditController: Sendable {
         let account = try context.requireAccount()
         let page = try context.page(request)
         let events = try await log.securityEvents(accountID: account.id, limit: page.limit, offset: page.offset)
-        return try BillingJSON.response(EventList(items: events.map(EventView.init), limit: page.limit, offset: page.offset))
+        return try context.responseEncoder.encode(EventList(items: events.map(EventView.init), limit: page.limit, offset: page.offset), from: request, context: context)
     }
 
     /// `/admin/audit?actor=&object=&offset=`: the staff page with the same filters.

@@ -38,7 +38,7 @@ struct AuthAPIController: Sendable {
         let input = try await request.decode(as: LoginRequest.self, context: context)
         let account = try await accounts.authenticate(email: input.email, password: input.password, clientIP: context.clientIP)
         try await sessions.logIn(account, request: request, context: context, secondFactorPending: account.twoFactorEnabled)
-        if account.twoFactorEnabled { return try BillingJSON.response(AccountJSON.SecondFactorRequired()) }
+        if account.twoFactorEnabled { return try context.responseEncoder.encode(AccountJSON.SecondFactorRequired(), from: request, context: context) }
         return try AccountResponse(account).response(from: request, context: context)
     }
 

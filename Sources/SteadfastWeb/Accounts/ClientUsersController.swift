@@ -105,23 +105,23 @@ struct ClientUsersController: Sendable {
     @Sendable func listJSON(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let page = try context.page(request)
         let users = try await accounts.clientUsers(by: try context.requireAccount(), limit: page.limit, offset: page.offset)
-        return try BillingJSON.response(BillingViews.Page(items: users.map(UserView.init), limit: page.limit, offset: page.offset))
+        return try context.responseEncoder.encode(BillingViews.Page(items: users.map(UserView.init), limit: page.limit, offset: page.offset), from: request, context: context)
     }
 
     @Sendable func inviteJSON(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let account = try context.requireAccount()
         try ClientAccessPolicy.requireOwner(account)
-        let input = try await BillingJSON.decode(InviteInput.self, from: request, context: context)
+        let input = try await request.decode(as: InviteInput.self, context: context)
         let user = try await accounts.inviteClientUser(by: account, email: input.email, name: input.name, permissions: input.permissions)
-        return try BillingJSON.response(UserView(user), status: .created)
+        return try context.responseEncoder.encode(UserView(user), status: .created, from: request, context: context)
     }
 
     @Sendable func updateJSON(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let account = try context.requireAccount()
         try ClientAccessPolicy.requireOwner(account)
         let id = try context.id(what: "user")
-        let input = try await BillingJSON.decode(UpdateInput.self, from: request, context: context)
-        return try BillingJSON.response(UserView(try await accounts.updateClientUser(by: account, id: id, permissions: input.permissions, disabled: input.disabled)))
+        let input = try await request.decode(as: UpdateInput.self, context: context)
+        return try context.responseEncoder.encode(UserView(try await accounts.updateClientUser(by: account, id: id, permissions: input.permissions, disabled: input.disabled)), from: request, context: context)
     }
 
     @Sendable func removeJSON(_ request: Request, context: PortalRequestContext) async throws -> Response {
@@ -131,24 +131,24 @@ struct ClientUsersController: Sendable {
 
     /// `{token, password, name?}` → 200 the account (not logged in: log in next).
     @Sendable func acceptJSON(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        let input = try await BillingJSON.decode(AcceptInput.self, from: request, context: context)
+        let input = try await request.decode(as: AcceptInput.self, context: context)
         let account = try await accounts.acceptClientInvitation(token: input.token, password: input.password, name: input.name)
         return try AccountResponse(account).response(from: request, context: context)
     }
 
     @Sendable func companyJSON(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        try BillingJSON.response(CompanyView(try await accounts.clientCompany(for: try context.requireAccount())))
+        try context.responseEncoder.encode(CompanyView(try await accounts.clientCompany(for: try context.requireAccount())), from: request, context: context)
     }
 
     @Sendable func updateCompanyJSON(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let account = try context.requireAccount()
         try ClientAccessPolicy.client(of: account, for: .profile)
-        let input = try await BillingJSON.decode(CompanyInput.self, from: request, context: context)
+        let input = try await request.decode(as: CompanyInput.self, context: context)
         let current = try await accounts.clientCompany(for: account)
         let updated = try await accounts.updateClientCompany(by: account, profile: AccountProfile(
             company: input.company ?? current.profile.company, phone: input.phone ?? current.profile.phone, address: input.address ?? current.profile.address
         ))
-        return try BillingJSON.response(CompanyView(updated))
+        return try context.responseEncoder.encode(CompanyView(updated), from: request, context: context)
     }
 
     // MARK: Pages

@@ -66,17 +66,17 @@ struct MeAPIController: Sendable {
 
     @Sendable func updateProfile(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let account = try sessionAccount(context)
-        let input = try await BillingJSON.decode(ProfileRequest.self, from: request, context: context)
+        let input = try await request.decode(as: ProfileRequest.self, context: context)
         let update = try await accounts.updateProfile(
             accountID: account.id, name: input.name, email: input.email,
             profile: AccountProfile(company: input.company ?? account.profile.company, phone: input.phone ?? account.profile.phone, address: input.address ?? account.profile.address)
         )
-        return try BillingJSON.response(AccountJSON.Profile(update.account, pendingEmail: update.verificationSentTo))
+        return try context.responseEncoder.encode(AccountJSON.Profile(update.account, pendingEmail: update.verificationSentTo), from: request, context: context)
     }
 
     @Sendable func changePassword(_ request: Request, context: PortalRequestContext) async throws -> HTTPResponse.Status {
         let account = try sessionAccount(context)
-        let input = try await BillingJSON.decode(PasswordRequest.self, from: request, context: context)
+        let input = try await request.decode(as: PasswordRequest.self, context: context)
         try await accounts.changePassword(
             accountID: account.id, current: input.currentPassword, new: input.newPassword, keepingSessionHash: sessions.currentSessionHash(request: request)
         )
@@ -86,9 +86,9 @@ struct MeAPIController: Sendable {
     @Sendable func listSessions(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let account = try sessionAccount(context)
         let list = try await accounts.sessions(accountID: account.id, currentSessionHash: sessions.currentSessionHash(request: request))
-        return try BillingJSON.response(AccountJSON.SessionList(sessions: list.map {
+        return try context.responseEncoder.encode(AccountJSON.SessionList(sessions: list.map {
             .init(id: $0.id.uuidString.lowercased(), createdAt: $0.createdAt, lastActiveAt: $0.lastWriteAt, expiresAt: $0.expiresAt, current: $0.isCurrent)
-        }))
+        }), from: request, context: context)
     }
 
     @Sendable func endSession(_ request: Request, context: PortalRequestContext) async throws -> HTTPResponse.Status {
@@ -102,18 +102,18 @@ struct MeAPIController: Sendable {
     @Sendable func startTOTP(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let account = try sessionAccount(context)
         let enrolment = try await accounts.startTOTPEnrolment(accountID: account.id)
-        return try BillingJSON.response(AccountJSON.Enrolment(secret: enrolment.secret, otpauthUri: enrolment.otpauthURI), status: .created)
+        return try context.responseEncoder.encode(AccountJSON.Enrolment(secret: enrolment.secret, otpauthUri: enrolment.otpauthURI), status: .created, from: request, context: context)
     }
 
     @Sendable func confirmTOTP(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let account = try sessionAccount(context)
-        let input = try await BillingJSON.decode(CodeRequest.self, from: request, context: context)
-        return try BillingJSON.response(AccountJSON.RecoveryCodes(recoveryCodes: try await accounts.confirmTOTP(accountID: account.id, code: input.code)))
+        let input = try await request.decode(as: CodeRequest.self, context: context)
+        return try context.responseEncoder.encode(AccountJSON.RecoveryCodes(recoveryCodes: try await accounts.confirmTOTP(accountID: account.id, code: input.code)), from: request, context: context)
     }
 
     @Sendable func disableTOTP(_ request: Request, context: PortalRequestContext) async throws -> HTTPResponse.Status {
         let account = try sessionAccount(context)
-        let input = try await BillingJSON.decode(CodeRequest.self, from: request, context: context)
+        let input = try await request.decode(as: CodeRequest.self, context: context)
         try await accounts.disableTOTP(accountID: account.id, code: input.code)
         return .noContent
     }
@@ -126,7 +126,7 @@ struct MeAPIController: Sendable {
 
     @Sendable func secondFactor(_ request: Request, context: PortalRequestContext) async throws -> AccountResponse {
         let pending = try context.requirePendingSecondFactor(window: settings.secondFactorWindow, now: clock.now())
-        let input = try await BillingJSON.decode(CodeRequest.self, from: request, context: context)
+        let input = try await request.decode(as: CodeRequest.self, context: context)
         try await accounts.completeLogIn(accountID: pending.accountID, code: input.code)
         guard let account = try await accounts.requestAccount(id: pending.accountID) else { throw AccountError.invalidCredentials }
         try await sessions.logIn(account, request: request, context: context)
@@ -135,19 +135,19 @@ struct MeAPIController: Sendable {
 
     /// 202 with an empty object whatever the address: the answer never says whether it has an account.
     @Sendable func requestReset(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        let input = try await BillingJSON.decode(ResetRequest.self, from: request, context: context)
+        let input = try await request.decode(as: ResetRequest.self, context: context)
         try await accounts.requestPasswordReset(email: input.email, clientIP: context.clientIP)
-        return BillingJSON.raw("{}", status: .accepted)
+        return try context.responseEncoder.encode([String: String](), status: .accepted, from: request, context: context)
     }
 
     @Sendable func confirmReset(_ request: Request, context: PortalRequestContext) async throws -> HTTPResponse.Status {
-        let input = try await BillingJSON.decode(ResetConfirmRequest.self, from: request, context: context)
+        let input = try await request.decode(as: ResetConfirmRequest.self, context: context)
         try await accounts.confirmPasswordReset(token: input.token, newPassword: input.password)
         return .noContent
     }
 
     @Sendable func verifyEmail(_ request: Request, context: PortalRequestContext) async throws -> HTTPResponse.Status {
-        let input = try await BillingJSON.decode(TokenRequest.self, from: request, context: context)
+        let input = try await request.decode(as: TokenRequest.self, context: context)
         try await accounts.verifyEmail(token: input.token)
         return .noContent
     }

@@ -76,32 +76,32 @@ struct StaffController: Sendable {
     // MARK: JSON
 
     @Sendable func rolesJSON(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        try BillingJSON.response(["items": try await accounts.staffRoles().map(RoleView.init)])
+        try context.responseEncoder.encode(["items": try await accounts.staffRoles().map(RoleView.init)], from: request, context: context)
     }
 
     @Sendable func createRoleJSON(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        let input = try await BillingJSON.decode(RoleInput.self, from: request, context: context)
+        let input = try await request.decode(as: RoleInput.self, context: context)
         let role = try await accounts.createStaffRole(by: try context.requireAccount(), name: input.name, permissions: input.permissions)
-        return try BillingJSON.response(RoleView(role), status: .created)
+        return try context.responseEncoder.encode(RoleView(role), status: .created, from: request, context: context)
     }
 
     @Sendable func staffJSON(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let page = try context.page(request)
         let members = try await accounts.staffMembers(sort: try ListSorting.parse(request, columns: StaffRepository.sortColumns), limit: page.limit, offset: page.offset)
-        return try BillingJSON.response(BillingViews.Page(items: members.map(MemberView.init), limit: page.limit, offset: page.offset))
+        return try context.responseEncoder.encode(BillingViews.Page(items: members.map(MemberView.init), limit: page.limit, offset: page.offset), from: request, context: context)
     }
 
     @Sendable func inviteJSON(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        let input = try await BillingJSON.decode(InviteInput.self, from: request, context: context)
+        let input = try await request.decode(as: InviteInput.self, context: context)
         let member = try await accounts.inviteStaff(by: try context.requireAccount(), email: input.email, name: input.name, roles: input.roles)
-        return try BillingJSON.response(MemberView(member), status: .created)
+        return try context.responseEncoder.encode(MemberView(member), status: .created, from: request, context: context)
     }
 
     @Sendable func updateJSON(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let id = try context.id(what: "staff member")
-        let input = try await BillingJSON.decode(UpdateInput.self, from: request, context: context)
+        let input = try await request.decode(as: UpdateInput.self, context: context)
         let member = try await accounts.updateStaff(by: try context.requireAccount(), id: id, disabled: input.disabled, roles: input.roles)
-        return try BillingJSON.response(MemberView(member))
+        return try context.responseEncoder.encode(MemberView(member), from: request, context: context)
     }
 
     // MARK: Pages

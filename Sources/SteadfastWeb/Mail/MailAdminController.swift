@@ -91,7 +91,7 @@ struct MailAdminController: Sendable {
         let state = try Self.state(request)
         let items = try await mail.outbox(state: state, sort: try ListSorting.parse(request, columns: MailOutboxRepository.sortColumns), limit: page.limit, offset: page.offset).map(MessageView.init)
         let counts = try await mail.counts()
-        return try BillingJSON.response(OutboxList(items: items, counts: Dictionary(uniqueKeysWithValues: MailOutboxRepository.Mail.State.allCases.map { ($0.rawValue, counts[$0] ?? 0) })))
+        return try context.responseEncoder.encode(OutboxList(items: items, counts: Dictionary(uniqueKeysWithValues: MailOutboxRepository.Mail.State.allCases.map { ($0.rawValue, counts[$0] ?? 0) })), from: request, context: context)
     }
 
     struct OutboxList: Encodable {
@@ -102,15 +102,15 @@ struct MailAdminController: Sendable {
     @Sendable func retryJSON(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let id = try context.id(what: "message")
         guard try await mail.retry(id: id) else { throw HTTPError(.conflict, message: "only a failed message can be retried") }
-        return try BillingJSON.response(["id": id.uuidString.lowercased(), "state": "pending"])
+        return try context.responseEncoder.encode(["id": id.uuidString.lowercased(), "state": "pending"], from: request, context: context)
     }
 
     @Sendable func templatesJSON(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        try BillingJSON.response(["items": try await mail.allTemplates().map(TemplateView.init)])
+        try context.responseEncoder.encode(["items": try await mail.allTemplates().map(TemplateView.init)], from: request, context: context)
     }
 
     @Sendable func templateJSON(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        try BillingJSON.response(TemplateView(try await mail.template(try Self.key(context))))
+        try context.responseEncoder.encode(TemplateView(try await mail.template(try Self.key(context))), from: request, context: context)
     }
 
     /// `PUT /api/v1/admin/mail/templates/{key}` `{subject, text_body, html_body}`: 400 naming the
@@ -118,9 +118,9 @@ struct MailAdminController: Sendable {
     @Sendable func saveJSON(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let staff = try context.requireAccount()
         let key = try Self.key(context)
-        let input = try await BillingJSON.decode(TemplateInput.self, from: request, context: context)
+        let input = try await request.decode(as: TemplateInput.self, context: context)
         let saved = try await Self.checked { try await mail.save(key, .init(subject: input.subject, textBody: input.textBody, htmlBody: input.htmlBody), by: staff.id) }
-        return try BillingJSON.response(TemplateView(saved))
+        return try context.responseEncoder.encode(TemplateView(saved), from: request, context: context)
     }
 
     @Sendable func resetJSON(_ request: Request, context: PortalRequestContext) async throws -> Response {

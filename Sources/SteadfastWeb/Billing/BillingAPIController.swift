@@ -68,21 +68,21 @@ struct BillingAPIController: Sendable {
     /// The catalogue is public, like the store page: no account needed to look.
     @Sendable func catalogue(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let groups = try await billing.catalogue.store()
-        return try BillingJSON.response(["groups": groups.map { BillingViews.GroupView($0.group, products: $0.products) }])
+        return try context.responseEncoder.encode(["groups": groups.map { BillingViews.GroupView($0.group, products: $0.products) }], from: request, context: context)
     }
 
     @Sendable func product(_ request: Request, context: PortalRequestContext) async throws -> Response {
         guard let product = try await billing.catalogue.product(id: try context.id(what: "product")), !product.retired else {
             throw BillingError.notFound("product")
         }
-        return try BillingJSON.response(BillingViews.ProductView(product))
+        return try context.responseEncoder.encode(BillingViews.ProductView(product), from: request, context: context)
     }
 
     @Sendable func cart(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        try await cartResponse(for: try context.requireAccount())
+        try context.responseEncoder.encode(try await cartView(for: try context.requireAccount()), from: request, context: context)
     }
 
-    func cartResponse(for account: Account, status: HTTPResponse.Status = .ok) async throws -> Response {
+    func cartView(for account: Account) async throws -> BillingViews.CartView {
         let quote = try await billing.orders.quoteCart(for: account)
         let items = quote.items.map { item, product, price in
             BillingViews.CartItemView(
@@ -91,15 +91,15 @@ struct BillingAPIController: Sendable {
                 recurring: price.recurring.minorUnits, setupFee: price.setupFee.minorUnits
             )
         }
-        return try BillingJSON.response(BillingViews.CartView(
+        return BillingViews.CartView(
             items: items, currency: quote.totals.total.currency.code, subtotal: quote.totals.subtotal.minorUnits, tax: quote.totals.tax.minorUnits,
             total: quote.totals.total.minorUnits
-        ), status: status)
+        )
     }
 
     @Sendable func addToCart(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let account = try context.requireAccount()
-        let input = try await BillingJSON.decode(AddToCart.self, from: request, context: context)
+        let input = try await request.decode(as: AddToCart.self, context: context)
         var selections: [UUID: UUID] = [:]
         for (option, choice) in input.options ?? [:] {
             guard let optionID = UUID(uuidString: option), let choiceID = UUID(uuidString: choice) else {
@@ -108,13 +108,13 @@ struct BillingAPIController: Sendable {
             selections[optionID] = choiceID
         }
         _ = try await billing.orders.addToCart(for: account, productID: input.productId, cycle: try BillingCycle(parsing: input.cycle), selections: selections)
-        return try await cartResponse(for: account, status: .created)
+        return try context.responseEncoder.encode(try await cartView(for: account), status: .created, from: request, context: context)
     }
 
     @Sendable func removeFromCart(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let account = try context.requireAccount()
         try await billing.orders.removeFromCart(for: account, itemID: try context.id(what: "cart item"))
-        return try await cartResponse(for: account)
+        return try context.responseEncoder.encode(try await cartView(for: account), from: request, context: context)
     }
 
     @Sendable func checkout(_ request: Request, context: PortalRequestContext) async throws -> Response {
@@ -127,37 +127,37 @@ struct BillingAPIController: Sendable {
         let account = try context.requireAccount()
         let page = try context.page(request)
         let orders = try await billing.orders.orders(for: account, limit: page.limit, offset: page.offset)
-        return try BillingJSON.response(BillingViews.Page(items: orders.map { BillingViews.OrderView($0, withItems: false) }, limit: page.limit, offset: page.offset))
+        return try context.responseEncoder.encode(BillingViews.Page(items: orders.map { BillingViews.OrderView($0, withItems: false) }, limit: page.limit, offset: page.offset), from: request, context: context)
     }
 
     @Sendable func order(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let account = try context.requireAccount()
-        return try BillingJSON.response(BillingViews.OrderView(try await billing.orders.order(id: try context.id(what: "order"), for: account)))
+        return try context.responseEncoder.encode(BillingViews.OrderView(try await billing.orders.order(id: try context.id(what: "order"), for: account)), from: request, context: context)
     }
 
     @Sendable func services(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let account = try context.requireAccount()
         let page = try context.page(request)
         let services = try await billing.clients.services(for: account, limit: page.limit, offset: page.offset)
-        return try BillingJSON.response(BillingViews.Page(items: services.map(BillingViews.ServiceView.init), limit: page.limit, offset: page.offset))
+        return try context.responseEncoder.encode(BillingViews.Page(items: services.map(BillingViews.ServiceView.init), limit: page.limit, offset: page.offset), from: request, context: context)
     }
 
     @Sendable func service(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let account = try context.requireAccount()
-        return try BillingJSON.response(BillingViews.ServiceView(try await billing.clients.service(id: try context.id(what: "service"), for: account)))
+        return try context.responseEncoder.encode(BillingViews.ServiceView(try await billing.clients.service(id: try context.id(what: "service"), for: account)), from: request, context: context)
     }
 
     @Sendable func invoices(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let account = try context.requireAccount()
         let page = try context.page(request)
         let invoices = try await billing.invoices.invoices(for: account, limit: page.limit, offset: page.offset)
-        return try BillingJSON.response(BillingViews.Page(items: invoices.map { BillingViews.InvoiceView($0, withLines: false) }, limit: page.limit, offset: page.offset))
+        return try context.responseEncoder.encode(BillingViews.Page(items: invoices.map { BillingViews.InvoiceView($0, withLines: false) }, limit: page.limit, offset: page.offset), from: request, context: context)
     }
 
     @Sendable func invoice(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let account = try context.requireAccount()
         let invoice = try await clientInvoice(account: account, context: context)
-        return try BillingJSON.response(try await InvoiceWithCardPayments.load(invoice, stripe: billing.stripe, staff: false))
+        return try context.responseEncoder.encode(try await InvoiceWithCardPayments.load(invoice, stripe: billing.stripe, staff: false), from: request, context: context)
     }
 
     /// The caller's own invoice (drafts are staff-only: 404 for clients).
@@ -170,7 +170,7 @@ struct BillingAPIController: Sendable {
     @Sendable func pay(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let account = try context.requireAccount()
         let invoiceID = try context.id(what: "invoice")
-        let input = try await BillingJSON.decode(Pay.self, from: request, context: context)
+        let input = try await request.decode(as: Pay.self, context: context)
         // Every gateway through one call: the service asks the gateway by the contract.
         let result = try await billing.payments.pay(
             for: account, invoiceID: invoiceID, gateway: input.gateway, amount: input.amount, cardToken: input.cardToken,
@@ -182,7 +182,7 @@ struct BillingAPIController: Sendable {
     @Sendable func applyCredit(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let account = try context.requireAccount()
         let invoiceID = try context.id(what: "invoice")
-        let input = try await BillingJSON.decode(ApplyCredit.self, from: request, context: context)
+        let input = try await request.decode(as: ApplyCredit.self, context: context)
         let result = try await billing.payments.applyCredit(
             for: account, invoiceID: invoiceID, amount: input.amount, idempotencyKey: request.headers[BillingJSON.idempotencyKey]
         )
@@ -191,40 +191,40 @@ struct BillingAPIController: Sendable {
 
     @Sendable func checkoutStatus(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let account = try context.requireAccount()
-        return try BillingJSON.response(BillingViews.CheckoutView(try await billing.payments.checkout(id: try context.id(what: "checkout"), for: account)))
+        return try context.responseEncoder.encode(BillingViews.CheckoutView(try await billing.payments.checkout(id: try context.id(what: "checkout"), for: account)), from: request, context: context)
     }
 
     @Sendable func payments(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let account = try context.requireAccount()
         let page = try context.page(request)
         let payments = try await billing.payments.payments(for: account, limit: page.limit, offset: page.offset)
-        return try BillingJSON.response(BillingViews.Page(items: payments.map(PaymentRecord.init), limit: page.limit, offset: page.offset))
+        return try context.responseEncoder.encode(BillingViews.Page(items: payments.map(PaymentRecord.init), limit: page.limit, offset: page.offset), from: request, context: context)
     }
 
     @Sendable func payment(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let account = try context.requireAccount()
-        return try BillingJSON.response(PaymentRecord(try await billing.payments.payment(id: try context.id(what: "payment"), for: account)))
+        return try context.responseEncoder.encode(PaymentRecord(try await billing.payments.payment(id: try context.id(what: "payment"), for: account)), from: request, context: context)
     }
 
     @Sendable func credit(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let account = try context.requireAccount()
         let balance = try await billing.payments.creditBalance(for: account)
         let entries = try await billing.payments.creditEntries(for: account)
-        return try BillingJSON.response(BillingViews.CreditView(balance: balance.minorUnits, currency: balance.currency.code, entries: entries.map(BillingViews.CreditEntryView.init)))
+        return try context.responseEncoder.encode(BillingViews.CreditView(balance: balance.minorUnits, currency: balance.currency.code, entries: entries.map(BillingViews.CreditEntryView.init)), from: request, context: context)
     }
 
     @Sendable func profile(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let account = try context.requireAccount()
-        return try BillingJSON.response(BillingViews.ProfileView(try await billing.clients.profile(for: account)))
+        return try context.responseEncoder.encode(BillingViews.ProfileView(try await billing.clients.profile(for: account)), from: request, context: context)
     }
 
     @Sendable func updateProfile(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let account = try context.requireAccount()
         guard account.role == .client else { throw HTTPError(.forbidden, message: "billing details are for clients") }
-        let input = try await BillingJSON.decode(Profile.self, from: request, context: context)
+        let input = try await request.decode(as: Profile.self, context: context)
         let profile = try await billing.clients.updateProfile(
             for: account, country: input.country, region: input.region, identity: input.identity
         )
-        return try BillingJSON.response(BillingViews.ProfileView(profile))
+        return try context.responseEncoder.encode(BillingViews.ProfileView(profile), from: request, context: context)
     }
 }

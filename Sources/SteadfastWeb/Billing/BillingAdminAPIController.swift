@@ -149,7 +149,7 @@ struct BillingAdminAPIController: Sendable {
     @Sendable func clients(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let page = try context.page(request)
         let clients = try await billing.clients.clients(search: request.uri.queryParameters.get("search"), sort: try ListSorting.parse(request, columns: ClientRepository.sortColumns), limit: page.limit, offset: page.offset)
-        return try BillingJSON.response(BillingViews.Page(items: clients.map(BillingViews.ClientView.init), limit: page.limit, offset: page.offset))
+        return try context.responseEncoder.encode(BillingViews.Page(items: clients.map(BillingViews.ClientView.init), limit: page.limit, offset: page.offset), from: request, context: context)
     }
 
     @Sendable func client(_ request: Request, context: PortalRequestContext) async throws -> Response {
@@ -159,23 +159,23 @@ struct BillingAdminAPIController: Sendable {
             let client: BillingViews.ClientView
             let profile: BillingViews.ProfileView
         }
-        return try BillingJSON.response(Detail(client: .init(summary), profile: .init(try await billing.clients.profile(clientID: id))))
+        return try context.responseEncoder.encode(Detail(client: .init(summary), profile: .init(try await billing.clients.profile(clientID: id))), from: request, context: context)
     }
 
     @Sendable func updateProfile(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let id = try context.id(what: "client")
         _ = try await billing.clients.client(id: id)
-        let input = try await BillingJSON.decode(ProfileInput.self, from: request, context: context)
+        let input = try await request.decode(as: ProfileInput.self, context: context)
         let profile = try await billing.clients.updateProfile(
             clientID: id, country: input.country, region: input.region, taxExempt: input.taxExempt, identity: input.identity
         )
-        return try BillingJSON.response(BillingViews.ProfileView(profile))
+        return try context.responseEncoder.encode(BillingViews.ProfileView(profile), from: request, context: context)
     }
 
     @Sendable func adjustCredit(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let staff = try context.requireAccount()
         let id = try context.id(what: "client")
-        let input = try await BillingJSON.decode(CreditInput.self, from: request, context: context)
+        let input = try await request.decode(as: CreditInput.self, context: context)
         let result = try await billing.payments.adjustCredit(
             staffID: staff.id, clientID: id, amount: Money(minorUnits: input.amount, currency: billing.settings.currency), description: input.description,
             idempotencyKey: request.headers[BillingJSON.idempotencyKey]
@@ -186,21 +186,21 @@ struct BillingAdminAPIController: Sendable {
     // MARK: Catalogue
 
     @Sendable func groups(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        return try BillingJSON.response(["items": try await billing.catalogue.groups().map { BillingViews.GroupView($0) }])
+        return try context.responseEncoder.encode(["items": try await billing.catalogue.groups().map { BillingViews.GroupView($0) }], from: request, context: context)
     }
 
     @Sendable func createGroup(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        let input = try await BillingJSON.decode(GroupInput.self, from: request, context: context)
+        let input = try await request.decode(as: GroupInput.self, context: context)
         guard let name = input.name else { throw BillingError.invalid("name is required", field: "name") }
         let group = try await billing.catalogue.createGroup(name: name, description: input.description ?? "", hidden: input.hidden ?? false, sortOrder: input.sortOrder ?? 0)
-        return try BillingJSON.response(BillingViews.GroupView(group), status: .created)
+        return try context.responseEncoder.encode(BillingViews.GroupView(group), status: .created, from: request, context: context)
     }
 
     @Sendable func updateGroup(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let id = try context.id(what: "product group")
-        let input = try await BillingJSON.decode(GroupInput.self, from: request, context: context)
+        let input = try await request.decode(as: GroupInput.self, context: context)
         let group = try await billing.catalogue.updateGroup(id: id, name: input.name, description: input.description, hidden: input.hidden, sortOrder: input.sortOrder)
-        return try BillingJSON.response(BillingViews.GroupView(group))
+        return try context.responseEncoder.encode(BillingViews.GroupView(group), from: request, context: context)
     }
 
     @Sendable func products(_ request: Request, context: PortalRequestContext) async throws -> Response {
@@ -213,25 +213,25 @@ struct BillingAdminAPIController: Sendable {
         let products = try await billing.catalogue.products(
             state: saleState, sort: try ListSorting.parse(request, columns: CatalogueRepository.sortColumns), limit: page.limit, offset: page.offset
         )
-        return try BillingJSON.response(BillingViews.Page(items: products.map(BillingViews.ProductView.init), limit: page.limit, offset: page.offset))
+        return try context.responseEncoder.encode(BillingViews.Page(items: products.map(BillingViews.ProductView.init), limit: page.limit, offset: page.offset), from: request, context: context)
     }
 
     @Sendable func product(_ request: Request, context: PortalRequestContext) async throws -> Response {
         guard let product = try await billing.catalogue.product(id: try context.id(what: "product")) else { throw BillingError.notFound("product") }
-        return try BillingJSON.response(BillingViews.ProductView(product))
+        return try context.responseEncoder.encode(BillingViews.ProductView(product), from: request, context: context)
     }
 
     @Sendable func createProduct(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        let input = try await BillingJSON.decode(ProductInput.self, from: request, context: context)
+        let input = try await request.decode(as: ProductInput.self, context: context)
         let product = try await billing.catalogue.createProduct(try Self.productInput(input))
-        return try BillingJSON.response(BillingViews.ProductView(product), status: .created)
+        return try context.responseEncoder.encode(BillingViews.ProductView(product), status: .created, from: request, context: context)
     }
 
     @Sendable func updateProduct(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let id = try context.id(what: "product")
-        let input = try await BillingJSON.decode(ProductInput.self, from: request, context: context)
+        let input = try await request.decode(as: ProductInput.self, context: context)
         let product = try await billing.catalogue.updateProduct(id: id, try Self.productInput(input))
-        return try BillingJSON.response(BillingViews.ProductView(product))
+        return try context.responseEncoder.encode(BillingViews.ProductView(product), from: request, context: context)
     }
 
     static func pricing(_ prices: [PriceInput]?, field: String) throws -> [BillingCycle: PricePoint] {
@@ -263,34 +263,34 @@ struct BillingAdminAPIController: Sendable {
             return status
         }
         let orders = try await billing.orders.orders(clientID: nil, status: status, sort: try ListSorting.parse(request, columns: OrderRepository.sortColumns), limit: page.limit, offset: page.offset)
-        return try BillingJSON.response(BillingViews.Page(items: orders.map { BillingViews.OrderView($0, withItems: false) }, limit: page.limit, offset: page.offset))
+        return try context.responseEncoder.encode(BillingViews.Page(items: orders.map { BillingViews.OrderView($0, withItems: false) }, limit: page.limit, offset: page.offset), from: request, context: context)
     }
 
     @Sendable func order(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        return try BillingJSON.response(BillingViews.OrderView(try await billing.orders.order(id: try context.id(what: "order"), clientID: nil)))
+        return try context.responseEncoder.encode(BillingViews.OrderView(try await billing.orders.order(id: try context.id(what: "order"), clientID: nil)), from: request, context: context)
     }
 
     @Sendable func acceptOrder(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        return try BillingJSON.response(BillingViews.OrderView(try await billing.orders.accept(orderID: try context.id(what: "order"))))
+        return try context.responseEncoder.encode(BillingViews.OrderView(try await billing.orders.accept(orderID: try context.id(what: "order"))), from: request, context: context)
     }
 
     @Sendable func cancelOrder(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        return try BillingJSON.response(BillingViews.OrderView(try await billing.orders.cancel(orderID: try context.id(what: "order"))))
+        return try context.responseEncoder.encode(BillingViews.OrderView(try await billing.orders.cancel(orderID: try context.id(what: "order"))), from: request, context: context)
     }
 
     @Sendable func fraudOrder(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        return try BillingJSON.response(BillingViews.OrderView(try await billing.orders.cancel(orderID: try context.id(what: "order"), fraud: true)))
+        return try context.responseEncoder.encode(BillingViews.OrderView(try await billing.orders.cancel(orderID: try context.id(what: "order"), fraud: true)), from: request, context: context)
     }
 
     @Sendable func services(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let page = try context.page(request)
         let client = request.uri.queryParameters.get("client_id").flatMap(UUID.init(uuidString:))
         let services = try await billing.clients.services(clientID: client, sort: try ListSorting.parse(request, columns: ServiceRepository.sortColumns), limit: page.limit, offset: page.offset)
-        return try BillingJSON.response(BillingViews.Page(items: services.map(BillingViews.ServiceView.init), limit: page.limit, offset: page.offset))
+        return try context.responseEncoder.encode(BillingViews.Page(items: services.map(BillingViews.ServiceView.init), limit: page.limit, offset: page.offset), from: request, context: context)
     }
 
     @Sendable func service(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        return try BillingJSON.response(BillingViews.ServiceView(try await billing.clients.service(id: try context.id(what: "service"), clientID: nil)))
+        return try context.responseEncoder.encode(BillingViews.ServiceView(try await billing.clients.service(id: try context.id(what: "service"), clientID: nil)), from: request, context: context)
     }
 
     @Sendable func changeService(_ request: Request, context: PortalRequestContext) async throws -> Response {
@@ -298,7 +298,7 @@ struct BillingAdminAPIController: Sendable {
         guard let event = context.parameters.get("action").flatMap(ServiceStatus.Event.init(rawValue:)) else {
             throw BillingError.notFound("service action")
         }
-        return try BillingJSON.response(BillingViews.ServiceView(try await billing.clients.changeService(id: id, event: event)))
+        return try context.responseEncoder.encode(BillingViews.ServiceView(try await billing.clients.changeService(id: id, event: event)), from: request, context: context)
     }
 
     // MARK: Invoices and payments
@@ -311,12 +311,12 @@ struct BillingAdminAPIController: Sendable {
             return status
         }
         let invoices = try await billing.invoices.invoices(clientID: client, status: status, sort: try ListSorting.parse(request, columns: InvoiceRepository.sortColumns), limit: page.limit, offset: page.offset)
-        return try BillingJSON.response(BillingViews.Page(items: invoices.map { BillingViews.InvoiceView($0, withLines: false) }, limit: page.limit, offset: page.offset))
+        return try context.responseEncoder.encode(BillingViews.Page(items: invoices.map { BillingViews.InvoiceView($0, withLines: false) }, limit: page.limit, offset: page.offset), from: request, context: context)
     }
 
     @Sendable func invoice(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let invoice = try await billing.invoices.invoice(id: try context.id(what: "invoice"), clientID: nil)
-        return try BillingJSON.response(try await InvoiceWithCardPayments.load(invoice, stripe: billing.stripe, staff: true))
+        return try context.responseEncoder.encode(try await InvoiceWithCardPayments.load(invoice, stripe: billing.stripe, staff: true), from: request, context: context)
     }
 
     func lines(_ inputs: [LineInput]) -> [InvoiceService.LineInput] {
@@ -324,34 +324,34 @@ struct BillingAdminAPIController: Sendable {
     }
 
     @Sendable func createDraft(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        let input = try await BillingJSON.decode(DraftInput.self, from: request, context: context)
+        let input = try await request.decode(as: DraftInput.self, context: context)
         let due = try input.dueDate.map { try BillingDate(iso: $0, field: "due_date") }
         let invoice = try await billing.invoices.createDraft(clientID: input.clientId, dueDate: due, lines: lines(input.lines))
-        return try BillingJSON.response(BillingViews.InvoiceView(invoice), status: .created)
+        return try context.responseEncoder.encode(BillingViews.InvoiceView(invoice), status: .created, from: request, context: context)
     }
 
     @Sendable func addLines(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let id = try context.id(what: "invoice")
-        let input = try await BillingJSON.decode(LinesInput.self, from: request, context: context)
-        return try BillingJSON.response(BillingViews.InvoiceView(try await billing.invoices.addLines(invoiceID: id, lines(input.lines))))
+        let input = try await request.decode(as: LinesInput.self, context: context)
+        return try context.responseEncoder.encode(BillingViews.InvoiceView(try await billing.invoices.addLines(invoiceID: id, lines(input.lines))), from: request, context: context)
     }
 
     @Sendable func issue(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        return try BillingJSON.response(BillingViews.InvoiceView(try await billing.invoices.issue(invoiceID: try context.id(what: "invoice"))))
+        return try context.responseEncoder.encode(BillingViews.InvoiceView(try await billing.invoices.issue(invoiceID: try context.id(what: "invoice"))), from: request, context: context)
     }
 
     @Sendable func cancelInvoice(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        return try BillingJSON.response(BillingViews.InvoiceView(try await billing.invoices.cancel(invoiceID: try context.id(what: "invoice"))))
+        return try context.responseEncoder.encode(BillingViews.InvoiceView(try await billing.invoices.cancel(invoiceID: try context.id(what: "invoice"))), from: request, context: context)
     }
 
     @Sendable func collections(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        return try BillingJSON.response(BillingViews.InvoiceView(try await billing.invoices.sendToCollections(invoiceID: try context.id(what: "invoice"))))
+        return try context.responseEncoder.encode(BillingViews.InvoiceView(try await billing.invoices.sendToCollections(invoiceID: try context.id(what: "invoice"))), from: request, context: context)
     }
 
     @Sendable func recordPayment(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let staff = try context.requireAccount()
         let id = try context.id(what: "invoice")
-        let input = try await BillingJSON.decode(PaymentInput.self, from: request, context: context)
+        let input = try await request.decode(as: PaymentInput.self, context: context)
         let result = try await billing.payments.recordPayment(
             staffID: staff.id, invoiceID: id, amount: Money(minorUnits: input.amount, currency: billing.settings.currency),
             gateway: input.gateway ?? "banktransfer", transactionID: input.transactionId, note: input.note ?? "",
@@ -364,13 +364,13 @@ struct BillingAdminAPIController: Sendable {
         let page = try context.page(request)
         let client = request.uri.queryParameters.get("client_id").flatMap(UUID.init(uuidString:))
         let payments = try await billing.payments.payments(clientID: client, sort: try ListSorting.parse(request, columns: PaymentRepository.sortColumns), limit: page.limit, offset: page.offset)
-        return try BillingJSON.response(BillingViews.Page(items: payments.map(PaymentRecord.init), limit: page.limit, offset: page.offset))
+        return try context.responseEncoder.encode(BillingViews.Page(items: payments.map(PaymentRecord.init), limit: page.limit, offset: page.offset), from: request, context: context)
     }
 
     @Sendable func refund(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let staff = try context.requireAccount()
         let id = try context.id(what: "payment")
-        let input = try await BillingJSON.decode(RefundInput.self, from: request, context: context)
+        let input = try await request.decode(as: RefundInput.self, context: context)
         let result = try await billing.payments.refund(
             staffID: staff.id, paymentID: id, amount: input.amount, toCredit: input.toCredit ?? false, idempotencyKey: request.headers[BillingJSON.idempotencyKey]
         )
@@ -380,17 +380,17 @@ struct BillingAdminAPIController: Sendable {
     // MARK: API tokens and runs
 
     @Sendable func tokens(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        return try BillingJSON.response(["items": try await billing.tokens.list(for: try context.requireAccount()).map { BillingViews.TokenView($0) }])
+        return try context.responseEncoder.encode(["items": try await billing.tokens.list(for: try context.requireAccount()).map { BillingViews.TokenView($0) }], from: request, context: context)
     }
 
     @Sendable func createToken(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let staff = try context.requireAccount()
-        let input = try await BillingJSON.decode(TokenInput.self, from: request, context: context)
+        let input = try await request.decode(as: TokenInput.self, context: context)
         // A token minting a token: the new one may not outlive it (nor hold more: `staff` carries its scopes).
         let created = try await billing.tokens.create(
             name: input.name, staff: staff, scopes: input.scopes, expiresIn: input.expiresIn, callerExpiresAt: context.apiToken?.expiresAt
         )
-        return try BillingJSON.response(BillingViews.TokenView(created.record, token: created.token), status: .created)
+        return try context.responseEncoder.encode(BillingViews.TokenView(created.record, token: created.token), status: .created, from: request, context: context)
     }
 
     @Sendable func revokeToken(_ request: Request, context: PortalRequestContext) async throws -> Response {
@@ -400,8 +400,8 @@ struct BillingAdminAPIController: Sendable {
 
     /// Runs recurring billing now (all steps, or one `task`): what the scheduler does, on demand.
     @Sendable func run(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        let input = try await BillingJSON.decode(RunInput.self, from: request, context: context)
+        let input = try await request.decode(as: RunInput.self, context: context)
         let report = try await billing.recurring.runByHand(task: input.task ?? "all", now: billing.clock.now())
-        return try BillingJSON.response(report)
+        return try context.responseEncoder.encode(report, from: request, context: context)
     }
 }

@@ -41,14 +41,14 @@ struct InvoiceDocumentController: Sendable {
     }
 
     @Sendable func company(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        try BillingJSON.response(CompanyView(try await billing.invoices.company()))
+        try context.responseEncoder.encode(CompanyView(try await billing.invoices.company()), from: request, context: context)
     }
 
     @Sendable func updateCompany(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        let input = try await BillingJSON.decode(CompanyInput.self, from: request, context: context)
-        return try BillingJSON.response(CompanyView(try await billing.invoices.updateCompany(
+        let input = try await request.decode(as: CompanyInput.self, context: context)
+        return try context.responseEncoder.encode(CompanyView(try await billing.invoices.updateCompany(
             legalName: input.legalName, address: input.address, taxID: input.taxId, bankDetails: input.bankDetails
-        )))
+        )), from: request, context: context)
     }
 
     @Sendable func companyPage(_ request: Request, context: PortalRequestContext) async throws -> Response {

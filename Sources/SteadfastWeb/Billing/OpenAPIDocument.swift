@@ -222,6 +222,6 @@ enum OpenAPIDocument {
     }()
 
     static func addRoutes(to api: RouterGroup<PortalRequestContext>) {
-        api.get("openapi.json") { _, _ in BillingJSON.raw(json) }
+        api.get("openapi.json") { _, _ in PortalJSONEncoder.response(ByteBuffer(string: json), status: .ok) }
     }
 }

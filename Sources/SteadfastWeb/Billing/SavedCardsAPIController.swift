@@ -62,21 +62,21 @@ struct SavedCardsAPIController: Sendable {
         let (account, stripe) = try client(context)
         let page = try context.page(request)
         let cards = try await stripe.cards(for: account, limit: page.limit, offset: page.offset)
-        return try BillingJSON.response(BillingViews.Page(items: cards.map(CardView.init), limit: page.limit, offset: page.offset))
+        return try context.responseEncoder.encode(BillingViews.Page(items: cards.map(CardView.init), limit: page.limit, offset: page.offset), from: request, context: context)
     }
 
     @Sendable func setup(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let (account, stripe) = try client(context)
         let setup = try await stripe.startCardSetup(for: account, idempotencyKey: request.headers[BillingJSON.idempotencyKey])
-        return try BillingJSON.response(
-            SetupView(setupIntent: setup.id, clientSecret: setup.clientSecret, publishableKey: stripe.gateway.publishableKey), status: .created
+        return try context.responseEncoder.encode(
+            SetupView(setupIntent: setup.id, clientSecret: setup.clientSecret, publishableKey: stripe.gateway.publishableKey), status: .created, from: request, context: context
         )
     }
 
     @Sendable func save(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let (account, stripe) = try client(context)
-        let input = try await BillingJSON.decode(Save.self, from: request, context: context)
-        return try BillingJSON.response(CardView(try await stripe.saveCard(for: account, setupIntentID: input.setupIntent)), status: .created)
+        let input = try await request.decode(as: Save.self, context: context)
+        return try context.responseEncoder.encode(CardView(try await stripe.saveCard(for: account, setupIntentID: input.setupIntent)), status: .created, from: request, context: context)
     }
 
     @Sendable func remove(_ request: Request, context: PortalRequestContext) async throws -> Response {

@@ -42,8 +42,14 @@ public struct PortalRouter: Sendable {
         self.metrics = metrics
     }
 
+    /// The router with its own page templates (tests, the route table).
     public func build() async throws -> Router<PortalRequestContext> {
-        let pages = try await PageRenderer.load(staffNotices: Self.staffNotices(configuration))
+        try await build(pages: PageRenderer.load(staffNotices: Self.staffNotices(configuration)))
+    }
+
+    /// The router rendering with `pages`: a node loads its templates once and shares them with
+    /// the mail it renders.
+    public func build(pages: PageRenderer) async throws -> Router<PortalRequestContext> {
         let tickets = SupportWeb.tickets(configuration: configuration, database: database, files: files, clock: clock, logger: Logger(label: "steadfast.support"))
         let content = ContentWeb.service(configuration: configuration, database: database, files: files, clock: clock)
         let driver = DatabasePersistDriver(database: database, clock: clock, defaultLifetime: configuration.sessionIdleTimeout)

@@ -18,9 +18,10 @@ public struct PageRenderer: Sendable {
         self.library = library
     }
 
-    /// The renderer with every template of the target's `Templates` resource directory.
+    /// The renderer with every template of the target's `Templates` resource directory. A node
+    /// loads it once and hands it to whatever renders (routes, mail attachments).
     public static func load(staffNotices: [String] = []) async throws -> PageRenderer {
-        MustacheContentTypes.register(PortalHTMLEscaping(), named: PortalHTMLEscaping.name)
+        _ = escapingRegistered
         guard let directory = Bundle.module.resourceURL?.appendingPathComponent("Templates").path else {
             throw PageTemplatesMissing()
         }
@@ -28,6 +29,11 @@ public struct PageRenderer: Sendable {
     }
 
     struct PageTemplatesMissing: Error {}
+
+    /// swift-mustache resolves a template's `CONTENT_TYPE` pragma in its one process-wide table
+    /// (the library offers no other way in); the portal's escaping is added to it once, before
+    /// the first template is parsed. Nothing else about the templates is global.
+    private static let escapingRegistered: Void = MustacheContentTypes.register(PortalHTMLEscaping(), named: PortalHTMLEscaping.name)
 
     /// A full HTML response for `template` with `values`, for the request in `context`.
     public func page(_ template: String, title: String, values: [String: Any] = [:], status: HTTPResponse.Status = .ok, context: PortalRequestContext) -> Response {

@@ -101,6 +101,8 @@ public final class AccountLoad: Sendable {
                     state.with { $0.abandoned.append(email) }
                     break
                 }
+                // Pacing, not waiting: a client's pause before retrying, in real time because
+                // the nodes and their database are real processes.
                 try? await Task.sleep(for: .milliseconds(50))
             }
         }
@@ -120,6 +122,7 @@ public final class AccountLoad: Sendable {
                     $0.failedReads.append("\(error)")
                 }
             }
+            // Pacing, not waiting: keeps the read rate moderate on a small machine.
             try? await Task.sleep(for: .milliseconds(20))
         }
     }

@@ -44,17 +44,15 @@ public final class ChildProcess: Sendable {
 
     /// Waits until the process printed a line starting with `prefix`, and returns that line.
     public func waitForLine(startingWith prefix: String, timeout: Duration = .seconds(30)) async throws -> String {
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
+        try await waitFor("\(name) to print '\(prefix)'", timeout: timeout, interval: .milliseconds(20)) {
             if let line = standardOutput.split(separator: "\n").first(where: { $0.hasPrefix(prefix) }) {
                 return String(line)
             }
             guard process.isRunning else {
                 throw ChildProcessError(message: "\(name) exited (\(process.terminationStatus)) before printing '\(prefix)': \(standardError.suffix(2000))")
             }
-            try await Task.sleep(for: .milliseconds(20))
+            return nil
         }
-        throw ChildProcessError(message: "\(name) did not print '\(prefix)' within \(timeout)")
     }
 
     /// Sends `signal` to this process (and only this one).
@@ -64,12 +62,7 @@ public final class ChildProcess: Sendable {
 
     /// Waits for the process to exit; returns its status, or nil on timeout.
     public func waitForExit(timeout: Duration = .seconds(30)) async -> Int32? {
-        let deadline = ContinuousClock.now + timeout
-        while process.isRunning {
-            if ContinuousClock.now > deadline { return nil }
-            try? await Task.sleep(for: .milliseconds(20))
-        }
-        return process.terminationStatus
+        await poll(timeout: timeout, interval: .milliseconds(20)) { process.isRunning ? nil : process.terminationStatus }
     }
 
     /// Kills the process (SIGKILL) and reaps it. Safe to call more than once.

@@ -37,7 +37,7 @@ public final class ManagedProcess: Sendable {
     deinit {
         if refreshedStatus() == nil {
             kill(pid, SIGKILL)
-            for _ in 0..<100 where refreshedStatus() == nil { usleep(1000) }
+            _ = eventuallyBlocking(timeout: .milliseconds(100), interval: .milliseconds(1)) { refreshedStatus() != nil }
         }
     }
 
@@ -63,8 +63,7 @@ public final class ManagedProcess: Sendable {
     /// Like ``waitForOutput(matching:timeout:)`` but returns the whole match and every group.
     public func waitForMatch(_ pattern: String, timeout: Duration = .seconds(60)) async throws -> [String] {
         let regex = try NSRegularExpression(pattern: pattern)
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
+        return try await waitFor("\(name) to print /\(pattern)/; stderr:\n\(stderr.suffix(4000))", timeout: timeout, interval: .milliseconds(50)) {
             let text = stdout
             if let match = regex.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)) {
                 return (0..<match.numberOfRanges).map { index in
@@ -74,9 +73,8 @@ public final class ManagedProcess: Sendable {
             if !isRunning {
                 throw HarnessError("\(name) exited (\(refreshedStatus() ?? 0)) before printing /\(pattern)/; stderr:\n\(stderr.suffix(4000))")
             }
-            try await Task.sleep(for: .milliseconds(50))
+            return nil
         }
-        throw HarnessError("\(name) did not print /\(pattern)/ within \(timeout); stderr:\n\(stderr.suffix(4000))")
     }
 
     /// Sends `signal` (SIGTERM, SIGKILL, SIGHUP...) to this process.
@@ -86,12 +84,7 @@ public final class ManagedProcess: Sendable {
 
     /// Waits for the process to exit; returns its status (negative: killed by that signal).
     public func waitForExit(timeout: Duration = .seconds(60)) async throws -> Int32 {
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            if let code = refreshedStatus() { return code }
-            try await Task.sleep(for: .milliseconds(20))
-        }
-        throw HarnessError("\(name) (pid \(pid)) did not exit within \(timeout)")
+        try await waitFor("\(name) (pid \(pid)) to exit", timeout: timeout, interval: .milliseconds(20)) { refreshedStatus() }
     }
 
     /// SIGKILL and wait: for clean-up and crash tests.

@@ -64,20 +64,17 @@ public final class MotoServer: Sendable {
     }
 
     private func waitUntilReady(timeout: Duration) async throws {
-        let clock = ContinuousClock()
-        let deadline = clock.now + timeout
-        while clock.now < deadline {
+        try await waitUntil("moto_server answers: \(tailOfLog())", timeout: timeout) {
             guard process.isRunning else {
                 throw MotoServerError(message: "moto_server exited early: \(tailOfLog())")
             }
-            if let (status, _) = try? await Self.request(method: .GET, url: "\(endpoint.absoluteString)/moto-api/", body: nil), status < 500 {
-                // Answered — by this moto, not by some other server on the port, if ours still runs.
-                guard process.isRunning else { throw MotoServerError(message: "moto_server exited after start: \(tailOfLog())") }
-                return
+            guard let (status, _) = try? await Self.request(method: .GET, url: "\(endpoint.absoluteString)/moto-api/", body: nil), status < 500 else {
+                return false
             }
-            try await Task.sleep(for: .milliseconds(100))
+            // Answered — by this moto, not by some other server on the port, if ours still runs.
+            guard process.isRunning else { throw MotoServerError(message: "moto_server exited after start: \(tailOfLog())") }
+            return true
         }
-        throw MotoServerError(message: "moto_server did not answer within \(timeout): \(tailOfLog())")
     }
 
     /// Lets the next `count` requests through without authentication (signature mode only),

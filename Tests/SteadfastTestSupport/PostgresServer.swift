@@ -222,13 +222,11 @@ public final class PostgresServer: Sendable {
                 case '\(root.path)' in */steadfast-pg*) rm -rf '\(root.path)' ;; esac
                 """,
         ], stdoutPath: "/dev/null")
-        let deadline = ContinuousClock.now + .seconds(60)
-        while ContinuousClock.now < deadline {
-            if (try? await Self.run(binary("pg_isready"), ["-q", "-h", "127.0.0.1", "-p", "\(port)"])) != nil { return }
+        try await waitUntil("postgres accepts connections:\n\(process.stderr.suffix(3000))", timeout: .seconds(60)) {
+            if (try? await Self.run(binary("pg_isready"), ["-q", "-h", "127.0.0.1", "-p", "\(port)"])) != nil { return true }
             guard process.isRunning else { throw HarnessError("postgres exited at start:\n\(process.stderr.suffix(3000))") }
-            try await Task.sleep(for: .milliseconds(100))
+            return false
         }
-        throw HarnessError("postgres did not accept connections within 60 s:\n\(process.stderr.suffix(3000))")
     }
 
     static func findBinaries() throws -> String {
@@ -253,14 +251,15 @@ public final class PostgresServer: Sendable {
         let outputURL = FileManager.default.temporaryDirectory.appendingPathComponent("steadfast-cmd-\(UUID().uuidString).log")
         defer { try? FileManager.default.removeItem(at: outputURL) }
         let pid = try Spawn.start(command[0], Array(command.dropFirst()), workingDirectory: "/tmp", stdoutPath: outputURL.path)
-        var status: Int32?
-        while status == nil {
-            status = Spawn.exitStatus(of: pid)
-            if status == nil { try? await Task.sleep(for: .milliseconds(5)) }
-        }
+        let status = await poll(timeout: .seconds(300), interval: .milliseconds(5)) { Spawn.exitStatus(of: pid) }
         let text = (try? String(contentsOf: outputURL, encoding: .utf8)) ?? ""
+        guard let status else {
+            kill(pid, SIGKILL)
+            _ = await poll(timeout: .seconds(10), interval: .milliseconds(5)) { Spawn.exitStatus(of: pid) }
+            throw HarnessError("\(executable) \(arguments.joined(separator: " ")) did not finish (300 s, or the test was cancelled):\n\(text)")
+        }
         guard status == 0 else {
-            throw HarnessError("\(executable) \(arguments.joined(separator: " ")) failed (\(status!)):\n\(text)")
+            throw HarnessError("\(executable) \(arguments.joined(separator: " ")) failed (\(status)):\n\(text)")
         }
         return text.trimmingCharacters(in: .whitespacesAndNewlines)
     }

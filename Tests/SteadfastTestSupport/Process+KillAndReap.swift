@@ -14,12 +14,11 @@ extension Process {
         let pid = processIdentifier
         guard pid > 0, isRunning else { return }
         kill(pid, SIGKILL)
-        let deadline = ContinuousClock.now + limit
-        while ContinuousClock.now < deadline, isRunning {
+        _ = eventuallyBlocking(timeout: limit) {
+            guard isRunning else { return true }
             var status: Int32 = 0
             let reaped = waitpid(pid, &status, WNOHANG)
-            if reaped == pid || (reaped == -1 && errno == ECHILD) { return }
-            usleep(5_000)
+            return reaped == pid || (reaped == -1 && errno == ECHILD)
         }
     }
 }

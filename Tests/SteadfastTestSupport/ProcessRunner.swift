@@ -49,14 +49,10 @@ public enum ProcessRunner {
             process.standardInput = FileHandle.nullDevice
         }
         try process.run()
-        let clock = ContinuousClock()
-        let deadline = clock.now + timeout
-        while process.isRunning {
-            if clock.now > deadline {
-                process.killAndReap()
-                throw ProcessRunnerError(message: "\(arguments.joined(separator: " ")) did not finish within \(timeout)")
-            }
-            try await Task.sleep(for: .milliseconds(20))
+        let finished = await eventually(timeout: timeout, interval: .milliseconds(20)) { !process.isRunning }
+        guard finished else {
+            process.killAndReap()
+            throw ProcessRunnerError(message: "\(arguments.joined(separator: " ")) did not finish within \(timeout)")
         }
         try outHandle.close()
         try errHandle.close()

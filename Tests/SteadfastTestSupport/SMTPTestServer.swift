@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// A real SMTP server for tests: `Tests/SteadfastMailTests/Fixtures/smtp_sink.py` (Python
 /// `aiosmtpd`, installed by scripts/test.sh) on 127.0.0.1 at a free port, killed by PID when the
@@ -63,10 +66,9 @@ public final class SMTPTestServer: Sendable {
                 throw SMTPTestServerError(message: "cannot run python3 \(script) (pip install aiosmtpd): \(error)")
             }
             let server = SMTPTestServer(port: port, process: process, directory: directory)
-            let deadline = ContinuousClock.now + timeout
-            while ContinuousClock.now < deadline, process.isRunning,
-                  !FileManager.default.fileExists(atPath: directory.appendingPathComponent("ready").path) {
-                try await Task.sleep(for: .milliseconds(50))
+            // The script writes `ready` once it listens.
+            _ = await eventually(timeout: timeout, interval: .milliseconds(50)) {
+                !process.isRunning || FileManager.default.fileExists(atPath: directory.appendingPathComponent("ready").path)
             }
             if process.isRunning, FileManager.default.fileExists(atPath: directory.appendingPathComponent("ready").path) { return server }
             lastError = SMTPTestServerError(message: "smtp_sink.py did not start: \(server.log())")
@@ -96,7 +98,11 @@ public final class SMTPTestServer: Sendable {
 
     /// Holds back DATA replies until ``release()``.
     public func hold() { _ = FileManager.default.createFile(atPath: holdFile.path, contents: nil) }
-    public func release() { try? FileManager.default.removeItem(at: holdFile) }
+    public func release() {
+        try? FileManager.default.removeItem(at: holdFile)
+        // Wakes the held replies (the server waits for this signal, not on a timer).
+        if !stopped.value { kill(pid, SIGUSR1) }
+    }
 
     public func log() -> String {
         ((try? String(contentsOf: directory.appendingPathComponent("server.log"), encoding: .utf8)) ?? "").split(separator: "\n").suffix(15).joined(separator: "\n")

@@ -56,20 +56,13 @@ public final class SeaweedS3Server: Sendable {
             workingDirectory: URL(fileURLWithPath: directory), logDirectory: URL(fileURLWithPath: directory)
         )
         let server = SeaweedS3Server(endpoint: URL(string: "http://127.0.0.1:\(ports[0])")!, process: process, directory: directory, leftoverSockets: leftoverSockets)
-        let clock = ContinuousClock()
-        let deadline = clock.now + timeout
-        while clock.now < deadline {
-            guard process.isRunning else {
-                let tail = server.tailOfLog()
-                await server.stop()
-                throw SeaweedS3ServerError(message: "weed exited early: \(tail)")
-            }
-            if FreePort.isListening(port: ports[0]) { return server }
-            try await Task.sleep(for: .milliseconds(200))
+        let listening = await eventually(timeout: timeout, interval: .milliseconds(200)) {
+            !process.isRunning || FreePort.isListening(port: ports[0])
         }
+        if listening && process.isRunning { return server }
         let tail = server.tailOfLog()
         await server.stop()
-        throw SeaweedS3ServerError(message: "SeaweedFS's S3 port did not open within \(timeout): \(tail)")
+        throw SeaweedS3ServerError(message: listening ? "weed exited early: \(tail)" : "SeaweedFS's S3 port did not open within \(timeout): \(tail)")
     }
 
     /// Kills the server (SIGKILL by PID), waits for it and deletes its directory.

@@ -45,6 +45,14 @@ public final class SteadfastNode: Sendable {
         HTTPTestClient(baseURL: baseURL, cookies: cookies)
     }
 
+    /// Waits until the node's readiness says it reaches no primary (`degraded: ["database"]`):
+    /// it has noticed that the primary is gone.
+    public func waitUntilNoPrimary(timeout: Duration = .seconds(20)) async throws {
+        try await waitUntil("\(baseURL)/readyz reports no reachable primary", timeout: timeout) {
+            (try? await client().get("/readyz", timeout: .seconds(5)))?.json["degraded"] as? [String] == ["database"]
+        }
+    }
+
     /// SIGTERM and wait for the exit status.
     public func stop() async throws -> Int32 {
         process.send(SIGTERM)

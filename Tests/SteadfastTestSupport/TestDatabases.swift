@@ -52,9 +52,9 @@ public func withDatabases<T: Sendable>(
 }
 
 /// Runs `body` with a PostgresEngine on `url`, its pool running for the duration.
-public func withPostgres<T: Sendable>(url: String, _ body: @Sendable (PostgresEngine) async throws -> T) async throws -> T {
+public func withPostgres<T: Sendable>(url: String, logger: Logger = Logger(label: "test"), _ body: @Sendable (PostgresEngine) async throws -> T) async throws -> T {
     guard case .postgres(let target) = try DatabaseURL(url) else { throw HarnessError("not a postgres URL") }
-    let engine = PostgresEngine(endpoint: target.endpoints[0], maximumConnections: 10, statementTimeout: .seconds(30), logger: Logger(label: "test"))
+    let engine = PostgresEngine(endpoint: target.endpoints[0], maximumConnections: 10, statementTimeout: .seconds(30), logger: logger)
     let pool = Task { try await engine.run() }
     defer { pool.cancel() }
     return try await body(engine)

@@ -70,36 +70,3 @@ import Testing
         }
     }
 }
-
-/// One log record: message and metadata (the logger's and the call's) as text.
-struct CapturedLog: Sendable {
-    let level: Logger.Level
-    let message: String
-    let metadata: [String: String]
-}
-
-/// Where ``CapturingLogHandler``s put their records.
-final class LogCapture: Sendable {
-    private let stored = Mutex<[CapturedLog]>([])
-    var records: [CapturedLog] { stored.withLock { $0 } }
-    func append(_ record: CapturedLog) { stored.withLock { $0.append(record) } }
-}
-
-/// A log handler keeping every record in memory (a value, like every handler: each logger's
-/// metadata is its own), for tests that check what was logged.
-struct CapturingLogHandler: LogHandler {
-    let capture: LogCapture
-    var metadata: Logger.Metadata = [:]
-    var logLevel: Logger.Level = .trace
-
-    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-        get { metadata[key] }
-        set { metadata[key] = newValue }
-    }
-
-    func log(level: Logger.Level, message: Logger.Message, metadata: Logger.Metadata?, source: String, file: String, function: String, line: UInt) {
-        var merged = self.metadata
-        merged.merge(metadata ?? [:]) { $1 }
-        capture.append(CapturedLog(level: level, message: message.description, metadata: merged.mapValues { "\($0)" }))
-    }
-}

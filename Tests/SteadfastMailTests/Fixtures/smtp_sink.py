@@ -8,7 +8,7 @@ as "<code> <message-id>". Modes:
   tempfail:N    451 for the first N DATA attempts, then 250
   reject        550 for every message
 --hold FILE: while FILE exists, the reply to DATA is held back (after the message was
-recorded), so a test can kill the sender mid-delivery.
+recorded), so a test can kill the sender mid-delivery; SIGUSR1 says FILE was removed.
 --auth USER:PASS: require AUTH (PLAIN or LOGIN) with these credentials.
 --tls CERT:KEY: offer STARTTLS with this certificate, and require it before MAIL/AUTH.
 DIR/ready is created once the server listens.
@@ -31,6 +31,8 @@ received = os.path.join(args.dir, "received")
 os.makedirs(received, exist_ok=True)
 lock = threading.Lock()
 state = {"attempts": 0, "count": 0}
+# Set (on the server's event loop) when SIGUSR1 says the hold file may be gone.
+released = asyncio.Event()
 
 
 def message_id(raw):
@@ -64,8 +66,12 @@ class Handler:
             os.rename(tmp, os.path.join(received, "%d.eml" % n))
         with open(os.path.join(args.dir, "attempts.log"), "a") as f:
             f.write("%s %s\n" % (code.split(" ")[0], mid))
-        while args.hold and os.path.exists(args.hold):
-            await asyncio.sleep(0.05)
+        # Held until the hold file is gone; release() removes it and sends SIGUSR1.
+        while args.hold:
+            released.clear()
+            if not os.path.exists(args.hold):
+                break
+            await released.wait()
         return code
 
 
@@ -84,11 +90,15 @@ if args.tls:
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(cert, key)
     kwargs.update(tls_context=context, require_starttls=True)
+# A child of a Swift process may start with signals blocked (see Spawn.swift); before any
+# thread starts, unblock the ones this server acts on.
+signal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGTERM, signal.SIGINT, signal.SIGUSR1])
 controller = Controller(Handler(), hostname="127.0.0.1", port=args.port, **kwargs)
 controller.start()
 open(os.path.join(args.dir, "ready"), "w").close()
 stop = threading.Event()
 signal.signal(signal.SIGTERM, lambda *_: stop.set())
 signal.signal(signal.SIGINT, lambda *_: stop.set())
+signal.signal(signal.SIGUSR1, lambda *_: controller.loop.call_soon_threadsafe(released.set))
 stop.wait()
 controller.stop()

@@ -63,6 +63,8 @@ extension LiveTests {
                 await slow.send("GET / HTTP/1.1\r\nHost: x\r\n")
                 var stillOpen = true
                 for _ in 0..<50 where stillOpen {
+                    // Real time is the behaviour under test: a client trickling its head in, which
+                    // the balancer (another process, on its own clock) must cut off.
                     try await Task.sleep(for: .milliseconds(200))
                     stillOpen = await slow.send("X-Drip: 1\r\n")
                 }
@@ -229,7 +231,7 @@ extension LiveTests {
                 let balancer = try await cluster.startBalancer(yaml: LiveCluster.config([a]))
                 let port = balancer.proxyPort
                 let inFlight = (0..<3).map { _ in Task { try await cluster.request(port: port, "/slow?ms=1500") } }
-                try await cluster.eventually("requests are in flight") {
+                try await waitUntil("requests are in flight") {
                     try await cluster.servers(balancer)["a"]?.activeRequests == 3
                 }
                 balancer.process.send(SIGTERM)

@@ -65,7 +65,7 @@ extension LiveTests {
                         healthInterval: "1h"
                     )
                 )
-                try await cluster.eventually("both servers are up") {
+                try await waitUntil("both servers are up") {
                     let servers = try await cluster.servers(balancer)
                     return servers["a"]?.health == "up" && servers["b"]?.health == "up"
                 }
@@ -151,6 +151,8 @@ extension LiveTests {
                     #expect(reply.hasPrefix("HTTP/1.1 200"), "request \(served + 1) on the busy connection, \(ContinuousClock.now - started) after it opened: \(reply.prefix(60))")
                     guard reply.hasPrefix("HTTP/1.1 200") else { return }
                     served += 1
+                    // Real time is the behaviour under test: a client pausing less than the
+                    // balancer's client_idle_timeout (another process, on its own clock).
                     try await Task.sleep(for: .milliseconds(250))
                 }
                 await busy.send("GET /slow?ms=2000 HTTP/1.1\r\nHost: x\r\n\r\n")
@@ -225,7 +227,7 @@ extension LiveTests {
                 // A request that would take 20 s, far beyond the grace.
                 let inFlight = try RawHTTPConnection(port: balancer.proxyPort)
                 await inFlight.send("GET /slow?ms=20000 HTTP/1.1\r\nHost: x\r\n\r\n")
-                try await cluster.eventually("the request is in flight") {
+                try await waitUntil("the request is in flight") {
                     try await cluster.servers(balancer)["a"]?.activeRequests == 1
                 }
                 let signalled = ContinuousClock.now
@@ -290,7 +292,7 @@ extension LiveTests {
 
                 _ = try cluster.writeConfig(config(headerBytes: 2048, bodyBytes: 1024))
                 balancer.process.send(SIGHUP)
-                try await cluster.eventually("the reload is logged") {
+                try await waitUntil("the reload is logged") {
                     balancer.process.standardError.contains("configuration reloaded")
                 }
 

@@ -96,7 +96,7 @@ extension LiveTests {
                 let slow = (0..<3).map { _ in
                     Task { try await cluster.request(port: port, "/slow?ms=1500", headers: [("cookie", "STEADFAST_SERVER=b")]) }
                 }
-                try await cluster.eventually("b has the slow requests in flight") {
+                try await waitUntil("b has the slow requests in flight") {
                     try await cluster.servers(balancer)["b"]?.activeRequests ?? 0 >= 3
                 }
                 let drained = try await cluster.setServer(balancer, "b", state: .drain)
@@ -109,7 +109,7 @@ extension LiveTests {
                 }
 
                 try await cluster.setServer(balancer, "b", state: .maint)
-                try await cluster.eventually("b has nothing in flight") {
+                try await waitUntil("b has nothing in flight") {
                     try await cluster.servers(balancer)["b"]?.activeRequests == 0
                 }
                 b.process.send(SIGTERM)
@@ -118,14 +118,14 @@ extension LiveTests {
                 let countWhileAway = load.count(from: "b")
 
                 b = try await cluster.restart(b)
-                try await cluster.eventually("b is healthy again") {
+                try await waitUntil("b is healthy again") {
                     try await cluster.servers(balancer)["b"]?.health == "up"
                 }
                 let back = try await cluster.setServer(balancer, "b", state: .ready)
                 let atReturn = try await cluster.servers(balancer)
                 #expect(back.slowStart, "a server leaving maintenance ramps up slowly")
                 #expect(back.effectiveWeight < Double(back.weight))
-                try await cluster.eventually("traffic returns to b") { load.count(from: "b") > countWhileAway + 5 }
+                try await waitUntil("traffic returns to b") { load.count(from: "b") > countWhileAway + 5 }
                 try await load.waitForMore(600)
                 let final = try await cluster.servers(balancer)
                 let outcomes = await load.stop()
@@ -163,7 +163,7 @@ extension LiveTests {
                 #expect(load.count(from: "spare") >= spareBefore + 300, "with every primary down, the backup serves everything")
 
                 a = try await cluster.restart(a)
-                try await cluster.eventually("a is usable again") { try await cluster.servers(balancer)["a"]?.usable == true }
+                try await waitUntil("a is usable again") { try await cluster.servers(balancer)["a"]?.usable == true }
                 let spareSelected = try await cluster.servers(balancer)["spare"]!.selected
                 try await load.waitForMore(300)
                 #expect(try await cluster.servers(balancer)["spare"]!.selected == spareSelected, "traffic moved back to the primary")
@@ -218,7 +218,7 @@ extension LiveTests {
                 let balancer = try await cluster.startBalancer(yaml: LiveCluster.config([a, b]))
                 let drain = try await cluster.request(port: b.port, "/_control/drain", method: .POST)
                 #expect(drain.status == 200)
-                try await cluster.eventually("the balancer sees b draining") {
+                try await waitUntil("the balancer sees b draining") {
                     try await cluster.servers(balancer)["b"]?.health == "draining"
                 }
                 let selected = try await cluster.servers(balancer)["b"]!.selected
@@ -228,7 +228,7 @@ extension LiveTests {
                 }
                 #expect(try await cluster.servers(balancer)["b"]!.selected == selected)
                 _ = try await cluster.request(port: b.port, "/_control/ready", method: .POST)
-                try await cluster.eventually("b serves again") { try await cluster.servers(balancer)["b"]?.usable == true }
+                try await waitUntil("b serves again") { try await cluster.servers(balancer)["b"]?.usable == true }
             }
         }
 
@@ -245,7 +245,7 @@ extension LiveTests {
                 servers = servers.replacingOccurrences(of: "name: b\n", with: "name: b\n    weight: 200\n")
                 _ = try cluster.writeConfig(servers)
                 balancer.process.send(SIGHUP)
-                try await cluster.eventually("the new configuration is live") {
+                try await waitUntil("the new configuration is live") {
                     let list = try await cluster.servers(balancer)
                     return list["c"] != nil && list["a"] == nil && list["b"]?.weight == 200
                 }

@@ -68,7 +68,7 @@ extension LiveTests {
                 let reply = try await cluster.request(port: balancer.proxyPort, "/crash")
                 #expect(reply.status == 502)
                 // Both crashes happened before the 502 was sent; a third would have too.
-                try await cluster.eventually("two backends have exited") {
+                try await waitUntil("two backends have exited") {
                     backends.filter { !$0.process.isRunning }.count >= 2
                 }
                 let survivors = backends.filter { $0.process.isRunning }
@@ -80,7 +80,7 @@ extension LiveTests {
                 let metrics = try await cluster.request(port: balancer.adminPort, "/metrics")
                 #expect(metrics.body.contains("lb_requests_poisoned_total 1"), "\(metrics.body.prefix(600))")
                 // The balancer goes on serving from the survivor.
-                try await cluster.eventually("the survivor serves") {
+                try await waitUntil("the survivor serves") {
                     (try? await cluster.request(port: balancer.proxyPort, "/").status) == 200
                 }
             }

@@ -181,18 +181,4 @@ final class LiveCluster: Sendable {
         #expect(reply.status == 200, "admin change of \(name): \(reply.body)")
         return try JSONDecoder().decode(ServerStatus.self, from: Data(reply.body.utf8))
     }
-
-    /// Polls `condition` until it holds (generous timeout, no timing assertions).
-    func eventually(
-        _ what: String,
-        timeout: Duration = .seconds(30),
-        _ condition: () async throws -> Bool
-    ) async throws {
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            if try await condition() { return }
-            try await Task.sleep(for: .milliseconds(50))
-        }
-        throw ChildProcessError(message: "timed out waiting until \(what)")
-    }
 }

@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 import NIOHTTP1
+import SteadfastTestSupport
 import Synchronization
 
 /// Steady client load for live tests: `concurrency` workers send requests back to back through
@@ -54,6 +55,7 @@ final class LoadGenerator: Sendable {
                                 outcome = .transportError("\(error)", id: id)
                             }
                             load.outcomes.withLock { $0.append(outcome) }
+                            // Pacing, not waiting: the pause keeps the rate moderate.
                             try? await Task.sleep(for: pause)
                         }
                     }
@@ -75,10 +77,8 @@ final class LoadGenerator: Sendable {
     /// Waits until `count` more requests completed (bounded by `timeout`).
     func waitForMore(_ count: Int, timeout: Duration = .seconds(30)) async throws {
         let target = completed + count
-        let deadline = ContinuousClock.now + timeout
-        while completed < target {
-            guard ContinuousClock.now < deadline else { throw LoadError(message: "load stalled at \(completed) of \(target) requests") }
-            try await Task.sleep(for: .milliseconds(20))
+        try await waitUntil("\(target) requests completed (the load stalled at \(completed))", timeout: timeout, interval: .milliseconds(20)) {
+            completed >= target
         }
     }
 
@@ -88,10 +88,5 @@ final class LoadGenerator: Sendable {
         let task = taskBox.withLock { $0 }
         await task?.value
         return results
-    }
-
-    struct LoadError: Error, CustomStringConvertible {
-        let message: String
-        var description: String { message }
     }
 }

@@ -133,25 +133,25 @@ import Testing
             let proxy = try TCPProxy(targetPort: s3.server.port)
             try await proxy.start()
             defer { proxy.kill() }
+            let (killed, restarted) = (KillOnce(), KillOnce())
             let settings = try s3.settings(
                 endpoint: proxy.endpoint, multipartThreshold: 5 << 20, partSize: 5 << 20, parallelism: 2,
                 retry: S3RetryPolicy(maximumAttempts: 2, baseDelay: .milliseconds(10), maximumDelay: .milliseconds(20)),
-                abortRetry: S3RetryPolicy(maximumAttempts: 60, baseDelay: .milliseconds(200), maximumDelay: .milliseconds(400))
+                // The server comes back after the upload has given up, while the abort retries:
+                // the abort's first wait (its first attempt failed) starts it again.
+                abortRetry: S3RetryPolicy(maximumAttempts: 5, sleep: { _ in
+                    if restarted.first() { try await proxy.start() }
+                })
             )
             let storage = try s3.storage(settings)
-            let killed = KillOnce()
             let body = TestData.generatedStream(size: 40 << 20, seed: 9) { produced in
                 guard produced >= 16 << 20, killed.first() else { return }
                 proxy.kill()
-                // The server comes back after the upload has given up, while the abort retries.
-                Task {
-                    try await Task.sleep(for: .milliseconds(1_500))
-                    try await proxy.start()
-                }
             }
             let error = await #expect(throws: StorageError.self) { try await storage.write(key: "killed/upload", body: body, size: 40 << 20, contentType: "x/y") }
             #expect(error?.kind == .unavailable)
             #expect(killed.happened)
+            #expect(restarted.happened, "the abort never had to retry")
             let direct = try s3.storage()
             #expect(try await direct.metadata(key: "killed/upload") == nil)
             #expect(try await s3.openMultipartUploads().isEmpty)
@@ -193,16 +193,11 @@ import Testing
     }
 
     static func waitUntilServing(_ url: String) async throws {
-        let clock = ContinuousClock()
-        let deadline = clock.now + .seconds(20)
-        while clock.now < deadline {
-            if let response = try? await HTTPClient.shared.execute(HTTPClientRequest(url: url), timeout: .seconds(2)) {
-                _ = try? await response.body.collect(upTo: 1 << 16)
-                return
-            }
-            try await Task.sleep(for: .milliseconds(50))
+        try await waitUntil("\(url) answers", timeout: .seconds(20), interval: .milliseconds(50)) {
+            guard let response = try? await HTTPClient.shared.execute(HTTPClientRequest(url: url), timeout: .seconds(2)) else { return false }
+            _ = try? await response.body.collect(upTo: 1 << 16)
+            return true
         }
-        Issue.record("\(url) did not answer within 20 s")
     }
 }
 

@@ -49,6 +49,8 @@ import Testing
 
             // Valid for one second, used after two: refused as expired.
             let short = try await storage.downloadURL(key: key, expiresIn: .seconds(1))
+            // Real time is the behaviour under test: SeaweedFS judges expiry by its own clock.
+            // 1 s is the shortest X-Amz-Expires, and X-Amz-Date counts whole seconds.
             try await Task.sleep(for: .milliseconds(2_200))
             let late = try await Self.fetch(short, into: directory + "/late")
             #expect(late.status == 403)
@@ -73,17 +75,16 @@ import Testing
     /// Creates the bucket, retrying while SeaweedFS finishes starting (its S3 port opens before
     /// the filer behind it is ready).
     static func createBucket(_ bucket: String, on server: SeaweedS3Server) async throws {
-        let clock = ContinuousClock()
-        let deadline = clock.now + .seconds(60)
         var last = "no answer"
-        while clock.now < deadline {
-            if let (status, body) = try? await SignedRequest.send(.PUT, "\(server.endpoint.absoluteString)/\(bucket)", credentials: credentials) {
-                if status == 200 { return }
-                last = "\(status): \(body)"
+        let created = await eventually(timeout: .seconds(60), interval: .milliseconds(250)) {
+            guard let (status, body) = try? await SignedRequest.send(.PUT, "\(server.endpoint.absoluteString)/\(bucket)", credentials: credentials) else {
+                return false
             }
-            try await Task.sleep(for: .milliseconds(250))
+            last = "\(status): \(body)"
+            return status == 200
         }
-        Issue.record("CreateBucket never succeeded (last answer \(last)); server log:\n\(server.tailOfLog())")
-        throw SeaweedS3ServerError(message: "CreateBucket failed")
+        guard created else {
+            throw SeaweedS3ServerError(message: "CreateBucket never succeeded within 60 s (last answer \(last)); server log:\n\(server.tailOfLog())")
+        }
     }
 }

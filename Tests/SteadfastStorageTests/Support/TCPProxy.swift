@@ -29,18 +29,13 @@ final class TCPProxy: Sendable {
         process.standardError = FileHandle.nullDevice
         try process.run()
         self.process.withLock { $0 = process }
-        let clock = ContinuousClock()
-        let deadline = clock.now + .seconds(20)
-        while clock.now < deadline {
-            var request = HTTPClientRequest(url: endpoint.absoluteString + "/moto-api/")
-            request.method = .GET
-            if let response = try? await HTTPClient.shared.execute(request, timeout: .seconds(2)) {
-                _ = try? await response.body.collect(upTo: 1 << 20)
-                return
+        try await waitUntil("the TCP proxy on port \(port) forwards", timeout: .seconds(20), interval: .milliseconds(50)) {
+            guard let response = try? await HTTPClient.shared.execute(HTTPClientRequest(url: endpoint.absoluteString + "/moto-api/"), timeout: .seconds(2)) else {
+                return false
             }
-            try await Task.sleep(for: .milliseconds(50))
+            _ = try? await response.body.collect(upTo: 1 << 20)
+            return true
         }
-        throw ProcessRunnerError(message: "the TCP proxy did not start")
     }
 
     /// Kills the proxy (SIGKILL): open connections drop, new ones are refused.

@@ -96,12 +96,15 @@ import Testing
                 try await tx.query("INSERT INTO t (v) VALUES (\(attempt))")
                 if attempt == 1 {
                     let pid = try await tx.first("SELECT pg_backend_pid() AS pid")?.int("pid") ?? 0
-                    let killer = Task {
-                        try await Task.sleep(for: .milliseconds(300))
-                        try await primary.psql("SELECT pg_terminate_backend(\(pid))")
-                    }
-                    defer { killer.cancel() }
+                    // Killed once the server is running the statement.
+                    async let killed: Void = {
+                        try await waitUntil("backend \(pid) runs pg_sleep", timeout: .seconds(10), interval: .milliseconds(20)) {
+                            try await primary.psql("SELECT count(*) FROM pg_stat_activity WHERE pid = \(pid) AND state = 'active' AND query LIKE '%pg_sleep%'") == "1"
+                        }
+                        _ = try await primary.psql("SELECT pg_terminate_backend(\(pid))")
+                    }()
                     try await tx.query("SELECT pg_sleep(5)")
+                    try await killed
                 }
             }
             #expect(attempts.value == 2)

@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 @testable import SteadfastPersistence
 import SteadfastTestSupport
 import Testing
@@ -16,12 +17,14 @@ import Testing
             #expect(one == 1)
             let clock = ContinuousClock()
             let started = clock.now
-            Task {
-                try await Task.sleep(for: .milliseconds(300))
-                engine.retire()
-            }
             let read = Task { try await engine.query("SELECT pg_sleep(20)") }
             let transaction = Task { try await engine.transaction { tx in _ = try await tx.query("SELECT pg_sleep(20)") } }
+            // Retire once the server is running both statements.
+            let sleeping = "SELECT count(*) FROM pg_stat_activity WHERE datname = '\(name)' AND state = 'active' AND query LIKE '%pg_sleep(20)%' AND pid <> pg_backend_pid()"
+            try await waitUntil("both statements run on the server", timeout: .seconds(20), interval: .milliseconds(20)) {
+                try await server.psql(sleeping) == "2"
+            }
+            engine.retire()
             for outcome in [await read.result.map { _ in () }, await transaction.result] {
                 guard case .failure(let error) = outcome else {
                     Issue.record("a statement on a retired engine succeeded")
@@ -43,14 +46,19 @@ import Testing
 
     @Test func aLeaseWaitingOnAHostThatRefusesConnectionsFailsWhenTheEngineRetires() async throws {
         let port = try FreePort.next()  // nothing listens there
-        try await withPostgres(url: "postgres://postgres@127.0.0.1:\(port)/none") { engine in
+        // The pool opens connections only for waiting leases (no minimum), and logs each refusal.
+        let logs = LogCapture()
+        let logger = Logger(label: "retirement-test") { _ in CapturingLogHandler(capture: logs) }
+        try await withPostgres(url: "postgres://postgres@127.0.0.1:\(port)/none", logger: logger) { engine in
             let clock = ContinuousClock()
             let started = clock.now
-            Task {
-                try await Task.sleep(for: .milliseconds(500))
-                engine.retire()
+            let query = Task { try await engine.query("SELECT 1") }
+            // Retire once the lease is waiting: the pool tried to connect for it and was refused.
+            try await waitUntil("the pool reports a refused connection", timeout: .seconds(20), interval: .milliseconds(10)) {
+                logs.records.contains { $0.message == "Connection creation failed" }
             }
-            let outcome = await Task { try await engine.query("SELECT 1") }.result
+            engine.retire()
+            let outcome = await query.result
             guard case .failure(let error) = outcome else {
                 Issue.record("a query to a closed port succeeded")
                 return

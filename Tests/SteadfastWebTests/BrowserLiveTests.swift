@@ -62,10 +62,10 @@ import Testing
         let paid = result.output.split(separator: "\n").filter { $0.hasPrefix("PAID ") }.map { String($0.split(separator: " ")[2]) }
         #expect(paid.count == 2, "an invoice paid on each viewport: \(paid)")
         // localstripe's own deliveries race the returns; wait (bounded) until it has sent them.
-        let deadline = ContinuousClock.now + .seconds(20)
         func delivered() -> Int { stripe.log().components(separatedBy: "webhook \"payment_intent.succeeded\" successfully delivered").count - 1 }
-        while ContinuousClock.now < deadline, delivered() < paid.count { try await Task.sleep(for: .milliseconds(100)) }
-        #expect(delivered() >= paid.count, "\(stripe.tailOfLog())")
+        try await waitUntil("localstripe delivered \(paid.count) payment_intent.succeeded webhooks: \(stripe.tailOfLog())", timeout: .seconds(20)) {
+            delivered() >= paid.count
+        }
         for invoice in paid {
             let state = try await live.staff.get("/api/v1/admin/invoices/\(invoice)").json
             #expect(state["status"] as? String == "paid" && state["amount_received"] as? Int == state["total"] as? Int, "\(state)")

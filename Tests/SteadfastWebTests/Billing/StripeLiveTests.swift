@@ -234,11 +234,9 @@ import Testing
         let paid = try await client.postJSON("/api/v1/invoices/\(invoice)/pay", ["gateway": "stripe", "payment_method": "pm_card_visa"], headers: ["Idempotency-Key": UUID().uuidString])
         #expect(paid.status == 200, "\(paid.body)")
         // localstripe delivers about a second after the event; wait (bounded) until it says so.
-        let deadline = ContinuousClock.now + .seconds(20)
-        while ContinuousClock.now < deadline, !stripe.log().contains("webhook \"payment_intent.succeeded\" successfully delivered") {
-            try await Task.sleep(for: .milliseconds(100))
+        try await waitUntil("localstripe delivered its payment_intent.succeeded webhook: \(stripe.tailOfLog())", timeout: .seconds(20)) {
+            stripe.log().contains("webhook \"payment_intent.succeeded\" successfully delivered")
         }
-        #expect(stripe.log().contains("webhook \"payment_intent.succeeded\" successfully delivered"), "\(stripe.tailOfLog())")
         #expect(!stripe.log().contains("failed with response code"), "\(stripe.tailOfLog())")
         #expect(try await stripePayments(live, invoice: invoice).count == 1)
         #expect(try await live.staff.get("/api/v1/admin/invoices/\(invoice)").json["status"] as? String == "paid")

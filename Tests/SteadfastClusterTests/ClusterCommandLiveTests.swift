@@ -63,7 +63,8 @@ import Glibc
     }
 
     /// GETs `path` with `client` in a loop while `body` runs; returns the failed requests.
-    static func underLoad(_ client: HTTPTestClient, path: String, _ body: () async throws -> Void) async throws -> (requests: Int, failures: [String]) {
+    /// `body` gets the number of requests answered so far.
+    static func underLoad(_ client: HTTPTestClient, path: String, _ body: (_ answered: () -> Int) async throws -> Void) async throws -> (requests: Int, failures: [String]) {
         let stop = LockedBox(false)
         let tally = LockedBox((requests: 0, failures: [String]()))
         try await withThrowingTaskGroup(of: Void.self) { group in
@@ -79,7 +80,7 @@ import Glibc
                     }
                 }
             }
-            do { try await body() } catch {
+            do { try await body { tally.value.requests } } catch {
                 stop.with { $0 = true }
                 throw error
             }
@@ -153,10 +154,11 @@ import Glibc
         #expect(kept.status == 200 && kept.bytes == bytes, "\(kept.status) \(kept.body.prefix(300))")
 
         // Kill a node: requests keep succeeding; start it again.
-        let killed = try await underLoad(staff, path: "/api/v1/me") {
+        let killed = try await underLoad(staff, path: "/api/v1/me") { answered in
             let kill = try await cluster(["kill", "node-1", "--dir", directory])
             #expect(kill.status == 0, "\(kill.standardError)")
-            try await Task.sleep(for: .seconds(1))
+            let atKill = answered()
+            try await waitUntil("20 requests are answered with node-1 down", timeout: .seconds(30)) { answered() >= atKill + 20 }
         }
         #expect(killed.failures.isEmpty, "\(killed.failures)")
         status = try await Self.status(directory)
@@ -168,7 +170,7 @@ import Glibc
 
         // Rolling restart under load: not one failed request; every node has a new process.
         let before = ["node-1", "node-2"].map { component(status, $0)["pid"] as? Int }
-        let rolled = try await underLoad(staff, path: "/api/v1/me") {
+        let rolled = try await underLoad(staff, path: "/api/v1/me") { _ in
             let restart = try await cluster(["rolling-restart", "--dir", directory])
             #expect(restart.status == 0, "\(restart.output)\n\(restart.standardError)")
         }
@@ -234,7 +236,7 @@ import Glibc
             let stored = try FileManager.default.subpathsOfDirectory(atPath: directory + "/shared-files")
             #expect(stored.contains { $0.hasSuffix(fileID) }, "\(stored)")
             // A rolling restart with sticky clients (drain lets them in, maint does not): no failure.
-            let rolled = try await Self.underLoad(client, path: "/api/v1/me") {
+            let rolled = try await Self.underLoad(client, path: "/api/v1/me") { _ in
                 let restart = try await Self.cluster(["rolling-restart", "--dir", directory])
                 #expect(restart.status == 0, "\(restart.output)\n\(restart.standardError)")
             }

@@ -52,7 +52,12 @@ import Testing
         let cluster = try await Cluster.make("jobs60")
         let nodes = try await LiveJobs.start(Self.names, database: cluster.url, arguments: LiveJobs.fastScheduler + ["--set", "jobs.heartbeat.interval=1s"])
         defer { for node in nodes.values { node.process.send(SIGKILL) } }
-        try await Task.sleep(for: .seconds(60))
+        // The minute is the scenario; the wait is for the slots it spans, not a fixed sleep.
+        try await waitUntil("recorded slots span a minute", timeout: .seconds(120), interval: .seconds(1)) {
+            let slots = try await cluster.heartbeats().keys
+            guard let first = slots.min(), let last = slots.max() else { return false }
+            return last - first >= 59
+        }
         #expect(try await LiveJobs.stopAll(nodes.values) == [0, 0, 0])
 
         let recorded = try await cluster.heartbeats()
@@ -148,14 +153,26 @@ import Testing
     /// stands for them all, skip runs none of them.
     @Test func slotsMissedWhileTheWholeClusterWasDownFollowThePolicy() async throws {
         let cluster = try await Cluster.make("jobsdown")
-        /// Runs the three nodes with `policy` for 5 s, stops them all, and leaves the cluster down
-        /// for 6 s; returns the heartbeat slots recorded before and after.
-        func phase(_ policy: String) async throws {
+        /// Runs the three nodes with `policy` until they have run 3 slots on time (and, given
+        /// `completeAfter`, every slot after it), then stops them all.
+        func phase(_ policy: String, completeAfter: Int64? = nil) async throws {
             let nodes = try await LiveJobs.start(Self.names.map { "\($0)-\(policy)" }, database: cluster.url, arguments: LiveJobs.fastScheduler + [
                 "--set", "jobs.heartbeat.interval=1s", "--set", "jobs.heartbeat.catch_up=\(policy)",
             ])
-            try await Task.sleep(for: .seconds(5))
+            let started = Int64(Date().timeIntervalSince1970.rounded(.up))
+            var missing: [Int64] = []
+            try await waitUntil("the \(policy) nodes ran 3 slots on time (missing: \(missing))", timeout: .seconds(60), interval: .milliseconds(500)) {
+                let slots = Set(try await cluster.heartbeats().keys)
+                guard let high = slots.max() else { return false }
+                if let completeAfter { missing = Set((completeAfter + 1)...max(high, completeAfter + 1)).subtracting(slots).sorted() }
+                return missing.isEmpty && slots.filter { $0 >= started }.count >= 3
+            }
             #expect(try await LiveJobs.stopAll(nodes.values) == [0, 0, 0])
+        }
+        /// Leaves the whole cluster down while slots pass. Real time is the behaviour under test:
+        /// the nodes schedule on the wall clock, and slots must pass while none runs.
+        func down() async throws {
+            try await Task.sleep(for: .seconds(6))
         }
         func runs() async throws -> [Int64: (missed: Int64, lag: Double)] {
             var result: [Int64: (missed: Int64, lag: Double)] = [:]
@@ -170,16 +187,16 @@ import Testing
 
         try await phase("run_all")
         let end0 = try #require(try await runs().keys.max())
-        try await Task.sleep(for: .seconds(6))
+        try await down()
 
         // run_all: every slot of the gap runs once, late.
-        try await phase("run_all")
+        try await phase("run_all", completeAfter: end0)
         var all = try await runs()
         let end1 = try #require(all.keys.max())
         #expect(Array(all.keys.filter { $0 > end0 }.sorted()) == Array((end0 + 1)...end1), "run_all leaves no slot out")
         let late = all.filter { $0.key > end0 && $0.value.lag > 1 }
         #expect(late.count >= 4, "the gap's slots ran after the restart: \(late.count)")
-        try await Task.sleep(for: .seconds(6))
+        try await down()
 
         // run_once: one run, on time, standing for every slot missed before it.
         let skippedBefore = try await skippedSlots()
@@ -192,7 +209,7 @@ import Testing
         #expect((all[firstAfterGap]?.lag ?? 99) < 3)
         #expect(Array(all.keys.filter { $0 >= firstAfterGap }.sorted()) == Array(firstAfterGap...end2))
         #expect(try await skippedSlots() - skippedBefore == firstAfterGap - end1 - 1)
-        try await Task.sleep(for: .seconds(6))
+        try await down()
 
         // skip: the missed slots are dropped; the first run after them covers nothing.
         let skippedBeforeSkip = try await skippedSlots()

@@ -14,11 +14,14 @@ import Testing
             "--set", "jobs.heartbeat.interval=1s",
         ])
         defer { for node in nodes.values { node.process.send(SIGKILL) } }
-        try await Task.sleep(for: .seconds(5))
+        try await waitUntil("3 slots are recorded before the kill", timeout: .seconds(30), interval: .milliseconds(500)) {
+            Int((try? await set.servers[0].psql("SELECT count(*) FROM job_heartbeats", database: database)) ?? "") ?? 0 >= 3
+        }
 
         await set.servers[0].killHard()
         let killedAt = Date()
-        try await Task.sleep(for: .seconds(1.5))
+        // The outage lasts until every node has noticed the primary is gone.
+        for node in nodes.values { try await node.waitUntilNoPrimary() }
         try await set.servers[1].promote()
         let promoted = set.servers[1]
         func psql(_ sql: String) async throws -> [[String]] {
@@ -30,7 +33,14 @@ import Testing
             return Int(count?.first?.first ?? "0") ?? 0 >= 3
         }
         #expect(resumed, "the scheduler did not resume after the failover")
-        try await Task.sleep(for: .seconds(2))
+        // ...and the slots of the outage are caught up.
+        var missing: [Int64] = []
+        try await waitUntil("no slot is missing (missing: \(missing))", timeout: .seconds(30), interval: .milliseconds(500)) {
+            let slots = Set(try await psql("SELECT extract(epoch FROM slot_at)::bigint FROM job_heartbeats WHERE job = 'heartbeat'").map { Int64($0[0])! })
+            guard let low = slots.min(), let high = slots.max() else { return false }
+            missing = Set(low...high).subtracting(slots).sorted()
+            return missing.isEmpty
+        }
         #expect(nodes.values.allSatisfy { $0.process.isRunning }, "no node was restarted")
         #expect(try await LiveJobs.stopAll(nodes.values) == [0, 0, 0])
 

@@ -52,5 +52,16 @@ import Testing
         #expect(try await alice.get("/account").body.contains("account.profile_updated"))
         let page = try await live.staff.get("/admin/audit?actor=\(aliceID)")
         #expect(page.status == 200 && page.body.contains("account.profile_updated") && page.body.contains("audit-req-1"), "\(page.status)")
+        // Sorted by action (keeping the filter), marked with aria-sort; a column or direction the
+        // list does not offer is a 400 on the page and in the API.
+        let byAction = try await live.staff.get("/admin/audit?actor=\(aliceID)&sort=action&dir=asc")
+        #expect(byAction.status == 200 && byAction.body.contains("aria-sort=\"ascending\"") && byAction.body.contains("account.profile_updated"), "\(byAction.status)")
+        #expect(try await live.staff.get("/admin/audit?sort=ip").status == 400)
+        let apiByAction = try await live.staff.get("/api/v1/admin/audit-events?actor=\(aliceID)&sort=action&dir=desc&limit=100")
+        let actions = (apiByAction.json["items"] as? [[String: Any]])?.compactMap { $0["action"] as? String } ?? []
+        #expect(apiByAction.status == 200 && !actions.isEmpty && actions == actions.sorted(by: >), "\(actions)")
+        let badSort = try await live.staff.get("/api/v1/admin/audit-events?sort=changes")
+        #expect(badSort.status == 400 && badSort.body.contains("sort"))
+        #expect(try await live.staff.get("/api/v1/admin/audit-events?dir=sideways").status == 400)
     }
 }

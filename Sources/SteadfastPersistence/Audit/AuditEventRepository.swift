@@ -83,8 +83,14 @@ public struct AuditEventRepository: Sendable {
         return Int(try row?.int("n") ?? 0)
     }
 
-    /// Events matching `filter`, newest first.
-    public func list(_ filter: Filter, limit: Int, offset: Int) async throws -> [Event] {
+    /// What the staff audit list can be sorted by (the allow-list): time either way (index
+    /// `audit_events_occurred`), action (index `audit_events_action`, migration 652).
+    public static let sortColumns = SortableColumns([
+        .init("time", "occurred_at", first: .desc), .init("action", "action"),
+    ], default: ListSort("time", .desc), tieBreaker: "id")
+
+    /// Events matching `filter`, newest first unless `sort` says otherwise.
+    public func list(_ filter: Filter, sort: ListSort? = nil, limit: Int, offset: Int) async throws -> [Event] {
         var conditions: [SQL] = ["1 = 1"]
         if let actor = filter.actor {
             if let id = UUID(uuidString: actor) {
@@ -108,7 +114,7 @@ public struct AuditEventRepository: Sendable {
         }
         return try await db.query("""
             SELECT * FROM audit_events WHERE \(SQL.joined(conditions, separator: " AND "))
-            ORDER BY occurred_at DESC, id LIMIT \(limit) OFFSET \(offset)
+            ORDER BY \(Self.sortColumns.orderBy(sort)) LIMIT \(limit) OFFSET \(offset)
             """).map(Self.event)
     }
 

@@ -56,6 +56,32 @@ public struct APITokenRepository: Sendable {
         try await db.query("SELECT * FROM api_tokens WHERE account_id = \(accountID) ORDER BY created_at DESC, id LIMIT \(limit)").map(Self.record)
     }
 
+    /// What the staff token list can be sorted by (the allow-list).
+    public static let sortColumns = SortableColumns([
+        .init("name", "LOWER(name)"), .init("created", "created_at", first: .desc),
+        .init("used", "last_used_at", first: .desc, nullable: true), .init("expires", "expires_at", nullable: true),
+        .init("state", "CASE WHEN revoked_at IS NULL THEN 0 ELSE 1 END"),
+    ], default: ListSort("created", .desc), tieBreaker: "id")
+
+    /// Which tokens the staff list shows: usable now, revoked, or past their expiry (and not revoked).
+    public enum State: String, Sendable, CaseIterable {
+        case active, revoked, expired
+    }
+
+    /// One page of the tokens of `accountID`, optionally in one state (judged at `now`), newest
+    /// first unless `sort` says otherwise.
+    public func list(accountID: UUID, state: State?, now: Date, sort: ListSort?, limit: Int, offset: Int) async throws -> [Record] {
+        let filter: SQL = switch state {
+        case nil: ""
+        case .active?: "AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > \(now))"
+        case .revoked?: "AND revoked_at IS NOT NULL"
+        case .expired?: "AND revoked_at IS NULL AND expires_at <= \(now)"
+        }
+        return try await db.query("""
+            SELECT * FROM api_tokens WHERE account_id = \(accountID) \(filter) ORDER BY \(Self.sortColumns.orderBy(sort)) LIMIT \(limit) OFFSET \(offset)
+            """).map(Self.record)
+    }
+
     /// Revokes a token of `accountID`; `false` if it has no live token with this id (another
     /// account's token is "not found").
     public func revoke(id: UUID, accountID: UUID, now: Date) async throws -> Bool {

@@ -12,9 +12,9 @@ public struct AuditLog: Sendable {
 
     /// Events by `actor` (an account or token id, a job name, `job`, `system`) and `object`
     /// (a type, `type:id`, or an id), newest first. Staff only (the caller checks).
-    public func events(actor: String?, object: String?, limit: Int, offset: Int) async throws -> [AuditEventRepository.Event] {
+    public func events(actor: String?, object: String?, sort: ListSort? = nil, limit: Int, offset: Int) async throws -> [AuditEventRepository.Event] {
         let clean = { (text: String?) in text.map { $0.trimmingCharacters(in: .whitespaces) }.flatMap { $0.isEmpty ? nil : String($0.prefix(200)) } }
-        return try await AuditEventRepository(database).list(.init(actor: clean(actor), object: clean(object)), limit: limit, offset: offset)
+        return try await AuditEventRepository(database).list(.init(actor: clean(actor), object: clean(object)), sort: sort, limit: limit, offset: offset)
     }
 
     /// The account's own security events (log-ins, password, e-mail and two-factor changes), newest first.

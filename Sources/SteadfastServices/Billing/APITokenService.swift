@@ -88,6 +88,12 @@ public struct APITokenService: Sendable {
         return try await APITokenRepository(database).list(accountID: staff.id)
     }
 
+    /// One page of the caller's own tokens (`APITokenRepository.sortColumns`), optionally in one state.
+    public func list(for staff: Account, state: APITokenRepository.State?, sort: ListSort?, limit: Int, offset: Int) async throws -> [APITokenRepository.Record] {
+        try StaffPolicy.require(.apiTokens, of: staff)
+        return try await APITokenRepository(database).list(accountID: staff.id, state: state, now: clock.now(), sort: sort, limit: limit, offset: offset)
+    }
+
     /// Revokes one of the caller's own tokens (another account's is 404).
     public func revoke(id: UUID, for staff: Account) async throws {
         try StaffPolicy.require(.apiTokens, of: staff)

@@ -109,11 +109,13 @@ struct AuditController: Sendable {
         html.group("admin/audit").add(middleware: RequirePermission(.staffManage)).get("", use: eventsPage)
     }
 
-    /// `GET /api/v1/admin/audit-events?actor=&object=&limit=&offset=`, newest first.
+    /// `GET /api/v1/admin/audit-events?actor=&object=&sort=&dir=&limit=&offset=`, newest first
+    /// unless `sort` (`AuditEventRepository.sortColumns`) says otherwise.
     @Sendable func eventsJSON(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let page = try context.page(request)
         let query = request.uri.queryParameters
-        let events = try await log.events(actor: query.get("actor"), object: query.get("object"), limit: page.limit, offset: page.offset)
+        let sort = try ListSorting.parse(request, columns: AuditEventRepository.sortColumns)
+        let events = try await log.events(actor: query.get("actor"), object: query.get("object"), sort: sort, limit: page.limit, offset: page.offset)
         return try context.responseEncoder.encode(EventList(items: events.map(EventView.init), limit: page.limit, offset: page.offset), from: request, context: context)
     }
 
@@ -125,18 +127,23 @@ struct AuditController: Sendable {
         return try context.responseEncoder.encode(EventList(items: events.map(EventView.init), limit: page.limit, offset: page.offset), from: request, context: context)
     }
 
-    /// `/admin/audit?actor=&object=&offset=`: the staff page with the same filters.
+    /// `/admin/audit?actor=&object=&sort=&dir=&offset=`: the staff page with the same filters,
+    /// sortable headings and pages.
     @Sendable func eventsPage(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let page = try PageRequest(request, defaultLimit: 100, maxLimit: 100)
         let query = request.uri.queryParameters
         let actor = query.get("actor") ?? "", object = query.get("object") ?? ""
-        let events = try await log.events(actor: actor, object: object, limit: page.limit + 1, offset: page.offset)
-        var filter = URLComponents()
-        filter.queryItems = [URLQueryItem(name: "actor", value: actor), URLQueryItem(name: "object", value: object)]
-        return pages.page("accounts/audit", title: "Audit trail", values: [
-            "actor": actor, "object": object, "events": events.prefix(page.limit).map(Self.row), "hasEvents": !events.isEmpty,
-            "hasMore": events.count > page.limit, "nextHref": "/admin/audit?\(filter.percentEncodedQuery ?? "")&offset=\(page.nextOffset)",
-        ], context: context)
+        let table = try SortableTable(request, columns: AuditEventRepository.sortColumns, path: "/admin/audit", filters: ["actor": actor, "object": object])
+        let list = ListPage(try await log.events(actor: actor, object: object, sort: table.sort, limit: page.fetchLimit, offset: page.offset), request: page)
+        var values: [String: Any] = ["actor": actor, "object": object]
+        values.merge(list.values("events", list.rows.map(Self.row), path: "/admin/audit", query: table.query, empty: EmptyState.values(
+            actor.isEmpty && object.isEmpty ? "No events yet." : "No events match these filters."
+        ))) { $1 }
+        values.merge(table.values([
+            table.column("When", key: "time"), table.column("Who"), table.column("Action", key: "action"),
+            table.column("Object"), table.column("Changes"), table.column("From"),
+        ])) { $1 }
+        return pages.page("accounts/audit", title: "Audit trail", values: values, context: context)
     }
 
     /// An event as a table row of the staff page and the account page.

@@ -380,7 +380,16 @@ struct BillingAdminAPIController: Sendable {
     // MARK: API tokens and runs
 
     @Sendable func tokens(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        return try context.responseEncoder.encode(["items": try await billing.tokens.list(for: try context.requireAccount()).map { BillingViews.TokenView($0) }], from: request, context: context)
+        let page = try context.page(request)
+        let stateText = request.uri.queryParameters.get("state") ?? ""
+        let state = APITokenRepository.State(rawValue: stateText)
+        guard stateText.isEmpty || state != nil else {
+            throw InvalidParameter(name: "state", message: "state must be one of: \(APITokenRepository.State.allCases.map(\.rawValue).joined(separator: ", ")).")
+        }
+        let tokens = try await billing.tokens.list(
+            for: try context.requireAccount(), state: state, sort: try ListSorting.parse(request, columns: APITokenRepository.sortColumns), limit: page.limit, offset: page.offset
+        )
+        return try context.responseEncoder.encode(BillingViews.Page(items: tokens.map { BillingViews.TokenView($0) }, limit: page.limit, offset: page.offset), from: request, context: context)
     }
 
     @Sendable func createToken(_ request: Request, context: PortalRequestContext) async throws -> Response {

@@ -539,33 +539,48 @@ struct BillingAdminPagesController: Sendable {
 
     // MARK: API tokens and runs
 
-    func tokensPage(created: String?, context: PortalRequestContext) async throws -> Response {
-        var values: [String: Any] = [
-            "tokens": try await billing.tokens.list(for: try staff(context)).map { token -> [String: Any] in
-                [
-                    "id": token.id.text, "name": token.name, "created": PageValues.date(token.createdAt),
-                    "used": token.lastUsedAt.map(PageValues.date) ?? "never", "revoked": token.revokedAt != nil, "badge": Badge.values("revoked"),
-                    "confirm": ConfirmAction.values(
-                        label: "Revoke…", action: "/admin/api-tokens/\(token.id.text)/revoke",
-                        question: "Revoke the token \(token.name)? Anything using it stops working at once.", confirmLabel: "Yes, revoke it"
-                    ),
-                ]
-            },
-        ]
+    func tokensPage(created: String?, request: Request, context: PortalRequestContext) async throws -> Response {
+        let stateText = request.uri.queryParameters.get("state") ?? ""
+        let state = APITokenRepository.State(rawValue: stateText)
+        guard stateText.isEmpty || state != nil else {
+            throw InvalidParameter(name: "state", message: "state must be one of: \(APITokenRepository.State.allCases.map(\.rawValue).joined(separator: ", ")).")
+        }
+        let page = try context.page(request)
+        let table = try SortableTable(request, columns: APITokenRepository.sortColumns, path: "/admin/api-tokens", filters: ["state": stateText])
+        let list = ListPage(try await billing.tokens.list(for: try staff(context), state: state, sort: table.sort, limit: page.fetchLimit, offset: page.offset), request: page)
+        let rows = list.rows.map { token -> [String: Any] in
+            [
+                "id": token.id.text, "name": token.name, "created": PageValues.date(token.createdAt),
+                "used": token.lastUsedAt.map(PageValues.date) ?? "never", "expires": token.expiresAt.map(PageValues.date) ?? "never",
+                "revoked": token.revokedAt != nil, "badge": Badge.values("revoked"),
+                "confirm": ConfirmAction.values(
+                    label: "Revoke…", action: "/admin/api-tokens/\(token.id.text)/revoke",
+                    question: "Revoke the token \(token.name)? Anything using it stops working at once.", confirmLabel: "Yes, revoke it"
+                ),
+            ]
+        }
+        var values = list.values("tokens", rows, path: "/admin/api-tokens", query: table.query, empty: EmptyState.values(
+            state == nil ? "No API tokens yet." : "No \(stateText) API tokens."
+        ))
+        values.merge(table.values([
+            table.column("Name", key: "name"), table.column("Created", key: "created"), table.column("Last used", key: "used"),
+            table.column("Expires", key: "expires"), table.column("State", key: "state"),
+        ])) { $1 }
+        values["states"] = APITokenRepository.State.allCases.map { ["value": $0.rawValue, "selected": $0 == state] as [String: Any] }
         values["created"] = created
         values["fields"] = ["name": FormField.make("name", label: "Name", hint: "What the token is for, e.g. the monitoring system.", required: true, form: "token", context: context)]
         return pages.page("admin/tokens", title: "API tokens", values: values, context: context)
     }
 
     @Sendable func tokens(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        return try await tokensPage(created: nil, context: context)
+        return try await tokensPage(created: nil, request: request, context: context)
     }
 
     @Sendable func createToken(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let staff = try staff(context)
         let form = try await FormFields.read(request, context: context)
         let created = try await billing.tokens.create(name: form["name"] ?? "", staff: staff)
-        return try await tokensPage(created: created.token, context: context)
+        return try await tokensPage(created: created.token, request: request, context: context)
     }
 
     @Sendable func revokeToken(_ request: Request, context: PortalRequestContext) async throws -> Response {

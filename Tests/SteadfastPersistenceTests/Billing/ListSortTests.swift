@@ -22,7 +22,7 @@ struct ListSortTests {
         #expect(columns.orderBy(ListSort("number", .desc)).description.hasPrefix("CASE WHEN number IS NULL THEN 1 ELSE 0 END, number DESC"))
         for list in [ClientRepository.sortColumns, OrderRepository.sortColumns, ServiceRepository.sortColumns, PaymentRepository.sortColumns,
                      TicketRepository.sortColumns, MailOutboxRepository.sortColumns, StaffRepository.sortColumns,
-                     CatalogueRepository.sortColumns] {
+                     CatalogueRepository.sortColumns, APITokenRepository.sortColumns] {
             #expect(Set(list.keys).count == list.keys.count)
             #expect(list.column(list.defaultSort.field) != nil)
         }
@@ -81,6 +81,46 @@ struct ListSortTests {
             #expect(try await catalogue.list(state: .onSale, limit: 100, offset: 0).count == 5)
             #expect(try await catalogue.list(state: .retired, limit: 100, offset: 0).isEmpty)
             #expect(try await catalogue.list(state: .hidden, limit: 100, offset: 0).isEmpty)
+            // API tokens of one account with equal names, some used, revoked or expired: pages by
+            // every column, both ways, put together are the whole list; the state filter keeps what it names.
+            let owner = try await f.client("Owner")
+            let tokens = APITokenRepository(db)
+            let now = Date(timeIntervalSince1970: 1_800_000_000)
+            var tokenIDs: [UUID] = []
+            for (index, name) in ["b", "a", "b", "a", "c"].enumerated() {
+                let id = UUID()
+                tokenIDs.append(id)
+                try await tokens.insert(
+                    id: id, name: name, tokenHash: "hash-\(index)", accountID: owner, scopes: [],
+                    expiresAt: index == 1 ? now.addingTimeInterval(-60) : index == 2 ? now.addingTimeInterval(3600) : nil, now: now.addingTimeInterval(Double(index % 2) - 100)
+                )
+            }
+            try await tokens.touch(id: tokenIDs[0], now: now)
+            #expect(try await tokens.revoke(id: tokenIDs[3], accountID: owner, now: now))
+            _ = try await tokens.insert(id: UUID(), name: "other", tokenHash: "hash-other", accountID: try await f.client("Other"), scopes: [], expiresAt: nil, now: now)
+            for column in APITokenRepository.sortColumns.keys {
+                for direction in SortDirection.allCases {
+                    let sort = ListSort(column, direction)
+                    var seen: [UUID] = []
+                    var offset = 0
+                    while true {
+                        let page = try await tokens.list(accountID: owner, state: nil, now: now, sort: sort, limit: 2, offset: offset)
+                        seen += page.map(\.id)
+                        if page.count < 2 { break }
+                        offset += 2
+                    }
+                    #expect(seen.count == 5 && Set(seen) == Set(tokenIDs), "\(sort)")
+                    #expect(try await tokens.list(accountID: owner, state: nil, now: now, sort: sort, limit: 100, offset: 0).map(\.id) == seen, "\(sort)")
+                }
+            }
+            #expect(try await tokens.list(accountID: owner, state: nil, now: now, sort: ListSort("name", .asc), limit: 100, offset: 0).map(\.name) == ["a", "a", "b", "b", "c"])
+            #expect(try await tokens.list(accountID: owner, state: nil, now: now, sort: ListSort("name", .desc), limit: 100, offset: 0).map(\.name) == ["c", "b", "b", "a", "a"])
+            #expect(try await tokens.list(accountID: owner, state: nil, now: now, sort: ListSort("used", .desc), limit: 100, offset: 0).first?.id == tokenIDs[0])
+            #expect(try await tokens.list(accountID: owner, state: nil, now: now, sort: ListSort("used", .asc), limit: 100, offset: 0).first?.id == tokenIDs[0])
+            #expect(try await tokens.list(accountID: owner, state: nil, now: now, sort: ListSort("state", .desc), limit: 100, offset: 0).first?.id == tokenIDs[3])
+            #expect(Set(try await tokens.list(accountID: owner, state: .active, now: now, sort: nil, limit: 100, offset: 0).map(\.id)) == [tokenIDs[0], tokenIDs[2], tokenIDs[4]])
+            #expect(try await tokens.list(accountID: owner, state: .revoked, now: now, sort: nil, limit: 100, offset: 0).map(\.id) == [tokenIDs[3]])
+            #expect(try await tokens.list(accountID: owner, state: .expired, now: now, sort: nil, limit: 100, offset: 0).map(\.id) == [tokenIDs[1]])
             // Every staff list's every column runs on this engine.
             for column in ClientRepository.sortColumns.keys {
                 for direction in SortDirection.allCases {

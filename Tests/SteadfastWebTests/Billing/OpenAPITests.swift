@@ -40,7 +40,9 @@ import Testing
             "/admin/services": ServiceRepository.sortColumns, "/admin/invoices": InvoiceRepository.sortColumns,
             "/admin/payments": PaymentRepository.sortColumns, "/admin/tickets": TicketRepository.sortColumns,
             "/admin/mail/outbox": MailOutboxRepository.sortColumns, "/admin/staff": StaffRepository.sortColumns,
+            "/admin/audit-events": AuditEventRepository.sortColumns,
             "/admin/products": CatalogueRepository.sortColumns,
+            "/admin/api-tokens": APITokenRepository.sortColumns,
         ]
         for (path, columns) in sorted {
             let parameters = (paths[path]?["get"] as? [String: Any])?["parameters"] as? [[String: Any]] ?? []

@@ -6,7 +6,7 @@ import Foundation
 /// transaction id — that the database keeps unique, so the same money is never recorded twice.
 public struct Payment: Sendable, Hashable, Identifiable {
     /// Money in or money out.
-    public enum Kind: String, Sendable, Codable, Hashable {
+    public enum Kind: String, Sendable, Codable, Hashable, CaseIterable {
         case payment, refund
     }
 

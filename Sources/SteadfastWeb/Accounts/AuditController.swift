@@ -130,19 +130,20 @@ struct AuditController: Sendable {
     /// `/admin/audit?actor=&object=&sort=&dir=&offset=`: the staff page with the same filters,
     /// sortable headings and pages.
     @Sendable func eventsPage(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        let page = try PageRequest(request, defaultLimit: 100, maxLimit: 100)
         let query = request.uri.queryParameters
         let actor = query.get("actor") ?? "", object = query.get("object") ?? ""
-        let table = try SortableTable(request, columns: AuditEventRepository.sortColumns, path: "/admin/audit", filters: ["actor": actor, "object": object])
-        let list = ListPage(try await log.events(actor: actor, object: object, sort: table.sort, limit: page.fetchLimit, offset: page.offset), request: page)
-        var values: [String: Any] = ["actor": actor, "object": object]
-        values.merge(list.values("events", list.rows.map(Self.row), path: "/admin/audit", query: table.query, empty: EmptyState.values(
+        let table = try SortableTable(
+            request, columns: AuditEventRepository.sortColumns, path: "/admin/audit", filters: ["actor": actor, "object": object], defaultLimit: 100, maxLimit: 100
+        )
+        let list = try await table.fetch { try await log.events(actor: actor, object: object, sort: $0, limit: $1, offset: $2) }
+        var values = table.values("events", list, rows: list.rows.map(Self.row), empty: EmptyState.values(
             actor.isEmpty && object.isEmpty ? "No events yet." : "No events match these filters."
-        ))) { $1 }
-        values.merge(table.values([
+        ), headings: [
             table.column("When", key: "time"), table.column("Who"), table.column("Action", key: "action"),
             table.column("Object"), table.column("Changes"), table.column("From"),
-        ])) { $1 }
+        ])
+        values["actor"] = actor
+        values["object"] = object
         return pages.page("accounts/audit", title: "Audit trail", values: values, context: context)
     }
 

@@ -106,15 +106,16 @@ struct StaffController: Sendable {
 
     // MARK: Pages
 
+    /// The staff list's `status` filter.
+    enum StatusFilter: String, CaseIterable {
+        case active, disabled
+    }
+
     @Sendable func staffPage(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        let page = try context.page(request)
-        let status = request.uri.queryParameters.get("status") ?? ""
-        guard ["", "active", "disabled"].contains(status) else { throw InvalidParameter(name: "status", message: "status must be active or disabled") }
-        let table = try SortableTable(request, columns: StaffRepository.sortColumns, path: "/admin/staff", filters: ["status": status])
+        let status = try ListChoice<StatusFilter>(request, "status")
+        let table = try SortableTable(request, columns: StaffRepository.sortColumns, path: "/admin/staff", filters: ["status": status.text])
         let roles = try await accounts.staffRoles()
-        let list = ListPage(try await accounts.staffMembers(
-            disabled: status.isEmpty ? nil : status == "disabled", sort: table.sort, limit: page.fetchLimit, offset: page.offset
-        ), request: page)
+        let list = try await table.fetch { try await accounts.staffMembers(disabled: status.selected.map { $0 == .disabled }, sort: $0, limit: $1, offset: $2) }
         let me = try context.requireAccount()
         func roleChoices(_ held: [UUID]) -> [[String: Any]] {
             roles.map { ["id": $0.id.text, "name": $0.name, "checked": held.contains($0.id)] }
@@ -127,14 +128,13 @@ struct StaffController: Sendable {
                 "roleNames": roles.filter { member.roleIDs.contains($0.id) }.map(\.name).joined(separator: ", "),
             ]
         }
-        var values = list.values("members", rows, path: "/admin/staff", query: table.query, empty: EmptyState.values(
-            status.isEmpty ? "No staff yet." : "No \(status) staff."
-        ))
-        values.merge(table.values([
+        var values = table.values("members", list, rows: rows, empty: EmptyState.values(
+            status.selected == nil ? "No staff yet." : "No \(status.text) staff."
+        ), headings: [
             table.column("Name", key: "name"), table.column("E-mail", key: "email"), table.column("Roles"),
             table.column("Status", key: "status"), table.column("Actions"),
-        ])) { $1 }
-        values["statuses"] = ["active", "disabled"].map { ["value": $0, "selected": $0 == status] as [String: Any] }
+        ])
+        values["statuses"] = status.options()
         values["roles"] = roles.map { role -> [String: Any] in
             ["id": role.id.text, "name": role.name, "builtIn": role.builtIn, "permissions": role.permissions.sorted().map(\.rawValue).joined(separator: ", ")]
         }

@@ -205,13 +205,9 @@ struct BillingAdminAPIController: Sendable {
 
     @Sendable func products(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let page = try context.page(request)
-        let state = request.uri.queryParameters.get("state") ?? ""
-        let saleState = CatalogueRepository.SaleState(rawValue: state)
-        guard state.isEmpty || saleState != nil else {
-            throw InvalidParameter(name: "state", message: "state must be one of: \(CatalogueRepository.SaleState.allCases.map(\.rawValue).joined(separator: ", ")).")
-        }
         let products = try await billing.catalogue.products(
-            state: saleState, sort: try ListSorting.parse(request, columns: CatalogueRepository.sortColumns), limit: page.limit, offset: page.offset
+            state: try ListChoice<CatalogueRepository.SaleState>(request, "state").selected,
+            sort: try ListSorting.parse(request, columns: CatalogueRepository.sortColumns), limit: page.limit, offset: page.offset
         )
         return try context.responseEncoder.encode(BillingViews.Page(items: products.map(BillingViews.ProductView.init), limit: page.limit, offset: page.offset), from: request, context: context)
     }
@@ -381,13 +377,9 @@ struct BillingAdminAPIController: Sendable {
 
     @Sendable func tokens(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let page = try context.page(request)
-        let stateText = request.uri.queryParameters.get("state") ?? ""
-        let state = APITokenRepository.State(rawValue: stateText)
-        guard stateText.isEmpty || state != nil else {
-            throw InvalidParameter(name: "state", message: "state must be one of: \(APITokenRepository.State.allCases.map(\.rawValue).joined(separator: ", ")).")
-        }
         let tokens = try await billing.tokens.list(
-            for: try context.requireAccount(), state: state, sort: try ListSorting.parse(request, columns: APITokenRepository.sortColumns), limit: page.limit, offset: page.offset
+            for: try context.requireAccount(), state: try ListChoice<APITokenRepository.State>(request, "state").selected,
+            sort: try ListSorting.parse(request, columns: APITokenRepository.sortColumns), limit: page.limit, offset: page.offset
         )
         return try context.responseEncoder.encode(BillingViews.Page(items: tokens.map { BillingViews.TokenView($0) }, limit: page.limit, offset: page.offset), from: request, context: context)
     }

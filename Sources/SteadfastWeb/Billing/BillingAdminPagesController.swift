@@ -59,23 +59,21 @@ struct BillingAdminPagesController: Sendable {
 
     @Sendable func clients(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let search = request.uri.queryParameters.get("search")
-        let page = try context.page(request)
         let table = try SortableTable(request, columns: ClientRepository.sortColumns, path: "/admin/clients", filters: ["search": search ?? ""])
-        let list = ListPage(try await billing.clients.clients(search: search, sort: table.sort, limit: page.fetchLimit, offset: page.offset), request: page)
+        let list = try await table.fetch { try await billing.clients.clients(search: search, sort: $0, limit: $1, offset: $2) }
         let rows = list.rows.map { client -> [String: Any] in
             [
                 "id": client.id.text, "name": client.name, "email": client.email, "country": client.country ?? "",
                 "outstanding": PageValues.money(client.outstanding, currency), "credit": PageValues.money(client.credit, currency),
             ]
         }
-        var values = list.values("clients", rows, path: "/admin/clients", query: table.query, empty: EmptyState.values(
+        var values = table.values("clients", list, rows: rows, empty: EmptyState.values(
             search == nil ? "No clients have registered yet." : "No client matches “\(search!)”."
-        ))
-        values["search"] = search ?? ""
-        values.merge(table.values([
+        ), headings: [
             table.column("Name", key: "name"), table.column("E-mail", key: "email"), table.column("Country", key: "country"),
             table.column("Outstanding", key: "outstanding", numeric: true), table.column("Credit", key: "credit", numeric: true),
-        ])) { $1 }
+        ])
+        values["search"] = search ?? ""
         return pages.page("admin/clients", title: "Clients", values: values, context: context)
     }
 
@@ -193,16 +191,11 @@ struct BillingAdminPagesController: Sendable {
     }
 
     @Sendable func products(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        let stateText = request.uri.queryParameters.get("state") ?? ""
-        let saleState = CatalogueRepository.SaleState(rawValue: stateText)
-        guard stateText.isEmpty || saleState != nil else {
-            throw InvalidParameter(name: "state", message: "state must be one of: \(CatalogueRepository.SaleState.allCases.map(\.rawValue).joined(separator: ", ")).")
-        }
-        let page = try context.page(request)
-        let table = try SortableTable(request, columns: CatalogueRepository.sortColumns, path: "/admin/products", filters: ["state": stateText])
+        let state = try ListChoice<CatalogueRepository.SaleState>(request, "state")
+        let table = try SortableTable(request, columns: CatalogueRepository.sortColumns, path: "/admin/products", filters: ["state": state.text])
         let groups = try await billing.catalogue.groups()
         let names = Dictionary(uniqueKeysWithValues: groups.map { ($0.id, $0.name) })
-        let list = ListPage(try await billing.catalogue.products(state: saleState, sort: table.sort, limit: page.fetchLimit, offset: page.offset), request: page)
+        let list = try await table.fetch { try await billing.catalogue.products(state: state.selected, sort: $0, limit: $1, offset: $2) }
         let products = list.rows.map { product -> [String: Any] in
             let state = product.retired ? "retired" : product.hidden ? "hidden" : "on sale"
             return [
@@ -213,16 +206,13 @@ struct BillingAdminPagesController: Sendable {
             ]
         }
         var values = productForm(nil, groups: groups, context: context)
-        values.merge(list.values("products", products, path: "/admin/products", query: table.query, empty: EmptyState.values(
-            saleState == nil ? "No products yet. Create a group, then a product in it." : "No \(stateText.replacingOccurrences(of: "_", with: " ")) products."
-        ))) { $1 }
-        values.merge(table.values([
+        values.merge(table.values("products", list, rows: products, empty: EmptyState.values(
+            state.selected == nil ? "No products yet. Create a group, then a product in it." : "No \(state.text.replacingOccurrences(of: "_", with: " ")) products."
+        ), headings: [
             table.column("Product", key: "name"), table.column("Group", key: "group"), table.column("Prices"),
             table.column("Stock", key: "stock"), table.column("State", key: "state"),
         ])) { $1 }
-        values["states"] = CatalogueRepository.SaleState.allCases.map {
-            ["value": $0.rawValue, "label": $0.rawValue.replacingOccurrences(of: "_", with: " "), "selected": $0 == saleState] as [String: Any]
-        }
+        values["states"] = state.options { $0.rawValue.replacingOccurrences(of: "_", with: " ") }
         return pages.page("admin/products", title: "Products", values: values, context: context)
     }
 
@@ -256,24 +246,22 @@ struct BillingAdminPagesController: Sendable {
     // MARK: Orders and services
 
     @Sendable func orders(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        let status = request.uri.queryParameters.get("status").flatMap(OrderStatus.init(rawValue:))
-        let page = try context.page(request)
-        let table = try SortableTable(request, columns: OrderRepository.sortColumns, path: "/admin/orders", filters: ["status": status?.rawValue ?? ""])
-        let list = ListPage(try await billing.orders.orders(clientID: nil, status: status, sort: table.sort, limit: page.fetchLimit, offset: page.offset), request: page)
+        let status = try ListChoice<OrderStatus>(request, "status")
+        let table = try SortableTable(request, columns: OrderRepository.sortColumns, path: "/admin/orders", filters: ["status": status.text])
+        let list = try await table.fetch { try await billing.orders.orders(clientID: nil, status: status.selected, sort: $0, limit: $1, offset: $2) }
         let names = try await figures.accountNames(Set(list.rows.map(\.clientID)))
         let rows = list.rows.map { order -> [String: Any] in
             var row = PageValues.order(order)
             row["clientName"] = names[order.clientID] ?? "unknown client"
             return row
         }
-        var values = list.values("orders", rows, path: "/admin/orders", query: table.query, empty: EmptyState.values(
-            status.map { "No \($0.rawValue) orders." } ?? "No orders yet."
-        ))
-        values.merge(table.values([
+        var values = table.values("orders", list, rows: rows, empty: EmptyState.values(
+            status.selected.map { "No \($0.rawValue) orders." } ?? "No orders yet."
+        ), headings: [
             table.column("Order"), table.column("Placed", key: "created"), table.column("Client", key: "client"), table.column("Items"),
             table.column("Status", key: "status"),
-        ])) { $1 }
-        values["statuses"] = OrderStatus.allCases.map { ["value": $0.rawValue, "selected": $0 == status] as [String: Any] }
+        ])
+        values["statuses"] = status.options()
         return pages.page("admin/orders", title: "Orders", values: values, context: context)
     }
 
@@ -316,11 +304,10 @@ struct BillingAdminPagesController: Sendable {
 
     @Sendable func services(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let clientID = request.uri.queryParameters.get("client_id").flatMap(UUID.init(uuidString:))
-        let status = request.uri.queryParameters.get("status").flatMap(ServiceStatus.init(rawValue:))
-        let page = try context.page(request)
-        let filters = ["client_id": clientID?.text ?? "", "status": status?.rawValue ?? ""]
+        let status = try ListChoice<ServiceStatus>(request, "status")
+        let filters = ["client_id": clientID?.text ?? "", "status": status.text]
         let table = try SortableTable(request, columns: ServiceRepository.sortColumns, path: "/admin/services", filters: filters)
-        let list = ListPage(try await billing.clients.services(clientID: clientID, status: status, sort: table.sort, limit: page.fetchLimit, offset: page.offset), request: page)
+        let list = try await table.fetch { try await billing.clients.services(clientID: clientID, status: status.selected, sort: $0, limit: $1, offset: $2) }
         let names = try await figures.accountNames(Set(list.rows.map(\.clientID) + (clientID.map { [$0] } ?? [])))
         let destructive: Set<ServiceStatus.Event> = [.terminate, .cancel]
         let rows = list.rows.map { service -> [String: Any] in
@@ -340,14 +327,11 @@ struct BillingAdminPagesController: Sendable {
             }
             return values
         }
-        var values = list.values(
-            "services", rows, path: "/admin/services", query: table.query, empty: EmptyState.values("No services match.")
-        )
-        values.merge(table.values([
+        var values = table.values("services", list, rows: rows, empty: EmptyState.values("No services match."), headings: [
             table.column("Service", key: "service"), table.column("Client", key: "client"), table.column("Status", key: "status"),
             table.column("Price", key: "amount", numeric: true), table.column("Next due", key: "next_due"), table.column("Actions"),
-        ])) { $1 }
-        values["statuses"] = ServiceStatus.allCases.map { ["value": $0.rawValue, "selected": $0 == status] as [String: Any] }
+        ])
+        values["statuses"] = status.options()
         values["clientID"] = clientID?.text
         values["clientName"] = clientID.flatMap { names[$0] }
         return pages.page("admin/services", title: "Services", values: values, context: context)
@@ -364,26 +348,24 @@ struct BillingAdminPagesController: Sendable {
     // MARK: Invoices and payments
 
     @Sendable func invoices(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        let status = request.uri.queryParameters.get("status").flatMap(InvoiceStatus.init(rawValue:))
-        let page = try context.page(request)
-        let table = try SortableTable(request, columns: InvoiceRepository.sortColumns, path: "/admin/invoices", filters: ["status": status?.rawValue ?? ""])
-        let list = ListPage(try await billing.invoices.invoices(clientID: nil, status: status, sort: table.sort, limit: page.fetchLimit, offset: page.offset), request: page)
+        let status = try ListChoice<InvoiceStatus>(request, "status")
+        let table = try SortableTable(request, columns: InvoiceRepository.sortColumns, path: "/admin/invoices", filters: ["status": status.text])
+        let list = try await table.fetch { try await billing.invoices.invoices(clientID: nil, status: status.selected, sort: $0, limit: $1, offset: $2) }
         let names = try await figures.accountNames(Set(list.rows.map(\.clientID)))
         let rows = list.rows.map { invoice -> [String: Any] in
             var row = PageValues.invoiceRow(invoice, base: "/admin/invoices")
             row["clientName"] = names[invoice.clientID] ?? "unknown client"
             return row
         }
-        var values = list.values("invoices", rows, path: "/admin/invoices", query: table.query, empty: EmptyState.values(
-            status.map { "No \($0.rawValue) invoices." } ?? "No invoices yet."
-        ))
-        values.merge(table.values([
+        var values = table.values("invoices", list, rows: rows, empty: EmptyState.values(
+            status.selected.map { "No \($0.rawValue) invoices." } ?? "No invoices yet."
+        ), headings: [
             table.column("Number", key: "number"), table.column("Client", key: "client"), table.column("Issued", key: "issued"),
             table.column("Due", key: "due"), table.column("Status", key: "status"), table.column("Total", key: "total", numeric: true),
             table.column("Balance", key: "balance", numeric: true),
-        ])) { $1 }
+        ])
         values["showClient"] = true
-        values["statuses"] = InvoiceStatus.allCases.map { ["value": $0.rawValue, "selected": $0 == status] as [String: Any] }
+        values["statuses"] = status.options()
         values["totals"] = Self.totals(list.rows, currency: currency).map { ["span": 5, "total": $0.total, "balance": $0.balance] as [String: Any] }
         return pages.page("admin/invoices", title: "Invoices", values: values, context: context)
     }
@@ -487,14 +469,9 @@ struct BillingAdminPagesController: Sendable {
     }
 
     @Sendable func payments(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        let page = try context.page(request)
-        var kind: Payment.Kind?
-        if let raw = request.uri.queryParameters.get("kind"), !raw.isEmpty {
-            guard let parsed = Payment.Kind(rawValue: raw) else { throw InvalidParameter(name: "kind", message: "kind must be payment or refund") }
-            kind = parsed
-        }
-        let table = try SortableTable(request, columns: PaymentRepository.sortColumns, path: "/admin/payments", filters: ["kind": kind?.rawValue ?? ""])
-        let list = ListPage(try await billing.payments.payments(clientID: nil, kind: kind, sort: table.sort, limit: page.fetchLimit, offset: page.offset), request: page)
+        let kind = try ListChoice<Payment.Kind>(request, "kind")
+        let table = try SortableTable(request, columns: PaymentRepository.sortColumns, path: "/admin/payments", filters: ["kind": kind.text])
+        let list = try await table.fetch { try await billing.payments.payments(clientID: nil, kind: kind.selected, sort: $0, limit: $1, offset: $2) }
         let labels = try await figures.invoiceLabels(Set(list.rows.map(\.invoiceID)))
         let names = try await figures.accountNames(Set(labels.values.map(\.clientID)))
         var sum: Int64? = 0
@@ -517,12 +494,11 @@ struct BillingAdminPagesController: Sendable {
             }
             return row
         }
-        var values = list.values("payments", rows, path: "/admin/payments", query: table.query, empty: EmptyState.values(kind.map { "No \($0.rawValue)s." } ?? "No payments yet."))
-        values["kinds"] = ["payment", "refund"].map { ["value": $0, "selected": $0 == kind?.rawValue] as [String: Any] }
-        values.merge(table.values([
+        var values = table.values("payments", list, rows: rows, empty: EmptyState.values(kind.selected.map { "No \($0.rawValue)s." } ?? "No payments yet."), headings: [
             table.column("Date", key: "created"), table.column("Invoice", key: "invoice"), table.column("Client", key: "client"),
             table.column("Method", key: "gateway"), table.column("Kind", key: "kind"), table.column("Amount", key: "amount", numeric: true), table.column("Refund"),
-        ])) { $1 }
+        ])
+        values["kinds"] = kind.options()
         values["pageTotal"] = sum.map { PageValues.money($0, currency) } ?? "—"
         return pages.page("admin/payments", title: "Payments", values: values, context: context)
     }
@@ -540,14 +516,10 @@ struct BillingAdminPagesController: Sendable {
     // MARK: API tokens and runs
 
     func tokensPage(created: String?, request: Request, context: PortalRequestContext) async throws -> Response {
-        let stateText = request.uri.queryParameters.get("state") ?? ""
-        let state = APITokenRepository.State(rawValue: stateText)
-        guard stateText.isEmpty || state != nil else {
-            throw InvalidParameter(name: "state", message: "state must be one of: \(APITokenRepository.State.allCases.map(\.rawValue).joined(separator: ", ")).")
-        }
-        let page = try context.page(request)
-        let table = try SortableTable(request, columns: APITokenRepository.sortColumns, path: "/admin/api-tokens", filters: ["state": stateText])
-        let list = ListPage(try await billing.tokens.list(for: try staff(context), state: state, sort: table.sort, limit: page.fetchLimit, offset: page.offset), request: page)
+        let state = try ListChoice<APITokenRepository.State>(request, "state")
+        let table = try SortableTable(request, columns: APITokenRepository.sortColumns, path: "/admin/api-tokens", filters: ["state": state.text])
+        let staff = try staff(context)
+        let list = try await table.fetch { try await billing.tokens.list(for: staff, state: state.selected, sort: $0, limit: $1, offset: $2) }
         let rows = list.rows.map { token -> [String: Any] in
             [
                 "id": token.id.text, "name": token.name, "created": PageValues.date(token.createdAt),
@@ -559,14 +531,13 @@ struct BillingAdminPagesController: Sendable {
                 ),
             ]
         }
-        var values = list.values("tokens", rows, path: "/admin/api-tokens", query: table.query, empty: EmptyState.values(
-            state == nil ? "No API tokens yet." : "No \(stateText) API tokens."
-        ))
-        values.merge(table.values([
+        var values = table.values("tokens", list, rows: rows, empty: EmptyState.values(
+            state.selected == nil ? "No API tokens yet." : "No \(state.text) API tokens."
+        ), headings: [
             table.column("Name", key: "name"), table.column("Created", key: "created"), table.column("Last used", key: "used"),
             table.column("Expires", key: "expires"), table.column("State", key: "state"),
-        ])) { $1 }
-        values["states"] = APITokenRepository.State.allCases.map { ["value": $0.rawValue, "selected": $0 == state] as [String: Any] }
+        ])
+        values["states"] = state.options()
         values["created"] = created
         values["fields"] = ["name": FormField.make("name", label: "Name", hint: "What the token is for, e.g. the monitoring system.", required: true, form: "token", context: context)]
         return pages.page("admin/tokens", title: "API tokens", values: values, context: context)

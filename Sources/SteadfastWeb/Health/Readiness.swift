@@ -34,20 +34,23 @@ public final class Readiness: Sendable {
         public var ready: Bool { status == "ready" }
     }
 
-    let draining: DrainState
+    private let draining = Mutex(false)
     let checks: [ReadinessCheck]
     let timeout: Duration
     let nodeID: String
 
-    /// `draining` is the node's ``DrainState``, which the ``DrainService`` sets on shutdown.
-    public init(nodeID: String, checks: [ReadinessCheck], timeout: Duration = .seconds(2), draining: DrainState = DrainState()) {
+    public init(nodeID: String, checks: [ReadinessCheck], timeout: Duration = .seconds(2)) {
         self.nodeID = nodeID
         self.checks = checks
         self.timeout = timeout
-        self.draining = draining
     }
 
-    public var isDraining: Bool { draining.isDraining }
+    /// From now on `/readyz` answers 503 `draining`, while requests are still served.
+    public func startDraining() {
+        draining.withLock { $0 = true }
+    }
+
+    public var isDraining: Bool { draining.withLock { $0 } }
 
     /// Runs every check and reports.
     public func report() async -> Report {

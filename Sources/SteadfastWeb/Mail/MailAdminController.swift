@@ -88,7 +88,7 @@ struct MailAdminController: Sendable {
     /// `GET /api/v1/admin/mail/outbox?state=pending|sending|sent|failed&limit=&offset=`, newest first.
     @Sendable func outboxJSON(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let page = try context.page(request)
-        let state = try Self.state(request)
+        let state = try ListChoice<MailOutboxRepository.Mail.State>(request, "state").selected
         let items = try await mail.outbox(state: state, sort: try ListSorting.parse(request, columns: MailOutboxRepository.sortColumns), limit: page.limit, offset: page.offset).map(MessageView.init)
         let counts = try await mail.counts()
         return try context.responseEncoder.encode(OutboxList(items: items, counts: Dictionary(uniqueKeysWithValues: MailOutboxRepository.Mail.State.allCases.map { ($0.rawValue, counts[$0] ?? 0) })), from: request, context: context)
@@ -131,10 +131,9 @@ struct MailAdminController: Sendable {
     // MARK: Pages
 
     @Sendable func outboxPage(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        let page = try context.page(request)
-        let state = try Self.state(request)
+        let state = try ListChoice<MailOutboxRepository.Mail.State>(request, "state").selected
         let table = try SortableTable(request, columns: MailOutboxRepository.sortColumns, path: "/admin/mail", filters: ["state": state?.rawValue ?? ""])
-        let list = ListPage(try await mail.outbox(state: state, sort: table.sort, limit: page.fetchLimit, offset: page.offset), request: page)
+        let list = try await table.fetch { try await mail.outbox(state: state, sort: $0, limit: $1, offset: $2) }
         let counts = try await mail.counts()
         let rows: [[String: Any]] = list.rows.map { message in
             var row: [String: Any] = [
@@ -147,13 +146,12 @@ struct MailAdminController: Sendable {
             return row
         }
         let templates: [[String: Any]] = try await mail.allTemplates().map { ["key": $0.key.rawValue, "overridden": $0.isOverridden] }
-        var values = list.values("messages", rows, path: "/admin/mail", query: table.query, empty: EmptyState.values(
+        var values = table.values("messages", list, rows: rows, empty: EmptyState.values(
             state.map { "No \($0.rawValue) messages." } ?? "No mail has been queued yet."
-        ))
-        values.merge(table.values([
+        ), headings: [
             table.column("Created", key: "created"), table.column("To", key: "to"), table.column("Subject", key: "subject"),
             table.column("State", key: "state"), table.column("Attempts", key: "attempts", numeric: true),
-        ])) { $1 }
+        ])
         values["state"] = state?.rawValue ?? ""
         values["states"] = MailOutboxRepository.Mail.State.allCases.map { ["value": $0.rawValue, "count": counts[$0] ?? 0, "selected": $0 == state] as [String: Any] }
         values["failedCount"] = counts[.failed] ?? 0
@@ -219,14 +217,6 @@ struct MailAdminController: Sendable {
             throw InvalidParameter(name: "key", message: "key must be one of \(MailTemplateKey.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         return key
-    }
-
-    static func state(_ request: Request) throws -> MailOutboxRepository.Mail.State? {
-        guard let text = request.uri.queryParameters.get("state"), !text.isEmpty else { return nil }
-        guard let state = MailOutboxRepository.Mail.State(rawValue: text) else {
-            throw InvalidParameter(name: "state", message: "state must be pending, sending, sent or failed")
-        }
-        return state
     }
 
     /// Runs `body`, turning a template that does not compile into a 400 naming the part.

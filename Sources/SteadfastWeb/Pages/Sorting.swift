@@ -66,23 +66,47 @@ enum ListSorting {
     }
 }
 
-/// The headings of one sortable table: build once per page, then one ``column`` per heading.
+/// One sorted, paged staff list as its page reads it, once: the order (`sort`, `dir`, checked
+/// against the list's allow-list), the page (`offset`, `limit`) and the list's filters. Then
+/// ``fetch(_:)`` gets one page of rows, one ``column`` per heading, and ``values(_:_:rows:empty:headings:)``
+/// everything the template shows around the rows:
+///
+///     let table = try SortableTable(request, columns: JobStore.sortColumns, path: "/admin/jobs", filters: ["state": state.text])
+///     let list = try await table.fetch { try await store.jobs(state: state.selected, sort: $0, limit: $1, offset: $2) }
+///     let values = table.values("jobs", list, rows: list.rows.map(row), empty: EmptyState.values("No jobs."), headings: [
+///         table.column("Job", key: "name"), table.column("Schedule"),
+///     ])
 struct SortableTable {
     let sort: ListSort
     let columns: SortableColumns
     let path: String
-    /// The list's filters (kept in the headings' links).
+    /// The list's filters (kept in the headings' and the pages' links).
     let filters: [String: String]
+    /// The page asked for.
+    let page: PageRequest
 
-    init(_ request: Request, columns: SortableColumns, path: String, filters: [String: String]) throws(InvalidParameter) {
+    init(
+        _ request: Request, columns: SortableColumns, path: String, filters: [String: String], defaultLimit: Int = 50, maxLimit: Int = 200
+    ) throws(InvalidParameter) {
+        self.page = try PageRequest(request, defaultLimit: defaultLimit, maxLimit: maxLimit)
         self.sort = try ListSorting.parse(request, columns: columns)
         self.columns = columns
         self.path = path
         self.filters = filters
     }
 
-    func column(_ label: String, key: String? = nil, numeric: Bool = false) -> [String: Any] {
-        ListSorting.column(label, key: key, numeric: numeric, sort: sort, columns: columns, path: path, query: filters)
+    /// One page of the list in the order asked for: `fetch(sort, limit, offset)` is asked for
+    /// one row more than the page shows, so the page knows whether another follows.
+    func fetch<Row>(_ fetch: (ListSort, Int, Int) async throws -> [Row]) async throws -> ListPage<Row> {
+        ListPage(try await fetch(sort, page.fetchLimit, page.offset), request: page)
+    }
+
+    /// A heading; `key` (a column of the allow-list) makes it a sort link, `hidden` keeps its
+    /// label for screen readers only.
+    func column(_ label: String, key: String? = nil, numeric: Bool = false, hidden: Bool = false) -> [String: Any] {
+        var values = ListSorting.column(label, key: key, numeric: numeric, sort: sort, columns: columns, path: path, query: filters)
+        values["hidden"] = hidden
+        return values
     }
 
     /// `partials/table-head` values (`headings`) and the hidden fields that keep the order when
@@ -94,8 +118,44 @@ struct SortableTable {
         ]
     }
 
+    /// Everything a list template shows around its rows: `rows` under `key`, `pagination`
+    /// (links that keep the filters and the order), `empty` when the page has no rows, the
+    /// headings and the filter form's `sortFields`.
+    func values<Row>(_ key: String, _ list: ListPage<Row>, rows: [[String: Any]], empty: [String: Any], headings: [[String: Any]]) -> [String: Any] {
+        list.values(key, rows, path: path, query: query, empty: empty).merging(values(headings)) { $1 }
+    }
+
     /// Filters plus the order: what pagination links carry.
     var query: [String: String] {
         filters.merging(ListSorting.query(sort, columns: columns)) { $1 }
+    }
+}
+
+/// A list filter that takes one of a fixed set of values (`?state=failing`), read the same way by
+/// a page and its API: absent or empty is no filter; any other value the set does not hold is a
+/// **400** naming the parameter and the values it takes, as an unknown sort column is.
+struct ListChoice<Choice: RawRepresentable & CaseIterable & Equatable> where Choice.RawValue == String {
+    let name: String
+    let selected: Choice?
+
+    init(_ request: Request, _ name: String) throws(InvalidParameter) {
+        let text = request.uri.queryParameters.get(name) ?? ""
+        self.name = name
+        guard !text.isEmpty else {
+            self.selected = nil
+            return
+        }
+        guard let choice = Choice(rawValue: text) else {
+            throw InvalidParameter(name: name, message: "\(name) must be one of: \(Choice.allCases.map(\.rawValue).joined(separator: ", ")).")
+        }
+        self.selected = choice
+    }
+
+    /// The value as the list's links keep it (empty for no filter).
+    var text: String { selected?.rawValue ?? "" }
+
+    /// The filter `<select>`'s options: `value`, `label` and `selected`.
+    func options(label: (Choice) -> String = { $0.rawValue }) -> [[String: Any]] {
+        Choice.allCases.map { ["value": $0.rawValue, "label": label($0), "selected": $0 == selected] }
     }
 }

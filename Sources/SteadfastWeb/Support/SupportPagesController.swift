@@ -169,14 +169,13 @@ struct SupportPagesController: Sendable {
 
     @Sendable func queue(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let staff = try Self.account(context)
-        let page = try context.page(request)
         var filter = try SupportAdminAPIController.filter(request)
         let mine = request.uri.queryParameters.get("mine") == "1"
         if mine { filter.assigneeID = staff.id }
         let status = filter.statuses?.first
         let filters = ["status": status?.rawValue ?? "", "department_id": filter.departmentID?.text ?? "", "mine": mine ? "1" : ""]
         let table = try SortableTable(request, columns: TicketRepository.sortColumns, path: "/admin/tickets", filters: filters)
-        let list = ListPage(try await tickets.tickets(for: staff, filter: filter, sort: table.sort, limit: page.fetchLimit, offset: page.offset), request: page)
+        let list = try await table.fetch { try await tickets.tickets(for: staff, filter: filter, sort: $0, limit: $1, offset: $2) }
         let departments = try await tickets.departments(for: staff)
         let names = Dictionary(uniqueKeysWithValues: departments.map { ($0.id, $0.name) })
         let rows: [[String: Any]] = list.rows.map {
@@ -185,13 +184,12 @@ struct SupportPagesController: Sendable {
              "badge": Badge.values(ticket: $0.status.rawValue, label: $0.status.label)]
         }
         let canned = try await tickets.cannedReplies(for: staff)
-        var values = list.values("tickets", rows, path: "/admin/tickets", query: table.query, empty: EmptyState.values(
+        var values = table.values("tickets", list, rows: rows, empty: EmptyState.values(
             filters.values.allSatisfy(\.isEmpty) ? "No tickets yet." : "No tickets match these filters."
-        ))
-        values.merge(table.values([
+        ), headings: [
             table.column("Number", key: "number"), table.column("Subject", key: "subject"), table.column("Department"),
             table.column("Status", key: "status"), table.column("Priority", key: "priority"), table.column("Waiting since", key: "waiting"),
-        ])) { $1 }
+        ])
         values["mine"] = mine
         values["statuses"] = TicketStatus.allCases.map { ["value": $0.rawValue, "label": $0.label, "selected": $0 == status] as [String: Any] }
         values["departments"] = departments.map {

@@ -119,7 +119,7 @@ struct MailLiveTests {
     /// transaction that queued the mail) with the same headless Chromium as the PDF page, one
     /// rendering at a time here (`billing.pdf_concurrency=1`): the message the SMTP server
     /// receives has an application/pdf part whose text (pdftotext) holds the invoice number and
-    /// total; a payment's mail carries it too.
+    /// total, and the text and HTML parts say it is attached; a payment's mail carries it too.
     @Test func invoiceMailsCarryTheInvoicePDF() async throws {
         let smtp = try await SMTPTestServer.start()
         defer { smtp.stop() }
@@ -146,8 +146,12 @@ struct MailLiveTests {
         #expect(message.contentType == "multipart/mixed")
         let pdf = try #require(message.leaves.first { $0.contentType == "application/pdf" }, "no PDF part")
         #expect(pdf.filename == "\(number).pdf" && pdf.body.starts(with: Array("%PDF".utf8)))
-        // The text parts are still there beside it.
+        // The text parts are still there beside it, and both say the PDF is attached.
         #expect(message.leaves.contains { $0.contentType == "text/plain" && $0.text.contains(number) })
+        for type in ["text/plain", "text/html"] {
+            let part = message.leaves.first { $0.contentType == type }
+            #expect(part?.text.contains("attached to this e-mail as a PDF") == true, "\(type): \(part?.text ?? "no part")")
+        }
         let text = try Self.pdfText(pdf.body)
         #expect(text.contains(number) && text.contains(amount) && text.contains("Steadfast Hosting GmbH"), "\(text.prefix(1500))")
 
@@ -163,6 +167,7 @@ struct MailLiveTests {
             })
             let attached = try #require(receipt?.leaves.first { $0.contentType == "application/pdf" })
             #expect(try Self.pdfText(attached.body).contains(number))
+            #expect(receipt?.leaves.first { $0.contentType == "text/plain" }?.text.contains("attached to this e-mail as a PDF") == true)
         } else {
             Issue.record("recording the payment failed: \(paid.status) \(paid.body)")
         }

@@ -86,6 +86,55 @@ public struct AccountSelfServiceRepository: Sendable {
             """).map { try $0.uuid("account_id") }
     }
 
+    /// A password-reset request as typed, waiting for the mail-delivery job (migration 680).
+    public struct ResetRequest: Sendable, Equatable {
+        public let id: UUID
+        /// The address as typed: not looked up (nor even parsed) until the job takes it.
+        public let email: String
+        /// The request's client IP, node and id, for the audit event the job writes.
+        public let ip: String?
+        public let nodeID: String
+        public let requestID: String?
+        public let requestedAt: Date
+
+        public init(id: UUID, email: String, ip: String?, nodeID: String, requestID: String?, requestedAt: Date) {
+            self.id = id
+            self.email = email
+            self.ip = ip
+            self.nodeID = nodeID
+            self.requestID = requestID
+            self.requestedAt = requestedAt
+        }
+    }
+
+    /// Queues a reset request: one insert, the same for every address.
+    public func queueResetRequest(_ request: ResetRequest) async throws {
+        try await db.query("""
+            INSERT INTO password_reset_requests (id, email, ip, node_id, request_id, requested_at)
+            VALUES (\(request.id), \(request.email), \(request.ip), \(request.nodeID), \(request.requestID), \(request.requestedAt))
+            """)
+    }
+
+    /// The ids of the oldest `limit` queued reset requests.
+    public func queuedResetRequestIDs(limit: Int) async throws -> [UUID] {
+        try await db.query("SELECT id FROM password_reset_requests ORDER BY requested_at, id LIMIT \(limit)").map { try $0.uuid("id") }
+    }
+
+    /// Removes a queued request and returns it; `nil` when another run took it first (the
+    /// delete is the claim, so each request is handled once even by overlapping runs).
+    public func takeResetRequest(id: UUID) async throws -> ResetRequest? {
+        let row = try await db.first("""
+            DELETE FROM password_reset_requests WHERE id = \(id)
+            RETURNING id, email, ip, node_id, request_id, requested_at
+            """)
+        return try row.map {
+            ResetRequest(
+                id: try $0.uuid("id"), email: try $0.string("email"), ip: try $0.optionalString("ip"), nodeID: try $0.string("node_id"),
+                requestID: try $0.optionalString("request_id"), requestedAt: try $0.date("requested_at")
+            )
+        }
+    }
+
     /// Deletes tokens that expired before `cutoff`; returns how many.
     @discardableResult
     public func deleteExpiredTokens(before cutoff: Date) async throws -> Int {

@@ -15,6 +15,7 @@ import SteadfastDomain
 ///   `accounts.disabled_at`, and `api_tokens.scopes`/`expires_at`.
 /// - 670: `client_users`: a client's users (sub-users), each an account of its own that acts
 ///   for the client `client_id` with the client permissions in `permissions`.
+/// - 680: `password_reset_requests`: reset requests as typed, queued for the mail-delivery job.
 public enum AccountMigrations {
     public static let all: [Migration] = [
         Migration(version: 600, name: "accounts: profile, verification, session owners, reset tokens, TOTP") { d in
@@ -115,6 +116,27 @@ public enum AccountMigrations {
                 )
                 """,
                 "CREATE INDEX client_users_client ON client_users (client_id, created_at)",
+            ]
+        },
+        // Password-reset requests as typed, queued by the request and turned into a link (or
+        // nothing, for an address with no account) by the mail-delivery job: the request does
+        // the same single insert whatever the address, so neither its answer nor its timing
+        // tells whether the address has an account. `ip`, `node_id` and `request_id` are the
+        // request's, for the audit event the job writes.
+        Migration(version: 680, name: "password-reset requests queued for the mail-delivery job") { d in
+            let uuid = d.uuidType, ts = d.timestampType
+            return [
+                """
+                CREATE TABLE password_reset_requests (
+                    id \(uuid) PRIMARY KEY,
+                    email TEXT NOT NULL,
+                    ip TEXT,
+                    node_id TEXT NOT NULL,
+                    request_id TEXT,
+                    requested_at \(ts) NOT NULL
+                )
+                """,
+                "CREATE INDEX password_reset_requests_requested_at ON password_reset_requests (requested_at)",
             ]
         },
     ]

@@ -5,7 +5,8 @@ import SteadfastPersistence
 
 /// Self-service (docs/accounts.md): profile, password change, sessions, e-mail verification and
 /// password reset. Mail is enqueued in the outbox inside the transaction that makes its token,
-/// so a link is mailed exactly when its token exists.
+/// so a link is mailed exactly when its token exists (a reset request is queued first, see
+/// ``requestPasswordReset(email:clientIP:)``).
 extension AccountService {
     /// What a profile update did.
     public struct ProfileUpdate: Sendable {
@@ -127,35 +128,71 @@ extension AccountService {
 
     // MARK: Password reset
 
-    /// Starts a password reset: when `rawEmail` belongs to an account, a single-use link valid
-    /// for `accounts.reset_token_ttl` is mailed to it. The caller answers the same whatever
-    /// happened, and the work is the same either way (a token is made and hashed, one
-    /// transaction looks the address up), so neither the answer nor its timing tells whether
-    /// the address has an account. Over a limit: ``RateLimited``.
+    /// Asks for a password reset: when `rawEmail` belongs to an account, a single-use link valid
+    /// for `accounts.reset_token_ttl` is mailed to it. The request only queues the address as
+    /// typed (one insert, after the rate limits, which count known and unknown addresses alike);
+    /// the mail-delivery job looks it up and makes the link (``mailQueuedPasswordResets(limit:)``)
+    /// before it sends what is due, so the mail is no later than before. Looking the address up
+    /// here would make a known address cost a token, an outbox row, an audit event and a
+    /// committed write that an unknown one does not — a difference anyone can time. Over a
+    /// limit: ``RateLimited``.
     public func requestPasswordReset(email rawEmail: String, clientIP: String?) async throws {
         let normalized = (try? EmailAddress(rawEmail).normalized) ?? rawEmail.lowercased()
         if let limiter {
             if let clientIP { try await limiter.hit(.passwordResetPerIP, key: clientIP) }
             try await limiter.hit(.passwordResetPerAccount, key: normalized)
         }
-        let token = LinkToken.generate()
-        let email = try? EmailAddress(rawEmail)
-        let now = clock.now()
-        let ttl = settings.resetTokenTTL
-        let url = link("/password-reset/\(token.text)")
-        try await database.transaction { tx in
-            guard let email, let row = try await tx.first("SELECT id, name, email FROM accounts WHERE email_normalized = \(email.normalized)") else { return }
-            // Mail goes to the address on the account, not to the spelling typed in the form.
-            let accountID = try row.uuid("id"), name = try row.string("name"), address = try row.string("email")
-            try await AccountSelfServiceRepository(tx).insertToken(
-                hash: token.hash, accountID: accountID, purpose: .passwordReset, email: nil, expiresAt: now + ttl.totalSeconds, now: now
-            )
-            try await self.outbox.enqueue(
-                tx, .passwordReset, to: try MailRecipient(address: address, name: name),
-                values: ["client_name": name, "reset_url": url, "expires_in": AccountSettings.spoken(ttl)], now: now
-            )
-            try await AuditTrail.record(tx, .accountPasswordResetRequested, object: .account(accountID), account: accountID, now: now)
+        let origin = AuditTrail.origin
+        try await AccountSelfServiceRepository(database).queueResetRequest(.init(
+            // Longer than any address: stored cut short, and the job finds no account for it.
+            id: UUID(), email: String(rawEmail.prefix(Self.longestQueuedAddress)), ip: origin.ip, nodeID: origin.nodeID,
+            requestID: origin.requestID, requestedAt: clock.now()
+        ))
+    }
+
+    /// What a queued reset request keeps of the typed address (an address has at most 254).
+    static let longestQueuedAddress = 320
+
+    /// Handles up to `limit` queued reset requests, oldest first (the mail-delivery job, before
+    /// sending): each is taken in its own transaction, and for an address with an account a new
+    /// token (voiding older ones), the mail in the outbox and the `account.password_reset_requested`
+    /// event — with the request's IP, node and id — commit together. Returns how many links were
+    /// mailed. A request whose transaction fails stays queued for the next run.
+    @discardableResult
+    public func mailQueuedPasswordResets(limit: Int = 500) async throws -> Int {
+        var mailed = 0
+        for id in try await AccountSelfServiceRepository(database).queuedResetRequestIDs(limit: limit) {
+            let now = clock.now()
+            let sent = try await database.transaction { tx in
+                guard let request = try await AccountSelfServiceRepository(tx).takeResetRequest(id: id) else { return false }
+                // Nobody is logged in to a reset request: the system acted, from the request.
+                let origin = AuditOrigin(actor: .system, ip: request.ip, nodeID: request.nodeID, requestID: request.requestID)
+                return try await AuditTrail.$origin.withValue(origin) { try await self.mailResetLink(tx, typed: request.email, now: now) }
+            }
+            if sent { mailed += 1 }
         }
+        return mailed
+    }
+
+    /// The link for the account `typed` names, if any, in `tx`; whether one was mailed.
+    private func mailResetLink(_ tx: any SQLExecutor, typed: String, now: Date) async throws -> Bool {
+        guard let email = try? EmailAddress(typed),
+            let row = try await tx.first("SELECT id, name, email FROM accounts WHERE email_normalized = \(email.normalized)")
+        else { return false }
+        // Mail goes to the address on the account, not to the spelling typed in the form.
+        let accountID = try row.uuid("id"), name = try row.string("name")
+        guard let recipient = try? MailRecipient(address: try row.string("email"), name: name) else { return false }
+        let token = LinkToken.generate()
+        let ttl = settings.resetTokenTTL
+        try await AccountSelfServiceRepository(tx).insertToken(
+            hash: token.hash, accountID: accountID, purpose: .passwordReset, email: nil, expiresAt: now + ttl.totalSeconds, now: now
+        )
+        try await outbox.enqueue(
+            tx, .passwordReset, to: recipient,
+            values: ["client_name": name, "reset_url": link("/password-reset/\(token.text)"), "expires_in": AccountSettings.spoken(ttl)], now: now
+        )
+        try await AuditTrail.record(tx, .accountPasswordResetRequested, object: .account(accountID), account: accountID, now: now)
+        return true
     }
 
     /// Whether a reset link is still usable (the form is shown only for one that is).

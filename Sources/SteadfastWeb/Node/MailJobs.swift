@@ -12,12 +12,19 @@ import SteadfastStorage
 /// sends what is due in the outbox. The job's own slot is not what makes sending exactly-once:
 /// each message is claimed in the database (lease + claim token), so a run taken over after a
 /// crash, or a manual run beside a scheduled one, never sends a message that is already sent.
+///
+/// Before sending, a run turns the queued password-reset requests into links
+/// (`AccountService.mailQueuedPasswordResets`, docs/accounts.md): a reset request only queues
+/// the address, so that it costs the same whether the address has an account or not, and its
+/// mail still leaves in the same run as it would have from the outbox.
 enum MailJobs {
     static let name = "mail-delivery"
 
-    /// `attachments` makes the invoice PDFs invoice mails carry (the node's renderer).
+    /// `attachments` makes the invoice PDFs invoice mails carry (the node's renderer); `accounts`
+    /// makes the queued password-reset links.
     static func definition(
-        configuration: NodeConfiguration, database: any SQLDatabase, clock: any WallClock, attachments: any MailAttachmentSource = NoMailAttachmentSource()
+        configuration: NodeConfiguration, database: any SQLDatabase, clock: any WallClock, accounts: AccountService,
+        attachments: any MailAttachmentSource = NoMailAttachmentSource()
     ) throws -> JobDefinition {
         let transport = try MailWiring.transport(configuration.mail, nodeID: configuration.nodeID)
         let settings = MailWiring.deliverySettings(configuration.mail)
@@ -27,6 +34,14 @@ enum MailJobs {
             let delivery = MailDelivery(
                 database: database, transport: transport, settings: settings, node: node, clock: clock, logger: context.logger, attachments: attachments
             )
+            // A failure here (the database) leaves the requests queued and must not hold up the
+            // mail that is already due.
+            do {
+                let links = try await accounts.mailQueuedPasswordResets()
+                if links > 0 { context.logger.info("password-reset links made", metadata: ["steadfast.mail.reset_links": "\(links)"]) }
+            } catch {
+                context.logger.error("queued password resets not handled", metadata: ["error": "\(error)"])
+            }
             let report = try await delivery.deliverDue()
             if report.sent + report.retried + report.failed + report.lost > 0 {
                 context.logger.info("mail delivery", metadata: [

@@ -15,14 +15,14 @@ import SteadfastStorage
 /// — see docs/jobs.md.
 enum NodeJobs {
     static func registry(
-        configuration: NodeConfiguration, database: any SQLDatabase, clock: any WallClock, recurring: RecurringBilling,
+        configuration: NodeConfiguration, database: any SQLDatabase, clock: any WallClock, accounts: AccountService, recurring: RecurringBilling,
         capture: AutomaticCapture? = nil, storage: StorageRegistry, catalog: SQLFileCatalog, attachments: any MailAttachmentSource = NoMailAttachmentSource()
     ) throws -> JobRegistry {
         var jobs = JobRegistry()
         jobs.add(BillingJobs.definition(recurring: recurring, schedule: try billingSchedule(configuration)))
         jobs.add(BillingJobs.capture(capture, schedule: try billingSchedule(configuration)))
         jobs.add(StorageJobs.definition(queue: StorageMigrationQueue(database: database, clock: clock), registry: storage, catalog: catalog, settleTime: configuration.storageRouteSettleTime))
-        jobs.add(try MailJobs.definition(configuration: configuration, database: database, clock: clock, attachments: attachments))
+        jobs.add(try MailJobs.definition(configuration: configuration, database: database, clock: clock, accounts: accounts, attachments: attachments))
         let tickets = SupportWeb.tickets(
             configuration: configuration, database: database, files: FileService(database: database, registry: storage, clock: clock, logger: Logger(label: "steadfast.support")),
             clock: clock, logger: Logger(label: "steadfast.support")

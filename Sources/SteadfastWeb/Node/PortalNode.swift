@@ -173,7 +173,7 @@ struct NodeService: Service {
         if configuration.jobsEnabled {
             let attachments = InvoiceMailAttachments(billing: billing, library: try await PageRenderer.load().library)
             let jobs = try NodeJobs.registry(
-                configuration: configuration, database: database, clock: node.clock, recurring: billing.recurring, capture: billing.capture, storage: registry,
+                configuration: configuration, database: database, clock: node.clock, accounts: accounts, recurring: billing.recurring, capture: billing.capture, storage: registry,
                 catalog: catalog, attachments: attachments
             )
             services.append(Scheduler(

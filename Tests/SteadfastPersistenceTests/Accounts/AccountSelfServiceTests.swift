@@ -45,6 +45,9 @@ import Testing
             _ = try await Self.session(db, account: account.id, clock: clock)
             #expect(try await accounts.sessions(accountID: account.id, currentSessionHash: nil).count == 2)
             try await accounts.requestPasswordReset(email: "ANN@example.com", clientIP: "192.0.2.1")
+            // The request only queues the address; the mail-delivery job makes the link.
+            #expect(try await Self.tokenInMail(db, template: "password_reset", to: "ann@example.com") == nil)
+            #expect(try await accounts.mailQueuedPasswordResets() == 1)
             let token = try #require(try await Self.tokenInMail(db, template: "password_reset", to: "ann@example.com"))
             #expect(token.count == 64)
             // Stored hashed: the table never holds the token.
@@ -60,6 +63,7 @@ import Testing
             // Expiry: valid until the TTL, refused after it.
             clock.advance(by: 1)
             try await accounts.requestPasswordReset(email: "ann@example.com", clientIP: nil)
+            try await accounts.mailQueuedPasswordResets()
             let second = try #require(try await Self.tokenInMail(db, template: "password_reset", to: "ann@example.com"))
             clock.advance(by: 3599)
             #expect(try await accounts.resetTokenIsValid(second))
@@ -82,9 +86,11 @@ import Testing
             let accounts = service(db, clock: clock)
             _ = try await accounts.register(email: "ann@example.com", password: Self.password, name: "Ann")
             try await accounts.requestPasswordReset(email: "ann@example.com", clientIP: nil)
+            try await accounts.mailQueuedPasswordResets()
             let first = try #require(try await Self.tokenInMail(db, template: "password_reset", to: "ann@example.com"))
             clock.advance(by: 1)
             try await accounts.requestPasswordReset(email: "ann@example.com", clientIP: nil)
+            try await accounts.mailQueuedPasswordResets()
             let second = try #require(try await Self.tokenInMail(db, template: "password_reset", to: "ann@example.com"))
             #expect(first != second)
             #expect(try await !accounts.resetTokenIsValid(first))
@@ -99,9 +105,15 @@ import Testing
             let accounts = service(db, clock: clock)
             _ = try await accounts.register(email: "ann@example.com", password: Self.password, name: "Ann")
             let before = try await Self.mailCount(db)
-            // No error, no mail, no token: the caller cannot tell.
+            // No error, no mail, no token: the caller cannot tell. The request does the same for
+            // every address: it queues what was typed, and the job finds no account for these.
             try await accounts.requestPasswordReset(email: "nobody@example.com", clientIP: nil)
             try await accounts.requestPasswordReset(email: "not an address", clientIP: nil)
+            try await accounts.requestPasswordReset(email: String(repeating: "x", count: 5000) + "@example.com", clientIP: nil)
+            let queued = try await db.query("SELECT email FROM password_reset_requests ORDER BY email").map { try $0.string("email") }
+            #expect(queued.count == 3 && queued.contains("nobody@example.com") && queued.allSatisfy { $0.count <= 320 })
+            #expect(try await accounts.mailQueuedPasswordResets() == 0)
+            #expect(try await db.first("SELECT COUNT(*) AS n FROM password_reset_requests")?.int("n") == 0)
             #expect(try await Self.mailCount(db) == before)
             #expect(try await db.first("SELECT COUNT(*) AS n FROM account_tokens WHERE purpose = 'password_reset'")?.int("n") == 0)
         }

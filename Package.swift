@@ -142,6 +142,7 @@ let package = Package(
             name: "SteadfastWeb",
             dependencies: [
                 "SteadfastDomain",
+                "SteadfastConcurrency",
                 "SteadfastPersistence",
                 "SteadfastMail",
                 "SteadfastSessions",

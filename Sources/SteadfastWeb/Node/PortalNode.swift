@@ -7,6 +7,7 @@ import Metrics
 import NIOCore
 import Prometheus
 import ServiceLifecycle
+import SteadfastConcurrency
 import SteadfastConfig
 import SteadfastDomain
 import SteadfastJobs

@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Hummingbird
 import Logging
 import Prometheus
+import SteadfastConcurrency
 import SteadfastConfig
 import SteadfastDomain
 import SteadfastPersistence

@@ -184,23 +184,16 @@ import Testing
     @Test(arguments: EngineKind.allCases)
     func aStorageOutageStoresNothing(_ kind: EngineKind) async throws {
         try await withDatabase(kind) { db in
-            let port = try FreePort.next()
-            let httpClient = S3FileStorage.makeHTTPClient()
-            defer { Task { try? await httpClient.shutdown() } }
-            let down = try StorageRegistry(
-                configuration: StorageConfiguration(targets: [StorageTarget(
-                    name: "s3", kind: .s3, bucket: "downloads", endpoint: "http://127.0.0.1:\(port)", accessKeyID: "k", secretAccessKey: "s"
-                )], defaultTarget: "s3"),
-                httpClient: httpClient
-            )
-            let f = try Fixture(db: db, registry: down)
-            let staff = try await f.support.account(.staff, "Sam")
-            let category = try await f.content.createDownloadCategory(by: staff, name: "Tools", description: nil)
-            await #expect(performing: {
-                _ = try await f.content.upload(by: staff, .init(categoryID: category.id, title: nil, description: nil, visibility: .public, productID: nil), filename: "a.txt", contentType: nil, declaredSize: 3, body: Self.bytes("abc"))
-            }, throws: { ($0 as? SupportError)?.kind == .storageUnavailable })
-            #expect(try await f.support.count("stored_files") == 0)
-            #expect(try await db.first("SELECT COUNT(*) AS n FROM downloads")?.int("n") == 0)
+            try await SupportFixture.withStorageDown(bucket: "downloads") { down in
+                let f = try Fixture(db: db, registry: down)
+                let staff = try await f.support.account(.staff, "Sam")
+                let category = try await f.content.createDownloadCategory(by: staff, name: "Tools", description: nil)
+                await #expect(performing: {
+                    _ = try await f.content.upload(by: staff, .init(categoryID: category.id, title: nil, description: nil, visibility: .public, productID: nil), filename: "a.txt", contentType: nil, declaredSize: 3, body: Self.bytes("abc"))
+                }, throws: { ($0 as? SupportError)?.kind == .storageUnavailable })
+                #expect(try await f.support.count("stored_files") == 0)
+                #expect(try await db.first("SELECT COUNT(*) AS n FROM downloads")?.int("n") == 0)
+            }
         }
     }
 }

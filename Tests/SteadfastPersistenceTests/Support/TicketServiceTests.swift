@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Foundation
 import Logging
+import SteadfastConcurrency
 import SteadfastDomain
 import SteadfastPersistence
 import SteadfastServices
@@ -246,26 +247,17 @@ struct SupportFixture: Sendable {
             await #expect(throws: (any Error).self) { _ = try await f.upload(ghost, "a.txt", "bytes") }
             #expect(try await f.count("stored_files") == 0 && f.storedObjects().isEmpty)
 
-            let port = try FreePort.next()
-            // The storage layer's own client: a refused connection fails at once (and is retried
-            // by the S3 policy) instead of waiting inside the client.
-            let httpClient = S3FileStorage.makeHTTPClient()
-            defer { Task { try? await httpClient.shutdown() } }
-            let down = try StorageRegistry(
-                configuration: StorageConfiguration(targets: [StorageTarget(
-                    name: "s3", kind: .s3, bucket: "tickets", endpoint: "http://127.0.0.1:\(port)", accessKeyID: "k", secretAccessKey: "s"
-                )], defaultTarget: "s3"),
-                httpClient: httpClient
-            )
-            let g = try SupportFixture(db: db, registry: down)
-            let client = try await g.account(.client, "Cleo")
-            await #expect(performing: { _ = try await g.upload(client, "a.txt", "bytes") }, throws: { ($0 as? SupportError)?.kind == .storageUnavailable })
-            #expect(try await g.count("stored_files") == 0)
-            #expect(try await g.count("ticket_attachments") == 0)
-            // Oversized, wrong type, and wrong content never reach storage.
-            await #expect(performing: { _ = try await f.upload(client, "big.txt", String(repeating: "x", count: 5000)) }, throws: { ($0 as? SupportError)?.kind == .tooLarge })
-            await #expect(performing: { _ = try await f.upload(client, "a.exe", "MZ") }, throws: { ($0 as? SupportError)?.kind == .unsupportedType })
-            await #expect(performing: { _ = try await f.upload(client, "a.png", "not a png") }, throws: { ($0 as? SupportError)?.kind == .unsupportedType })
+            try await SupportFixture.withStorageDown(bucket: "tickets") { down in
+                let g = try SupportFixture(db: db, registry: down)
+                let client = try await g.account(.client, "Cleo")
+                await #expect(performing: { _ = try await g.upload(client, "a.txt", "bytes") }, throws: { ($0 as? SupportError)?.kind == .storageUnavailable })
+                #expect(try await g.count("stored_files") == 0)
+                #expect(try await g.count("ticket_attachments") == 0)
+                // Oversized, wrong type, and wrong content never reach storage.
+                await #expect(performing: { _ = try await f.upload(client, "big.txt", String(repeating: "x", count: 5000)) }, throws: { ($0 as? SupportError)?.kind == .tooLarge })
+                await #expect(performing: { _ = try await f.upload(client, "a.exe", "MZ") }, throws: { ($0 as? SupportError)?.kind == .unsupportedType })
+                await #expect(performing: { _ = try await f.upload(client, "a.png", "not a png") }, throws: { ($0 as? SupportError)?.kind == .unsupportedType })
+            }
             #expect(try await f.count("stored_files") == 0 && f.storedObjects().isEmpty)
         }
     }
@@ -291,6 +283,24 @@ struct SupportFixture: Sendable {
                           throws: { ($0 as? SupportError)?.kind == .notFound })
             await #expect(performing: { _ = try await f.tickets.openByEmail(to: try EmailAddress("nobody@example.com"), from: client.email, subject: "x", message: "y") },
                           throws: { ($0 as? SupportError)?.kind == .notFound })
+        }
+    }
+}
+
+extension SupportFixture {
+    /// A storage registry whose one target is S3 on a loopback port nothing listens on, for
+    /// `body`; its HTTP client (the storage layer's own: a refused connection fails at once, and
+    /// is retried by the S3 policy, instead of waiting inside the client) is shut down after it.
+    static func withStorageDown<T>(bucket: String, _ body: (StorageRegistry) async throws -> T) async throws -> T {
+        let port = try FreePort.next()
+        let httpClient = S3FileStorage.makeHTTPClient()
+        return try await withClosing({ try await httpClient.shutdown() }) {
+            try await body(try StorageRegistry(
+                configuration: StorageConfiguration(targets: [StorageTarget(
+                    name: "s3", kind: .s3, bucket: bucket, endpoint: "http://127.0.0.1:\(port)", accessKeyID: "k", secretAccessKey: "s"
+                )], defaultTarget: "s3"),
+                httpClient: httpClient
+            ))
         }
     }
 }

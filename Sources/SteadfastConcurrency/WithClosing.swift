@@ -3,8 +3,9 @@
 ///
 /// (`defer { Task { try? await x.close() } }` closed in an unstructured task that nobody awaited:
 /// the caller could return, and the process exit, before the close ran.) A failure to close is
-/// thrown only when `body` succeeded; `body`'s own error always wins.
-func withClosing<Result>(
+/// thrown only when `body` succeeded; `body`'s own error always wins. The node's database and
+/// HTTP client, and tests' clients and connections, are closed with it.
+public func withClosing<Result>(
     _ close: () async throws -> Void,
     _ body: () async throws -> Result
 ) async throws -> Result {

@@ -194,6 +194,7 @@ let package = Package(
             name: "SteadfastCluster",
             dependencies: [
                 "SteadfastDomain",
+                "SteadfastConcurrency",
                 "SteadfastSigV4",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -51,4 +51,27 @@ struct ProcessControlTests {
             #expect(error.message.contains("sh failed (exit 1)") && !error.message.contains("secret-password"))
         }
     }
+
+    /// A command past its time limit (`withDeadline`) is killed and reported, naming only the program.
+    @Test func aCommandPastItsLimitIsKilledAndReported() async throws {
+        let marker = "steadfast-limit-\(UInt32.random(in: 0...UInt32.max))"
+        do {
+            // A shell that never ends and starts no child (a builtin loop), marked to be found.
+            _ = try await ProcessControl.run(["/bin/sh", "-c", "while :; do :; done # \(marker)"], environment: [:], timeout: .milliseconds(300))
+            Issue.record("a command past its limit was not reported")
+        } catch {
+            #expect(error.message == "sh did not finish within 300ms", "\(error.message)")
+        }
+        // Killed at the limit: it does not run on.
+        #expect(await ProcessControl.waitUntil(timeout: .seconds(10)) { !Self.running(marker) })
+    }
+
+    /// Whether a process whose command line contains `text` runs (a zombie has none: it is gone).
+    static func running(_ text: String) -> Bool {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return entries.contains { entry in
+            guard Int32(entry) != nil, let command = FileManager.default.contents(atPath: "/proc/\(entry)/cmdline"), !command.isEmpty else { return false }
+            return String(decoding: command, as: UTF8.self).contains(text)
+        }
+    }
 }

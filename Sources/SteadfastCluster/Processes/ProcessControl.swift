@@ -1,4 +1,5 @@
 import Foundation
+import SteadfastConcurrency
 import SteadfastDomain
 #if canImport(Glibc)
 import Glibc
@@ -210,19 +211,17 @@ public enum ProcessControl {
         }
     }
 
-    /// ``exitStatus(of:)``, or nil after `timeout`: then the child is killed (SIGKILL) and reaped.
+    /// ``exitStatus(of:)``, or nil after `timeout`: then the child is killed (SIGKILL) and reaped
+    /// before this returns. (`withDeadline` waits for its operation, and the wait for an exit
+    /// ends only when the child does: the kill, on the deadline's cancellation, is what ends it.
+    /// A cancelled caller kills the child too, and gets its status.)
     public static func exitStatus(of pid: pid_t, within timeout: Duration) async -> Int32? {
-        await withTaskGroup(of: Int32?.self) { group in
-            group.addTask { await exitStatus(of: pid) }
-            group.addTask {
-                try? await Task.sleep(for: timeout)
-                return nil
+        do {
+            return try await withDeadline(timeout) {
+                await withTaskCancellationHandler { await exitStatus(of: pid) } onCancel: { kill(pid, SIGKILL) }
             }
-            let first = await group.next() ?? nil
-            // Out of time: kill it; the waiting thread then reaps it and the group ends.
-            if first == nil { kill(pid, SIGKILL) }
-            group.cancelAll()
-            return first
+        } catch {
+            return nil
         }
     }
 

@@ -1,12 +1,14 @@
 import Foundation
+import SteadfastConcurrency
 import SteadfastPersistence
 import Synchronization
 import SteadfastDomain
 
 /// Whether this node should receive traffic: it is not draining and every dependency answers.
 ///
-/// Checks run concurrently, each bounded by `timeout`, so `/readyz` answers quickly even when a
-/// dependency hangs.
+/// Checks run concurrently, each bounded by `timeout` (`withDeadline`), so `/readyz` answers
+/// quickly even when a dependency hangs: a check past its limit is reported failing, "no answer
+/// within …".
 public final class Readiness: Sendable {
     /// The outcome of one check.
     public struct CheckResult: Sendable, Codable, Equatable {
@@ -61,7 +63,9 @@ public final class Readiness: Sendable {
                 group.addTask {
                     let start = ContinuousClock.now
                     do {
-                        let outcome = try await Self.bounded(timeout, check.run)
+                        // The one deadline helper: the answer comes at the limit even when a
+                        // check does not end on cancellation (it is left to finish on its own).
+                        let outcome = try await withDeadline(timeout, check.run)
                         let elapsed = ContinuousClock.now - start
                         let ms = elapsed.totalSeconds * 1000
                         return (check.name, CheckResult(
@@ -81,22 +85,5 @@ public final class Readiness: Sendable {
         let degraded = results.filter { $0.value.status == "degraded" }.map(\.key).sorted()
         let status = isDraining ? "draining" : (failing.isEmpty ? "ready" : "unavailable")
         return Report(status: status, node: nodeID, checks: results, failing: failing, degraded: degraded)
-    }
-
-    /// Runs `operation` but gives up after `limit`.
-    static func bounded<T: Sendable>(_ limit: Duration, _ operation: @escaping @Sendable () async throws -> T) async throws -> T {
-        try await withThrowingTaskGroup(of: T?.self) { group in
-            group.addTask { try await operation() }
-            group.addTask { try? await Task.sleep(for: limit); return nil }
-            let first = try await group.next()!
-            group.cancelAll()
-            guard let first else { throw TimeoutError(limit: limit) }
-            return first
-        }
-    }
-
-    struct TimeoutError: Error, CustomStringConvertible {
-        let limit: Duration
-        var description: String { "no answer within \(limit)" }
     }
 }

@@ -4,7 +4,8 @@ import NIOCore
 import NIOHTTP1
 
 /// A real fake of Stripe's API for tests: `localstripe` (PyPI, installed by scripts/test.sh) on
-/// 127.0.0.1 at a free port, killed by PID when the test is done. Start waits at most 30 s.
+/// 127.0.0.1 at a free port, a ``ManagedProcess`` like the other test servers (killed by PID
+/// when the test is done, or when released). Start waits at most 30 s.
 ///
 /// `localstripe --port P` binds every interface and pickles its store to a fixed
 /// `/tmp/localstripe.pickle` after each POST (shared by every instance on the machine), so the
@@ -14,12 +15,12 @@ public final class LocalStripeServer: Sendable {
     public static let secretKey = "sk_test_steadfast_live_tests"
 
     public let port: Int
-    public let pid: Int32
+    public var pid: Int32 { process.pid }
     /// `http://127.0.0.1:<port>`: what `billing.stripe.api_base` points at.
     public var apiBase: String { "http://127.0.0.1:\(port)" }
-    private let process: Process
-    private let stopped = LockedBox(false)
-    private let logPath: String
+    private let process: ManagedProcess
+    /// Where its output goes; removed by ``stop()``.
+    private let directory: URL
 
     static let launcher = """
         import json, logging, os, re, signal, socket, sys
@@ -84,30 +85,28 @@ public final class LocalStripeServer: Sendable {
         TestPaths.packageRoot.appendingPathComponent("Tests/Browser/stripe_card_element.js").path
     }
 
-    private init(port: Int, process: Process, logPath: String) {
+    private init(port: Int, process: ManagedProcess, directory: URL) {
         self.port = port
-        self.pid = process.processIdentifier
         self.process = process
-        self.logPath = logPath
+        self.directory = directory
     }
 
     public static func start(timeout: Duration = .seconds(30)) async throws -> LocalStripeServer {
         var lastError: any Error = HarnessError("localstripe did not start")
         for _ in 0..<3 {
             let port = try FreePort.next()
-            let logPath = FileManager.default.temporaryDirectory.appendingPathComponent("localstripe-\(port)-\(UUID().uuidString).log").path
-            _ = FileManager.default.createFile(atPath: logPath, contents: nil)
-            let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            process.arguments = ["python3", "-c", launcher, String(port), Self.cardElementScript]
-            process.standardOutput = log
-            process.standardError = log
-            process.standardInput = FileHandle.nullDevice
-            do { try process.run() } catch {
+            let directory = try TestPaths.makeTemporaryDirectory(prefix: "steadfast-localstripe")
+            let process: ManagedProcess
+            do {
+                process = try ManagedProcess(
+                    name: "localstripe-\(port)", executable: "/usr/bin/env", arguments: ["python3", "-c", launcher, String(port), Self.cardElementScript],
+                    logDirectory: directory
+                )
+            } catch {
+                try? FileManager.default.removeItem(at: directory)
                 throw HarnessError("cannot run python3 with localstripe (pip install localstripe): \(error)")
             }
-            let server = LocalStripeServer(port: port, process: process, logPath: logPath)
+            let server = LocalStripeServer(port: port, process: process, directory: directory)
             do {
                 try await server.waitUntilReady(timeout: timeout)
                 return server
@@ -120,16 +119,13 @@ public final class LocalStripeServer: Sendable {
     }
 
     private func waitUntilReady(timeout: Duration) async throws {
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            guard process.isRunning else { throw HarnessError("localstripe exited early: \(tailOfLog())") }
-            if let (status, _) = try? await request("GET", "/v1/customers", form: nil), status == 200 {
-                guard process.isRunning else { throw HarnessError("localstripe exited after start: \(tailOfLog())") }
-                return
-            }
-            try await Task.sleep(for: .milliseconds(100))
+        let answered = await eventually(timeout: timeout) {
+            guard process.isRunning else { return true }
+            return (try? await request("GET", "/v1/customers", form: nil))?.status == 200
         }
-        throw HarnessError("localstripe did not answer within \(timeout): \(tailOfLog())")
+        // Answered by this localstripe, not by some other server on the port, if ours still runs.
+        guard process.isRunning else { throw HarnessError("localstripe exited early: \(tailOfLog())") }
+        guard answered else { throw HarnessError("localstripe did not answer within \(timeout): \(tailOfLog())") }
     }
 
     /// Calls localstripe's API directly (as a test, not as the portal): form fields in, JSON out.
@@ -173,23 +169,20 @@ public final class LocalStripeServer: Sendable {
         guard status == 200 else { throw HarnessError("arming the fault failed: \(status) \(json)") }
     }
 
-    /// Kills the server now (SIGKILL by PID) and waits for it to exit.
+    /// Kills the server now (SIGKILL by PID; ``ManagedProcess`` reaps it and never signals the PID
+    /// again) and removes its output.
     public func stop() {
-        if stopped.with({ done in defer { done = true }; return !done }) { process.killAndReap() }
-        try? FileManager.default.removeItem(atPath: logPath)
+        process.send(SIGKILL)
+        try? FileManager.default.removeItem(at: directory)
     }
 
     /// The server's log: one line per request (`"POST /v1/payment_intents HTTP/1.1" 200`) and
     /// per webhook delivery (`webhook "payment_intent.succeeded" successfully delivered`).
     public func log() -> String {
-        (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
+        process.stdout + process.stderr
     }
 
     public func tailOfLog() -> String {
         log().split(separator: "\n").suffix(15).joined(separator: "\n")
-    }
-
-    deinit {
-        if stopped.with({ done in defer { done = true }; return !done }) { process.killAndReap() }
     }
 }

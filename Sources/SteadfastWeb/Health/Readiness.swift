@@ -36,23 +36,20 @@ public final class Readiness: Sendable {
         public var ready: Bool { status == "ready" }
     }
 
-    private let draining = Mutex(false)
+    let draining: DrainState
     let checks: [ReadinessCheck]
     let timeout: Duration
     let nodeID: String
 
-    public init(nodeID: String, checks: [ReadinessCheck], timeout: Duration = .seconds(2)) {
+    /// `draining` is the node's ``DrainState``, which the ``DrainService`` sets on shutdown.
+    public init(nodeID: String, checks: [ReadinessCheck], timeout: Duration = .seconds(2), draining: DrainState = DrainState()) {
         self.nodeID = nodeID
         self.checks = checks
         self.timeout = timeout
+        self.draining = draining
     }
 
-    /// From now on `/readyz` answers 503 `draining`, while requests are still served.
-    public func startDraining() {
-        draining.withLock { $0 = true }
-    }
-
-    public var isDraining: Bool { draining.withLock { $0 } }
+    public var isDraining: Bool { draining.isDraining }
 
     /// Runs every check and reports.
     public func report() async -> Report {

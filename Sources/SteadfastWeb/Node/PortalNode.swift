@@ -19,11 +19,13 @@ import SteadfastStorage
 /// One portal node: opens the database, sets up, serves HTTP, and shuts down gracefully.
 ///
 /// Process layout (one ServiceGroup, stopped in reverse order on SIGTERM/SIGINT):
-/// `[database pool, node]`, where the node runs `[storage route refresher, scheduler, HTTP application, drain]`.
-/// The scheduler stops first: it claims nothing more and lets running jobs finish within
-/// `jobs.shutdown_grace`, else cancels them and hands their slots to another node. Then
-/// `/readyz` turns 503 for the drain delay while requests are still served; then the HTTP server
-/// stops accepting and finishes in-flight requests; the database pool closes last.
+/// `[database pool, node, drain]`, where the node is one Hummingbird `Application` whose own group
+/// runs its services `[storage route refresher, scheduler]` and its HTTP server. The drain stops
+/// first: `/readyz` turns 503 for the drain delay while requests are still served. Then the
+/// application: its HTTP server stops accepting and finishes in-flight requests, then the
+/// scheduler claims nothing more and lets running jobs finish within `jobs.shutdown_grace`, else
+/// cancels them and hands their slots to another node, then the refresher. The database pool
+/// closes last.
 public struct PortalNode: Sendable {
     public let configuration: NodeConfiguration
     public let logger: Logger
@@ -57,9 +59,11 @@ public struct PortalNode: Sendable {
         postgres.maxStandbyLag = configuration.databaseStandbyMaxLag
         postgres.monitorInterval = configuration.databaseMonitorInterval
         let opened = try await DatabaseConnector.open(url, postgres: postgres, logger: logger)
+        let draining = DrainState()
         var services: [any Service] = []
         if let pool = opened.service { services.append(pool) }
-        services.append(NodeService(node: self, database: opened.database))
+        services.append(NodeService(node: self, database: opened.database, draining: draining))
+        services.append(DrainService(state: draining, delay: configuration.drainDelay, clock: clock, logger: logger))
         var groupConfiguration = ServiceGroupConfiguration(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         groupConfiguration.maximumGracefulShutdownDuration = configuration.drainDelay + configuration.shutdownTimeout
             + (configuration.jobsEnabled ? configuration.jobsShutdownGrace + .seconds(10) : .zero)
@@ -93,10 +97,12 @@ public struct PortalNode: Sendable {
     }
 }
 
-/// The node proper: set-up, then the HTTP application and its companions.
+/// The node proper: set-up, then the HTTP application with its services.
 struct NodeService: Service {
     let node: PortalNode
     let database: any SQLDatabase
+    /// Set by the ``DrainService``; the application's `/readyz` reports it.
+    let draining: DrainState
 
     func run() async throws {
         let configuration = node.configuration
@@ -115,7 +121,7 @@ struct NodeService: Service {
         }
     }
 
-    /// Storage, routes, the application and its companions, until the service group stops.
+    /// Storage, routes, then the application with its services, until the service group stops.
     private func serve(outcome: NodeSetup.Outcome, accounts: AccountService, httpClient: HTTPClient) async throws {
         let configuration = node.configuration
         let logger = node.logger
@@ -135,23 +141,42 @@ struct NodeService: Service {
             }
         }
 
-        let readiness = Readiness(nodeID: configuration.nodeID, checks: [.database(database), .storage(registry)])
+        let readiness = Readiness(nodeID: configuration.nodeID, checks: [.database(database), .storage(registry)], draining: draining)
         let files = FileService(database: database, registry: registry, clock: node.clock, ownerQuota: configuration.storageClientQuota, logger: logger)
         let billing = try BillingWeb(configuration: configuration, database: database, clock: node.clock, secret: outcome.secret)
+        let pages = try await PageRenderer.load(staffNotices: PortalRouter.staffNotices(configuration))
         let router = try await PortalRouter(
             configuration: configuration, database: database, accounts: accounts, files: files, billing: billing, readiness: readiness,
             secret: outcome.secret, clock: node.clock, metrics: node.metrics
-        ).build()
+        ).build(pages: pages)
 
         for notice in PortalRouter.staffNotices(configuration) {
             logger.warning("\(notice)", metadata: ["steadfast.node.id": .string(configuration.nodeID)])
         }
+        // The application's own group runs these before its HTTP server and stops them after it
+        // (last-first): the server stops accepting and finishes in-flight requests, and only
+        // then does the scheduler finish or hand back its jobs, so a long job never delays the
+        // load balancer's notice (the drain, outside the application, has run before).
+        var services: [any Service] = [refresher]
+        if configuration.jobsEnabled {
+            let attachments = InvoiceMailAttachments(billing: billing, library: pages.library)
+            let jobs = try NodeJobs.registry(
+                configuration: configuration, database: database, clock: node.clock, accounts: accounts, recurring: billing.recurring, capture: billing.capture, storage: registry,
+                catalog: catalog, attachments: attachments
+            )
+            services.append(Scheduler(
+                jobs: jobs, database: database, nodeID: configuration.nodeID, settings: NodeJobs.settings(configuration), clock: node.clock, logger: logger
+            ))
+        }
         let announce = node.announce
         let firstStaff = outcome.firstStaff
+        let draining = self.draining
         let app = Application(
             router: router,
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: nil),
+            services: services,
             onServerRunning: { channel in
+                draining.markServing()
                 let address = channel.localAddress
                 let host = address?.ipAddress.map { $0.contains(":") ? "[\($0)]" : $0 } ?? configuration.host
                 let base = "http://\(host):\(address?.port ?? configuration.port)"
@@ -166,23 +191,7 @@ struct NodeService: Service {
             },
             logger: logger
         )
-        let drain = DrainService(readiness: readiness, delay: configuration.drainDelay, logger: logger)
-        // A ServiceGroup stops its services last-first: the drain flips /readyz at once, the
-        // application stops, and only then does the scheduler finish or hand back its jobs — so
-        // a long job never delays the load balancer's notice.
-        var services: [any Service] = [refresher]
-        if configuration.jobsEnabled {
-            let attachments = InvoiceMailAttachments(billing: billing, library: try await PageRenderer.load().library)
-            let jobs = try NodeJobs.registry(
-                configuration: configuration, database: database, clock: node.clock, accounts: accounts, recurring: billing.recurring, capture: billing.capture, storage: registry,
-                catalog: catalog, attachments: attachments
-            )
-            services.append(Scheduler(
-                jobs: jobs, database: database, nodeID: configuration.nodeID, settings: NodeJobs.settings(configuration), clock: node.clock, logger: logger
-            ))
-        }
-        services += [app, drain]
-        try await ServiceGroup(configuration: .init(services: services, logger: logger)).run()
+        try await app.run()
     }
 }
 

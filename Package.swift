@@ -400,7 +400,7 @@ let package = Package(
         ),
         .testTarget(
             name: "SteadfastWebTests",
-            dependencies: ["SteadfastWeb", "SteadfastConfig", "SteadfastServices", "SteadfastPersistence", "SteadfastDomain", "SteadfastTestSupport", "steadfast"],
+            dependencies: ["SteadfastWeb", "SteadfastConfig", "SteadfastServices", "SteadfastPersistence", "SteadfastDomain", "SteadfastJobs", "SteadfastTestSupport", "steadfast"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -355,6 +355,7 @@ class Walk:
                     "the client list sorts by name and says so")
         self.sort_by_heading("/admin/invoices", "Client")
         self.sort_by_heading("/admin/products", "Group")
+        self.sort_by_heading("/admin/jobs", "Outcome")
         self.go("/admin/tickets")
         self.expect(client_name in self.text() or "Help with" in self.text(), "the support queue lists the client's ticket")
         badges = [b.get_attribute("class") for b in self.driver.find_elements(By.CSS_SELECTOR, "td .badge")]

@@ -7,12 +7,62 @@ extension JobStore {
         finished_at, lease_expires_at, duration_ms, error
         """
 
+    static let jobColumns: SQL = """
+        j.name AS name, j.schedule AS schedule, j.catch_up AS catch_up, j.timeout_ms AS timeout_ms, j.last_slot_at AS last_slot_at,
+        j.skipped_slots AS skipped_slots, j.published_at AS published_at, j.published_by AS published_by
+        """
+
     /// Every published job, by name, with its latest runs and next slot after `now`.
     public func jobs(now: Date) async throws -> [JobSummary] {
+        try await summaries(try await database.read("SELECT \(Self.jobColumns) FROM scheduler_jobs j ORDER BY j.name"), now: now)
+    }
+
+    /// What the staff jobs list can be narrowed to, judged by each job's latest run (the one
+    /// ``JobSummary/lastRun`` shows).
+    public enum ListState: String, Sendable, CaseIterable {
+        /// The latest run failed, timed out or was abandoned.
+        case failing
+        /// The latest run is pending, running or handed back.
+        case running
+        /// The latest run succeeded.
+        case ok
+        /// The job has never run.
+        case never
+    }
+
+    /// What the staff jobs list can be sorted by (the allow-list). `r` is the job's latest run
+    /// (none for a job that never ran: those come last either way); the name breaks ties.
+    /// `outcome` ranks failing first, then running, then succeeded.
+    public static let sortColumns = SortableColumns([
+        .init("name", "j.name"), .init("last_run", "r.slot_at", first: .desc, nullable: true),
+        .init("duration", "r.duration_ms", first: .desc, nullable: true),
+        .init("outcome", """
+            CASE WHEN r.state IN ('failed', 'timed_out', 'abandoned') THEN 0 WHEN r.state IN ('pending', 'running', 'released') THEN 1 \
+            WHEN r.state = 'succeeded' THEN 2 END
+            """, nullable: true),
+    ], default: ListSort("name", .asc), tieBreaker: "j.name")
+
+    /// One page of the published jobs, optionally only those in `state`, by name unless `sort`
+    /// says otherwise, with their latest runs and next slot after `now`.
+    public func jobs(now: Date, state: ListState?, sort: ListSort?, limit: Int, offset: Int) async throws -> [JobSummary] {
+        let filter: SQL = switch state {
+        case nil: "1 = 1"
+        case .failing?: "r.state IN ('failed', 'timed_out', 'abandoned')"
+        case .running?: "r.state IN ('pending', 'running', 'released')"
+        case .ok?: "r.state = 'succeeded'"
+        case .never?: "r.job IS NULL"
+        }
         let rows = try await database.read("""
-            SELECT name, schedule, catch_up, timeout_ms, last_slot_at, skipped_slots, published_at, published_by
-            FROM scheduler_jobs ORDER BY name
+            SELECT \(Self.jobColumns) FROM scheduler_jobs j LEFT JOIN job_runs r ON r.job = j.name AND r.slot_key = (
+                SELECT l.slot_key FROM job_runs l WHERE l.job = j.name ORDER BY l.created_at DESC, l.slot_key DESC LIMIT 1
+            )
+            WHERE \(filter) ORDER BY \(Self.sortColumns.orderBy(sort)) LIMIT \(limit) OFFSET \(offset)
             """)
+        return try await summaries(rows, now: now)
+    }
+
+    /// The summaries of `rows` (of ``jobColumns``), in their order.
+    func summaries(_ rows: [SQLRow], now: Date) async throws -> [JobSummary] {
         var summaries: [JobSummary] = []
         for row in rows {
             let name = try row.string("name")

@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import SteadfastJobs
 import SteadfastPersistence
 
 /// The OpenAPI 3.1 description of `/api/v1`, served at `/api/v1/openapi.json`.
@@ -117,7 +118,7 @@ enum OpenAPIDocument {
         Operation(method: "delete", path: "/admin/api-tokens/{id}", summary: "Revoke one of the caller's API tokens (another's is 404)", access: .staff, tag: "staff"),
         Operation(method: "post", path: "/admin/billing/run", summary: "Run recurring billing now (task: all, renewals, credit, late_fees, reminders, suspensions, unsuspensions)", access: .staff, body: object(["task": string]), tag: "staff"),
 
-        Operation(method: "get", path: "/admin/jobs", summary: "Scheduled jobs: schedule, catch-up policy, last run (node, duration, outcome) and next slot", access: .staff, tag: "jobs"),
+        Operation(method: "get", path: "/admin/jobs", summary: "Scheduled jobs: schedule, catch-up policy, last run (node, duration, outcome) and next slot (state=failing|running|ok|never, sort=, dir=, limit=, offset=)", access: .staff, sort: JobStore.sortColumns, tag: "jobs"),
         Operation(method: "get", path: "/admin/jobs/{name}/runs", summary: "A job's recent runs, newest first (?limit=1-1000, default 50)", access: .staff, tag: "jobs"),
         Operation(method: "post", path: "/admin/jobs/{name}/run", summary: "Queue a manual run (202 with its slot key); exactly one node runs it", access: .staff, tag: "jobs"),
 

@@ -2,7 +2,7 @@ import Hummingbird
 import SteadfastDomain
 import SteadfastJobs
 
-/// Staff JSON for the scheduler (`jobs.run`): `GET /api/v1/admin/jobs`, `GET /api/v1/admin/jobs/{name}/runs`,
+/// Staff JSON for the scheduler (`jobs.run`): `GET /api/v1/admin/jobs` (sorted, filtered, paged), `GET /api/v1/admin/jobs/{name}/runs`,
 /// `POST /api/v1/admin/jobs/{name}/run` (202: a manual run is queued; some node runs it once).
 struct JobsAPIController: Sendable {
     let store: JobStore
@@ -16,8 +16,14 @@ struct JobsAPIController: Sendable {
         jobs.post(":name/run", use: run)
     }
 
+    /// `GET /api/v1/admin/jobs?state=failing|running|ok|never&sort=&dir=&limit=&offset=`: by name
+    /// unless `sort` (`JobStore.sortColumns`) says otherwise.
     @Sendable func list(_ request: Request, context: PortalRequestContext) async throws -> JobsResponse {
-        return JobsResponse(node: nodeID, jobs: try await store.jobs(now: clock.now()))
+        let page = try context.page(request)
+        let state = try ListChoice<JobStore.ListState>(request, "state")
+        let sort = try ListSorting.parse(request, columns: JobStore.sortColumns)
+        let jobs = try await store.jobs(now: clock.now(), state: state.selected, sort: sort, limit: page.limit, offset: page.offset)
+        return JobsResponse(node: nodeID, jobs: jobs, limit: page.limit, offset: page.offset)
     }
 
     @Sendable func runs(_ request: Request, context: PortalRequestContext) async throws -> JobRunsResponse {

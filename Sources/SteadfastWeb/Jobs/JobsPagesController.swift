@@ -2,10 +2,11 @@ import Foundation
 import Hummingbird
 import SteadfastDomain
 import SteadfastJobs
+import SteadfastPersistence
 
-/// The staff scheduler pages (`jobs.run`): `/admin/jobs` (every job: schedule, last run and its node,
-/// duration and outcome, next run, a CSRF-protected "Run now" button) and `/admin/jobs/{name}`
-/// (the job's history).
+/// The staff scheduler pages (`jobs.run`): `/admin/jobs` (the jobs, sortable, filtered by outcome
+/// and paged: schedule, last run and its node, duration and outcome, next run, a CSRF-protected
+/// "Run now" button) and `/admin/jobs/{name}` (the job's history).
 struct JobsPagesController: Sendable {
     let store: JobStore
     let pages: PageRenderer
@@ -19,9 +20,21 @@ struct JobsPagesController: Sendable {
         jobs.post(":name/run", use: run)
     }
 
+    /// `/admin/jobs?state=failing|running|ok|never&sort=&dir=&offset=`: sortable by name, last
+    /// run, duration and outcome (`JobStore.sortColumns`), filtered by the latest run's outcome.
     @Sendable func list(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        let jobs = try await store.jobs(now: clock.now())
-        return pages.page("admin/jobs", title: "Scheduled jobs", values: ["node": nodeID, "jobs": jobs.map(JobsView.row), "none": jobs.isEmpty], context: context)
+        let state = try ListChoice<JobStore.ListState>(request, "state")
+        let table = try SortableTable(request, columns: JobStore.sortColumns, path: "/admin/jobs", filters: ["state": state.text])
+        let now = clock.now()
+        let list = try await table.fetch { try await store.jobs(now: now, state: state.selected, sort: $0, limit: $1, offset: $2) }
+        var values = table.values("jobs", list, rows: list.rows.map(JobsView.row), empty: EmptyState.values(JobsView.empty(state.selected)), headings: [
+            table.column("Job", key: "name"), table.column("Schedule"), table.column("Missed runs"), table.column("Last run", key: "last_run"),
+            table.column("Node"), table.column("Duration", key: "duration"), table.column("Outcome", key: "outcome"), table.column("Next run"),
+            table.column("Run", hidden: true),
+        ])
+        values["node"] = nodeID
+        values["states"] = state.options(label: JobsView.stateLabel)
+        return pages.page("admin/jobs", title: "Scheduled jobs", values: values, context: context)
     }
 
     @Sendable func detail(_ request: Request, context: PortalRequestContext) async throws -> Response {

@@ -5,7 +5,7 @@ import SteadfastJobs
 import SteadfastPersistence
 import SteadfastServices
 
-/// `GET /api/v1/admin/jobs`: every published job with its latest run and next slot.
+/// `GET /api/v1/admin/jobs`: a page of the published jobs, each with its latest run and next slot.
 struct JobsResponse: ResponseEncodable {
     /// One job.
     struct Job: Encodable {
@@ -59,9 +59,14 @@ struct JobsResponse: ResponseEncodable {
 
     let node: String
     let jobs: [Job]
+    /// The page: at most `limit` jobs from `offset` (as every staff list's API pages).
+    let limit: Int
+    let offset: Int
 
-    init(node: String, jobs: [JobSummary]) {
+    init(node: String, jobs: [JobSummary], limit: Int, offset: Int) {
         self.node = node
+        self.limit = limit
+        self.offset = offset
         self.jobs = jobs.map { job in
             Job(
                 name: job.name, schedule: job.schedule, catch_up: job.catchUp, timeout_seconds: job.timeout.totalSeconds,

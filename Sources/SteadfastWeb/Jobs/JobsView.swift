@@ -30,6 +30,27 @@ enum JobsView {
         return policy
     }
 
+    /// A filter of the jobs list as its `<select>` names it.
+    static func stateLabel(_ state: JobStore.ListState) -> String {
+        switch state {
+        case .failing: "failing"
+        case .running: "running now"
+        case .ok: "last run succeeded"
+        case .never: "never run"
+        }
+    }
+
+    /// What the jobs list says when nothing matches its filter.
+    static func empty(_ state: JobStore.ListState?) -> String {
+        switch state {
+        case nil: "No node has published any jobs yet."
+        case .failing?: "No job is failing: every latest run succeeded, is running or has not happened yet."
+        case .running?: "No job is running now."
+        case .ok?: "No job's latest run succeeded."
+        case .never?: "Every job has run at least once."
+        }
+    }
+
     /// A row of the jobs table.
     static func row(_ job: JobSummary) -> [String: Any] {
         let last = job.lastRun

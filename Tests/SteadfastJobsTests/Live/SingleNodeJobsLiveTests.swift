@@ -179,6 +179,28 @@ import Testing
         let heartbeat = (listing.json["jobs"] as? [[String: Any]])?.first { $0["name"] as? String == "heartbeat" }
         #expect(((heartbeat?["last_finished"] as? [String: Any])?["node"]) as? String == "ops")
         #expect(heartbeat?["next_run_at"] as? String != nil)
+        // Sorted, filtered and paged like every staff list (docs/jobs.md): the API and the page.
+        let lastTwo = try await staff.get("/api/v1/admin/jobs?sort=name&dir=desc&limit=2&offset=1")
+        #expect((lastTwo.json["jobs"] as? [[String: Any]] ?? []).compactMap { $0["name"] as? String } == ["support-auto-close", "storage-migrations"])
+        #expect(lastTwo.json["limit"] as? Int == 2 && lastTwo.json["offset"] as? Int == 1 && lastTwo.json["node"] as? String == "ops")
+        // The outcome filter: the manual session-cleanup run above succeeded; a job that has run
+        // is never "never" again (asked in this order, no job can be in both).
+        func jobNames(_ query: String) async throws -> [String] {
+            (try await staff.get("/api/v1/admin/jobs?\(query)").json["jobs"] as? [[String: Any]] ?? []).compactMap { $0["name"] as? String }
+        }
+        let succeeded = try await jobNames("state=ok&sort=outcome")
+        let never = try await jobNames("state=never")
+        #expect(succeeded.contains("session-cleanup") && !never.contains("session-cleanup") && Set(succeeded).isDisjoint(with: never), "\(succeeded) \(never)")
+        for (query, parameter) in [("state=lost", "state"), ("sort=schedule", "sort"), ("sort=name&dir=up", "dir")] {
+            let refused = try await staff.get("/api/v1/admin/jobs?\(query)")
+            #expect(refused.status == 400 && refused.body.contains(parameter), "\(query): \(refused.status)")
+            #expect(try await staff.get("/admin/jobs?\(query)").status == 400, "\(query)")
+        }
+        let byOutcome = try await staff.get("/admin/jobs?sort=outcome&dir=desc&limit=1")
+        #expect(byOutcome.status == 200 && byOutcome.body.contains("aria-sort=\"descending\""))
+        #expect(byOutcome.body.contains("href=\"/admin/jobs?dir=desc&amp;sort=outcome&amp;offset=1&amp;limit=1\" rel=\"next\""), "the next page keeps the order")
+        #expect(try await staff.get("/admin/jobs?state=ok").body.contains("href=\"/admin/jobs/session-cleanup\""))
+        #expect(try await !staff.get("/admin/jobs?state=failing").body.contains("href=\"/admin/jobs/session-cleanup\""))
         let accepted = try await staff.postJSON("/api/v1/admin/jobs/heartbeat/run", [:])
         #expect(accepted.status == 202 && (accepted.json["slot_key"] as? String)?.hasPrefix("manual:") == true)
         #expect(try await staff.postJSON("/api/v1/admin/jobs/nope/run", [:]).status == 404)

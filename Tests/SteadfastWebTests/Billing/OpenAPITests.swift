@@ -1,4 +1,5 @@
 import Foundation
+import SteadfastJobs
 import SteadfastPersistence
 import SteadfastTestSupport
 import SteadfastWeb
@@ -43,6 +44,7 @@ import Testing
             "/admin/audit-events": AuditEventRepository.sortColumns,
             "/admin/products": CatalogueRepository.sortColumns,
             "/admin/api-tokens": APITokenRepository.sortColumns,
+            "/admin/jobs": JobStore.sortColumns,
         ]
         for (path, columns) in sorted {
             let parameters = (paths[path]?["get"] as? [String: Any])?["parameters"] as? [[String: Any]] ?? []

@@ -103,9 +103,8 @@ struct ClientUsersController: Sendable {
     // MARK: JSON
 
     @Sendable func listJSON(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        let page = try context.page(request)
-        let users = try await accounts.clientUsers(by: try context.requireAccount(), limit: page.limit, offset: page.offset)
-        return try context.responseEncoder.encode(BillingViews.Page(items: users.map(UserView.init), limit: page.limit, offset: page.offset), from: request, context: context)
+        let owner = try context.requireAccount()
+        return try await context.pagedJSON(request, item: UserView.init) { try await accounts.clientUsers(by: owner, limit: $0, offset: $1) }
     }
 
     @Sendable func inviteJSON(_ request: Request, context: PortalRequestContext) async throws -> Response {

@@ -125,9 +125,7 @@ struct BillingAPIController: Sendable {
 
     @Sendable func orders(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let account = try context.requireAccount()
-        let page = try context.page(request)
-        let orders = try await billing.orders.orders(for: account, limit: page.limit, offset: page.offset)
-        return try context.responseEncoder.encode(BillingViews.Page(items: orders.map { BillingViews.OrderView($0, withItems: false) }, limit: page.limit, offset: page.offset), from: request, context: context)
+        return try await context.pagedJSON(request, item: { BillingViews.OrderView($0, withItems: false) }) { try await billing.orders.orders(for: account, limit: $0, offset: $1) }
     }
 
     @Sendable func order(_ request: Request, context: PortalRequestContext) async throws -> Response {
@@ -137,9 +135,7 @@ struct BillingAPIController: Sendable {
 
     @Sendable func services(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let account = try context.requireAccount()
-        let page = try context.page(request)
-        let services = try await billing.clients.services(for: account, limit: page.limit, offset: page.offset)
-        return try context.responseEncoder.encode(BillingViews.Page(items: services.map(BillingViews.ServiceView.init), limit: page.limit, offset: page.offset), from: request, context: context)
+        return try await context.pagedJSON(request, item: BillingViews.ServiceView.init) { try await billing.clients.services(for: account, limit: $0, offset: $1) }
     }
 
     @Sendable func service(_ request: Request, context: PortalRequestContext) async throws -> Response {
@@ -149,9 +145,7 @@ struct BillingAPIController: Sendable {
 
     @Sendable func invoices(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let account = try context.requireAccount()
-        let page = try context.page(request)
-        let invoices = try await billing.invoices.invoices(for: account, limit: page.limit, offset: page.offset)
-        return try context.responseEncoder.encode(BillingViews.Page(items: invoices.map { BillingViews.InvoiceView($0, withLines: false) }, limit: page.limit, offset: page.offset), from: request, context: context)
+        return try await context.pagedJSON(request, item: { BillingViews.InvoiceView($0, withLines: false) }) { try await billing.invoices.invoices(for: account, limit: $0, offset: $1) }
     }
 
     @Sendable func invoice(_ request: Request, context: PortalRequestContext) async throws -> Response {
@@ -196,9 +190,7 @@ struct BillingAPIController: Sendable {
 
     @Sendable func payments(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let account = try context.requireAccount()
-        let page = try context.page(request)
-        let payments = try await billing.payments.payments(for: account, limit: page.limit, offset: page.offset)
-        return try context.responseEncoder.encode(BillingViews.Page(items: payments.map(PaymentRecord.init), limit: page.limit, offset: page.offset), from: request, context: context)
+        return try await context.pagedJSON(request, item: PaymentRecord.init) { try await billing.payments.payments(for: account, limit: $0, offset: $1) }
     }
 
     @Sendable func payment(_ request: Request, context: PortalRequestContext) async throws -> Response {

@@ -22,6 +22,17 @@ extension PortalRequestContext {
     func page(_ request: Request) throws -> PageRequest {
         try PageRequest(request)
     }
+
+    /// The one way an API list answers: the page `request` asks for, its rows fetched with that
+    /// `limit` and `offset`, each shown as `item`, answered as `{"items", "limit", "offset"}`
+    /// through the context's encoder.
+    func pagedJSON<Row, Item: Encodable>(
+        _ request: Request, item: (Row) -> Item, fetch: (_ limit: Int, _ offset: Int) async throws -> [Row]
+    ) async throws -> Response {
+        let page = try page(request)
+        let rows = try await fetch(page.limit, page.offset)
+        return try responseEncoder.encode(BillingViews.Page(items: rows.map(item), limit: page.limit, offset: page.offset), from: request, context: self)
+    }
 }
 
 extension UUID {

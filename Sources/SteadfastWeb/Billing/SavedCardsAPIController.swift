@@ -60,9 +60,7 @@ struct SavedCardsAPIController: Sendable {
 
     @Sendable func list(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let (account, stripe) = try client(context)
-        let page = try context.page(request)
-        let cards = try await stripe.cards(for: account, limit: page.limit, offset: page.offset)
-        return try context.responseEncoder.encode(BillingViews.Page(items: cards.map(CardView.init), limit: page.limit, offset: page.offset), from: request, context: context)
+        return try await context.pagedJSON(request, item: CardView.init) { try await stripe.cards(for: account, limit: $0, offset: $1) }
     }
 
     @Sendable func setup(_ request: Request, context: PortalRequestContext) async throws -> Response {

@@ -68,9 +68,7 @@ struct SupportAPIController: Sendable {
 
     @Sendable func list(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let account = try context.requireAccount()
-        let page = try context.page(request)
-        let found = try await tickets.tickets(for: account, limit: page.limit, offset: page.offset)
-        return try context.responseEncoder.encode(BillingViews.Page(items: found.map(SupportViews.TicketView.init), limit: page.limit, offset: page.offset), from: request, context: context)
+        return try await context.pagedJSON(request, item: SupportViews.TicketView.init) { try await tickets.tickets(for: account, limit: $0, offset: $1) }
     }
 
     @Sendable func show(_ request: Request, context: PortalRequestContext) async throws -> Response {

@@ -212,7 +212,9 @@ class Walk:
         self.fill("dname", f"Support {self.viewport}")
         self.fill("demail", f"support-{self.viewport}-{int(time.time())}@example.com")
         self.submit("Add department", "department-created")
-        for path in ["/admin/clients", "/admin/orders", "/admin/services", "/admin/invoices", "/admin/payments", "/admin/tickets", "/admin/mail", "/admin/api-tokens", "/admin/jobs", "/admin/staff"]:
+        self.content_lists()
+        for path in ["/admin/clients", "/admin/orders", "/admin/services", "/admin/invoices", "/admin/payments", "/admin/tickets", "/admin/mail", "/admin/api-tokens", "/admin/jobs", "/admin/staff",
+                     "/admin/content", "/admin/content/articles", "/admin/content/downloads"]:
             self.go(path)
             self.expect("That did not work" not in self.text(), f"{path} opens")
         self.expect("run_once" not in self.text() and "T00:00:00" not in self.text(), "the jobs page shows people's values")
@@ -365,6 +367,16 @@ class Walk:
         self.go("/admin/invoices?sort=nonsense")
         self.expect("cannot be sorted" in self.text() and self.nav_shows_logged_in(), "an unknown sort column is a clear error inside the layout")
         self.go("/admin")
+
+    def content_lists(self):
+        """The content lists: an announcement added from its list page, the list sorted by title."""
+        self.go("/admin/content/announcements")
+        self.fill("announcement-title", f"Maintenance {self.viewport}")
+        self.fill("announcement-body", "The network is *upgraded* tonight.")
+        self.submit("Add announcement", "announcement-created")
+        self.expect(any("Maintenance" in f for f in self.flash("success")), "adding an announcement says so")
+        self.expect(f"Maintenance {self.viewport}" in self.text(), "the list shows the new announcement")
+        self.sort_by_heading("/admin/content/announcements", "Title")
 
     def sort_by_heading(self, path, label):
         """Clicks a column heading twice: ascending, then descending, each marked with aria-sort."""

@@ -50,11 +50,36 @@ public struct ContentRepository: Sendable {
         try await db.first("SELECT * FROM announcements WHERE id = \(id)").map(Self.announcement)
     }
 
-    /// Newest first, only those `reader` may read.
-    public func announcements(for reader: ContentReader, now: Date, limit: Int, offset: Int) async throws -> [Announcement] {
-        try await db.query("""
-            SELECT * FROM announcements WHERE \(Self.readable(by: reader, now: now, publishedAt: "published_at"))
-            ORDER BY published_at DESC, id LIMIT \(limit) OFFSET \(offset)
+    /// Where an announcement stands for its readers: the announcement lists' `state` filter.
+    /// `scheduled`: published with a date still to come.
+    public enum State: String, Sendable, CaseIterable {
+        case published, scheduled, draft
+    }
+
+    /// The article lists' `state` filter: articles have no publication date, so none is scheduled.
+    public enum ArticleState: String, Sendable, CaseIterable {
+        case published, draft
+    }
+
+    /// What the announcement lists can be sorted by (the allow-list): newest first by default.
+    public static let announcementSortColumns = SortableColumns([
+        .init("published", "published_at", first: .desc), .init("title", "LOWER(title)"), .init("audience", "audience"),
+        .init("state", "CASE WHEN published THEN 0 ELSE 1 END"), .init("updated", "updated_at", first: .desc),
+    ], default: ListSort("published", .desc), tieBreaker: "id")
+
+    /// Newest first unless `sort` says otherwise, only those `reader` may read, optionally only
+    /// those in `state` (as of `now`).
+    public func announcements(for reader: ContentReader, now: Date, state: State? = nil, sort: ListSort? = nil, limit: Int, offset: Int) async throws -> [Announcement] {
+        var conditions: [SQL] = [Self.readable(by: reader, now: now, publishedAt: "published_at")]
+        switch state {
+        case nil: break
+        case .published?: conditions.append("published = \(true) AND published_at <= \(now)")
+        case .scheduled?: conditions.append("published = \(true) AND published_at > \(now)")
+        case .draft?: conditions.append("published = \(false)")
+        }
+        return try await db.query("""
+            SELECT * FROM announcements WHERE \(SQL.joined(conditions, separator: " AND "))
+            ORDER BY \(Self.announcementSortColumns.orderBy(sort)) LIMIT \(limit) OFFSET \(offset)
             """).map(Self.announcement)
     }
 
@@ -151,10 +176,20 @@ public struct ContentRepository: Sendable {
         try await db.first("SELECT * FROM kb_articles WHERE slug = \(slug)").map(Self.article)
     }
 
-    /// Articles `reader` may read, by title: in one category and/or whose title contains
-    /// `search` (case-insensitive; `%` and `_` match themselves).
-    public func articles(for reader: ContentReader, now: Date, categoryID: UUID?, search: String?, limit: Int, offset: Int) async throws -> [KBArticle] {
+    /// What the article lists can be sorted by (the allow-list): by title by default.
+    public static let articleSortColumns = SortableColumns([
+        .init("title", "title_lower"), .init("category", "LOWER((SELECT c.name FROM kb_categories c WHERE c.id = kb_articles.category_id))"),
+        .init("audience", "audience"), .init("state", "CASE WHEN published THEN 0 ELSE 1 END"), .init("updated", "updated_at", first: .desc),
+    ], default: ListSort("title", .asc), tieBreaker: "id")
+
+    /// Articles `reader` may read, by title unless `sort` says otherwise: in one category and/or
+    /// whose title contains `search` (case-insensitive; `%` and `_` match themselves), optionally
+    /// only published ones or only drafts.
+    public func articles(
+        for reader: ContentReader, now: Date, categoryID: UUID?, search: String?, state: ArticleState? = nil, sort: ListSort? = nil, limit: Int, offset: Int
+    ) async throws -> [KBArticle] {
         var conditions: [SQL] = [Self.readable(by: reader, now: now, publishedAt: nil)]
+        if let state { conditions.append("published = \(state == .published)") }
         if let categoryID { conditions.append("category_id = \(categoryID)") }
         if let search, !search.isEmpty {
             let escaped = search.lowercased().replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%").replacingOccurrences(of: "_", with: "\\_")
@@ -162,7 +197,7 @@ public struct ContentRepository: Sendable {
         }
         return try await db.query("""
             SELECT * FROM kb_articles WHERE \(SQL.joined(conditions, separator: " AND "))
-            ORDER BY title_lower, id LIMIT \(limit) OFFSET \(offset)
+            ORDER BY \(Self.articleSortColumns.orderBy(sort)) LIMIT \(limit) OFFSET \(offset)
             """).map(Self.article)
     }
 
@@ -225,21 +260,34 @@ public struct ContentRepository: Sendable {
         try await db.first("SELECT * FROM downloads WHERE id = \(id)").map(Self.download)
     }
 
-    /// The files `reader` may download (``ContentAccess/canDownload``), optionally in one category, by title.
-    public func downloads(for reader: ContentReader, categoryID: UUID?, limit: Int, offset: Int) async throws -> [Download] {
+    /// What the download lists can be sorted by (the allow-list): by title by default.
+    public static let downloadSortColumns = SortableColumns([
+        .init("title", "LOWER(title)"), .init("category", "LOWER((SELECT c.name FROM download_categories c WHERE c.id = downloads.category_id))"),
+        .init("visibility", "visibility"), .init("size", "size", first: .desc), .init("downloads", "download_count", first: .desc),
+        .init("created", "created_at", first: .desc),
+    ], default: ListSort("title", .asc), tieBreaker: "id")
+
+    /// The files `reader` may download (``ContentAccess/canDownload``), optionally in one category
+    /// and/or of one visibility, by title unless `sort` says otherwise.
+    public func downloads(
+        for reader: ContentReader, categoryID: UUID?, visibility: DownloadVisibility? = nil, sort: ListSort? = nil, limit: Int, offset: Int
+    ) async throws -> [Download] {
         var conditions: [SQL] = []
         switch reader {
         case .staff: break
-        case .visitor: conditions.append("d.visibility = 'public'")
+        case .visitor: conditions.append("visibility = 'public'")
         case .client(let client):
             conditions.append("""
-                (d.visibility IN ('public', 'logged_in') OR EXISTS (
-                    SELECT 1 FROM services s WHERE s.client_id = \(client) AND s.product_id = d.product_id AND s.status = 'active'))
+                (visibility IN ('public', 'logged_in') OR EXISTS (
+                    SELECT 1 FROM services s WHERE s.client_id = \(client) AND s.product_id = downloads.product_id AND s.status = 'active'))
                 """)
         }
-        if let categoryID { conditions.append("d.category_id = \(categoryID)") }
+        if let categoryID { conditions.append("category_id = \(categoryID)") }
+        if let visibility { conditions.append("visibility = \(visibility.rawValue)") }
         let filter: SQL = conditions.isEmpty ? "" : "WHERE \(SQL.joined(conditions, separator: " AND "))"
-        return try await db.query("SELECT d.* FROM downloads d \(filter) ORDER BY d.title, d.id LIMIT \(limit) OFFSET \(offset)").map(Self.download)
+        return try await db.query("""
+            SELECT * FROM downloads \(filter) ORDER BY \(Self.downloadSortColumns.orderBy(sort)) LIMIT \(limit) OFFSET \(offset)
+            """).map(Self.download)
     }
 
     /// Whether `client` has an active service of `product` (what `product` visibility asks).

@@ -123,8 +123,15 @@ public struct ContentService: Sendable {
         }
     }
 
-    public func announcements(for reader: ContentReader, limit: Int, offset: Int) async throws -> [Announcement] {
-        try await repository.announcements(for: reader, now: clock.now(), limit: limit, offset: offset)
+    /// Announcements `reader` may read, newest first unless `sort` (``ContentRepository/announcementSortColumns``)
+    /// says otherwise, optionally only those in `state`.
+    public func announcements(for reader: ContentReader, state: ContentRepository.State? = nil, sort: ListSort? = nil, limit: Int, offset: Int) async throws -> [Announcement] {
+        try await repository.announcements(for: reader, now: clock.now(), state: state, sort: sort, limit: limit, offset: offset)
+    }
+
+    /// Where `announcement` stands now: a draft, scheduled (published with a date to come) or published.
+    public func state(of announcement: Announcement) -> ContentRepository.State {
+        !announcement.published ? .draft : announcement.publishedAt > clock.now() ? .scheduled : .published
     }
 
     public func announcement(id: UUID, for reader: ContentReader) async throws -> Announcement {
@@ -233,11 +240,15 @@ public struct ContentService: Sendable {
         }
     }
 
-    /// Articles `reader` may read, by title; `search` matches inside titles (at most 200 characters).
-    public func articles(for reader: ContentReader, categoryID: UUID?, search: String?, limit: Int, offset: Int) async throws -> [KBArticle] {
+    /// Articles `reader` may read, by title unless `sort` (``ContentRepository/articleSortColumns``)
+    /// says otherwise; `search` matches inside titles (at most 200 characters); `state` keeps
+    /// published articles or drafts.
+    public func articles(
+        for reader: ContentReader, categoryID: UUID?, search: String?, state: ContentRepository.ArticleState? = nil, sort: ListSort? = nil, limit: Int, offset: Int
+    ) async throws -> [KBArticle] {
         let search = search?.trimmingCharacters(in: .whitespacesAndNewlines)
         if let search, search.count > 200 { throw SupportError.invalid("the search may be at most 200 characters long", field: "q") }
-        return try await repository.articles(for: reader, now: clock.now(), categoryID: categoryID, search: search, limit: limit, offset: offset)
+        return try await repository.articles(for: reader, now: clock.now(), categoryID: categoryID, search: search, state: state, sort: sort, limit: limit, offset: offset)
     }
 
     public func article(id: UUID, for reader: ContentReader) async throws -> KBArticle {
@@ -375,8 +386,12 @@ public struct ContentService: Sendable {
         }
     }
 
-    public func downloads(for reader: ContentReader, categoryID: UUID?, limit: Int, offset: Int) async throws -> [Download] {
-        try await repository.downloads(for: reader, categoryID: categoryID, limit: limit, offset: offset)
+    /// Files `reader` may download, by title unless `sort` (``ContentRepository/downloadSortColumns``)
+    /// says otherwise, optionally of one category and/or visibility.
+    public func downloads(
+        for reader: ContentReader, categoryID: UUID?, visibility: DownloadVisibility? = nil, sort: ListSort? = nil, limit: Int, offset: Int
+    ) async throws -> [Download] {
+        try await repository.downloads(for: reader, categoryID: categoryID, visibility: visibility, sort: sort, limit: limit, offset: offset)
     }
 
     /// The file if `reader` may download it; `notFound` otherwise.

@@ -75,7 +75,10 @@ struct ContentAPIController: Sendable {
 
     @Sendable func announcements(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let page = try context.page(request)
-        let found = try await content.announcements(for: ContentWeb.reader(context), limit: page.limit, offset: page.offset)
+        let found = try await content.announcements(
+            for: ContentWeb.reader(context), state: try ListChoice<ContentRepository.State>(request, "state").selected,
+            sort: try ListSorting.parse(request, columns: ContentRepository.announcementSortColumns), limit: page.limit, offset: page.offset
+        )
         return try context.responseEncoder.encode(BillingViews.Page(items: found.map(ContentViews.AnnouncementView.init), limit: page.limit, offset: page.offset), from: request, context: context)
     }
 
@@ -89,12 +92,15 @@ struct ContentAPIController: Sendable {
         return try context.responseEncoder.encode(["items": found.map { ContentViews.CategoryView($0.category, articles: $0.articles) }], from: request, context: context)
     }
 
-    /// `GET /api/v1/kb/articles?category_id=&q=&limit=&offset=`: by title; `q` searches titles.
+    /// `GET /api/v1/kb/articles?category_id=&q=&state=&sort=&dir=&limit=&offset=`: by title unless
+    /// `sort` says otherwise; `q` searches titles.
     @Sendable func articles(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let page = try context.page(request)
         let query = request.uri.queryParameters
         let found = try await content.articles(
-            for: ContentWeb.reader(context), categoryID: try Self.queryID(request, "category_id"), search: query.get("q"), limit: page.limit, offset: page.offset
+            for: ContentWeb.reader(context), categoryID: try Self.queryID(request, "category_id"), search: query.get("q"),
+            state: try ListChoice<ContentRepository.ArticleState>(request, "state").selected, sort: try ListSorting.parse(request, columns: ContentRepository.articleSortColumns),
+            limit: page.limit, offset: page.offset
         )
         return try context.responseEncoder.encode(BillingViews.Page(items: found.map { ContentViews.ArticleView($0, full: false) }, limit: page.limit, offset: page.offset), from: request, context: context)
     }
@@ -110,7 +116,10 @@ struct ContentAPIController: Sendable {
 
     @Sendable func downloads(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let page = try context.page(request)
-        let found = try await content.downloads(for: ContentWeb.reader(context), categoryID: try Self.queryID(request, "category_id"), limit: page.limit, offset: page.offset)
+        let found = try await content.downloads(
+            for: ContentWeb.reader(context), categoryID: try Self.queryID(request, "category_id"), visibility: try ListChoice<DownloadVisibility>(request, "visibility").selected,
+            sort: try ListSorting.parse(request, columns: ContentRepository.downloadSortColumns), limit: page.limit, offset: page.offset
+        )
         return try context.responseEncoder.encode(BillingViews.Page(items: found.map(ContentViews.DownloadView.init), limit: page.limit, offset: page.offset), from: request, context: context)
     }
 

@@ -8,7 +8,9 @@ import SteadfastStorage
 
 /// The support content's pages (docs/content.md): `/announcements`, `/knowledgebase` and
 /// `/downloads` for every reader (what the reader may not see is a 404 page), and the staff
-/// page `/admin/content` with its forms, behind ``RequirePermission`` (`support.reply`, what ``ContentService`` asks too).
+/// pages `/admin/content` (the hub and the categories), `/admin/content/announcements`,
+/// `/admin/content/articles` and `/admin/content/downloads` (sorted, filtered, paged lists) with
+/// their forms, behind ``RequirePermission`` (`support.reply`, what ``ContentService`` asks too).
 /// Markdown bodies are shown as ``SafeMarkdown`` HTML; every other value is escaped by the
 /// templates.
 struct ContentPagesController: Sendable {
@@ -23,20 +25,24 @@ struct ContentPagesController: Sendable {
         html.get("downloads", use: downloads)
         html.get("downloads/{id}", use: downloadFile)
 
+        // A refused form is shown again on its page with what was entered (``FormReplay``).
         let staff = html.group("admin").add(middleware: RequirePermission(.supportReply))
         staff.get("content", use: admin)
-        staff.post("announcements", use: saveAnnouncement)
+        staff.get("content/announcements", use: adminAnnouncements)
+        staff.get("content/articles", use: adminArticles)
+        staff.get("content/downloads", use: adminDownloads)
+        staff.post("announcements", rerendering: adminAnnouncements, use: saveAnnouncement)
         staff.get("announcements/{id}", use: editAnnouncement)
-        staff.post("announcements/{id}", use: saveAnnouncement)
-        staff.post("announcements/{id}/delete", use: deleteAnnouncement)
-        staff.post("kb/categories", use: createCategory)
-        staff.post("kb/articles", use: saveArticle)
+        staff.post("announcements/{id}", rerendering: editAnnouncement, use: saveAnnouncement)
+        staff.post("announcements/{id}/delete", rerendering: adminAnnouncements, use: deleteAnnouncement)
+        staff.post("kb/categories", rerendering: admin, use: createCategory)
+        staff.post("kb/articles", rerendering: adminArticles, use: saveArticle)
         staff.get("kb/articles/{id}", use: editArticle)
-        staff.post("kb/articles/{id}", use: saveArticle)
-        staff.post("kb/articles/{id}/delete", use: deleteArticle)
-        staff.post("downloads/categories", use: createDownloadCategory)
-        staff.post("downloads/upload", use: uploadDownload)
-        staff.post("downloads/{id}/delete", use: deleteDownload)
+        staff.post("kb/articles/{id}", rerendering: editArticle, use: saveArticle)
+        staff.post("kb/articles/{id}/delete", rerendering: adminArticles, use: deleteArticle)
+        staff.post("downloads/categories", rerendering: admin, use: createDownloadCategory)
+        staff.post("downloads/upload", rerendering: adminDownloads, use: uploadDownload)
+        staff.post("downloads/{id}/delete", rerendering: adminDownloads, use: deleteDownload)
     }
 
     static func date(_ date: Date) -> String { SupportPagesController.date(date) }
@@ -122,111 +128,270 @@ struct ContentPagesController: Sendable {
 
     // MARK: Staff
 
+    /// The staff hub: the three content lists, and the two category lists in full (short
+    /// configuration lists, complete wherever a form offers them; docs/content.md, "Staff lists").
     @Sendable func admin(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        try await adminPage(error: nil, status: .ok, context: context)
-    }
-
-    /// The staff page: every announcement, category, article and file (drafts too), with the
-    /// forms that add them; `error` shows a refused form's reason above them.
-    func adminPage(error: String?, status: HTTPResponse.Status, context: PortalRequestContext) async throws -> Response {
-        let page = try PageRequest(limit: nil, offset: nil, defaultLimit: 200)
-        let announcements = try await content.announcements(for: .staff, limit: page.limit, offset: 0)
         let categories = try await content.categories(for: .staff)
-        let articles = try await content.articles(for: .staff, categoryID: nil, search: nil, limit: page.limit, offset: 0)
         let downloadCategories = try await content.downloadCategories()
-        let downloads = try await content.downloads(for: .staff, categoryID: nil, limit: page.limit, offset: 0)
-        return pages.page("content/admin", title: "Content", values: [
-            "error": error ?? false,
-            "announcements": announcements.map { ["id": $0.id.text, "title": $0.title, "date": Self.date($0.publishedAt), "audience": $0.audience.rawValue, "draft": !$0.published] as [String: Any] },
-            "categories": categories.map { ["id": $0.category.id.text, "name": $0.category.name, "slug": $0.category.slug, "articles": $0.articles] as [String: Any] },
-            "hasCategories": !categories.isEmpty,
-            "articles": articles.map { ["id": $0.id.text, "title": $0.title, "slug": $0.slug, "audience": $0.audience.rawValue, "draft": !$0.published] as [String: Any] },
-            "downloadCategories": downloadCategories.map { ["id": $0.id.text, "name": $0.name] },
-            "hasDownloadCategories": !downloadCategories.isEmpty,
-            "downloads": downloads.map { ["id": $0.id.text, "title": $0.title, "filename": $0.filename, "size": $0.size, "visibility": $0.visibility.rawValue, "count": $0.downloadCount] as [String: Any] },
-            "visibilities": DownloadVisibility.allCases.map(\.rawValue), "maxDownloadSize": content.maxDownloadSize,
-        ], status: status, context: context)
+        func field(_ name: String, _ label: String, hint: String? = nil, required: Bool = false, form: String) -> [String: Any] {
+            FormField.make(name, label: label, hint: hint, required: required, form: form, context: context)
+        }
+        var values: [String: Any] = [
+            "categories": categories.map {
+                ["id": $0.category.id.text, "name": $0.category.name, "slug": $0.category.slug, "description": $0.category.description, "articles": $0.articles] as [String: Any]
+            },
+            "downloadCategories": downloadCategories.map { ["id": $0.id.text, "name": $0.name, "description": $0.description] },
+            "fields": [
+                "categoryName": field("name", "Name", required: true, form: "category"),
+                "categorySlug": field("slug", "Slug", hint: "Made from the name when empty.", form: "category"),
+                "categoryDescription": field("description", "Description", form: "category"),
+                "downloadCategoryName": field("name", "Name", required: true, form: "download-category"),
+                "downloadCategoryDescription": field("description", "Description", form: "download-category"),
+            ],
+        ]
+        if categories.isEmpty { values["categoriesEmpty"] = ["empty": EmptyState.values("No knowledge-base categories yet. Articles are written in a category: add one below.")] }
+        if downloadCategories.isEmpty { values["downloadCategoriesEmpty"] = ["empty": EmptyState.values("No download categories yet. Files are kept in a category: add one below.")] }
+        return pages.page("content/admin", title: "Content", values: values, context: context)
     }
 
-    /// Runs a staff form's change; a refused one re-renders the page with the reason.
-    func change(_ context: PortalRequestContext, redirectTo location: String = "/admin/content", _ body: () async throws -> Void) async throws -> Response {
-        do {
-            try await body()
-            return redirect(to: location)
-        } catch let error as SupportError where [.invalid, .conflict, .tooLarge, .storageUnavailable].contains(error.kind) {
-            return try await adminPage(error: error.message, status: Problem(error).status, context: context)
+    static func audienceLabel(_ audience: ContentAudience) -> String {
+        audience == .clients ? "logged-in clients" : "everyone"
+    }
+
+    static func visibilityLabel(_ visibility: DownloadVisibility) -> String {
+        switch visibility {
+        case .public: "everyone"
+        case .loggedIn: "logged-in clients"
+        case .product: "owners of a product"
         }
+    }
+
+    /// The empty state of a list filed in categories: nothing matches the filters (show all
+    /// again), no category exists yet (add one first), or nothing is filed yet.
+    static func empty(
+        _ noun: String, _ plural: String, filtered: Bool, hasCategories: Bool, path: String, needsCategory: String, first: String
+    ) -> [String: Any] {
+        if filtered { return EmptyState.values("No \(noun) matches these filters.", action: (href: path, label: "Show all \(plural)")) }
+        guard hasCategories else { return EmptyState.values("No \(plural) yet. \(needsCategory)", action: (href: "/admin/content", label: "Add a category")) }
+        return EmptyState.values("No \(plural) yet. \(first)")
+    }
+
+    /// The announcement form's fields (`announcement`): empty for a new one, or `found`'s values.
+    func announcementFields(_ found: Announcement?, context: PortalRequestContext) -> [String: Any] {
+        let form = "announcement"
+        return [
+            "title": FormField.make("title", label: "Title", value: found?.title ?? "", required: true, form: form, context: context),
+            "body": FormField.make("body", label: "Text (Markdown; HTML is shown as text)", value: found?.body ?? "", kind: .textarea(rows: 10), required: true, form: form, context: context),
+            "audience": FormField.make(
+                "audience", label: "Who may read it", value: found?.audience.rawValue ?? "public",
+                kind: .select(ContentAudience.allCases.map { (value: $0.rawValue, label: Self.audienceLabel($0)) }), form: form, context: context
+            ),
+            "publishedAt": FormField.make(
+                "published_at", label: "Publication date", value: found.map { ISO8601DateFormatter().string(from: $0.publishedAt) } ?? "",
+                hint: "A day (2026-12-06) or a moment (2026-12-06T10:00:00Z); a date to come schedules it. Empty: now.", form: form, context: context
+            ),
+            "published": FormField.make("published", label: "Published (otherwise a draft only staff see)", value: (found?.published ?? true) ? "1" : "", kind: .checkbox, form: form, context: context),
+        ]
+    }
+
+    /// `/admin/content/announcements`: every announcement (drafts and scheduled ones too), by
+    /// `state`, sorted and paged like every staff list, with the form that adds one.
+    @Sendable func adminAnnouncements(_ request: Request, context: PortalRequestContext) async throws -> Response {
+        let path = "/admin/content/announcements"
+        let state = try ListChoice<ContentRepository.State>(request, "state")
+        let table = try SortableTable(request, columns: ContentRepository.announcementSortColumns, path: path, filters: ["state": state.text])
+        let list = try await table.fetch { try await content.announcements(for: .staff, state: state.selected, sort: $0, limit: $1, offset: $2) }
+        let rows = list.rows.map { found -> [String: Any] in
+            [
+                "id": found.id.text, "title": found.title, "date": Self.date(found.publishedAt), "updated": Self.date(found.updatedAt),
+                "audience": Self.audienceLabel(found.audience), "badge": Badge.values(content.state(of: found).rawValue),
+                "confirm": ConfirmAction.values(
+                    label: "Delete…", action: "/admin/announcements/\(found.id.text)/delete",
+                    question: "Delete the announcement “\(found.title)”? Readers no longer see it.", confirmLabel: "Yes, delete it"
+                ),
+            ]
+        }
+        var values = table.values("announcements", list, rows: rows, empty: EmptyState.values(
+            state.selected.map { "No \($0.rawValue) announcements." } ?? "No announcements yet. Write the first one below."
+        ), headings: [
+            table.column("Title", key: "title"), table.column("Published", key: "published"), table.column("Audience", key: "audience"),
+            table.column("State", key: "state"), table.column("Updated", key: "updated"), table.column("Actions"),
+        ])
+        values["states"] = state.options()
+        values["fields"] = announcementFields(nil, context: context)
+        return pages.page("content/admin-announcements", title: "Announcements", values: values, context: context)
+    }
+
+    /// The article form's fields (`article`): empty for a new one, or `found`'s values.
+    func articleFields(_ found: KBArticle?, categories: [KBCategory], context: PortalRequestContext) -> [String: Any] {
+        let form = "article"
+        return [
+            "category": FormField.make(
+                "category_id", label: "Category", value: found?.categoryID.text ?? "", kind: .select(categories.map { (value: $0.id.text, label: $0.name) }), form: form, context: context
+            ),
+            "title": FormField.make("title", label: "Title", value: found?.title ?? "", required: true, form: form, context: context),
+            "slug": FormField.make("slug", label: "Slug", value: found?.slug ?? "", hint: "Made from the title when empty.", form: form, context: context),
+            "body": FormField.make("body", label: "Text (Markdown; HTML is shown as text)", value: found?.body ?? "", kind: .textarea(rows: 12), required: true, form: form, context: context),
+            "audience": FormField.make(
+                "audience", label: "Who may read it", value: found?.audience.rawValue ?? "public",
+                kind: .select(ContentAudience.allCases.map { (value: $0.rawValue, label: Self.audienceLabel($0)) }), form: form, context: context
+            ),
+            "published": FormField.make("published", label: "Published (otherwise a draft only staff see)", value: (found?.published ?? true) ? "1" : "", kind: .checkbox, form: form, context: context),
+        ]
+    }
+
+    /// `/admin/content/articles`: every article (drafts too), by category, `state` and title
+    /// search (`q`), sorted and paged, with the form that adds one.
+    @Sendable func adminArticles(_ request: Request, context: PortalRequestContext) async throws -> Response {
+        let path = "/admin/content/articles"
+        let state = try ListChoice<ContentRepository.ArticleState>(request, "state")
+        let categoryID = try ContentAPIController.queryID(request, "category_id")
+        let search = request.uri.queryParameters.get("q")?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
+        let table = try SortableTable(request, columns: ContentRepository.articleSortColumns, path: path, filters: [
+            "state": state.text, "category_id": categoryID?.text ?? "", "q": search,
+        ])
+        let categories = try await content.categories(for: .staff).map(\.category)
+        let names = Dictionary(uniqueKeysWithValues: categories.map { ($0.id, $0.name) })
+        let list = try await table.fetch {
+            try await content.articles(for: .staff, categoryID: categoryID, search: search, state: state.selected, sort: $0, limit: $1, offset: $2)
+        }
+        let rows = list.rows.map { found -> [String: Any] in
+            [
+                "id": found.id.text, "title": found.title, "slug": found.slug, "category": names[found.categoryID] ?? "",
+                "audience": Self.audienceLabel(found.audience), "updated": Self.date(found.updatedAt),
+                "badge": Badge.values(found.published ? "published" : "draft"),
+                "confirm": ConfirmAction.values(
+                    label: "Delete…", action: "/admin/kb/articles/\(found.id.text)/delete",
+                    question: "Delete the article “\(found.title)”? Links to it stop working.", confirmLabel: "Yes, delete it"
+                ),
+            ]
+        }
+        let empty = Self.empty(
+            "article", "articles", filtered: state.selected != nil || categoryID != nil || !search.isEmpty, hasCategories: !categories.isEmpty, path: path,
+            needsCategory: "Add a category first, then write an article in it.", first: "Write the first one below."
+        )
+        var values = table.values("articles", list, rows: rows, empty: empty, headings: [
+            table.column("Title", key: "title"), table.column("Category", key: "category"), table.column("Audience", key: "audience"),
+            table.column("State", key: "state"), table.column("Updated", key: "updated"), table.column("Actions"),
+        ])
+        values["q"] = search
+        values["states"] = state.options()
+        values["categories"] = categories.map { ["id": $0.id.text, "name": $0.name, "selected": $0.id == categoryID] as [String: Any] }
+        values["hasCategories"] = !categories.isEmpty
+        values["fields"] = articleFields(nil, categories: categories, context: context)
+        return pages.page("content/admin-articles", title: "Knowledge-base articles", values: values, context: context)
+    }
+
+    /// `/admin/content/downloads`: every file of the library, by category and visibility,
+    /// sorted and paged, with the upload form.
+    @Sendable func adminDownloads(_ request: Request, context: PortalRequestContext) async throws -> Response {
+        let path = "/admin/content/downloads"
+        let visibility = try ListChoice<DownloadVisibility>(request, "visibility")
+        let categoryID = try ContentAPIController.queryID(request, "category_id")
+        let table = try SortableTable(request, columns: ContentRepository.downloadSortColumns, path: path, filters: [
+            "visibility": visibility.text, "category_id": categoryID?.text ?? "",
+        ])
+        let categories = try await content.downloadCategories()
+        let names = Dictionary(uniqueKeysWithValues: categories.map { ($0.id, $0.name) })
+        let list = try await table.fetch {
+            try await content.downloads(for: .staff, categoryID: categoryID, visibility: visibility.selected, sort: $0, limit: $1, offset: $2)
+        }
+        let rows = list.rows.map { found -> [String: Any] in
+            [
+                "id": found.id.text, "title": found.title, "filename": found.filename, "category": names[found.categoryID] ?? "",
+                "visibility": Self.visibilityLabel(found.visibility), "size": found.size, "count": found.downloadCount, "created": Self.date(found.createdAt),
+                "confirm": ConfirmAction.values(
+                    label: "Delete…", action: "/admin/downloads/\(found.id.text)/delete",
+                    question: "Delete the file “\(found.title)” (\(found.filename)) and every stored copy?", confirmLabel: "Yes, delete it"
+                ),
+            ]
+        }
+        let empty = Self.empty(
+            "file", "files", filtered: visibility.selected != nil || categoryID != nil, hasCategories: !categories.isEmpty, path: path,
+            needsCategory: "Add a download category first, then upload into it.", first: "Upload the first one below."
+        )
+        var values = table.values("downloads", list, rows: rows, empty: empty, headings: [
+            table.column("File", key: "title"), table.column("Category", key: "category"), table.column("Who may download", key: "visibility"),
+            table.column("Size (bytes)", key: "size", numeric: true), table.column("Downloads", key: "downloads", numeric: true),
+            table.column("Added", key: "created"), table.column("Actions"),
+        ])
+        values["visibilities"] = visibility.options(label: Self.visibilityLabel)
+        values["categories"] = categories.map { ["id": $0.id.text, "name": $0.name, "selected": $0.id == categoryID] as [String: Any] }
+        values["hasCategories"] = !categories.isEmpty
+        values["maxDownloadSize"] = content.maxDownloadSize
+        return pages.page("content/admin-downloads", title: "Downloads library", values: values, context: context)
     }
 
     @Sendable func saveAnnouncement(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let staff = try SupportPagesController.account(context)
         let form = try await FormFields.read(request, context: context)
         let id = context.parameters.get("id") == nil ? nil : try ContentAPIController.id(context, "announcement")
-        return try await change(context) {
-            let input = ContentService.AnnouncementInput(
-                title: form.values["title"] ?? "", body: form.values["body"] ?? "", audience: try ContentAudience(parsing: form["audience"]),
-                published: form.flag("published"), publishedAt: try form["published_at"].map { try ContentAPIController.date($0, field: "published_at") }
-            )
-            if let id { _ = try await content.updateAnnouncement(by: staff, id: id, input) } else { _ = try await content.createAnnouncement(by: staff, input) }
-        }
+        let input = ContentService.AnnouncementInput(
+            title: form.values["title"] ?? "", body: form.values["body"] ?? "", audience: try ContentAudience(parsing: form["audience"]),
+            published: form.flag("published"), publishedAt: try form["published_at"].map { try ContentAPIController.date($0, field: "published_at") }
+        )
+        let saved = if let id { try await content.updateAnnouncement(by: staff, id: id, input) } else { try await content.createAnnouncement(by: staff, input) }
+        context.flash(.success, "Announcement “\(saved.title)” saved.")
+        return redirect(to: "/admin/content/announcements")
     }
 
     @Sendable func editAnnouncement(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let found = try await content.announcement(id: try ContentAPIController.id(context, "announcement"), for: .staff)
-        return pages.page("content/edit", title: "Edit announcement", values: [
-            "action": "/admin/announcements/\(found.id.text)", "title": found.title, "body": found.body, "published": found.published,
-            "clientsOnly": found.audience == .clients, "isAnnouncement": true, "publishedAt": ISO8601DateFormatter().string(from: found.publishedAt),
+        return pages.page("content/edit", title: "Edit announcement: \(found.title)", values: [
+            "action": "/admin/announcements/\(found.id.text)", "back": "/admin/content/announcements", "backLabel": "Announcements", "title": found.title,
+            "isAnnouncement": true, "fields": announcementFields(found, context: context),
         ], context: context)
     }
 
     @Sendable func deleteAnnouncement(_ request: Request, context: PortalRequestContext) async throws -> Response {
         try await content.deleteAnnouncement(by: try SupportPagesController.account(context), id: try ContentAPIController.id(context, "announcement"))
-        return redirect(to: "/admin/content")
+        context.flash(.success, "Announcement deleted.")
+        return redirect(to: "/admin/content/announcements")
     }
 
     @Sendable func createCategory(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let staff = try SupportPagesController.account(context)
         let form = try await FormFields.read(request, context: context)
-        return try await change(context) {
-            _ = try await content.createCategory(by: staff, name: form.values["name"] ?? "", slug: form["slug"], description: form.values["description"])
-        }
+        let created = try await content.createCategory(by: staff, name: form.values["name"] ?? "", slug: form["slug"], description: form.values["description"])
+        context.flash(.success, "Category “\(created.name)” added.")
+        return redirect(to: "/admin/content")
     }
 
     @Sendable func saveArticle(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let staff = try SupportPagesController.account(context)
         let form = try await FormFields.read(request, context: context)
         let id = context.parameters.get("id") == nil ? nil : try ContentAPIController.id(context, "article")
-        return try await change(context) {
-            guard let category = form["category_id"].flatMap(UUID.init(uuidString:)) else { throw SupportError.invalid("choose a category", field: "category_id") }
-            let input = ContentService.ArticleInput(
-                categoryID: category, title: form.values["title"] ?? "", slug: form["slug"], body: form.values["body"] ?? "",
-                audience: try ContentAudience(parsing: form["audience"]), published: form.flag("published")
-            )
-            if let id { _ = try await content.updateArticle(by: staff, id: id, input) } else { _ = try await content.createArticle(by: staff, input) }
-        }
+        guard let category = form["category_id"].flatMap(UUID.init(uuidString:)) else { throw SupportError.invalid("choose a category", field: "category_id") }
+        let input = ContentService.ArticleInput(
+            categoryID: category, title: form.values["title"] ?? "", slug: form["slug"], body: form.values["body"] ?? "",
+            audience: try ContentAudience(parsing: form["audience"]), published: form.flag("published")
+        )
+        let saved = if let id { try await content.updateArticle(by: staff, id: id, input) } else { try await content.createArticle(by: staff, input) }
+        context.flash(.success, "Article “\(saved.title)” saved.")
+        return redirect(to: "/admin/content/articles")
     }
 
     @Sendable func editArticle(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let found = try await content.article(id: try ContentAPIController.id(context, "article"), for: .staff)
-        let categories = try await content.categories(for: .staff)
-        return pages.page("content/edit", title: "Edit article", values: [
-            "action": "/admin/kb/articles/\(found.id.text)", "title": found.title, "body": found.body, "published": found.published,
-            "clientsOnly": found.audience == .clients, "isArticle": true, "slug": found.slug,
-            "categories": categories.map { ["id": $0.category.id.text, "name": $0.category.name, "selected": $0.category.id == found.categoryID] as [String: Any] },
+        let categories = try await content.categories(for: .staff).map(\.category)
+        return pages.page("content/edit", title: "Edit article: \(found.title)", values: [
+            "action": "/admin/kb/articles/\(found.id.text)", "back": "/admin/content/articles", "backLabel": "Articles", "title": found.title,
+            "isArticle": true, "fields": articleFields(found, categories: categories, context: context),
         ], context: context)
     }
 
     @Sendable func deleteArticle(_ request: Request, context: PortalRequestContext) async throws -> Response {
         try await content.deleteArticle(by: try SupportPagesController.account(context), id: try ContentAPIController.id(context, "article"))
-        return redirect(to: "/admin/content")
+        context.flash(.success, "Article deleted.")
+        return redirect(to: "/admin/content/articles")
     }
 
     @Sendable func createDownloadCategory(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let staff = try SupportPagesController.account(context)
         let form = try await FormFields.read(request, context: context)
-        return try await change(context) {
-            _ = try await content.createDownloadCategory(by: staff, name: form.values["name"] ?? "", description: form.values["description"])
-        }
+        let created = try await content.createDownloadCategory(by: staff, name: form.values["name"] ?? "", description: form.values["description"])
+        context.flash(.success, "Download category “\(created.name)” added.")
+        return redirect(to: "/admin/content")
     }
 
     /// The staff upload form (`multipart/form-data`: the file and its details).
@@ -234,24 +399,25 @@ struct ContentPagesController: Sendable {
         let staff = try SupportPagesController.account(context)
         let form = try await MultipartForm.read(request, context: context)
         guard form.isComplete else { throw SupportError.invalid("the form arrived incomplete (the upload was cut off); nothing was stored, please send it again") }
-        return try await change(context) {
-            guard let file = form.files.first else { throw SupportError.invalid("choose a file", field: "file") }
-            guard let category = form["category_id"].flatMap(UUID.init(uuidString:)) else { throw SupportError.invalid("choose a category", field: "category_id") }
-            let product = try form["product_id"].map { text in
-                guard let id = UUID(uuidString: text) else { throw SupportError.invalid("product_id must be an id", field: "product_id") }
-                return id
-            }
-            let input = ContentService.DownloadInput(
-                categoryID: category, title: form["title"], description: form.fields["description"], visibility: try DownloadVisibility(parsing: form["visibility"]), productID: product
-            )
-            _ = try await content.upload(
-                by: staff, input, filename: file.filename, contentType: nil, declaredSize: Int64(file.bytes.count), body: StorageByteStream.buffers([ByteBuffer(bytes: file.bytes)])
-            )
+        guard let file = form.files.first else { throw SupportError.invalid("choose a file", field: "file") }
+        guard let category = form["category_id"].flatMap(UUID.init(uuidString:)) else { throw SupportError.invalid("choose a category", field: "category_id") }
+        let product = try form["product_id"].map { text in
+            guard let id = UUID(uuidString: text) else { throw SupportError.invalid("product_id must be an id", field: "product_id") }
+            return id
         }
+        let input = ContentService.DownloadInput(
+            categoryID: category, title: form["title"], description: form.fields["description"], visibility: try DownloadVisibility(parsing: form["visibility"]), productID: product
+        )
+        let stored = try await content.upload(
+            by: staff, input, filename: file.filename, contentType: nil, declaredSize: Int64(file.bytes.count), body: StorageByteStream.buffers([ByteBuffer(bytes: file.bytes)])
+        )
+        context.flash(.success, "File “\(stored.title)” uploaded.")
+        return redirect(to: "/admin/content/downloads")
     }
 
     @Sendable func deleteDownload(_ request: Request, context: PortalRequestContext) async throws -> Response {
         try await content.deleteDownload(by: try SupportPagesController.account(context), id: try ContentAPIController.id(context, "download"))
-        return redirect(to: "/admin/content")
+        context.flash(.success, "File deleted.")
+        return redirect(to: "/admin/content/downloads")
     }
 }

@@ -1,3 +1,5 @@
+import SteadfastPersistence
+
 extension OpenAPIDocument {
     /// The support content's routes (docs/content.md): announcements, the knowledge base and the
     /// downloads library; reading is open to anyone (what the reader may not see is a 404).
@@ -9,13 +11,13 @@ extension OpenAPIDocument {
         let category = object(["name": string, "slug": string, "description": string], required: ["name"])
         let article = object(["category_id": uuid, "title": string, "slug": string, "body": markdown, "audience": audience, "published": bool], required: ["category_id", "title", "body"])
         return [
-            Operation(method: "get", path: "/announcements", summary: "Published announcements the reader may see, newest first (limit ≤ 200, default 50; offset); staff see drafts too", access: .anyone, tag: "content"),
+            Operation(method: "get", path: "/announcements", summary: "Published announcements the reader may see, newest first unless sort says otherwise (state=published|scheduled|draft, sort, dir; limit ≤ 200, default 50; offset); staff see drafts and scheduled ones too", access: .anyone, sort: ContentRepository.announcementSortColumns, tag: "content"),
             Operation(method: "get", path: "/announcements/{id}", summary: "One announcement with body_html (404 when the reader may not see it)", access: .anyone, tag: "content"),
             Operation(method: "get", path: "/kb/categories", summary: "Knowledge-base categories, each with the number of articles the reader may see", access: .anyone, tag: "content"),
-            Operation(method: "get", path: "/kb/articles", summary: "Articles the reader may see, by title (category_id, q: search in titles; limit, offset)", access: .anyone, tag: "content"),
+            Operation(method: "get", path: "/kb/articles", summary: "Articles the reader may see, by title unless sort says otherwise (category_id, q: search in titles, state=published|draft, sort, dir; limit, offset)", access: .anyone, sort: ContentRepository.articleSortColumns, tag: "content"),
             Operation(method: "get", path: "/kb/articles/{id}", summary: "One article with body and body_html (404 when the reader may not see it)", access: .anyone, tag: "content"),
             Operation(method: "get", path: "/downloads/categories", summary: "Categories of the downloads library", access: .anyone, tag: "content"),
-            Operation(method: "get", path: "/downloads", summary: "Files the reader may download, by title (category_id; limit, offset)", access: .anyone, tag: "content"),
+            Operation(method: "get", path: "/downloads", summary: "Files the reader may download, by title unless sort says otherwise (category_id, visibility=public|logged_in|product, sort, dir; limit, offset)", access: .anyone, sort: ContentRepository.downloadSortColumns, tag: "content"),
             Operation(method: "get", path: "/downloads/{id}", summary: "One file's details (404 when the reader may not download it)", access: .anyone, tag: "content"),
             Operation(method: "get", path: "/downloads/{id}/content", summary: "The file (Content-Disposition: attachment; Range: bytes=a-b gives 206; ?redirect=1 answers 303 to a 5-minute link); a request from the first byte counts one download", access: .anyone, tag: "content"),
 

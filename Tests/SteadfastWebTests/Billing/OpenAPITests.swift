@@ -43,6 +43,8 @@ import Testing
             "/admin/mail/outbox": MailOutboxRepository.sortColumns, "/admin/staff": StaffRepository.sortColumns,
             "/admin/audit-events": AuditEventRepository.sortColumns,
             "/admin/products": CatalogueRepository.sortColumns,
+            "/announcements": ContentRepository.announcementSortColumns, "/kb/articles": ContentRepository.articleSortColumns,
+            "/downloads": ContentRepository.downloadSortColumns,
             "/admin/api-tokens": APITokenRepository.sortColumns,
             "/admin/jobs": JobStore.sortColumns,
         ]

@@ -44,14 +44,7 @@ import SteadfastTestSupport
             for column in JobStore.sortColumns.keys {
                 for direction in SortDirection.allCases {
                     let sort = ListSort(column, direction)
-                    var seen: [String] = []
-                    var offset = 0
-                    while true {
-                        let chunk = try await page(nil, sort, limit: 2, offset: offset)
-                        seen += chunk
-                        if chunk.count < 2 { break }
-                        offset += 2
-                    }
+                    let seen = try await pageByPage(limit: 2) { try await page(nil, sort, limit: $0, offset: $1) }
                     #expect(seen.count == names.count && Set(seen) == Set(names), "\(sort)")
                     #expect(try await page(nil, sort) == seen, "\(sort)")
                 }

@@ -38,14 +38,7 @@ extension ListSortTests {
             for column in AuditEventRepository.sortColumns.keys {
                 for direction in SortDirection.allCases {
                     let sort = ListSort(column, direction)
-                    var seen: [AuditEventRepository.Event] = []
-                    var offset = 0
-                    while true {
-                        let page = try await repository.list(.init(), sort: sort, limit: 2, offset: offset)
-                        seen += page
-                        if page.count < 2 { break }
-                        offset += 2
-                    }
+                    let seen = try await pageByPage(limit: 2) { try await repository.list(.init(), sort: sort, limit: $0, offset: $1) }
                     #expect(seen.count == 7 && Set(seen.map(\.id)).count == 7, "\(sort)")
                     #expect(try await repository.list(.init(), sort: sort, limit: 100, offset: 0).map(\.id) == seen.map(\.id), "\(sort)")
                     let keys = seen.map { column == "time" ? String(Int($0.occurredAt.timeIntervalSince(base))).padded : $0.action }

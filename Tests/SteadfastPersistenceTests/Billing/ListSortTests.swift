@@ -40,14 +40,7 @@ struct ListSortTests {
                 for _ in 0..<2 { expected.append(f.invoiceID(try await f.order(product, for: client))) }
             }
             for sort in [ListSort("client", .asc), ListSort("client", .desc), ListSort("total", .desc), ListSort("status", .asc), ListSort("number", .asc)] {
-                var seen: [Invoice] = []
-                var offset = 0
-                while true {
-                    let page = try await InvoiceRepository(db).list(sort: sort, limit: 2, offset: offset)
-                    seen += page
-                    if page.count < 2 { break }
-                    offset += 2
-                }
+                let seen = try await pageByPage(limit: 2) { try await InvoiceRepository(db).list(sort: sort, limit: $0, offset: $1) }
                 #expect(seen.count == expected.count && Set(seen.map(\.id)) == Set(expected), "\(sort)")
                 // The whole list in one query is the pages put together: no overlap, no gap.
                 #expect(try await InvoiceRepository(db).list(sort: sort, limit: 100, offset: 0).map(\.id) == seen.map(\.id), "\(sort)")
@@ -64,14 +57,7 @@ struct ListSortTests {
             for column in CatalogueRepository.sortColumns.keys {
                 for direction in SortDirection.allCases {
                     let sort = ListSort(column, direction)
-                    var seen: [UUID] = []
-                    var offset = 0
-                    while true {
-                        let page = try await catalogue.list(sort: sort, limit: 2, offset: offset)
-                        seen += page.map(\.id)
-                        if page.count < 2 { break }
-                        offset += 2
-                    }
+                    let seen = try await pageByPage(limit: 2) { try await catalogue.list(sort: sort, limit: $0, offset: $1) }.map(\.id)
                     #expect(seen.count == 5 && Set(seen).count == 5, "\(sort)")
                     #expect(try await catalogue.list(sort: sort, limit: 100, offset: 0).map(\.id) == seen, "\(sort)")
                 }
@@ -101,14 +87,7 @@ struct ListSortTests {
             for column in APITokenRepository.sortColumns.keys {
                 for direction in SortDirection.allCases {
                     let sort = ListSort(column, direction)
-                    var seen: [UUID] = []
-                    var offset = 0
-                    while true {
-                        let page = try await tokens.list(accountID: owner, state: nil, now: now, sort: sort, limit: 2, offset: offset)
-                        seen += page.map(\.id)
-                        if page.count < 2 { break }
-                        offset += 2
-                    }
+                    let seen = try await pageByPage(limit: 2) { try await tokens.list(accountID: owner, state: nil, now: now, sort: sort, limit: $0, offset: $1) }.map(\.id)
                     #expect(seen.count == 5 && Set(seen) == Set(tokenIDs), "\(sort)")
                     #expect(try await tokens.list(accountID: owner, state: nil, now: now, sort: sort, limit: 100, offset: 0).map(\.id) == seen, "\(sort)")
                 }

@@ -9,6 +9,9 @@ import Testing
 /// session. A node once opened ~29 connections a second per host with `monitor_interval: 1s`,
 /// because the monitor's wait for on-demand probes ended the request stream after its first
 /// quiet interval, after which it probed every 20 ms.
+///
+/// The monitor runs on a `ManualClock` the tests move, so "a second" is a second of that clock:
+/// the counts are exact, whatever the machine's load, and no test waits for real time to pass.
 @Suite(.serialized, .timeLimit(.minutes(2))) struct PostgresMonitorRateTests {
     /// A server of its own (the shared one does not log connections, and other suites' sessions
     /// would be counted), with one fresh database whose sessions are the cluster's alone.
@@ -19,16 +22,17 @@ import Testing
         return try await body(server, name)
     }
 
-    /// Sessions opened on database `name` so far, as the server logged them.
+    /// Sessions opened on database `name` so far, as the server logged them (a backend logs its
+    /// session before it answers, so a probe that has ended is counted).
     static func sessions(_ server: PostgresServer, database name: String) -> Int {
         server.serverLog.split(separator: "\n").count { $0.contains("connection authorized:") && $0.contains("database=\(name)") }
     }
 
     static func withCluster<T: Sendable>(
-        _ server: PostgresServer, database: String, monitorInterval: Duration, _ body: @Sendable (PostgresCluster) async throws -> T
+        _ server: PostgresServer, database: String, monitorInterval: Duration, clock: ManualClock, _ body: @Sendable (PostgresCluster) async throws -> T
     ) async throws -> T {
         guard case .postgres(let target) = try DatabaseURL(server.url(database: database)) else { throw HarnessError("not postgres") }
-        let cluster = PostgresCluster(target: target, maximumConnections: 2, monitorInterval: monitorInterval, logger: Logger(label: "test"))
+        let cluster = PostgresCluster(target: target, maximumConnections: 2, monitorInterval: monitorInterval, clock: clock, logger: Logger(label: "test"))
         return try await withThrowingTaskGroup(of: T?.self) { group in
             group.addTask {
                 try await cluster.run()
@@ -39,55 +43,77 @@ import Testing
         }
     }
 
-    /// One idle cluster client, one host, `monitor_interval` 1 s: over 5 s the server sees about
-    /// five probe sessions (one a second), not hundreds.
+    /// Waits until the monitor is between probes, its timers (`timers` of them) sleeping on the clock.
+    static func waitForTimers(_ clock: ManualClock, _ timers: Int) async throws {
+        try await waitUntil("\(timers) monitor timers on the clock, saw \(clock.sleepers)", interval: .milliseconds(5)) { clock.sleepers == timers }
+    }
+
+    /// One idle cluster client, one host, `monitor_interval` 1 s: one probe session per second of
+    /// the clock, however the second is cut up (the old monitor, woken by every move of the
+    /// clock, would open one per 100 ms step).
     @Test func anIdleClusterProbesOncePerIntervalPerHost() async throws {
         try await Self.withServer { server, name in
-            try await Self.withCluster(server, database: name, monitorInterval: .seconds(1)) { cluster in
-                // The first probe has answered: the host is known to be the primary.
-                #expect(await eventually(timeout: .seconds(10), interval: .milliseconds(10)) { cluster.canWrite })
-                // Let the first quiet interval pass: that is when the old monitor broke.
-                try await Task.sleep(for: .milliseconds(1500))
-                let before = Self.sessions(server, database: name)
-                try await Task.sleep(for: .seconds(5))
-                let opened = Self.sessions(server, database: name) - before
-                print("monitor rate: \(opened) sessions in 5 s from one idle cluster client (interval 1 s, one host)")
-                // 5 probes in 5 s; slack of 2 for where the window falls and a slow probe.
-                #expect(opened <= 7, "\(opened) sessions in 5 s from one idle cluster client")
-                // And the monitor still probes: it did not stop instead.
-                #expect(opened >= 3, "\(opened) sessions in 5 s: the monitor stopped probing")
+            let clock = ManualClock()
+            try await Self.withCluster(server, database: name, monitorInterval: .seconds(1), clock: clock) { cluster in
+                // The first probe runs at once and finds the primary; then the monitor's timer waits.
+                try await waitUntil("the first probe found the primary") { cluster.canWrite }
+                try await Self.waitForTimers(clock, 1)
+                var perSecond: [Int] = []
+                for _ in 0..<5 {
+                    let before = Self.sessions(server, database: name)
+                    for _ in 0..<10 {
+                        clock.advance(by: .milliseconds(100))
+                        try await Self.waitForTimers(clock, 1)
+                    }
+                    perSecond.append(Self.sessions(server, database: name) - before)
+                }
+                #expect(perSecond == [1, 1, 1, 1, 1], "probe sessions in each second of the clock: \(perSecond)")
             }
         }
     }
 
-    /// Many failures asking for a probe at once are served by a few probes, not one each, and
-    /// once they are answered the monitor goes back to its interval (an hour here).
+    /// Many failures asking for a probe at once are served by one probe, no sooner than the
+    /// minimum gap after the last; once answered the monitor goes back to its interval (an hour).
     @Test func probesAskedForOnDemandAreCoalesced() async throws {
         try await Self.withServer { server, name in
-            try await Self.withCluster(server, database: name, monitorInterval: .seconds(3600)) { cluster in
-                #expect(await eventually(timeout: .seconds(10), interval: .milliseconds(10)) { cluster.canWrite })
+            let clock = ManualClock()
+            try await Self.withCluster(server, database: name, monitorInterval: .seconds(3600), clock: clock) { cluster in
+                try await waitUntil("the first probe found the primary") { cluster.canWrite }
+                try await Self.waitForTimers(clock, 1)
                 let before = Self.sessions(server, database: name)
                 await withDiscardingTaskGroup { group in
                     for _ in 0..<200 { group.addTask { cluster.requestProbe() } }
                 }
-                // Asked for again while the first burst is answered.
-                try await Task.sleep(for: .milliseconds(200))
+                // The asks arm one timer for the minimum gap (20 ms) after the last probe; the
+                // hour's timer, superseded, sleeps on. No probe until the clock moves.
+                try await Self.waitForTimers(clock, 2)
+                #expect(Self.sessions(server, database: name) == before, "a probe ran before the minimum gap")
+                clock.advance(by: .milliseconds(20))
+                // The gap's timer fired: one probe, then the interval's timer.
+                try await Self.waitForTimers(clock, 2)
+                #expect(Self.sessions(server, database: name) == before + 1, "200 asks in one burst")
+                // A second burst: again one probe, after the gap.
                 for _ in 0..<50 { cluster.requestProbe() }
-                try await Task.sleep(for: .seconds(2))
-                let opened = Self.sessions(server, database: name) - before
-                print("monitor rate: \(opened) probe sessions for 250 asks in two bursts")
-                #expect(opened >= 1, "no probe answered 250 requests")
-                #expect(opened <= 4, "\(opened) probe sessions for 250 requests in two bursts")
+                try await Self.waitForTimers(clock, 3)
+                #expect(Self.sessions(server, database: name) == before + 1)
+                clock.advance(by: .milliseconds(20))
+                try await Self.waitForTimers(clock, 3)
+                #expect(Self.sessions(server, database: name) == before + 2, "250 asks in two bursts")
+                // And then nothing within the hour: no timer is due, so none wakes.
+                clock.advance(by: .seconds(3599))
+                #expect(clock.sleepers == 3 && Self.sessions(server, database: name) == before + 2, "a probe within the hour")
             }
         }
     }
 
-    /// `close()` stops the monitor: `run()` returns by itself and no probe follows. (The old
-    /// monitor, its ask stream finished by `close()`, went on probing every 20 ms until cancelled.)
+    /// `close()` stops the monitor: `run()` returns by itself, no timer is left on the clock and
+    /// no probe follows. (The old monitor, its ask stream finished by `close()`, went on probing
+    /// every 20 ms until cancelled.)
     @Test func closingTheClusterStopsTheMonitor() async throws {
         try await Self.withServer { server, name in
             guard case .postgres(let target) = try DatabaseURL(server.url(database: name)) else { throw HarnessError("not postgres") }
-            let cluster = PostgresCluster(target: target, maximumConnections: 2, monitorInterval: .milliseconds(200), logger: Logger(label: "test"))
+            let clock = ManualClock()
+            let cluster = PostgresCluster(target: target, maximumConnections: 2, monitorInterval: .milliseconds(200), clock: clock, logger: Logger(label: "test"))
             let finished = LockedBox(false)
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask {
@@ -95,11 +121,13 @@ import Testing
                     finished.with { $0 = true }
                 }
                 defer { group.cancelAll() }
-                #expect(await eventually(timeout: .seconds(10), interval: .milliseconds(10)) { cluster.canWrite })
+                try await waitUntil("the first probe found the primary") { cluster.canWrite }
+                try await Self.waitForTimers(clock, 1)
                 try await cluster.close()
-                #expect(await eventually(timeout: .seconds(5), interval: .milliseconds(10)) { finished.value }, "run() went on after close()")
+                try await waitUntil("run() returns after close()", timeout: .seconds(5), interval: .milliseconds(10)) { finished.value }
+                #expect(clock.sleepers == 0, "a monitor timer outlived close()")
                 let after = Self.sessions(server, database: name)
-                try await Task.sleep(for: .seconds(1))  // five intervals
+                clock.advance(by: .seconds(1))  // five intervals
                 #expect(Self.sessions(server, database: name) == after, "probes went on after close()")
             }
         }

@@ -2,7 +2,6 @@ import Foundation
 import Logging
 import SteadfastDomain
 import SteadfastPersistence
-import Synchronization
 
 /// The two engines persistence, billing and scheduler tests run on.
 public enum EngineKind: String, CaseIterable, Sendable, CustomStringConvertible {
@@ -58,64 +57,4 @@ public func withPostgres<T: Sendable>(url: String, logger: Logger = Logger(label
     let pool = Task { try await engine.run() }
     defer { pool.cancel() }
     return try await body(engine)
-}
-
-/// A clock tests move by hand. A sleep on it returns only once the test has moved the clock to
-/// (or past) its deadline, or when its task is cancelled: code timed on it waits for the test,
-/// never for real time.
-public final class ManualClock: WallClock {
-    private struct Sleeper {
-        let deadline: Date
-        let continuation: CheckedContinuation<Void, any Error>
-    }
-
-    private struct State {
-        var now: Date
-        var lastID = 0
-        var sleepers: [Int: Sleeper] = [:]
-    }
-
-    private let state: Mutex<State>
-
-    public init(_ start: Date = Date(timeIntervalSince1970: 1_800_000_000)) { state = Mutex(State(now: start)) }
-
-    public func now() -> Date { state.withLock { $0.now } }
-
-    public func advance(by seconds: TimeInterval) { move { $0.addingTimeInterval(seconds) } }
-
-    public func set(_ date: Date) { move { _ in date } }
-
-    /// How many sleeps are waiting for the clock to move.
-    public var sleepers: Int { state.withLock { $0.sleepers.count } }
-
-    public func sleep(for duration: Duration) async throws {
-        let id = state.withLock { state -> Int in
-            state.lastID += 1
-            return state.lastID
-        }
-        try await withTaskCancellationHandler {
-            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-                let outcome = state.withLock { state -> Result<Void, any Error>? in
-                    if Task.isCancelled { return .failure(CancellationError()) }
-                    let deadline = state.now.addingTimeInterval(duration.totalSeconds)
-                    if deadline <= state.now { return .success(()) }
-                    state.sleepers[id] = Sleeper(deadline: deadline, continuation: continuation)
-                    return nil
-                }
-                if let outcome { continuation.resume(with: outcome) }
-            }
-        } onCancel: {
-            state.withLock { $0.sleepers.removeValue(forKey: id) }?.continuation.resume(throwing: CancellationError())
-        }
-    }
-
-    private func move(_ change: (Date) -> Date) {
-        let due = state.withLock { state -> [Sleeper] in
-            state.now = change(state.now)
-            let now = state.now
-            let ids = state.sleepers.filter { $0.value.deadline <= now }.map(\.key)
-            return ids.compactMap { state.sleepers.removeValue(forKey: $0) }
-        }
-        for sleeper in due { sleeper.continuation.resume() }
-    }
 }

@@ -21,7 +21,7 @@ public enum HeartbeatJob {
             }
             // Deliberately out of reach of cancellation (see the type's documentation).
             try await Task.detached {
-                try? await Task.sleep(for: duration)
+                try? await context.clock.sleep(for: duration)
                 try await record(context)
             }.value
         }

@@ -449,9 +449,3 @@ public struct ClaimStateMachine: Sendable {
         return []
     }
 }
-
-extension Date {
-    static func + (date: Date, duration: Duration) -> Date {
-        date.addingTimeInterval(duration.totalSeconds)
-    }
-}

@@ -59,7 +59,7 @@ final class JobRunner: Sendable {
         var machine = ClaimStateMachine(configuration: .init(
             lease: settings.lease, timeout: definition.timeout, cancelGrace: settings.cancelGrace, shutdownGrace: settings.shutdownGrace
         ))
-        var bodies: [UUID: (task: Task<Void, Never>, started: ContinuousClock.Instant)] = [:]
+        var bodies: [UUID: (task: Task<Void, Never>, started: Date)] = [:]
         var nextAttemptAt: Date? = nil
         var timer: Task<Void, Never>?
         let continuation = self.continuation
@@ -140,7 +140,7 @@ final class JobRunner: Sendable {
                             }
                         }
                     case .startBody(let claim):
-                        bodies[claim.claimID] = (startBody(claim), ContinuousClock.now)
+                        bodies[claim.claimID] = (startBody(claim), clock.now())
                     case .renewLease(let claim):
                         group.addTask { [store, node, settings, logger, clock] in
                             do {
@@ -155,7 +155,7 @@ final class JobRunner: Sendable {
                         logger.notice("cancelling job body", metadata: ["steadfast.job.slot": "\(claim.slotKey)", "steadfast.job.reason": "\(reason.rawValue)"])
                         bodies[claim.claimID]?.task.cancel()
                     case .recordOutcome(let claim, let outcome):
-                        let duration = bodies[claim.claimID].map { ContinuousClock.now - $0.started } ?? .zero
+                        let duration = bodies[claim.claimID].map { Duration.seconds(max(0, clock.now().timeIntervalSince($0.started))) } ?? .zero
                         group.addTask { [store, logger, metrics, clock] in
                             do {
                                 let accepted = try await store.finish(claim, outcome: outcome, duration: duration, now: clock.now())
@@ -221,9 +221,9 @@ final class JobRunner: Sendable {
                 }
                 if let deadline {
                     // On the injected clock: a test's clock drives the lease and timeout deadlines.
-                    let delay = max(0, deadline.timeIntervalSince(clock.now()))
+                    let delay = Duration.seconds(max(0, deadline.timeIntervalSince(clock.now()))) + .milliseconds(1)
                     timer = Task { [clock] in
-                        guard (try? await clock.sleep(for: .milliseconds(Int64(delay * 1000) + 1))) != nil, !Task.isCancelled else { return }
+                        guard (try? await clock.sleep(for: delay)) != nil, !Task.isCancelled else { return }
                         continuation.yield(.tick)
                     }
                 } else {

@@ -63,7 +63,7 @@ public struct Scheduler: Service {
             } catch {
                 logger.warning("cannot publish job definitions yet; retrying", metadata: ["error": "\(error)"])
                 do {
-                    try await cancelWhenGracefulShutdown { [settings] in try await Task.sleep(for: settings.pollInterval) }
+                    try await cancelWhenGracefulShutdown { [settings, clock] in try await clock.sleep(for: settings.pollInterval) }
                 } catch {
                     return false
                 }
@@ -72,11 +72,12 @@ public struct Scheduler: Service {
         return false
     }
 
-    /// Looks for slots other nodes left (dead leases, hand-backs, manual runs) every poll interval.
+    /// Looks for slots other nodes left (dead leases, hand-backs, manual runs) every poll interval
+    /// of the injected clock.
     func poll(_ runners: [String: JobRunner]) async {
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             do {
-                try await cancelWhenGracefulShutdown { [settings] in try await Task.sleep(for: settings.pollInterval) }
+                try await cancelWhenGracefulShutdown { [settings, clock] in try await clock.sleep(for: settings.pollInterval) }
             } catch {
                 return
             }

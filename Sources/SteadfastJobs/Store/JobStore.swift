@@ -1,4 +1,5 @@
 import Foundation
+import SteadfastDomain
 import SteadfastPersistence
 
 /// The scheduler's SQL: publishing job definitions, claiming slots, renewing and releasing

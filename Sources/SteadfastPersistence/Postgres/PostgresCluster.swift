@@ -28,6 +28,9 @@ public final class PostgresCluster: SQLDatabase, Service {
     let maxStandbyLag: Double
     let monitorInterval: Duration
     let maximumConnections: Int
+    /// What the role monitor's schedule is told the time by and its timers sleep on (its steady
+    /// face: a wall-clock step neither delays nor hurries a probe).
+    let clock: any WallClock
     let logger: Logger
 
     /// One host's live state.
@@ -59,9 +62,10 @@ public final class PostgresCluster: SQLDatabase, Service {
 
     public init(
         target: PostgresTarget, maximumConnections: Int = 20, requestTimeout: Duration = .seconds(2),
-        maxStandbyLag: Duration = .seconds(5), monitorInterval: Duration = .seconds(1), logger: Logger
+        maxStandbyLag: Duration = .seconds(5), monitorInterval: Duration = .seconds(1), clock: any WallClock = SystemWallClock(), logger: Logger
     ) {
         self.target = target
+        self.clock = clock
         self.requestTimeout = requestTimeout
         self.maxStandbyLag = maxStandbyLag.totalSeconds
         self.monitorInterval = monitorInterval
@@ -101,8 +105,15 @@ public final class PostgresCluster: SQLDatabase, Service {
     /// everything the monitor waits for arrives as an event on one stream read by one iterator
     /// that is never cancelled while in use; timers and probes are child tasks of this task's
     /// group that report back as events (a superseded timer still fires, and is ignored).
+    ///
+    /// Timed on the injected clock's steady face, so tests drive the schedule by moving it.
     private func monitor() async {
-        var schedule = ProbeSchedule<ContinuousClock.Instant>(interval: monitorInterval)
+        await clock.steady.runMonitor(of: self)
+        for slot in slots.withLock({ $0 }) { slot.engine.retire() }
+    }
+
+    fileprivate func monitor<C: Clock>(on clock: C) async where C.Duration == Duration {
+        var schedule = ProbeSchedule<C.Instant>(interval: monitorInterval)
         let events = monitorEvents
         await withDiscardingTaskGroup { group in
             // Graceful shutdown, or cancellation, ends the event stream and so the loop below.
@@ -111,7 +122,7 @@ public final class PostgresCluster: SQLDatabase, Service {
                 events.finish()
             }
             var iterator = monitorEventStream.makeAsyncIterator()
-            var action = ProbeSchedule<ContinuousClock.Instant>.Action.probe
+            var action = ProbeSchedule<C.Instant>.Action.probe
             while true {
                 switch action {
                 case .probe:
@@ -121,14 +132,14 @@ public final class PostgresCluster: SQLDatabase, Service {
                     }
                 case .armTimer(let timer, let instant):
                     group.addTask {
-                        guard (try? await Task.sleep(until: instant, clock: .continuous)) != nil else { return }
+                        guard (try? await clock.sleep(until: instant, tolerance: nil)) != nil else { return }
                         events.yield(.timerFired(timer))
                     }
                 case .none:
                     break
                 }
                 guard let event = await iterator.next() else { break }
-                let now = ContinuousClock.now
+                let now = clock.now
                 switch event {
                 case .probeAsked:
                     probeAskQueued.store(false, ordering: .sequentiallyConsistent)
@@ -141,7 +152,6 @@ public final class PostgresCluster: SQLDatabase, Service {
             }
             group.cancelAll()
         }
-        for slot in slots.withLock({ $0 }) { slot.engine.retire() }
     }
 
     /// Probes every host concurrently and records the roles.
@@ -351,6 +361,13 @@ public final class PostgresCluster: SQLDatabase, Service {
         retired?.retire()
         if retired != nil { announceSlotsWritten() }
         requestProbe()
+    }
+}
+
+extension Clock where Duration == Swift.Duration {
+    /// Runs the cluster's role monitor on this clock (opens the injected `any Clock`).
+    fileprivate func runMonitor(of cluster: PostgresCluster) async {
+        await cluster.monitor(on: self)
     }
 }
 

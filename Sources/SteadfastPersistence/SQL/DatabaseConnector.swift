@@ -1,5 +1,6 @@
 import Logging
 import ServiceLifecycle
+import SteadfastDomain
 
 /// Opens the database a ``DatabaseURL`` names.
 public enum DatabaseConnector {
@@ -16,6 +17,8 @@ public enum DatabaseConnector {
         public var requestTimeout: Duration = .seconds(2)
         public var maxStandbyLag: Duration = .seconds(5)
         public var monitorInterval: Duration = .seconds(1)
+        /// The node's clock: the role monitor's schedule and timers run on it.
+        public var clock: any WallClock = SystemWallClock()
         public init() {}
     }
 
@@ -26,7 +29,7 @@ public enum DatabaseConnector {
         case .postgres(let target):
             let cluster = PostgresCluster(
                 target: target, maximumConnections: postgres.maximumConnections, requestTimeout: postgres.requestTimeout,
-                maxStandbyLag: postgres.maxStandbyLag, monitorInterval: postgres.monitorInterval, logger: logger
+                maxStandbyLag: postgres.maxStandbyLag, monitorInterval: postgres.monitorInterval, clock: postgres.clock, logger: logger
             )
             return Opened(database: cluster, service: cluster)
         }

@@ -70,7 +70,7 @@ struct FilesAPIController: Sendable {
     @Sendable func link(_ request: Request, context: PortalRequestContext) async throws -> [String: String] {
         let file = try await file(context)
         let url = try await files.downloadURL(file, expiresIn: linkLifetime)
-        let expires = Date().addingTimeInterval(linkLifetime.totalSeconds)
+        let expires = files.now() + linkLifetime
         return ["url": Self.presentable(url), "expires_at": ISO8601DateFormatter().string(from: expires)]
     }
 

@@ -1,22 +1,24 @@
 import Logging
 import ServiceLifecycle
+import SteadfastDomain
 import SteadfastServices
 import SteadfastStorage
 
-/// Re-reads the per-type storage routes from the database every `interval`, so a
+/// Re-reads the per-type storage routes from the database every `interval` (on the node's clock), so a
 /// `steadfast storage migrate` that switched a type on one machine reaches every node without a
 /// restart. Failures are logged and retried at the next tick.
 struct StorageRouteRefresher: Service {
     let registry: StorageRegistry
     let catalog: SQLFileCatalog
     let interval: Duration
+    let clock: any WallClock
     let logger: Logger
 
     func run() async throws {
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
-            let interval = self.interval
+            let (interval, clock) = (self.interval, self.clock)
             do {
-                try await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
+                try await cancelWhenGracefulShutdown { try await clock.sleep(for: interval) }
             } catch {
                 return
             }

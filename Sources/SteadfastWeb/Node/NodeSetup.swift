@@ -43,7 +43,7 @@ struct NodeSetup: Sendable {
                 return try await run()
             } catch let error as DatabaseError where [.connectionFailure, .timeout, .readOnly].contains(error.kind) {
                 logger.warning("database not ready for start-up; retrying", metadata: ["error": "\(error)", "retry_in": "\(delay)"])
-                try await Task.sleep(for: delay)
+                try await clock.sleep(for: delay)
                 delay = min(delay * 2, .seconds(5))
             }
         }

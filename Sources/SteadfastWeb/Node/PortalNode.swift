@@ -58,6 +58,7 @@ public struct PortalNode: Sendable {
         postgres.requestTimeout = configuration.databaseTimeout
         postgres.maxStandbyLag = configuration.databaseStandbyMaxLag
         postgres.monitorInterval = configuration.databaseMonitorInterval
+        postgres.clock = clock
         let opened = try await DatabaseConnector.open(url, postgres: postgres, logger: logger)
         let draining = DrainState()
         var services: [any Service] = []
@@ -132,7 +133,7 @@ struct NodeService: Service {
             throw ConfigError(key: ConfigKey.storageTargets.name, message: "\(error)")
         }
         let catalog = SQLFileCatalog(database: database, clock: node.clock)
-        let refresher = StorageRouteRefresher(registry: registry, catalog: catalog, interval: configuration.storageRouteRefreshInterval, logger: logger)
+        let refresher = StorageRouteRefresher(registry: registry, catalog: catalog, interval: configuration.storageRouteRefreshInterval, clock: node.clock, logger: logger)
         await refresher.refresh()
         for (name, target) in registry.targets {
             guard let local = target as? LocalFileStorage else { continue }

@@ -10,6 +10,7 @@ import SteadfastTestSupport
 final class RunningScheduler: Sendable {
     let group: ServiceGroup
     let task: Task<Void, any Error>
+    private let finished = LockedBox(false)
 
     init(_ jobs: [JobDefinition], database: any SQLDatabase, node: String, settings: SchedulerSettings, clock: any WallClock = SystemWallClock()) {
         var logger = Logger(label: "test.\(node)")
@@ -17,12 +18,24 @@ final class RunningScheduler: Sendable {
         let scheduler = Scheduler(jobs: JobRegistry(jobs), database: database, nodeID: node, settings: settings, clock: clock, logger: logger)
         let group = ServiceGroup(configuration: .init(services: [scheduler], logger: logger))
         self.group = group
-        task = Task { try await group.run() }
+        task = Task { [finished] in
+            defer { finished.with { $0 = true } }
+            try await group.run()
+        }
     }
 
     /// Graceful shutdown, then waits for the scheduler to return.
     func stop() async throws {
         await group.triggerGracefulShutdown()
+        try await task.value
+    }
+
+    /// Graceful shutdown of a scheduler on a clock the test moves: moves it (by `step` whenever
+    /// something sleeps on it) until the scheduler has returned, as its shutdown grace and the
+    /// hand-back of running slots wait on the clock.
+    func stop(driving clock: ManualClock, by step: Duration = .milliseconds(100)) async throws {
+        await group.triggerGracefulShutdown()
+        _ = await clock.drive(by: step, limit: .seconds(86_400)) { finished.value }
         try await task.value
     }
 

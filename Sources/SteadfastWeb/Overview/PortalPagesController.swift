@@ -54,7 +54,7 @@ struct PortalPagesController: Sendable {
         let account = try context.requireAccount()
         let today = BillingDate(billing.clock.now(), in: billing.settings.timeZone).iso
         let figures = try await figures.staff(today: today)
-        let failing = try await jobs.jobs(now: billing.clock.now()).filter { ["failed", "timed_out", "abandoned"].contains($0.lastRun?.state ?? "") }.map(\.name)
+        let failing = try await jobs.jobs(now: billing.clock.now(), state: .failing, sort: nil, limit: 200, offset: 0).map(\.name)
         return pages.page("admin/overview", title: "Administration", values: [
             "name": account.name, "email": account.email.value, "node": nodeID,
             "clients": try await accounts.count(role: .client), "staff": try await accounts.count(role: .staff),

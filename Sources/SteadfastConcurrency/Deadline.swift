@@ -1,199 +1,84 @@
-import Synchronization
-
-/// Why ``withDeadline(_:watch:abandonWhen:_:)`` gave up on its operation.
-public enum DeadlineExpiry: Sendable, Equatable {
-    /// The time limit passed.
-    case timeLimit
-    /// The event the operation was tied to (`abandonWhen`) fired: what it runs on was given up on.
-    case abandoned
-}
-
-/// The error of an operation given up on by ``withDeadline(_:watch:abandonWhen:_:)``.
-public struct DeadlineExceeded: Error, Sendable, Equatable, CustomStringConvertible {
-    public let expiry: DeadlineExpiry
+/// The error of an operation that ``withDeadline(_:clock:_:)`` cancelled at its time limit.
+public struct DeadlineExceeded: Error, Sendable, CustomStringConvertible {
+    /// The time limit that passed.
     public let limit: Duration
+    /// What the operation threw once cancelled, or nil if it returned a value all the same: it
+    /// had finished either way by the time the caller got this error. The database layer reads
+    /// from it whether the work may have committed.
+    public let underlying: (any Error)?
 
-    public init(_ expiry: DeadlineExpiry, limit: Duration) {
-        self.expiry = expiry
+    public init(limit: Duration, underlying: (any Error)?) {
         self.limit = limit
+        self.underlying = underlying
     }
 
-    public var description: String {
-        switch expiry {
-        case .timeLimit: "no answer within \(limit)"
-        case .abandoned: "given up on before it finished"
-        }
-    }
+    public var description: String { "no answer within \(limit)" }
 }
 
-/// Runs `operation`, throwing ``DeadlineExceeded`` if it takes longer than `limit` on the
-/// watch's clock, or as soon as `abandonWhen` fires. The one deadline helper of the code base.
+/// Runs `operation`, cancelling it once `limit` has passed on `clock`. The one deadline helper of
+/// the code base.
 ///
-/// The caller gets its error at the deadline and the operation is cancelled but **not waited
-/// for**: it runs in a task of its own, which this call leaves behind. That is deliberate, and
-/// the reason this is not a task group: not every wait in the database path ends when
-/// cancelled. A structured helper (tried in d6be636, reverted in adfc5f9) waited for such work
-/// and held a request for 10 s and a node's shutdown for 90 s. The likely culprit (read in the
-/// code, not reproduced): PostgresNIO 1.33.2's pool `leaseConnection()` checks
-/// `Task.isCancelled` and only then queues the request, so a cancellation landing between the
-/// two finds nothing to cancel, and the lease waits until a connection frees up or the pool
-/// shuts down — on a host that is down, for as long as it stays down. Operations
-/// left behind must therefore be safe to finish late: the database engine makes them so with a
-/// ``CommitGate`` (work reported as not committed never commits afterwards).
+/// It is structured: a task group of two children, the operation and a timer; whichever ends
+/// first cancels the other, and the call returns only when both have ended. So **when it
+/// returns, the operation has finished** — nothing it started is left running, and what it
+/// reports (whether a transaction committed, say) is final.
 ///
-/// A caller's cancellation ends the call at once too (with `CancellationError`).
-public func withDeadline<T: Sendable, C: Clock>(
-    _ limit: Duration,
-    watch: DeadlineWatch<C>,
-    abandonWhen abandon: OneShotEvent? = nil,
-    _ operation: @escaping @Sendable () async throws -> T
-) async throws -> T where C.Duration == Duration {
-    let gate = ResumeOnce<T>()
-    return try await withTaskCancellationHandler {
-        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
-            gate.install(continuation)
-            let work = Task {
-                do { gate.resume(with: .success(try await operation())) } catch { gate.resume(with: .failure(error)) }
-            }
-            let timer = watch.add(after: limit) {
-                if gate.resume(with: .failure(DeadlineExceeded(.timeLimit, limit: limit))) { work.cancel() }
-            }
-            let observer = abandon?.observe {
-                if gate.resume(with: .failure(DeadlineExceeded(.abandoned, limit: limit))) { work.cancel() }
-            }
-            gate.onFinish {
-                watch.remove(timer)
-                if let observer { abandon?.removeObserver(observer) }
-            }
-        }
-    } onCancel: {
-        gate.resume(with: .failure(CancellationError()))
-    }
-}
-
-/// ``withDeadline(_:watch:abandonWhen:_:)`` on the real clock (``DeadlineWatch/continuous``).
+/// - The operation ends in time: its value or error, unchanged.
+/// - The limit passes first: the operation is cancelled and awaited, and the caller gets
+///   ``DeadlineExceeded``, with what the operation threw as `underlying` (nil if it returned a
+///   value all the same: a late answer is not used).
+/// - The caller is cancelled: the operation is cancelled too (a child task), and its outcome is
+///   returned unchanged (typically `CancellationError`).
+///
+/// How soon the caller hears back after the limit is therefore up to the operation: it must end
+/// promptly when cancelled. Work that waits on something cancellation does not end (a blocking
+/// call on a thread, a NIO future) ends it in a cancellation handler: the database engine closes
+/// the connection (see `PostgresEngine`). An operation that ignores cancellation holds the
+/// caller until it ends, by design: leaving it behind is what this helper used to do, which
+/// needed a separate gate to stop late commits.
 public func withDeadline<T: Sendable>(
     _ limit: Duration,
-    abandonWhen abandon: OneShotEvent? = nil,
+    clock: any Clock<Duration> = ContinuousClock(),
     _ operation: @escaping @Sendable () async throws -> T
 ) async throws -> T {
-    try await withDeadline(limit, watch: DeadlineWatch<ContinuousClock>.continuous, abandonWhen: abandon, operation)
-}
-
-/// Resumes a continuation exactly once, whichever of several racers gets there first.
-final class ResumeOnce<T: Sendable>: Sendable {
-    private struct State {
-        var continuation: CheckedContinuation<T, any Error>?
-        var pending: Result<T, any Error>?
-        var done = false
-        var finish: (@Sendable () -> Void)?
-    }
-
-    private let state = Mutex(State())
-
-    func install(_ continuation: CheckedContinuation<T, any Error>) {
-        let early = state.withLock { state -> Result<T, any Error>? in
-            if let pending = state.pending { return pending }
-            state.continuation = continuation
-            return nil
+    let outcome = await withTaskGroup(of: DeadlineRace<T>.self) { group -> Result<T, any Error> in
+        group.addTask {
+            do { return .finished(.success(try await operation())) } catch { return .finished(.failure(error)) }
         }
-        if let early { continuation.resume(with: early) }
-    }
-
-    func onFinish(_ action: @escaping @Sendable () -> Void) {
-        let runNow = state.withLock { state -> Bool in
-            if state.done { return true }
-            state.finish = action
-            return false
-        }
-        if runNow { action() }
-    }
-
-    /// Returns `true` if this call was the one that resumed.
-    @discardableResult
-    func resume(with result: Result<T, any Error>) -> Bool {
-        let (continuation, finish, won) = state.withLock { state -> (CheckedContinuation<T, any Error>?, (@Sendable () -> Void)?, Bool) in
-            guard !state.done else { return (nil, nil, false) }
-            state.done = true
-            if let continuation = state.continuation {
-                state.continuation = nil
-                return (continuation, state.finish, true)
+        group.addTask {
+            do {
+                try await clock.sleep(for: limit)
+                return .expired
+            } catch {
+                return .timerStopped  // cancelled: the operation ended, or the caller was cancelled
             }
-            state.pending = result
-            return (nil, state.finish, true)
         }
-        continuation?.resume(with: result)
-        finish?()
-        return won
-    }
-}
-
-/// The timers of every ``withDeadline(_:watch:abandonWhen:_:)`` on one clock.
-///
-/// A timer task per statement (create, sleep, cancel, wake) cost more than the statement itself
-/// on a busy node; here a deadline is an entry in a table that one task checks every `tick`
-/// (so it fires at most a tick late), and that task runs only while deadlines are pending.
-/// Tests give it a `VirtualClock`, on which ticks take no real time.
-public final class DeadlineWatch<C: Clock>: Sendable where C.Duration == Duration {
-    private struct Entry {
-        let deadline: C.Instant
-        let fire: @Sendable () -> Void
-    }
-
-    private struct State {
-        var lastID = 0
-        var entries: [Int: Entry] = [:]
-        var ticking = false
-    }
-
-    private let clock: C
-    private let tick: Duration
-    private let state = Mutex(State())
-
-    public init(clock: C, tick: Duration = .milliseconds(10)) {
-        self.clock = clock
-        self.tick = tick
-    }
-
-    /// Calls `fire` once `limit` has passed, unless ``remove(_:)`` is called first.
-    func add(after limit: Duration, _ fire: @escaping @Sendable () -> Void) -> Int {
-        let deadline = clock.now.advanced(by: limit)
-        let (id, start) = state.withLock { state -> (Int, Bool) in
-            state.lastID += 1
-            state.entries[state.lastID] = Entry(deadline: deadline, fire: fire)
-            defer { state.ticking = true }
-            return (state.lastID, !state.ticking)
-        }
-        if start { Task.detached { await self.watch() } }
-        return id
-    }
-
-    func remove(_ id: Int) {
-        state.withLock { _ = $0.entries.removeValue(forKey: id) }
-    }
-
-    /// How many deadlines are pending (for tests).
-    public var pending: Int { state.withLock { $0.entries.count } }
-
-    private func watch() async {
-        while true {
-            try? await clock.sleep(for: tick)
-            let now = clock.now
-            let (due, idle) = state.withLock { state -> ([Entry], Bool) in
-                let ids = state.entries.compactMap { $0.value.deadline <= now ? $0.key : nil }
-                let due = ids.compactMap { state.entries.removeValue(forKey: $0) }
-                if state.entries.isEmpty { state.ticking = false }
-                return (due, state.entries.isEmpty)
+        var expired = false
+        while let event = await group.next() {
+            switch event {
+            case .finished(let result):
+                group.cancelAll()
+                guard expired else { return result }
+                switch result {
+                case .success: return .failure(DeadlineExceeded(limit: limit, underlying: nil))
+                case .failure(let error): return .failure(DeadlineExceeded(limit: limit, underlying: error))
+                }
+            case .expired:
+                expired = true
+                group.cancelAll()
+            case .timerStopped:
+                continue
             }
-            for entry in due { entry.fire() }
-            if idle { return }
         }
+        // Unreachable: the operation's child always reports before the group runs dry.
+        return .failure(CancellationError())
     }
+    return try outcome.get()
 }
 
-extension DeadlineWatch where C == ContinuousClock {
-    /// The watch of the real clock, shared by the process.
-    public static var continuous: DeadlineWatch<ContinuousClock> { continuousWatch }
+/// What each child of ``withDeadline(_:clock:_:)`` reports.
+private enum DeadlineRace<T: Sendable>: Sendable {
+    case finished(Result<T, any Error>)
+    case expired
+    case timerStopped
 }
-
-private let continuousWatch = DeadlineWatch(clock: ContinuousClock())

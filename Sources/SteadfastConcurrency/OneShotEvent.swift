@@ -14,6 +14,9 @@ public final class OneShotEvent: Sendable {
 
     public init() {}
 
+    /// Whether ``fire()`` was called.
+    public var hasFired: Bool { state.withLock { $0.fired } }
+
     public func fire() {
         let actions = state.withLock { state -> [@Sendable () -> Void] in
             state.fired = true

@@ -67,20 +67,83 @@ import Testing
     }
 }
 
-/// The commit point is decided once: work abandoned before it never sends it, and work that
-/// sent it is reported as perhaps committed.
-@Suite struct CommitGateTests {
-    @Test func abandonedBeforeTheCommitPointNeverCommits() {
-        let gate = CommitGate()
-        #expect(gate.close() == false)  // reported: certainly not committed
-        #expect(gate.pass() == false)   // so the commit point is never sent
-        #expect(!gate.passed)
+/// A value lent to a waiting task and given back; the borrower's wait ends reliably on
+/// cancellation, and a value lent after that is refused (so the lender returns it).
+@Suite(.timeLimit(.minutes(1))) struct LoanTests {
+    struct Refused: Error {}
+
+    @Test func aValueIsLentToTheBorrowerAndGivenBack() async throws {
+        let loan = Loan<Int>()
+        let lender = LockedBox<Task<Void, Never>?>(nil)
+        let value = try await loan.borrow {
+            lender.with { $0 = Task { if loan.lend(7) { await loan.waitUntilGivenBack() } } }
+        }
+        #expect(value == 7)
+        loan.giveBack()
+        await lender.value?.value  // ends only once the value is back
     }
 
-    @Test func abandonedAfterTheCommitPointMayHaveCommitted() {
-        let gate = CommitGate()
-        #expect(gate.pass())
-        #expect(gate.close() == true)
-        #expect(gate.passed)
+    @Test func theLenderWaitsUntilTheValueIsGivenBack() async throws {
+        let loan = Loan<Int>()
+        let back = LockedBox(false)
+        let lender = LockedBox<Task<Void, Never>?>(nil)
+        _ = try await loan.borrow {
+            lender.with {
+                $0 = Task {
+                    guard loan.lend(1) else { return }
+                    await loan.waitUntilGivenBack()
+                    back.with { $0 = true }
+                }
+            }
+        }
+        for _ in 0..<50 { await Task.yield() }
+        #expect(!back.value, "the lender went on before the borrower gave the value back")
+        loan.giveBack()
+        await lender.value?.value
+        #expect(back.value)
+    }
+
+    /// The borrower is cancelled while nobody lends: its wait ends at once, and a value lent
+    /// afterwards is refused, so the lender keeps it (gives it back where it came from).
+    @Test func aCancelledBorrowerStopsWaitingAndALateValueIsRefused() async throws {
+        let loan = Loan<Int>()
+        let submitted = LockedBox(false)
+        let borrower = Task { try await loan.borrow { submitted.with { $0 = true } } }
+        #expect(await eventually { submitted.value })
+        borrower.cancel()
+        await #expect(throws: CancellationError.self) { _ = try await borrower.value }
+        #expect(loan.isAbandoned)
+        #expect(loan.lend(3) == false)
+    }
+
+    @Test func aBorrowerCancelledBeforeItWaitsNeverSubmits() async throws {
+        let loan = Loan<Int>()
+        let submitted = LockedBox(false)
+        let never = OneShotEvent()
+        let borrower = Task {
+            await never.wait()  // returns once the task is cancelled
+            return try await loan.borrow { submitted.with { $0 = true } }
+        }
+        borrower.cancel()
+        await #expect(throws: CancellationError.self) { _ = try await borrower.value }
+        #expect(!submitted.value)
+    }
+
+    @Test func failingEndsTheWaitWithTheErrorButLeavesALentValueAlone() async throws {
+        let waiting = Loan<Int>()
+        let failed = Task { try await waiting.borrow {} }
+        await Task.yield()
+        #expect(waiting.fail(Refused()) == nil)
+        await #expect(throws: Refused.self) { _ = try await failed.value }
+
+        let early = Loan<Int>()
+        early.fail(Refused())  // before the borrower waits: it fails at once, without submitting
+        await #expect(throws: Refused.self) { _ = try await early.borrow { Issue.record("submitted") } }
+
+        let lent = Loan<Int>()
+        let value = try await lent.borrow { _ = lent.lend(9) }
+        #expect(lent.fail(Refused()) == 9)  // still the borrower's: the caller may close it
+        lent.giveBack()
+        #expect(lent.fail(Refused()) == nil)
     }
 }

@@ -23,10 +23,19 @@ public final class PostgresEngine: SQLDatabase, Service {
     let client: PostgresClient
     private let logger: Logger
     private let statementTimeout: Duration
+    private let clock: any Clock<Duration>
+    /// Callers waiting for a connection, for ``run()`` to serve (see ``withConnection(_:)``).
+    private let leaseRequests: AsyncStream<Loan<PostgresConnection>>.Continuation
+    private let leaseRequestStream: AsyncStream<Loan<PostgresConnection>>
+    private let retirement = OneShotEvent()
 
     /// - Parameter statementTimeout: the longest any statement or transaction may wait for the
     ///   server, pool queueing included; left alone PostgresClient queues for up to 60 s.
-    public init(endpoint: PostgresEndpoint, maximumConnections: Int = 20, statementTimeout: Duration = .seconds(5), logger: Logger) {
+    /// - Parameter clock: what statement deadlines are measured on.
+    public init(
+        endpoint: PostgresEndpoint, maximumConnections: Int = 20, statementTimeout: Duration = .seconds(5),
+        clock: any Clock<Duration> = ContinuousClock(), logger: Logger
+    ) {
         self.endpoint = endpoint
         var configuration = PostgresClient.Configuration(
             host: endpoint.host,
@@ -42,30 +51,103 @@ public final class PostgresEngine: SQLDatabase, Service {
         self.client = PostgresClient(configuration: configuration, backgroundLogger: logger)
         self.logger = logger
         self.statementTimeout = statementTimeout
+        self.clock = clock
+        (leaseRequestStream, leaseRequests) = AsyncStream.makeStream()
     }
 
-    /// Runs the connection pool until the task is cancelled, graceful shutdown begins, or
-    /// ``retire()`` is called.
+    /// Runs the connection pool, and serves the callers waiting for a connection, until the task
+    /// is cancelled, graceful shutdown begins, or ``retire()`` is called; the engine is retired
+    /// when it ends.
     public func run() async throws {
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask { await self.client.run() }
-            group.addTask { await self.retirement.wait() }
-            await group.next()
+        await withDiscardingTaskGroup { group in
+            group.addTask {
+                // Ends on graceful shutdown or cancellation; either way the engine is done.
+                await self.client.run()
+                self.retire()
+            }
+            for await loan in leaseRequestStream {
+                group.addTask { await self.serve(loan) }
+            }
             group.cancelAll()
+        }
+        retire()
+    }
+
+    /// Stops the engine: waiting for a connection fails at once (and so does every later call),
+    /// the pool shuts down, and the connections lent to statements and transactions in flight
+    /// are closed, so they fail with a `.connectionFailure` that says whether they may have
+    /// committed (an auto-commit statement once sent, a transaction once COMMIT was sent). The
+    /// engine closes those connections itself rather than relying on the pool's shutdown: CI
+    /// once saw a read stay 2 s on a killed primary after its engine had been retired.
+    public func retire() {
+        retirement.fire()
+        leaseRequests.finish()
+    }
+
+    /// Whether ``retire()`` was called (or ``run()`` ended).
+    var isRetired: Bool { retirement.hasFired }
+
+    static let retiredError = DatabaseError(
+        .connectionFailure, message: "the database host was given up on before the work committed", mayHaveCommitted: false
+    )
+
+    /// Runs `body` on a pooled connection.
+    ///
+    /// Why not `client.withConnection` directly: PostgresNIO 1.33.2's pool lease
+    /// (`ConnectionPool.leaseConnection()`) checks `Task.isCancelled`, then queues the request,
+    /// with a cancellation handler that removes it from the queue. A cancellation landing
+    /// between the check and the queueing finds nothing to remove and is lost: the lease then
+    /// waits until a connection frees up or the pool fails it — on a host that is down, until
+    /// the engine is retired, which the cluster only does once the work has given up. Under a
+    /// deadline that waits for its work (``withDeadline(_:clock:_:)``) that is a hang. The pool
+    /// has no request timeout of its own to fall back on (`PostgresClient.Configuration.Options`
+    /// has none in 1.33.2; its circuit breaker trips only after 60 s of failed connects).
+    ///
+    /// So the caller waits on a ``Loan`` instead, whose wait ends at once when the caller is
+    /// cancelled or the engine retires, and the pool lease runs in a child task of ``run()``
+    /// that is never cancelled on the caller's behalf (so it cannot lose a cancellation): when
+    /// its connection comes and the caller has stopped waiting, it hands it straight back to the
+    /// pool, so nothing leaks. Leases therefore never outlive the engine's `run()`, and never
+    /// hold a caller past its deadline. On a retired engine, or once `run()` has ended, a lease
+    /// fails at once without calling into the pool; before `run()` has started it waits for it
+    /// (cancellably), as the pool itself would.
+    ///
+    /// While `body` runs, every statement it sends closes the connection if the task is
+    /// cancelled (see ``run(_:on:logger:)``), and ``retire()`` closes it too: `body` ends
+    /// promptly either way.
+    func withConnection<T>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
+        let loan = Loan<PostgresConnection>()
+        // Fires at once if the engine is already retired.
+        let observer = retirement.observe {
+            if let lent = loan.fail(Self.retiredError) { Self.close(lent) }
+        }
+        defer { if let observer { retirement.removeObserver(observer) } }
+        let connection = try await loan.borrow {
+            if case .terminated = leaseRequests.yield(loan) { loan.fail(Self.retiredError) }
+        }
+        defer { loan.giveBack() }
+        return try await body(connection)
+    }
+
+    /// ``run()``'s side of ``withConnection(_:)``: leases a connection from the pool for one
+    /// waiting caller and keeps the lease until the caller gives the connection back.
+    private func serve(_ loan: Loan<PostgresConnection>) async {
+        guard !loan.isAbandoned else { return }
+        do {
+            try await client.withConnection { connection in
+                guard loan.lend(connection) else { return }  // the caller stopped waiting
+                await loan.waitUntilGivenBack()
+            }
+        } catch {
+            loan.fail(error)
         }
     }
 
-    /// Stops the pool: its connections close, queries waiting on it fail, and every statement
-    /// or transaction in flight is abandoned at once with a `.connectionFailure` (whether it may
-    /// have committed is known: an auto-commit statement once sent, a transaction once COMMIT
-    /// was sent; a ``CommitGate`` makes sure work reported as not committed never sends its
-    /// commit point later). The pool's own shutdown does not always free them: CI saw a read
-    /// stay 2 s on a killed primary after the host was marked unreachable and its engine retired.
-    public func retire() {
-        retirement.fire()
+    /// Closes a connection at once (the pool notices and replaces it). PostgresNIO's `query`
+    /// waits for the server whatever happens to its task; closing is what ends it.
+    static func close(_ connection: PostgresConnection) {
+        let _: EventLoopFuture<Void> = connection.close()
     }
-
-    private let retirement = OneShotEvent()
 
     /// Runs one statement in auto-commit mode. A failure before the statement reached a
     /// connection is reported as certainly not applied; one after it was sent may have been.
@@ -75,27 +157,33 @@ public final class PostgresEngine: SQLDatabase, Service {
     }
 
     /// ``query(_:)`` with its own time limit (a cluster's request has its own bound).
+    @discardableResult
     func query(_ sql: SQL, within limit: Duration) async throws -> [SQLRow] {
-        let gate = CommitGate()
-        return try await withDatabaseDeadline(limit, abandonWhen: retirement, mayHaveCommitted: { gate.close() }) {
+        try await withDatabaseDeadline(limit, clock: clock) {
             do {
-                return try await self.client.withConnection { connection in
-                    guard gate.pass() else { throw CommitGate.abandoned }
-                    return try await Self.run(sql, on: connection, logger: self.logger)
+                return try await self.withConnection { connection in
+                    do {
+                        return try await Self.run(sql, on: connection, logger: self.logger)
+                    } catch is CancellationError {
+                        throw CancellationError()  // cancelled before it was sent
+                    } catch {
+                        throw Self.translate(error, phase: .commitSent)
+                    }
                 }
             } catch {
-                throw Self.translate(error, phase: gate.passed ? .commitSent : .beforeCommit)
+                // Errors from inside were translated; anything else failed while waiting for
+                // a connection, before anything was sent.
+                throw Self.translate(error, phase: .beforeCommit)
             }
         }
     }
 
     @discardableResult
     public func transaction<T: Sendable>(_ options: TransactionOptions, _ body: @escaping @Sendable (any SQLExecutor) async throws -> T) async throws -> T {
-        let gate = CommitGate()
-        return try await withDatabaseDeadline(options.timeout ?? statementTimeout, abandonWhen: retirement, mayHaveCommitted: { gate.close() }) {
+        try await withDatabaseDeadline(options.timeout ?? statementTimeout, clock: clock) {
             do {
-                return try await self.client.withConnection { connection in
-                    try await Self.runTransaction(on: connection, logger: self.logger, gate: gate, body)
+                return try await self.withConnection { connection in
+                    try await Self.runTransaction(on: connection, logger: self.logger, abandoned: { self.isRetired }, body)
                 }
             } catch {
                 // Errors from inside were translated with their phase; anything else failed
@@ -106,15 +194,22 @@ public final class PostgresEngine: SQLDatabase, Service {
     }
 
     /// BEGIN, body, COMMIT on one connection; errors are translated with the phase they hit.
+    ///
+    /// COMMIT is sent only if the task is not cancelled and the work not `abandoned` (its
+    /// engine retired) at that point; otherwise the connection is closed, so the server rolls
+    /// the transaction back, and the error says it certainly did not commit
+    /// (`CancellationError`, or ``retiredError``). A body that fails is rolled back with
+    /// ROLLBACK, or by closing the connection when the task is cancelled (a ROLLBACK would be
+    /// one more wait on the server).
     static func runTransaction<T: Sendable>(
         on connection: PostgresConnection,
         logger: Logger,
-        gate: CommitGate? = nil,
+        abandoned: @Sendable () -> Bool = { false },
         _ body: @Sendable (any SQLExecutor) async throws -> T
     ) async throws -> T {
         let executor = ConnectionExecutor(connection: connection, logger: logger)
         do {
-            try await connection.query("BEGIN", logger: logger)
+            _ = try await run("BEGIN", on: connection, logger: logger)
         } catch {
             throw translate(error, phase: .beforeCommit)
         }
@@ -123,24 +218,25 @@ public final class PostgresEngine: SQLDatabase, Service {
             result = try await body(executor)
         } catch {
             let translated = (error is PSQLError) ? translate(error, phase: .beforeCommit) : error
-            // On a dead connection there is nothing to roll back (the server already did), and
-            // a ROLLBACK sent there can wait for a long time: skip it.
+            // On a dead connection there is nothing to roll back (the server already did).
             let connectionLost = (translated as? DatabaseError)?.kind == .connectionFailure
-            if !connectionLost {
-                do { try await connection.query("ROLLBACK", logger: logger) } catch {
+            if Task.isCancelled {
+                close(connection)
+            } else if !connectionLost {
+                do { _ = try await run("ROLLBACK", on: connection, logger: logger) } catch {
                     logger.debug("rollback failed", metadata: ["error": "\(String(describing: error))"])
+                    close(connection)  // never hand a connection back inside a transaction
                 }
             }
             throw translated
         }
-        if let gate, !gate.pass() {
-            // Abandoned (reported as not committed, perhaps already retried elsewhere): never
-            // commit now. The pool is shutting down; a ROLLBACK is only a courtesy.
-            _ = try? await connection.query("ROLLBACK", logger: logger)
-            throw CommitGate.abandoned
+        if Task.isCancelled || abandoned() {
+            close(connection)
+            if Task.isCancelled { throw CancellationError() }
+            throw retiredError
         }
         do {
-            try await connection.query("COMMIT", logger: logger)
+            _ = try await run("COMMIT", on: connection, logger: logger)
         } catch {
             throw translate(error, phase: .commitSent)
         }
@@ -192,9 +288,19 @@ public final class PostgresEngine: SQLDatabase, Service {
     /// iterating PostgresNIO's async row sequence instead crossed between the event loop and
     /// the task's thread for each batch of rows and again at the end, for no gain — every
     /// result here is bounded (lists carry a LIMIT) and read whole anyway.
+    ///
+    /// Cancellation: a statement is not sent once the task is cancelled (`CancellationError`);
+    /// one in flight when it is has its connection closed, which ends the wait for the server
+    /// (PostgresNIO's `query` ignores task cancellation) with a connection error.
     static func run(_ sql: SQL, on connection: PostgresConnection, logger: Logger) async throws -> [SQLRow] {
+        try Task.checkCancellation()
         let result: EventLoopFuture<PostgresQueryResult> = connection.query(postgresQuery(sql), logger: logger)
-        return try rows(try await result.get().rows)
+        let answer = try await withTaskCancellationHandler {
+            try await result.get()
+        } onCancel: {
+            close(connection)
+        }
+        return try rows(answer.rows)
     }
 
     /// Decodes rows; the column names are read once per result and shared by its rows.

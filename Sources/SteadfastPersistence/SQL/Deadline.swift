@@ -1,28 +1,25 @@
 import SteadfastConcurrency
 
-/// ``withDeadline(_:watch:abandonWhen:_:)`` (the one deadline helper, in SteadfastConcurrency)
-/// with its expiry told as a ``DatabaseError``: a `.timeout` at the limit (which may have
-/// committed: the work is left running), a `.connectionFailure` when `abandon` fires (its host
-/// was given up on; `mayHaveCommitted()` says whether it may have, and is asked only then).
+/// ``withDeadline(_:clock:_:)`` (the one deadline helper, in SteadfastConcurrency) with its
+/// expiry told as a `.timeout` ``DatabaseError``. The work has finished when this throws (the
+/// helper waits for it), so whether it may have committed is read from what it threw once
+/// cancelled: a `DatabaseError` says so itself; a `CancellationError` was thrown before anything
+/// was sent (a wait for a connection, or a check before a statement or COMMIT); anything else,
+/// or a value that came too late to be used (the work succeeded after all), as perhaps
+/// committed.
 func withDatabaseDeadline<T: Sendable>(
     _ limit: Duration,
-    abandonWhen abandon: OneShotEvent? = nil,
-    mayHaveCommitted: @Sendable () -> Bool = { true },
+    clock: any Clock<Duration> = ContinuousClock(),
     _ operation: @escaping @Sendable () async throws -> T
 ) async throws -> T {
     do {
-        return try await withDeadline(limit, abandonWhen: abandon, operation)
+        return try await withDeadline(limit, clock: clock, operation)
     } catch let expired as DeadlineExceeded {
-        switch expired.expiry {
-        case .timeLimit:
-            throw DatabaseError(.timeout, message: "no answer from the database within \(limit)", mayHaveCommitted: true)
-        case .abandoned:
-            throw DatabaseError(.connectionFailure, message: "the database host was given up on while the statement ran", mayHaveCommitted: mayHaveCommitted())
+        let mayHaveCommitted = switch expired.underlying {
+        case .some(let error as DatabaseError): error.mayHaveCommitted
+        case .some(is CancellationError): false
+        default: true
         }
+        throw DatabaseError(.timeout, message: "no answer from the database within \(limit)", mayHaveCommitted: mayHaveCommitted)
     }
-}
-
-extension CommitGate {
-    /// The error for work that reached a closed gate.
-    static let abandoned = DatabaseError(.connectionFailure, message: "the database host was given up on before the work committed", mayHaveCommitted: false)
 }

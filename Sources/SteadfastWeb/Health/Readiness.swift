@@ -60,8 +60,8 @@ public final class Readiness: Sendable {
                 group.addTask {
                     let start = ContinuousClock.now
                     do {
-                        // The one deadline helper: the answer comes at the limit even when a
-                        // check does not end on cancellation (it is left to finish on its own).
+                        // The one deadline helper: at the limit the check is cancelled, and
+                        // reported failing once it has ended (checks end when cancelled).
                         let outcome = try await withDeadline(timeout, check.run)
                         let elapsed = ContinuousClock.now - start
                         let ms = elapsed.totalSeconds * 1000

@@ -36,6 +36,9 @@ import Testing
         let noFiles = try await staff.get("/admin/content/downloads")
         #expect(noFiles.status == 200 && noFiles.body.contains("No files yet. Add a download category first") && !noFiles.body.contains("<table"))
         #expect(try await staff.get("/admin/content/announcements").body.contains("No announcements yet."))
+        // The support desk's short lists say so too (docs/support.md, "Short lists").
+        let queue = try await staff.get("/admin/tickets")
+        #expect(queue.status == 200 && queue.body.contains("No canned replies yet."))
 
         for (title, published) in [("Bravo news", true), ("alpha news", true), ("Charlie draft", false)] {
             #expect(try await staff.postJSON("/api/v1/admin/announcements", ["title": title, "body": "Text of \(title)", "published": published]).status == 201)

@@ -196,6 +196,9 @@ struct SupportPagesController: Sendable {
             ["id": $0.id.text, "name": $0.name, "email": $0.email.value, "isPublic": $0.isPublic, "selected": $0.id == filter.departmentID] as [String: Any]
         }
         values["cannedReplies"] = canned.map { ["title": $0.title, "body": $0.body] }
+        // The desk's short configuration lists, complete on this page (docs/support.md, "Short lists").
+        if departments.isEmpty { values["departmentsEmpty"] = ["empty": EmptyState.values("No departments yet. Clients cannot open a ticket until there is one: add one below.")] }
+        if canned.isEmpty { values["cannedEmpty"] = ["empty": EmptyState.values("No canned replies yet. Prepared answers added here are offered in every reply form.")] }
         return pages.page("support/queue", title: "Support queue", values: values, context: context)
     }
 

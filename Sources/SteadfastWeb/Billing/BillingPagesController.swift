@@ -144,14 +144,25 @@ struct BillingPagesController: Sendable {
 
     /// The client's orders, newest first, a page at a time.
     @Sendable func orders(_ request: Request, context: PortalRequestContext) async throws -> Response {
+        try await ownList(
+            request, context, page: "store/orders", title: "Orders", key: "orders", path: "/clientarea/orders",
+            empty: EmptyState.values("You have not ordered anything yet.", action: Self.browseTheStore), row: PageValues.order
+        ) { try await billing.orders.orders(for: $0, limit: $1, offset: $2) }
+    }
+
+    /// One of the client's own lists (orders, services, invoices), newest first, a page at a
+    /// time: the one way they read the page asked for, fetch and render.
+    private func ownList<Row>(
+        _ request: Request, _ context: PortalRequestContext, page template: String, title: String, key: String, path: String,
+        empty: [String: Any], row: (Row) -> [String: Any], fetch: (Account, _ limit: Int, _ offset: Int) async throws -> [Row]
+    ) async throws -> Response {
         let account = try account(context)
         let page = try context.page(request)
-        let list = ListPage(try await billing.orders.orders(for: account, limit: page.fetchLimit, offset: page.offset), request: page)
-        let values = list.values("orders", list.rows.map(PageValues.order), path: "/clientarea/orders", empty: EmptyState.values(
-            "You have not ordered anything yet.", action: (href: "/store", label: "Browse the store")
-        ))
-        return pages.page("store/orders", title: "Orders", values: values, context: context)
+        let list = ListPage(try await fetch(account, page.fetchLimit, page.offset), request: page)
+        return pages.page(template, title: title, values: list.values(key, list.rows.map(row), path: path, empty: empty), context: context)
     }
+
+    static let browseTheStore = (href: "/store", label: "Browse the store")
 
     /// What the client sees after placing an order: the order, its invoice and how to pay it.
     @Sendable func confirmation(_ request: Request, context: PortalRequestContext) async throws -> Response {
@@ -192,13 +203,10 @@ struct BillingPagesController: Sendable {
     }
 
     @Sendable func services(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        let account = try account(context)
-        let page = try context.page(request)
-        let list = ListPage(try await billing.clients.services(for: account, limit: page.fetchLimit, offset: page.offset), request: page)
-        let values = list.values("services", list.rows.map(PageValues.service), path: "/clientarea/services", empty: EmptyState.values(
-            "You have no services yet.", action: (href: "/store", label: "Browse the store")
-        ))
-        return pages.page("billing/services", title: "Services", values: values, context: context)
+        try await ownList(
+            request, context, page: "billing/services", title: "Services", key: "services", path: "/clientarea/services",
+            empty: EmptyState.values("You have no services yet.", action: Self.browseTheStore), row: PageValues.service
+        ) { try await billing.clients.services(for: $0, limit: $1, offset: $2) }
     }
 
     @Sendable func service(_ request: Request, context: PortalRequestContext) async throws -> Response {
@@ -208,14 +216,10 @@ struct BillingPagesController: Sendable {
     }
 
     @Sendable func invoices(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        let account = try account(context)
-        let page = try context.page(request)
-        let list = ListPage(try await billing.invoices.invoices(for: account, limit: page.fetchLimit, offset: page.offset), request: page)
-        let values = list.values(
-            "invoices", list.rows.map { PageValues.invoiceRow($0, base: "/clientarea/invoices") }, path: "/clientarea/invoices",
-            empty: EmptyState.values("You have no invoices yet.")
-        )
-        return pages.page("billing/invoices", title: "Invoices", values: values, context: context)
+        try await ownList(
+            request, context, page: "billing/invoices", title: "Invoices", key: "invoices", path: "/clientarea/invoices",
+            empty: EmptyState.values("You have no invoices yet."), row: { PageValues.invoiceRow($0, base: "/clientarea/invoices") }
+        ) { try await billing.invoices.invoices(for: $0, limit: $1, offset: $2) }
     }
 
     /// The client's own issued invoice (drafts are not shown to clients).

@@ -50,6 +50,42 @@ public struct ContentService: Sendable {
         }
     }
 
+    /// The one way staff change a piece of content: staff only; the item as stored (404 naming
+    /// `what` without it); `change` applied to it; the row updated (404 if it went meanwhile) and
+    /// `content.updated` recorded for `type` with the item's fields before and after, in one
+    /// transaction.
+    func edit<Item: Sendable>(
+        by actor: Account, _ type: String, _ what: String, id: UUID,
+        find: (ContentRepository) async throws -> Item?, fields: (Item) -> [String: String],
+        update: @escaping @Sendable (ContentRepository, Item) async throws -> Bool,
+        _ change: (inout Item) async throws -> Void
+    ) async throws -> Item {
+        try SupportError.requireStaff(actor)
+        guard var item = try await find(repository) else { throw SupportError.notFound(what) }
+        let before = fields(item)
+        try await change(&item)
+        let changed = item
+        try await audited(.contentUpdated, type, id, before: before, after: fields(changed)) {
+            guard try await update($0, changed) else { throw SupportError.notFound(what) }
+        }
+        return changed
+    }
+
+    /// The one way staff delete a piece of content (a download, with its file, has its own):
+    /// staff only; the row deleted (404 naming `what` if there was none) and `content.deleted`
+    /// recorded for `type` with the fields it had, in one transaction.
+    func remove<Item>(
+        by actor: Account, _ type: String, _ what: String, id: UUID,
+        find: (ContentRepository) async throws -> Item?, fields: (Item) -> [String: String],
+        delete: @escaping @Sendable (ContentRepository) async throws -> Bool
+    ) async throws {
+        try SupportError.requireStaff(actor)
+        let before = try await find(repository).map(fields) ?? [:]
+        try await audited(.contentDeleted, type, id, before: before) {
+            guard try await delete($0) else { throw SupportError.notFound(what) }
+        }
+    }
+
     static func fields(_ a: Announcement) -> [String: String] {
         ["title": a.title, "audience": a.audience.rawValue, "published": String(a.published)]
     }
@@ -99,28 +135,18 @@ public struct ContentService: Sendable {
     }
 
     public func updateAnnouncement(by actor: Account, id: UUID, _ input: AnnouncementInput) async throws -> Announcement {
-        try SupportError.requireStaff(actor)
-        guard var announcement = try await repository.announcement(id: id) else { throw SupportError.notFound("announcement") }
-        let before = Self.fields(announcement)
-        announcement.title = try ContentText.title(input.title)
-        announcement.body = try ContentText.body(input.body)
-        announcement.audience = input.audience
-        announcement.published = input.published
-        announcement.publishedAt = input.publishedAt ?? announcement.publishedAt
-        announcement.updatedAt = clock.now()
-        let changed = announcement
-        try await audited(.contentUpdated, "announcement", id, before: before, after: Self.fields(changed)) {
-            guard try await $0.update(changed) else { throw SupportError.notFound("announcement") }
+        try await edit(by: actor, "announcement", "announcement", id: id, find: { try await $0.announcement(id: id) }, fields: { Self.fields($0) }, update: { try await $0.update($1) }) { announcement in
+            announcement.title = try ContentText.title(input.title)
+            announcement.body = try ContentText.body(input.body)
+            announcement.audience = input.audience
+            announcement.published = input.published
+            announcement.publishedAt = input.publishedAt ?? announcement.publishedAt
+            announcement.updatedAt = clock.now()
         }
-        return announcement
     }
 
     public func deleteAnnouncement(by actor: Account, id: UUID) async throws {
-        try SupportError.requireStaff(actor)
-        let before = try await repository.announcement(id: id).map { Self.fields($0) } ?? [:]
-        try await audited(.contentDeleted, "announcement", id, before: before) {
-            guard try await $0.deleteAnnouncement(id: id) else { throw SupportError.notFound("announcement") }
-        }
+        try await remove(by: actor, "announcement", "announcement", id: id, find: { try await $0.announcement(id: id) }, fields: { Self.fields($0) }) { try await $0.deleteAnnouncement(id: id) }
     }
 
     /// Announcements `reader` may read, newest first unless `sort` (``ContentRepository/announcementSortColumns``)
@@ -152,25 +178,15 @@ public struct ContentService: Sendable {
     }
 
     public func updateCategory(by actor: Account, id: UUID, name: String, slug: String?, description: String?) async throws -> KBCategory {
-        try SupportError.requireStaff(actor)
-        guard var category = try await repository.category(id: id) else { throw SupportError.notFound("category") }
-        let before = Self.fields(category)
-        category.name = try ContentText.title(name, field: "name")
-        category.slug = try ContentText.slug(slug, from: category.name)
-        category.description = try ContentText.description(description)
-        let changed = category
-        try await audited(.contentUpdated, "kb_category", id, before: before, after: Self.fields(changed)) {
-            guard try await $0.update(changed) else { throw SupportError.notFound("category") }
+        try await edit(by: actor, "kb_category", "category", id: id, find: { try await $0.category(id: id) }, fields: { Self.fields($0) }, update: { try await $0.update($1) }) { category in
+            category.name = try ContentText.title(name, field: "name")
+            category.slug = try ContentText.slug(slug, from: category.name)
+            category.description = try ContentText.description(description)
         }
-        return category
     }
 
     public func deleteCategory(by actor: Account, id: UUID) async throws {
-        try SupportError.requireStaff(actor)
-        let before = try await repository.category(id: id).map { Self.fields($0) } ?? [:]
-        try await audited(.contentDeleted, "kb_category", id, before: before) {
-            guard try await $0.deleteCategory(id: id) else { throw SupportError.notFound("category") }
-        }
+        try await remove(by: actor, "kb_category", "category", id: id, find: { try await $0.category(id: id) }, fields: { Self.fields($0) }) { try await $0.deleteCategory(id: id) }
     }
 
     /// Every category (they are all public), each with the number of articles `reader` may read.
@@ -214,30 +230,20 @@ public struct ContentService: Sendable {
     }
 
     public func updateArticle(by actor: Account, id: UUID, _ input: ArticleInput) async throws -> KBArticle {
-        try SupportError.requireStaff(actor)
-        guard var article = try await repository.article(id: id) else { throw SupportError.notFound("article") }
-        guard try await repository.category(id: input.categoryID) != nil else { throw SupportError(.notFound, "category not found", field: "category_id") }
-        let before = Self.fields(article)
-        article.categoryID = input.categoryID
-        article.title = try ContentText.title(input.title)
-        article.slug = try ContentText.slug(input.slug, from: article.title)
-        article.body = try ContentText.body(input.body)
-        article.audience = input.audience
-        article.published = input.published
-        article.updatedAt = clock.now()
-        let changed = article
-        try await audited(.contentUpdated, "kb_article", id, before: before, after: Self.fields(changed)) {
-            guard try await $0.update(changed) else { throw SupportError.notFound("article") }
+        try await edit(by: actor, "kb_article", "article", id: id, find: { try await $0.article(id: id) }, fields: { Self.fields($0) }, update: { try await $0.update($1) }) { article in
+            guard try await repository.category(id: input.categoryID) != nil else { throw SupportError(.notFound, "category not found", field: "category_id") }
+            article.categoryID = input.categoryID
+            article.title = try ContentText.title(input.title)
+            article.slug = try ContentText.slug(input.slug, from: article.title)
+            article.body = try ContentText.body(input.body)
+            article.audience = input.audience
+            article.published = input.published
+            article.updatedAt = clock.now()
         }
-        return article
     }
 
     public func deleteArticle(by actor: Account, id: UUID) async throws {
-        try SupportError.requireStaff(actor)
-        let before = try await repository.article(id: id).map { Self.fields($0) } ?? [:]
-        try await audited(.contentDeleted, "kb_article", id, before: before) {
-            guard try await $0.deleteArticle(id: id) else { throw SupportError.notFound("article") }
-        }
+        try await remove(by: actor, "kb_article", "article", id: id, find: { try await $0.article(id: id) }, fields: { Self.fields($0) }) { try await $0.deleteArticle(id: id) }
     }
 
     /// Articles `reader` may read, by title unless `sort` (``ContentRepository/articleSortColumns``)
@@ -280,11 +286,7 @@ public struct ContentService: Sendable {
     }
 
     public func deleteDownloadCategory(by actor: Account, id: UUID) async throws {
-        try SupportError.requireStaff(actor)
-        let before = try await repository.downloadCategory(id: id).map { ["name": $0.name] } ?? [:]
-        try await audited(.contentDeleted, "download_category", id, before: before) {
-            guard try await $0.deleteDownloadCategory(id: id) else { throw SupportError.notFound("category") }
-        }
+        try await remove(by: actor, "download_category", "category", id: id, find: { try await $0.downloadCategory(id: id) }, fields: { ["name": $0.name] }) { try await $0.deleteDownloadCategory(id: id) }
     }
 
     /// What staff say about a file of the library.
@@ -357,20 +359,14 @@ public struct ContentService: Sendable {
     }
 
     public func updateDownload(by actor: Account, id: UUID, _ input: DownloadInput) async throws -> Download {
-        try SupportError.requireStaff(actor)
-        guard var download = try await repository.download(id: id) else { throw SupportError.notFound("download") }
-        let (title, description) = try await checked(input, filename: download.filename)
-        let before = Self.fields(download)
-        download.categoryID = input.categoryID
-        download.title = title
-        download.description = description
-        download.visibility = input.visibility
-        download.productID = input.productID
-        let changed = download
-        try await audited(.contentUpdated, "download", id, before: before, after: Self.fields(changed)) {
-            guard try await $0.update(changed) else { throw SupportError.notFound("download") }
+        try await edit(by: actor, "download", "download", id: id, find: { try await $0.download(id: id) }, fields: { Self.fields($0) }, update: { try await $0.update($1) }) { download in
+            let (title, description) = try await checked(input, filename: download.filename)
+            download.categoryID = input.categoryID
+            download.title = title
+            download.description = description
+            download.visibility = input.visibility
+            download.productID = input.productID
         }
-        return download
     }
 
     /// Removes the row and the stored file (every copy).

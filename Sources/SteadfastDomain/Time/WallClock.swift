@@ -12,8 +12,8 @@ import Foundation
 /// ``SystemWallClock`` in production, `ManualClock` in tests, which a test moves by hand so that
 /// every deadline measured on it passes without waiting.
 ///
-/// (Statement deadlines run on a `DeadlineWatch` of their own in SteadfastConcurrency: they
-/// bound network waits in real elapsed time.)
+/// (Statement deadlines run on a Swift `Clock` of their own — `withDeadline(_:clock:_:)` in
+/// SteadfastConcurrency: they bound network waits in real elapsed time.)
 public protocol WallClock: Sendable {
     /// The current instant.
     func now() -> Date

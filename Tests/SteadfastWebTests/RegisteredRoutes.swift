@@ -8,19 +8,20 @@ import SteadfastDomain
 import SteadfastPersistence
 import SteadfastServices
 import SteadfastStorage
+import SteadfastWeb
 
 extension PortalRouter {
     /// One registered route: method and path template (`/api/v1/invoices/{id}`).
-    public struct RouteEntry: Sendable, Hashable, CustomStringConvertible {
-        public let method: String
-        public let path: String
-        public var description: String { "\(method) \(path)" }
+    struct RouteEntry: Sendable, Hashable, CustomStringConvertible {
+        let method: String
+        let path: String
+        var description: String { "\(method) \(path)" }
     }
 
     /// Every route a node registers, read from a router built on a throw-away in-memory
     /// database. Lets tests check the OpenAPI document and the authorisation walk against the
-    /// real route table, so neither can silently miss a route.
-    public static func registeredRoutes() async throws -> [RouteEntry] {
+    /// real route table, so neither can silently miss a route. (Test code: the node never asks.)
+    static func registeredRoutes() async throws -> [RouteEntry] {
         let logger = Logger(label: "routes")
         let database = try await SQLiteEngine.open(path: nil, logger: logger)
         return try await withClosing({ try await database.close() }) {

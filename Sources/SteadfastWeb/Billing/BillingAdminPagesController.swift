@@ -245,16 +245,21 @@ struct BillingAdminPagesController: Sendable {
 
     // MARK: Orders and services
 
+    /// Staff list rows with their client's name (`clientName`), the page's clients looked up at once.
+    func rowsNamingClients<Row>(_ rows: [Row], clientID: (Row) -> UUID, _ values: (Row) -> [String: Any]) async throws -> [[String: Any]] {
+        let names = try await figures.accountNames(Set(rows.map(clientID)))
+        return rows.map { row in
+            var shown = values(row)
+            shown["clientName"] = names[clientID(row)] ?? "unknown client"
+            return shown
+        }
+    }
+
     @Sendable func orders(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let status = try ListChoice<OrderStatus>(request, "status")
         let table = try SortableTable(request, columns: OrderRepository.sortColumns, path: "/admin/orders", filters: ["status": status.text])
         let list = try await table.fetch { try await billing.orders.orders(clientID: nil, status: status.selected, sort: $0, limit: $1, offset: $2) }
-        let names = try await figures.accountNames(Set(list.rows.map(\.clientID)))
-        let rows = list.rows.map { order -> [String: Any] in
-            var row = PageValues.order(order)
-            row["clientName"] = names[order.clientID] ?? "unknown client"
-            return row
-        }
+        let rows = try await rowsNamingClients(list.rows, clientID: \.clientID, PageValues.order)
         var values = table.values("orders", list, rows: rows, empty: EmptyState.values(
             status.selected.map { "No \($0.rawValue) orders." } ?? "No orders yet."
         ), headings: [
@@ -351,12 +356,7 @@ struct BillingAdminPagesController: Sendable {
         let status = try ListChoice<InvoiceStatus>(request, "status")
         let table = try SortableTable(request, columns: InvoiceRepository.sortColumns, path: "/admin/invoices", filters: ["status": status.text])
         let list = try await table.fetch { try await billing.invoices.invoices(clientID: nil, status: status.selected, sort: $0, limit: $1, offset: $2) }
-        let names = try await figures.accountNames(Set(list.rows.map(\.clientID)))
-        let rows = list.rows.map { invoice -> [String: Any] in
-            var row = PageValues.invoiceRow(invoice, base: "/admin/invoices")
-            row["clientName"] = names[invoice.clientID] ?? "unknown client"
-            return row
-        }
+        let rows = try await rowsNamingClients(list.rows, clientID: \.clientID) { PageValues.invoiceRow($0, base: "/admin/invoices") }
         var values = table.values("invoices", list, rows: rows, empty: EmptyState.values(
             status.selected.map { "No \($0.rawValue) invoices." } ?? "No invoices yet."
         ), headings: [

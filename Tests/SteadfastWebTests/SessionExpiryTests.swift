@@ -18,11 +18,12 @@ import Testing
 @Suite(.timeLimit(.minutes(1))) struct SessionExpiryTests {
     static let password = "correct horse battery"
 
-    static func withPortal<T: Sendable>(clock: ManualClock, _ body: @Sendable (HTTPTestClient) async throws -> T) async throws -> T {
+    static func withPortal<T: Sendable>(clock: ManualClock, _ body: @Sendable (HTTPTestClient, any SQLDatabase) async throws -> T) async throws -> T {
         try await withDatabase(.sqlite) { database in
             var sources = ConfigSources()
             try sources.set("session.idle_timeout", to: "2s", source: "test")
             try sources.set("session.absolute_timeout", to: "5s", source: "test")
+            try sources.set("storage.local_path", to: try TestPaths.makeTemporaryDirectory(prefix: "steadfast-expiry").path, source: "test")
             for key in ["login_per_account", "login_per_ip", "register_per_ip", "api_token"] {
                 try sources.set("security.rate_limit.\(key)", to: "off", source: "test")
             }
@@ -30,20 +31,20 @@ import Testing
             let logger = Logger(label: "session-expiry-test")
             let secret = String(repeating: "s", count: 40)
             let accounts = AccountService(database: database, hasher: PasswordHasher(cost: 4), clock: clock)
-            let registry = try StorageRegistry(configuration: configuration.storage, linkSecret: secret, httpClient: HTTPClient.shared)
+            let registry = try StorageRegistry(configuration: configuration.storage, linkSecret: secret, httpClient: HTTPClient.shared, clock: clock)
             let router = try await PortalRouter(
                 configuration: configuration, database: database, accounts: accounts,
                 files: FileService(database: database, registry: registry, clock: clock, logger: logger),
                 billing: try BillingWeb(configuration: configuration, database: database, clock: clock, secret: secret),
                 readiness: Readiness(nodeID: "expiry", checks: []), secret: secret, clock: clock, metrics: PrometheusCollectorRegistry()
             ).build()
-            return try await withInProcessServer(router, logger: logger, body)
+            return try await withInProcessServer(router, logger: logger) { client in try await body(client, database) }
         }
     }
 
     @Test func idleAndAbsoluteExpiryFollowTheClock() async throws {
         let clock = ManualClock()
-        try await Self.withPortal(clock: clock) { (client: HTTPTestClient) async throws -> Void in
+        try await Self.withPortal(clock: clock) { (client: HTTPTestClient, database: any SQLDatabase) async throws -> Void in
             #expect(try await client.postJSON("/api/v1/auth/register", ["email": "idle@example.com", "password": Self.password, "name": "I"]).status == 201)
             #expect(try await client.postJSON("/api/v1/auth/login", ["email": "idle@example.com", "password": Self.password]).status == 200)
 
@@ -62,6 +63,47 @@ import Testing
             }
             clock.advance(by: 0.6) // 5.1 s after log-in, 0.6 s after the last request
             #expect(try await client.get("/api/v1/me").status == 401)
+        }
+    }
+
+    /// A local download link is dated and checked on the node's clock: it works until its
+    /// expiry (300 s after it was made) and is refused just after, with no real time passing.
+    @Test func downloadLinkExpiryFollowsTheClock() async throws {
+        let clock = ManualClock()
+        try await Self.withPortal(clock: clock) { (client: HTTPTestClient, database: any SQLDatabase) async throws -> Void in
+            #expect(try await client.postJSON("/api/v1/auth/register", ["email": "link@example.com", "password": Self.password, "name": "L"]).status == 201)
+            #expect(try await client.postJSON("/api/v1/auth/login", ["email": "link@example.com", "password": Self.password]).status == 200)
+            let bytes: [UInt8] = Array("linked bytes".utf8)
+            let uploaded = try await client.send("POST", "/api/v1/files", headers: ["Content-Type": "text/plain", "X-Upload-Filename": "note.txt"], body: bytes)
+            #expect(uploaded.status == 201)
+            let id = try #require(uploaded.json["id"] as? String)
+            let link = try await client.get("/api/v1/files/\(id)/link")
+            #expect(link.json["expires_at"] as? String == ISO8601DateFormatter().string(from: clock.now() + .seconds(300)))
+            let url = try #require(link.json["url"] as? String)
+            #expect(url.hasPrefix("/files/local/"))
+
+            clock.advance(by: 299.5)
+            let valid = try await client.get(url)
+            #expect(valid.status == 200 && valid.bytes == bytes)
+            clock.advance(by: 1)
+            #expect(try await client.get(url).status == 403)
+        }
+    }
+
+    /// A visitor's flash makes a visitor session dated by the node's clock.
+    @Test func visitorFlashSessionIsDatedByTheClock() async throws {
+        let clock = ManualClock()
+        try await Self.withPortal(clock: clock) { (client: HTTPTestClient, database: any SQLDatabase) async throws -> Void in
+            clock.advance(by: 42)
+            let page = try await client.get("/password-reset")
+            let token = try #require(NodeLiveTests.csrfToken(in: page.body))
+            let sent = try await client.postForm("/password-reset", ["_csrf": token, "email": "nobody@example.com"])
+            #expect(sent.status == 303)
+            let rows = try await database.query("SELECT data FROM sessions WHERE data <> ''")
+            #expect(rows.count == 1)
+            let session = try JSONDecoder().decode(PortalSession.self, from: Data(try #require(rows.first).string("data").utf8))
+            #expect(session.visitor == true)
+            #expect(session.issuedAt == clock.now())
         }
     }
 }

@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Foundation
 import Logging
+import SteadfastDomain
 import Synchronization
 
 /// The storage targets of a node and the route of each file type: the one object features
@@ -25,19 +26,23 @@ public final class StorageRegistry: Sendable {
     private let routes: Mutex<[FileType: StorageRoute]>
 
     /// Builds every target of `configuration`. S3 credentials not in the configuration come
-    /// from `environment` (`AWS_ACCESS_KEY_ID`, ...). The caller owns `httpClient`.
+    /// from `environment` (`AWS_ACCESS_KEY_ID`, ...). The caller owns `httpClient`. `clock` (the
+    /// node's) dates the targets' download-link expiries and S3 signatures.
     public convenience init(
         configuration: StorageConfiguration,
         environment: [String: String] = ProcessInfo.processInfo.environment,
         linkSecret: String? = nil,
         httpClient: HTTPClient,
+        clock: any WallClock = SystemWallClock(),
         logger: Logger = Logger(label: "steadfast.storage")
     ) throws {
         let routes = try configuration.resolvedRoutes()
         var targets: [String: any FileStorage] = [:]
         var prefixes: [String: String] = [:]
         for target in configuration.targets {
-            targets[target.name] = try target.makeStorage(environment: environment, linkSecret: linkSecret, httpClient: httpClient, logger: logger)
+            targets[target.name] = try target.makeStorage(
+                environment: environment, linkSecret: linkSecret, httpClient: httpClient, logger: logger, now: { clock.now() }
+            )
             prefixes[target.name] = target.keyPrefix ?? ""
         }
         try self.init(targets: targets, targetPrefixes: prefixes, routes: routes)

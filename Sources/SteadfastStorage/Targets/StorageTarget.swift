@@ -139,8 +139,11 @@ public struct StorageTarget: Decodable, Sendable, Hashable {
         }
     }
 
-    /// Builds the backend. `linkSecret` signs local download links; `httpClient` serves S3.
-    public func makeStorage(environment: [String: String], linkSecret: String?, httpClient: HTTPClient, logger: Logger) throws -> any FileStorage {
+    /// Builds the backend. `linkSecret` signs local download links; `httpClient` serves S3;
+    /// `now` (the node's clock) dates link expiries and S3 request signatures.
+    public func makeStorage(
+        environment: [String: String], linkSecret: String?, httpClient: HTTPClient, logger: Logger, now: @escaping @Sendable () -> Date
+    ) throws -> any FileStorage {
         switch kind {
         case .local:
             guard let path, !path.isEmpty else {
@@ -157,14 +160,14 @@ public struct StorageTarget: Decodable, Sendable, Hashable {
                 links = try LocalDownloadLinkSigner(secret: secret, baseURL: base)
             }
             do {
-                return try LocalFileStorage(root: path, downloadLinks: links)
+                return try LocalFileStorage(root: path, downloadLinks: links, now: now)
             } catch let error as StorageError {
                 throw StorageError(error.kind, "storage target '\(name)': \(error.message)")
             }
         case .s3:
             var targetLogger = logger
             targetLogger[metadataKey: "steadfast.storage.target"] = "\(name)"
-            return S3FileStorage(settings: try s3Settings(environment: environment), httpClient: httpClient, logger: targetLogger)
+            return S3FileStorage(settings: try s3Settings(environment: environment), httpClient: httpClient, logger: targetLogger, now: now)
         }
     }
 }

@@ -41,6 +41,9 @@ public struct PortalRequestContext: RequestContext, SessionRequestContext, Remot
     public var requestPath: String = "/"
     /// A form post that failed validation, while its page is rendered again (``FormReplay``).
     var formReplay: FormReplay?
+    /// The node's clock, set by ``AuthenticationMiddleware`` (before it, the real clock): what
+    /// the request dates by itself, such as a visitor session's creation in ``flash(_:_:)``.
+    var clock: any WallClock = SystemWallClock()
 
     public init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)

@@ -1,12 +1,15 @@
 import Foundation
 import Hummingbird
+import SteadfastDomain
 import SteadfastStorage
 
 /// `GET /files/{target}/{key...}?expires=…&signature=…`: serves time-limited download links of
 /// local (NAS) storage targets. Any node can check a link any node made (the signature uses the
-/// cluster secret); no session is needed, the signature is the authorisation.
+/// cluster secret); no session is needed, the signature is the authorisation. A link's expiry is
+/// checked against the node's clock, the one that dated it.
 struct DownloadLinkController: Sendable {
     let registry: StorageRegistry
+    let clock: any WallClock
 
     func addRoutes(to router: Router<PortalRequestContext>) {
         router.get("files/:target/**", use: download)
@@ -26,7 +29,7 @@ struct DownloadLinkController: Sendable {
         }
         let filename = query["filename"].map { String($0).removingPercentEncoding ?? String($0) }
         do {
-            try signer.verify(key: key, expires: expires, filename: filename, signature: signature)
+            try signer.verify(key: key, expires: expires, filename: filename, signature: signature, now: clock.now())
         } catch let error as StorageError {
             throw HTTPError(.forbidden, message: error.message)
         }

@@ -7,7 +7,8 @@ import SteadfastSessions
 
 /// Turns the session into the logged-in ``Account`` and enforces the session's two expiries:
 /// idle (the database row's expiry, pushed forward while the client is active) and absolute
-/// (counted from log-in, never extended).
+/// (counted from log-in, never extended). It also hands the node's clock to the request
+/// context (``PortalRequestContext/clock``).
 ///
 /// The idle expiry is refreshed only once a tenth of it has passed, so an active client causes a
 /// session write every few minutes, not one per request.
@@ -32,6 +33,7 @@ public struct AuthenticationMiddleware: RouterMiddleware {
 
     public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var context = context
+        context.clock = clock
         if let failure = SessionLoad.current?.failure {
             // The session could not be read (database unavailable): 503, not "logged out".
             throw failure

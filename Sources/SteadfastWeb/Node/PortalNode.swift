@@ -128,7 +128,7 @@ struct NodeService: Service {
         let logger = node.logger
         let registry: StorageRegistry
         do {
-            registry = try StorageRegistry(configuration: configuration.storage, linkSecret: outcome.secret, httpClient: httpClient, logger: logger)
+            registry = try StorageRegistry(configuration: configuration.storage, linkSecret: outcome.secret, httpClient: httpClient, clock: node.clock, logger: logger)
         } catch {
             throw ConfigError(key: ConfigKey.storageTargets.name, message: "\(error)")
         }

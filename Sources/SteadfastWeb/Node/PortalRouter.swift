@@ -82,7 +82,7 @@ public struct PortalRouter: Sendable {
         // (/healthz must stay 200 while the process lives).
         HealthController(readiness: readiness, registry: metrics, nodeID: configuration.nodeID).addRoutes(to: router)
         try AssetsController.load().addRoutes(to: router)
-        DownloadLinkController(registry: files.registry).addRoutes(to: router)
+        DownloadLinkController(registry: files.registry, clock: clock).addRoutes(to: router)
 
         let portal = router.group()
             .add(middleware: SessionLoadGuardMiddleware())

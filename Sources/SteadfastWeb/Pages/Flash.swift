@@ -37,7 +37,7 @@ extension PortalRequestContext {
             return true
         }
         if !created, account == nil, pendingSecondFactor == nil {
-            sessions.createSession(.visitor(flashes: [Flash(kind, message)], now: Date()), expiresIn: PortalSession.visitorLifetime)
+            sessions.createSession(.visitor(flashes: [Flash(kind, message)], now: clock.now()), expiresIn: PortalSession.visitorLifetime)
         }
     }
 

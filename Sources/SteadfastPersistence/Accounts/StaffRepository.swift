@@ -53,7 +53,7 @@ public struct StaffRepository: Sendable {
     }
 
     public func roles() async throws -> [StaffRole] {
-        try await db.query("SELECT * FROM staff_roles ORDER BY built_in DESC, name_normalized LIMIT 500").map(Self.role)
+        try await db.query("SELECT * FROM staff_roles ORDER BY built_in DESC, name_normalized LIMIT \(ShortList.limit)").map(Self.role)
     }
 
     /// Inserts a role; a taken name (case-insensitive) is `false`.

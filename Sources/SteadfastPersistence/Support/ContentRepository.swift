@@ -133,7 +133,7 @@ public struct ContentRepository: Sendable {
     public func categories(for reader: ContentReader, now: Date) async throws -> [(KBCategory, Int64)] {
         try await db.query("""
             SELECT c.*, (SELECT COUNT(*) FROM kb_articles WHERE category_id = c.id AND \(Self.readable(by: reader, now: now, publishedAt: nil))) AS articles
-            FROM kb_categories c ORDER BY c.name, c.id LIMIT 500
+            FROM kb_categories c ORDER BY c.name, c.id LIMIT \(ShortList.limit)
             """).map { (try Self.category($0), try $0.int("articles")) }
     }
 
@@ -209,6 +209,12 @@ public struct ContentRepository: Sendable {
         )
     }
 
+    /// Refuses (409) a new category of `list` once it holds ``ShortList/limit``; inside the
+    /// creating transaction (``ShortList/hasRoom(in:)``).
+    public func requireRoom(in list: ShortList) async throws {
+        guard try await list.hasRoom(in: db) else { throw SupportError.conflict(list.fullMessage) }
+    }
+
     // MARK: Downloads
 
     public func insert(_ c: DownloadCategory) async throws {
@@ -220,7 +226,7 @@ public struct ContentRepository: Sendable {
     }
 
     public func downloadCategories() async throws -> [DownloadCategory] {
-        try await db.query("SELECT * FROM download_categories ORDER BY name, id LIMIT 500").map(Self.downloadCategory)
+        try await db.query("SELECT * FROM download_categories ORDER BY name, id LIMIT \(ShortList.limit)").map(Self.downloadCategory)
     }
 
     /// Deletes an empty category (409 while it holds files).

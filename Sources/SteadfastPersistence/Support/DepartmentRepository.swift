@@ -33,7 +33,7 @@ public struct DepartmentRepository: Sendable {
     /// Every department (`publicOnly`: those clients may choose), by name.
     public func all(publicOnly: Bool) async throws -> [Department] {
         let filter: SQL = publicOnly ? "WHERE is_public = \(true)" : ""
-        return try await db.query("SELECT * FROM support_departments \(filter) ORDER BY name, id LIMIT 500").map(Self.department)
+        return try await db.query("SELECT * FROM support_departments \(filter) ORDER BY name, id LIMIT \(ShortList.limit)").map(Self.department)
     }
 
     static func department(_ row: SQLRow) throws -> Department {
@@ -50,7 +50,7 @@ public struct DepartmentRepository: Sendable {
     }
 
     public func cannedReplies() async throws -> [CannedReply] {
-        try await db.query("SELECT * FROM canned_replies ORDER BY title, id LIMIT 500").map { row in
+        try await db.query("SELECT * FROM canned_replies ORDER BY title, id LIMIT \(ShortList.limit)").map { row in
             CannedReply(id: try row.uuid("id"), title: try row.string("title"), body: try row.string("body"), createdAt: try row.date("created_at"))
         }
     }

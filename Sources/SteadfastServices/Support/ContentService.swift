@@ -173,7 +173,10 @@ public struct ContentService: Sendable {
         try SupportError.requireStaff(actor)
         let name = try ContentText.title(name, field: "name")
         let category = KBCategory(id: UUID(), name: name, slug: try ContentText.slug(slug, from: name), description: try ContentText.description(description), createdAt: clock.now())
-        try await audited(.contentCreated, "kb_category", category.id, after: Self.fields(category)) { try await $0.insert(category) }
+        try await audited(.contentCreated, "kb_category", category.id, after: Self.fields(category)) { repository in
+            try await repository.requireRoom(in: .kbCategories)
+            try await repository.insert(category)
+        }
         return category
     }
 
@@ -277,7 +280,10 @@ public struct ContentService: Sendable {
     public func createDownloadCategory(by actor: Account, name: String, description: String?) async throws -> DownloadCategory {
         try SupportError.requireStaff(actor)
         let category = DownloadCategory(id: UUID(), name: try ContentText.title(name, field: "name"), description: try ContentText.description(description), createdAt: clock.now())
-        try await audited(.contentCreated, "download_category", category.id, after: ["name": category.name]) { try await $0.insert(category) }
+        try await audited(.contentCreated, "download_category", category.id, after: ["name": category.name]) { repository in
+            try await repository.requireRoom(in: .downloadCategories)
+            try await repository.insert(category)
+        }
         return category
     }
 

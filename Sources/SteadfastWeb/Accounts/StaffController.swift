@@ -70,7 +70,7 @@ struct StaffController: Sendable {
         pagesGroup.get("staff", use: staffPage)
         pagesGroup.post("staff/invite", use: inviteForm)
         pagesGroup.post("staff/{id}", use: updateForm)
-        pagesGroup.post("roles", use: createRoleForm)
+        pagesGroup.post("roles", rerendering: staffPage, use: createRoleForm)
     }
 
     // MARK: JSON

@@ -28,7 +28,7 @@ struct SupportPagesController: Sendable {
         staff.post("tickets/update", use: update)
         staff.get("tickets/{id}", use: show)
         staff.get("tickets/{id}/attachments/{attachment_id}", use: download)
-        staff.post("support/canned-replies", use: createCannedReply)
+        staff.post("support/canned-replies", rerendering: queue, use: createCannedReply)
         html.group("admin").add(middleware: RequirePermission(.settingsManage)).post("support/departments", use: createDepartment)
     }
 

@@ -66,9 +66,16 @@ struct ChaosCommand: AsyncParsableCommand {
         let terminal = isatty(STDERR_FILENO) == 1
         options.progress = { line in FileHandle.standardError.write(Data((terminal ? "\r\u{1B}[2K\(line)" : "\(line)\n").utf8)) }
 
+        // The pool retires an idle connection well before the balancer's `client_idle_timeout`
+        // (60 s) would close it: with equal timeouts the balancer, whose clock starts first, closes
+        // a connection the pool still thinks usable, and a request sent into that gap is reset
+        // unanswered — a client-side race, not a failure of the cluster under test.
         let http = HTTPClient(
             eventLoopGroupProvider: .singleton,
-            configuration: .init(redirectConfiguration: .disallow, timeout: .init(connect: .seconds(2)))
+            configuration: .init(
+                redirectConfiguration: .disallow, timeout: .init(connect: .seconds(2)),
+                connectionPool: .init(idleTimeout: .seconds(30))
+            )
         )
         let control = ClusterCLI(directory: dir)
         let writer = try await ReportWriter(directory: URL(fileURLWithPath: report, isDirectory: true))

@@ -210,9 +210,9 @@ public struct ContentRepository: Sendable {
     }
 
     /// Refuses (409) a new category of `list` once it holds ``ShortList/limit``; inside the
-    /// creating transaction (``ShortList/hasRoom(in:)``).
+    /// creating transaction (``ShortList/requireRoom(in:refusing:)``).
     public func requireRoom(in list: ShortList) async throws {
-        guard try await list.hasRoom(in: db) else { throw SupportError.conflict(list.fullMessage) }
+        try await list.requireRoom(in: db, refusing: SupportErrorKind.self)
     }
 
     // MARK: Downloads

@@ -38,7 +38,7 @@ extension AccountService {
         let role = StaffRole(id: UUID(), name: name, permissions: permissions, builtIn: false)
         let now = clock.now()
         let inserted = try await database.transaction { tx in
-            guard try await ShortList.staffRoles.hasRoom(in: tx) else { throw BillingError.conflict(ShortList.staffRoles.fullMessage) }
+            try await ShortList.staffRoles.requireRoom(in: tx, refusing: BillingErrorKind.self)
             guard try await StaffRepository(tx).insert(role, now: now) else { return false }
             try await AuditTrail.record(
                 tx, .staffRoleCreated, object: AuditObject("staff_role", role.id),

@@ -73,7 +73,7 @@ public struct TicketService: Sendable {
             id: UUID(), name: try Ticket.validateDepartmentName(name), email: try Self.address(email, field: "email"), isPublic: isPublic, createdAt: clock.now()
         )
         try await database.transaction { tx in
-            guard try await ShortList.departments.hasRoom(in: tx) else { throw SupportError.conflict(ShortList.departments.fullMessage) }
+            try await ShortList.departments.requireRoom(in: tx, refusing: SupportErrorKind.self)
             try await DepartmentRepository(tx).insert(department)
             try await AuditTrail.record(
                 tx, .departmentCreated, object: AuditObject("department", department.id),
@@ -94,7 +94,7 @@ public struct TicketService: Sendable {
         let title = try Ticket.validateSubject(title)
         let reply = CannedReply(id: UUID(), title: title, body: try Ticket.validateBody(body, field: "body"), createdAt: clock.now())
         try await database.transaction { tx in
-            guard try await ShortList.cannedReplies.hasRoom(in: tx) else { throw SupportError.conflict(ShortList.cannedReplies.fullMessage) }
+            try await ShortList.cannedReplies.requireRoom(in: tx, refusing: SupportErrorKind.self)
             try await DepartmentRepository(tx).insert(reply)
             try await AuditTrail.record(tx, .cannedReplyCreated, object: AuditObject("canned_reply", reply.id), after: ["title": title], now: reply.createdAt)
         }

@@ -40,7 +40,8 @@ let package = Package(
         .target(name: "SteadfastDomain", swiftSettings: swiftSettings),
 
         // MARK: Concurrency — the one deadline helper and the few primitives the libraries lack.
-        .target(name: "SteadfastConcurrency", swiftSettings: swiftSettings),
+        // (SteadfastDomain: DurationText, the one duration formatter, for its error text.)
+        .target(name: "SteadfastConcurrency", dependencies: ["SteadfastDomain"], swiftSettings: swiftSettings),
 
         // MARK: Persistence — one SQL layer over SQLite and PostgreSQL, migrations, repositories.
         // (CSteadfastSQLite: one C call Swift cannot make — sqlite3_db_config is variadic.)

@@ -1,3 +1,5 @@
+import SteadfastDomain
+
 /// The error of an operation that ``withDeadline(_:clock:_:)`` cancelled at its time limit.
 public struct DeadlineExceeded: Error, Sendable, CustomStringConvertible {
     /// The time limit that passed.
@@ -12,7 +14,7 @@ public struct DeadlineExceeded: Error, Sendable, CustomStringConvertible {
         self.underlying = underlying
     }
 
-    public var description: String { "no answer within \(limit)" }
+    public var description: String { "no answer within \(DurationText.format(limit))" }
 }
 
 /// Runs `operation`, cancelling it once `limit` has passed on `clock`. The one deadline helper of

@@ -40,7 +40,8 @@ import Testing
             }
         } throws: { error in
             guard let expired = error as? DeadlineExceeded else { return false }
-            return expired.limit == .seconds(30) && expired.underlying is Failed
+            // The limit reads in the one duration grammar, as configured ("30s").
+            return expired.limit == .seconds(30) && expired.underlying is Failed && "\(expired)" == "no answer within 30s"
         }
         // Ended before the caller heard, not merely cancelled: nothing is left running.
         #expect(ended.value)

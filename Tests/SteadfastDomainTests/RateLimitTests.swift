@@ -34,4 +34,11 @@ import Testing
         #expect(RateLimit(limit: 5, window: .milliseconds(999)) == nil)
         #expect(RateLimit(limit: 1, window: .seconds(1)) != nil)
     }
+
+    /// A limit tells itself as it is configured (N/DURATION), not as "10 per 60.0 seconds".
+    @Test func readsAsItIsWritten() {
+        #expect(tenPerMinute.description == "10/1m")
+        #expect(RateLimit(limit: 5, window: .seconds(90))?.description == "5/90s")
+        #expect(RateLimit(limit: 3, window: .milliseconds(1500))?.description == "3/1500ms")
+    }
 }

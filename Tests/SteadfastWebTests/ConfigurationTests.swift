@@ -64,9 +64,19 @@ import Testing
         try sources.set("node.drain_delay", to: "1500ms", source: "t")
         try sources.set("http.max_body_size", to: "2MiB", source: "t")
         try sources.set("node.shutdown_timeout", to: "2m", source: "t")
+        // The jobs keys read the node's duration grammar, and a rate limit's window too.
+        try sources.set("jobs.lease", to: "2m", source: "t")
+        try sources.set("jobs.poll_interval", to: "1.5s", source: "t")
+        try sources.set("security.rate_limit.login_per_ip", to: "5/90s", source: "t")
         let configuration = try NodeConfiguration(sources)
         #expect(configuration.drainDelay == .milliseconds(1500))
         #expect(configuration.shutdownTimeout == .seconds(120))
+        #expect(configuration.jobsLease == .seconds(120))
+        #expect(configuration.jobsPollInterval == .milliseconds(1500))
+        #expect(configuration.rateLimitLoginPerIP?.window == .seconds(90))
+        // A limit tells itself in the grammar it was configured in, so it reads back the same.
+        #expect(configuration.rateLimitLoginPerIP?.description == "5/90s")
+        #expect(configuration.rateLimitLoginPerAccount?.description == ConfigKey.rateLimitLoginPerAccount.defaultValue)
         #expect(configuration.maxBodySize == 2 << 20)
     }
 

@@ -1,5 +1,6 @@
 import Foundation
 import SteadfastCluster
+import SteadfastDomain
 
 /// The cluster as `steadfast cluster ... --dir DIR` sees it: the chaos command runs the same
 /// executable (`/proc/self/exe`) for every operation, so it depends only on that command's
@@ -54,7 +55,7 @@ public struct ClusterCLI: ClusterControl {
         guard status == 0 else {
             let text = String(decoding: (try? Data(contentsOf: URL(fileURLWithPath: errPath))) ?? Data(), as: UTF8.self)
                 .trimmingCharacters(in: .whitespacesAndNewlines)
-            let what = status == -1 ? "did not finish within \(timeout)" : "exited with status \(status)"
+            let what = status == -1 ? "did not finish within \(DurationText.format(timeout))" : "exited with status \(status)"
             throw ChaosError("steadfast cluster \(arguments.joined(separator: " ")) \(what)\(text.isEmpty ? "" : ": \(text.suffix(600))")")
         }
         return output

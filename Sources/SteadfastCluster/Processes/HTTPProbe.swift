@@ -23,7 +23,7 @@ public enum HTTPProbe {
         for (name, value) in headers { request.headers.add(name: name, value: value) }
         if let body { request.body = .bytes(ByteBuffer(string: body)) }
         do {
-            let response = try await HTTPClient.shared.execute(request, timeout: .milliseconds(timeout.totalMilliseconds))
+            let response = try await HTTPClient.shared.execute(request, timeout: TimeAmount(timeout))
             let collected = try await response.body.collect(upTo: 4 << 20)
             return Response(status: Int(response.status.code), body: String(buffer: collected))
         } catch {

@@ -34,7 +34,8 @@ public struct RateLimit: Sendable, Hashable, CustomStringConvertible {
         return .limited(retryAfterSeconds: max(1, Int(end.timeIntervalSince(now).rounded(.up))))
     }
 
-    public var description: String { "\(limit) per \(window)" }
+    /// As configured: `10/15m` (N/DURATION, the window in the one duration grammar).
+    public var description: String { "\(limit)/\(DurationText.format(window))" }
 }
 
 /// What a ``RateLimit`` says about one event.

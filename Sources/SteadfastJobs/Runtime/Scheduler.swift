@@ -38,7 +38,7 @@ public struct Scheduler: Service {
         let runners = jobs.definitions.map { JobRunner(definition: $0, store: store, node: nodeID, settings: settings, clock: clock, logger: logger) }
         let byName = Dictionary(uniqueKeysWithValues: runners.map { ($0.definition.name, $0) })
         logger.info("scheduler running", metadata: [
-            "steadfast.jobs": "\(jobs.names.joined(separator: ","))", "steadfast.jobs.lease": "\(settings.lease)",
+            "steadfast.jobs": "\(jobs.names.joined(separator: ","))", "steadfast.jobs.lease": "\(DurationText.format(settings.lease))",
         ])
         await withGracefulShutdownHandler {
             await withDiscardingTaskGroup { group in

@@ -41,7 +41,7 @@ public struct SMTPMailTransport: MailTransport {
             throw SMTPFailure(stage: "connect", reply: nil, message: "cannot connect to \(url.host):\(url.port): \(type(of: error))")
         }
         // The bound on the whole exchange: closing the channel ends the reads below.
-        let deadline = channel.channel.eventLoop.scheduleTask(in: .milliseconds(timeout.totalMilliseconds)) {
+        let deadline = channel.channel.eventLoop.scheduleTask(in: TimeAmount(timeout)) {
             channel.channel.close(promise: nil)
         }
         defer { deadline.cancel() }
@@ -53,7 +53,7 @@ public struct SMTPMailTransport: MailTransport {
             while true {
                 if pending.isEmpty {
                     guard let buffer = try await reads.next() else {
-                        throw SMTPFailure(stage: "connection", reply: nil, message: "the server closed the connection (or it timed out after \(timeout))")
+                        throw SMTPFailure(stage: "connection", reply: nil, message: "the server closed the connection (or it timed out after \(DurationText.format(timeout)))")
                     }
                     do { pending = try parser.feed(buffer.readableBytesView).map { .reply($0) } } catch {
                         throw SMTPFailure(stage: "reply", reply: nil, message: "\(error)")

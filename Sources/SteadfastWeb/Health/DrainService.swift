@@ -30,7 +30,7 @@ public struct DrainService: Service {
         state.startDraining()
         // Stopped during set-up: no load balancer sends here yet, so nothing to wait for.
         guard state.isServing else { return }
-        logger.notice("draining: /readyz now answers 503", metadata: ["steadfast.drain.delay": "\(delay)"])
+        logger.notice("draining: /readyz now answers 503", metadata: ["steadfast.drain.delay": "\(DurationText.format(delay))"])
         try? await clock.sleep(for: delay)
         logger.notice("drain delay over; closing the listener and finishing in-flight requests")
     }

@@ -42,7 +42,7 @@ struct NodeSetup: Sendable {
             do {
                 return try await run()
             } catch let error as DatabaseError where [.connectionFailure, .timeout, .readOnly].contains(error.kind) {
-                logger.warning("database not ready for start-up; retrying", metadata: ["error": "\(error)", "retry_in": "\(delay)"])
+                logger.warning("database not ready for start-up; retrying", metadata: ["error": "\(error)", "retry_in": "\(DurationText.format(delay))"])
                 try await clock.sleep(for: delay)
                 delay = min(delay * 2, .seconds(5))
             }

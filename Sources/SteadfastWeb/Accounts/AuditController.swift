@@ -97,12 +97,6 @@ struct AuditController: Sendable {
         }
     }
 
-    struct EventList: Encodable {
-        let items: [EventView]
-        let limit: Int
-        let offset: Int
-    }
-
     func addRoutes(api: RouterGroup<PortalRequestContext>, html: RouterGroup<PortalRequestContext>) {
         api.group("admin/audit-events").add(middleware: RequirePermission(.staffManage)).get("", use: eventsJSON)
         api.get("me/security-events", use: securityEventsJSON)
@@ -112,19 +106,16 @@ struct AuditController: Sendable {
     /// `GET /api/v1/admin/audit-events?actor=&object=&sort=&dir=&limit=&offset=`, newest first
     /// unless `sort` (`AuditEventRepository.sortColumns`) says otherwise.
     @Sendable func eventsJSON(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        let page = try context.page(request)
         let query = request.uri.queryParameters
-        let sort = try ListSorting.parse(request, columns: AuditEventRepository.sortColumns)
-        let events = try await log.events(actor: query.get("actor"), object: query.get("object"), sort: sort, limit: page.limit, offset: page.offset)
-        return try context.responseEncoder.encode(EventList(items: events.map(EventView.init), limit: page.limit, offset: page.offset), from: request, context: context)
+        return try await context.pagedJSON(request, item: EventView.init) {
+            try await log.events(actor: query.get("actor"), object: query.get("object"), sort: try ListSorting.parse(request, columns: AuditEventRepository.sortColumns), limit: $0, offset: $1)
+        }
     }
 
     /// `GET /api/v1/me/security-events?limit=&offset=`: the caller's own log-ins and credential changes.
     @Sendable func securityEventsJSON(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let account = try context.requireAccount()
-        let page = try context.page(request)
-        let events = try await log.securityEvents(accountID: account.id, limit: page.limit, offset: page.offset)
-        return try context.responseEncoder.encode(EventList(items: events.map(EventView.init), limit: page.limit, offset: page.offset), from: request, context: context)
+        return try await context.pagedJSON(request, item: EventView.init) { try await log.securityEvents(accountID: account.id, limit: $0, offset: $1) }
     }
 
     /// `/admin/audit?actor=&object=&sort=&dir=&offset=`: the staff page with the same filters,

@@ -86,9 +86,9 @@ struct StaffController: Sendable {
     }
 
     @Sendable func staffJSON(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        let page = try context.page(request)
-        let members = try await accounts.staffMembers(sort: try ListSorting.parse(request, columns: StaffRepository.sortColumns), limit: page.limit, offset: page.offset)
-        return try context.responseEncoder.encode(BillingViews.Page(items: members.map(MemberView.init), limit: page.limit, offset: page.offset), from: request, context: context)
+        try await context.pagedJSON(request, item: MemberView.init) {
+            try await accounts.staffMembers(sort: try ListSorting.parse(request, columns: StaffRepository.sortColumns), limit: $0, offset: $1)
+        }
     }
 
     @Sendable func inviteJSON(_ request: Request, context: PortalRequestContext) async throws -> Response {

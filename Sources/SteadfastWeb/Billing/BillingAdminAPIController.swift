@@ -147,9 +147,9 @@ struct BillingAdminAPIController: Sendable {
     // MARK: Clients
 
     @Sendable func clients(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        let page = try context.page(request)
-        let clients = try await billing.clients.clients(search: request.uri.queryParameters.get("search"), sort: try ListSorting.parse(request, columns: ClientRepository.sortColumns), limit: page.limit, offset: page.offset)
-        return try context.responseEncoder.encode(BillingViews.Page(items: clients.map(BillingViews.ClientView.init), limit: page.limit, offset: page.offset), from: request, context: context)
+        try await context.pagedJSON(request, item: BillingViews.ClientView.init) {
+            try await billing.clients.clients(search: request.uri.queryParameters.get("search"), sort: try ListSorting.parse(request, columns: ClientRepository.sortColumns), limit: $0, offset: $1)
+        }
     }
 
     @Sendable func client(_ request: Request, context: PortalRequestContext) async throws -> Response {
@@ -204,12 +204,12 @@ struct BillingAdminAPIController: Sendable {
     }
 
     @Sendable func products(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        let page = try context.page(request)
-        let products = try await billing.catalogue.products(
-            state: try ListChoice<CatalogueRepository.SaleState>(request, "state").selected,
-            sort: try ListSorting.parse(request, columns: CatalogueRepository.sortColumns), limit: page.limit, offset: page.offset
-        )
-        return try context.responseEncoder.encode(BillingViews.Page(items: products.map(BillingViews.ProductView.init), limit: page.limit, offset: page.offset), from: request, context: context)
+        try await context.pagedJSON(request, item: BillingViews.ProductView.init) {
+            try await billing.catalogue.products(
+                state: try ListChoice<CatalogueRepository.SaleState>(request, "state").selected,
+                sort: try ListSorting.parse(request, columns: CatalogueRepository.sortColumns), limit: $0, offset: $1
+            )
+        }
     }
 
     @Sendable func product(_ request: Request, context: PortalRequestContext) async throws -> Response {
@@ -253,13 +253,13 @@ struct BillingAdminAPIController: Sendable {
     // MARK: Orders and services
 
     @Sendable func orders(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        let page = try context.page(request)
-        let status = try request.uri.queryParameters.get("status").map { raw throws(BillingError) in
-            guard let status = OrderStatus(rawValue: raw) else { throw BillingError.invalid("unknown order status", field: "status") }
-            return status
+        try await context.pagedJSON(request, item: { BillingViews.OrderView($0, withItems: false) }) { limit, offset in
+            let status = try request.uri.queryParameters.get("status").map { raw throws(BillingError) in
+                guard let status = OrderStatus(rawValue: raw) else { throw BillingError.invalid("unknown order status", field: "status") }
+                return status
+            }
+            return try await billing.orders.orders(clientID: nil, status: status, sort: try ListSorting.parse(request, columns: OrderRepository.sortColumns), limit: limit, offset: offset)
         }
-        let orders = try await billing.orders.orders(clientID: nil, status: status, sort: try ListSorting.parse(request, columns: OrderRepository.sortColumns), limit: page.limit, offset: page.offset)
-        return try context.responseEncoder.encode(BillingViews.Page(items: orders.map { BillingViews.OrderView($0, withItems: false) }, limit: page.limit, offset: page.offset), from: request, context: context)
     }
 
     @Sendable func order(_ request: Request, context: PortalRequestContext) async throws -> Response {
@@ -279,10 +279,10 @@ struct BillingAdminAPIController: Sendable {
     }
 
     @Sendable func services(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        let page = try context.page(request)
         let client = request.uri.queryParameters.get("client_id").flatMap(UUID.init(uuidString:))
-        let services = try await billing.clients.services(clientID: client, sort: try ListSorting.parse(request, columns: ServiceRepository.sortColumns), limit: page.limit, offset: page.offset)
-        return try context.responseEncoder.encode(BillingViews.Page(items: services.map(BillingViews.ServiceView.init), limit: page.limit, offset: page.offset), from: request, context: context)
+        return try await context.pagedJSON(request, item: BillingViews.ServiceView.init) {
+            try await billing.clients.services(clientID: client, sort: try ListSorting.parse(request, columns: ServiceRepository.sortColumns), limit: $0, offset: $1)
+        }
     }
 
     @Sendable func service(_ request: Request, context: PortalRequestContext) async throws -> Response {
@@ -300,14 +300,14 @@ struct BillingAdminAPIController: Sendable {
     // MARK: Invoices and payments
 
     @Sendable func invoices(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        let page = try context.page(request)
         let client = request.uri.queryParameters.get("client_id").flatMap(UUID.init(uuidString:))
-        let status = try request.uri.queryParameters.get("status").map { raw throws(BillingError) in
-            guard let status = InvoiceStatus(rawValue: raw) else { throw BillingError.invalid("unknown invoice status", field: "status") }
-            return status
+        return try await context.pagedJSON(request, item: { BillingViews.InvoiceView($0, withLines: false) }) { limit, offset in
+            let status = try request.uri.queryParameters.get("status").map { raw throws(BillingError) in
+                guard let status = InvoiceStatus(rawValue: raw) else { throw BillingError.invalid("unknown invoice status", field: "status") }
+                return status
+            }
+            return try await billing.invoices.invoices(clientID: client, status: status, sort: try ListSorting.parse(request, columns: InvoiceRepository.sortColumns), limit: limit, offset: offset)
         }
-        let invoices = try await billing.invoices.invoices(clientID: client, status: status, sort: try ListSorting.parse(request, columns: InvoiceRepository.sortColumns), limit: page.limit, offset: page.offset)
-        return try context.responseEncoder.encode(BillingViews.Page(items: invoices.map { BillingViews.InvoiceView($0, withLines: false) }, limit: page.limit, offset: page.offset), from: request, context: context)
     }
 
     @Sendable func invoice(_ request: Request, context: PortalRequestContext) async throws -> Response {
@@ -357,10 +357,10 @@ struct BillingAdminAPIController: Sendable {
     }
 
     @Sendable func payments(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        let page = try context.page(request)
         let client = request.uri.queryParameters.get("client_id").flatMap(UUID.init(uuidString:))
-        let payments = try await billing.payments.payments(clientID: client, sort: try ListSorting.parse(request, columns: PaymentRepository.sortColumns), limit: page.limit, offset: page.offset)
-        return try context.responseEncoder.encode(BillingViews.Page(items: payments.map(PaymentRecord.init), limit: page.limit, offset: page.offset), from: request, context: context)
+        return try await context.pagedJSON(request, item: PaymentRecord.init) {
+            try await billing.payments.payments(clientID: client, sort: try ListSorting.parse(request, columns: PaymentRepository.sortColumns), limit: $0, offset: $1)
+        }
     }
 
     @Sendable func refund(_ request: Request, context: PortalRequestContext) async throws -> Response {
@@ -376,12 +376,12 @@ struct BillingAdminAPIController: Sendable {
     // MARK: API tokens and runs
 
     @Sendable func tokens(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        let page = try context.page(request)
-        let tokens = try await billing.tokens.list(
-            for: try context.requireAccount(), state: try ListChoice<APITokenRepository.State>(request, "state").selected,
-            sort: try ListSorting.parse(request, columns: APITokenRepository.sortColumns), limit: page.limit, offset: page.offset
-        )
-        return try context.responseEncoder.encode(BillingViews.Page(items: tokens.map { BillingViews.TokenView($0) }, limit: page.limit, offset: page.offset), from: request, context: context)
+        try await context.pagedJSON(request, item: { BillingViews.TokenView($0) }) {
+            try await billing.tokens.list(
+                for: try context.requireAccount(), state: try ListChoice<APITokenRepository.State>(request, "state").selected,
+                sort: try ListSorting.parse(request, columns: APITokenRepository.sortColumns), limit: $0, offset: $1
+            )
+        }
     }
 
     @Sendable func createToken(_ request: Request, context: PortalRequestContext) async throws -> Response {

@@ -74,12 +74,12 @@ struct ContentAPIController: Sendable {
     // MARK: Everyone
 
     @Sendable func announcements(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        let page = try context.page(request)
-        let found = try await content.announcements(
-            for: ContentWeb.reader(context), state: try ListChoice<ContentRepository.State>(request, "state").selected,
-            sort: try ListSorting.parse(request, columns: ContentRepository.announcementSortColumns), limit: page.limit, offset: page.offset
-        )
-        return try context.responseEncoder.encode(BillingViews.Page(items: found.map(ContentViews.AnnouncementView.init), limit: page.limit, offset: page.offset), from: request, context: context)
+        try await context.pagedJSON(request, item: ContentViews.AnnouncementView.init) {
+            try await content.announcements(
+                for: ContentWeb.reader(context), state: try ListChoice<ContentRepository.State>(request, "state").selected,
+                sort: try ListSorting.parse(request, columns: ContentRepository.announcementSortColumns), limit: $0, offset: $1
+            )
+        }
     }
 
     @Sendable func announcement(_ request: Request, context: PortalRequestContext) async throws -> Response {
@@ -95,14 +95,13 @@ struct ContentAPIController: Sendable {
     /// `GET /api/v1/kb/articles?category_id=&q=&state=&sort=&dir=&limit=&offset=`: by title unless
     /// `sort` says otherwise; `q` searches titles.
     @Sendable func articles(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        let page = try context.page(request)
-        let query = request.uri.queryParameters
-        let found = try await content.articles(
-            for: ContentWeb.reader(context), categoryID: try Self.queryID(request, "category_id"), search: query.get("q"),
-            state: try ListChoice<ContentRepository.ArticleState>(request, "state").selected, sort: try ListSorting.parse(request, columns: ContentRepository.articleSortColumns),
-            limit: page.limit, offset: page.offset
-        )
-        return try context.responseEncoder.encode(BillingViews.Page(items: found.map { ContentViews.ArticleView($0, full: false) }, limit: page.limit, offset: page.offset), from: request, context: context)
+        try await context.pagedJSON(request, item: { ContentViews.ArticleView($0, full: false) }) {
+            try await content.articles(
+                for: ContentWeb.reader(context), categoryID: try Self.queryID(request, "category_id"), search: request.uri.queryParameters.get("q"),
+                state: try ListChoice<ContentRepository.ArticleState>(request, "state").selected, sort: try ListSorting.parse(request, columns: ContentRepository.articleSortColumns),
+                limit: $0, offset: $1
+            )
+        }
     }
 
     @Sendable func article(_ request: Request, context: PortalRequestContext) async throws -> Response {
@@ -115,12 +114,12 @@ struct ContentAPIController: Sendable {
     }
 
     @Sendable func downloads(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        let page = try context.page(request)
-        let found = try await content.downloads(
-            for: ContentWeb.reader(context), categoryID: try Self.queryID(request, "category_id"), visibility: try ListChoice<DownloadVisibility>(request, "visibility").selected,
-            sort: try ListSorting.parse(request, columns: ContentRepository.downloadSortColumns), limit: page.limit, offset: page.offset
-        )
-        return try context.responseEncoder.encode(BillingViews.Page(items: found.map(ContentViews.DownloadView.init), limit: page.limit, offset: page.offset), from: request, context: context)
+        try await context.pagedJSON(request, item: ContentViews.DownloadView.init) {
+            try await content.downloads(
+                for: ContentWeb.reader(context), categoryID: try Self.queryID(request, "category_id"), visibility: try ListChoice<DownloadVisibility>(request, "visibility").selected,
+                sort: try ListSorting.parse(request, columns: ContentRepository.downloadSortColumns), limit: $0, offset: $1
+            )
+        }
     }
 
     @Sendable func download(_ request: Request, context: PortalRequestContext) async throws -> Response {

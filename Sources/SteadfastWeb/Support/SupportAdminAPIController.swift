@@ -79,10 +79,9 @@ struct SupportAdminAPIController: Sendable {
     /// waiting first. `status` may list several (`open,customer_reply`).
     @Sendable func queue(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let staff = try context.requireAccount()
-        let page = try context.page(request)
-        let filter = try Self.filter(request)
-        let found = try await tickets.tickets(for: staff, filter: filter, sort: try ListSorting.parse(request, columns: TicketRepository.sortColumns), limit: page.limit, offset: page.offset)
-        return try context.responseEncoder.encode(BillingViews.Page(items: found.map(SupportViews.TicketView.init), limit: page.limit, offset: page.offset), from: request, context: context)
+        return try await context.pagedJSON(request, item: SupportViews.TicketView.init) {
+            try await tickets.tickets(for: staff, filter: try Self.filter(request), sort: try ListSorting.parse(request, columns: TicketRepository.sortColumns), limit: $0, offset: $1)
+        }
     }
 
     static func filter(_ request: Request) throws -> TicketRepository.Filter {

@@ -35,12 +35,9 @@ struct JobsAPIController: Sendable {
     @Sendable func run(_ request: Request, context: PortalRequestContext) async throws -> EditedResponse<JobRunQueuedResponse> {
         let staff = try context.requireAccount()
         let name = try context.parameters.require("name")
-        do {
-            let key = try await store.requestRun(job: name, requestedBy: staff.email.value, now: clock.now(), alsoRecord: JobsResponse.audit(job: name, now: clock.now()))
-            context.logger.notice("manual job run requested", metadata: ["steadfast.job.name": "\(name)", "steadfast.job.slot": "\(key)"])
-            return EditedResponse(status: .accepted, response: JobRunQueuedResponse(job: name, slot_key: key))
-        } catch let error as JobError where error.code == .unknownJob {
+        guard let key = try await JobsResponse.queueRun(name, by: staff, store: store, clock: clock, context: context) else {
             throw HTTPError(.notFound, message: "there is no job named \(name)")
         }
+        return EditedResponse(status: .accepted, response: JobRunQueuedResponse(job: name, slot_key: key))
     }
 }

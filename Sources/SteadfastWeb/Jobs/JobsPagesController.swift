@@ -50,13 +50,9 @@ struct JobsPagesController: Sendable {
     @Sendable func run(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let staff = try context.requireAccount()
         let name = try context.parameters.require("name")
-        let key: String
-        do {
-            key = try await store.requestRun(job: name, requestedBy: staff.email.value, now: clock.now(), alsoRecord: JobsResponse.audit(job: name, now: clock.now()))
-        } catch let error as JobError where error.code == .unknownJob {
+        guard let key = try await JobsResponse.queueRun(name, by: staff, store: store, clock: clock, context: context) else {
             throw HTTPError(.notFound, message: "There is no job named \(name).")
         }
-        context.logger.notice("manual job run requested", metadata: ["steadfast.job.name": "\(name)", "steadfast.job.slot": "\(key)"])
         context.flash(.success, "Queued a manual run of \(name) (\(key)): a node will run it once, shortly.")
         return redirect(to: "/admin/jobs/\(name)")
     }

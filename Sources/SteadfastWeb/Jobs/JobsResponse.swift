@@ -89,11 +89,21 @@ struct JobRunQueuedResponse: ResponseEncodable {
 }
 
 extension JobsResponse {
-    /// The audit trail's event for a run staff queue (`job.run_queued`), written in the
-    /// transaction that queues it; the pages and the API both queue through it.
-    static func audit(job: String, now: Date) -> @Sendable (any SQLExecutor, String) async throws -> Void {
-        { tx, slot in
-            try await AuditTrail.record(tx, .jobRunQueued, object: AuditObject(rawType: "job", id: job), after: ["slot_key": slot], now: now)
+    /// A run of `job` that `staff` queue by hand, the one way the pages and the API queue it: the
+    /// run and its audit event (`job.run_queued`) in one transaction, then a log line. The run's
+    /// slot key, or nil when no node has published a job of that name (each caller answers 404
+    /// in its own words).
+    static func queueRun(_ job: String, by staff: Account, store: JobStore, clock: any WallClock, context: PortalRequestContext) async throws -> String? {
+        let now = clock.now()
+        let key: String
+        do {
+            key = try await store.requestRun(job: job, requestedBy: staff.email.value, now: now) { tx, slot in
+                try await AuditTrail.record(tx, .jobRunQueued, object: AuditObject(rawType: "job", id: job), after: ["slot_key": slot], now: now)
+            }
+        } catch let error as JobError where error.code == .unknownJob {
+            return nil
         }
+        context.logger.notice("manual job run requested", metadata: ["steadfast.job.name": "\(job)", "steadfast.job.slot": "\(key)"])
+        return key
     }
 }

@@ -344,16 +344,34 @@ struct ContentPagesController: Sendable {
     }
 
     @Sendable func deleteAnnouncement(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        try await content.deleteAnnouncement(by: try SupportPagesController.account(context), id: try ContentAPIController.id(context, "announcement"))
-        context.flash(.success, "Announcement deleted.")
-        return redirect(to: "/admin/content/announcements")
+        try await delete("announcement", done: "Announcement deleted.", back: "/admin/content/announcements", context: context, content.deleteAnnouncement(by:id:))
     }
 
     @Sendable func createCategory(_ request: Request, context: PortalRequestContext) async throws -> Response {
+        try await addCategory("Category", request, context: context) { staff, form in
+            try await content.createCategory(by: staff, name: form.values["name"] ?? "", slug: form["slug"], description: form.values["description"]).name
+        }
+    }
+
+    /// A delete button of the staff content lists: as the staff member, `remove` the `what` whose
+    /// id is in the path, then back to its list (`back`) saying `done`.
+    private func delete(
+        _ what: String, done: String, back: String, context: PortalRequestContext, _ remove: (Account, UUID) async throws -> Void
+    ) async throws -> Response {
+        try await remove(try SupportPagesController.account(context), try ContentAPIController.id(context, what))
+        context.flash(.success, done)
+        return redirect(to: back)
+    }
+
+    /// An add-a-category form of the content page (knowledge-base or download `kind`): `create`
+    /// makes it from the form as the staff member and names it; then back to the content page.
+    private func addCategory(
+        _ kind: String, _ request: Request, context: PortalRequestContext, create: (Account, FormFields) async throws -> String
+    ) async throws -> Response {
         let staff = try SupportPagesController.account(context)
         let form = try await FormFields.read(request, context: context)
-        let created = try await content.createCategory(by: staff, name: form.values["name"] ?? "", slug: form["slug"], description: form.values["description"])
-        context.flash(.success, "Category “\(created.name)” added.")
+        let name = try await create(staff, form)
+        context.flash(.success, "\(kind) “\(name)” added.")
         return redirect(to: "/admin/content")
     }
 
@@ -381,17 +399,13 @@ struct ContentPagesController: Sendable {
     }
 
     @Sendable func deleteArticle(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        try await content.deleteArticle(by: try SupportPagesController.account(context), id: try ContentAPIController.id(context, "article"))
-        context.flash(.success, "Article deleted.")
-        return redirect(to: "/admin/content/articles")
+        try await delete("article", done: "Article deleted.", back: "/admin/content/articles", context: context, content.deleteArticle(by:id:))
     }
 
     @Sendable func createDownloadCategory(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        let staff = try SupportPagesController.account(context)
-        let form = try await FormFields.read(request, context: context)
-        let created = try await content.createDownloadCategory(by: staff, name: form.values["name"] ?? "", description: form.values["description"])
-        context.flash(.success, "Download category “\(created.name)” added.")
-        return redirect(to: "/admin/content")
+        try await addCategory("Download category", request, context: context) { staff, form in
+            try await content.createDownloadCategory(by: staff, name: form.values["name"] ?? "", description: form.values["description"]).name
+        }
     }
 
     /// The staff upload form (`multipart/form-data`: the file and its details).
@@ -416,8 +430,6 @@ struct ContentPagesController: Sendable {
     }
 
     @Sendable func deleteDownload(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        try await content.deleteDownload(by: try SupportPagesController.account(context), id: try ContentAPIController.id(context, "download"))
-        context.flash(.success, "File deleted.")
-        return redirect(to: "/admin/content/downloads")
+        try await delete("download", done: "File deleted.", back: "/admin/content/downloads", context: context, content.deleteDownload(by:id:))
     }
 }

@@ -3,6 +3,7 @@ import Logging
 import SteadfastDomain
 import SteadfastPersistence
 import SteadfastTestSupport
+import Synchronization
 import Testing
 @testable import SteadfastMail
 
@@ -137,20 +138,69 @@ struct MailDeliveryTests {
         }
     }
 
+    /// Both nodes really deliver at once: each node's first send waits until the other node is
+    /// sending too, so the overlap does not depend on how soon the machine runs the second node
+    /// (on a loaded one the first could send all 40 before the second claimed anything).
     @Test func twoNodesDeliveringAtOnceSendEveryMessageExactlyOnce() async throws {
         let server = try await SMTPTestServer.start()
         defer { server.stop() }
         try await withDatabases(.postgres, connections: 2) { dbs in
             let clock = ManualClock()
             let ids = try await enqueue(dbs[0], 40, clock: clock)
-            async let a = delivery(dbs[0], transport(server), node: "a", clock: clock).deliverDue()
-            async let b = delivery(dbs[1], transport(server), node: "b", clock: clock).deliverDue()
+            let meeting = Meeting(of: 2)
+            async let a = delivery(dbs[0], MeetingTransport(node: "a", meeting: meeting, inner: transport(server)), node: "a", clock: clock).deliverDue()
+            async let b = delivery(dbs[1], MeetingTransport(node: "b", meeting: meeting, inner: transport(server)), node: "b", clock: clock).deliverDue()
             let (ra, rb) = try await (a, b)
+            #expect(meeting.met, "the two nodes were never sending at the same time (a claim waited for the other node's batch?)")
             #expect(ra.sent + rb.sent == 40)
             #expect(ra.sent > 0 && rb.sent > 0, "both nodes should have taken part: \(ra.sent)/\(rb.sent)")
             let received = server.messages().compactMap(Self.messageID)
             #expect(received.count == 40 && Set(received).count == 40)
             #expect(ids.count == 40)
         }
+    }
+}
+
+/// A meeting point for nodes' first sends: each waits there until all `count` nodes have come,
+/// so they send at the same time. Whoever waits in vain (30 s) gives up, and the meeting is
+/// over, not met: a later arrival does not count as having met.
+final class Meeting: Sendable {
+    private struct State {
+        var arrived: Set<String> = []
+        var met = false
+        var over = false
+    }
+
+    private let state = Mutex(State())
+    private let count: Int
+
+    init(of count: Int) { self.count = count }
+
+    /// Whether every node was here, waiting, at once.
+    var met: Bool { state.withLock { $0.met } }
+
+    /// Waits, the first time `node` comes, until every node is here; at once otherwise.
+    func attend(_ node: String) async {
+        let waits = state.withLock { state -> Bool in
+            guard !state.over, state.arrived.insert(node).inserted else { return false }
+            if state.arrived.count == count { state.met = true; state.over = true }
+            return true
+        }
+        guard waits else { return }
+        if await !eventually(timeout: .seconds(30), interval: .milliseconds(5), { self.met }) {
+            state.withLock { $0.over = true }
+        }
+    }
+}
+
+/// A node's transport whose first send waits at the ``Meeting`` for the other nodes'.
+struct MeetingTransport: MailTransport {
+    let node: String
+    let meeting: Meeting
+    let inner: any MailTransport
+
+    func send(_ envelope: SMTPEnvelope) async throws {
+        await meeting.attend(node)
+        try await inner.send(envelope)
     }
 }

@@ -413,6 +413,8 @@ let package = Package(
                 "SteadfastTestBackend",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                // EmbeddedEventLoop: the health checker's timing, driven by the test.
+                .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ],

@@ -8,18 +8,29 @@ import Synchronization
 /// event loops. Each result goes into the ``ServerPool`` (the ``HealthStateMachine`` inside
 /// decides), which also says when to check next. A reload restarts the loops of new or moved
 /// servers; loops of removed servers end by themselves.
+///
+/// Its clock is the event loop's: checks are scheduled on the loop, and each result reaches the
+/// pool with the loop's `now` (what starts a returning server's slow start). On the real loops
+/// that is `NIODeadline.now()`; on an `EmbeddedEventLoop` a test moves it with `advanceTime`,
+/// so check intervals, draining and recovery are driven without waiting.
 final class HealthChecker: Sendable {
+    /// Asks `address` for `check.path` on `loop`: the status it answered, or a failure (connect
+    /// error, broken connection, no answer within `check.timeout`).
+    typealias Probe = @Sendable (_ address: SocketAddress, _ check: BalancerConfiguration.HealthCheck, _ loop: any EventLoop) -> EventLoopFuture<Int>
+
     private let group: any EventLoopGroup
     private let pool: ServerPool
     private let logger: Logger
+    private let probe: Probe
     /// Current generation per server; a loop whose generation is stale stops.
     private let generations = Mutex<[String: Int]>([:])
     private let stopped = Mutex(false)
 
-    init(group: any EventLoopGroup, pool: ServerPool, logger: Logger) {
+    init(group: any EventLoopGroup, pool: ServerPool, logger: Logger, probe: @escaping Probe = HealthChecker.httpProbe) {
         self.group = group
         self.pool = pool
         self.logger = logger
+        self.probe = probe
     }
 
     /// Starts (or restarts) the check loops of `servers`; the first check runs at once.
@@ -45,7 +56,7 @@ final class HealthChecker: Sendable {
 
     private func check(_ name: String, generation: Int, on loop: any EventLoop) {
         guard isCurrent(name, generation), let target = pool.healthCheckTarget(server: name) else { return }
-        probe(target.address, check: target.check, on: loop).whenComplete { result in
+        probe(target.address, target.check, loop).whenComplete { result in
             guard self.isCurrent(name, generation) else { return }
             let checkResult: HealthStateMachine.CheckResult
             switch result {
@@ -53,7 +64,7 @@ final class HealthChecker: Sendable {
             case .success(503): checkResult = .drainRequested
             case .success, .failure: checkResult = .failed
             }
-            let action = self.pool.healthCheckCompleted(server: name, result: checkResult)
+            let action = self.pool.healthCheckCompleted(server: name, result: checkResult, now: loop.now)
             if let transition = action.transition {
                 self.logger.notice("server health changed", metadata: ["lb.backend": "\(name)", "lb.transition": "\(transition)"])
             }
@@ -62,7 +73,8 @@ final class HealthChecker: Sendable {
         }
     }
 
-    private func probe(_ address: SocketAddress, check: BalancerConfiguration.HealthCheck, on loop: any EventLoop) -> EventLoopFuture<Int> {
+    /// The real probe: `GET check.path` over a new connection, bounded by `check.timeout`.
+    static func httpProbe(_ address: SocketAddress, check: BalancerConfiguration.HealthCheck, on loop: any EventLoop) -> EventLoopFuture<Int> {
         let result = loop.makePromise(of: Int.self)
         let host = BalancerStateMachine.describe(address)
         let timeout = loop.scheduleTask(in: check.timeout) {

@@ -7,6 +7,11 @@ import NIOCore
 /// tells it when the connection opened and closed, when bytes arrived, when a head arrived and
 /// when an exchange ended. One lazily re-armed timer per connection (never one per request):
 /// when it fires it compares the current deadline with the clock and sleeps again if time remains.
+///
+/// Its clock is the connection's event loop (`NIODeadline.now()`, `scheduleTask`), on purpose and
+/// like the exchange's backend timeout: these are per-connection timers on the throughput path,
+/// where the loop's own time costs nothing. What decides is pure and takes `now` as input
+/// (``ProxyExchangeStateMachine``), so its tests set time themselves.
 final class ClientTimeouts {
     /// Where the connection is in its request cycle.
     private enum State {

@@ -234,10 +234,15 @@ public final class Balancer: Sendable {
                 channel.pipeline.syncOperations.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent())
             }
         }
-        let deadline = NIODeadline.now() + grace
-        while NIODeadline.now() < deadline, runtime.withLock({ !$0.clientChannels.isEmpty }) {
-            try? await Task.sleep(for: .milliseconds(50))
-        }
+        // The wait ends when the last of these connections has closed (no new ones are accepted
+        // now) or when the grace period has passed, timed on an event loop like the balancer's
+        // other timers: no polling.
+        let loop = group.next()
+        let drained = loop.makePromise(of: Void.self)
+        EventLoopFuture.andAllComplete(clients.map(\.closeFuture), on: loop).cascade(to: drained)
+        let graceOver = loop.scheduleTask(in: grace) { drained.succeed() }
+        try? await drained.futureResult.get()
+        graceOver.cancel()
         for channel in runtime.withLock({ Array($0.clientChannels.values) }) { try? await channel.close() }
         if let admin { try? await admin.close() }
         for context in loops.values {

@@ -28,9 +28,9 @@ final class ServerPool: Sendable {
         return machine.withLock { $0.tryWithdrawRetry(now: now) }
     }
 
-    func healthCheckCompleted(server: String, result: HealthStateMachine.CheckResult) -> BalancerStateMachine.HealthCheckAction {
-        let now = NIODeadline.now()
-        return machine.withLock { $0.healthCheckCompleted(server: server, result: result, now: now) }
+    /// `now` is the checking event loop's time (see ``HealthChecker``).
+    func healthCheckCompleted(server: String, result: HealthStateMachine.CheckResult, now: NIODeadline) -> BalancerStateMachine.HealthCheckAction {
+        machine.withLock { $0.healthCheckCompleted(server: server, result: result, now: now) }
     }
 
     func setAdminState(server: String, to state: ServerAdminState) -> BalancerStateMachine.AdminResult {
@@ -56,8 +56,7 @@ final class ServerPool: Sendable {
 
     var serverNames: [String] { machine.withLock { $0.serverNames } }
 
-    func snapshot() -> [ServerStatus] {
-        let now = NIODeadline.now()
-        return machine.withLock { $0.snapshot(now: now) }
+    func snapshot(now: NIODeadline = .now()) -> [ServerStatus] {
+        machine.withLock { $0.snapshot(now: now) }
     }
 }

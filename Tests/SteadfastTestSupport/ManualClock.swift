@@ -10,6 +10,8 @@ import Synchronization
 public final class ManualClock: WallClock {
     private struct Sleeper {
         let deadline: Duration
+        /// How long the sleep asked for, from when it began.
+        let requested: Duration
         let continuation: CheckedContinuation<Void, any Error>
     }
 
@@ -48,6 +50,15 @@ public final class ManualClock: WallClock {
     /// How many sleeps are waiting for the clock to move.
     public var sleepers: Int { state.withLock { $0.sleepers.count } }
 
+    /// Whether a sleep that asked for exactly `duration` still waits on the clock: the code the
+    /// test waits for (say a job body sleeping 800 ms) is asleep on it, not merely created,
+    /// however slowly the machine schedules it; and it stays asleep until the test moves the
+    /// clock past its deadline (or cancels it), so a test may move the clock only while this
+    /// holds.
+    public func isSleeping(for duration: Duration) -> Bool {
+        state.withLock { $0.sleepers.values.contains { $0.requested == duration } }
+    }
+
     public func sleep(for duration: Duration) async throws {
         try await sleep { $0 + duration }
     }
@@ -64,7 +75,7 @@ public final class ManualClock: WallClock {
                     if Task.isCancelled { return .failure(CancellationError()) }
                     let deadline = deadline(state.elapsed)
                     if deadline <= state.elapsed { return .success(()) }
-                    state.sleepers[id] = Sleeper(deadline: deadline, continuation: continuation)
+                    state.sleepers[id] = Sleeper(deadline: deadline, requested: deadline - state.elapsed, continuation: continuation)
                     return nil
                 }
                 if let outcome { continuation.resume(with: outcome) }

@@ -13,6 +13,10 @@ import Testing
 /// lease passes when the test says so, never because the machine was slow.
 @Suite(.serialized) struct SchedulerTests {
     static let fast = SchedulerSettings(lease: .seconds(1), pollInterval: .milliseconds(100), shutdownGrace: .milliseconds(300), cancelGrace: .milliseconds(300))
+    /// `fast` with a lease no test moves the clock past: for tests about something else than
+    /// lease expiry, whose clock moves on while a slow machine starts a body or writes to the
+    /// database, a holder never loses its slot to its own slowness.
+    static let fastLongLease = SchedulerSettings(lease: .seconds(600), pollInterval: .milliseconds(100), shutdownGrace: .milliseconds(300), cancelGrace: .milliseconds(300))
 
     @Test(arguments: EngineKind.allCases)
     func threeSchedulersRunEverySlotExactlyOnce(_ kind: EngineKind) async throws {
@@ -67,14 +71,20 @@ import Testing
                 throw TestFailure("the dead node did not claim")
             }
             #expect(dead.slotKey == key)
-            let survivor = RunningScheduler([job], database: databases[1], node: "survivor", settings: Self.fast, clock: clock)
+            // The dead node's lease is 1 s; the survivor's own is long, so it keeps the slot it took
+            // over however slowly the machine runs the body.
+            let survivor = RunningScheduler([job], database: databases[1], node: "survivor", settings: Self.fastLongLease, clock: clock)
             // The survivor waits on the clock with its poll and its slot timer.
             let resting: @Sendable () async -> Bool = { clock.sleepers == 2 }
             let early = await clock.drive(by: .milliseconds(100), limit: .milliseconds(900), ready: resting) {
                 (try? await store.run(job: job.name, slotKey: key))?.holder != "dead"
             }
             #expect(!early, "the slot was taken over within its lease")
-            let finished = await clock.drive(by: .milliseconds(100), limit: .seconds(5), ready: resting) {
+            // Once the survivor holds the slot the clock stands still: the run needs no more of it.
+            let finished = await clock.drive(by: .milliseconds(100), limit: .seconds(5), ready: {
+                guard await resting() else { return false }
+                return (try? await store.run(job: job.name, slotKey: key))?.holder == "dead"
+            }) {
                 (try? await store.run(job: job.name, slotKey: key))?.state == "succeeded"
             }
             try await survivor.stop(driving: clock)
@@ -107,8 +117,12 @@ import Testing
             let store = JobStore(database: databases[0])
             try await waitUntil("the job is published") { (try? await store.jobs(now: clock.now()))?.isEmpty == false }
             let key = try await store.requestRun(job: "long", requestedBy: "test", now: clock.now())
+            // Held by a, and its body running: asleep on the clock (a body Task can start long after
+            // the claim on a loaded machine, and a stop before it starts would hand back a body
+            // that never ran).
             let held = await clock.drive(by: .milliseconds(100), limit: .seconds(10)) { (try? await store.run(job: "long", slotKey: key))?.holder == "a" }
             #expect(held)
+            try await waitUntil("a's body is asleep on the clock") { clock.isSleeping(for: .seconds(3600)) }
             let b = RunningScheduler([job], database: databases[1], node: "b", settings: settings, clock: clock)
             try await a.stop(driving: clock)
             let takenOver = await clock.drive(by: .milliseconds(100), limit: .seconds(60)) {
@@ -126,6 +140,9 @@ import Testing
         try await withDatabases(kind, connections: 1) { databases in
             let clock = ManualClock(offSlot)
             let job = JobDefinition("short", schedule: try .cron("0 0 1 1 *")) { _ in try await clock.sleep(for: .milliseconds(800)) }
+            // The body is the clock's only 800 ms sleeper (the poll sleeps 100 ms, the runner's
+            // timers a lease or grace plus 1 ms).
+            let bodyAsleep: @Sendable () -> Bool = { clock.isSleeping(for: .milliseconds(800)) }
             let settings = SchedulerSettings(lease: .seconds(30), pollInterval: .milliseconds(100), shutdownGrace: .seconds(10))
             let node = RunningScheduler([job], database: databases[0], node: "a", settings: settings, clock: clock)
             let store = JobStore(database: databases[0])
@@ -133,7 +150,11 @@ import Testing
             let key = try await store.requestRun(job: "short", requestedBy: "test", now: clock.now())
             let running = await clock.drive(by: .milliseconds(100), limit: .seconds(10)) { (try? await store.run(job: "short", slotKey: key))?.state == "running" }
             #expect(running)
-            try await node.stop(driving: clock)
+            // Stopped once the body sleeps on the clock, which then moves only while it sleeps:
+            // its 800 ms pass within the grace, and the clock stands still while the run is
+            // recorded, however long the machine takes to start the body or write the outcome.
+            try await waitUntil("the body is asleep on the clock") { bodyAsleep() }
+            try await node.stop(driving: clock, ready: bodyAsleep)
             let run = try #require(try await store.run(job: "short", slotKey: key))
             #expect(run.state == "succeeded" && run.holder == "a" && run.fencingToken == 1, "\(run)")
             // It ran its 800 ms on the clock, well within the 10 s grace.
@@ -182,12 +203,14 @@ import Testing
                 JobDefinition("fails", schedule: never) { _ in throw Broken() },
                 JobDefinition("slow", schedule: never, timeout: .milliseconds(300)) { _ in try await clock.sleep(for: .seconds(20)) },
             ]
-            let node = RunningScheduler(jobs, database: databases[0], node: "a", settings: Self.fast, clock: clock)
+            let node = RunningScheduler(jobs, database: databases[0], node: "a", settings: Self.fastLongLease, clock: clock)
             let store = JobStore(database: databases[0])
             try await waitUntil("both jobs are published") { (try? await store.jobs(now: clock.now()))?.count == 2 }
             let failing = try await store.requestRun(job: "fails", requestedBy: "test", now: clock.now())
             let slow = try await store.requestRun(job: "slow", requestedBy: "test", now: clock.now())
-            let finished = await clock.drive(by: .milliseconds(100), limit: .seconds(10)) {
+            // A give-up bound well inside the 600 s lease: how much clock a slow machine burns
+            // before the bodies run is not what this test is about.
+            let finished = await clock.drive(by: .milliseconds(100), limit: .seconds(300)) {
                 let a = try? await store.run(job: "fails", slotKey: failing)
                 let b = try? await store.run(job: "slow", slotKey: slow)
                 return a?.isFinished == true && b?.isFinished == true
@@ -209,8 +232,9 @@ import Testing
             let now = clock.now()
             try await sessions.insert(idHash: "expired", data: "{}", expiresAt: now.addingTimeInterval(-60), now: now)
             try await sessions.insert(idHash: "live", data: "{}", expiresAt: now.addingTimeInterval(3600), now: now)
-            let node = RunningScheduler([SessionCleanupJob.definition(database: databases[0], interval: .milliseconds(200))], database: databases[0], node: "a", settings: Self.fast, clock: clock)
-            let cleaned = await clock.drive(by: .milliseconds(100), limit: .seconds(10)) { (try? await sessions.lastWrite(idHash: "expired")) == nil }
+            let node = RunningScheduler([SessionCleanupJob.definition(database: databases[0], interval: .milliseconds(200))], database: databases[0], node: "a", settings: Self.fastLongLease, clock: clock)
+            // A give-up bound well inside the live session's hour and the 600 s lease.
+            let cleaned = await clock.drive(by: .milliseconds(100), limit: .seconds(300)) { (try? await sessions.lastWrite(idHash: "expired")) == nil }
             try await node.stop(driving: clock)
             #expect(cleaned)
             #expect(try await sessions.find(idHash: "live", now: clock.now()) != nil)

@@ -10,6 +10,7 @@ import SteadfastTestSupport
 final class RunningScheduler: Sendable {
     let group: ServiceGroup
     let task: Task<Void, any Error>
+    let settings: SchedulerSettings
     private let finished = LockedBox(false)
 
     init(_ jobs: [JobDefinition], database: any SQLDatabase, node: String, settings: SchedulerSettings, clock: any WallClock = SystemWallClock()) {
@@ -18,6 +19,7 @@ final class RunningScheduler: Sendable {
         let scheduler = Scheduler(jobs: JobRegistry(jobs), database: database, nodeID: node, settings: settings, clock: clock, logger: logger)
         let group = ServiceGroup(configuration: .init(services: [scheduler], logger: logger))
         self.group = group
+        self.settings = settings
         task = Task { [finished] in
             defer { finished.with { $0 = true } }
             try await group.run()
@@ -31,11 +33,19 @@ final class RunningScheduler: Sendable {
     }
 
     /// Graceful shutdown of a scheduler on a clock the test moves: moves it (by `step` whenever
-    /// something sleeps on it) until the scheduler has returned, as its shutdown grace and the
-    /// hand-back of running slots wait on the clock.
-    func stop(driving clock: ManualClock, by step: Duration = .milliseconds(100)) async throws {
+    /// something sleeps on it and `ready` holds) until the scheduler has returned, as its
+    /// shutdown grace and the hand-back of running slots wait on the clock. A test whose
+    /// outcome depends on work finishing before the grace runs out (a body's last database
+    /// write) passes a `ready` that is false while that work is in flight, so the clock never
+    /// outruns a slow machine. The clock moves at most the shutdown and cancel graces (and a
+    /// second): all a shutdown waits for on it; the rest (database writes) takes real time, and
+    /// moving the clock meanwhile would expire what the test reads afterwards.
+    func stop(
+        driving clock: ManualClock, by step: Duration = .milliseconds(100), ready: @escaping @Sendable () -> Bool = { true }
+    ) async throws {
         await group.triggerGracefulShutdown()
-        _ = await clock.drive(by: step, limit: .seconds(86_400)) { finished.value }
+        let graces = settings.shutdownGrace + settings.cancelGrace + .seconds(1)
+        _ = await clock.drive(by: step, limit: graces, ready: { ready() }) { finished.value }
         try await task.value
     }
 

@@ -84,11 +84,15 @@ import Testing
         let set = try await PostgresReplicaSet.start(standbys: 1)
         defer { set.stopAll() }
         let name = try await set.createDatabase()
-        try await Self.withCluster(set, database: name) { cluster in
+        // The request's time is only a give-up bound here: the statement below waits for the kill.
+        try await Self.withCluster(set, database: name, requestTimeout: .seconds(90)) { cluster in
             try await cluster.query("CREATE TABLE t (v INTEGER)")
             // The first attempt's backend is killed by another session while a statement runs,
             // before COMMIT: nothing was committed (the server rolls back), so the work is
-            // retried; attempts are counted to prove it ran again, and only once more.
+            // retried; attempts are counted to prove it ran again, and only once more. The
+            // statement sleeps far longer than the kill can take, so it is still running when
+            // the kill comes however slowly the machine spawns psql (a 5 s sleep could end and
+            // commit first on a loaded machine, and the kill then found nothing to kill).
             let attempts = LockedBox(0)
             let primary = set.servers[0]
             try await cluster.transaction { tx in
@@ -98,12 +102,12 @@ import Testing
                     let pid = try await tx.first("SELECT pg_backend_pid() AS pid")?.int("pid") ?? 0
                     // Killed once the server is running the statement.
                     async let killed: Void = {
-                        try await waitUntil("backend \(pid) runs pg_sleep", timeout: .seconds(10), interval: .milliseconds(20)) {
+                        try await waitUntil("backend \(pid) runs pg_sleep", timeout: .seconds(60), interval: .milliseconds(20)) {
                             try await primary.psql("SELECT count(*) FROM pg_stat_activity WHERE pid = \(pid) AND state = 'active' AND query LIKE '%pg_sleep%'") == "1"
                         }
                         _ = try await primary.psql("SELECT pg_terminate_backend(\(pid))")
                     }()
-                    try await tx.query("SELECT pg_sleep(5)")
+                    try await tx.query("SELECT pg_sleep(80)")
                     try await killed
                 }
             }

@@ -139,8 +139,19 @@ struct StaffController: Sendable {
             ["id": role.id.text, "name": role.name, "builtIn": role.builtIn, "permissions": role.permissions.sorted().map(\.rawValue).joined(separator: ", ")]
         }
         values["inviteRoles"] = roleChoices([])
-        values["permissions"] = StaffPermission.allCases.map(\.rawValue)
+        values["roleFields"] = Self.roleFields(context: context)
         return pages.page("accounts/staff", title: "Staff", values: values, context: context)
+    }
+
+    /// The new-role form (`_form` `role`): its name, and a box per permission (`perm_<name>`);
+    /// `permissions` is the group, for an error about the permissions as a whole. After a
+    /// refused post the boxes stay as they were ticked (``FormReplay``).
+    static func roleFields(context: PortalRequestContext) -> [String: Any] {
+        [
+            "name": FormField.make("name", label: "New role", required: true, form: "role", context: context),
+            "permissions": FormField.make("permissions", label: "Permissions", form: "role", context: context),
+            "choices": StaffPermission.allCases.map { FormField.make("perm_" + $0.rawValue, label: $0.rawValue, kind: .checkbox, form: "role", context: context) },
+        ]
     }
 
     @Sendable func inviteForm(_ request: Request, context: PortalRequestContext) async throws -> Response {
@@ -165,7 +176,8 @@ struct StaffController: Sendable {
 
     @Sendable func createRoleForm(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let form = try await FormFields.read(request, context: context)
-        _ = try await accounts.createStaffRole(by: try context.requireAccount(), name: form["name"] ?? "", permissions: Self.checked(form, prefix: "perm_"))
+        let role = try await accounts.createStaffRole(by: try context.requireAccount(), name: form["name"] ?? "", permissions: Self.checked(form, prefix: "perm_"))
+        context.flash(.success, "Role “\(role.name)” created.")
         return redirect(to: "/admin/staff")
     }
 

@@ -59,9 +59,9 @@ public struct Ticket: Sendable, Equatable, Identifiable {
         self.statusChangedAt = statusChangedAt
     }
 
-    /// A subject: 1-200 characters, no control characters.
-    public static func validateSubject(_ raw: String) throws(SupportError) -> String {
-        try validText(raw, field: "subject", maxLength: 200, multiline: false)
+    /// A subject (or a canned reply's `title`): 1-200 characters, no control characters.
+    public static func validateSubject(_ raw: String, field: String = "subject") throws(SupportError) -> String {
+        try validText(raw, field: field, maxLength: 200, multiline: false)
     }
 
     /// A message body: 1-65,536 characters (line breaks and tabs allowed, other control characters not).

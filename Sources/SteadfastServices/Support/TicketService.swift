@@ -91,7 +91,7 @@ public struct TicketService: Sendable {
 
     public func createCannedReply(by actor: Account, title: String, body: String) async throws -> CannedReply {
         try SupportError.requireStaff(actor)
-        let title = try Ticket.validateSubject(title)
+        let title = try Ticket.validateSubject(title, field: "title")
         let reply = CannedReply(id: UUID(), title: title, body: try Ticket.validateBody(body, field: "body"), createdAt: clock.now())
         try await database.transaction { tx in
             try await ShortList.cannedReplies.requireRoom(in: tx, refusing: SupportErrorKind.self)

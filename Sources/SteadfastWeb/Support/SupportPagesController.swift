@@ -28,6 +28,7 @@ struct SupportPagesController: Sendable {
         staff.post("tickets/update", use: update)
         staff.get("tickets/{id}", use: show)
         staff.get("tickets/{id}/attachments/{attachment_id}", use: download)
+        // A refused form is shown again on its page with what was entered (``FormReplay``).
         staff.post("support/canned-replies", rerendering: queue, use: createCannedReply)
         html.group("admin").add(middleware: RequirePermission(.settingsManage)).post("support/departments", use: createDepartment)
     }
@@ -196,6 +197,10 @@ struct SupportPagesController: Sendable {
             ["id": $0.id.text, "name": $0.name, "email": $0.email.value, "isPublic": $0.isPublic, "selected": $0.id == filter.departmentID] as [String: Any]
         }
         values["cannedReplies"] = canned.map { ["title": $0.title, "body": $0.body] }
+        values["cannedFields"] = [
+            "title": FormField.make("title", label: "Title", required: true, form: "canned-reply", context: context),
+            "body": FormField.make("body", label: "Text", kind: .textarea(rows: 4), required: true, form: "canned-reply", context: context),
+        ]
         // The desk's short configuration lists, complete on this page (docs/support.md, "Short lists").
         if departments.isEmpty { values["departmentsEmpty"] = ["empty": EmptyState.values("No departments yet. Clients cannot open a ticket until there is one: add one below.")] }
         if canned.isEmpty { values["cannedEmpty"] = ["empty": EmptyState.values("No canned replies yet. Prepared answers added here are offered in every reply form.")] }
@@ -220,7 +225,8 @@ struct SupportPagesController: Sendable {
 
     @Sendable func createCannedReply(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let form = try await FormFields.read(request, context: context)
-        _ = try await tickets.createCannedReply(by: try Self.account(context), title: form["title"] ?? "", body: form.values["body"] ?? "")
+        let created = try await tickets.createCannedReply(by: try Self.account(context), title: form["title"] ?? "", body: form.values["body"] ?? "")
+        context.flash(.success, "Canned reply “\(created.title)” added.")
         return redirect(to: "/admin/tickets")
     }
 

@@ -208,12 +208,22 @@ class Walk:
         self.fill("product-setup_monthly", "")
         d = self.submit("Create product", "product-created")
         self.expect(any(product in f for f in self.flash("success")), "creating a product says so")
-        self.go("/admin/tickets")
-        self.fill("dname", f"Support {self.viewport}")
-        self.fill("demail", f"support-{self.viewport}-{int(time.time())}@example.com")
+        self.go("/admin/support/departments")
+        address = f"support-{self.viewport}-{int(time.time())}@example.com"
+        self.fill("department-name", f"Support {self.viewport}")
+        self.fill("department-email", address)
         self.submit("Add department", "department-created")
+        self.expect(any("added" in f for f in self.flash("success")), "adding a department says so")
+        self.fill("department-name", f"Second support {self.viewport}")
+        self.fill("department-email", address)
+        d = self.submit("Add department", "department-address-taken")
+        email = d.find_element(By.ID, "department-email")
+        self.expect(d.find_element(By.ID, "department-name").get_attribute("value") == f"Second support {self.viewport}", "a refused department keeps its name")
+        self.expect(email.get_attribute("value") == address, "a refused department keeps its address")
+        self.expect("department-email-error" in (email.get_attribute("aria-describedby") or ""), "the message is tied to the address field")
+        self.expect(d.find_elements(By.CSS_SELECTOR, ".error-summary li a[href='#department-email']"), "a summary links to the address field")
         self.content_lists()
-        for path in ["/admin/clients", "/admin/orders", "/admin/services", "/admin/invoices", "/admin/payments", "/admin/tickets", "/admin/mail", "/admin/api-tokens", "/admin/jobs", "/admin/staff",
+        for path in ["/admin/clients", "/admin/orders", "/admin/services", "/admin/invoices", "/admin/payments", "/admin/tickets", "/admin/support/departments", "/admin/mail", "/admin/api-tokens", "/admin/jobs", "/admin/staff",
                      "/admin/content", "/admin/content/articles", "/admin/content/downloads"]:
             self.go(path)
             self.expect("That did not work" not in self.text(), f"{path} opens")

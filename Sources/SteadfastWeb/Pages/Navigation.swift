@@ -48,7 +48,8 @@ enum Navigation {
     static let admin: [Entry] = [
         Entry(href: "/admin", label: "Overview"), Entry(href: "/admin/clients", label: "Clients"), Entry(href: "/admin/products", label: "Products"),
         Entry(href: "/admin/orders", label: "Orders"), Entry(href: "/admin/services", label: "Services"), Entry(href: "/admin/invoices", label: "Invoices"),
-        Entry(href: "/admin/payments", label: "Payments"), Entry(href: "/admin/tickets", label: "Support"), Entry(href: "/admin/content", label: "Content"), Entry(href: "/admin/mail", label: "Mail"),
+        Entry(href: "/admin/payments", label: "Payments"), Entry(href: "/admin/tickets", label: "Support"), Entry(href: "/admin/content", label: "Content"),
+        Entry(href: "/admin/support/departments", label: "Departments"), Entry(href: "/admin/mail", label: "Mail"),
         Entry(href: "/admin/jobs", label: "Jobs"), Entry(href: "/admin/api-tokens", label: "API tokens"), Entry(href: "/admin/audit", label: "Audit"), Entry(href: "/admin/staff", label: "Staff"),
     ]
 

@@ -5,7 +5,8 @@ import SteadfastPersistence
 import SteadfastServices
 
 /// The support desk's HTML pages, for clients under `/clientarea/tickets` and for staff under
-/// `/admin/tickets` (``RequirePermission`` on the staff groups). Forms with files post
+/// `/admin/tickets` and `/admin/support/departments` (``RequirePermission`` on the staff
+/// groups: `support.reply`, the departments `settings.manage`). Forms with files post
 /// `multipart/form-data` to fixed paths (the ticket id in a field) so their body limits are
 /// exact; a storage outage re-renders the form with the text kept and answers 503.
 struct SupportPagesController: Sendable {
@@ -30,7 +31,10 @@ struct SupportPagesController: Sendable {
         staff.get("tickets/{id}/attachments/{attachment_id}", use: download)
         // A refused form is shown again on its page with what was entered (``FormReplay``).
         staff.post("support/canned-replies", rerendering: queue, use: createCannedReply)
-        html.group("admin").add(middleware: RequirePermission(.settingsManage)).post("support/departments", use: createDepartment)
+        // Departments are settings: their page is for `settings.manage`, who may not read the queue.
+        let settings = html.group("admin").add(middleware: RequirePermission(.settingsManage))
+        settings.get("support/departments", use: departmentsPage)
+        settings.post("support/departments", rerendering: departmentsPage, use: createDepartment)
     }
 
     static func account(_ context: PortalRequestContext) throws -> Account {
@@ -201,10 +205,40 @@ struct SupportPagesController: Sendable {
             "title": FormField.make("title", label: "Title", required: true, form: "canned-reply", context: context),
             "body": FormField.make("body", label: "Text", kind: .textarea(rows: 4), required: true, form: "canned-reply", context: context),
         ]
-        // The desk's short configuration lists, complete on this page (docs/support.md, "Short lists").
-        if departments.isEmpty { values["departmentsEmpty"] = ["empty": EmptyState.values("No departments yet. Clients cannot open a ticket until there is one: add one below.")] }
+        // The desk's short configuration lists, complete on this page (docs/support.md, "Short lists");
+        // departments are added on their own settings page.
+        let manages = StaffPolicy.allows(staff, .settingsManage)
+        values["queueLinks"] = true
+        values["managesDepartments"] = manages
+        if departments.isEmpty {
+            values["departmentsEmpty"] = ["empty": EmptyState.values(
+                "No departments yet. Clients cannot open a ticket until there is one.", action: manages ? (href: "/admin/support/departments", label: "Add a department") : nil
+            )]
+        }
         if canned.isEmpty { values["cannedEmpty"] = ["empty": EmptyState.values("No canned replies yet. Prepared answers added here are offered in every reply form.")] }
         return pages.page("support/queue", title: "Support queue", values: values, context: context)
+    }
+
+    /// The departments and the form that adds one (`settings.manage`), listed in full like on
+    /// the queue (docs/support.md, "Short lists"); a refused form comes back here filled in.
+    @Sendable func departmentsPage(_ request: Request, context: PortalRequestContext) async throws -> Response {
+        let staff = try Self.account(context)
+        let departments = try await tickets.departments(for: staff)
+        var values: [String: Any] = [
+            "departments": departments.map { ["id": $0.id.text, "name": $0.name, "email": $0.email.value, "isPublic": $0.isPublic] as [String: Any] },
+            // Names link to their tickets only for staff who may read the queue.
+            "queueLinks": StaffPolicy.allows(staff, .supportReply),
+            "fields": [
+                "name": FormField.make("name", label: "Name", required: true, form: "department", context: context),
+                "email": FormField.make(
+                    "email", label: "E-mail", kind: .text(type: "email"), hint: "Mail sent to this address opens a ticket in the department; no other department may use it.",
+                    required: true, form: "department", context: context
+                ),
+                "public": FormField.make("public", label: "Clients may choose it (otherwise staff only)", value: "1", kind: .checkbox, form: "department", context: context),
+            ],
+        ]
+        if departments.isEmpty { values["departmentsEmpty"] = ["empty": EmptyState.values("No departments yet. Clients cannot open a ticket until there is one: add one below.")] }
+        return pages.page("support/departments", title: "Support departments", values: values, context: context)
     }
 
     @Sendable func update(_ request: Request, context: PortalRequestContext) async throws -> Response {
@@ -219,8 +253,9 @@ struct SupportPagesController: Sendable {
 
     @Sendable func createDepartment(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let form = try await FormFields.read(request, context: context)
-        _ = try await tickets.createDepartment(by: try Self.account(context), name: form["name"] ?? "", email: form["email"] ?? "", isPublic: form.flag("public"))
-        return redirect(to: "/admin/tickets")
+        let created = try await tickets.createDepartment(by: try Self.account(context), name: form["name"] ?? "", email: form["email"] ?? "", isPublic: form.flag("public"))
+        context.flash(.success, "Department “\(created.name)” added.")
+        return redirect(to: "/admin/support/departments")
     }
 
     @Sendable func createCannedReply(_ request: Request, context: PortalRequestContext) async throws -> Response {

@@ -59,7 +59,7 @@ public struct CapturePlan: Sendable, Equatable {
             guard failures <= retry.count else { return .exhausted }
             let delay = retry[failures - 1]
             let finished = last.finishedAt ?? now
-            let due = finished.addingTimeInterval(delay.totalSeconds)
+            let due = finished + delay
             return now >= due ? .charge(attempt: last.number + 1) : .wait(until: due)
         }
     }

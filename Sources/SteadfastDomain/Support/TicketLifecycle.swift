@@ -46,14 +46,12 @@ public enum TicketLifecycle {
     /// Whether an `answered` ticket has waited on its client for at least `after` (0: never).
     public static func shouldAutoClose(status: TicketStatus, lastActivity: Date, now: Date, after: Duration) -> Bool {
         guard status == .answered, after > .zero else { return false }
-        let seconds = after.totalSeconds
-        return now.timeIntervalSince(lastActivity) >= seconds
+        return now >= lastActivity + after
     }
 
     /// The latest `lastActivity` an answered ticket may have and still be auto-closed at `now`.
     public static func autoCloseCutoff(now: Date, after: Duration) -> Date? {
         guard after > .zero else { return nil }
-        let seconds = after.totalSeconds
-        return now.addingTimeInterval(-seconds)
+        return now - after
     }
 }

@@ -36,8 +36,13 @@ public struct SystemWallClock: WallClock {
 }
 
 extension Date {
-    /// The instant `duration` after this one.
+    /// The instant `duration` after this one: the one step from a `Duration` to a `Date`.
     public static func + (date: Date, duration: Duration) -> Date {
         date.addingTimeInterval(duration.totalSeconds)
+    }
+
+    /// The instant `duration` before this one.
+    public static func - (date: Date, duration: Duration) -> Date {
+        date.addingTimeInterval(-duration.totalSeconds)
     }
 }

@@ -8,7 +8,7 @@ public enum HistoryPruneJob {
 
     public static func definition(store: JobStore, retention: Duration) -> JobDefinition {
         JobDefinition(name, schedule: .every(.seconds(3600)), timeout: .seconds(300), catchUp: .runOnce) { context in
-            let deleted = try await store.prune(before: context.clock.now().addingTimeInterval(-retention.totalSeconds))
+            let deleted = try await store.prune(before: context.clock.now() - retention)
             if deleted > 0 {
                 context.logger.info("pruned old job runs", metadata: ["steadfast.jobs.pruned": "\(deleted)"])
             }

@@ -102,7 +102,7 @@ public struct MailDelivery: Sendable {
                 files.append(try await attachments.attachment(for: request))
                 // Making it may have taken a while: renew the lease for the send, or give up
                 // the message if another node has taken it meanwhile.
-                let until = clock.now().addingTimeInterval(settings.claimLease.totalSeconds)
+                let until = clock.now() + settings.claimLease
                 guard try await repository.renewLease(id: mail.id, claimToken: mail.claimToken, until: until) else {
                     report.lost += 1
                     logger.warning("mail claim lost while its attachment was made; not sent", metadata: metadata)

@@ -81,7 +81,7 @@ public struct MailOutboxRepository: Sendable {
     /// (`newMessageID`, used only on the first claim), counts the attempt, and returns the row.
     /// Must run inside a transaction.
     public func claimNext(node: String, now: Date, lease: Duration, newMessageID: String) async throws -> Mail? {
-        let expires = now.addingTimeInterval(lease.totalSeconds)
+        let expires = now + lease
         let lock: SQL = db.dialect == .postgres ? "FOR UPDATE SKIP LOCKED" : ""
         let due: SQL = "state IN ('pending', 'sending') AND next_attempt_at <= \(now) AND (state = 'pending' OR lease_expires_at <= \(now))"
         // The update repeats the condition, so a row another claim took in between (impossible

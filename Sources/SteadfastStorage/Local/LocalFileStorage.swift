@@ -233,7 +233,7 @@ public struct LocalFileStorage: FileStorage {
         guard let downloadLinks else {
             throw StorageError(.unsupported, "\(displayName) has no download-link secret and base URL configured, so it cannot make download links")
         }
-        return try downloadLinks.url(for: key, expiresAt: now().addingTimeInterval(expiresIn.totalSeconds), downloadFilename: downloadFilename)
+        return try downloadLinks.url(for: key, expiresAt: now() + expiresIn, downloadFilename: downloadFilename)
     }
 
     public func healthCheck() async throws {
@@ -249,7 +249,7 @@ public struct LocalFileStorage: FileStorage {
     @discardableResult
     public func removeAbandonedTemporaryFiles(olderThan age: Duration = .seconds(3_600)) async throws -> Int {
         let directory = root + "/" + Self.temporaryDirectoryName
-        let limit = now().addingTimeInterval(-age.totalSeconds)
+        let limit = now() - age
         return try await run(key: "") {
             guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory) else { return 0 }
             var removed = 0

@@ -73,7 +73,7 @@ enum AccountJSON {
 extension PortalRequestContext {
     /// The pending half log-in, if it is still within the second-factor window (else 401).
     func requirePendingSecondFactor(window: Duration, now: Date) throws -> PortalSession {
-        guard let pending = pendingSecondFactor, now.timeIntervalSince(pending.issuedAt) <= window.totalSeconds else {
+        guard let pending = pendingSecondFactor, now <= pending.issuedAt + window else {
             throw HTTPError(.unauthorized, message: "log in with your password first")
         }
         return pending

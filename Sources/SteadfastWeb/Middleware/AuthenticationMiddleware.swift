@@ -41,7 +41,7 @@ public struct AuthenticationMiddleware: RouterMiddleware {
         if let session = context.sessions.session, session.visitor != true {
             // (A visitor's session only carries flash messages: it logs nobody in.)
             let now = clock.now()
-            let absoluteDeadline = session.issuedAt.addingTimeInterval(absoluteTimeout.totalSeconds)
+            let absoluteDeadline = session.issuedAt + absoluteTimeout
             if now >= absoluteDeadline {
                 context.sessions.clearSession()
             } else if session.secondFactorPending == true {

@@ -71,7 +71,7 @@ public struct PortalRouter: Sendable {
             // Only for the page's navigation: a session that logs someone in (not half a
             // two-factor log-in, not past its absolute expiry).
             guard let session = try? await sessionStorage.load(request: request), session.secondFactorPending != true, session.visitor != true,
-                  clock.now() < session.issuedAt.addingTimeInterval(configuration.sessionAbsoluteTimeout.totalSeconds)
+                  clock.now() < session.issuedAt + configuration.sessionAbsoluteTimeout
             else { return nil }
             return try? await accounts.account(id: session.accountID)
         }))

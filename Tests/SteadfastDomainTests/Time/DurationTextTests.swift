@@ -1,3 +1,4 @@
+import Foundation
 import SteadfastDomain
 import Testing
 
@@ -37,6 +38,14 @@ struct DurationTextTests {
             #expect(DurationText.parse(DurationText.format(duration)) == duration, "\(value) ms")
             value = value * 7 + 3
         }
+    }
+
+    /// The one step between a `Duration` and a `Date` (leases, expiries, cut-offs), both ways.
+    @Test func datesMoveByDurations() {
+        let instant = Date(timeIntervalSince1970: 1_800_000_000)
+        #expect(instant + .milliseconds(1500) == Date(timeIntervalSince1970: 1_800_000_001.5))
+        #expect(instant - .seconds(86_400) == Date(timeIntervalSince1970: 1_799_913_600))
+        #expect(instant - .milliseconds(250) + .milliseconds(250) == instant)
     }
 
     @Test func measuredTimesReadAsPeopleWriteThem() {

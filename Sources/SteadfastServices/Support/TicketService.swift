@@ -469,7 +469,7 @@ public struct TicketService: Sendable {
     /// Deletes uploads no message referenced within ``uploadLifetime`` of `now` (rows and
     /// bytes); returns how many.
     public func expireUploads(now: Date, batch: Int = 200) async throws -> Int {
-        let cutoff = now.addingTimeInterval(-uploadLifetime.totalSeconds)
+        let cutoff = now - uploadLifetime
         var removed = 0
         while true {
             let stale = try await TicketRepository(database).unreferenced(before: cutoff, limit: batch)

@@ -47,6 +47,21 @@ import Testing
 
     static let names = ["node-a", "node-b", "node-c"]
 
+    /// Waits until a heartbeat run is running and returns it (slot key, holder) with every node
+    /// frozen (SIGSTOP), so the run cannot finish between this look and what the test does to its
+    /// holder next: the look used to race the run's few seconds of work on a loaded machine. The
+    /// caller resumes (SIGCONT) the nodes it wants running.
+    static func frozenWhileRunning(_ cluster: Cluster, _ nodes: [String: SteadfastNode]) async -> (String, String)? {
+        var running: (String, String)?
+        _ = await eventually(timeout: .seconds(30)) {
+            for node in nodes.values { node.process.send(SIGSTOP) }
+            running = try? await cluster.running()
+            if running == nil { for node in nodes.values { node.process.send(SIGCONT) } }
+            return running != nil
+        }
+        return running
+    }
+
     /// The test: a job on a one-second interval, three nodes, 60 s — every slot exactly once.
     @Test func everySlotRunsExactlyOnceAcrossThreeNodesForAMinute() async throws {
         let cluster = try await Cluster.make("jobs60")
@@ -87,11 +102,11 @@ import Testing
         let nodes = try await LiveJobs.start(Self.names, database: cluster.url, arguments: LiveJobs.fastScheduler + [
             "--set", "jobs.heartbeat.interval=60s", "--set", "jobs.heartbeat.duration=5s",
         ])
-        defer { for node in nodes.values { node.process.send(SIGKILL) } }
-        var running: (String, String)?
-        #expect(await eventually(timeout: .seconds(30)) { running = try? await cluster.running(); return running != nil })
-        let (key, victim) = try #require(running)
+        defer { for node in nodes.values { node.process.send(SIGCONT); node.process.send(SIGKILL) } }
+        // Killed while still running its slot: frozen before the look, it cannot finish first.
+        let (key, victim) = try #require(await Self.frozenWhileRunning(cluster, nodes))
         await nodes[victim]!.process.kill9()
+        for (name, node) in nodes where name != victim { node.process.send(SIGCONT) }
         #expect(await eventually(timeout: .seconds(40)) { (try? await cluster.run(key))?.state == "succeeded" })
         let run = try #require(try await cluster.run(key))
         #expect(run.holder != victim && run.token == 2 && run.takeovers == 1)
@@ -109,11 +124,10 @@ import Testing
             "--set", "jobs.heartbeat.interval=60s", "--set", "jobs.heartbeat.duration=4s",
         ])
         defer { for node in nodes.values { node.process.send(SIGCONT); node.process.send(SIGKILL) } }
-        var running: (String, String)?
-        #expect(await eventually(timeout: .seconds(30)) { running = try? await cluster.running(); return running != nil })
-        let (key, paused) = try #require(running)
+        // Paused while still running its slot: frozen before the look, it cannot finish first.
+        let (key, paused) = try #require(await Self.frozenWhileRunning(cluster, nodes))
         let holder = try #require(nodes[paused])
-        holder.process.send(SIGSTOP)
+        for (name, node) in nodes where name != paused { node.process.send(SIGCONT) }
         // The lease runs out; another node takes over and finishes the slot with token 2.
         #expect(await eventually(timeout: .seconds(40)) { (try? await cluster.run(key))?.state == "succeeded" })
         let run = try #require(try await cluster.run(key))

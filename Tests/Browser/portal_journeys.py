@@ -307,8 +307,8 @@ class Walk:
         for path in ["/clientarea/invoices", "/clientarea/services", "/clientarea/credit", "/clientarea/tickets", "/account", "/account/users", "/account/company"]:
             self.go(path)
         self.go("/clientarea/tickets/new")
-        self.fill("subject", f"Help with {product}")
-        self.fill("message", "The site does not load.")
+        self.fill("ticket-subject", f"Help with {product}")
+        self.fill("ticket-message", "The site does not load.")
         self.submit("Open ticket", "ticket-opened")
         self.go("/clientarea/tickets")
         badges = self.driver.find_elements(By.CSS_SELECTOR, "td .badge")

@@ -24,6 +24,12 @@ struct FormReplay: Sendable {
         self.errors = errors
     }
 
+    /// What was sent to form `form` and the one problem that refused it, on its field (`field`
+    /// overrides it, for a form whose control is named other than the API's field).
+    init(form: String, values: [String: String], problem: Problem, field: String? = nil) {
+        self.init(form: form, values: values, errors: [.init(field: field ?? problem.field, message: problem.message)])
+    }
+
     /// Whether `problem` is something the person filling in the form can fix (bad or
     /// conflicting input, a declined payment), rather than a missing page or an outage.
     static func isCorrectable(_ problem: Problem) -> Bool {
@@ -39,6 +45,8 @@ enum FormField {
         case textarea(rows: Int)
         case select([(value: String, label: String)])
         case checkbox
+        /// A file picker for several files; what was picked is never sent back.
+        case files
     }
 
     /// The element id of field `name` in form `form`.
@@ -47,10 +55,11 @@ enum FormField {
     }
 
     /// The template values of a field; `value` is what the page shows unless the same form was
-    /// just posted with errors, in which case what was entered wins.
+    /// just posted with errors, in which case what was entered wins. `autocomplete` is the
+    /// input's autofill hint (`email`, `new-password`).
     static func make(
         _ name: String, label: String, value: String = "", kind: Kind = .text(type: "text"), hint: String? = nil, required: Bool = false,
-        form: String, context: PortalRequestContext
+        autocomplete: String? = nil, form: String, context: PortalRequestContext
     ) -> [String: Any] {
         let replay = context.formReplay.flatMap { $0.form == form ? $0 : nil }
         let shown = replay.map { $0.values[name] ?? (kindIsCheckbox(kind) ? "" : value) } ?? value
@@ -64,6 +73,7 @@ enum FormField {
             "hint": hint ?? "", "hasHint": hint != nil, "error": error ?? "", "hasError": error != nil,
             "describedBy": describedBy.joined(separator: " "), "hasDescription": !describedBy.isEmpty,
             "isCheckbox": false, "isSelect": false, "isTextarea": false, "isInput": false, "checked": false, "rows": 4, "type": "text", "options": [Any](),
+            "multiple": false, "autocomplete": autocomplete ?? "", "hasAutocomplete": autocomplete != nil,
         ]
         switch kind {
         case .text(let type):
@@ -78,6 +88,11 @@ enum FormField {
         case .checkbox:
             values["isCheckbox"] = true
             values["checked"] = !shown.isEmpty
+        case .files:
+            values["isInput"] = true
+            values["type"] = "file"
+            values["multiple"] = true
+            values["value"] = ""
         }
         return values
     }
@@ -106,9 +121,7 @@ extension RouterGroup where Context == PortalRequestContext {
                 guard FormReplay.isCorrectable(problem) else { throw error }
                 let fields = (try? await FormFields.read(request, context: context))?.values ?? [:]
                 var context = context
-                context.formReplay = FormReplay(
-                    form: fields["_form"] ?? "", values: fields, errors: [.init(field: problem.field, message: problem.message)]
-                )
+                context.formReplay = FormReplay(form: fields["_form"] ?? "", values: fields, problem: problem)
                 var response = try await page(request, context)
                 response.status = problem.status
                 return response

@@ -59,21 +59,41 @@ struct SupportPagesController: Sendable {
     }
 
     @Sendable func newForm(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        try await newFormPage(account: try Self.account(context), form: nil, error: nil, status: .ok, context: context)
+        try await newFormPage(account: try Self.account(context), status: .ok, context: context)
     }
 
-    func newFormPage(account: Account, form: MultipartForm?, error: String?, status: HTTPResponse.Status, context: PortalRequestContext) async throws -> Response {
+    /// The new-ticket form (`_form` `ticket`); after a refused post (``refused(_:form:error:context:)``)
+    /// it shows what was typed, the message beside its field and the summary.
+    func newFormPage(account: Account, status: HTTPResponse.Status, context: PortalRequestContext) async throws -> Response {
         let departments = try await tickets.departments(for: account)
-        let chosen = form?["department_id"]
-        let priority = form?["priority"] ?? TicketPriority.medium.rawValue
         let policy = tickets.policy
+        let field = { (name: String, label: String, kind: FormField.Kind, hint: String?, required: Bool) in
+            FormField.make(name, label: label, value: name == "priority" ? TicketPriority.medium.rawValue : "", kind: kind, hint: hint, required: required, form: "ticket", context: context)
+        }
         return pages.page("support/new", title: "New ticket", values: [
-            "departments": departments.map { ["id": $0.id.text, "name": $0.name, "selected": $0.id.text == chosen] as [String: Any] },
             "hasDepartments": !departments.isEmpty,
-            "priorities": TicketPriority.allCases.map { ["value": $0.rawValue, "selected": $0.rawValue == priority] as [String: Any] },
-            "subject": form?.fields["subject"] ?? "", "message": form?.fields["message"] ?? "", "error": error ?? false,
-            "maxFiles": policy.maxFilesPerMessage, "maxFileSize": policy.maxFileSize, "extensions": policy.allowedExtensions.sorted().joined(separator: ", "),
+            "fields": [
+                "department": field("department_id", "Department", .select(departments.map { ($0.id.text, $0.name) }), nil, true),
+                "subject": field("subject", "Subject", .text(type: "text"), nil, true),
+                "priority": field("priority", "Priority", .select(TicketPriority.allCases.map { ($0.rawValue, $0.rawValue) }), nil, false),
+                "message": field("message", "Message", .textarea(rows: 8), nil, true),
+                "files": field("files", "Attachments", .files, Self.attachmentHint(policy), false),
+            ],
         ], status: status, context: context)
+    }
+
+    static func attachmentHint(_ policy: AttachmentPolicy) -> String {
+        "At most \(policy.maxFilesPerMessage) files, \(policy.maxFileSize) bytes each; \(policy.allowedExtensions.sorted().joined(separator: ", "))."
+    }
+
+    /// `context` with a refused ticket form's replay: the text fields as typed (files cannot come
+    /// back) and the error on its field; an error about the files is shown on the file picker.
+    static func refused(_ error: SupportError, form: String, fields: [String: String], context: PortalRequestContext) -> PortalRequestContext {
+        var context = context
+        let problem = Problem(error)
+        let onFiles = ["attachments", "filename", "content_length", "size"].contains(problem.field ?? "")
+        context.formReplay = FormReplay(form: form, values: fields, problem: problem, field: onFiles ? "files" : nil)
+        return context
     }
 
     @Sendable func openTicket(_ request: Request, context: PortalRequestContext) async throws -> Response {
@@ -89,8 +109,9 @@ struct SupportPagesController: Sendable {
             )
             return redirect(to: "/clientarea/tickets/\(ticket.id.text)")
         } catch let error as SupportError where [.invalid, .tooLarge, .unsupportedType, .storageUnavailable].contains(error.kind) {
-            // The text is kept: the form comes back filled in, with the reason.
-            return try await newFormPage(account: account, form: form, error: error.message, status: Problem(error).status, context: context)
+            // The text is kept: the form comes back filled in, with the reason beside its field.
+            let context = Self.refused(error, form: "ticket", fields: form.fields, context: context)
+            return try await newFormPage(account: account, status: Problem(error).status, context: context)
         }
     }
 
@@ -106,10 +127,12 @@ struct SupportPagesController: Sendable {
 
     @Sendable func show(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let account = try Self.account(context)
-        return try await ticketPage(id: try SupportAPIController.ticketID(context), account: account, draft: "", error: nil, status: .ok, context: context)
+        return try await ticketPage(id: try SupportAPIController.ticketID(context), account: account, status: .ok, context: context)
     }
 
-    func ticketPage(id: UUID, account: Account, draft: String, error: String?, status: HTTPResponse.Status, context: PortalRequestContext) async throws -> Response {
+    /// A ticket with its reply form (`_form` `reply`), which after a refused reply shows the
+    /// text as typed with the message beside its field.
+    func ticketPage(id: UUID, account: Account, status: HTTPResponse.Status, context: PortalRequestContext) async throws -> Response {
         let detail = try await tickets.detail(id: id, for: account)
         let staff = StaffPolicy.allows(account, .supportReply)
         let base = staff ? "/admin/tickets" : "/clientarea/tickets"
@@ -124,15 +147,24 @@ struct SupportPagesController: Sendable {
         var values: [String: Any] = [
             "id": id.text, "number": detail.ticket.number.description, "subject": detail.ticket.subject, "status": detail.ticket.status.label,
             "department": detail.department.name, "priority": detail.ticket.priority.rawValue, "messages": messages, "staff": staff, "base": base,
-            "closed": detail.ticket.status == .closed, "draft": draft, "error": error ?? false, "clientName": detail.clientName,
+            "closed": detail.ticket.status == .closed, "clientName": detail.clientName,
+        ]
+        var fields: [String: Any] = [
+            "message": FormField.make("message", label: "Message", kind: .textarea(rows: 6), form: "reply", context: context),
+            "files": FormField.make("files", label: "Attachments", kind: .files, hint: Self.attachmentHint(tickets.policy), form: "reply", context: context),
         ]
         if staff {
             let canned = try await tickets.cannedReplies(for: account)
-            values["cannedReplies"] = canned.map { ["id": $0.id.text, "title": $0.title] }
+            fields["canned"] = FormField.make(
+                "canned_reply_id", label: "Canned reply (used when the message is empty)", kind: .select([("", "—")] + canned.map { ($0.id.text, $0.title) }),
+                form: "reply", context: context
+            )
+            fields["internal"] = FormField.make("internal", label: "Internal note (never shown to the client)", kind: .checkbox, form: "reply", context: context)
             values["hasCanned"] = !canned.isEmpty
             values["statuses"] = TicketStatus.allCases.map { ["value": $0.rawValue, "label": $0.label, "selected": $0 == detail.ticket.status] as [String: Any] }
             values["assignee"] = detail.ticket.assigneeID == account.id ? "you" : detail.ticket.assigneeID == nil ? "nobody" : "another staff member"
         }
+        values["fields"] = fields
         return pages.page("support/ticket", title: detail.ticket.number.description, values: values, status: status, context: context)
     }
 
@@ -154,7 +186,8 @@ struct SupportPagesController: Sendable {
             _ = try await tickets.reply(by: account, ticketID: id, message: text, internalNote: StaffPolicy.allows(account, .supportReply) && form["internal"] != nil, attachmentIDs: attachments)
             return redirect(to: (StaffPolicy.allows(account, .supportReply) ? "/admin/tickets/" : "/clientarea/tickets/") + id.text)
         } catch let error as SupportError where [.invalid, .tooLarge, .unsupportedType, .storageUnavailable].contains(error.kind) {
-            return try await ticketPage(id: id, account: account, draft: text, error: error.message, status: Problem(error).status, context: context)
+            let context = Self.refused(error, form: "reply", fields: form.fields, context: context)
+            return try await ticketPage(id: id, account: account, status: Problem(error).status, context: context)
         }
     }
 

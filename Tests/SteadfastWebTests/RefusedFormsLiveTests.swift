@@ -1,0 +1,103 @@
+import Foundation
+import Logging
+import SteadfastPersistence
+import SteadfastTestSupport
+import Testing
+
+/// The client-facing forms with the most to lose (a ticket, a reply) on a live
+/// node: refused input comes back as the same form with what was typed (HTML-escaped, never a
+/// password), the message beside its field (`aria-describedby`) and the summary, and nothing is
+/// written. ``ShortListFormsLiveTests`` does the same for the staff short lists.
+@Suite struct RefusedFormsLiveTests {
+    typealias Forms = ShortListFormsLiveTests
+
+    /// The message shown beside field `id` (as it appears in the page, escaped).
+    static func message(_ id: String, in html: String) -> String {
+        guard let start = html.range(of: "<p class=\"field-error\" id=\"\(id)-error\">") else { return "" }
+        return String(html[start.upperBound...].prefix { $0 != "<" })
+    }
+
+    static func count(_ sqlite: SQLiteEngine, _ tables: [String]) async throws -> [Int64] {
+        var counts: [Int64] = []
+        for table in tables {
+            counts.append(try #require(try await sqlite.first(.trusted("SELECT COUNT(*) AS n FROM \(table)"))?.int("n")))
+        }
+        return counts
+    }
+
+    static func open(_ live: BillingLive, _ label: String) async throws -> SQLiteEngine {
+        let path = live.nodes[0].workingDirectory.appendingPathComponent("steadfast-data/steadfast.sqlite").path
+        return try await SQLiteEngine.open(path: path, logger: Logger(label: label))
+    }
+
+    /// A client's new ticket and both sides' replies: a bad subject, a refused file or an
+    /// over-long message keeps every typed field, and stores no ticket, message or file.
+    @Test func refusedTicketsAndRepliesKeepTheirText() async throws {
+        let live = try await BillingLive.start(.sqlite, name: "refused_ticket_forms")
+        defer { live.stop() }
+        let sqlite = try await Self.open(live, "refused-ticket-forms")
+        do {
+            let staff = live.staff
+            #expect(try await staff.postJSON("/api/v1/admin/support/departments", ["name": "Help", "email": "help@example.com", "public": true]).status == 201)
+            let second = try await staff.postJSON("/api/v1/admin/support/departments", ["name": "Sales", "email": "sales@example.com", "public": true])
+            let salesID = try #require(second.json["id"] as? String, "\(second.body)")
+            let client = try await live.client("ticket-writer")
+            let csrf = try #require(NodeLiveTests.csrfToken(in: try await client.get("/clientarea/tickets/new").body))
+            let tables = ["tickets", "ticket_messages", "stored_files", "audit_events"]
+            let before = try await Self.count(sqlite, tables)
+
+            // A subject too long: the long message comes back in full, escaped, with the choices made.
+            let subject = "<b>Typed</b> & " + String(repeating: "s", count: 200)
+            let message = "KEPT <message> & \"quoted\"\nsecond line"
+            let (type, body) = SupportLiveTests.multipart(
+                [("_csrf", csrf), ("_form", "ticket"), ("department_id", salesID), ("subject", subject), ("priority", "high"), ("message", message)], files: []
+            )
+            let refused = try await client.send("POST", "/clientarea/tickets/new", headers: ["Content-Type": type], body: body)
+            Forms.expectRefused(refused, status: 400, form: "ticket", field: "subject", message: "subject must be at most 200 characters long")
+            #expect(refused.body.contains("<h1>Open a support ticket</h1>"))
+            #expect(Forms.tag("ticket-subject", in: refused.body)?.contains("value=\"&lt;b&gt;Typed&lt;/b&gt; &amp; sss") == true)
+            #expect(refused.body.contains(">KEPT &lt;message&gt; &amp; &quot;quoted&quot;\nsecond line</textarea>"), "the message is not kept")
+            #expect(refused.body.contains("<option value=\"\(salesID)\" selected>Sales</option>"))
+            #expect(refused.body.contains("<option value=\"high\" selected>high</option>"))
+
+            // A program as an attachment (415): the error is on the file picker, the text kept.
+            let (exeType, exeBody) = SupportLiveTests.multipart(
+                [("_csrf", csrf), ("_form", "ticket"), ("department_id", salesID), ("subject", "Keep me"), ("message", "my long explanation")],
+                files: [("tool.exe", [0x4D, 0x5A])]
+            )
+            let program = try await client.send("POST", "/clientarea/tickets/new", headers: ["Content-Type": exeType], body: exeBody)
+            let why = Self.message("ticket-files", in: program.body)
+            #expect(why.hasPrefix("files of type"), "\(why)")
+            Forms.expectRefused(program, status: 415, form: "ticket", field: "files", message: why)
+            #expect(Forms.tag("ticket-subject", in: program.body)?.contains("value=\"Keep me\"") == true)
+            #expect(program.body.contains(">my long explanation</textarea>"))
+            #expect(try await Self.count(sqlite, tables) == before, "a refused ticket wrote something")
+
+            // Replies: the client's with a program, the staff's too long; both keep their text.
+            let opened = try await client.postJSON("/api/v1/tickets", ["department_id": salesID, "subject": "Real", "message": "first"])
+            let ticketID = try #require(opened.json["id"] as? String, "\(opened.body)")
+            let afterOpen = try await Self.count(sqlite, tables)
+            let (replyType, replyBody) = SupportLiveTests.multipart(
+                [("_csrf", csrf), ("_form", "reply"), ("ticket_id", ticketID), ("message", "REPLY <kept> & sound")], files: [("tool.exe", [0x4D, 0x5A])]
+            )
+            let reply = try await client.send("POST", "/clientarea/tickets/reply", headers: ["Content-Type": replyType], body: replyBody)
+            Forms.expectRefused(reply, status: 415, form: "reply", field: "files", message: Self.message("reply-files", in: reply.body))
+            #expect(reply.body.contains(">REPLY &lt;kept&gt; &amp; sound</textarea>") && reply.body.contains("<h1>TKT-"))
+
+            let staffCSRF = try #require(NodeLiveTests.csrfToken(in: try await staff.get("/admin/tickets/\(ticketID)").body))
+            let long = "NOTE " + String(repeating: "n", count: 65_536)
+            let (noteType, noteBody) = SupportLiveTests.multipart(
+                [("_csrf", staffCSRF), ("_form", "reply"), ("ticket_id", ticketID), ("message", long), ("internal", "1")], files: []
+            )
+            let note = try await staff.send("POST", "/admin/tickets/reply", headers: ["Content-Type": noteType], body: noteBody)
+            Forms.expectRefused(note, status: 400, form: "reply", field: "message", message: "message must be at most 65536 characters long")
+            #expect(note.body.contains(">\(long)</textarea>"))
+            #expect(Forms.tag("reply-internal", in: note.body)?.contains(" checked") == true, "the internal-note box stays ticked")
+            #expect(try await Self.count(sqlite, tables) == afterOpen, "a refused reply wrote something")
+            try await sqlite.close()
+        } catch {
+            try? await sqlite.close()
+            throw error
+        }
+    }
+}

@@ -256,9 +256,9 @@ class Walk:
     def register(self, name, email):
         """Registers a new client through the form; lands in the client area."""
         self.go("/register")
-        self.fill("name", name)
-        self.fill("email", email)
-        self.fill("password", "correct horse battery")
+        self.fill("register-name", name)
+        self.fill("register-email", email)
+        self.fill("register-password", "correct horse battery")
         d = self.submit("Register", "registered")
         self.expect("/clientarea" in d.current_url, "registration lands in the client area")
         return d

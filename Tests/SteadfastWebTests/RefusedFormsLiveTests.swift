@@ -4,7 +4,7 @@ import SteadfastPersistence
 import SteadfastTestSupport
 import Testing
 
-/// The client-facing forms with the most to lose (a ticket, a reply) on a live
+/// The client-facing forms with the most to lose (a ticket, a reply, a registration) on a live
 /// node: refused input comes back as the same form with what was typed (HTML-escaped, never a
 /// password), the message beside its field (`aria-describedby`) and the summary, and nothing is
 /// written. ``ShortListFormsLiveTests`` does the same for the staff short lists.
@@ -94,6 +94,46 @@ import Testing
             #expect(note.body.contains(">\(long)</textarea>"))
             #expect(Forms.tag("reply-internal", in: note.body)?.contains(" checked") == true, "the internal-note box stays ticked")
             #expect(try await Self.count(sqlite, tables) == afterOpen, "a refused reply wrote something")
+            try await sqlite.close()
+        } catch {
+            try? await sqlite.close()
+            throw error
+        }
+    }
+
+    /// The registration form: a bad or taken address keeps the name and address typed, never
+    /// the password, and creates no account.
+    @Test func refusedRegistrationKeepsNameAndAddressNotPassword() async throws {
+        let live = try await BillingLive.start(.sqlite, name: "refused_registration")
+        defer { live.stop() }
+        let sqlite = try await Self.open(live, "refused-registration")
+        do {
+            let visitor = live.nodes[0].client()
+            let page = try await visitor.get("/register")
+            #expect(page.body.contains("id=\"register-password-hint\""))
+            let csrf = try #require(NodeLiveTests.csrfToken(in: page.body))
+            let before = try await Self.count(sqlite, ["accounts", "audit_events"])
+            let password = "secret horse battery staple"
+
+            let bad = try await visitor.postForm("/register", ["_csrf": csrf, "_form": "register", "name": "Ann <Typed> & Co", "email": "not-an-address", "password": password])
+            let why = Self.message("register-email", in: bad.body)
+            #expect(!why.isEmpty)
+            Forms.expectRefused(bad, status: 400, form: "register", field: "email", message: why)
+            #expect(bad.body.contains("<h1>Create your account</h1>"))
+            #expect(Forms.tag("register-name", in: bad.body)?.contains("value=\"Ann &lt;Typed&gt; &amp; Co\"") == true)
+            #expect(Forms.tag("register-email", in: bad.body)?.contains("value=\"not-an-address\"") == true)
+            #expect(Forms.tag("register-password", in: bad.body)?.contains("value=\"\"") == true)
+            #expect(!bad.body.contains(password), "the password was sent back")
+
+            let taken = try await visitor.postForm("/register", ["_csrf": csrf, "_form": "register", "name": "Second", "email": BillingLive.staffEmail, "password": password])
+            Forms.expectRefused(taken, status: 409, form: "register", field: "email", message: "an account with this e-mail address already exists")
+            #expect(Forms.tag("register-name", in: taken.body)?.contains("value=\"Second\"") == true)
+
+            let weak = try await visitor.postForm("/register", ["_csrf": csrf, "_form": "register", "name": "Weak", "email": "weak@example.com", "password": "short"])
+            Forms.expectRefused(weak, status: 400, form: "register", field: "password", message: Self.message("register-password", in: weak.body))
+            #expect(Forms.tag("register-password", in: weak.body)?.contains("aria-describedby=\"register-password-hint register-password-error\"") == true)
+            #expect(Forms.tag("register-email", in: weak.body)?.contains("value=\"weak@example.com\"") == true)
+            #expect(try await Self.count(sqlite, ["accounts", "audit_events"]) == before, "a refused registration wrote something")
             try await sqlite.close()
         } catch {
             try? await sqlite.close()

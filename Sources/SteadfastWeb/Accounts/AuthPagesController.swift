@@ -27,10 +27,9 @@ struct AuthPagesController: Sendable {
             context.account != nil ? redirect(to: home(context.account!)) : pages.page("accounts/login", title: "Log in", context: context)
         }
         router.post("login", use: login)
-        router.get("register") { _, context in
-            pages.page("accounts/register", title: "Register", context: context)
-        }
-        router.post("register", use: register)
+        router.get("register", use: registerPage)
+        // A refused registration comes back filled in (never the password), ``FormReplay``.
+        router.post("register", rerendering: registerPage, use: register)
         router.get("logout") { _, context in
             context.account == nil ? redirect(to: "/login") : pages.page("accounts/logout", title: "Log out", context: context)
         }
@@ -52,20 +51,25 @@ struct AuthPagesController: Sendable {
         }
     }
 
+    /// The registration form (`_form` `register`).
+    @Sendable func registerPage(_ request: Request, context: PortalRequestContext) async throws -> Response {
+        let field = { (name: String, label: String, type: String, hint: String?, autocomplete: String) in
+            FormField.make(name, label: label, kind: .text(type: type), hint: hint, required: true, autocomplete: autocomplete, form: "register", context: context)
+        }
+        return pages.page("accounts/register", title: "Register", values: ["fields": [
+            "name": field("name", "Name", "text", nil, "name"),
+            "email": field("email", "E-mail", "email", nil, "email"),
+            "password": field("password", "Password", "password", "At least 10 characters.", "new-password"),
+        ]], context: context)
+    }
+
+    /// A refused registration is an ``AccountError`` (400, or 409 for an address in use),
+    /// answered by the form again.
     @Sendable func register(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let form = try await request.decode(form: RegisterForm.self, context: context)
-        do {
-            let account = try await accounts.register(email: form.email ?? "", password: form.password ?? "", name: form.name ?? "", clientIP: context.clientIP)
-            try await sessions.logIn(account, request: request, context: context)
-            return redirect(to: "/clientarea")
-        } catch let error as AccountError {
-            let status: HTTPResponse.Status = error == .duplicateEmail ? .conflict : .badRequest
-            return pages.page(
-                "accounts/register", title: "Register",
-                values: ["error": error.message, "email": form.email ?? "", "name": form.name ?? ""],
-                status: status, context: context
-            )
-        }
+        let account = try await accounts.register(email: form.email ?? "", password: form.password ?? "", name: form.name ?? "", clientIP: context.clientIP)
+        try await sessions.logIn(account, request: request, context: context)
+        return redirect(to: "/clientarea")
     }
 
     func home(_ account: Account) -> String {

@@ -1,4 +1,6 @@
+import AsyncHTTPClient
 import Foundation
+import NIOCore
 import SteadfastTestSupport
 import Testing
 
@@ -265,19 +267,40 @@ import Testing
     }
 
     @Test func inFlightRequestsFinishDuringShutdown() async throws {
-        // A cost-14 bcrypt check keeps the log-in request busy for about a second.
-        let node = try await SteadfastNode.start(name: "inflight", bcryptCost: 14)
+        let node = try await SteadfastNode.start(name: "inflight")
+        defer { node.process.send(SIGKILL) }
         let client = node.client()
         #expect(try await client.postJSON("/api/v1/auth/register", ["email": "slow@example.com", "password": Self.password, "name": "S"]).status == 201)
-        async let login = client.postJSON("/api/v1/auth/login", ["email": "slow@example.com", "password": Self.password])
-        // SIGTERM only once the node is working on the log-in (its active-requests gauge says
-        // so), however slowly the request got there: in flight, not merely sent.
+        // The log-in's body is sent in two parts, the second held back by the test: the request
+        // is in flight (the node has its head and its handler waits for the rest) for as long as
+        // the test likes, so it is still in flight when the listener closes however slowly
+        // either process runs. (A slow bcrypt check gave the test about a second to see it in
+        // flight and send SIGTERM, which a starved test process could miss.)
+        let body = Array(try JSONSerialization.data(withJSONObject: ["email": "slow@example.com", "password": Self.password]))
+        let (parts, feed) = AsyncStream.makeStream(of: ByteBuffer.self)
+        var request = HTTPClientRequest(url: node.baseURL + "/api/v1/auth/login")
+        request.method = .POST
+        request.headers.add(name: "Content-Type", value: "application/json")
+        request.body = .stream(parts, length: .known(Int64(body.count)))
+        feed.yield(ByteBuffer(bytes: body.prefix(body.count / 2)))
+        async let login = HTTPClient.shared.execute(request, timeout: .seconds(120))
+        // SIGTERM only once the node is working on the log-in (its active-requests gauge says so).
         let inFlight = await eventually(timeout: .seconds(30), interval: .milliseconds(20)) {
             (try? await node.client().get("/metrics"))?.body.contains(#"http_server_active_requests{http_request_method="POST"} 1.0"#) == true
         }
         #expect(inFlight)
         node.process.send(SIGTERM)
-        #expect(try await login.status == 200)
+        // The rest of the body only once the node is shutting down: past its drain, a new request
+        // is no longer answered.
+        let closing = await eventually(timeout: .seconds(30), interval: .milliseconds(20)) {
+            guard node.process.stderr.contains("closing the listener and finishing in-flight requests") else { return false }
+            return (try? await node.client().get("/healthz", headers: ["Connection": "close"], timeout: .seconds(5))) == nil
+        }
+        #expect(closing, "the node did not stop taking requests: \(node.process.stderr.suffix(2000))")
+        feed.yield(ByteBuffer(bytes: body.dropFirst(body.count / 2)))
+        feed.finish()
+        let answer = try await login
+        #expect(answer.status == .ok)
         #expect(try await node.process.waitForExit(timeout: .seconds(30)) == 0)
     }
 

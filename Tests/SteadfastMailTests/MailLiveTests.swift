@@ -78,16 +78,21 @@ struct MailLiveTests {
         for index in 0..<6 { invoices.append(try await Self.order(index % 2 == 0 ? a : b, product: product, label: "c\(index)")) }
 
         // Some node is now sending a message and waiting for the DATA reply: kill that node.
-        var sender = ""
-        let holding = await eventually(timeout: .seconds(40)) {
-            sender = (try? await postgres.psql("SELECT claimed_by FROM mail_outbox WHERE state = 'sending' LIMIT 1", database: database))?
-                .trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
-            return !sender.isEmpty && !smtp.attempts().isEmpty
-        }
-        #expect(holding, "no node started sending: \(smtp.log())")
+        // The sender gives up on the reply after mail.send_timeout (5 s), so the first held DATA
+        // is watched for in the server's own record (a file read, not a psql run per look), and
+        // both nodes are frozen (SIGSTOP) at once: the database is then asked who is sending
+        // with no clock running out on the sender, however slowly psql starts on a busy machine.
+        let heard = await eventually(timeout: .seconds(40), interval: .milliseconds(5)) { !smtp.attempts().isEmpty }
+        #expect(heard, "no node started sending: \(smtp.log())")
+        for node in [a, b] { node.process.send(SIGSTOP) }
         let heldID = smtp.attempts().first?.messageID ?? ""
+        let sending = (try? await postgres.psql("SELECT claimed_by || ' ' || message_id FROM mail_outbox WHERE state = 'sending'", database: database)) ?? ""
+        let senders = sending.split(separator: "\n").map { $0.split(separator: " ", maxSplits: 1).map(String.init) }
+        let sender = senders.first { $0.last == heldID }?.first ?? ""
+        #expect(!sender.isEmpty, "the held message \(heldID) is not the one being sent: \(sending)")
         let victim = sender == "mail-a" ? a : b
         await victim.process.kill9()
+        for node in [a, b] { node.process.send(SIGCONT) }
         smtp.release()
 
         // The survivor sends everything, the dead node's message again after its claim lease.

@@ -4,8 +4,7 @@ import SteadfastPersistence
 import SteadfastTestSupport
 import Testing
 
-/// The client-facing forms with the most to lose (a ticket, a reply, a registration) on a live
-/// node: refused input comes back as the same form with what was typed (HTML-escaped, never a
+/// The forms with the most to lose (a ticket, a reply, a registration, company details) on a live node: refused input comes back as the same form with what was typed (HTML-escaped, never a
 /// password), the message beside its field (`aria-describedby`) and the summary, and nothing is
 /// written. ``ShortListFormsLiveTests`` does the same for the staff short lists.
 @Suite struct RefusedFormsLiveTests {
@@ -134,6 +133,47 @@ import Testing
             #expect(Forms.tag("register-password", in: weak.body)?.contains("aria-describedby=\"register-password-hint register-password-error\"") == true)
             #expect(Forms.tag("register-email", in: weak.body)?.contains("value=\"weak@example.com\"") == true)
             #expect(try await Self.count(sqlite, ["accounts", "audit_events"]) == before, "a refused registration wrote something")
+            try await sqlite.close()
+        } catch {
+            try? await sqlite.close()
+            throw error
+        }
+    }
+
+    /// The seller's and a client's company details: a refused post keeps every field and
+    /// changes no setting and writes no audit event.
+    @Test func refusedCompanyDetailsKeepTheirInput() async throws {
+        let live = try await BillingLive.start(.sqlite, name: "refused_company_forms")
+        defer { live.stop() }
+        let sqlite = try await Self.open(live, "refused-company-forms")
+        do {
+            let staff = live.staff
+            let staffCSRF = try #require(NodeLiveTests.csrfToken(in: try await staff.get("/admin/company").body))
+            let owner = try await live.client("owner")
+            let clientCSRF = try #require(NodeLiveTests.csrfToken(in: try await owner.get("/account/company").body))
+            let tables = ["audit_events"]
+            let before = try await Self.count(sqlite, tables)
+            let sellerBefore = try await staff.get("/api/v1/admin/company").body
+
+            // The seller identity: a bad tax id; the name and address as typed.
+            let seller = try await staff.postForm("/admin/company", [
+                "_csrf": staffCSRF, "_form": "company", "legal_name": "Typed & Co <Ltd>", "address": "1 Typed Street\nTown", "tax_id": "DE<123>", "bank_details": "IBAN KEPT",
+            ])
+            Forms.expectRefused(seller, status: 400, form: "company", field: "tax_id", message: "the tax id must be at most 32 letters, digits, spaces, dots or dashes")
+            #expect(seller.body.contains("<h1>Company details</h1>"))
+            #expect(Forms.tag("company-legal_name", in: seller.body)?.contains("value=\"Typed &amp; Co &lt;Ltd&gt;\"") == true)
+            #expect(Forms.tag("company-tax_id", in: seller.body)?.contains("value=\"DE&lt;123&gt;\"") == true)
+            #expect(seller.body.contains(">1 Typed Street\nTown</textarea>") && seller.body.contains(">IBAN KEPT</textarea>"))
+            #expect(try await staff.get("/api/v1/admin/company").body == sellerBefore)
+
+            // A client's company details: a bad phone number; the company as typed.
+            let company = try await owner.postForm("/account/company", ["_csrf": clientCSRF, "_form": "company", "company": "Owner <GmbH>", "phone": "call me", "address": "Kept road"])
+            Forms.expectRefused(company, status: 400, form: "company", field: "phone", message: "phone may hold only digits, spaces and + - ( ) .")
+            #expect(Forms.tag("company-company", in: company.body)?.contains("value=\"Owner &lt;GmbH&gt;\"") == true)
+            #expect(Forms.tag("company-phone", in: company.body)?.contains("value=\"call me\"") == true)
+            #expect(company.body.contains(">Kept road</textarea>"))
+
+            #expect(try await Self.count(sqlite, tables) == before, "a refused form wrote something")
             try await sqlite.close()
         } catch {
             try? await sqlite.close()

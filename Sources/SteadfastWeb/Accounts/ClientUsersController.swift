@@ -97,7 +97,8 @@ struct ClientUsersController: Sendable {
         html.post("invitations/{token}", use: acceptForm)
         let company = html.group("account/company").add(middleware: RequireClientPermission(.profile))
         company.get(use: companyPage)
-        company.post(use: saveCompanyForm)
+        // A refused change comes back filled in (``FormReplay``).
+        company.post(rerendering: companyPage, use: saveCompanyForm)
     }
 
     // MARK: JSON
@@ -260,8 +261,16 @@ struct ClientUsersController: Sendable {
 
     @Sendable func companyPage(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let client = try await accounts.clientCompany(for: try signedIn(context))
+        let field = { (name: String, label: String, value: String, kind: FormField.Kind, autocomplete: String) in
+            FormField.make(name, label: label, value: value, kind: kind, autocomplete: autocomplete, form: "company", context: context)
+        }
         return pages.page("accounts/company", title: "Company details", values: [
-            "clientName": client.name, "company": client.profile.company, "phone": client.profile.phone, "address": client.profile.address,
+            "clientName": client.name,
+            "fields": [
+                "company": field("company", "Company", client.profile.company, .text(type: "text"), "organization"),
+                "phone": field("phone", "Phone", client.profile.phone, .text(type: "tel"), "tel"),
+                "address": field("address", "Contact address", client.profile.address, .textarea(rows: 4), "street-address"),
+            ],
         ], context: context)
     }
 

@@ -24,7 +24,8 @@ struct InvoiceDocumentController: Sendable {
         settings.put("company", use: updateCompany)
         let pages = html.group("admin").add(middleware: RequirePermission(.settingsManage))
         pages.get("company", use: companyPage)
-        pages.post("company", use: saveCompanyPage)
+        // A refused change comes back filled in (``FormReplay``).
+        pages.post("company", rerendering: companyPage, use: saveCompanyPage)
     }
 
     /// The caller's own issued invoice as a PDF (drafts and other clients' invoices: 404).
@@ -53,8 +54,16 @@ struct InvoiceDocumentController: Sendable {
 
     @Sendable func companyPage(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let company = try await billing.invoices.company()
+        let field = { (name: String, label: String, value: String, kind: FormField.Kind, required: Bool) in
+            FormField.make(name, label: label, value: value, kind: kind, required: required, form: "company", context: context)
+        }
         return pages.page("billing/company", title: "Company details", values: [
-            "legalName": company.name, "address": company.address, "taxID": company.taxID ?? "", "bankDetails": company.bankDetails ?? "",
+            "fields": [
+                "legalName": field("legal_name", "Legal name", company.name, .text(type: "text"), true),
+                "address": field("address", "Address", company.address, .textarea(rows: 4), false),
+                "taxID": field("tax_id", "Tax id (VAT number)", company.taxID ?? "", .text(type: "text"), false),
+                "bankDetails": field("bank_details", "Bank details", company.bankDetails ?? "", .textarea(rows: 4), false),
+            ],
             "saved": request.uri.queryParameters.get("saved") != nil,
         ], context: context)
     }

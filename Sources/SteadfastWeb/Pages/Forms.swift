@@ -110,7 +110,7 @@ extension RouterGroup where Context == PortalRequestContext {
     /// this, so no handler repeats it.
     @discardableResult
     func post(
-        _ path: RouterPath, rerendering page: @escaping @Sendable (Request, Context) async throws -> Response,
+        _ path: RouterPath = "", rerendering page: @escaping @Sendable (Request, Context) async throws -> Response,
         use handler: @escaping @Sendable (Request, Context) async throws -> Response
     ) -> Self {
         post(path) { request, context in

@@ -4,7 +4,8 @@ import SteadfastPersistence
 import SteadfastTestSupport
 import Testing
 
-/// The forms with the most to lose (a ticket, a reply, a registration, company details) on a live node: refused input comes back as the same form with what was typed (HTML-escaped, never a
+/// The forms with the most to lose (a ticket, a reply, a registration, company details,
+/// invitations) on a live node: refused input comes back as the same form with what was typed (HTML-escaped, never a
 /// password), the message beside its field (`aria-describedby`) and the summary, and nothing is
 /// written. ``ShortListFormsLiveTests`` does the same for the staff short lists.
 @Suite struct RefusedFormsLiveTests {
@@ -174,6 +175,53 @@ import Testing
             #expect(company.body.contains(">Kept road</textarea>"))
 
             #expect(try await Self.count(sqlite, tables) == before, "a refused form wrote something")
+            try await sqlite.close()
+        } catch {
+            try? await sqlite.close()
+            throw error
+        }
+    }
+
+    /// Both invitation forms (a client's users, staff): a refused invitation keeps the name,
+    /// address and ticked boxes, and writes no account, mail or audit event.
+    @Test func refusedInvitationsKeepTheirInput() async throws {
+        let live = try await BillingLive.start(.sqlite, name: "refused_invitations")
+        defer { live.stop() }
+        let sqlite = try await Self.open(live, "refused-invitations")
+        do {
+            let staff = live.staff
+            let staffCSRF = try #require(NodeLiveTests.csrfToken(in: try await staff.get("/admin/staff").body))
+            let owner = try await live.client("owner")
+            let clientCSRF = try #require(NodeLiveTests.csrfToken(in: try await owner.get("/account/users").body))
+            let tables = ["accounts", "mail_outbox", "audit_events"]
+            let before = try await Self.count(sqlite, tables)
+
+            // A client user invited with a bad address: the name and the ticked box kept.
+            let invite = try await owner.postForm("/account/users/invite", ["_csrf": clientCSRF, "_form": "invite", "name": "Typed <Friend>", "email": "not-an-address", "perm_billing": "1"])
+            Forms.expectRefused(invite, status: 400, form: "invite", field: "email", message: Self.message("invite-email", in: invite.body))
+            #expect(invite.body.contains("<h1>Users</h1>"))
+            #expect(Forms.tag("invite-name", in: invite.body)?.contains("value=\"Typed &lt;Friend&gt;\"") == true)
+            #expect(Forms.tag("invite-perm_billing", in: invite.body)?.contains(" checked") == true)
+            #expect(Forms.tag("invite-perm_support", in: invite.body)?.contains(" checked") == false)
+
+            // Staff invited with an address in use (409) or an unknown role (400, on the group).
+            let roleID = try #require(((try await staff.get("/api/v1/admin/roles").json["items"] as? [[String: Any]])?.first?["id"] as? String))
+            let taken = try await staff.postForm("/admin/staff/invite", ["_csrf": staffCSRF, "_form": "invite", "name": "New & staff", "email": BillingLive.staffEmail, "role_\(roleID)": "1"])
+            Forms.expectRefused(taken, status: 409, form: "invite", field: "email", message: "an account with this e-mail address already exists")
+            #expect(taken.body.contains("<h1>Staff</h1>"))
+            #expect(Forms.tag("invite-name", in: taken.body)?.contains("value=\"New &amp; staff\"") == true)
+            #expect(Forms.tag("invite-role_\(roleID)", in: taken.body)?.contains(" checked") == true)
+            let unknown = try await staff.postForm("/admin/staff/invite", ["_csrf": staffCSRF, "_form": "invite", "name": "Typed", "email": "typed@example.com", "role_nonsense": "1"])
+            #expect(unknown.status == 400 && unknown.body.contains("<a href=\"#invite-roles\">unknown role"), "\(unknown.status)")
+            #expect(Forms.tag("invite-roles", in: unknown.body) == "<fieldset id=\"invite-roles\" aria-describedby=\"invite-roles-error\"")
+            #expect(Forms.tag("invite-email", in: unknown.body)?.contains("value=\"typed@example.com\"") == true)
+
+            #expect(try await Self.count(sqlite, tables) == before, "a refused form wrote something")
+
+            // Accepted: the invitation says so.
+            let sent = try await staff.postForm("/admin/staff/invite", ["_csrf": staffCSRF, "_form": "invite", "name": "Accepted", "email": "accepted@example.com", "role_\(roleID)": "1"])
+            #expect(sent.status == 303)
+            #expect(try await staff.get("/admin/staff").body.contains("Invitation sent to accepted@example.com."))
             try await sqlite.close()
         } catch {
             try? await sqlite.close()

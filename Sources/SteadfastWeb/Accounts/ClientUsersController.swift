@@ -90,14 +90,14 @@ struct ClientUsersController: Sendable {
 
         let users = html.group("account/users").add(middleware: RequireClientPermission.ownerOnly)
         users.get(use: usersPage)
-        users.post("invite", use: inviteForm)
+        // Refused forms come back filled in on their page (``FormReplay``).
+        users.post("invite", rerendering: usersPage, use: inviteForm)
         users.post("{id}", use: updateForm)
         users.post("{id}/remove", use: removeForm)
         html.get("invitations/{token}", use: invitationPage)
         html.post("invitations/{token}", use: acceptForm)
         let company = html.group("account/company").add(middleware: RequireClientPermission(.profile))
         company.get(use: companyPage)
-        // A refused change comes back filled in (``FormReplay``).
         company.post(rerendering: companyPage, use: saveCompanyForm)
     }
 
@@ -175,10 +175,21 @@ struct ClientUsersController: Sendable {
                     ),
                 ]
             },
-            "inviteChoices": Self.choices([]),
+            "inviteFields": Self.inviteFields(context: context),
             "pagination": users.pagination(path: "/account/users", query: [:]) as Any,
             "empty": users.rows.isEmpty ? EmptyState.values("No users yet: invite someone below.") as Any : false,
         ], context: context)
+    }
+
+    /// The invitation form (`_form` `invite`): name, address, a box per permission
+    /// (`perm_<name>`) and `permissions`, the group, for an error about them as a whole.
+    static func inviteFields(context: PortalRequestContext) -> [String: Any] {
+        [
+            "name": FormField.make("name", label: "Name", required: true, autocomplete: "off", form: "invite", context: context),
+            "email": FormField.make("email", label: "E-mail", kind: .text(type: "email"), required: true, autocomplete: "off", form: "invite", context: context),
+            "permissions": FormField.make("permissions", label: "Permissions", form: "invite", context: context),
+            "choices": ClientPermission.allCases.map { FormField.make("perm_" + $0.rawValue, label: label($0), kind: .checkbox, form: "invite", context: context) },
+        ]
     }
 
     static func choices(_ held: Set<ClientPermission>) -> [[String: Any]] {

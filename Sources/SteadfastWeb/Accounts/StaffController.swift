@@ -68,7 +68,7 @@ struct StaffController: Sendable {
 
         let pagesGroup = html.group("admin").add(middleware: RequirePermission(.staffManage))
         pagesGroup.get("staff", use: staffPage)
-        pagesGroup.post("staff/invite", use: inviteForm)
+        pagesGroup.post("staff/invite", rerendering: staffPage, use: inviteForm)
         pagesGroup.post("staff/{id}", use: updateForm)
         pagesGroup.post("roles", rerendering: staffPage, use: createRoleForm)
     }
@@ -138,9 +138,20 @@ struct StaffController: Sendable {
         values["roles"] = roles.map { role -> [String: Any] in
             ["id": role.id.text, "name": role.name, "builtIn": role.builtIn, "permissions": role.permissions.sorted().map(\.rawValue).joined(separator: ", ")]
         }
-        values["inviteRoles"] = roleChoices([])
+        values["inviteFields"] = Self.inviteFields(roles: roles, context: context)
         values["roleFields"] = Self.roleFields(context: context)
         return pages.page("accounts/staff", title: "Staff", values: values, context: context)
+    }
+
+    /// The invitation form (`_form` `invite`): name, address, a box per role (`role_<id>`) and
+    /// `roles`, the group, for an error about the roles as a whole.
+    static func inviteFields(roles: [StaffRole], context: PortalRequestContext) -> [String: Any] {
+        [
+            "name": FormField.make("name", label: "Name", required: true, form: "invite", context: context),
+            "email": FormField.make("email", label: "E-mail", kind: .text(type: "email"), required: true, form: "invite", context: context),
+            "roles": FormField.make("roles", label: "Roles", form: "invite", context: context),
+            "choices": roles.map { FormField.make("role_" + $0.id.text, label: $0.name, kind: .checkbox, form: "invite", context: context) },
+        ]
     }
 
     /// The new-role form (`_form` `role`): its name, and a box per permission (`perm_<name>`);
@@ -156,7 +167,8 @@ struct StaffController: Sendable {
 
     @Sendable func inviteForm(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let form = try await FormFields.read(request, context: context)
-        _ = try await accounts.inviteStaff(by: try context.requireAccount(), email: form["email"] ?? "", name: form["name"] ?? "", roles: Self.checked(form, prefix: "role_"))
+        let member = try await accounts.inviteStaff(by: try context.requireAccount(), email: form["email"] ?? "", name: form["name"] ?? "", roles: Self.checked(form, prefix: "role_"))
+        context.flash(.success, "Invitation sent to \(member.email).")
         return redirect(to: "/admin/staff")
     }
 

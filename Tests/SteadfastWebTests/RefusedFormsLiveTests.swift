@@ -228,4 +228,46 @@ import Testing
             throw error
         }
     }
+
+    /// `/account`: a refused profile keeps what was typed (an address in use is a 400 here, as
+    /// it always was), a refused password change names its field and sends no password back.
+    @Test func refusedProfileAndPasswordChangeNameTheirField() async throws {
+        let live = try await BillingLive.start(.sqlite, name: "refused_profile")
+        defer { live.stop() }
+        let sqlite = try await Self.open(live, "refused-profile")
+        do {
+            let client = try await live.client("profile")
+            let csrf = try #require(NodeLiveTests.csrfToken(in: try await client.get("/account").body))
+            let before = try await Self.count(sqlite, ["audit_events", "mail_outbox"])
+            let me = try await client.get("/api/v1/me").body
+
+            let profile = try await client.postForm("/account/profile", [
+                "_csrf": csrf, "_form": "profile", "name": "Typed <Name> & Co", "email": "typed-new@example.com", "company": "Kept GmbH", "phone": "call me", "address": "Kept road",
+            ])
+            Forms.expectRefused(profile, status: 400, form: "profile", field: "phone", message: "phone may hold only digits, spaces and + - ( ) .")
+            #expect(profile.body.contains("<h1>Your account</h1>"))
+            #expect(Forms.tag("profile-name", in: profile.body)?.contains("value=\"Typed &lt;Name&gt; &amp; Co\"") == true)
+            #expect(Forms.tag("profile-email", in: profile.body)?.contains("value=\"typed-new@example.com\"") == true)
+            #expect(Forms.tag("profile-company", in: profile.body)?.contains("value=\"Kept GmbH\"") == true)
+            #expect(profile.body.contains(">Kept road</textarea>"))
+            let taken = try await client.postForm("/account/profile", ["_csrf": csrf, "_form": "profile", "name": "Still typed", "email": BillingLive.staffEmail])
+            Forms.expectRefused(taken, status: 400, form: "profile", field: "email", message: "an account with this e-mail address already exists")
+            #expect(Forms.tag("profile-name", in: taken.body)?.contains("value=\"Still typed\"") == true)
+
+            let wrong = "not my password at all"
+            let password = try await client.postForm("/account/password", ["_csrf": csrf, "_form": "password", "current_password": wrong, "new_password": "a new long password"])
+            Forms.expectRefused(password, status: 400, form: "password", field: "current_password", message: "the current password is incorrect")
+            #expect(!password.body.contains(wrong) && !password.body.contains("a new long password"), "a password was sent back")
+            let weak = try await client.postForm("/account/password", ["_csrf": csrf, "_form": "password", "current_password": BillingLive.password, "new_password": "short"])
+            Forms.expectRefused(weak, status: 400, form: "password", field: "new_password", message: Self.message("password-new_password", in: weak.body))
+            #expect(!weak.body.contains(BillingLive.password))
+
+            #expect(try await client.get("/api/v1/me").body == me)
+            #expect(try await Self.count(sqlite, ["audit_events", "mail_outbox"]) == before, "a refused form wrote something")
+            try await sqlite.close()
+        } catch {
+            try? await sqlite.close()
+            throw error
+        }
+    }
 }

@@ -13,14 +13,6 @@ struct AccountPagesController: Sendable {
     let pages: PageRenderer
     let clock: any WallClock
 
-    struct ProfileForm: Decodable {
-        let name: String?
-        let email: String?
-        let company: String?
-        let phone: String?
-        let address: String?
-    }
-
     struct PasswordForm: Decodable {
         let current_password: String?
         let new_password: String?
@@ -73,11 +65,30 @@ struct AccountPagesController: Sendable {
         return try await profilePage(account, request: request, context: context)
     }
 
+    /// `/account`: the profile form (`_form` `profile`) and the password form (`password`),
+    /// each showing its own refusal beside its fields (the passwords are never sent back).
     func profilePage(_ account: Account, request: Request, context: PortalRequestContext, values extra: [String: Any] = [:], status: HTTPResponse.Status = .ok) async throws -> Response {
         let list = try await accounts.sessions(accountID: account.id, currentSessionHash: sessions.currentSessionHash(request: request))
+        let field = { (form: String, name: String, label: String, value: String, kind: FormField.Kind, required: Bool, autocomplete: String) in
+            FormField.make(name, label: label, value: value, kind: kind, required: required, autocomplete: autocomplete, form: form, context: context)
+        }
         var values: [String: Any] = [
-            "name": account.name, "email": account.email.value, "company": account.profile.company, "phone": account.profile.phone,
-            "address": account.profile.address, "emailVerified": account.emailVerifiedAt != nil, "twoFactorEnabled": account.twoFactorEnabled,
+            "fields": [
+                "name": field("profile", "name", "Name", account.name, .text(type: "text"), true, "name"),
+                "email": field(
+                    "profile", "email", "E-mail (a change takes effect once you follow the link we send to the new address)", account.email.value,
+                    .text(type: "email"), true, "email"
+                ),
+                "company": field("profile", "company", "Company", account.profile.company, .text(type: "text"), false, "organization"),
+                "phone": field("profile", "phone", "Phone", account.profile.phone, .text(type: "tel"), false, "tel"),
+                "address": field("profile", "address", "Contact address", account.profile.address, .textarea(rows: 4), false, "street-address"),
+                "currentPassword": field("password", "current_password", "Current password", "", .text(type: "password"), true, "current-password"),
+                "newPassword": field(
+                    "password", "new_password", "New password (at least 10 characters; your other sessions will be logged out)", "",
+                    .text(type: "password"), true, "new-password"
+                ),
+            ],
+            "emailVerified": account.emailVerifiedAt != nil, "twoFactorEnabled": account.twoFactorEnabled,
             "sessions": list.map { entry -> [String: Any] in
                 ["id": entry.id.uuidString.lowercased(), "createdAt": Self.format(entry.createdAt), "lastActiveAt": Self.format(entry.lastWriteAt), "current": entry.isCurrent]
             },
@@ -91,21 +102,24 @@ struct AccountPagesController: Sendable {
         date.formatted(.iso8601.year().month().day().time(includingFractionalSeconds: false).timeSeparator(.colon)) + " UTC"
     }
 
+    /// A refused profile (400, an address in use too, as it always was) comes back as typed.
     @Sendable func saveProfile(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let account = try signedIn(context)
-        let form = try await request.decode(form: ProfileForm.self, context: context)
+        let form = try await FormFields.read(request, context: context)
         do {
             let update = try await accounts.updateProfile(
-                accountID: account.id, name: form.name ?? "", email: form.email,
-                profile: AccountProfile(company: form.company ?? "", phone: form.phone ?? "", address: form.address ?? "")
+                accountID: account.id, name: form.values["name"] ?? "", email: form.values["email"],
+                profile: AccountProfile(company: form.values["company"] ?? "", phone: form.values["phone"] ?? "", address: form.values["address"] ?? "")
             )
             let notice = update.verificationSentTo.map { "Saved. Follow the link we sent to \($0) to switch to that address." } ?? "Saved."
             return try await profilePage(update.account, request: request, context: context, values: ["notice": notice])
         } catch let error as AccountError {
-            return try await profilePage(account, request: request, context: context, values: ["error": error.message], status: .badRequest)
+            let context = context.replaying("profile", values: form.values, error: error)
+            return try await profilePage(account, request: request, context: context, status: .badRequest)
         }
     }
 
+    /// A refused change (a wrong current password, a weak new one: 400) names its field.
     @Sendable func changePassword(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let account = try signedIn(context)
         let form = try await request.decode(form: PasswordForm.self, context: context)
@@ -116,7 +130,8 @@ struct AccountPagesController: Sendable {
             )
             return try await profilePage(account, request: request, context: context, values: ["notice": "Password changed; your other sessions were logged out."])
         } catch let error as AccountError {
-            return try await profilePage(account, request: request, context: context, values: ["error": error.message], status: .badRequest)
+            let context = context.replaying("password", values: [:], error: error, field: error.field == "password" ? "new_password" : nil)
+            return try await profilePage(account, request: request, context: context, status: .badRequest)
         }
     }
 

@@ -37,6 +37,17 @@ struct FormReplay: Sendable {
     }
 }
 
+extension PortalRequestContext {
+    /// This context with the replay of form `form` refused by `error`, for a handler that
+    /// renders its page itself (a multipart form, or one whose refusal keeps a status of its
+    /// own); `field` puts the message on another control than the error names.
+    func replaying(_ form: String, values: [String: String], error: any Error, field: String? = nil) -> PortalRequestContext {
+        var context = self
+        context.formReplay = FormReplay(form: form, values: values, problem: Problem(error), field: field)
+        return context
+    }
+}
+
 /// One form control as the `partials/field` template shows it: label, value, hint, and the
 /// error from a failed post of the same form (with `aria-invalid` and `aria-describedby`).
 enum FormField {

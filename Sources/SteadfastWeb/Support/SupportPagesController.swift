@@ -89,11 +89,8 @@ struct SupportPagesController: Sendable {
     /// `context` with a refused ticket form's replay: the text fields as typed (files cannot come
     /// back) and the error on its field; an error about the files is shown on the file picker.
     static func refused(_ error: SupportError, form: String, fields: [String: String], context: PortalRequestContext) -> PortalRequestContext {
-        var context = context
-        let problem = Problem(error)
-        let onFiles = ["attachments", "filename", "content_length", "size"].contains(problem.field ?? "")
-        context.formReplay = FormReplay(form: form, values: fields, problem: problem, field: onFiles ? "files" : nil)
-        return context
+        let onFiles = ["attachments", "filename", "content_length", "size"].contains(error.field ?? "")
+        return context.replaying(form, values: fields, error: error, field: onFiles ? "files" : nil)
     }
 
     @Sendable func openTicket(_ request: Request, context: PortalRequestContext) async throws -> Response {

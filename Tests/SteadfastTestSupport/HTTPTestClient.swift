@@ -76,7 +76,7 @@ public final class HTTPTestClient: Sendable {
         let cookieHeader = jar.header
         if !cookieHeader.isEmpty, headers["Cookie"] == nil { request.headers.add(name: "Cookie", value: cookieHeader) }
         if let body { request.body = .bytes(ByteBuffer(bytes: body)) }
-        let response = try await Self.client.execute(request, timeout: .nanoseconds(Int64(timeout.components.seconds) * 1_000_000_000))
+        let response = try await Self.client.execute(request, timeout: TimeAmount(timeout))
         let buffer = try await response.body.collect(upTo: 64 << 20)
         let result = Response(status: Int(response.status.code), headers: response.headers, body: String(buffer: buffer), bytes: Array(buffer.readableBytesView))
         jar.absorb(result.setCookies)

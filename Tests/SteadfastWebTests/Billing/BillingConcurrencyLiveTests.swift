@@ -79,16 +79,20 @@ import Testing
     func renewalRunsOnEveryNodeAtOnceMakeOneInvoicePerServiceAndPeriod(_ engine: BillingLive.Engine) async throws {
         // Services ordered today are due in a month: a 40-day lead puts them all in the window.
         // A 100-item checkout is one long transaction: give it more than the 2 s default bound,
-        // which a loaded test machine can exceed. The scheduled billing job is off: its hourly slot
+        // which a loaded test machine can exceed (90 s on the database, 120 s on each request
+        // that does a hundred items' work; a CI run beside other suites once took over 30 s for
+        // one of them). The scheduled billing job is off: its hourly slot
         // once fell between the orders and the runs below (a CI run at 00:00) and invoiced the
         // first batch itself, so the runs made 100, not 200. The runs asked for here are the race.
-        let live = try await BillingLive.start(engine, name: "renew200", settings: ["billing.renewal_lead_days=40", "database.timeout=30s", "jobs.enabled=false"])
+        let live = try await BillingLive.start(engine, name: "renew200", settings: ["billing.renewal_lead_days=40", "database.timeout=90s", "jobs.enabled=false"])
         defer { live.stop() }
         var services: [String] = []
         for batch in 0..<2 {
             let client = try await live.client("batch\(batch)")
-            let (_, invoice) = try await live.order(client, count: 100)
-            try await live.pay(client, invoice: invoice)
+            // Give-up bounds, not timing targets: a hundred items in one checkout, a hundred
+            // services activated by one payment, on a machine running other suites.
+            let (_, invoice) = try await live.order(client, count: 100, timeout: .seconds(120))
+            try await live.pay(client, invoice: invoice, timeout: .seconds(120))
             let listed = try await client.get("/api/v1/services?limit=200")
             services += (listed.json["items"] as? [[String: Any]] ?? []).compactMap { $0["id"] as? String }
         }
@@ -99,7 +103,7 @@ import Testing
             for i in 0..<6 {
                 let staff = live.staff.pointed(at: live.node(i).baseURL)
                 group.addTask {
-                    let run = try await staff.postJSON("/api/v1/admin/billing/run", ["task": "renewals"])
+                    let run = try await staff.postJSON("/api/v1/admin/billing/run", ["task": "renewals"], timeout: .seconds(120))
                     guard run.status == 200 else { throw HarnessError("run failed: \(run.status) \(run.body)") }
                     return run.json["renewal_invoices"] as? Int ?? -1
                 }
@@ -120,7 +124,7 @@ import Testing
         #expect(perService.count == 200)
         #expect(perService.values.allSatisfy { $0 == 1 })
         // A later run changes nothing.
-        let again = try await live.staff.postJSON("/api/v1/admin/billing/run", ["task": "all"])
+        let again = try await live.staff.postJSON("/api/v1/admin/billing/run", ["task": "all"], timeout: .seconds(120))
         #expect(again.json["renewal_invoices"] as? Int == 0)
     }
 

@@ -86,13 +86,16 @@ struct BillingLive: Sendable {
         return client
     }
 
-    /// Orders the product `count` times (one order) and returns (order id, invoice id).
-    func order(_ client: HTTPTestClient, count: Int = 1, cycle: String = "monthly") async throws -> (order: String, invoice: String) {
+    /// Orders the product `count` times (one order) and returns (order id, invoice id). The
+    /// checkout (one transaction for every item) and ``pay(_:invoice:timeout:)`` (which
+    /// activates every service) take a `timeout`: a give-up bound a test ordering a hundred
+    /// items raises, as a loaded machine can take longer than the default 30 s.
+    func order(_ client: HTTPTestClient, count: Int = 1, cycle: String = "monthly", timeout: Duration = .seconds(30)) async throws -> (order: String, invoice: String) {
         for _ in 0..<count {
             let added = try await client.postJSON("/api/v1/cart/items", ["product_id": productID, "cycle": cycle])
             guard added.status == 201 else { throw HarnessError("add to cart failed: \(added.body)") }
         }
-        let placed = try await client.postJSON("/api/v1/cart/checkout", [:])
+        let placed = try await client.postJSON("/api/v1/cart/checkout", [:], timeout: timeout)
         guard placed.status == 201, let order = placed.json["order_id"] as? String, let invoice = placed.json["invoice_id"] as? String else {
             throw HarnessError("checkout failed: \(placed.status) \(placed.body)")
         }
@@ -100,8 +103,10 @@ struct BillingLive: Sendable {
     }
 
     /// Pays an invoice by test card with a fresh key.
-    func pay(_ client: HTTPTestClient, invoice: String) async throws {
-        let paid = try await client.postJSON("/api/v1/invoices/\(invoice)/pay", ["gateway": "testcard", "card_token": "tok_visa"], headers: ["Idempotency-Key": UUID().uuidString])
+    func pay(_ client: HTTPTestClient, invoice: String, timeout: Duration = .seconds(30)) async throws {
+        let paid = try await client.postJSON(
+            "/api/v1/invoices/\(invoice)/pay", ["gateway": "testcard", "card_token": "tok_visa"], headers: ["Idempotency-Key": UUID().uuidString], timeout: timeout
+        )
         guard paid.status == 200 else { throw HarnessError("pay failed: \(paid.status) \(paid.body)") }
     }
 

@@ -270,4 +270,30 @@ import Testing
             throw error
         }
     }
+
+    /// A mail template that does not compile comes back as typed with the message beside the
+    /// part at fault, and overrides nothing.
+    @Test func refusedMailTemplateKeepsItsText() async throws {
+        let live = try await BillingLive.start(.sqlite, name: "refused_mail_template")
+        defer { live.stop() }
+        let sqlite = try await Self.open(live, "refused-mail-template")
+        do {
+            let staff = live.staff
+            let csrf = try #require(NodeLiveTests.csrfToken(in: try await staff.get("/admin/mail/templates/invoice_issued").body))
+            let before = try await Self.count(sqlite, ["audit_events"])
+            let refused = try await staff.postForm("/admin/mail/templates", [
+                "_csrf": csrf, "_form": "template", "key": "invoice_issued", "subject": "Kept <subject> & more", "text_body": "KEPT {{#open}}", "html_body": "<p>KEPT html</p>",
+            ])
+            Forms.expectRefused(refused, status: 400, form: "template", field: "text_body", message: Self.message("template-text_body", in: refused.body))
+            #expect(refused.body.contains("<h1>Mail template invoice_issued</h1>"))
+            #expect(Forms.tag("template-subject", in: refused.body)?.contains("value=\"Kept &lt;subject&gt; &amp; more\"") == true)
+            #expect(refused.body.contains(">KEPT {{#open}}</textarea>") && refused.body.contains(">&lt;p&gt;KEPT html&lt;/p&gt;</textarea>"))
+            #expect(try await staff.get("/api/v1/admin/mail/templates/invoice_issued").json["overridden"] as? Bool == false)
+            #expect(try await Self.count(sqlite, ["audit_events"]) == before, "a refused template wrote something")
+            try await sqlite.close()
+        } catch {
+            try? await sqlite.close()
+            throw error
+        }
+    }
 }

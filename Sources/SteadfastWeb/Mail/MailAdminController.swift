@@ -169,15 +169,23 @@ struct MailAdminController: Sendable {
 
     @Sendable func templatePage(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let template = try await mail.template(try Self.key(context))
-        return templateForm(template.key, source: template.source, overridden: template.isOverridden, error: nil, status: .ok, context: context)
+        return templateForm(template.key, source: template.source, overridden: template.isOverridden, status: .ok, context: context)
     }
 
-    func templateForm(_ key: MailTemplateKey, source: MailTemplateSource, overridden: Bool, error: String?, status: HTTPResponse.Status, context: PortalRequestContext) -> Response {
+    /// The template form (`_form` `template`); after a refused save it shows what was typed with
+    /// the message beside the part that does not compile.
+    func templateForm(_ key: MailTemplateKey, source: MailTemplateSource, overridden: Bool, status: HTTPResponse.Status, context: PortalRequestContext) -> Response {
+        let field = { (name: String, label: String, value: String, kind: FormField.Kind, required: Bool) in
+            FormField.make(name, label: label, value: value, kind: kind, required: required, form: "template", context: context)
+        }
         var values: [String: Any] = [
-            "key": key.rawValue, "subject": source.subject, "textBody": source.textBody, "htmlBody": source.htmlBody,
-            "variables": key.variables, "overridden": overridden,
+            "key": key.rawValue, "variables": key.variables, "overridden": overridden,
+            "fields": [
+                "subject": field("subject", "Subject", source.subject, .text(type: "text"), true),
+                "textBody": field("text_body", "Plain text", source.textBody, .textarea(rows: 10), false),
+                "htmlBody": field("html_body", "HTML (inside the common layout)", source.htmlBody, .textarea(rows: 10), false),
+            ],
         ]
-        if let error { values["error"] = error }
         if let preview = try? mail.preview(source, key: key) {
             values["previewSubject"] = preview.subject
             values["previewText"] = preview.textBody
@@ -193,7 +201,10 @@ struct MailAdminController: Sendable {
         do {
             _ = try await mail.save(key, source, by: staff.id)
         } catch let error as MailTemplateError {
-            return templateForm(key, source: source, overridden: true, error: "\(error.field): \(error.message)", status: .badRequest, context: context)
+            // A template that does not compile: 400, the form as typed, the message on its part.
+            var context = context
+            context.formReplay = FormReplay(form: "template", values: form.values, errors: [.init(field: error.field, message: error.message)])
+            return templateForm(key, source: source, overridden: true, status: .badRequest, context: context)
         }
         return redirect(to: "/admin/mail/templates/\(key.rawValue)")
     }

@@ -296,4 +296,41 @@ import Testing
             throw error
         }
     }
+
+    /// The downloads library's upload (multipart): a bad product id (400) or a file too large
+    /// (413) keeps the title, description and choices, the message beside its field or the
+    /// file picker, and stores nothing.
+    @Test func refusedUploadKeepsItsDetails() async throws {
+        let live = try await BillingLive.start(.sqlite, name: "refused_upload", settings: ["support.download_max_size=64KiB"])
+        defer { live.stop() }
+        let sqlite = try await Self.open(live, "refused-upload")
+        do {
+            let staff = live.staff
+            let category = try #require(try await staff.postJSON("/api/v1/admin/downloads/categories", ["name": "Tools"]).json["id"] as? String)
+            let csrf = try #require(NodeLiveTests.csrfToken(in: try await staff.get("/admin/content/downloads").body))
+            let tables = ["downloads", "stored_files", "audit_events"]
+            let before = try await Self.count(sqlite, tables)
+            let fields = [("_csrf", csrf), ("_form", "download"), ("category_id", category), ("title", "Kept <title>"), ("description", "Kept & described")]
+
+            let (badType, badBody) = SupportLiveTests.multipart(fields + [("visibility", "product"), ("product_id", "not-an-id")], files: [("tool.sh", Array("echo hi".utf8))])
+            let bad = try await staff.send("POST", "/admin/downloads/upload", headers: ["Content-Type": badType], body: badBody)
+            Forms.expectRefused(bad, status: 400, form: "download", field: "product_id", message: "product_id must be an id")
+            #expect(bad.body.contains("<h1>Downloads library</h1>"))
+            #expect(Forms.tag("download-title", in: bad.body)?.contains("value=\"Kept &lt;title&gt;\"") == true)
+            #expect(Forms.tag("download-description", in: bad.body)?.contains("value=\"Kept &amp; described\"") == true)
+            #expect(Forms.tag("download-product_id", in: bad.body)?.contains("value=\"not-an-id\"") == true)
+            #expect(bad.body.contains("<option value=\"product\" selected>"))
+
+            let (bigType, bigBody) = SupportLiveTests.multipart(fields + [("visibility", "logged_in")], files: [("big.bin", Array(repeating: UInt8(ascii: "a"), count: 70_000))])
+            let big = try await staff.send("POST", "/admin/downloads/upload", headers: ["Content-Type": bigType], body: bigBody)
+            Forms.expectRefused(big, status: 413, form: "download", field: "file", message: Self.message("download-file", in: big.body))
+            #expect(Forms.tag("download-title", in: big.body)?.contains("value=\"Kept &lt;title&gt;\"") == true)
+            #expect(big.body.contains("<option value=\"logged_in\" selected>"))
+            #expect(try await Self.count(sqlite, tables) == before, "a refused upload wrote something")
+            try await sqlite.close()
+        } catch {
+            try? await sqlite.close()
+            throw error
+        }
+    }
 }

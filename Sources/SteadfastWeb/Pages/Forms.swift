@@ -56,8 +56,8 @@ enum FormField {
         case textarea(rows: Int)
         case select([(value: String, label: String)])
         case checkbox
-        /// A file picker for several files; what was picked is never sent back.
-        case files
+        /// A file picker (for several files if `multiple`); what was picked is never sent back.
+        case file(multiple: Bool)
     }
 
     /// The element id of field `name` in form `form`.
@@ -84,7 +84,7 @@ enum FormField {
             "hint": hint ?? "", "hasHint": hint != nil, "error": error ?? "", "hasError": error != nil,
             "describedBy": describedBy.joined(separator: " "), "hasDescription": !describedBy.isEmpty,
             "isCheckbox": false, "isSelect": false, "isTextarea": false, "isInput": false, "checked": false, "rows": 4, "type": "text", "options": [Any](),
-            "multiple": false, "autocomplete": autocomplete ?? "", "hasAutocomplete": autocomplete != nil,
+            "isFile": false, "multiple": false, "autocomplete": autocomplete ?? "", "hasAutocomplete": autocomplete != nil,
         ]
         switch kind {
         case .text(let type):
@@ -99,10 +99,11 @@ enum FormField {
         case .checkbox:
             values["isCheckbox"] = true
             values["checked"] = !shown.isEmpty
-        case .files:
+        case .file(let multiple):
             values["isInput"] = true
             values["type"] = "file"
-            values["multiple"] = true
+            values["isFile"] = true
+            values["multiple"] = multiple
             values["value"] = ""
         }
         return values

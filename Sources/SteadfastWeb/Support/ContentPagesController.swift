@@ -318,7 +318,7 @@ struct ContentPagesController: Sendable {
         values["visibilities"] = visibility.options(label: Self.visibilityLabel)
         values["categories"] = categories.map { ["id": $0.id.text, "name": $0.name, "selected": $0.id == categoryID] as [String: Any] }
         values["hasCategories"] = !categories.isEmpty
-        values["maxDownloadSize"] = content.maxDownloadSize
+        values["uploadFields"] = uploadFields(categories: categories, context: context)
         return pages.page("content/admin-downloads", title: "Downloads library", values: values, context: context)
     }
 
@@ -409,24 +409,48 @@ struct ContentPagesController: Sendable {
     }
 
     /// The staff upload form (`multipart/form-data`: the file and its details).
+    /// The upload form (`_form` `download`); after a refused upload its fields are as typed
+    /// and the message is beside its field (a problem with the file beside the file picker).
+    func uploadFields(categories: [DownloadCategory], context: PortalRequestContext) -> [String: Any] {
+        let field = { (name: String, label: String, kind: FormField.Kind, hint: String?, required: Bool) in
+            FormField.make(name, label: label, kind: kind, hint: hint, required: required, form: "download", context: context)
+        }
+        return [
+            "category": field("category_id", "Category", .select(categories.map { ($0.id.text, $0.name) }), nil, true),
+            "title": field("title", "Title", .text(type: "text"), "The file name when empty.", false),
+            "description": field("description", "Description", .text(type: "text"), nil, false),
+            "visibility": field("visibility", "Who may download it", .select(DownloadVisibility.allCases.map { ($0.rawValue, Self.visibilityLabel($0)) }), nil, false),
+            "product": field("product_id", "Product id", .text(type: "text"), "Only for “owners of a product”: clients with an active service of it.", false),
+            "file": field("file", "File", .file(multiple: false), "At most \(content.maxDownloadSize) bytes.", true),
+        ]
+    }
+
     @Sendable func uploadDownload(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let staff = try SupportPagesController.account(context)
         let form = try await MultipartForm.read(request, context: context)
         guard form.isComplete else { throw SupportError.invalid("the form arrived incomplete (the upload was cut off); nothing was stored, please send it again") }
-        guard let file = form.files.first else { throw SupportError.invalid("choose a file", field: "file") }
-        guard let category = form["category_id"].flatMap(UUID.init(uuidString:)) else { throw SupportError.invalid("choose a category", field: "category_id") }
-        let product = try form["product_id"].map { text in
-            guard let id = UUID(uuidString: text) else { throw SupportError.invalid("product_id must be an id", field: "product_id") }
-            return id
+        do {
+            guard let file = form.files.first else { throw SupportError.invalid("choose a file", field: "file") }
+            guard let category = form["category_id"].flatMap(UUID.init(uuidString:)) else { throw SupportError.invalid("choose a category", field: "category_id") }
+            let product = try form["product_id"].map { text in
+                guard let id = UUID(uuidString: text) else { throw SupportError.invalid("product_id must be an id", field: "product_id") }
+                return id
+            }
+            let input = ContentService.DownloadInput(
+                categoryID: category, title: form["title"], description: form.fields["description"], visibility: try DownloadVisibility(parsing: form["visibility"]), productID: product
+            )
+            let stored = try await content.upload(
+                by: staff, input, filename: file.filename, contentType: nil, declaredSize: Int64(file.bytes.count), body: StorageByteStream.buffers([ByteBuffer(bytes: file.bytes)])
+            )
+            context.flash(.success, "File “\(stored.title)” uploaded.")
+            return redirect(to: "/admin/content/downloads")
+        } catch let error as SupportError where SupportPagesController.refusals.contains(error.kind) {
+            // Multipart: the form's text comes back here, not through `rerendering:`.
+            let replay = SupportPagesController.refused(error, form: "download", fields: form.fields, picker: "file", context: context)
+            var response = try await adminDownloads(request, context: replay)
+            response.status = Problem(error).status
+            return response
         }
-        let input = ContentService.DownloadInput(
-            categoryID: category, title: form["title"], description: form.fields["description"], visibility: try DownloadVisibility(parsing: form["visibility"]), productID: product
-        )
-        let stored = try await content.upload(
-            by: staff, input, filename: file.filename, contentType: nil, declaredSize: Int64(file.bytes.count), body: StorageByteStream.buffers([ByteBuffer(bytes: file.bytes)])
-        )
-        context.flash(.success, "File “\(stored.title)” uploaded.")
-        return redirect(to: "/admin/content/downloads")
     }
 
     @Sendable func deleteDownload(_ request: Request, context: PortalRequestContext) async throws -> Response {

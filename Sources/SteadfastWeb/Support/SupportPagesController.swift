@@ -77,7 +77,7 @@ struct SupportPagesController: Sendable {
                 "subject": field("subject", "Subject", .text(type: "text"), nil, true),
                 "priority": field("priority", "Priority", .select(TicketPriority.allCases.map { ($0.rawValue, $0.rawValue) }), nil, false),
                 "message": field("message", "Message", .textarea(rows: 8), nil, true),
-                "files": field("files", "Attachments", .files, Self.attachmentHint(policy), false),
+                "files": field("files", "Attachments", .file(multiple: true), Self.attachmentHint(policy), false),
             ],
         ], status: status, context: context)
     }
@@ -86,12 +86,17 @@ struct SupportPagesController: Sendable {
         "At most \(policy.maxFilesPerMessage) files, \(policy.maxFileSize) bytes each; \(policy.allowedExtensions.sorted().joined(separator: ", "))."
     }
 
-    /// `context` with a refused ticket form's replay: the text fields as typed (files cannot come
-    /// back) and the error on its field; an error about the files is shown on the file picker.
-    static func refused(_ error: SupportError, form: String, fields: [String: String], context: PortalRequestContext) -> PortalRequestContext {
-        let onFiles = ["attachments", "filename", "content_length", "size"].contains(error.field ?? "")
-        return context.replaying(form, values: fields, error: error, field: onFiles ? "files" : nil)
+    /// `context` with a refused multipart form's replay (a ticket, a reply, a download): the text
+    /// fields as typed (files cannot come back) and the error on its field; an error about the
+    /// files is shown on the file picker, `picker`.
+    static func refused(_ error: SupportError, form: String, fields: [String: String], picker: String = "files", context: PortalRequestContext) -> PortalRequestContext {
+        let onFiles = ["attachments", "file", "filename", "content_type", "content_length", "size"].contains(error.field ?? "")
+        return context.replaying(form, values: fields, error: error, field: onFiles ? picker : nil)
     }
+
+    /// What a multipart form may be refused for and still come back filled in: bad input, a file
+    /// too large or of a refused type, a storage outage.
+    static let refusals: [SupportErrorKind] = [.invalid, .tooLarge, .unsupportedType, .storageUnavailable]
 
     @Sendable func openTicket(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let account = try Self.account(context)
@@ -105,7 +110,7 @@ struct SupportPagesController: Sendable {
                 priority: try TicketPriority(parsing: form["priority"]), attachmentIDs: attachments
             )
             return redirect(to: "/clientarea/tickets/\(ticket.id.text)")
-        } catch let error as SupportError where [.invalid, .tooLarge, .unsupportedType, .storageUnavailable].contains(error.kind) {
+        } catch let error as SupportError where Self.refusals.contains(error.kind) {
             // The text is kept: the form comes back filled in, with the reason beside its field.
             let context = Self.refused(error, form: "ticket", fields: form.fields, context: context)
             return try await newFormPage(account: account, status: Problem(error).status, context: context)
@@ -148,7 +153,7 @@ struct SupportPagesController: Sendable {
         ]
         var fields: [String: Any] = [
             "message": FormField.make("message", label: "Message", kind: .textarea(rows: 6), form: "reply", context: context),
-            "files": FormField.make("files", label: "Attachments", kind: .files, hint: Self.attachmentHint(tickets.policy), form: "reply", context: context),
+            "files": FormField.make("files", label: "Attachments", kind: .file(multiple: true), hint: Self.attachmentHint(tickets.policy), form: "reply", context: context),
         ]
         if staff {
             let canned = try await tickets.cannedReplies(for: account)
@@ -182,7 +187,7 @@ struct SupportPagesController: Sendable {
             let attachments = try await upload(form.files, by: account)
             _ = try await tickets.reply(by: account, ticketID: id, message: text, internalNote: StaffPolicy.allows(account, .supportReply) && form["internal"] != nil, attachmentIDs: attachments)
             return redirect(to: (StaffPolicy.allows(account, .supportReply) ? "/admin/tickets/" : "/clientarea/tickets/") + id.text)
-        } catch let error as SupportError where [.invalid, .tooLarge, .unsupportedType, .storageUnavailable].contains(error.kind) {
+        } catch let error as SupportError where Self.refusals.contains(error.kind) {
             let context = Self.refused(error, form: "reply", fields: form.fields, context: context)
             return try await ticketPage(id: id, account: account, status: Problem(error).status, context: context)
         }

@@ -281,6 +281,7 @@ let package = Package(
             name: "steadfast",
             dependencies: [
                 "SteadfastDomain",
+                "SteadfastConcurrency",
                 "SteadfastConfig",
                 "SteadfastPersistence",
                 "SteadfastMail",
@@ -304,6 +305,7 @@ let package = Package(
             name: "SteadfastTestSupport",
             dependencies: [
                 "SteadfastDomain",
+                "SteadfastConcurrency",
                 "SteadfastPersistence",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),

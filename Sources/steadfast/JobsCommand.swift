@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
+import SteadfastConcurrency
 import SteadfastConfig
 import SteadfastDomain
 import SteadfastJobs
@@ -97,21 +98,21 @@ struct JobsCommand: AsyncParsableCommand {
                 }
                 print("queued \(name) \(key)")
                 if noWait { return true }
-                let deadline = ContinuousClock.now + limit
                 var announced = false
-                while ContinuousClock.now < deadline {
-                    if let run = try? await store.run(job: name, slotKey: key) {
-                        if run.state == "running", !announced {
-                            print("running on \(run.holder ?? "?") (fencing token \(run.fencingToken))")
-                            announced = true
-                        }
-                        if run.isFinished {
-                            print("\(run.state) on \(run.holder ?? "?") in \(JobsCommand.duration(run.duration))\(run.error.map { ": \($0)" } ?? "")")
-                            return run.state == "succeeded"
-                        }
+                var succeeded: Bool?
+                _ = await poll(every: .milliseconds(200), within: limit) {
+                    guard let run = try? await store.run(job: name, slotKey: key) else { return false }
+                    if run.state == "running", !announced {
+                        print("running on \(run.holder ?? "?") (fencing token \(run.fencingToken))")
+                        announced = true
                     }
-                    try await Task.sleep(for: .milliseconds(200))
+                    guard run.isFinished else { return false }
+                    print("\(run.state) on \(run.holder ?? "?") in \(JobsCommand.duration(run.duration))\(run.error.map { ": \($0)" } ?? "")")
+                    succeeded = run.state == "succeeded"
+                    return true
                 }
+                if let succeeded { return succeeded }
+                try Task.checkCancellation()
                 print("not finished within \(timeout); it stays queued or running (see: steadfast jobs history \(name))")
                 return false
             }

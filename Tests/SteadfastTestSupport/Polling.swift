@@ -1,9 +1,12 @@
 import Foundation
+import SteadfastConcurrency
 
 // The one way tests wait for something outside their control (a real server, a child process,
-// a file another process writes): check it every `interval` until it holds or `timeout` passes.
-// This file is the only place in Tests/ that sleeps in order to wait; a test that needs time
-// itself to pass either drives an injected clock or says in a comment why it must be real time.
+// a file another process writes): check it every `interval` until it holds or `timeout` passes,
+// through the code base's one polling loop, `poll(every:within:clock:until:)` (SteadfastConcurrency),
+// in real time. This file is the only place in Tests/ that waits that way; a test that needs
+// time itself to pass either drives an injected clock or says in a comment why it must be real
+// time.
 
 /// A condition a test waited for did not hold in time.
 public struct WaitTimedOut: Error, CustomStringConvertible {
@@ -16,13 +19,12 @@ public struct WaitTimedOut: Error, CustomStringConvertible {
 public func poll<T>(
     timeout: Duration = .seconds(30), interval: Duration = .milliseconds(100), _ attempt: () async throws -> T?
 ) async rethrows -> T? {
-    let clock = ContinuousClock()
-    let deadline = clock.now + timeout
-    while true {
-        if let value = try await attempt() { return value }
-        guard clock.now < deadline, !Task.isCancelled else { return nil }
-        try? await clock.sleep(for: min(interval, max(deadline - clock.now, .zero)))
+    var found: T?
+    _ = try await poll(every: interval, within: timeout) {
+        found = try await attempt()
+        return found != nil
     }
+    return found
 }
 
 /// Retries `condition` every `interval` until it returns true or `timeout` passes; returns
@@ -30,7 +32,7 @@ public func poll<T>(
 public func eventually(
     timeout: Duration = .seconds(30), interval: Duration = .milliseconds(100), _ condition: () async throws -> Bool
 ) async rethrows -> Bool {
-    try await poll(timeout: timeout, interval: interval) { try await condition() ? true : nil } ?? false
+    try await poll(every: interval, within: timeout, until: condition)
 }
 
 /// Waits until `condition` holds; throws ``WaitTimedOut`` saying what was awaited if it does not

@@ -1,4 +1,5 @@
 import Foundation
+import SteadfastConcurrency
 import SteadfastDomain
 import SteadfastSigV4
 #if canImport(Glibc)
@@ -207,16 +208,14 @@ public struct ClusterController: Sendable {
     /// Waits until `component` answers as ready, failing early when its process exits.
     func waitReady(_ component: ComponentSpec, timeout: Duration) async throws(ClusterError) {
         let name = component.name
-        let deadline = ContinuousClock.now + timeout
-        while true {
+        let ready = try await poll(every: .milliseconds(100), within: timeout) { () async throws(ClusterError) -> Bool in
             guard running(name) != nil else {
                 throw ClusterError("\(name) exited while starting; the end of \(state.logFile(name)):\n\(ClusterFiles.tail(state.logFile(name)))")
             }
-            if await isReady(component) { return }
-            guard ContinuousClock.now < deadline else {
-                throw ClusterError("\(name) was not ready within \(DurationText.format(timeout)); the end of \(state.logFile(name)):\n\(ClusterFiles.tail(state.logFile(name)))")
-            }
-            try? await Task.sleep(for: .milliseconds(100))
+            return await isReady(component)
+        }
+        guard ready else {
+            throw ClusterError("\(name) was not ready within \(DurationText.format(timeout)); the end of \(state.logFile(name)):\n\(ClusterFiles.tail(state.logFile(name)))")
         }
     }
 

@@ -163,16 +163,12 @@ public enum ProcessControl {
         await waitUntil(timeout: timeout) { !isRunning(record) }
     }
 
-    /// Checks `condition` every `interval` until it holds or `timeout` passes. External
-    /// processes and servers give no event to wait on, so this is the one polling loop every
-    /// wait of the cluster commands goes through, always bounded.
+    /// Checks `condition` every `interval` until it holds or `timeout` passes; true if it held.
+    /// External processes and servers give no event to wait on, so every wait of the cluster
+    /// commands goes through this, always bounded: the one polling loop,
+    /// `poll(every:within:clock:until:)` (SteadfastConcurrency), in real time.
     public static func waitUntil(timeout: Duration, interval: Duration = .milliseconds(50), _ condition: () async -> Bool) async -> Bool {
-        let deadline = ContinuousClock.now + timeout
-        while true {
-            if await condition() { return true }
-            if ContinuousClock.now >= deadline { return false }
-            try? await Task.sleep(for: interval)
-        }
+        await poll(every: interval, within: timeout, until: condition)
     }
 
     /// Runs a command to completion (bounded by `timeout`; killed after it), output captured

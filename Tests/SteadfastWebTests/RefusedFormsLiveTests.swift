@@ -333,4 +333,36 @@ import Testing
             throw error
         }
     }
+
+    /// Accepting a client user's invitation with a weak password keeps the name typed (never the
+    /// password) with the message beside the password, and accepts nothing.
+    @Test func refusedInvitationAcceptanceKeepsTheName() async throws {
+        let live = try await BillingLive.start(.sqlite, name: "refused_acceptance")
+        defer { live.stop() }
+        let sqlite = try await Self.open(live, "refused-acceptance")
+        do {
+            let owner = try await live.client("inviting-owner")
+            #expect(try await owner.postJSON("/api/v1/me/users", ["email": "invitee@example.com", "name": "Invited name", "permissions": ["billing"]]).status == 201)
+            let mail = try await sqlite.first("SELECT text_body FROM mail_outbox WHERE template = 'client_user_invite'")?.string("text_body")
+            let token = try #require(mail?.firstMatch(of: /\/invitations\/([0-9a-f]{64})/)?.1, "no invitation mailed")
+            let visitor = live.nodes[0].client()
+            let page = try await visitor.get("/invitations/\(token)")
+            #expect(Forms.tag("invitation-name", in: page.body)?.contains("value=\"Invited name\"") == true)
+            let csrf = try #require(NodeLiveTests.csrfToken(in: page.body))
+            let before = try await Self.count(sqlite, ["audit_events"])
+
+            let weak = try await visitor.postForm("/invitations/\(token)", ["_csrf": csrf, "_form": "invitation", "name": "Typed <Invitee>", "password": "short1"])
+            Forms.expectRefused(weak, status: 400, form: "invitation", field: "password", message: Self.message("invitation-password", in: weak.body))
+            #expect(weak.body.contains("<h1>Accept the invitation</h1>"))
+            #expect(Forms.tag("invitation-name", in: weak.body)?.contains("value=\"Typed &lt;Invitee&gt;\"") == true)
+            #expect(!weak.body.contains("short1"), "the password was sent back")
+            #expect(try await Self.count(sqlite, ["audit_events"]) == before, "a refused acceptance wrote something")
+            #expect(try await visitor.postJSON("/api/v1/auth/login", ["email": "invitee@example.com", "password": "short1"]).status == 401)
+            #expect(try await visitor.get("/invitations/\(token)").status == 200, "the link still works")
+            try await sqlite.close()
+        } catch {
+            try? await sqlite.close()
+            throw error
+        }
+    }
 }

@@ -245,16 +245,27 @@ struct ClientUsersController: Sendable {
         guard let invitation = try await accounts.clientInvitation(token: token) else {
             return pages.page("accounts/invitation", title: "Invitation", values: ["error": AccountError.invalidToken.message], status: .notFound, context: context)
         }
-        return pages.page("accounts/invitation", title: "Accept the invitation", values: Self.invitationValues(invitation, token: token), context: context)
+        return pages.page("accounts/invitation", title: "Accept the invitation", values: Self.invitationValues(invitation, token: token, context: context), context: context)
     }
 
-    static func invitationValues(_ invitation: AccountService.ClientInvitation, token: String) -> [String: Any] {
+    /// The invitation and its form (`_form` `invitation`): the name (the invited one until a
+    /// refused post brings back what was typed) and the password, never sent back.
+    static func invitationValues(_ invitation: AccountService.ClientInvitation, token: String, context: PortalRequestContext) -> [String: Any] {
         [
-            "valid": true, "token": token, "name": invitation.name, "email": invitation.email, "clientName": invitation.clientName,
+            "valid": true, "token": token, "email": invitation.email, "clientName": invitation.clientName,
             "permissions": invitation.permissions.isEmpty ? "none yet" : invitation.permissions.sorted().map(\.rawValue).joined(separator: ", "),
+            "fields": [
+                "name": FormField.make("name", label: "Your name", value: invitation.name, required: true, autocomplete: "name", form: "invitation", context: context),
+                "password": FormField.make(
+                    "password", label: "Password (at least 10 characters)", kind: .text(type: "password"), required: true, autocomplete: "new-password",
+                    form: "invitation", context: context
+                ),
+            ],
         ]
     }
 
+    /// A refused acceptance (a bad name, a weak password: 400) comes back with the name as typed;
+    /// a link that is unknown, used or expired is a 404 without the form.
     @Sendable func acceptForm(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let token = context.parameters.get("token") ?? ""
         let form = try await FormFields.read(request, context: context)
@@ -262,11 +273,11 @@ struct ClientUsersController: Sendable {
             _ = try await accounts.acceptClientInvitation(token: token, password: form["password"] ?? "", name: form["name"])
             return redirect(to: "/login")
         } catch let error as AccountError {
-            var values: [String: Any] = ["error": error.message]
             if error != .invalidToken, let invitation = try await accounts.clientInvitation(token: token) {
-                values.merge(Self.invitationValues(invitation, token: token)) { current, _ in current }
+                let context = context.replaying("invitation", values: form.values, error: error)
+                return pages.page("accounts/invitation", title: "Accept the invitation", values: Self.invitationValues(invitation, token: token, context: context), status: .badRequest, context: context)
             }
-            return pages.page("accounts/invitation", title: "Accept the invitation", values: values, status: error == .invalidToken ? .notFound : .badRequest, context: context)
+            return pages.page("accounts/invitation", title: "Accept the invitation", values: ["error": error.message], status: error == .invalidToken ? .notFound : .badRequest, context: context)
         }
     }
 

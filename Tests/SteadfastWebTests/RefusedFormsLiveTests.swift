@@ -25,18 +25,26 @@ import Testing
         return counts
     }
 
-    static func open(_ live: BillingLive, _ label: String) async throws -> SQLiteEngine {
+    /// Runs `body` against a new SQLite node (staff logged in, a product) and its database
+    /// file, which is closed afterwards.
+    static func withLive(_ name: String, settings: [String] = [], _ body: (BillingLive, SQLiteEngine) async throws -> Void) async throws {
+        let live = try await BillingLive.start(.sqlite, name: name, settings: settings)
+        defer { live.stop() }
         let path = live.nodes[0].workingDirectory.appendingPathComponent("steadfast-data/steadfast.sqlite").path
-        return try await SQLiteEngine.open(path: path, logger: Logger(label: label))
+        let sqlite = try await SQLiteEngine.open(path: path, logger: Logger(label: name))
+        do {
+            try await body(live, sqlite)
+        } catch {
+            try? await sqlite.close()
+            throw error
+        }
+        try await sqlite.close()
     }
 
     /// A client's new ticket and both sides' replies: a bad subject, a refused file or an
     /// over-long message keeps every typed field, and stores no ticket, message or file.
     @Test func refusedTicketsAndRepliesKeepTheirText() async throws {
-        let live = try await BillingLive.start(.sqlite, name: "refused_ticket_forms")
-        defer { live.stop() }
-        let sqlite = try await Self.open(live, "refused-ticket-forms")
-        do {
+        try await Self.withLive("refused_ticket_forms") { live, sqlite in
             let staff = live.staff
             #expect(try await staff.postJSON("/api/v1/admin/support/departments", ["name": "Help", "email": "help@example.com", "public": true]).status == 201)
             let second = try await staff.postJSON("/api/v1/admin/support/departments", ["name": "Sales", "email": "sales@example.com", "public": true])
@@ -94,20 +102,13 @@ import Testing
             #expect(note.body.contains(">\(long)</textarea>"))
             #expect(Forms.tag("reply-internal", in: note.body)?.contains(" checked") == true, "the internal-note box stays ticked")
             #expect(try await Self.count(sqlite, tables) == afterOpen, "a refused reply wrote something")
-            try await sqlite.close()
-        } catch {
-            try? await sqlite.close()
-            throw error
         }
     }
 
     /// The registration form: a bad or taken address keeps the name and address typed, never
     /// the password, and creates no account.
     @Test func refusedRegistrationKeepsNameAndAddressNotPassword() async throws {
-        let live = try await BillingLive.start(.sqlite, name: "refused_registration")
-        defer { live.stop() }
-        let sqlite = try await Self.open(live, "refused-registration")
-        do {
+        try await Self.withLive("refused_registration") { live, sqlite in
             let visitor = live.nodes[0].client()
             let page = try await visitor.get("/register")
             #expect(page.body.contains("id=\"register-password-hint\""))
@@ -134,20 +135,13 @@ import Testing
             #expect(Forms.tag("register-password", in: weak.body)?.contains("aria-describedby=\"register-password-hint register-password-error\"") == true)
             #expect(Forms.tag("register-email", in: weak.body)?.contains("value=\"weak@example.com\"") == true)
             #expect(try await Self.count(sqlite, ["accounts", "audit_events"]) == before, "a refused registration wrote something")
-            try await sqlite.close()
-        } catch {
-            try? await sqlite.close()
-            throw error
         }
     }
 
     /// The seller's and a client's company details: a refused post keeps every field and
     /// changes no setting and writes no audit event.
     @Test func refusedCompanyDetailsKeepTheirInput() async throws {
-        let live = try await BillingLive.start(.sqlite, name: "refused_company_forms")
-        defer { live.stop() }
-        let sqlite = try await Self.open(live, "refused-company-forms")
-        do {
+        try await Self.withLive("refused_company_forms") { live, sqlite in
             let staff = live.staff
             let staffCSRF = try #require(NodeLiveTests.csrfToken(in: try await staff.get("/admin/company").body))
             let owner = try await live.client("owner")
@@ -175,20 +169,13 @@ import Testing
             #expect(company.body.contains(">Kept road</textarea>"))
 
             #expect(try await Self.count(sqlite, tables) == before, "a refused form wrote something")
-            try await sqlite.close()
-        } catch {
-            try? await sqlite.close()
-            throw error
         }
     }
 
     /// Both invitation forms (a client's users, staff): a refused invitation keeps the name,
     /// address and ticked boxes, and writes no account, mail or audit event.
     @Test func refusedInvitationsKeepTheirInput() async throws {
-        let live = try await BillingLive.start(.sqlite, name: "refused_invitations")
-        defer { live.stop() }
-        let sqlite = try await Self.open(live, "refused-invitations")
-        do {
+        try await Self.withLive("refused_invitations") { live, sqlite in
             let staff = live.staff
             let staffCSRF = try #require(NodeLiveTests.csrfToken(in: try await staff.get("/admin/staff").body))
             let owner = try await live.client("owner")
@@ -222,20 +209,13 @@ import Testing
             let sent = try await staff.postForm("/admin/staff/invite", ["_csrf": staffCSRF, "_form": "invite", "name": "Accepted", "email": "accepted@example.com", "role_\(roleID)": "1"])
             #expect(sent.status == 303)
             #expect(try await staff.get("/admin/staff").body.contains("Invitation sent to accepted@example.com."))
-            try await sqlite.close()
-        } catch {
-            try? await sqlite.close()
-            throw error
         }
     }
 
     /// `/account`: a refused profile keeps what was typed (an address in use is a 400 here, as
     /// it always was), a refused password change names its field and sends no password back.
     @Test func refusedProfileAndPasswordChangeNameTheirField() async throws {
-        let live = try await BillingLive.start(.sqlite, name: "refused_profile")
-        defer { live.stop() }
-        let sqlite = try await Self.open(live, "refused-profile")
-        do {
+        try await Self.withLive("refused_profile") { live, sqlite in
             let client = try await live.client("profile")
             let csrf = try #require(NodeLiveTests.csrfToken(in: try await client.get("/account").body))
             let before = try await Self.count(sqlite, ["audit_events", "mail_outbox"])
@@ -264,20 +244,13 @@ import Testing
 
             #expect(try await client.get("/api/v1/me").body == me)
             #expect(try await Self.count(sqlite, ["audit_events", "mail_outbox"]) == before, "a refused form wrote something")
-            try await sqlite.close()
-        } catch {
-            try? await sqlite.close()
-            throw error
         }
     }
 
     /// A mail template that does not compile comes back as typed with the message beside the
     /// part at fault, and overrides nothing.
     @Test func refusedMailTemplateKeepsItsText() async throws {
-        let live = try await BillingLive.start(.sqlite, name: "refused_mail_template")
-        defer { live.stop() }
-        let sqlite = try await Self.open(live, "refused-mail-template")
-        do {
+        try await Self.withLive("refused_mail_template") { live, sqlite in
             let staff = live.staff
             let csrf = try #require(NodeLiveTests.csrfToken(in: try await staff.get("/admin/mail/templates/invoice_issued").body))
             let before = try await Self.count(sqlite, ["audit_events"])
@@ -290,10 +263,6 @@ import Testing
             #expect(refused.body.contains(">KEPT {{#open}}</textarea>") && refused.body.contains(">&lt;p&gt;KEPT html&lt;/p&gt;</textarea>"))
             #expect(try await staff.get("/api/v1/admin/mail/templates/invoice_issued").json["overridden"] as? Bool == false)
             #expect(try await Self.count(sqlite, ["audit_events"]) == before, "a refused template wrote something")
-            try await sqlite.close()
-        } catch {
-            try? await sqlite.close()
-            throw error
         }
     }
 
@@ -301,10 +270,7 @@ import Testing
     /// (413) keeps the title, description and choices, the message beside its field or the
     /// file picker, and stores nothing.
     @Test func refusedUploadKeepsItsDetails() async throws {
-        let live = try await BillingLive.start(.sqlite, name: "refused_upload", settings: ["support.download_max_size=64KiB"])
-        defer { live.stop() }
-        let sqlite = try await Self.open(live, "refused-upload")
-        do {
+        try await Self.withLive("refused_upload", settings: ["support.download_max_size=64KiB"]) { live, sqlite in
             let staff = live.staff
             let category = try #require(try await staff.postJSON("/api/v1/admin/downloads/categories", ["name": "Tools"]).json["id"] as? String)
             let csrf = try #require(NodeLiveTests.csrfToken(in: try await staff.get("/admin/content/downloads").body))
@@ -327,20 +293,13 @@ import Testing
             #expect(Forms.tag("download-title", in: big.body)?.contains("value=\"Kept &lt;title&gt;\"") == true)
             #expect(big.body.contains("<option value=\"logged_in\" selected>"))
             #expect(try await Self.count(sqlite, tables) == before, "a refused upload wrote something")
-            try await sqlite.close()
-        } catch {
-            try? await sqlite.close()
-            throw error
         }
     }
 
     /// Accepting a client user's invitation with a weak password keeps the name typed (never the
     /// password) with the message beside the password, and accepts nothing.
     @Test func refusedInvitationAcceptanceKeepsTheName() async throws {
-        let live = try await BillingLive.start(.sqlite, name: "refused_acceptance")
-        defer { live.stop() }
-        let sqlite = try await Self.open(live, "refused-acceptance")
-        do {
+        try await Self.withLive("refused_acceptance") { live, sqlite in
             let owner = try await live.client("inviting-owner")
             #expect(try await owner.postJSON("/api/v1/me/users", ["email": "invitee@example.com", "name": "Invited name", "permissions": ["billing"]]).status == 201)
             let mail = try await sqlite.first("SELECT text_body FROM mail_outbox WHERE template = 'client_user_invite'")?.string("text_body")
@@ -359,10 +318,6 @@ import Testing
             #expect(try await Self.count(sqlite, ["audit_events"]) == before, "a refused acceptance wrote something")
             #expect(try await visitor.postJSON("/api/v1/auth/login", ["email": "invitee@example.com", "password": "short1"]).status == 401)
             #expect(try await visitor.get("/invitations/\(token)").status == 200, "the link still works")
-            try await sqlite.close()
-        } catch {
-            try? await sqlite.close()
-            throw error
         }
     }
 }

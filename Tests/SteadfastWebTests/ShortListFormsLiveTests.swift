@@ -31,25 +31,15 @@ import Testing
     }
 
     /// Rows of the three lists and audit events, to show a refusal wrote nothing.
-    static func counts(_ sqlite: SQLiteEngine) async throws -> [Int64] {
-        var counts: [Int64] = []
-        for table in ["canned_replies", "staff_roles", "support_departments", "audit_events"] {
-            counts.append(try #require(try await sqlite.first(.trusted("SELECT COUNT(*) AS n FROM \(table)"))?.int("n")))
-        }
-        return counts
-    }
+    static let tables = ["canned_replies", "staff_roles", "support_departments", "audit_events"]
 
     @Test func refusedFormsComeBackFilledInAndWriteNothing() async throws {
-        let live = try await BillingLive.start(.sqlite, name: "short_list_forms")
-        defer { live.stop() }
-        let path = live.nodes[0].workingDirectory.appendingPathComponent("steadfast-data/steadfast.sqlite").path
-        let sqlite = try await SQLiteEngine.open(path: path, logger: Logger(label: "short-list-forms"))
-        do {
+        try await RefusedFormsLiveTests.withLive("short_list_forms") { live, sqlite in
             let staff = live.staff
             let csrf = try #require(NodeLiveTests.csrfToken(in: try await staff.get("/admin").body))
             let taken = try await staff.postJSON("/api/v1/admin/support/departments", ["name": "Sales", "email": "sales@example.com", "public": true])
             #expect(taken.status == 201, "\(taken.body)")
-            let before = try await Self.counts(sqlite)
+            let before = try await RefusedFormsLiveTests.count(sqlite, Self.tables)
 
             // A canned reply with a title too long: the queue page, both fields as typed.
             let longTitle = String(repeating: "Typed title ", count: 17)
@@ -87,7 +77,7 @@ import Testing
             #expect(Self.tag("department-name", in: duplicate.body)?.contains("value=\"Second sales\"") == true)
             #expect(Self.tag("department-public", in: duplicate.body)?.contains(" checked") == true)
 
-            #expect(try await Self.counts(sqlite) == before, "a refused form wrote a row or an audit event")
+            #expect(try await RefusedFormsLiveTests.count(sqlite, Self.tables) == before, "a refused form wrote a row or an audit event")
 
             // Accepted: back to the department page, which says so and lists it.
             let added = try await staff.postForm("/admin/support/departments", ["_csrf": csrf, "_form": "department", "name": "Billing desk", "email": "billing@example.com", "public": "1"])
@@ -95,10 +85,6 @@ import Testing
             let page = try await staff.get("/admin/support/departments")
             #expect(page.body.contains("Department “Billing desk” added.") && page.body.contains("<td>billing@example.com</td>"))
             #expect(page.body.contains("<a href=\"/admin/support/departments\" aria-current=\"page\">Departments</a>"))
-            try await sqlite.close()
-        } catch {
-            try? await sqlite.close()
-            throw error
         }
     }
 

@@ -235,12 +235,18 @@ import Testing
             let node = RunningScheduler([SessionCleanupJob.definition(database: databases[0], interval: .milliseconds(200))], database: databases[0], node: "a", settings: Self.fastLongLease, clock: clock)
             // A give-up bound well inside the live session's hour and the 600 s lease.
             let cleaned = await clock.drive(by: .milliseconds(100), limit: .seconds(300)) { (try? await sessions.lastWrite(idHash: "expired")) == nil }
+            // The delete is visible before its run is recorded: wait for the record too, or the
+            // stop can land between them and hand that run back.
+            let store = JobStore(database: databases[0])
+            let recorded = await clock.drive(by: .milliseconds(100), limit: .seconds(300)) {
+                (try? await store.history(job: SessionCleanupJob.name))?.contains { $0.state == "succeeded" && $0.holder == "a" } == true
+            }
             try await node.stop(driving: clock)
             #expect(cleaned)
+            #expect(recorded, "no cleanup run was recorded as succeeded")
             #expect(try await sessions.find(idHash: "live", now: clock.now()) != nil)
-            let runs = try await JobStore(database: databases[0]).history(job: SessionCleanupJob.name)
+            let runs = try await store.history(job: SessionCleanupJob.name)
             // A run still going when the node stopped is handed back, not failed.
-            #expect(runs.contains { $0.state == "succeeded" && $0.holder == "a" })
             #expect(runs.allSatisfy { $0.state != "failed" && $0.state != "timed_out" }, "\(runs.map(\.state))")
         }
     }

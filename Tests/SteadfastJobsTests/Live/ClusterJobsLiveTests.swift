@@ -1,4 +1,5 @@
 import Foundation
+import SteadfastPersistence
 import SteadfastTestSupport
 import Testing
 
@@ -50,16 +51,24 @@ import Testing
     /// Waits until a heartbeat run is running and returns it (slot key, holder) with every node
     /// frozen (SIGSTOP), so the run cannot finish between this look and what the test does to its
     /// holder next: the look used to race the run's few seconds of work on a loaded machine. The
-    /// caller resumes (SIGCONT) the nodes it wants running.
-    static func frozenWhileRunning(_ cluster: Cluster, _ nodes: [String: SteadfastNode]) async -> (String, String)? {
-        var running: (String, String)?
-        _ = await eventually(timeout: .seconds(30)) {
-            for node in nodes.values { node.process.send(SIGSTOP) }
-            running = try? await cluster.running()
-            if running == nil { for node in nodes.values { node.process.send(SIGCONT) } }
-            return running != nil
+    /// look is one query on a connection opened beforehand (not a psql run), so the nodes are
+    /// frozen only for milliseconds: long freezes let leases lapse and could catch a node inside
+    /// a claim's transaction, holding a row lock every other node then waits for. The caller
+    /// resumes (SIGCONT) the nodes it wants running.
+    static func frozenWhileRunning(_ cluster: Cluster, _ nodes: [String: SteadfastNode]) async throws -> (String, String)? {
+        try await withPostgres(url: cluster.url) { db in
+            _ = try await db.query("SELECT 1 AS one")  // connected before any node is frozen
+            var running: (String, String)?
+            _ = await eventually(timeout: .seconds(30)) {
+                for node in nodes.values { node.process.send(SIGSTOP) }
+                running = try? await db.first("SELECT slot_key, holder FROM job_runs WHERE job = 'heartbeat' AND state = 'running'").map {
+                    (try $0.string("slot_key"), try $0.string("holder"))
+                }
+                if running == nil { for node in nodes.values { node.process.send(SIGCONT) } }
+                return running != nil
+            }
+            return running
         }
-        return running
     }
 
     /// The test: a job on a one-second interval, three nodes, 60 s — every slot exactly once.
@@ -104,7 +113,7 @@ import Testing
         ])
         defer { for node in nodes.values { node.process.send(SIGCONT); node.process.send(SIGKILL) } }
         // Killed while still running its slot: frozen before the look, it cannot finish first.
-        let (key, victim) = try #require(await Self.frozenWhileRunning(cluster, nodes))
+        let (key, victim) = try #require(try await Self.frozenWhileRunning(cluster, nodes))
         await nodes[victim]!.process.kill9()
         for (name, node) in nodes where name != victim { node.process.send(SIGCONT) }
         #expect(await eventually(timeout: .seconds(40)) { (try? await cluster.run(key))?.state == "succeeded" })
@@ -125,7 +134,7 @@ import Testing
         ])
         defer { for node in nodes.values { node.process.send(SIGCONT); node.process.send(SIGKILL) } }
         // Paused while still running its slot: frozen before the look, it cannot finish first.
-        let (key, paused) = try #require(await Self.frozenWhileRunning(cluster, nodes))
+        let (key, paused) = try #require(try await Self.frozenWhileRunning(cluster, nodes))
         let holder = try #require(nodes[paused])
         for (name, node) in nodes where name != paused { node.process.send(SIGCONT) }
         // The lease runs out; another node takes over and finishes the slot with token 2.

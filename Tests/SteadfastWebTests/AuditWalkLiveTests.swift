@@ -249,8 +249,10 @@ import Testing
         }
 
         /// The events since `before` once the mail-delivery job (every second here) has written one.
+        /// The bound is for giving up: a clean-clone run beside other builds once waited over
+        /// 30 s for a node to get to its delivery slot.
         func eventsByTheMailJob(after before: Set<String>) async throws -> [Event] {
-            _ = try await eventually { try await !events(after: before).isEmpty }
+            _ = try await eventually(timeout: .seconds(120)) { try await !events(after: before).isEmpty }
             return try await events(after: before)
         }
 

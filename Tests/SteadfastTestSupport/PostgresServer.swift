@@ -214,11 +214,14 @@ public final class PostgresServer: Sendable {
         // Watchdog: when this test process is gone, however it ended, stop the server and delete
         // its directory (a test run creates dozens of servers; left behind they fill the disk).
         // The directory outlives `stop()` on purpose: `restart()` starts again on the same data.
+        // Only a process that is still this server is signalled: a server stopped earlier has
+        // left its pid free for reuse, and a SIGQUIT once crashed another run's node that had it.
+        let isServer = "tr '\\0' ' ' < /proc/\(process.pid)/cmdline 2>/dev/null | grep -qF -- '\(dataDirectory)'"
         _ = try Spawn.start("/bin/sh", [
             "-c", """
                 while kill -0 \(getpid()) 2>/dev/null; do sleep 1; done
-                kill -QUIT \(process.pid) 2>/dev/null
-                i=0; while kill -0 \(process.pid) 2>/dev/null && [ $i -lt 50 ]; do sleep 0.2; i=$((i+1)); done
+                \(isServer) && kill -QUIT \(process.pid) 2>/dev/null
+                i=0; while \(isServer) && [ $i -lt 50 ]; do sleep 0.2; i=$((i+1)); done
                 case '\(root.path)' in */steadfast-pg*) rm -rf '\(root.path)' ;; esac
                 """,
         ], stdoutPath: "/dev/null")

@@ -61,7 +61,13 @@ import Testing
             var running: (String, String)?
             _ = await eventually(timeout: .seconds(30)) {
                 for node in nodes.values { node.process.send(SIGSTOP) }
-                running = try? await db.first("SELECT slot_key, holder FROM job_runs WHERE job = 'heartbeat' AND state = 'running'").map {
+                // Running and not yet recorded: frozen in its sleep, before its heartbeat write
+                // (frozen after it, its write would have gone through with token 1 before any
+                // takeover, and there would be no late write to refuse).
+                running = try? await db.first("""
+                    SELECT slot_key, holder FROM job_runs r WHERE job = 'heartbeat' AND state = 'running'
+                    AND NOT EXISTS (SELECT 1 FROM job_heartbeats h WHERE h.job = r.job AND h.slot_key = r.slot_key)
+                    """).map {
                     (try $0.string("slot_key"), try $0.string("holder"))
                 }
                 if running == nil { for node in nodes.values { node.process.send(SIGCONT) } }
@@ -129,7 +135,11 @@ import Testing
     /// refused by its fencing token.
     @Test func aPausedHoldersLateWriteIsRefusedByItsFencingToken() async throws {
         let cluster = try await Cluster.make("jobsstop")
-        let nodes = try await LiveJobs.start(Self.names, database: cluster.url, arguments: LiveJobs.fastScheduler + [
+        // A 5 s lease rather than the fast 2 s: the node that takes over must keep the slot for its
+        // 4 s body on a loaded machine, or a third holder (token 3) would make the run's token
+        // depend on the machine.
+        let nodes = try await LiveJobs.start(Self.names, database: cluster.url, arguments: [
+            "--set", "jobs.lease=5s", "--set", "jobs.poll_interval=200ms", "--set", "jobs.shutdown_grace=1s",
             "--set", "jobs.heartbeat.interval=60s", "--set", "jobs.heartbeat.duration=4s",
         ])
         defer { for node in nodes.values { node.process.send(SIGCONT); node.process.send(SIGKILL) } }

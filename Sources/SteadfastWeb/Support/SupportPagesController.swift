@@ -232,9 +232,7 @@ struct SupportPagesController: Sendable {
         ])
         values["mine"] = mine
         values["statuses"] = TicketStatus.allCases.map { ["value": $0.rawValue, "label": $0.label, "selected": $0 == status] as [String: Any] }
-        values["departments"] = departments.map {
-            ["id": $0.id.text, "name": $0.name, "email": $0.email.value, "isPublic": $0.isPublic, "selected": $0.id == filter.departmentID] as [String: Any]
-        }
+        values["departments"] = departments.map { Self.departmentRow($0, selected: $0.id == filter.departmentID) }
         values["cannedReplies"] = canned.map { ["title": $0.title, "body": $0.body] }
         values["cannedFields"] = [
             "title": FormField.make("title", label: "Title", required: true, form: "canned-reply", context: context),
@@ -260,7 +258,7 @@ struct SupportPagesController: Sendable {
         let staff = try Self.account(context)
         let departments = try await tickets.departments(for: staff)
         var values: [String: Any] = [
-            "departments": departments.map { ["id": $0.id.text, "name": $0.name, "email": $0.email.value, "isPublic": $0.isPublic] as [String: Any] },
+            "departments": departments.map { Self.departmentRow($0) },
             // Names link to their tickets only for staff who may read the queue.
             "queueLinks": StaffPolicy.allows(staff, .supportReply),
             "fields": [
@@ -274,6 +272,11 @@ struct SupportPagesController: Sendable {
         ]
         if departments.isEmpty { values["departmentsEmpty"] = ["empty": EmptyState.values("No departments yet. Clients cannot open a ticket until there is one: add one below.")] }
         return pages.page("support/departments", title: "Support departments", values: values, context: context)
+    }
+
+    /// A department as `support/departments-table` (on both pages) and the queue's filter show it.
+    static func departmentRow(_ department: Department, selected: Bool = false) -> [String: Any] {
+        ["id": department.id.text, "name": department.name, "email": department.email.value, "isPublic": department.isPublic, "selected": selected]
     }
 
     @Sendable func update(_ request: Request, context: PortalRequestContext) async throws -> Response {

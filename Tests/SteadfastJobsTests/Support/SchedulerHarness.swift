@@ -45,7 +45,7 @@ final class RunningScheduler: Sendable {
     ) async throws {
         await group.triggerGracefulShutdown()
         let graces = settings.shutdownGrace + settings.cancelGrace + .seconds(1)
-        _ = await clock.drive(by: step, limit: graces, ready: { ready() }) { finished.value }
+        _ = await clock.drive(by: step, limit: graces, ready: ready) { finished.value }
         try await task.value
     }
 

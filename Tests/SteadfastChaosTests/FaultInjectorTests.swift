@@ -1,41 +1,18 @@
 import Foundation
 import Synchronization
+import SteadfastTestSupport
 import Testing
 @testable import SteadfastChaos
 
-/// A clock whose sleeps return at once, moving its time to the deadline: the injector's
-/// schedule is checked without waiting.
-final class SkippingClock: Clock, Sendable {
-    struct Instant: InstantProtocol {
-        var offset: Duration
-        func advanced(by duration: Duration) -> Instant { Instant(offset: offset + duration) }
-        func duration(to other: Instant) -> Duration { other.offset - offset }
-        static func < (lhs: Instant, rhs: Instant) -> Bool { lhs.offset < rhs.offset }
-    }
-
-    private let current = Mutex(Instant(offset: .zero))
-    var now: Instant { current.withLock { $0 } }
-    var minimumResolution: Duration { .nanoseconds(1) }
-
-    func sleep(until deadline: Instant, tolerance: Duration?) async throws {
-        try Task.checkCancellation()
-        current.withLock { $0 = max($0, deadline) }
-    }
-
-    /// Time a cluster command takes.
-    func pass(_ duration: Duration) {
-        current.withLock { $0 = $0.advanced(by: duration) }
-    }
-}
-
-/// Records what the injector asked for; commands take `commandTime` and may fail.
+/// Records what the injector asked for; commands take `commandTime` (of the `VirtualClock`, whose
+/// sleeps return at once: the injector's schedule is checked without waiting) and may fail.
 final class FakeCluster: ClusterControl {
-    let clock: SkippingClock
+    let clock: VirtualClock
     let failing: Set<String>
     let calls = Mutex<[String]>([])
     let commandTime: Duration
 
-    init(clock: SkippingClock, failing: Set<String> = [], commandTime: Duration = .milliseconds(700)) {
+    init(clock: VirtualClock, failing: Set<String> = [], commandTime: Duration = .milliseconds(700)) {
         self.clock = clock
         self.failing = failing
         self.commandTime = commandTime
@@ -51,7 +28,7 @@ final class FakeCluster: ClusterControl {
     func run(_ arguments: [String]) async throws {
         let line = arguments.joined(separator: " ")
         calls.withLock { $0.append(line) }
-        clock.pass(commandTime)
+        clock.advance(by: commandTime)
         if failing.contains(line) { throw ChaosError("\(line) failed") }
     }
 
@@ -62,7 +39,7 @@ final class FakeCluster: ClusterControl {
 
 @Suite struct FaultInjectorTests {
     @Test func killNodeKillsThenStartsAtItsTimesAndRecordsThem() async {
-        let clock = SkippingClock()
+        let clock = VirtualClock()
         let cluster = FakeCluster(clock: clock)
         let injector = FaultInjector(control: cluster, clock: clock, origin: clock.now)
         let timeline = await injector.run(FaultPlan.steps(.killNode, duration: 20))
@@ -75,7 +52,7 @@ final class FakeCluster: ClusterControl {
     }
 
     @Test func failoverIsRecoveredWhenTheCommandReturns() async {
-        let clock = SkippingClock()
+        let clock = VirtualClock()
         let cluster = FakeCluster(clock: clock, commandTime: .milliseconds(450))
         let timeline = await FaultInjector(control: cluster, clock: clock, origin: clock.now).run(FaultPlan.steps(.dbFailover, duration: 20))
         #expect(timeline.start == 6)
@@ -83,7 +60,7 @@ final class FakeCluster: ClusterControl {
     }
 
     @Test func signalsGoToThePidTheStatusNames() async {
-        let clock = SkippingClock()
+        let clock = VirtualClock()
         let cluster = FakeCluster(clock: clock)
         let timeline = await FaultInjector(control: cluster, clock: clock, origin: clock.now).run(FaultPlan.steps(.slowNode, duration: 20))
         #expect(cluster.calls.withLock { $0 } == ["SIGSTOP 202", "SIGCONT 202"])
@@ -93,7 +70,7 @@ final class FakeCluster: ClusterControl {
     }
 
     @Test func aFailedStepIsReportedAndOnlyUndoStepsRunAfterIt() async {
-        let clock = SkippingClock()
+        let clock = VirtualClock()
         let cluster = FakeCluster(clock: clock, failing: ["stop storage"])
         let timeline = await FaultInjector(control: cluster, clock: clock, origin: clock.now).run(FaultPlan.steps(.storageOutage, duration: 20))
         // The storage server is started again even though stopping it failed.
@@ -102,7 +79,7 @@ final class FakeCluster: ClusterControl {
     }
 
     @Test func aCancelledRunStillContinuesAFrozenNode() async {
-        let clock = SkippingClock()
+        let clock = VirtualClock()
         let cluster = FakeCluster(clock: clock)
         let steps = FaultPlan.steps(.slowNode, duration: 20)
         let task = Task {

@@ -90,7 +90,7 @@ public struct ChaosRun: Sendable {
             }
             let fault = await injector.run(steps)
             let end = max(options.duration, fault.recovered + options.tail)
-            try? await Task.sleep(until: ledger.origin.advanced(by: .milliseconds(Int64(end * 1000))), clock: .continuous)
+            try? await Task.sleep(until: ledger.origin.advanced(by: .seconds(end)), clock: .continuous)
             ledger.stop()
             var finished: [Visitor] = []
             for await visitor in group { if let visitor { finished.append(visitor) } }

@@ -42,7 +42,7 @@ public struct DatabasePersistDriver: PersistDriver {
         let inserted = try await records.insert(
             idHash: Self.hash(key: key),
             data: try Self.encode(value),
-            expiresAt: now + (expires ?? defaultLifetime).totalSeconds,
+            expiresAt: now + (expires ?? defaultLifetime),
             now: now,
             accountID: (value as? any SessionOwned)?.sessionOwnerID
         )
@@ -53,11 +53,11 @@ public struct DatabasePersistDriver: PersistDriver {
         let now = clock.now()
         let hash = Self.hash(key: key)
         let data = try Self.encode(value)
-        let expiresAt = expires.map { now + $0.totalSeconds }
+        let expiresAt = expires.map { now + $0 }
         if try await records.update(idHash: hash, data: data, expiresAt: expiresAt, now: now) { return }
         // No live row: create it, unless a row (for example a logged-out tombstone) exists.
         try await records.insert(
-            idHash: hash, data: data, expiresAt: expiresAt ?? now + defaultLifetime.totalSeconds, now: now,
+            idHash: hash, data: data, expiresAt: expiresAt ?? now + defaultLifetime, now: now,
             accountID: (value as? any SessionOwned)?.sessionOwnerID
         )
     }
@@ -83,7 +83,7 @@ public struct DatabasePersistDriver: PersistDriver {
         } catch {
             throw PersistError.invalidConversion
         }
-        return (object, .milliseconds(Int64(record.expiresAt.timeIntervalSince(now) * 1000)))
+        return (object, now.duration(to: record.expiresAt))
     }
 
     public func remove(key: String) async throws {

@@ -106,7 +106,7 @@ public struct FaultInjector<C: Clock>: Sendable where C.Duration == Duration {
                 guard step.undo else { continue }
             } else {
                 do {
-                    try await clock.sleep(until: origin.advanced(by: .milliseconds(Int64(step.at * 1000))), tolerance: nil)
+                    try await clock.sleep(until: origin.advanced(by: .seconds(step.at)), tolerance: nil)
                 } catch {
                     skippedByCancellation = skippedByCancellation || !step.undo
                     guard step.undo else { continue }

@@ -45,4 +45,12 @@ extension Date {
     public static func - (date: Date, duration: Duration) -> Date {
         date.addingTimeInterval(-duration.totalSeconds)
     }
+
+    /// The time from this instant to `other` (negative if `other` is earlier): the one step from
+    /// two `Date`s to a `Duration`. Rounded to the microsecond, what the database stores: a
+    /// `Date` holds a quarter of a microsecond at today's instants, so two dates a whole number
+    /// of milliseconds apart give exactly that many milliseconds.
+    public func duration(to other: Date) -> Duration {
+        .microseconds((other.timeIntervalSince(self) * 1_000_000).rounded())
+    }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import SteadfastDomain
 
 /// One row of `job_runs`, for history, the CLI and the admin page.
 public struct JobRunRecord: Sendable, Equatable {
@@ -28,6 +29,6 @@ public struct JobRunRecord: Sendable, Equatable {
     /// How long after its slot the run (last) started — the lag behind schedule.
     public var startLag: Duration? {
         guard kind == .scheduled, let startedAt else { return nil }
-        return .milliseconds(Int64((startedAt.timeIntervalSince(slotAt) * 1000).rounded()))
+        return .milliseconds((slotAt.duration(to: startedAt) / .milliseconds(1)).rounded())
     }
 }

@@ -82,7 +82,7 @@ final class MigrationProgressTracker: Sendable {
         let seconds = elapsed.totalSeconds
         let rate = seconds > 0 ? Double(state.bytesTransferred) / seconds : 0
         let remaining = max(0, state.bytesTotal - state.bytesDone)
-        let eta: Duration? = rate > 0 ? .milliseconds(Int64(Double(remaining) / rate * 1000)) : (remaining == 0 ? .zero : nil)
+        let eta: Duration? = rate > 0 ? .seconds(Double(remaining) / rate) : (remaining == 0 ? .zero : nil)
         return MigrationProgress(
             filesDone: state.filesDone, filesTotal: state.filesTotal, bytesDone: state.bytesDone, bytesTotal: state.bytesTotal,
             failures: state.failures, elapsed: elapsed, bytesPerSecond: rate, estimatedTimeRemaining: eta

@@ -48,6 +48,17 @@ struct DurationTextTests {
         #expect(instant - .milliseconds(250) + .milliseconds(250) == instant)
     }
 
+    /// The one step from two `Date`s to a `Duration`: exact for dates a whole number of
+    /// microseconds apart (as the database stores them), negative backwards.
+    @Test func theTimeBetweenTwoDatesIsADuration() {
+        let instant = Date(timeIntervalSince1970: 1_800_000_000)
+        #expect(instant.duration(to: instant + .milliseconds(1500)) == .milliseconds(1500))
+        #expect(instant.duration(to: instant + .milliseconds(100)) == .milliseconds(100))
+        #expect(instant.duration(to: Date(timeIntervalSince1970: 1_800_000_000.000_123)) == .microseconds(123))
+        #expect(instant.duration(to: instant - .seconds(86_400)) == .seconds(-86_400))
+        #expect(instant.duration(to: instant) == .zero)
+    }
+
     @Test func measuredTimesReadAsPeopleWriteThem() {
         #expect(DurationText.formatMeasured(.microseconds(400)) == "0.4ms")
         #expect(DurationText.formatMeasured(.milliseconds(12)) == "12.0ms")

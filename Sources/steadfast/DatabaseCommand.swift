@@ -64,7 +64,7 @@ struct DatabaseCommand: AsyncParsableCommand {
                 var lag = "-", timeline = "-", note = ""
                 switch role {
                 case .primary(let t): timeline = String(t)
-                case .standby(let seconds): lag = String(format: "%.3fs", seconds)
+                case .standby(let seconds): lag = DurationText.formatMeasured(.seconds(seconds))
                 case .unreachable(let message): note = message
                 case .unknown: break
                 }

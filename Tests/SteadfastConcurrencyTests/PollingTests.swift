@@ -9,7 +9,7 @@ import Testing
         let error = await #expect(throws: WaitTimedOut.self) {
             try await waitUntil("the answer is 42", timeout: .milliseconds(50), interval: .milliseconds(5)) { false }
         }
-        #expect(error?.description.contains("waiting until the answer is 42") == true, "\(String(describing: error))")
+        #expect(error?.description == "timed out after 50ms waiting until the answer is 42", "\(String(describing: error))")
     }
 
     @Test func waitForReturnsTheFirstValueAndAsksNoMore() async throws {

@@ -25,6 +25,8 @@ import Testing
         let beforeSending = await Self.expired { throw CancellationError() }
         #expect(beforeSending?.kind == .timeout)
         #expect(beforeSending?.mayHaveCommitted == false)
+        // The limit told in the one duration grammar.
+        #expect(beforeSending?.message == "no answer from the database within 30s")
         // The work's own account: a statement in flight whose connection was closed.
         let sent = await Self.expired { throw DatabaseError(.connectionFailure, message: "closed", mayHaveCommitted: true) }
         #expect(sent?.kind == .timeout)

@@ -1,5 +1,6 @@
 import Foundation
 import SteadfastConcurrency
+import SteadfastDomain
 
 // The one way tests wait for something outside their control (a real server, a child process,
 // a file another process writes): check it every `interval` until it holds or `timeout` passes,
@@ -42,7 +43,7 @@ public func waitUntil(
     _ condition: () async throws -> Bool
 ) async throws {
     guard try await eventually(timeout: timeout, interval: interval, condition) else {
-        throw WaitTimedOut("timed out after \(timeout) waiting until \(what())")
+        throw WaitTimedOut("timed out after \(DurationText.format(timeout)) waiting until \(what())")
     }
 }
 
@@ -53,7 +54,7 @@ public func waitFor<T>(
     _ value: () async throws -> T?
 ) async throws -> T {
     guard let found = try await poll(timeout: timeout, interval: interval, value) else {
-        throw WaitTimedOut("timed out after \(timeout) waiting for \(what())")
+        throw WaitTimedOut("timed out after \(DurationText.format(timeout)) waiting for \(what())")
     }
     return found
 }

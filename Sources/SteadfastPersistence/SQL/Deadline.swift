@@ -1,4 +1,5 @@
 import SteadfastConcurrency
+import SteadfastDomain
 
 /// ``withDeadline(_:clock:_:)`` (the one deadline helper, in SteadfastConcurrency) with its
 /// expiry told as a `.timeout` ``DatabaseError``. The work has finished when this throws (the
@@ -20,6 +21,6 @@ func withDatabaseDeadline<T: Sendable>(
         case .some(is CancellationError): false
         default: true
         }
-        throw DatabaseError(.timeout, message: "no answer from the database within \(limit)", mayHaveCommitted: mayHaveCommitted)
+        throw DatabaseError(.timeout, message: "no answer from the database within \(DurationText.format(limit))", mayHaveCommitted: mayHaveCommitted)
     }
 }

@@ -456,24 +456,13 @@ struct Reader {
         return limit
     }
 
-    /// "1048576", "512KiB", "1MiB", "1GiB" (also KB/MB/GB as powers of 1000).
+    /// "1048576", "512KiB", "1MiB", "1GiB" (also KB/MB/GB as powers of 1000): the one byte-size
+    /// grammar, ``ByteCount/parse(_:)``, the storage targets' too.
     func byteSize(_ key: ConfigKey, in range: ClosedRange<Int>) throws(ConfigError) -> Int {
         let text = try string(key)
-        guard let value = Self.parseByteSize(text), range.contains(value) else {
+        guard let value = ByteCount.parse(text).flatMap({ Int(exactly: $0) }), range.contains(value) else {
             throw fail(key, "expected a size like 512KiB, 1MiB or 1048576 (bytes), up to \(range.upperBound) bytes, got '\(text)'")
         }
         return value
-    }
-
-    static func parseByteSize(_ text: String) -> Int? {
-        let units: [(String, Int)] = [
-            ("kib", 1 << 10), ("mib", 1 << 20), ("gib", 1 << 30), ("kb", 1000), ("mb", 1_000_000), ("gb", 1_000_000_000), ("b", 1),
-        ]
-        let lower = text.lowercased().replacingOccurrences(of: " ", with: "")
-        for (suffix, scale) in units where lower.hasSuffix(suffix) {
-            guard let value = Int(lower.dropLast(suffix.count)), value >= 0 else { return nil }
-            return value.multipliedReportingOverflow(by: scale).overflow ? nil : value * scale
-        }
-        return Int(lower)
     }
 }

@@ -80,6 +80,30 @@ import Testing
         #expect(configuration.maxBodySize == 2 << 20)
     }
 
+    /// Sizes read in the one byte-size grammar (`ByteCount.parse`, the storage targets' too): every
+    /// form either of its two former parsers took still works, and a bad size names its key.
+    static let sizes: [(text: String, bytes: Int)] = [
+        ("1048576", 1_048_576), ("+1048576", 1_048_576), ("512KiB", 524_288), ("512 kib", 524_288), ("2MiB", 2_097_152),
+        ("2 M", 2_097_152), ("2m", 2_097_152), ("1 G", 1_073_741_824), ("1GiB", 1_073_741_824), ("1000kb", 1_000_000),
+        ("3MB", 3_000_000), ("1 048 576", 1_048_576), (" 64 B ", 64), ("\t8 MiB", 8_388_608), ("1gb", 1_000_000_000),
+    ]
+
+    @Test(arguments: sizes)
+    func sizesReadInTheOneByteSizeGrammar(text: String, bytes: Int) throws {
+        var sources = ConfigSources()
+        try sources.set("storage.max_upload_size", to: text, source: "t")
+        #expect(try NodeConfiguration(sources).maxUploadSize == bytes)
+    }
+
+    @Test(arguments: ["lots", "1.5MiB", "-1MiB", "2 TiB", "MiB", "99999999999999999999"])
+    func aBadSizeNamesItsKey(text: String) throws {
+        var sources = ConfigSources()
+        try sources.set("http.max_body_size", to: text, source: "--set")
+        #expect(throws: ConfigError(
+            key: "http.max_body_size", message: "expected a size like 512KiB, 1MiB or 1048576 (bytes), up to 1073741824 bytes, got '\(text)'", source: "--set"
+        )) { try NodeConfiguration(sources) }
+    }
+
     /// docs/configuration.md must list every key with its default and its environment variable.
     @Test func everyKeyIsDocumentedWithItsDefault() throws {
         let docs = try String(contentsOf: TestPaths.packageRoot.appendingPathComponent("docs/configuration.md"), encoding: .utf8)

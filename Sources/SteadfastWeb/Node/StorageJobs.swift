@@ -19,7 +19,9 @@ enum StorageJobs {
         JobDefinition(name, schedule: .every(.seconds(60)), timeout: .seconds(12 * 3600), catchUp: .runOnce) { context in
             var unfinished: [String] = []
             for request in try await queue.open() {
-                let outcome = try await migrate(request, registry: registry, catalog: catalog, settleTime: settleTime, logger: context.logger)
+                let outcome = try await migrate(
+                    request, registry: registry, catalog: catalog, settleTime: settleTime, clock: context.clock.steady, logger: context.logger
+                )
                 try await queue.record(request, outcome: outcome.summary, finished: outcome.finished)
                 if !outcome.finished { unfinished.append("\(request.type.rawValue) → \(request.target): \(outcome.summary)") }
             }
@@ -29,16 +31,18 @@ enum StorageJobs {
         }
     }
 
-    /// One request: the migrator's report as a line, and whether the type was switched.
+    /// One request: the migrator's report as a line, and whether the type was switched. `clock`
+    /// (the job's, its steady face) times the run: the settle time's waits sleep on it.
     static func migrate(
-        _ request: StorageMigrationQueue.Request, registry: StorageRegistry, catalog: SQLFileCatalog, settleTime: Duration, logger: Logger
+        _ request: StorageMigrationQueue.Request, registry: StorageRegistry, catalog: SQLFileCatalog, settleTime: Duration,
+        clock: any Clock<Duration>, logger: Logger
     ) async throws -> (summary: String, finished: Bool) {
         guard registry.targets[request.target] != nil else {
             return ("this node has no storage target named \(request.target) (configured: \(registry.targetNames.joined(separator: ", ")))", false)
         }
         logger.notice("storage migration started", metadata: ["steadfast.storage.type": "\(request.type.rawValue)", "steadfast.storage.target": "\(request.target)"])
         let lastLogged = ProgressThrottle()
-        let report = try await StorageMigrator(registry: registry, catalog: catalog, options: MigrationOptions(settleTime: settleTime), logger: logger).migrate(type: request.type, to: request.target) { progress in
+        let report = try await StorageMigrator(registry: registry, catalog: catalog, options: MigrationOptions(settleTime: settleTime, clock: clock), logger: logger).migrate(type: request.type, to: request.target) { progress in
             if lastLogged.due(every: .seconds(10)) {
                 logger.info("storage migration progress", metadata: ["steadfast.storage.progress": "\(progress.rendered())"])
             }

@@ -13,7 +13,8 @@ public struct S3RetryPolicy: Sendable {
     public var maximumDelay: Duration
     /// A random number in `0 ..< 1`.
     public var random: @Sendable () -> Double
-    /// Waits; `Task.sleep` by default.
+    /// Waits; `Task.sleep` by default. A `StorageRegistry` built from configuration gives its
+    /// S3 targets the node's clock's sleep.
     public var sleep: @Sendable (Duration) async throws -> Void
 
     /// Creates a policy (defaults: 4 tries, waits up to 0.1 s, 0.2 s, 0.4 s, capped at 5 s).

@@ -27,7 +27,8 @@ public final class StorageRegistry: Sendable {
 
     /// Builds every target of `configuration`. S3 credentials not in the configuration come
     /// from `environment` (`AWS_ACCESS_KEY_ID`, ...). The caller owns `httpClient`. `clock` (the
-    /// node's) dates the targets' download-link expiries and S3 signatures.
+    /// node's) dates the targets' download-link expiries and S3 signatures, and S3's retry
+    /// back-off sleeps on it.
     public convenience init(
         configuration: StorageConfiguration,
         environment: [String: String] = ProcessInfo.processInfo.environment,
@@ -41,7 +42,8 @@ public final class StorageRegistry: Sendable {
         var prefixes: [String: String] = [:]
         for target in configuration.targets {
             targets[target.name] = try target.makeStorage(
-                environment: environment, linkSecret: linkSecret, httpClient: httpClient, logger: logger, now: { clock.now() }
+                environment: environment, linkSecret: linkSecret, httpClient: httpClient, logger: logger, now: { clock.now() },
+                sleep: { try await clock.sleep(for: $0) }
             )
             prefixes[target.name] = target.keyPrefix ?? ""
         }

@@ -140,9 +140,11 @@ public struct StorageTarget: Decodable, Sendable, Hashable {
     }
 
     /// Builds the backend. `linkSecret` signs local download links; `httpClient` serves S3;
-    /// `now` (the node's clock) dates link expiries and S3 request signatures.
+    /// `now` (the node's clock) dates link expiries and S3 request signatures, and `sleep` (the
+    /// same clock's) times S3's retry back-off.
     public func makeStorage(
-        environment: [String: String], linkSecret: String?, httpClient: HTTPClient, logger: Logger, now: @escaping @Sendable () -> Date
+        environment: [String: String], linkSecret: String?, httpClient: HTTPClient, logger: Logger, now: @escaping @Sendable () -> Date,
+        sleep: @escaping @Sendable (Duration) async throws -> Void = { try await Task.sleep(for: $0) }
     ) throws -> any FileStorage {
         switch kind {
         case .local:
@@ -167,7 +169,10 @@ public struct StorageTarget: Decodable, Sendable, Hashable {
         case .s3:
             var targetLogger = logger
             targetLogger[metadataKey: "steadfast.storage.target"] = "\(name)"
-            return S3FileStorage(settings: try s3Settings(environment: environment), httpClient: httpClient, logger: targetLogger, now: now)
+            var settings = try s3Settings(environment: environment)
+            settings.retry.sleep = sleep
+            settings.abortRetry.sleep = sleep
+            return S3FileStorage(settings: settings, httpClient: httpClient, logger: targetLogger, now: now)
         }
     }
 }

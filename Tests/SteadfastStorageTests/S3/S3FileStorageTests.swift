@@ -162,13 +162,7 @@ import Testing
     @Test(arguments: [503, 429, 500])
     func serverErrorsAreRetried(status: Int) async throws {
         let port = try FreePort.next()
-        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Scripts/flaky_s3.py").path
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", script, String(port), "2", String(status)]
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
+        let process = try Self.startFlakyS3(port: port, failures: 2, status: status)
         defer { process.killAndReap() }
         let waits = Waits()
         let settings = try S3Settings(
@@ -190,6 +184,55 @@ import Testing
         let error = await #expect(throws: StorageError.self) { try await exhausted.read(key: "k") }
         #expect(error?.kind == .unavailable)
         #expect(error?.message.contains("after 3 attempt(s): connection refused") == true, "\(error?.message ?? "")")
+    }
+
+    /// A registry built from configuration gives its S3 targets the node's clock for the retry
+    /// back-off: a read answered 503 twice waits on that clock (a `ManualClock` here) before each
+    /// retry, and is served once the clock has moved.
+    @Test func theRetryBackOffSleepsOnTheRegistrysClock() async throws {
+        let port = try FreePort.next()
+        let process = try Self.startFlakyS3(port: port, failures: 2, status: 503)
+        defer { process.killAndReap() }
+        try await Self.waitUntilServing("http://127.0.0.1:\(port)/ready")
+        let clock = ManualClock()
+        let configuration = StorageConfiguration(
+            targets: [StorageTarget(name: "flaky", kind: .s3, bucket: "flaky", endpoint: "http://127.0.0.1:\(port)", accessKeyID: "AKIAX", secretAccessKey: "x")],
+            defaultTarget: "flaky"
+        )
+        let registry = try StorageRegistry(configuration: configuration, environment: [:], httpClient: S3Fixture.httpClient, clock: clock)
+        let storage = try #require(registry.targets["flaky"])
+        let outcome = LockedBox<Result<String, any Error>?>(nil)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                do {
+                    let read = try await storage.read(key: "k")
+                    let body = try await TestData.collect(read.body)
+                    outcome.with { $0 = .success(String(decoding: body, as: UTF8.self)) }
+                } catch { outcome.with { $0 = .failure(error) } }
+            }
+            // Each back-off (at most 0.1 s, then 0.2 s) waits for the clock, however long it takes.
+            for retry in 1...2 {
+                try await waitUntil("back-off \(retry) asleep on the clock") { clock.sleepers == 1 }
+                #expect(outcome.value == nil, "the read ended while its back-off waited for the clock")
+                clock.advance(by: .seconds(1))
+            }
+            try await waitUntil("the read to be served") { outcome.value != nil }
+            try await group.waitForAll()
+        }
+        guard case .success(let body) = outcome.value else { Issue.record("\(String(describing: outcome.value))"); return }
+        #expect(body == "served after retries")
+    }
+
+    /// `Scripts/flaky_s3.py` on `port`: answers the first `failures` requests with `status`.
+    static func startFlakyS3(port: Int, failures: Int, status: Int) throws -> Process {
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Scripts/flaky_s3.py").path
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", script, String(port), String(failures), String(status)]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        return process
     }
 
     static func waitUntilServing(_ url: String) async throws {

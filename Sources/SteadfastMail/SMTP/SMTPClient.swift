@@ -1,6 +1,7 @@
 import Foundation
 import NIOCore
 import NIOTLS
+import SteadfastConcurrency
 import SteadfastDomain
 import NIOPosix
 import NIOSSL
@@ -11,20 +12,41 @@ import NIOSSL
 public struct SMTPMailTransport: MailTransport {
     let url: SMTPURL
     let heloName: String
-    /// The longest one delivery may take, connection included; the connection is closed then.
+    /// The longest one delivery may take, connection included: the exchange is cancelled then
+    /// (``withDeadline(_:clock:_:)`` on ``clock``) and the connection closed.
     let timeout: Duration
+    /// The clock ``timeout`` is measured on: `ContinuousClock` in production, a test's clock in
+    /// tests. (The TCP connect's own limit, at most 10 s, is NIO's timer, inside this one.)
+    let clock: any Clock<Duration>
     let group: any EventLoopGroup
     let tlsConfiguration: TLSConfiguration
 
-    public init(url: SMTPURL, heloName: String, timeout: Duration, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, tlsConfiguration: TLSConfiguration = .makeClientConfiguration()) {
+    public init(
+        url: SMTPURL, heloName: String, timeout: Duration, clock: any Clock<Duration> = ContinuousClock(),
+        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, tlsConfiguration: TLSConfiguration = .makeClientConfiguration()
+    ) {
         self.url = url
         self.heloName = heloName
         self.timeout = timeout
+        self.clock = clock
         self.group = group
         self.tlsConfiguration = tlsConfiguration
     }
 
+    /// Delivers `envelope`, or throws ``SMTPFailure``: at ``timeout``, a `connection` failure
+    /// (not permanent: the message is retried), once the exchange has ended.
     public func send(_ envelope: SMTPEnvelope) async throws {
+        do {
+            try await withDeadline(timeout, clock: clock) { try await exchange(envelope) }
+        } catch is DeadlineExceeded {
+            throw SMTPFailure(stage: "connection", reply: nil, message: "timed out after \(DurationText.format(timeout))")
+        }
+    }
+
+    /// One delivery over a new connection. Ends when cancelled: the connection is closed then,
+    /// which ends its reads, writes and a TLS handshake in progress (NIO's waits do not end on
+    /// cancellation themselves).
+    private func exchange(_ envelope: SMTPEnvelope) async throws {
         let settings = SMTPSessionSettings(
             heloName: heloName, tls: url.tls, username: url.username, password: url.password, allowPlaintextAuth: url.isLoopback
         )
@@ -40,11 +62,14 @@ public struct SMTPMailTransport: MailTransport {
         } catch {
             throw SMTPFailure(stage: "connect", reply: nil, message: "cannot connect to \(url.host):\(url.port): \(type(of: error))")
         }
-        // The bound on the whole exchange: closing the channel ends the reads below.
-        let deadline = channel.channel.eventLoop.scheduleTask(in: TimeAmount(timeout)) {
+        try await withTaskCancellationHandler {
+            try await converse(envelope, settings: settings, over: channel)
+        } onCancel: {
             channel.channel.close(promise: nil)
         }
-        defer { deadline.cancel() }
+    }
+
+    private func converse(_ envelope: SMTPEnvelope, settings: SMTPSessionSettings, over channel: NIOAsyncChannel<ByteBuffer, ByteBuffer>) async throws {
         try await channel.executeThenClose { inbound, outbound in
             var session = SMTPSession(settings: settings, envelope: envelope)
             var parser = SMTPReplyParser()
@@ -53,7 +78,7 @@ public struct SMTPMailTransport: MailTransport {
             while true {
                 if pending.isEmpty {
                     guard let buffer = try await reads.next() else {
-                        throw SMTPFailure(stage: "connection", reply: nil, message: "the server closed the connection (or it timed out after \(DurationText.format(timeout)))")
+                        throw SMTPFailure(stage: "connection", reply: nil, message: "the server closed the connection")
                     }
                     do { pending = try parser.feed(buffer.readableBytesView).map { .reply($0) } } catch {
                         throw SMTPFailure(stage: "reply", reply: nil, message: "\(error)")

@@ -218,6 +218,7 @@ let package = Package(
             name: "SteadfastStorage",
             dependencies: [
                 "SteadfastDomain",
+                "SteadfastConcurrency",
                 "SteadfastSigV4",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -355,6 +356,7 @@ let package = Package(
             name: "SteadfastStorageTests",
             dependencies: [
                 "SteadfastStorage",
+                "SteadfastConcurrency",
                 "SteadfastSigV4",
                 "SteadfastTestSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -403,7 +405,7 @@ let package = Package(
         ),
         .testTarget(
             name: "SteadfastWebTests",
-            dependencies: ["SteadfastWeb", "SteadfastConfig", "SteadfastServices", "SteadfastPersistence", "SteadfastDomain", "SteadfastJobs", "SteadfastTestSupport", "steadfast"],
+            dependencies: ["SteadfastWeb", "SteadfastConfig", "SteadfastServices", "SteadfastPersistence", "SteadfastDomain", "SteadfastJobs", "SteadfastConcurrency", "SteadfastTestSupport", "steadfast"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

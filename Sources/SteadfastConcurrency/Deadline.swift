@@ -78,6 +78,43 @@ public func withDeadline<T: Sendable>(
     return try outcome.get()
 }
 
+/// An instant on an injected clock, for a loop of its own that must stop there: how much time
+/// is left, whether it has passed, and a sleep until it does. The clock stays `any Clock`
+/// (whatever the caller was given: `ContinuousClock` in production, a test clock in tests);
+/// its instant is captured once, when the deadline is made. ``withDeadline(_:clock:_:)`` bounds
+/// one operation; this is for code that hands out what is left of a bound across several
+/// (the PostgreSQL client's attempts and its wait for a usable host), and for ``poll(every:within:clock:until:)``.
+public struct Deadline: Sendable {
+    private let left: @Sendable () -> Duration
+    private let clock: any Clock<Duration>
+
+    /// The instant `limit` from now on `clock`.
+    public init(after limit: Duration, on clock: any Clock<Duration>) {
+        self.clock = clock
+        self.left = Self.countdown(limit, on: clock)
+    }
+
+    /// Opens the clock, whose instants can then be kept and compared.
+    private static func countdown<C: Clock<Duration>>(_ limit: Duration, on clock: C) -> @Sendable () -> Duration {
+        let end = clock.now.advanced(by: limit)
+        return { clock.now.duration(to: end) }
+    }
+
+    /// The time left until the deadline on its clock: zero or less once it has passed.
+    public var remaining: Duration { left() }
+
+    /// Whether the clock has reached the deadline.
+    public var hasPassed: Bool { left() <= .zero }
+
+    /// Returns once the clock has reached the deadline (at once if it has); throws
+    /// `CancellationError` if the task is cancelled first.
+    public func sleepUntilPassed() async throws {
+        let remaining = left()
+        guard remaining > .zero else { return try Task.checkCancellation() }
+        try await clock.sleep(for: remaining)
+    }
+}
+
 /// What each child of ``withDeadline(_:clock:_:)`` reports.
 private enum DeadlineRace<T: Sendable>: Sendable {
     case finished(Result<T, any Error>)

@@ -19,17 +19,10 @@ public func poll<Failure: Error>(
     clock: any Clock<Duration> = ContinuousClock(),
     until condition: () async throws(Failure) -> Bool
 ) async throws(Failure) -> Bool {
-    try await poll(on: clock, every: interval, within: limit, until: condition)
-}
-
-/// ``poll(every:within:clock:until:)`` on the opened clock, whose instants it can compare.
-private func poll<C: Clock<Duration>, Failure: Error>(
-    on clock: C, every interval: Duration, within limit: Duration, until condition: () async throws(Failure) -> Bool
-) async throws(Failure) -> Bool {
-    let deadline = clock.now.advanced(by: limit)
+    let deadline = Deadline(after: limit, on: clock)
     while true {
         if try await condition() { return true }
-        let left = clock.now.duration(to: deadline)
+        let left = deadline.remaining
         guard left > .zero, !Task.isCancelled else { return false }
         do {
             try await clock.sleep(for: min(interval, left))

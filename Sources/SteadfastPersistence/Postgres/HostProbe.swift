@@ -18,10 +18,13 @@ public enum HostProbe {
                 END)::bigint AS timeline
         """
 
-    /// The host's role; never throws (an unreachable host is a role too).
-    public static func probe(_ endpoint: PostgresEndpoint, timeout: Duration, logger: Logger) async -> HostRole {
+    /// The host's role; never throws (an unreachable host is a role too). `timeout` bounds the
+    /// whole probe on `clock` (and the connect on NIO's own timer).
+    public static func probe(
+        _ endpoint: PostgresEndpoint, timeout: Duration, clock: any Clock<Duration> = ContinuousClock(), logger: Logger
+    ) async -> HostRole {
         do {
-            return try await withDatabaseDeadline(timeout) {
+            return try await withDatabaseDeadline(timeout, clock: clock) {
                 var configuration = PostgresConnection.Configuration(
                     host: endpoint.host, port: endpoint.port, username: endpoint.username, password: endpoint.password,
                     database: endpoint.database, tls: endpoint.requireTLS ? .require(try .init(configuration: .makeClientConfiguration())) : .disable

@@ -31,6 +31,11 @@ public final class PostgresCluster: SQLDatabase, Service {
     /// What the role monitor's schedule is told the time by and its timers sleep on (its steady
     /// face: a wall-clock step neither delays nor hurries a probe).
     let clock: any WallClock
+    /// What the request bound, the wait for a usable host, each statement's deadline and a role
+    /// probe's limit are measured on: real elapsed time in production (`ContinuousClock`: these
+    /// bound waits on the network), a test clock in tests, so a test moves a bound's end instead
+    /// of waiting for it.
+    let deadlineClock: any Clock<Duration>
     let logger: Logger
 
     /// One host's live state.
@@ -62,10 +67,12 @@ public final class PostgresCluster: SQLDatabase, Service {
 
     public init(
         target: PostgresTarget, maximumConnections: Int = 20, requestTimeout: Duration = .seconds(2),
-        maxStandbyLag: Duration = .seconds(5), monitorInterval: Duration = .seconds(1), clock: any WallClock = SystemWallClock(), logger: Logger
+        maxStandbyLag: Duration = .seconds(5), monitorInterval: Duration = .seconds(1), clock: any WallClock = SystemWallClock(),
+        deadlineClock: any Clock<Duration> = ContinuousClock(), logger: Logger
     ) {
         self.target = target
         self.clock = clock
+        self.deadlineClock = deadlineClock
         self.requestTimeout = requestTimeout
         self.maxStandbyLag = maxStandbyLag.totalSeconds
         self.monitorInterval = monitorInterval
@@ -74,7 +81,9 @@ public final class PostgresCluster: SQLDatabase, Service {
         (engineStream, engines) = AsyncStream.makeStream()
         (monitorEventStream, monitorEvents) = AsyncStream.makeStream()
         let initial = target.endpoints.map { endpoint in
-            Slot(engine: PostgresEngine(endpoint: endpoint, maximumConnections: maximumConnections, statementTimeout: requestTimeout, logger: logger))
+            Slot(engine: PostgresEngine(
+                endpoint: endpoint, maximumConnections: maximumConnections, statementTimeout: requestTimeout, clock: deadlineClock, logger: logger
+            ))
         }
         slots = Mutex(initial)
         for slot in initial { engines.yield(slot.engine) }
@@ -159,9 +168,10 @@ public final class PostgresCluster: SQLDatabase, Service {
         let endpoints = target.endpoints
         let timeout = min(monitorInterval, .seconds(1))
         let logger = self.logger
+        let clock = deadlineClock
         let roles = await withTaskGroup(of: (Int, HostRole).self) { group in
             for (index, endpoint) in endpoints.enumerated() {
-                group.addTask { (index, await HostProbe.probe(endpoint, timeout: timeout, logger: logger)) }
+                group.addTask { (index, await HostProbe.probe(endpoint, timeout: timeout, clock: clock, logger: logger)) }
             }
             var roles: [Int: HostRole] = [:]
             for await (index, role) in group { roles[index] = role }
@@ -195,7 +205,9 @@ public final class PostgresCluster: SQLDatabase, Service {
     /// Swaps in a fresh engine for a host; returns the old one for retirement.
     private func replaceEngine(_ slots: inout [Slot], _ index: Int) -> PostgresEngine {
         let old = slots[index].engine
-        let fresh = PostgresEngine(endpoint: target.endpoints[index], maximumConnections: maximumConnections, statementTimeout: requestTimeout, logger: logger)
+        let fresh = PostgresEngine(
+            endpoint: target.endpoints[index], maximumConnections: maximumConnections, statementTimeout: requestTimeout, clock: deadlineClock, logger: logger
+        )
         slots[index].engine = fresh
         slots[index].generation += 1
         engines.yield(fresh)
@@ -255,7 +267,7 @@ public final class PostgresCluster: SQLDatabase, Service {
         _ operation: @escaping @Sendable (PostgresEngine, Duration) async throws -> T
     ) async throws -> T {
         let bound = timeout ?? requestTimeout
-        let deadline = ContinuousClock.now + bound
+        let deadline = Deadline(after: bound, on: deadlineClock)
         let inFlight = AttemptRecord()
         do {
             return try await attempts(intent, readOnlyWork: readOnlyWork, idempotent: idempotent, bound: bound, deadline: deadline, inFlight: inFlight, operation)
@@ -273,7 +285,7 @@ public final class PostgresCluster: SQLDatabase, Service {
     }
 
     private func attempts<T: Sendable>(
-        _ intent: HostSelection.Intent, readOnlyWork: Bool, idempotent: Bool, bound: Duration, deadline: ContinuousClock.Instant,
+        _ intent: HostSelection.Intent, readOnlyWork: Bool, idempotent: Bool, bound: Duration, deadline: Deadline,
         inFlight: AttemptRecord, _ operation: @escaping @Sendable (PostgresEngine, Duration) async throws -> T
     ) async throws -> T {
         // No deadline task around the attempts: the wait for a host stops at `deadline`, and
@@ -284,14 +296,14 @@ public final class PostgresCluster: SQLDatabase, Service {
             inFlight.start(attempt)
             let (index, engine, generation) = try await waitForHost(intent, until: deadline)
             inFlight.use(host: index)
-            let left = ContinuousClock.now.duration(to: deadline)
+            let left = deadline.remaining
             guard left > .zero else { throw DatabaseError(.timeout, message: "no answer from the database within \(bound)", mayHaveCommitted: false) }
             do {
                 return try await operation(engine, left)
             } catch let error as DatabaseError {
                 let decision = FailureHandling.decide(error, readOnlyWork: readOnlyWork, idempotent: idempotent)
                 apply(decision.verdict, error: error, index: index, generation: generation)
-                guard decision.retry, ContinuousClock.now < deadline, attempt < 20 else {
+                guard decision.retry, !deadline.hasPassed, attempt < 20 else {
                     if decision.verdict != .healthy {
                         logger.warning("database work failed and cannot safely be retried", metadata: [
                             "error": "\(error)", "steadfast.db.may_have_committed": "\(error.mayHaveCommitted)",
@@ -307,7 +319,7 @@ public final class PostgresCluster: SQLDatabase, Service {
     /// Waits (asking for a probe) until a host can take `intent`, or the deadline passes; between
     /// looks it waits for the slots to be written (a probe's result, a host given up on), not a
     /// poll interval.
-    private func waitForHost(_ intent: HostSelection.Intent, until deadline: ContinuousClock.Instant) async throws -> (Int, PostgresEngine, Int) {
+    private func waitForHost(_ intent: HostSelection.Intent, until deadline: Deadline) async throws -> (Int, PostgresEngine, Int) {
         var asked = false
         while true {
             // Taken before the slots are read, so a write between the two is not missed.
@@ -321,13 +333,13 @@ public final class PostgresCluster: SQLDatabase, Service {
                 requestProbe()
                 asked = true
             }
-            guard ContinuousClock.now < deadline else {
+            guard !deadline.hasPassed else {
                 throw DatabaseError(.connectionFailure, message: intent == .write ? "no primary database server is reachable" : "no database server is reachable")
             }
             try Task.checkCancellation()
             await withTaskGroup(of: Void.self) { group in
                 group.addTask { await written.wait() }
-                group.addTask { try? await Task.sleep(until: deadline, clock: .continuous) }
+                group.addTask { try? await deadline.sleepUntilPassed() }
                 await group.next()
                 group.cancelAll()
             }

@@ -39,13 +39,19 @@ public final class Readiness: Sendable {
     let draining: DrainState
     let checks: [ReadinessCheck]
     let timeout: Duration
+    /// What each check's `timeout` is measured on: `ContinuousClock` in production.
+    let clock: any Clock<Duration>
     let nodeID: String
 
     /// `draining` is the node's ``DrainState``, which the ``DrainService`` sets on shutdown.
-    public init(nodeID: String, checks: [ReadinessCheck], timeout: Duration = .seconds(2), draining: DrainState = DrainState()) {
+    public init(
+        nodeID: String, checks: [ReadinessCheck], timeout: Duration = .seconds(2), clock: any Clock<Duration> = ContinuousClock(),
+        draining: DrainState = DrainState()
+    ) {
         self.nodeID = nodeID
         self.checks = checks
         self.timeout = timeout
+        self.clock = clock
         self.draining = draining
     }
 
@@ -54,6 +60,7 @@ public final class Readiness: Sendable {
     /// Runs every check and reports.
     public func report() async -> Report {
         let timeout = self.timeout
+        let clock = self.clock
         var results: [String: CheckResult] = [:]
         await withTaskGroup(of: (String, CheckResult).self) { group in
             for check in checks {
@@ -62,7 +69,7 @@ public final class Readiness: Sendable {
                     do {
                         // The one deadline helper: at the limit the check is cancelled, and
                         // reported failing once it has ended (checks end when cancelled).
-                        let outcome = try await withDeadline(timeout, check.run)
+                        let outcome = try await withDeadline(timeout, clock: clock, check.run)
                         let elapsed = ContinuousClock.now - start
                         let ms = elapsed.totalSeconds * 1000
                         return (check.name, CheckResult(

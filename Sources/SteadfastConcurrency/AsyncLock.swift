@@ -1,6 +1,9 @@
 import Synchronization
 
-/// A first-in-first-out lock that suspends (instead of blocking a thread) while it waits.
+/// A first-in-first-out lock that suspends (instead of blocking a thread) while it waits; an
+/// unlock hands the lock straight to the first waiter. Waits are not ended by cancellation (a
+/// transaction waiting for the writer is not abandoned half-way); for a cancellable wait, and
+/// for more than one holder, see ``AsyncSemaphore``.
 ///
 /// Used to give one SQLite connection to one transaction at a time.
 public final class AsyncLock: Sendable {
@@ -38,6 +41,9 @@ public final class AsyncLock: Sendable {
         }
         next?.resume()
     }
+
+    /// Callers waiting for the lock now (for tests).
+    public var waiting: Int { state.withLock { $0.waiters.count } }
 
     public func withLock<T>(_ body: () async throws -> T) async rethrows -> T {
         await lock()

@@ -59,6 +59,23 @@ import Testing
         #expect(final.mostInside == 1)
     }
 
+    /// Waiters get the lock in the order they asked for it, each once the one before unlocked.
+    @Test func waitersGetTheLockInTheOrderTheyAsked() async throws {
+        let lock = AsyncLock()
+        await lock.lock()
+        let order = LockedBox<[Int]>([])
+        await withTaskGroup(of: Void.self) { group in
+            for index in 0..<8 {
+                group.addTask { await lock.withLock { order.with { $0.append(index) } } }
+                await yieldUntil { lock.waiting == index + 1 }
+            }
+            lock.unlock()
+        }
+        #expect(order.value == Array(0..<8))
+        #expect(lock.waiting == 0)
+        #expect(await lock.withLock { 1 } == 1)  // and it is free again
+    }
+
     @Test func aThrowingBodyReleasesTheLock() async throws {
         struct Failed: Error {}
         let lock = AsyncLock()

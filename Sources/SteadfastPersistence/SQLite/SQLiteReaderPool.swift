@@ -1,33 +1,46 @@
+import SteadfastConcurrency
 import Synchronization
 
 /// Read-only connections to one SQLite file, lent out one caller at a time.
 ///
 /// In WAL mode readers never wait for the writer or each other, and each statement sees every
 /// transaction committed before it started, so reads on these connections see the same data as
-/// the writer connection would show. Connections are opened lazily, up to `capacity`; a caller
-/// finding none free waits for one (first come, first served).
+/// the writer connection would show. Connections are opened lazily, up to `capacity`.
+///
+/// The shape: an ``AsyncSemaphore`` of `capacity` permits (SteadfastConcurrency) decides who may
+/// hold a connection — a caller finding none free waits its turn, first come first served, and
+/// leaves the queue with `CancellationError` if its task is cancelled meanwhile — and a `Mutex`
+/// keeps the idle connections. A permit holder always finds an idle connection or room to open
+/// one. When a connection is free this costs two uncontended `Mutex` sections and no allocation
+/// (every page of the billing benchmark on SQLite reads through here).
 final class SQLiteReaderPool: Sendable {
     private struct State {
         var idle: [SQLiteConnectionHandle] = []
-        var opened = 0
-        var waiters: [CheckedContinuation<SQLiteConnectionHandle, Never>] = []
         var closed = false
     }
 
     private let path: String
-    private let capacity: Int
     private let reprepares: SQLiteCounter
+    private let permits: AsyncSemaphore
     private let state = Mutex(State())
 
     init(path: String, capacity: Int, reprepares: SQLiteCounter) {
         self.path = path
         self.reprepares = reprepares
-        self.capacity = max(1, capacity)
+        permits = AsyncSemaphore(permits: capacity)
     }
 
-    /// Runs `body` with a connection no one else is using.
-    func withConnection<T>(_ body: (SQLiteConnectionHandle) throws(DatabaseError) -> T) async throws(DatabaseError) -> T {
-        let connection = try await checkOut()
+    /// Runs `body` with a connection no one else is using. Throws `CancellationError`, before
+    /// anything ran, if the task is cancelled while waiting for one.
+    func withConnection<T>(_ body: (SQLiteConnectionHandle) throws(DatabaseError) -> T) async throws -> T {
+        try await permits.acquire()
+        let connection: SQLiteConnectionHandle
+        do {
+            connection = try checkOut()
+        } catch {
+            permits.release()
+            throw error
+        }
         defer { checkIn(connection) }
         return try body(connection)
     }
@@ -42,53 +55,29 @@ final class SQLiteReaderPool: Sendable {
         for connection in idle { connection.close() }
     }
 
-    private enum CheckOut {
-        case ready(SQLiteConnectionHandle)
-        case open
-        case wait
+    /// With a permit held: an idle connection, or a new one (the permits bound how many exist).
+    private func checkOut() throws(DatabaseError) -> SQLiteConnectionHandle {
+        if let connection = state.withLock({ $0.idle.popLast() }) { return connection }
+        let connection = try SQLiteConnectionHandle(path: path, reprepares: reprepares)
+        do throws(DatabaseError) {
+            _ = try connection.run("PRAGMA query_only=ON", [])
+            _ = try connection.run("PRAGMA busy_timeout=5000", [])
+        } catch {
+            connection.close()
+            throw error
+        }
+        return connection
     }
 
-    private func checkOut() async throws(DatabaseError) -> SQLiteConnectionHandle {
-        let decision = state.withLock { state -> CheckOut in
-            if let connection = state.idle.popLast() { return .ready(connection) }
-            if state.opened < capacity {
-                state.opened += 1
-                return .open
-            }
-            return .wait
-        }
-        switch decision {
-        case .ready(let connection):
-            return connection
-        case .open:
-            do throws(DatabaseError) {
-                let connection = try SQLiteConnectionHandle(path: path, reprepares: reprepares)
-                _ = try connection.run("PRAGMA query_only=ON", [])
-                _ = try connection.run("PRAGMA busy_timeout=5000", [])
-                return connection
-            } catch {
-                state.withLock { $0.opened -= 1 }
-                throw error
-            }
-        case .wait:
-            return await withCheckedContinuation { continuation in
-                let ready = state.withLock { state -> SQLiteConnectionHandle? in
-                    if let connection = state.idle.popLast() { return connection }
-                    state.waiters.append(continuation)
-                    return nil
-                }
-                if let ready { continuation.resume(returning: ready) }
-            }
-        }
-    }
-
+    /// Keeps the connection for the next caller (or closes it once the pool is closed), then
+    /// gives the permit back.
     private func checkIn(_ connection: SQLiteConnectionHandle) {
-        let (waiter, closeIt) = state.withLock { state -> (CheckedContinuation<SQLiteConnectionHandle, Never>?, Bool) in
-            if !state.waiters.isEmpty { return (state.waiters.removeFirst(), false) }
-            if state.closed { return (nil, true) }
+        let closeIt = state.withLock { state -> Bool in
+            if state.closed { return true }
             state.idle.append(connection)
-            return (nil, false)
+            return false
         }
-        if let waiter { waiter.resume(returning: connection) } else if closeIt { connection.close() }
+        if closeIt { connection.close() }
+        permits.release()
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import SteadfastCluster
+import SteadfastConcurrency
 import SteadfastDomain
 
 /// Prints an HTML document to PDF with headless Chromium (`billing.pdf_renderer`), run as a child
@@ -8,17 +9,19 @@ import SteadfastDomain
 /// directory (the page, a throw-away browser profile, the PDF), removed afterwards. The page
 /// carries a Content-Security-Policy of `default-src 'none'`, so the browser loads nothing but
 /// the file it is given. Why Chromium and not WeasyPrint: docs/billing.md, "Invoices as documents".
-/// At most `billing.pdf_concurrency` renderings run at once on a node (``RenderPermits``); the
-/// time limit counts from the start of the browser, not from the wait for a permit.
+/// At most `billing.pdf_concurrency` renderings run at once on a node (an `AsyncSemaphore`,
+/// SteadfastConcurrency: the page route and the mail delivery both take a permit first, the
+/// others wait their turn, and a waiter whose request went away leaves the queue without ever
+/// starting a browser); the time limit counts from the start of the browser, not from the wait.
 struct InvoicePDFRenderer: Sendable {
     let executable: String
     let timeout: Duration
-    let permits: RenderPermits
+    let permits: AsyncSemaphore
 
     init(executable: String, timeout: Duration, concurrency: Int) {
         self.executable = executable
         self.timeout = timeout
-        self.permits = RenderPermits(limit: concurrency)
+        self.permits = AsyncSemaphore(permits: concurrency)
     }
 
     /// The renderer could not make a PDF (not installed, failed, or too slow): HTTP 503.
@@ -28,7 +31,10 @@ struct InvoicePDFRenderer: Sendable {
 
     /// The PDF bytes of `html`, once a permit is free.
     func render(html: String) async throws -> Data {
-        try await permits.withPermit { try await renderNow(html: html) }
+        try await permits.withPermit {
+            try Task.checkCancellation()  // a free permit is not refused to a cancelled task: no browser for it
+            return try await renderNow(html: html)
+        }
     }
 
     func renderNow(html: String) async throws -> Data {

@@ -127,6 +127,17 @@ import Testing
         }
         #expect(Set(needs.keys) == Set(Self.permissions), "permissions no route needs: \(Set(Self.permissions).subtracting(needs.keys))")
         #expect(ownerOnly == Self.ownerOnly)
+        // The refusal comes from the group's gate, before the handler reads its input: a body
+        // that is not JSON and an id that is no UUID still get 403 (a handler or service would
+        // answer 400 or 404 first).
+        let gated = needs.flatMap { permission, routes in routes.map { ($0, Optional(permission)) } }
+            + routes.filter { ownerOnly.contains($0.description) }.map { ($0, String?.none) }
+        for (route, permission) in gated where route.method != "GET" && route.path.hasPrefix("/api/") {
+            let path = route.path.replacing(/\{[a-z_]+\}|:[a-z_]+/) { _ in "not-an-id" }
+            let response = try await walker.client.send(route.method, path, headers: ["Content-Type": "application/json"], body: Array("not json".utf8))
+            let refused = permission.map { response.status == 403 && Self.missingPermission(response) == $0 } ?? Self.isOwnerOnly(response)
+            #expect(refused, "\(route) read its input before refusing a user without \(permission ?? "owner"): \(response.status) \(response.body.prefix(160))")
+        }
         // The owner may use every one of those.
         for route in routes where Self.ownerOnly.contains(route.description) {
             let csrfOwner = try #require(NodeLiveTests.csrfToken(in: try await cluster.owner.get("/account").body))

@@ -110,7 +110,6 @@ struct ClientUsersController: Sendable {
 
     @Sendable func inviteJSON(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let account = try context.requireAccount()
-        try ClientAccessPolicy.requireOwner(account)
         let input = try await request.decode(as: InviteInput.self, context: context)
         let user = try await accounts.inviteClientUser(by: account, email: input.email, name: input.name, permissions: input.permissions)
         return try context.responseEncoder.encode(UserView(user), status: .created, from: request, context: context)
@@ -118,7 +117,6 @@ struct ClientUsersController: Sendable {
 
     @Sendable func updateJSON(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let account = try context.requireAccount()
-        try ClientAccessPolicy.requireOwner(account)
         let id = try context.id(what: "user")
         let input = try await request.decode(as: UpdateInput.self, context: context)
         return try context.responseEncoder.encode(UserView(try await accounts.updateClientUser(by: account, id: id, permissions: input.permissions, disabled: input.disabled)), from: request, context: context)
@@ -142,7 +140,6 @@ struct ClientUsersController: Sendable {
 
     @Sendable func updateCompanyJSON(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let account = try context.requireAccount()
-        try ClientAccessPolicy.client(of: account, for: .profile)
         let input = try await request.decode(as: CompanyInput.self, context: context)
         let current = try await accounts.clientCompany(for: account)
         let updated = try await accounts.updateClientCompany(by: account, profile: AccountProfile(

@@ -48,12 +48,11 @@ struct SavedCardsAPIController: Sendable {
         cards.delete("{id}", use: remove)
     }
 
-    /// The Stripe payments of a logged-in client (404 without the stripe gateway).
+    /// The Stripe payments of a logged-in client (404 without the stripe gateway). The group's
+    /// ``RequireClientPermission`` has refused a client's user without `billing` already, before
+    /// this 404 too, so such a user gets the same answer everywhere; the service asks again.
     func client(_ context: PortalRequestContext) throws -> (Account, StripePayments) {
         let account = try context.requireAccount()
-        // Asked before the 404 of a node without Stripe too, so a client's user without
-        // `billing` gets the same answer everywhere; the service asks again.
-        try ClientAccessPolicy.client(of: account, for: .billing)
         guard let stripe = billing.stripe else { throw BillingError.notFound("payment methods") }
         return (account, stripe)
     }

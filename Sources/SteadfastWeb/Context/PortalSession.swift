@@ -1,4 +1,5 @@
 import Foundation
+import SteadfastDomain
 import SteadfastSessions
 
 /// What a logged-in session remembers. Stored (as JSON) in the database by
@@ -37,6 +38,30 @@ public struct PortalSession: Codable, Sendable, Equatable {
 
     /// How long a visitor's messages wait for the next page.
     static let visitorLifetime: Duration = .seconds(600)
+
+    /// What this session is at `now`: the one log-in rule, read by ``AuthenticationMiddleware``
+    /// and by the error pages' navigation.
+    enum Standing: Equatable {
+        /// A visitor's session: it only carries flash messages.
+        case visitor
+        /// Past its absolute expiry (``absoluteDeadline(_:)``): it logs nobody in any more.
+        case expired
+        /// Half a log-in: nobody is logged in until the second factor completes it.
+        case secondFactorPending
+        /// It logs ``accountID`` in (if that account may still use it).
+        case loggedIn
+    }
+
+    /// The end of the absolute expiry: `absoluteTimeout` after the log-in, never extended.
+    func absoluteDeadline(_ absoluteTimeout: Duration) -> Date {
+        issuedAt + absoluteTimeout
+    }
+
+    func standing(now: Date, absoluteTimeout: Duration) -> Standing {
+        if visitor == true { return .visitor }
+        if now >= absoluteDeadline(absoluteTimeout) { return .expired }
+        return secondFactorPending == true ? .secondFactorPending : .loggedIn
+    }
 }
 
 extension PortalSession: SessionOwned {

@@ -38,21 +38,23 @@ public struct AuthenticationMiddleware: RouterMiddleware {
             // The session could not be read (database unavailable): 503, not "logged out".
             throw failure
         }
-        if let session = context.sessions.session, session.visitor != true {
-            // (A visitor's session only carries flash messages: it logs nobody in.)
+        if let session = context.sessions.session {
             let now = clock.now()
-            let absoluteDeadline = session.issuedAt + absoluteTimeout
-            if now >= absoluteDeadline {
+            switch session.standing(now: now, absoluteTimeout: absoluteTimeout) {
+            case .visitor:
+                break
+            case .expired:
                 context.sessions.clearSession()
-            } else if session.secondFactorPending == true {
-                // Half a log-in: nobody is logged in until the second factor completes it.
+            case .secondFactorPending:
                 context.pendingSecondFactor = session
-            } else if let account = try await requestAccount(session.accountID) {
-                context.account = account
-                context.logger[metadataKey: "steadfast.account.id"] = .string(account.id.uuidString.lowercased())
-                if canWrite() { refreshIdleExpiry(context: context, now: now, absoluteDeadline: absoluteDeadline) }
-            } else {
-                context.sessions.clearSession()
+            case .loggedIn:
+                if let account = try await requestAccount(session.accountID) {
+                    context.account = account
+                    context.logger[metadataKey: "steadfast.account.id"] = .string(account.id.uuidString.lowercased())
+                    if canWrite() { refreshIdleExpiry(context: context, now: now, absoluteDeadline: session.absoluteDeadline(absoluteTimeout)) }
+                } else {
+                    context.sessions.clearSession()
+                }
             }
         }
         return try await next(request, context)

@@ -70,8 +70,8 @@ public struct PortalRouter: Sendable {
         router.middlewares.add(ErrorMiddleware(pages: pages, account: { [accounts, sessionStorage, clock, configuration] request in
             // Only for the page's navigation: a session that logs someone in (not half a
             // two-factor log-in, not past its absolute expiry).
-            guard let session = try? await sessionStorage.load(request: request), session.secondFactorPending != true, session.visitor != true,
-                  clock.now() < session.issuedAt + configuration.sessionAbsoluteTimeout
+            guard let session = try? await sessionStorage.load(request: request),
+                  session.standing(now: clock.now(), absoluteTimeout: configuration.sessionAbsoluteTimeout) == .loggedIn
             else { return nil }
             return try? await accounts.account(id: session.accountID)
         }))

@@ -55,13 +55,8 @@ struct AccountPagesController: Sendable {
         router.post("verify-email/{token}", use: verifyEmail)
     }
 
-    func signedIn(_ context: PortalRequestContext) throws -> Account {
-        guard let account = context.account else { throw RedirectToLogin() }
-        return account
-    }
-
     @Sendable func accountPage(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        let account = try signedIn(context)
+        let account = try context.requirePageAccount()
         return try await profilePage(account, request: request, context: context)
     }
 
@@ -104,7 +99,7 @@ struct AccountPagesController: Sendable {
 
     /// A refused profile (400, an address in use too, as it always was) comes back as typed.
     @Sendable func saveProfile(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        let account = try signedIn(context)
+        let account = try context.requirePageAccount()
         let form = try await FormFields.read(request, context: context)
         do {
             let update = try await accounts.updateProfile(
@@ -121,7 +116,7 @@ struct AccountPagesController: Sendable {
 
     /// A refused change (a wrong current password, a weak new one: 400) names its field.
     @Sendable func changePassword(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        let account = try signedIn(context)
+        let account = try context.requirePageAccount()
         let form = try await request.decode(form: PasswordForm.self, context: context)
         do {
             try await accounts.changePassword(
@@ -136,7 +131,7 @@ struct AccountPagesController: Sendable {
     }
 
     @Sendable func endSession(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        let account = try signedIn(context)
+        let account = try context.requirePageAccount()
         guard let id = context.parameters.get("id").flatMap(UUID.init(uuidString:)), try await accounts.endSession(accountID: account.id, sessionID: id) else {
             throw HTTPError(.notFound, message: "There is no such session.")
         }
@@ -144,7 +139,7 @@ struct AccountPagesController: Sendable {
     }
 
     @Sendable func resendVerification(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        let account = try signedIn(context)
+        let account = try context.requirePageAccount()
         try await accounts.resendVerification(accountID: account.id)
         return try await profilePage(account, request: request, context: context, values: ["notice": "A new confirmation link is on its way."])
     }
@@ -152,7 +147,7 @@ struct AccountPagesController: Sendable {
     // MARK: Two-factor
 
     @Sendable func twoFactorPage(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        let account = try signedIn(context)
+        let account = try context.requirePageAccount()
         return try await twoFactor(account, context: context)
     }
 
@@ -172,13 +167,13 @@ struct AccountPagesController: Sendable {
     }
 
     @Sendable func startTwoFactor(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        let account = try signedIn(context)
+        let account = try context.requirePageAccount()
         _ = try await accounts.startTOTPEnrolment(accountID: account.id)
         return redirect(to: "/account/2fa")
     }
 
     @Sendable func confirmTwoFactor(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        var account = try signedIn(context)
+        var account = try context.requirePageAccount()
         let form = try await request.decode(form: CodeForm.self, context: context)
         do {
             let codes = try await accounts.confirmTOTP(accountID: account.id, code: form.code ?? "")
@@ -190,7 +185,7 @@ struct AccountPagesController: Sendable {
     }
 
     @Sendable func disableTwoFactor(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        let account = try signedIn(context)
+        let account = try context.requirePageAccount()
         let form = try await request.decode(form: CodeForm.self, context: context)
         do {
             try await accounts.disableTOTP(accountID: account.id, code: form.code ?? "")

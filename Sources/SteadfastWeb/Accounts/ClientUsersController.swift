@@ -150,13 +150,8 @@ struct ClientUsersController: Sendable {
 
     // MARK: Pages
 
-    func signedIn(_ context: PortalRequestContext) throws -> Account {
-        guard let account = context.account else { throw RedirectToLogin() }
-        return account
-    }
-
     @Sendable func usersPage(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        let account = try signedIn(context)
+        let account = try context.requirePageAccount()
         let page = try context.page(request)
         let users = ListPage(try await accounts.clientUsers(by: account, limit: page.fetchLimit, offset: page.offset), request: page)
         return pages.page("accounts/users", title: "Users", values: [
@@ -207,7 +202,7 @@ struct ClientUsersController: Sendable {
     }
 
     @Sendable func inviteForm(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        let account = try signedIn(context)
+        let account = try context.requirePageAccount()
         let form = try await FormFields.read(request, context: context)
         let user = try await accounts.inviteClientUser(by: account, email: form["email"] ?? "", name: form["name"] ?? "", permissions: Self.checked(form))
         context.flash(.success, "Invitation sent to \(user.email).")
@@ -216,7 +211,7 @@ struct ClientUsersController: Sendable {
 
     /// `action`: `permissions` (the `perm_<name>` boxes ticked), `disable` or `enable`.
     @Sendable func updateForm(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        let account = try signedIn(context)
+        let account = try context.requirePageAccount()
         let id = try context.id(what: "user")
         let form = try await FormFields.read(request, context: context)
         let user: ClientUserRepository.User
@@ -231,7 +226,7 @@ struct ClientUsersController: Sendable {
     }
 
     @Sendable func removeForm(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        let account = try signedIn(context)
+        let account = try context.requirePageAccount()
         try await accounts.removeClientUser(by: account, id: try context.id(what: "user"))
         context.flash(.success, "User removed.")
         return redirect(to: "/account/users")
@@ -279,7 +274,7 @@ struct ClientUsersController: Sendable {
     }
 
     @Sendable func companyPage(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        let client = try await accounts.clientCompany(for: try signedIn(context))
+        let client = try await accounts.clientCompany(for: try context.requirePageAccount())
         let field = { (name: String, label: String, value: String, kind: FormField.Kind, autocomplete: String) in
             FormField.make(name, label: label, value: value, kind: kind, autocomplete: autocomplete, form: "company", context: context)
         }
@@ -294,7 +289,7 @@ struct ClientUsersController: Sendable {
     }
 
     @Sendable func saveCompanyForm(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        let account = try signedIn(context)
+        let account = try context.requirePageAccount()
         let form = try await FormFields.read(request, context: context)
         _ = try await accounts.updateClientCompany(by: account, profile: AccountProfile(company: form["company"] ?? "", phone: form["phone"] ?? "", address: form["address"] ?? ""))
         context.flash(.success, "Company details saved.")

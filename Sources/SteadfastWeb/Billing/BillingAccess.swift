@@ -6,12 +6,6 @@ import SteadfastDomain
 /// ``RequirePermission`` (the one staff check); object-level checks happen in the services: a
 /// client's look-ups always carry their own id, so anything else is a 404.
 extension PortalRequestContext {
-    /// The logged-in account (401 without one); behind ``RequirePermission``, the staff member it admitted.
-    func requireAccount() throws -> Account {
-        guard let account else { throw HTTPError(.unauthorized, message: "log in first") }
-        return account
-    }
-
     /// The UUID in path parameter `name`; a malformed id is a 404 like any unknown one.
     func id(_ name: String = "id", what: String) throws -> UUID {
         guard let text = parameters.get(name), let id = UUID(uuidString: text) else { throw BillingError.notFound(what) }

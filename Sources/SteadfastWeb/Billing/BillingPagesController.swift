@@ -38,12 +38,6 @@ struct BillingPagesController: Sendable {
         serviceRoutes.get("clientarea/services/{id}", use: service)
     }
 
-    /// The logged-in account, or a redirect to the log-in page.
-    func account(_ context: PortalRequestContext) throws -> Account {
-        guard let account = context.account else { throw RedirectToLogin() }
-        return account
-    }
-
     /// The catalogue: open to visitors (no account needed to look or to fill a cart).
     @Sendable func store(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let groups = try await billing.catalogue.store().map { entry -> [String: Any] in
@@ -131,7 +125,7 @@ struct BillingPagesController: Sendable {
     /// The order review: what will be ordered, who it is billed to, the totals, and the one
     /// button that places it (with a one-time idempotency key).
     @Sendable func review(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        let account = try account(context)
+        let account = try context.requirePageAccount()
         let quote = try await billing.orders.quoteCart(for: account)
         guard !quote.items.isEmpty else { return redirect(to: "/cart") }
         let profile = try await billing.clients.profile(for: account)
@@ -156,7 +150,7 @@ struct BillingPagesController: Sendable {
         _ request: Request, _ context: PortalRequestContext, page template: String, title: String, key: String, path: String,
         empty: [String: Any], row: (Row) -> [String: Any], fetch: (Account, _ limit: Int, _ offset: Int) async throws -> [Row]
     ) async throws -> Response {
-        let account = try account(context)
+        let account = try context.requirePageAccount()
         let page = try context.page(request)
         let list = ListPage(try await fetch(account, page.fetchLimit, page.offset), request: page)
         return pages.page(template, title: title, values: list.values(key, list.rows.map(row), path: path, empty: empty), context: context)
@@ -166,7 +160,7 @@ struct BillingPagesController: Sendable {
 
     /// What the client sees after placing an order: the order, its invoice and how to pay it.
     @Sendable func confirmation(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        let account = try account(context)
+        let account = try context.requirePageAccount()
         let order = try await billing.orders.order(id: try context.id(what: "order"), for: account)
         var values = PageValues.order(order)
         if let invoiceID = order.invoiceID {
@@ -189,7 +183,7 @@ struct BillingPagesController: Sendable {
     }
 
     @Sendable func checkout(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        let account = try account(context)
+        let account = try context.requirePageAccount()
         let form = try await FormFields.read(request, context: context)
         let result = try await billing.orders.checkout(for: account, idempotencyKey: form["idempotency_key"])
         context.flash(.success, "Thank you: your order is placed. Pay its invoice below to start your services.")
@@ -197,7 +191,7 @@ struct BillingPagesController: Sendable {
     }
 
     @Sendable func order(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        let account = try account(context)
+        let account = try context.requirePageAccount()
         let order = try await billing.orders.order(id: try context.id(what: "order"), for: account)
         return pages.page("billing/order", title: "Order \(order.id.text.prefix(8))", values: PageValues.order(order), context: context)
     }
@@ -210,7 +204,7 @@ struct BillingPagesController: Sendable {
     }
 
     @Sendable func service(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        let account = try account(context)
+        let account = try context.requirePageAccount()
         let service = try await billing.clients.service(id: try context.id(what: "service"), for: account)
         return pages.page("billing/service", title: service.description, values: PageValues.service(service), context: context)
     }
@@ -230,7 +224,7 @@ struct BillingPagesController: Sendable {
     }
 
     @Sendable func invoice(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        let account = try account(context)
+        let account = try context.requirePageAccount()
         let invoice = try await ownInvoice(account, context)
         let credit = try await billing.payments.creditBalance(for: account)
         var values = PageValues.invoice(invoice)
@@ -251,13 +245,13 @@ struct BillingPagesController: Sendable {
     }
 
     @Sendable func printable(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        let account = try account(context)
+        let account = try context.requirePageAccount()
         let invoice = try await ownInvoice(account, context)
         return pages.standalone(InvoiceDocument.template, values: try await billing.documentValues(invoice))
     }
 
     @Sendable func pay(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        let account = try account(context)
+        let account = try context.requirePageAccount()
         let invoiceID = try context.id(what: "invoice")
         let form = try await FormFields.read(request, context: context)
         let gateway = form["gateway"] ?? ""
@@ -276,7 +270,7 @@ struct BillingPagesController: Sendable {
     }
 
     @Sendable func applyCredit(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        let account = try account(context)
+        let account = try context.requirePageAccount()
         let invoiceID = try context.id(what: "invoice")
         let form = try await FormFields.read(request, context: context)
         _ = try await billing.payments.applyCredit(for: account, invoiceID: invoiceID, amount: nil, idempotencyKey: form["idempotency_key"])
@@ -288,7 +282,7 @@ struct BillingPagesController: Sendable {
     /// double click the same PaymentIntent), and the page with Stripe's card element. Its
     /// Content-Security-Policy adds Stripe.js's origin, and nothing else.
     @Sendable func cardPage(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        let account = try account(context)
+        let account = try context.requirePageAccount()
         let invoiceID = try context.id(what: "invoice")
         guard let stripe = billing.stripe, let publishableKey = stripe.gateway.publishableKey else { throw BillingError.notFound("invoice") }
         let form = try await FormFields.read(request, context: context)
@@ -310,7 +304,7 @@ struct BillingPagesController: Sendable {
     /// The return from the card page: the portal asks Stripe about the PaymentIntent (the
     /// browser's word is not taken) and records the payment once, as the webhook would.
     @Sendable func cardReturn(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        let account = try account(context)
+        let account = try context.requirePageAccount()
         let invoiceID = try context.id(what: "invoice")
         guard let stripe = billing.stripe else { throw BillingError.notFound("invoice") }
         let form = try await FormFields.read(request, context: context)
@@ -330,7 +324,7 @@ struct BillingPagesController: Sendable {
     }
 
     @Sendable func checkoutPage(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        let account = try account(context)
+        let account = try context.requirePageAccount()
         let checkout = try await billing.payments.checkout(id: try context.id(what: "checkout"), for: account)
         return pages.page("billing/checkout", title: "Test card payment", values: [
             "id": checkout.id.text, "invoiceID": checkout.invoiceID.text, "amount": PageValues.money(checkout.amount),
@@ -340,7 +334,7 @@ struct BillingPagesController: Sendable {
 
     /// The stand-in provider takes the "card" and notifies us through the signed webhook path.
     @Sendable func completeCheckout(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        let account = try account(context)
+        let account = try context.requirePageAccount()
         let checkoutID = try context.id(what: "checkout")
         let form = try await FormFields.read(request, context: context)
         let succeed = form["outcome"] == "pay"
@@ -355,7 +349,7 @@ struct BillingPagesController: Sendable {
     }
 
     @Sendable func credit(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        let account = try account(context)
+        let account = try context.requirePageAccount()
         let balance = try await billing.payments.creditBalance(for: account)
         let entries = try await billing.payments.creditEntries(for: account)
         return pages.page("billing/credit", title: "Credit", values: [
@@ -365,7 +359,7 @@ struct BillingPagesController: Sendable {
     }
 
     @Sendable func profile(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        let account = try account(context)
+        let account = try context.requirePageAccount()
         let profile = try await billing.clients.profile(for: account)
         return pages.page("billing/profile", title: "Billing details", values: [
             "fields": [
@@ -380,7 +374,7 @@ struct BillingPagesController: Sendable {
     }
 
     @Sendable func saveProfile(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        let account = try account(context)
+        let account = try context.requirePageAccount()
         guard account.role == .client else { throw HTTPError(.forbidden, message: "Billing details are for clients.") }
         let form = try await FormFields.read(request, context: context)
         _ = try await billing.clients.updateProfile(for: account, country: form["country"], region: form["region"])

@@ -29,7 +29,7 @@ struct FilesAPIController: Sendable {
     /// `POST /api/v1/files` with the raw bytes as the body, `Content-Length`, `Content-Type`
     /// and `X-Upload-Filename` (percent-encoded UTF-8).
     @Sendable func upload(_ request: Request, context: PortalRequestContext) async throws -> EditedResponse<FileResponse> {
-        let account = try Self.account(context)
+        let account = try context.requireAccount()
         guard let rawName = request.headers[Self.filenameHeader] else {
             throw HTTPError(.badRequest, message: "send the file name in the X-Upload-Filename header")
         }
@@ -52,7 +52,7 @@ struct FilesAPIController: Sendable {
 
     /// `GET /api/v1/files?limit=&offset=`: newest first, 50 a page by default (at most 200).
     @Sendable func list(_ request: Request, context: PortalRequestContext) async throws -> FileListResponse {
-        let account = try Self.account(context)
+        let account = try context.requireAccount()
         let page = try context.page(request)
         let found = try await files.files(owner: account.id, type: .clientFiles, limit: page.limit, offset: page.offset)
         return FileListResponse(files: found.map(FileResponse.init), limit: page.limit, offset: page.offset)
@@ -85,7 +85,7 @@ struct FilesAPIController: Sendable {
 
     /// The file named in the path, if the caller may see it; 404 otherwise.
     func file(_ context: PortalRequestContext) async throws -> StoredFile {
-        let account = try Self.account(context)
+        let account = try context.requireAccount()
         guard let id = context.parameters.get("id").flatMap(UUID.init(uuidString:)),
               let file = try await files.file(id: id, owner: StaffPolicy.allows(account, .clientsRead) ? nil : account.id),
               file.type == .clientFiles || StaffPolicy.allows(account, .clientsRead)
@@ -93,11 +93,6 @@ struct FilesAPIController: Sendable {
             throw HTTPError(.notFound, message: "no such file")
         }
         return file
-    }
-
-    static func account(_ context: PortalRequestContext) throws -> Account {
-        guard let account = context.account else { throw HTTPError(.unauthorized, message: "log in first") }
-        return account
     }
 
     /// Local links made without a configured public URL point at a placeholder host: hand them

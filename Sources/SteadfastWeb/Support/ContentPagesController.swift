@@ -323,7 +323,7 @@ struct ContentPagesController: Sendable {
     }
 
     @Sendable func saveAnnouncement(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        let staff = try SupportPagesController.account(context)
+        let staff = try context.requirePageAccount()
         let form = try await FormFields.read(request, context: context)
         let id = context.parameters.get("id") == nil ? nil : try ContentAPIController.id(context, "announcement")
         let input = ContentService.AnnouncementInput(
@@ -358,7 +358,7 @@ struct ContentPagesController: Sendable {
     private func delete(
         _ what: String, done: String, back: String, context: PortalRequestContext, _ remove: (Account, UUID) async throws -> Void
     ) async throws -> Response {
-        try await remove(try SupportPagesController.account(context), try ContentAPIController.id(context, what))
+        try await remove(try context.requirePageAccount(), try ContentAPIController.id(context, what))
         context.flash(.success, done)
         return redirect(to: back)
     }
@@ -368,7 +368,7 @@ struct ContentPagesController: Sendable {
     private func addCategory(
         _ kind: String, _ request: Request, context: PortalRequestContext, create: (Account, FormFields) async throws -> String
     ) async throws -> Response {
-        let staff = try SupportPagesController.account(context)
+        let staff = try context.requirePageAccount()
         let form = try await FormFields.read(request, context: context)
         let name = try await create(staff, form)
         context.flash(.success, "\(kind) “\(name)” added.")
@@ -376,7 +376,7 @@ struct ContentPagesController: Sendable {
     }
 
     @Sendable func saveArticle(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        let staff = try SupportPagesController.account(context)
+        let staff = try context.requirePageAccount()
         let form = try await FormFields.read(request, context: context)
         let id = context.parameters.get("id") == nil ? nil : try ContentAPIController.id(context, "article")
         guard let category = form["category_id"].flatMap(UUID.init(uuidString:)) else { throw SupportError.invalid("choose a category", field: "category_id") }
@@ -426,7 +426,7 @@ struct ContentPagesController: Sendable {
     }
 
     @Sendable func uploadDownload(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        let staff = try SupportPagesController.account(context)
+        let staff = try context.requirePageAccount()
         let form = try await MultipartForm.read(request, context: context)
         guard form.isComplete else { throw SupportError.invalid("the form arrived incomplete (the upload was cut off); nothing was stored, please send it again") }
         do {

@@ -37,15 +37,10 @@ struct SupportPagesController: Sendable {
         settings.post("support/departments", rerendering: departmentsPage, use: createDepartment)
     }
 
-    static func account(_ context: PortalRequestContext) throws -> Account {
-        guard let account = context.account else { throw RedirectToLogin() }
-        return account
-    }
-
     // MARK: Clients
 
     @Sendable func clientList(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        let account = try Self.account(context)
+        let account = try context.requirePageAccount()
         let page = try context.page(request)
         let list = ListPage(try await tickets.tickets(for: account, sort: ListSort("updated", .desc), limit: page.fetchLimit, offset: page.offset), request: page)
         let rows: [[String: Any]] = list.rows.map {
@@ -59,7 +54,7 @@ struct SupportPagesController: Sendable {
     }
 
     @Sendable func newForm(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        try await newFormPage(account: try Self.account(context), status: .ok, context: context)
+        try await newFormPage(account: try context.requirePageAccount(), status: .ok, context: context)
     }
 
     /// The new-ticket form (`_form` `ticket`); after a refused post (``refused(_:form:error:context:)``)
@@ -99,7 +94,7 @@ struct SupportPagesController: Sendable {
     static let refusals: [SupportErrorKind] = [.invalid, .tooLarge, .unsupportedType, .storageUnavailable]
 
     @Sendable func openTicket(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        let account = try Self.account(context)
+        let account = try context.requirePageAccount()
         let form = try await MultipartForm.read(request, context: context)
         guard form.isComplete else { throw SupportError.invalid("the form arrived incomplete (the upload was cut off); nothing was stored, please send it again") }
         do {
@@ -128,7 +123,7 @@ struct SupportPagesController: Sendable {
     }
 
     @Sendable func show(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        let account = try Self.account(context)
+        let account = try context.requirePageAccount()
         return try await ticketPage(id: try SupportAPIController.ticketID(context), account: account, status: .ok, context: context)
     }
 
@@ -173,7 +168,7 @@ struct SupportPagesController: Sendable {
     /// Both sides' reply form: a client reply, or for staff a reply or internal note (a canned
     /// reply fills an empty message).
     @Sendable func reply(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        let account = try Self.account(context)
+        let account = try context.requirePageAccount()
         let form = try await MultipartForm.read(request, context: context)
         guard form.isComplete else { throw SupportError.invalid("the form arrived incomplete (the upload was cut off); nothing was stored, please send it again") }
         guard let id = form["ticket_id"].flatMap(UUID.init(uuidString:)) else { throw SupportError.notFound("ticket") }
@@ -194,7 +189,7 @@ struct SupportPagesController: Sendable {
     }
 
     @Sendable func close(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        let account = try Self.account(context)
+        let account = try context.requirePageAccount()
         let form = try await FormFields.read(request, context: context)
         guard let id = form["ticket_id"].flatMap(UUID.init(uuidString:)) else { throw SupportError.notFound("ticket") }
         _ = try await tickets.close(by: account, ticketID: id)
@@ -202,13 +197,13 @@ struct SupportPagesController: Sendable {
     }
 
     @Sendable func download(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        try await SupportAPIController.serve(tickets: tickets, account: try Self.account(context), request: request, context: context)
+        try await SupportAPIController.serve(tickets: tickets, account: try context.requirePageAccount(), request: request, context: context)
     }
 
     // MARK: Staff
 
     @Sendable func queue(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        let staff = try Self.account(context)
+        let staff = try context.requirePageAccount()
         var filter = try SupportAdminAPIController.filter(request)
         let mine = request.uri.queryParameters.get("mine") == "1"
         if mine { filter.assigneeID = staff.id }
@@ -255,7 +250,7 @@ struct SupportPagesController: Sendable {
     /// The departments and the form that adds one (`settings.manage`), listed in full like on
     /// the queue (docs/support.md, "Short lists"); a refused form comes back here filled in.
     @Sendable func departmentsPage(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        let staff = try Self.account(context)
+        let staff = try context.requirePageAccount()
         let departments = try await tickets.departments(for: staff)
         var values: [String: Any] = [
             "departments": departments.map { Self.departmentRow($0) },
@@ -280,7 +275,7 @@ struct SupportPagesController: Sendable {
     }
 
     @Sendable func update(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        let staff = try Self.account(context)
+        let staff = try context.requirePageAccount()
         let form = try await FormFields.read(request, context: context)
         guard let id = form["ticket_id"].flatMap(UUID.init(uuidString:)) else { throw SupportError.notFound("ticket") }
         _ = try await tickets.update(
@@ -291,14 +286,14 @@ struct SupportPagesController: Sendable {
 
     @Sendable func createDepartment(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let form = try await FormFields.read(request, context: context)
-        let created = try await tickets.createDepartment(by: try Self.account(context), name: form["name"] ?? "", email: form["email"] ?? "", isPublic: form.flag("public"))
+        let created = try await tickets.createDepartment(by: try context.requirePageAccount(), name: form["name"] ?? "", email: form["email"] ?? "", isPublic: form.flag("public"))
         context.flash(.success, "Department “\(created.name)” added.")
         return redirect(to: "/admin/support/departments")
     }
 
     @Sendable func createCannedReply(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let form = try await FormFields.read(request, context: context)
-        let created = try await tickets.createCannedReply(by: try Self.account(context), title: form["title"] ?? "", body: form.values["body"] ?? "")
+        let created = try await tickets.createCannedReply(by: try context.requirePageAccount(), title: form["title"] ?? "", body: form.values["body"] ?? "")
         context.flash(.success, "Canned reply “\(created.title)” added.")
         return redirect(to: "/admin/tickets")
     }

@@ -13,23 +13,6 @@ struct AccountPagesController: Sendable {
     let pages: PageRenderer
     let clock: any WallClock
 
-    struct PasswordForm: Decodable {
-        let current_password: String?
-        let new_password: String?
-    }
-
-    struct CodeForm: Decodable {
-        let code: String?
-    }
-
-    struct EmailForm: Decodable {
-        let email: String?
-    }
-
-    struct NewPasswordForm: Decodable {
-        let password: String?
-    }
-
     func addRoutes(to router: RouterGroup<PortalRequestContext>) {
         router.get("account", use: accountPage)
         router.post("account/profile", use: saveProfile)
@@ -117,10 +100,10 @@ struct AccountPagesController: Sendable {
     /// A refused change (a wrong current password, a weak new one: 400) names its field.
     @Sendable func changePassword(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let account = try context.requirePageAccount()
-        let form = try await request.decode(form: PasswordForm.self, context: context)
+        let form = try await FormFields.read(request, context: context)
         do {
             try await accounts.changePassword(
-                accountID: account.id, current: form.current_password ?? "", new: form.new_password ?? "",
+                accountID: account.id, current: form.values["current_password"] ?? "", new: form.values["new_password"] ?? "",
                 keepingSessionHash: sessions.currentSessionHash(request: request)
             )
             return try await profilePage(account, request: request, context: context, values: ["notice": "Password changed; your other sessions were logged out."])
@@ -174,9 +157,9 @@ struct AccountPagesController: Sendable {
 
     @Sendable func confirmTwoFactor(_ request: Request, context: PortalRequestContext) async throws -> Response {
         var account = try context.requirePageAccount()
-        let form = try await request.decode(form: CodeForm.self, context: context)
+        let form = try await FormFields.read(request, context: context)
         do {
-            let codes = try await accounts.confirmTOTP(accountID: account.id, code: form.code ?? "")
+            let codes = try await accounts.confirmTOTP(accountID: account.id, code: form.values["code"] ?? "")
             account.twoFactorEnabled = true
             return try await twoFactor(account, context: context, values: ["recoveryCodes": codes])
         } catch let error as AccountError {
@@ -186,9 +169,9 @@ struct AccountPagesController: Sendable {
 
     @Sendable func disableTwoFactor(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let account = try context.requirePageAccount()
-        let form = try await request.decode(form: CodeForm.self, context: context)
+        let form = try await FormFields.read(request, context: context)
         do {
-            try await accounts.disableTOTP(accountID: account.id, code: form.code ?? "")
+            try await accounts.disableTOTP(accountID: account.id, code: form.values["code"] ?? "")
             return redirect(to: "/account/2fa")
         } catch let error as AccountError {
             return try await twoFactor(account, context: context, values: ["error": error.message], status: .badRequest)
@@ -197,9 +180,9 @@ struct AccountPagesController: Sendable {
 
     @Sendable func secondFactor(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let pending = try context.requirePendingSecondFactor(window: settings.secondFactorWindow, now: clock.now())
-        let form = try await request.decode(form: CodeForm.self, context: context)
+        let form = try await FormFields.read(request, context: context)
         do {
-            try await accounts.completeLogIn(accountID: pending.accountID, code: form.code ?? "")
+            try await accounts.completeLogIn(accountID: pending.accountID, code: form.values["code"] ?? "")
         } catch let error as AccountError {
             return pages.page("accounts/second-factor", title: "Two-factor log-in", values: ["error": error.message], status: .unauthorized, context: context)
         }
@@ -211,8 +194,8 @@ struct AccountPagesController: Sendable {
     // MARK: Password reset and e-mail verification
 
     @Sendable func requestReset(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        let form = try await request.decode(form: EmailForm.self, context: context)
-        try await accounts.requestPasswordReset(email: form.email ?? "", clientIP: context.clientIP)
+        let form = try await FormFields.read(request, context: context)
+        try await accounts.requestPasswordReset(email: form.values["email"] ?? "", clientIP: context.clientIP)
         // The same words whether or not the address has an account; a visitor's flash (in the
         // database session), so it shows on the log-in page whichever node serves it.
         context.flash(.info, "If that address has an account, a link to choose a new password is on its way. It works once and expires soon.")
@@ -229,9 +212,9 @@ struct AccountPagesController: Sendable {
 
     @Sendable func confirmReset(_ request: Request, context: PortalRequestContext) async throws -> Response {
         let token = context.parameters.get("token") ?? ""
-        let form = try await request.decode(form: NewPasswordForm.self, context: context)
+        let form = try await FormFields.read(request, context: context)
         do {
-            try await accounts.confirmPasswordReset(token: token, newPassword: form.password ?? "")
+            try await accounts.confirmPasswordReset(token: token, newPassword: form.values["password"] ?? "")
             return redirect(to: "/login")
         } catch let error as AccountError {
             let valid = error != .invalidToken

@@ -8,17 +8,6 @@ struct AuthPagesController: Sendable {
     let sessions: SessionIssuer
     let pages: PageRenderer
 
-    struct LoginForm: Decodable {
-        let email: String?
-        let password: String?
-    }
-
-    struct RegisterForm: Decodable {
-        let name: String?
-        let email: String?
-        let password: String?
-    }
-
     func addRoutes(to router: RouterGroup<PortalRequestContext>) {
         router.get("/") { _, context in
             redirect(to: context.account == nil ? "/login" : "/clientarea")
@@ -41,13 +30,13 @@ struct AuthPagesController: Sendable {
     }
 
     @Sendable func login(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        let form = try await request.decode(form: LoginForm.self, context: context)
+        let form = try await FormFields.read(request, context: context)
         do {
-            let account = try await accounts.authenticate(email: form.email ?? "", password: form.password ?? "", clientIP: context.clientIP)
+            let account = try await accounts.authenticate(email: form.values["email"] ?? "", password: form.values["password"] ?? "", clientIP: context.clientIP)
             try await sessions.logIn(account, request: request, context: context, secondFactorPending: account.twoFactorEnabled)
             return redirect(to: account.twoFactorEnabled ? "/login/second-factor" : home(account))
         } catch let error as AccountError {
-            return pages.page("accounts/login", title: "Log in", values: ["error": error.message, "email": form.email ?? ""], status: .unauthorized, context: context)
+            return pages.page("accounts/login", title: "Log in", values: ["error": error.message, "email": form.values["email"] ?? ""], status: .unauthorized, context: context)
         }
     }
 
@@ -66,28 +55,13 @@ struct AuthPagesController: Sendable {
     /// A refused registration is an ``AccountError`` (400, or 409 for an address in use),
     /// answered by the form again.
     @Sendable func register(_ request: Request, context: PortalRequestContext) async throws -> Response {
-        let form = try await request.decode(form: RegisterForm.self, context: context)
-        let account = try await accounts.register(email: form.email ?? "", password: form.password ?? "", name: form.name ?? "", clientIP: context.clientIP)
+        let form = try await FormFields.read(request, context: context)
+        let account = try await accounts.register(email: form.values["email"] ?? "", password: form.values["password"] ?? "", name: form.values["name"] ?? "", clientIP: context.clientIP)
         try await sessions.logIn(account, request: request, context: context)
         return redirect(to: "/clientarea")
     }
 
     func home(_ account: Account) -> String {
         Navigation.home(account)
-    }
-}
-
-extension Request {
-    /// Decodes an `application/x-www-form-urlencoded` body (400 if it is anything else).
-    func decode<T: Decodable>(form type: T.Type, context: PortalRequestContext) async throws -> T {
-        guard headers[.contentType]?.lowercased().hasPrefix("application/x-www-form-urlencoded") == true else {
-            throw HTTPError(.unsupportedMediaType, message: "this form must be sent as application/x-www-form-urlencoded")
-        }
-        let buffer = try await body.collect(upTo: context.maxUploadSize)
-        do {
-            return try URLEncodedFormDecoder().decode(T.self, from: String(buffer: buffer))
-        } catch {
-            throw HTTPError(.badRequest, message: "the form could not be read")
-        }
     }
 }

@@ -39,10 +39,10 @@ public struct CSRFMiddleware: RouterMiddleware {
 
         if ![.get, .head, .options].contains(request.method) {
             var submitted = request.headers[Self.headerName]
-            if submitted == nil, request.headers[.contentType]?.lowercased().hasPrefix("application/x-www-form-urlencoded") == true {
+            if submitted == nil, FormFields.isURLEncoded(request.headers) {
+                // Collected into the request, so the handler reads the same body again.
                 let body = try await request.collectBody(upTo: context.maxUploadSize)
-                struct Field: Decodable { let _csrf: String? }
-                submitted = (try? URLEncodedFormDecoder().decode(Field.self, from: String(buffer: body)))?._csrf
+                submitted = (try? FormFields(urlEncoded: String(buffer: body)))?.values["_csrf"]
             } else if submitted == nil, let boundary = MultipartForm.boundary(of: request.headers[.contentType]) {
                 // Forms with files (the support desk's): the `_csrf` part of the multipart body.
                 submitted = MultipartForm(body: try await request.collectBody(upTo: context.maxUploadSize), boundary: boundary).fields["_csrf"]

@@ -97,6 +97,9 @@ import Testing
         #expect(notFoundAPI.status == 404 && notFoundAPI.header("Content-Type")?.contains("json") == true)
         let notFoundPage = try await client.get("/nothing-here")
         #expect(notFoundPage.status == 404 && notFoundPage.header("Content-Type")?.contains("html") == true)
+        // The test card gateway is off by default, and so is its webhook: 404 like any unknown route.
+        let webhook = try await client.send("POST", "/api/v1/gateways/testcard/webhook", headers: ["Content-Type": "application/json"], body: Array("{}".utf8))
+        #expect(webhook.status == 404 && webhook.header("Content-Type")?.contains("json") == true)
         #expect(try await client.get("/healthz").status == 200)
     }
 

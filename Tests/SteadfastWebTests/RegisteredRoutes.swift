@@ -30,7 +30,10 @@ extension PortalRouter {
     }
 
     private static func routes(database: SQLiteEngine, logger: Logger) async throws -> [RouteEntry] {
-        let configuration = try NodeConfiguration.defaults()
+        var configuration = try NodeConfiguration.defaults()
+        // Every route a node can register: the test card gateway's webhook only exists where the
+        // gateway is enabled.
+        configuration.billing.gateways.append(TestCardGateway.name)
         let accounts = AccountService(database: database, hasher: PasswordHasher(cost: 4))
         let registry = try StorageRegistry(configuration: configuration.storage, linkSecret: String(repeating: "r", count: 40), httpClient: HTTPClient.shared)
         let files = FileService(database: database, registry: registry, logger: logger)

@@ -6,7 +6,8 @@ import SteadfastServices
 /// The payment providers' signed notifications. No session or token: the signature is the
 /// authentication. A replayed notification returns the original answer.
 /// - `POST /api/v1/gateways/testcard/webhook`: `X-Signature: sha256=<hex HMAC-SHA256 of the raw
-///   body>` (401 when wrong).
+///   body>` (401 when wrong). Registered only when testcard is an enabled gateway: elsewhere the
+///   route does not exist (404).
 /// - `POST /api/v1/gateways/stripe/webhook`: `Stripe-Signature` (400 when missing, stale or
 ///   wrong, as Stripe expects; nothing is applied). 404 unless stripe is an enabled gateway.
 struct GatewayWebhookController: Sendable {
@@ -16,7 +17,9 @@ struct GatewayWebhookController: Sendable {
     static let stripeSignature = HTTPField.Name("Stripe-Signature")!
 
     func addRoutes(to api: RouterGroup<PortalRequestContext>) {
-        api.post("gateways/testcard/webhook", use: testCard)
+        if billing.settings.gateways.contains(TestCardGateway.name) {
+            api.post("gateways/testcard/webhook", use: testCard)
+        }
         api.post("gateways/stripe/webhook", use: stripe)
     }
 

@@ -2,7 +2,8 @@ import Foundation
 import SteadfastDomain
 import SteadfastServices
 
-/// Turns billing objects into the dictionaries the Mustache templates read.
+/// Turns money, dates and billing objects into what the Mustache templates read (every
+/// feature's pages: billing, jobs, the overview).
 enum PageValues {
     static func money(_ money: Money) -> String { money.formatted }
 

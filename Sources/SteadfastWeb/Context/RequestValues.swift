@@ -2,9 +2,10 @@ import Foundation
 import Hummingbird
 import SteadfastDomain
 
-/// Request helpers of the billing and admin routes. Staff routes are guarded by their group's
-/// ``RequirePermission`` (the one staff check); object-level checks happen in the services: a
-/// client's look-ups always carry their own id, so anything else is a 404.
+/// What every feature's handlers read from a request: a path id, the page of a list, and the
+/// one paged JSON answer (the logged-in account: `SignedIn.swift`). Staff routes are guarded by
+/// their group's ``RequirePermission`` (the one staff check); object-level checks happen in the
+/// services: a client's look-ups always carry their own id, so anything else is a 404.
 extension PortalRequestContext {
     /// The UUID in path parameter `name`; a malformed id is a 404 like any unknown one.
     func id(_ name: String = "id", what: String) throws -> UUID {

@@ -1,0 +1,76 @@
+import SteadfastPersistence
+
+extension OpenAPIDocument {
+    static var prices: [String: Any] { ["type": "array", "items": object(["cycle": ["type": "string", "enum": ["one_time", "monthly", "quarterly", "semi_annually", "annually", "biennially"]], "recurring": minor, "setup_fee": minor], required: ["cycle", "recurring"])] }
+    static var lines: [String: Any] { ["type": "array", "items": object(["description": string, "amount": minor, "taxable": bool], required: ["description", "amount"])] }
+    static var product: [String: Any] { object([
+        "group_id": uuid, "name": string, "description": string, "pricing": prices, "hidden": bool, "retired": bool,
+        "stock_limit": ["type": ["integer", "null"]], "taxable": bool,
+        "options": ["type": "array", "items": object(["name": string, "choices": ["type": "array", "items": object(["name": string, "pricing": prices], required: ["name"])]], required: ["name", "choices"])],
+    ], required: ["group_id", "name", "pricing"]) }
+
+    /// The catalogue, cart, orders, invoices, payments, saved cards, the gateways' notifications and the staff billing API.
+    static var billingOperations: [Operation] { [
+        Operation(method: "get", path: "/catalogue", summary: "Product groups and products on sale (public: no account needed)", access: .anyone, tag: "client"),
+        Operation(method: "get", path: "/catalogue/products/{id}", summary: "One product (hidden ones too, by id)", access: .anyone, tag: "client"),
+        Operation(method: "get", path: "/cart", summary: "The cart, priced with the client's tax", access: .account, tag: "client"),
+        Operation(method: "post", path: "/cart/items", summary: "Add a product to the cart", access: .account, body: object(["product_id": uuid, "cycle": string, "options": ["type": "object", "additionalProperties": uuid, "description": "option id → choice id"]], required: ["product_id", "cycle"]), tag: "client"),
+        Operation(method: "delete", path: "/cart/items/{id}", summary: "Remove an item from the cart", access: .account, tag: "client"),
+        Operation(method: "post", path: "/cart/checkout", summary: "Place the order: creates the order and its issued invoice (Idempotency-Key optional)", access: .account, idempotencyKey: true, tag: "client"),
+        Operation(method: "get", path: "/orders", summary: "The client's orders", access: .account, tag: "client"),
+        Operation(method: "get", path: "/orders/{id}", summary: "One of the client's orders", access: .account, tag: "client"),
+        Operation(method: "get", path: "/services", summary: "The client's services", access: .account, tag: "client"),
+        Operation(method: "get", path: "/services/{id}", summary: "One of the client's services", access: .account, tag: "client"),
+        Operation(method: "get", path: "/invoices", summary: "The client's invoices", access: .account, tag: "client"),
+        Operation(method: "get", path: "/invoices/{id}", summary: "One of the client's invoices, with lines", access: .account, tag: "client"),
+        Operation(method: "post", path: "/invoices/{id}/pay", summary: "Pay an invoice: testcard with card_token charges now; testcard without a token returns a pending checkout (202); stripe with payment_method (pm_...) confirms on the server (200 paid, 402 declined), without it returns 202 with the PaymentIntent's client_secret; banktransfer returns instructions. Requires Idempotency-Key; a retry returns the original answer", access: .account, idempotencyKey: true, body: object(["gateway": ["type": "string", "enum": ["testcard", "stripe", "banktransfer"]], "amount": minor, "card_token": ["type": "string", "enum": ["tok_visa", "tok_mastercard", "tok_declined"]], "payment_method": string], required: ["gateway"]), tag: "client"),
+        Operation(method: "post", path: "/invoices/{id}/apply-credit", summary: "Pay (part of) an invoice from the credit balance (Idempotency-Key required)", access: .account, idempotencyKey: true, body: object(["amount": minor]), tag: "client"),
+        Operation(method: "get", path: "/checkouts/{id}", summary: "A card checkout's status", access: .account, tag: "client"),
+        Operation(method: "get", path: "/payments", summary: "The client's payments and refunds", access: .account, tag: "client"),
+        Operation(method: "get", path: "/payments/{id}", summary: "One of the client's payments", access: .account, tag: "client"),
+        Operation(method: "get", path: "/credit", summary: "Credit balance and ledger", access: .account, tag: "client"),
+        Operation(method: "get", path: "/billing-profile", summary: "The client's billing details", access: .account, tag: "client"),
+        Operation(method: "put", path: "/billing-profile", summary: "Set country (ISO 3166-1 alpha-2; ZZ and other unassigned codes are 400 naming country) and region (tax follows), and who invoices are made out to: legal_name, address, tax_id (copied onto each invoice when issued)", access: .account, body: object(["country": string, "region": string, "legal_name": string, "address": string, "tax_id": string]), tag: "client"),
+        Operation(method: "get", path: "/me/payment-methods", summary: "The client's saved cards (stripe gateway): brand, last4, expiry, is_default; the default one is charged by the automatic capture (limit ≤ 200, default 50; offset)", access: .account, tag: "client"),
+        Operation(method: "post", path: "/me/payment-methods/setup", summary: "Start saving a card: 201 with a SetupIntent's setup_intent and client_secret for Stripe's card element, and the publishable_key (Idempotency-Key required)", access: .account, idempotencyKey: true, tag: "client"),
+        Operation(method: "post", path: "/me/payment-methods", summary: "Save the card of a SetupIntent the client confirmed with Stripe: 201 with the card (now the default); another client's SetupIntent is 404, one not confirmed 409", access: .account, body: object(["setup_intent": string], required: ["setup_intent"]), tag: "client"),
+        Operation(method: "delete", path: "/me/payment-methods/{id}", summary: "Remove a saved card (detached at Stripe): 204; another client's card is 404", access: .account, tag: "client"),
+
+        Operation(method: "post", path: "/gateways/testcard/webhook", summary: "Test card provider notification, signed with X-Signature: sha256=<hex HMAC-SHA256 of the raw body>; replays return the original answer", access: .signature, body: object(["type": ["type": "string", "enum": ["payment.succeeded", "payment.failed"]], "checkout_id": uuid, "transaction_id": string, "amount": minor, "currency": string], required: ["type", "checkout_id", "transaction_id", "amount", "currency"]), tag: "gateways"),
+        Operation(method: "post", path: "/gateways/stripe/webhook", summary: "Stripe event (payment_intent.succeeded, payment_intent.payment_failed, charge.refunded, charge.dispute.created), signed with Stripe-Signature: t=<unix time>,v1=<hex HMAC-SHA256 of t.body>; a missing, stale (over 300 s) or wrong signature is 400 and applies nothing; each event applies once", access: .signature, body: object(["id": string, "type": string, "data": ["type": "object"]], required: ["id", "type", "data"]), tag: "gateways"),
+
+        Operation(method: "get", path: "/admin/clients", summary: "Clients (search=, sort=, dir=, limit=, offset=)", access: .staff, sort: ClientRepository.sortColumns, tag: "staff"),
+        Operation(method: "get", path: "/admin/clients/{id}", summary: "A client with billing details and totals", access: .staff, tag: "staff"),
+        Operation(method: "put", path: "/admin/clients/{id}/billing-profile", summary: "Set a client's country, region, tax exemption, legal name, address and VAT id", access: .staff, body: object(["country": string, "region": string, "tax_exempt": bool, "legal_name": string, "address": string, "tax_id": string]), tag: "staff"),
+        Operation(method: "post", path: "/admin/clients/{id}/credit", summary: "Add (or, negative, remove) credit (Idempotency-Key required)", access: .staff, idempotencyKey: true, body: object(["amount": minor, "description": string], required: ["amount", "description"]), tag: "staff"),
+        Operation(method: "get", path: "/admin/product-groups", summary: "Product groups", access: .staff, tag: "staff"),
+        Operation(method: "post", path: "/admin/product-groups", summary: "Create a product group", access: .staff, body: object(["name": string, "description": string, "hidden": bool, "sort_order": ["type": "integer"]], required: ["name"]), tag: "staff"),
+        Operation(method: "patch", path: "/admin/product-groups/{id}", summary: "Change a product group", access: .staff, body: object(["name": string, "description": string, "hidden": bool, "sort_order": ["type": "integer"]]), tag: "staff"),
+        Operation(method: "get", path: "/admin/products", summary: "Products (state=on_sale|hidden|retired, sort=, dir=, limit=, offset=)", access: .staff, sort: CatalogueRepository.sortColumns, tag: "staff"),
+        Operation(method: "post", path: "/admin/products", summary: "Create a product with prices, setup fees and configurable options", access: .staff, body: product, tag: "staff"),
+        Operation(method: "get", path: "/admin/products/{id}", summary: "One product", access: .staff, tag: "staff"),
+        Operation(method: "put", path: "/admin/products/{id}", summary: "Change a product's fields and prices (hide, retire, stock)", access: .staff, body: product, tag: "staff"),
+        Operation(method: "get", path: "/admin/orders", summary: "Orders (status=, sort=, dir=, limit=, offset=)", access: .staff, sort: OrderRepository.sortColumns, tag: "staff"),
+        Operation(method: "get", path: "/admin/orders/{id}", summary: "One order", access: .staff, tag: "staff"),
+        Operation(method: "post", path: "/admin/orders/{id}/accept", summary: "Accept a pending order (creates its services)", access: .staff, tag: "staff"),
+        Operation(method: "post", path: "/admin/orders/{id}/cancel", summary: "Cancel a pending order (cancels its unpaid invoice)", access: .staff, tag: "staff"),
+        Operation(method: "post", path: "/admin/orders/{id}/fraud", summary: "Refuse a pending order as fraud", access: .staff, tag: "staff"),
+        Operation(method: "get", path: "/admin/services", summary: "Services (client_id=, sort=, dir=, limit=, offset=)", access: .staff, sort: ServiceRepository.sortColumns, tag: "staff"),
+        Operation(method: "get", path: "/admin/services/{id}", summary: "One service", access: .staff, tag: "staff"),
+        Operation(method: "post", path: "/admin/services/{id}/{action}", summary: "Lifecycle: action is activate, suspend, unsuspend, terminate or cancel", access: .staff, tag: "staff"),
+        Operation(method: "get", path: "/admin/invoices", summary: "Invoices (client_id=, status=, sort=, dir=, limit=, offset=)", access: .staff, sort: InvoiceRepository.sortColumns, tag: "staff"),
+        Operation(method: "post", path: "/admin/invoices", summary: "Create a draft invoice for a client", access: .staff, body: object(["client_id": uuid, "due_date": ["type": "string", "format": "date"], "lines": lines], required: ["client_id", "lines"]), tag: "staff"),
+        Operation(method: "get", path: "/admin/invoices/{id}", summary: "One invoice", access: .staff, tag: "staff"),
+        Operation(method: "post", path: "/admin/invoices/{id}/lines", summary: "Add lines to a draft", access: .staff, body: object(["lines": lines], required: ["lines"]), tag: "staff"),
+        Operation(method: "post", path: "/admin/invoices/{id}/issue", summary: "Issue a draft (gives it the next number)", access: .staff, tag: "staff"),
+        Operation(method: "post", path: "/admin/invoices/{id}/cancel", summary: "Cancel a draft or unpaid invoice with nothing paid; a renewal invoice's period is billed again by the next billing run", access: .staff, tag: "staff"),
+        Operation(method: "post", path: "/admin/invoices/{id}/collections", summary: "Send an unpaid invoice to collections", access: .staff, tag: "staff"),
+        Operation(method: "post", path: "/admin/invoices/{id}/payments", summary: "Record a payment (bank transfer); transaction_id is unique per gateway (Idempotency-Key required)", access: .staff, idempotencyKey: true, body: object(["amount": minor, "gateway": string, "transaction_id": string, "note": string], required: ["amount"]), tag: "staff"),
+        Operation(method: "get", path: "/admin/payments", summary: "Payments and refunds (client_id=, sort=, dir=, limit=, offset=)", access: .staff, sort: PaymentRepository.sortColumns, tag: "staff"),
+        Operation(method: "post", path: "/admin/payments/{id}/refund", summary: "Refund (part of) a payment, to the gateway or as credit (Idempotency-Key required)", access: .staff, idempotencyKey: true, body: object(["amount": minor, "to_credit": bool]), tag: "staff"),
+        Operation(method: "get", path: "/admin/api-tokens", summary: "The caller's own API tokens, with scopes and expiry (api.tokens; state=active|revoked|expired, sort=, dir=, limit=, offset=)", access: .staff, sort: APITokenRepository.sortColumns, tag: "staff"),
+        Operation(method: "post", path: "/admin/api-tokens", summary: "Create an API token (shown once; api.tokens). scopes: a subset of the caller's permissions (default: all of them); expires_in: a duration such as 30d. A token making a token gets no more scopes and no longer life than itself", access: .staff, body: object(["name": string, "scopes": ["type": "array", "items": string], "expires_in": string], required: ["name"]), tag: "staff"),
+        Operation(method: "delete", path: "/admin/api-tokens/{id}", summary: "Revoke one of the caller's API tokens (another's is 404)", access: .staff, tag: "staff"),
+        Operation(method: "post", path: "/admin/billing/run", summary: "Run recurring billing now (task: all, renewals, credit, late_fees, reminders, suspensions, unsuspensions)", access: .staff, body: object(["task": string]), tag: "staff"),
+    ] }
+}

@@ -69,15 +69,14 @@ public struct AuthenticationMiddleware: RouterMiddleware {
 
     /// Pushes the idle expiry forward when enough of it has been used.
     func refreshIdleExpiry(context: Context, now: Date, absoluteDeadline: Date) {
-        let idle = idleTimeout.totalSeconds
-        let granularity = max(idle / 10, 1)
+        let granularity = max(idleTimeout / 10, .seconds(1))
         context.sessions.withLockedSession { data in
             guard var current = data else { return }
-            let remaining = current.expiresIn?.totalSeconds ?? 0
-            guard idle - remaining >= granularity else { return }
-            let target = min(idle, absoluteDeadline.timeIntervalSince(now))
-            guard target > remaining + 0.5 else { return }
-            current.expiresIn = .milliseconds(Int64(target * 1000))
+            let remaining = current.expiresIn ?? .zero
+            guard idleTimeout - remaining >= granularity else { return }
+            let target = min(idleTimeout, now.duration(to: absoluteDeadline))
+            guard target > remaining + .milliseconds(500) else { return }
+            current.expiresIn = target
             data = current
         }
     }

@@ -155,7 +155,7 @@ final class JobRunner: Sendable {
                         logger.notice("cancelling job body", metadata: ["steadfast.job.slot": "\(claim.slotKey)", "steadfast.job.reason": "\(reason.rawValue)"])
                         bodies[claim.claimID]?.task.cancel()
                     case .recordOutcome(let claim, let outcome):
-                        let duration = bodies[claim.claimID].map { Duration.seconds(max(0, clock.now().timeIntervalSince($0.started))) } ?? .zero
+                        let duration = bodies[claim.claimID].map { max(.zero, $0.started.duration(to: clock.now())) } ?? .zero
                         group.addTask { [store, logger, metrics, clock] in
                             do {
                                 let accepted = try await store.finish(claim, outcome: outcome, duration: duration, now: clock.now())
@@ -212,6 +212,17 @@ final class JobRunner: Sendable {
                 // A run just ended: look again at once (a catch-up backlog, a manual run).
                 if heldBefore, case .idle = machine.state { continuation.yield(.wake) }
 
+                // The timer is a task of its own, not a child of `group` reporting a tick with an id
+                // (PostgresCluster's monitor shape, where a superseded timer sleeps on and its event
+                // is ignored), because a superseded timer must stop sleeping at once, and a group
+                // child cannot be cancelled alone. The deadline moves on almost every pass; stale
+                // children would stay asleep on the injected clock until their old deadlines: on a
+                // test's `ManualClock` they stay among its sleepers, so `isSleeping(for:)` (which
+                // tests wait on before moving time) could see a stale timer of the same length and
+                // move time before the runner has armed its real one; and when the loop ends the
+                // group would wait for them, or a `cancelAll()` would also cancel the database work
+                // still running in it (a lease hand-back). This task only yields `.tick`; it is
+                // cancelled when superseded (here) and when the loop ends (after it).
                 timer?.cancel()
                 let deadline: Date?
                 if case .idle = machine.state {
@@ -221,7 +232,7 @@ final class JobRunner: Sendable {
                 }
                 if let deadline {
                     // On the injected clock: a test's clock drives the lease and timeout deadlines.
-                    let delay = Duration.seconds(max(0, deadline.timeIntervalSince(clock.now()))) + .milliseconds(1)
+                    let delay = max(.zero, clock.now().duration(to: deadline)) + .milliseconds(1)
                     timer = Task { [clock] in
                         guard (try? await clock.sleep(for: delay)) != nil, !Task.isCancelled else { return }
                         continuation.yield(.tick)

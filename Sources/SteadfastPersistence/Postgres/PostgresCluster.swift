@@ -297,7 +297,7 @@ public final class PostgresCluster: SQLDatabase, Service {
             let (index, engine, generation) = try await waitForHost(intent, until: deadline)
             inFlight.use(host: index)
             let left = deadline.remaining
-            guard left > .zero else { throw DatabaseError(.timeout, message: "no answer from the database within \(bound)", mayHaveCommitted: false) }
+            guard left > .zero else { throw DatabaseError(.timeout, message: "no answer from the database within \(DurationText.format(bound))", mayHaveCommitted: false) }
             do {
                 return try await operation(engine, left)
             } catch let error as DatabaseError {

@@ -96,6 +96,7 @@ let package = Package(
             name: "SteadfastMail",
             dependencies: [
                 "SteadfastDomain",
+                "SteadfastConcurrency",
                 "SteadfastPersistence",
                 .product(name: "Mustache", package: "swift-mustache"),
                 .product(name: "NIOCore", package: "swift-nio"),

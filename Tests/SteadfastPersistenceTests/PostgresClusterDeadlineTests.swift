@@ -31,14 +31,7 @@ import Testing
             target: target, maximumConnections: 2, requestTimeout: requestTimeout, clock: ManualClock(), deadlineClock: deadlines.steady,
             logger: Logger(label: "test")
         )
-        return try await withThrowingTaskGroup(of: T?.self) { group in
-            group.addTask {
-                try await cluster.run()
-                return nil
-            }
-            defer { group.cancelAll() }
-            return try await body(cluster)
-        }
+        return try await whileRunning(cluster, body)
     }
 
     /// Runs `work` in a child task while `body` watches it; the outcome is recorded when it ends.

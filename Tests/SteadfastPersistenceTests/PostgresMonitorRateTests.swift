@@ -33,14 +33,7 @@ import Testing
     ) async throws -> T {
         guard case .postgres(let target) = try DatabaseURL(server.url(database: database)) else { throw HarnessError("not postgres") }
         let cluster = PostgresCluster(target: target, maximumConnections: 2, monitorInterval: monitorInterval, clock: clock, logger: Logger(label: "test"))
-        return try await withThrowingTaskGroup(of: T?.self) { group in
-            group.addTask {
-                try await cluster.run()
-                return nil
-            }
-            defer { group.cancelAll() }
-            return try await body(cluster)
-        }
+        return try await whileRunning(cluster, body)
     }
 
     /// Waits until the monitor is between probes, its timers (`timers` of them) sleeping on the clock.

@@ -3,9 +3,30 @@ import NIOCore
 import SteadfastStorage
 import Synchronization
 
+/// A test target in front of a real one: every call it does not take over goes to `base`.
+protocol StorageWrapper: FileStorage {
+    var base: any FileStorage { get }
+}
+
+extension StorageWrapper {
+    func write<Body: AsyncSequence>(key: String, body: Body, size: Int64, contentType: String) async throws -> StoredObject where Body.Element == ByteBuffer {
+        try await base.write(key: key, body: body, size: size, contentType: contentType)
+    }
+    func read(key: String, range: ByteRange?) async throws -> StorageReadResult { try await base.read(key: key, range: range) }
+    func delete(key: String) async throws { try await base.delete(key: key) }
+    func metadata(key: String) async throws -> StoredObjectInfo? { try await base.metadata(key: key) }
+    func list(prefix: String, continuationToken: String?, maxKeys: Int) async throws -> StorageListPage {
+        try await base.list(prefix: prefix, continuationToken: continuationToken, maxKeys: maxKeys)
+    }
+    func downloadURL(key: String, expiresIn: Duration, downloadFilename: String?) async throws -> URL {
+        try await base.downloadURL(key: key, expiresIn: expiresIn, downloadFilename: downloadFilename)
+    }
+    func healthCheck() async throws { try await base.healthCheck() }
+}
+
 /// A backend wrapper that counts completed writes and can be told to fail them, to play a
 /// target that breaks (or a process that dies) in the middle of a migration.
-final class CountingStorage: FileStorage {
+final class CountingStorage: StorageWrapper {
     let base: any FileStorage
     private let state = Mutex((writes: 0, failAfter: Int?.none))
 
@@ -25,17 +46,6 @@ final class CountingStorage: FileStorage {
         state.withLock { $0.writes += 1 }
         return stored
     }
-
-    func read(key: String, range: ByteRange?) async throws -> StorageReadResult { try await base.read(key: key, range: range) }
-    func delete(key: String) async throws { try await base.delete(key: key) }
-    func metadata(key: String) async throws -> StoredObjectInfo? { try await base.metadata(key: key) }
-    func list(prefix: String, continuationToken: String?, maxKeys: Int) async throws -> StorageListPage {
-        try await base.list(prefix: prefix, continuationToken: continuationToken, maxKeys: maxKeys)
-    }
-    func downloadURL(key: String, expiresIn: Duration, downloadFilename: String?) async throws -> URL {
-        try await base.downloadURL(key: key, expiresIn: expiresIn, downloadFilename: downloadFilename)
-    }
-    func healthCheck() async throws { try await base.healthCheck() }
 }
 
 /// A catalogue wrapper whose `markVerified` fails once for chosen files (the process died

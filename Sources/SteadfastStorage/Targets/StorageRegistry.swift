@@ -42,8 +42,7 @@ public final class StorageRegistry: Sendable {
         var prefixes: [String: String] = [:]
         for target in configuration.targets {
             targets[target.name] = try target.makeStorage(
-                environment: environment, linkSecret: linkSecret, httpClient: httpClient, logger: logger, now: { clock.now() },
-                sleep: { try await clock.sleep(for: $0) }
+                environment: environment, linkSecret: linkSecret, httpClient: httpClient, logger: logger, clock: clock
             )
             prefixes[target.name] = target.keyPrefix ?? ""
         }

@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Foundation
 import Logging
+import SteadfastDomain
 import SteadfastSigV4
 
 /// One named place to keep files, as configured: a local/NAS directory or an S3 bucket.
@@ -140,12 +141,12 @@ public struct StorageTarget: Decodable, Sendable, Hashable {
     }
 
     /// Builds the backend. `linkSecret` signs local download links; `httpClient` serves S3;
-    /// `now` (the node's clock) dates link expiries and S3 request signatures, and `sleep` (the
-    /// same clock's) times S3's retry back-off.
+    /// `clock` (the node's) dates link expiries and S3 request signatures, and S3's retry
+    /// back-off sleeps on it.
     public func makeStorage(
-        environment: [String: String], linkSecret: String?, httpClient: HTTPClient, logger: Logger, now: @escaping @Sendable () -> Date,
-        sleep: @escaping @Sendable (Duration) async throws -> Void = { try await Task.sleep(for: $0) }
+        environment: [String: String], linkSecret: String?, httpClient: HTTPClient, logger: Logger, clock: any WallClock
     ) throws -> any FileStorage {
+        let now: @Sendable () -> Date = { clock.now() }
         switch kind {
         case .local:
             guard let path, !path.isEmpty else {
@@ -170,8 +171,8 @@ public struct StorageTarget: Decodable, Sendable, Hashable {
             var targetLogger = logger
             targetLogger[metadataKey: "steadfast.storage.target"] = "\(name)"
             var settings = try s3Settings(environment: environment)
-            settings.retry.sleep = sleep
-            settings.abortRetry.sleep = sleep
+            settings.retry.sleep = { try await clock.sleep(for: $0) }
+            settings.abortRetry.sleep = settings.retry.sleep
             return S3FileStorage(settings: settings, httpClient: httpClient, logger: targetLogger, now: now)
         }
     }

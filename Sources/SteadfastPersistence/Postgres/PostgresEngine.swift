@@ -23,7 +23,8 @@ public final class PostgresEngine: SQLDatabase, Service {
     let client: PostgresClient
     private let logger: Logger
     private let statementTimeout: Duration
-    private let clock: any Clock<Duration>
+    /// Each statement's and transaction's time limit (``StatementBound``), served by ``run()``.
+    private let timers: TimerQueue
     /// Callers waiting for a connection, for ``run()`` to serve (see ``withConnection(_:)``).
     private let leaseRequests: AsyncStream<Loan<PostgresConnection>>.Continuation
     private let leaseRequestStream: AsyncStream<Loan<PostgresConnection>>
@@ -31,7 +32,7 @@ public final class PostgresEngine: SQLDatabase, Service {
 
     /// - Parameter statementTimeout: the longest any statement or transaction may wait for the
     ///   server, pool queueing included; left alone PostgresClient queues for up to 60 s.
-    /// - Parameter clock: what statement deadlines are measured on.
+    /// - Parameter clock: what statement time limits are measured on.
     public init(
         endpoint: PostgresEndpoint, maximumConnections: Int = 20, statementTimeout: Duration = .seconds(5),
         clock: any Clock<Duration> = ContinuousClock(), logger: Logger
@@ -51,13 +52,13 @@ public final class PostgresEngine: SQLDatabase, Service {
         self.client = PostgresClient(configuration: configuration, backgroundLogger: logger)
         self.logger = logger
         self.statementTimeout = statementTimeout
-        self.clock = clock
+        self.timers = TimerQueue(clock: clock)
         (leaseRequestStream, leaseRequests) = AsyncStream.makeStream()
     }
 
-    /// Runs the connection pool, and serves the callers waiting for a connection, until the task
-    /// is cancelled, graceful shutdown begins, or ``retire()`` is called; the engine is retired
-    /// when it ends.
+    /// Runs the connection pool, serves the callers waiting for a connection and the statements'
+    /// time limits, until the task is cancelled, graceful shutdown begins, or ``retire()`` is
+    /// called; the engine is retired when it ends.
     public func run() async throws {
         await withDiscardingTaskGroup { group in
             group.addTask {
@@ -65,6 +66,7 @@ public final class PostgresEngine: SQLDatabase, Service {
                 await self.client.run()
                 self.retire()
             }
+            group.addTask { await self.timers.run() }
             for await loan in leaseRequestStream {
                 group.addTask { await self.serve(loan) }
             }
@@ -98,8 +100,9 @@ public final class PostgresEngine: SQLDatabase, Service {
     /// with a cancellation handler that removes it from the queue. A cancellation landing
     /// between the check and the queueing finds nothing to remove and is lost: the lease then
     /// waits until a connection frees up or the pool fails it — on a host that is down, until
-    /// the engine is retired, which the cluster only does once the work has given up. Under a
-    /// deadline that waits for its work (``withDeadline(_:clock:_:)``) that is a hang. The pool
+    /// the engine is retired, which the cluster only does once the work has given up: a hang, and
+    /// a statement's time limit cannot end it (``StatementBound`` ends a wait by failing its
+    /// ``Loan``, and would have nothing to fail). The pool
     /// has no request timeout of its own to fall back on (`PostgresClient.Configuration.Options`
     /// has none in 1.33.2; its circuit breaker trips only after 60 s of failed connects).
     ///
@@ -108,15 +111,14 @@ public final class PostgresEngine: SQLDatabase, Service {
     /// that is never cancelled on the caller's behalf (so it cannot lose a cancellation): when
     /// its connection comes and the caller has stopped waiting, it hands it straight back to the
     /// pool, so nothing leaks. Leases therefore never outlive the engine's `run()`, and never
-    /// hold a caller past its deadline. On a retired engine, or once `run()` has ended, a lease
+    /// hold a caller past its time limit (which fails `loan`). On a retired engine, or once `run()` has ended, a lease
     /// fails at once without calling into the pool; before `run()` has started it waits for it
     /// (cancellably), as the pool itself would.
     ///
     /// While `body` runs, every statement it sends closes the connection if the task is
     /// cancelled (see ``run(_:on:logger:)``), and ``retire()`` closes it too: `body` ends
     /// promptly either way.
-    func withConnection<T>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
-        let loan = Loan<PostgresConnection>()
+    func withConnection<T>(_ loan: Loan<PostgresConnection> = Loan(), _ body: (PostgresConnection) async throws -> T) async throws -> T {
         // Fires at once if the engine is already retired.
         let observer = retirement.observe {
             if let lent = loan.fail(Self.retiredError) { Self.close(lent) }
@@ -159,44 +161,54 @@ public final class PostgresEngine: SQLDatabase, Service {
     /// ``query(_:)`` with its own time limit (a cluster's request has its own bound).
     @discardableResult
     func query(_ sql: SQL, within limit: Duration) async throws -> [SQLRow] {
-        try await withDatabaseDeadline(limit, clock: clock) {
+        try await bounded(limit) { connection, _ in
             do {
-                return try await self.withConnection { connection in
-                    do {
-                        return try await Self.run(sql, on: connection, logger: self.logger)
-                    } catch is CancellationError {
-                        throw CancellationError()  // cancelled before it was sent
-                    } catch {
-                        throw Self.translate(error, phase: .commitSent)
-                    }
-                }
+                return try await Self.run(sql, on: connection, logger: self.logger)
+            } catch is CancellationError {
+                throw CancellationError()  // cancelled before it was sent
             } catch {
-                // Errors from inside were translated; anything else failed while waiting for
-                // a connection, before anything was sent.
-                throw Self.translate(error, phase: .beforeCommit)
+                throw Self.translate(error, phase: .commitSent)
             }
         }
     }
 
     @discardableResult
     public func transaction<T: Sendable>(_ options: TransactionOptions, _ body: @escaping @Sendable (any SQLExecutor) async throws -> T) async throws -> T {
-        try await withDatabaseDeadline(options.timeout ?? statementTimeout, clock: clock) {
-            do {
-                return try await self.withConnection { connection in
-                    try await Self.runTransaction(on: connection, logger: self.logger, abandoned: { self.isRetired }, body)
+        try await bounded(options.timeout ?? statementTimeout) { connection, bound in
+            try await Self.runTransaction(on: connection, logger: self.logger, abandoned: { self.isRetired || bound.hasExpired }, body)
+        }
+    }
+
+    /// Leases a connection and runs `work` on it within `limit`, measured on the engine's clock
+    /// by a timer on its ``TimerQueue`` (see ``StatementBound`` for what the timer does). Errors
+    /// from `work` come translated with their phase; anything else failed while waiting for a
+    /// connection, before anything was sent. Past the limit, a failure it caused is a `.timeout`.
+    private func bounded<T>(_ limit: Duration, _ work: (PostgresConnection, StatementBound) async throws -> T) async throws -> T {
+        let bound = StatementBound(limit: limit)
+        let timer = timers.schedule(after: limit) { bound.expire() }
+        defer { timers.cancel(timer) }
+        do {
+            return try await withConnection(bound.loan) { connection in
+                // The limit passed as the connection came: nothing is sent.
+                guard bound.start(connection) else { throw bound.timeoutError }
+                let result: Result<T, any Error>
+                do { result = .success(try await work(connection, bound)) } catch { result = .failure(error) }
+                if bound.finish() {
+                    // The timer is closing the connection: let it close before the pool has it
+                    // back, so no other statement is handed a connection on its way out.
+                    try? await connection.closeFuture.get()
                 }
-            } catch {
-                // Errors from inside were translated with their phase; anything else failed
-                // while waiting for a connection, before anything was sent.
-                throw Self.translate(error, phase: .beforeCommit)
+                return try result.get()
             }
+        } catch {
+            throw bound.report(Self.translate(error, phase: .beforeCommit))
         }
     }
 
     /// BEGIN, body, COMMIT on one connection; errors are translated with the phase they hit.
     ///
     /// COMMIT is sent only if the task is not cancelled and the work not `abandoned` (its
-    /// engine retired) at that point; otherwise the connection is closed, so the server rolls
+    /// engine retired, or its time limit passed) at that point; otherwise the connection is closed, so the server rolls
     /// the transaction back, and the error says it certainly did not commit
     /// (`CancellationError`, or ``retiredError``). A body that fails is rolled back with
     /// ROLLBACK, or by closing the connection when the task is cancelled (a ROLLBACK would be

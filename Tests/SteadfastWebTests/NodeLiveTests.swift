@@ -269,6 +269,30 @@ import Testing
         #expect(try await node.process.waitForExit(timeout: .seconds(30)) == 0)
     }
 
+    /// SIGTERM while the node is still setting up (its database is unreachable, so set-up
+    /// waits): it stops at once and cleanly, exit status 0 — a stop asked for, not a failure
+    /// (it used to exit 1 with "Error: CancellationError()").
+    @Test func sigtermDuringSetUpStopsCleanly() async throws {
+        let directory = try TestPaths.makeTemporaryDirectory(prefix: "steadfast-setup-stop")
+        let port = try FreePort.next()  // nothing listens there
+        let process = try ManagedProcess(
+            name: "setup-stop", executable: TestPaths.steadfastBinary,
+            arguments: ["serve", "--port", "0", "--node-id", "setup-stop", "--drain-delay", "5s", "--database", "postgres://steadfast@127.0.0.1:\(port)/none"],
+            workingDirectory: directory, logDirectory: directory
+        )
+        // Set-up waits for a primary (its first transaction allows 120 s): the database is found
+        // unreachable at once.
+        try await waitUntil("set-up waiting for the database (stderr: \(process.stderr.suffix(2000)))", timeout: .seconds(60)) {
+            process.stderr.contains("steadfast.db.to=unreachable")
+        }
+        process.send(SIGTERM)
+        #expect(try await process.waitForExit(timeout: .seconds(30)) == 0, "stderr: \(process.stderr)")
+        let output = process.stdout + process.stderr
+        #expect(output.contains("stopped during set-up"))
+        #expect(!output.contains("listening on"))
+        #expect(!output.contains("CancellationError"))
+    }
+
     @Test func inFlightRequestsFinishDuringShutdown() async throws {
         let node = try await SteadfastNode.start(name: "inflight")
         defer { node.process.send(SIGKILL) }

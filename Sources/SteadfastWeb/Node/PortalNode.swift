@@ -15,17 +15,24 @@ import SteadfastPersistence
 import SteadfastServices
 import SteadfastSessions
 import SteadfastStorage
+import Synchronization
 
 /// One portal node: opens the database, sets up, serves HTTP, and shuts down gracefully.
 ///
-/// Process layout (one ServiceGroup, stopped in reverse order on SIGTERM/SIGINT):
-/// `[database pool, node, drain]`, where the node is one Hummingbird `Application` whose own group
-/// runs its services `[storage route refresher, scheduler]` and its HTTP server. The drain stops
-/// first: `/readyz` turns 503 for the drain delay while requests are still served. Then the
-/// application: its HTTP server stops accepting and finishes in-flight requests, then the
-/// scheduler claims nothing more and lets running jobs finish within `jobs.shutdown_grace`, else
-/// cancels them and hands their slots to another node, then the refresher. The database pool
-/// closes last.
+/// Process layout: one Hummingbird `Application` with its services, the Hummingbird way — the
+/// database pool, the storage route refresher and the scheduler as the application's services,
+/// and the node's set-up (``NodeAssembly``: migrations, the cluster secret, the first staff
+/// account, then storage, billing and the router) run before its HTTP server starts
+/// (`beforeServerStarts`), once the pool runs. The application runs as a service of the group
+/// that handles SIGTERM/SIGINT, beside the ``DrainService`` — as Hummingbird's own
+/// `runService()` runs it, with the drain added: the drain must act before the application's
+/// HTTP server stops, and an application's own group always stops its server first.
+///
+/// On SIGTERM/SIGINT the group stops its services in reverse order. The drain first: `/readyz`
+/// turns 503 for the drain delay while requests are still served. Then the application: its
+/// HTTP server stops accepting and finishes in-flight requests, then the scheduler claims
+/// nothing more and lets running jobs finish within `jobs.shutdown_grace`, else cancels them
+/// and hands their slots to another node, then the refresher, and the database pool last.
 public struct PortalNode: Sendable {
     public let configuration: NodeConfiguration
     public let logger: Logger
@@ -60,18 +67,59 @@ public struct PortalNode: Sendable {
         postgres.monitorInterval = configuration.databaseMonitorInterval
         postgres.clock = clock
         let opened = try await DatabaseConnector.open(url, postgres: postgres, logger: logger)
-        let draining = DrainState()
-        var services: [any Service] = []
-        if let pool = opened.service { services.append(pool) }
-        services.append(NodeService(node: self, database: opened.database, draining: draining))
-        services.append(DrainService(state: draining, delay: configuration.drainDelay, clock: clock, logger: logger))
-        var groupConfiguration = ServiceGroupConfiguration(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
-        groupConfiguration.maximumGracefulShutdownDuration = configuration.drainDelay + configuration.shutdownTimeout
-            + (configuration.jobsEnabled ? configuration.jobsShutdownGrace + .seconds(10) : .zero)
+        let httpClient = S3FileStorage.makeHTTPClient()
         try await withClosing({ try await opened.database.close() }) {
-            try await ServiceGroup(configuration: groupConfiguration).run()
+            try await withClosing({ try await httpClient.shutdown() }) {
+                try await serve(database: opened.database, pool: opened.service, httpClient: httpClient)
+            }
         }
         logger.notice("node stopped", metadata: ["steadfast.node.id": .string(configuration.nodeID)])
+    }
+
+    private func serve(database: any SQLDatabase, pool: (any Service)?, httpClient: HTTPClient) async throws {
+        let configuration = self.configuration
+        let draining = DrainState()
+        let assembly = NodeAssembly(node: self, database: database, httpClient: httpClient, draining: draining)
+        // Started in this order and stopped in reverse, after the HTTP server: the scheduler,
+        // then the refresher, then the pool.
+        var services: [any Service] = pool.map { [$0] } ?? []
+        services.append(AfterAssembly(assembly) { $0.refresher })
+        if configuration.jobsEnabled {
+            services.append(AfterAssembly(assembly) { $0.scheduler })
+        }
+        let announce = self.announce
+        var app = Application(
+            responder: NodeResponder(assembly: assembly),
+            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: nil),
+            services: services,
+            onServerRunning: { channel in
+                draining.markServing()
+                let address = channel.localAddress
+                let host = address?.ipAddress.map { $0.contains(":") ? "[\($0)]" : $0 } ?? configuration.host
+                let base = "http://\(host):\(address?.port ?? configuration.port)"
+                announce("steadfast node \(configuration.nodeID) listening on \(base)")
+                if case .created(let email, let password)? = assembly.firstStaff {
+                    if let password {
+                        announce("created the first staff account: log in at \(base)/login as \(email) with password \(password) (shown once; change it)")
+                    } else {
+                        announce("created the first staff account \(email): log in at \(base)/login with the configured password")
+                    }
+                }
+            },
+            logger: logger
+        )
+        app.beforeServerStarts { try await assembly.assemble() }
+        let drain = DrainService(state: draining, delay: configuration.drainDelay, clock: clock, logger: logger)
+        var groupConfiguration = ServiceGroupConfiguration(services: [app, drain], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        groupConfiguration.maximumGracefulShutdownDuration = configuration.drainDelay + configuration.shutdownTimeout
+            + (configuration.jobsEnabled ? configuration.jobsShutdownGrace + .seconds(10) : .zero)
+        do {
+            try await ServiceGroup(configuration: groupConfiguration).run()
+        } catch is CancellationError where draining.isDraining {
+            // SIGTERM/SIGINT during set-up (say while the database is unreachable): set-up gave
+            // up, as asked, and nothing was served; a stop, not a failure.
+            logger.notice("stopped during set-up", metadata: ["steadfast.node.id": .string(configuration.nodeID)])
+        }
     }
 
     /// The configured database URL, or a configuration error naming `database.url` (the node
@@ -98,14 +146,49 @@ public struct PortalNode: Sendable {
     }
 }
 
-/// The node proper: set-up, then the HTTP application with its services.
-struct NodeService: Service {
+/// The node's parts that need the database set up first, built once by ``assemble()`` before the
+/// HTTP server starts (the application's `beforeServerStarts`), while the pool runs: set-up
+/// (``NodeSetup``), storage, billing, the router, the refresher and the scheduler.
+final class NodeAssembly: Sendable {
+    /// What ``assemble()`` built.
+    struct Parts: Sendable {
+        let responder: RouterResponder<PortalRequestContext>
+        let refresher: StorageRouteRefresher
+        let scheduler: Scheduler?
+        let firstStaff: AccountService.FirstStaffOutcome
+    }
+
     let node: PortalNode
     let database: any SQLDatabase
+    let httpClient: HTTPClient
     /// Set by the ``DrainService``; the application's `/readyz` reports it.
     let draining: DrainState
+    private let parts = Mutex<Parts?>(nil)
+    private let assembled = OneShotEvent()
 
-    func run() async throws {
+    init(node: PortalNode, database: any SQLDatabase, httpClient: HTTPClient, draining: DrainState) {
+        self.node = node
+        self.database = database
+        self.httpClient = httpClient
+        self.draining = draining
+    }
+
+    /// The router's responder once assembled (the HTTP server starts only after that).
+    var responder: RouterResponder<PortalRequestContext>? { parts.withLock { $0?.responder } }
+
+    var firstStaff: AccountService.FirstStaffOutcome? { parts.withLock { $0?.firstStaff } }
+
+    /// The parts, once assembled; throws `CancellationError` if the task is cancelled first (the
+    /// node stopped, or its set-up failed).
+    func waitForParts() async throws -> Parts {
+        await assembled.wait()
+        guard let built = parts.withLock({ $0 }) else { throw CancellationError() }
+        return built
+    }
+
+    /// Sets up (retrying while the database is unreachable; given up on a graceful shutdown),
+    /// then builds the rest.
+    func assemble() async throws {
         let configuration = node.configuration
         let logger = node.logger
         let accounts = AccountService(
@@ -116,16 +199,6 @@ struct NodeService: Service {
         let setup = NodeSetup(configuration: configuration, database: database, accounts: accounts, clock: node.clock, logger: logger)
         let outcome = try await cancelWhenGracefulShutdown { try await setup.runRetrying() }
 
-        let httpClient = S3FileStorage.makeHTTPClient()
-        try await withClosing({ try await httpClient.shutdown() }) {
-            try await serve(outcome: outcome, accounts: accounts, httpClient: httpClient)
-        }
-    }
-
-    /// Storage, routes, then the application with its services, until the service group stops.
-    private func serve(outcome: NodeSetup.Outcome, accounts: AccountService, httpClient: HTTPClient) async throws {
-        let configuration = node.configuration
-        let logger = node.logger
         let registry: StorageRegistry
         do {
             registry = try StorageRegistry(configuration: configuration.storage, linkSecret: outcome.secret, httpClient: httpClient, clock: node.clock, logger: logger)
@@ -154,45 +227,63 @@ struct NodeService: Service {
         for notice in PortalRouter.staffNotices(configuration) {
             logger.warning("\(notice)", metadata: ["steadfast.node.id": .string(configuration.nodeID)])
         }
-        // The application's own group runs these before its HTTP server and stops them after it
-        // (last-first): the server stops accepting and finishes in-flight requests, and only
-        // then does the scheduler finish or hand back its jobs, so a long job never delays the
-        // load balancer's notice (the drain, outside the application, has run before).
-        var services: [any Service] = [refresher]
+        var scheduler: Scheduler?
         if configuration.jobsEnabled {
             let attachments = InvoiceMailAttachments(billing: billing, library: pages.library)
             let jobs = try NodeJobs.registry(
                 configuration: configuration, database: database, clock: node.clock, accounts: accounts, recurring: billing.recurring, capture: billing.capture, storage: registry,
                 catalog: catalog, attachments: attachments
             )
-            services.append(Scheduler(
+            scheduler = Scheduler(
                 jobs: jobs, database: database, nodeID: configuration.nodeID, settings: NodeJobs.settings(configuration), clock: node.clock, logger: logger
-            ))
+            )
         }
-        let announce = node.announce
-        let firstStaff = outcome.firstStaff
-        let draining = self.draining
-        let app = Application(
-            router: router,
-            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: nil),
-            services: services,
-            onServerRunning: { channel in
-                draining.markServing()
-                let address = channel.localAddress
-                let host = address?.ipAddress.map { $0.contains(":") ? "[\($0)]" : $0 } ?? configuration.host
-                let base = "http://\(host):\(address?.port ?? configuration.port)"
-                announce("steadfast node \(configuration.nodeID) listening on \(base)")
-                if case .created(let email, let password) = firstStaff {
-                    if let password {
-                        announce("created the first staff account: log in at \(base)/login as \(email) with password \(password) (shown once; change it)")
-                    } else {
-                        announce("created the first staff account \(email): log in at \(base)/login with the configured password")
-                    }
-                }
-            },
-            logger: logger
-        )
-        try await app.run()
+        let built = Parts(responder: router.buildResponder(), refresher: refresher, scheduler: scheduler, firstStaff: outcome.firstStaff)
+        parts.withLock { $0 = built }
+        assembled.fire()
     }
 }
 
+/// The application's responder: the router ``NodeAssembly`` builds before the HTTP server starts
+/// (Hummingbird takes an application's responder when the application is made, and the router
+/// needs the database set up first).
+struct NodeResponder: HTTPResponder {
+    typealias Context = PortalRequestContext
+    let assembly: NodeAssembly
+
+    func respond(to request: Request, context: PortalRequestContext) async throws -> Response {
+        // Always there: the server starts accepting only once the node is assembled.
+        guard let responder = assembly.responder else { throw HTTPError(.serviceUnavailable) }
+        return try await responder.respond(to: request, context: context)
+    }
+}
+
+/// One of the application's services that needs the assembled node (the refresher, the
+/// scheduler): waits for ``NodeAssembly/assemble()``, then runs it. Listed as the application's
+/// service from the start, so the application's group stops it in its place (after the HTTP
+/// server, before the pool). Stopped before the node was assembled, it runs nothing.
+struct AfterAssembly: Service {
+    let assembly: NodeAssembly
+    let service: @Sendable (NodeAssembly.Parts) -> (any Service)?
+
+    init(_ assembly: NodeAssembly, _ service: @escaping @Sendable (NodeAssembly.Parts) -> (any Service)?) {
+        self.assembly = assembly
+        self.service = service
+    }
+
+    func run() async throws {
+        let parts: NodeAssembly.Parts
+        do {
+            parts = try await cancelWhenGracefulShutdown { try await assembly.waitForParts() }
+        } catch is CancellationError {
+            return
+        }
+        guard let service = service(parts) else {
+            // Nothing to run: stay until the node stops (a service that returns early would stop
+            // the application).
+            try? await gracefulShutdown()
+            return
+        }
+        try await service.run()
+    }
+}

@@ -25,9 +25,12 @@ public final class PostgresEngine: SQLDatabase, Service {
     private let statementTimeout: Duration
     /// Each statement's and transaction's time limit (``StatementBound``), served by ``run()``.
     private let timers: TimerQueue
-    /// Callers waiting for a connection, for ``run()`` to serve (see ``withConnection(_:)``).
-    private let leaseRequests: AsyncStream<Loan<PostgresConnection>>.Continuation
-    private let leaseRequestStream: AsyncStream<Loan<PostgresConnection>>
+    /// Callers waiting for a connection, and the lessors that serve them (see
+    /// ``withConnection(_:_:)``).
+    private let desk: LeaseDesk
+    /// Asks ``run()`` for one more lessor.
+    private let hires: AsyncStream<Void>.Continuation
+    private let hireStream: AsyncStream<Void>
     private let retirement = OneShotEvent()
 
     /// - Parameter statementTimeout: the longest any statement or transaction may wait for the
@@ -53,7 +56,8 @@ public final class PostgresEngine: SQLDatabase, Service {
         self.logger = logger
         self.statementTimeout = statementTimeout
         self.timers = TimerQueue(clock: clock)
-        (leaseRequestStream, leaseRequests) = AsyncStream.makeStream()
+        self.desk = LeaseDesk(maximumLessors: maximumConnections)
+        (hireStream, hires) = AsyncStream.makeStream()
     }
 
     /// Runs the connection pool, serves the callers waiting for a connection and the statements'
@@ -67,8 +71,8 @@ public final class PostgresEngine: SQLDatabase, Service {
                 self.retire()
             }
             group.addTask { await self.timers.run() }
-            for await loan in leaseRequestStream {
-                group.addTask { await self.serve(loan) }
+            for await _ in hireStream {
+                group.addTask { await self.lessor() }
             }
             group.cancelAll()
         }
@@ -83,7 +87,8 @@ public final class PostgresEngine: SQLDatabase, Service {
     /// once saw a read stay 2 s on a killed primary after its engine had been retired.
     public func retire() {
         retirement.fire()
-        leaseRequests.finish()
+        desk.close(failing: Self.retiredError)
+        hires.finish()
     }
 
     /// Whether ``retire()`` was called (or ``run()`` ended).
@@ -107,10 +112,11 @@ public final class PostgresEngine: SQLDatabase, Service {
     /// has none in 1.33.2; its circuit breaker trips only after 60 s of failed connects).
     ///
     /// So the caller waits on a ``Loan`` instead, whose wait ends at once when the caller is
-    /// cancelled or the engine retires, and the pool lease runs in a child task of ``run()``
-    /// that is never cancelled on the caller's behalf (so it cannot lose a cancellation): when
-    /// its connection comes and the caller has stopped waiting, it hands it straight back to the
-    /// pool, so nothing leaks. Leases therefore never outlive the engine's `run()`, and never
+    /// cancelled or the engine retires, and leaves it at the engine's ``LeaseDesk``, where a
+    /// lessor — a child task of ``run()`` that is never cancelled on the caller's behalf (so
+    /// its pool lease cannot lose a cancellation) — leases a connection for it. When the
+    /// connection comes and the caller has stopped waiting, the lessor hands it to the next
+    /// caller waiting or straight back to the pool, so nothing leaks. Leases therefore never outlive the engine's `run()`, and never
     /// hold a caller past its time limit (which fails `loan`). On a retired engine, or once `run()` has ended, a lease
     /// fails at once without calling into the pool; before `run()` has started it waits for it
     /// (cancellably), as the pool itself would.
@@ -118,6 +124,10 @@ public final class PostgresEngine: SQLDatabase, Service {
     /// While `body` runs, every statement it sends closes the connection if the task is
     /// cancelled (see ``run(_:on:logger:)``), and ``retire()`` closes it too: `body` ends
     /// promptly either way.
+    ///
+    /// The connection goes back intact (to be lent on to the next caller waiting) only when
+    /// `body` succeeded: after a failure it goes back to the pool, which drops it if it was
+    /// closed (a statement cancelled, a transaction abandoned).
     func withConnection<T>(_ loan: Loan<PostgresConnection> = Loan(), _ body: (PostgresConnection) async throws -> T) async throws -> T {
         // Fires at once if the engine is already retired.
         let observer = retirement.observe {
@@ -125,23 +135,44 @@ public final class PostgresEngine: SQLDatabase, Service {
         }
         defer { if let observer { retirement.removeObserver(observer) } }
         let connection = try await loan.borrow {
-            if case .terminated = leaseRequests.yield(loan) { loan.fail(Self.retiredError) }
+            switch desk.leave(loan) {
+            case .taken, .queued(hire: false):
+                break
+            case .queued(hire: true):
+                // Terminated: `run()` has ended, and the desk was closed first (failing the loan).
+                if case .terminated = hires.yield() { loan.fail(Self.retiredError) }
+            case .closed:
+                loan.fail(Self.retiredError)
+            }
         }
-        defer { loan.giveBack() }
-        return try await body(connection)
+        var intact = false
+        defer { loan.giveBack(intact: intact) }
+        let result = try await body(connection)
+        intact = true
+        return result
     }
 
-    /// ``run()``'s side of ``withConnection(_:)``: leases a connection from the pool for one
-    /// waiting caller and keeps the lease until the caller gives the connection back.
-    private func serve(_ loan: Loan<PostgresConnection>) async {
-        guard !loan.isAbandoned else { return }
-        do {
-            try await client.withConnection { connection in
-                guard loan.lend(connection) else { return }  // the caller stopped waiting
-                await loan.waitUntilGivenBack()
+    /// A lessor, a child task of ``run()``: takes loans from the desk until it closes, leases a
+    /// connection from the pool for each, and lends it to the loan's caller — then, while it
+    /// comes back intact and open and callers are queued at the desk, to each next caller in
+    /// turn, before it goes back to the pool. A loan whose caller stopped waiting is skipped
+    /// (its connection goes to the next).
+    private func lessor() async {
+        while let loan = await desk.nextLoan() {
+            guard !loan.isAbandoned else { continue }
+            do {
+                try await client.withConnection { connection in
+                    var next: Loan<PostgresConnection>? = loan
+                    while let current = next {
+                        if current.lend(connection) {
+                            guard await current.waitUntilGivenBack(), !connection.isClosed else { return }
+                        }
+                        next = desk.takeQueued()
+                    }
+                }
+            } catch {
+                loan.fail(error)
             }
-        } catch {
-            loan.fail(error)
         }
     }
 

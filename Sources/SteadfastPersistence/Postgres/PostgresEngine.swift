@@ -86,8 +86,10 @@ public final class PostgresEngine: SQLDatabase, Service {
     /// engine closes those connections itself rather than relying on the pool's shutdown: CI
     /// once saw a read stay 2 s on a killed primary after its engine had been retired.
     public func retire() {
-        retirement.fire()
+        // The desk first: from now on no lessor lends a connection on to a queued caller, so a
+        // connection the retirement is closing is never handed to another statement.
         desk.close(failing: Self.retiredError)
+        retirement.fire()
         hires.finish()
     }
 
@@ -126,9 +128,13 @@ public final class PostgresEngine: SQLDatabase, Service {
     /// promptly either way.
     ///
     /// The connection goes back intact (to be lent on to the next caller waiting) only when
-    /// `body` succeeded: after a failure it goes back to the pool, which drops it if it was
-    /// closed (a statement cancelled, a transaction abandoned).
-    func withConnection<T>(_ loan: Loan<PostgresConnection> = Loan(), _ body: (PostgresConnection) async throws -> T) async throws -> T {
+    /// `body` succeeded, the task was not cancelled (a cancelled statement closes its
+    /// connection, even one whose answer had come) and `reusable` says so (a statement's time
+    /// limit closed it); otherwise it goes back to the pool, which drops it once closed. A
+    /// closing connection is never lent on: `isClosed` turns true only once its close is done.
+    func withConnection<T>(
+        _ loan: Loan<PostgresConnection> = Loan(), reusable: @Sendable () -> Bool = { true }, _ body: (PostgresConnection) async throws -> T
+    ) async throws -> T {
         // Fires at once if the engine is already retired.
         let observer = retirement.observe {
             if let lent = loan.fail(Self.retiredError) { Self.close(lent) }
@@ -148,7 +154,7 @@ public final class PostgresEngine: SQLDatabase, Service {
         var intact = false
         defer { loan.giveBack(intact: intact) }
         let result = try await body(connection)
-        intact = true
+        intact = !Task.isCancelled && !isRetired && reusable()
         return result
     }
 
@@ -219,17 +225,11 @@ public final class PostgresEngine: SQLDatabase, Service {
         let timer = timers.schedule(after: limit) { bound.expire() }
         defer { timers.cancel(timer) }
         do {
-            return try await withConnection(bound.loan) { connection in
+            return try await withConnection(bound.loan, reusable: { !bound.isClosing }) { connection in
                 // The limit passed as the connection came: nothing is sent.
                 guard bound.start(connection) else { throw bound.timeoutError }
-                let result: Result<T, any Error>
-                do { result = .success(try await work(connection, bound)) } catch { result = .failure(error) }
-                if bound.finish() {
-                    // The timer is closing the connection: let it close before the pool has it
-                    // back, so no other statement is handed a connection on its way out.
-                    try? await connection.closeFuture.get()
-                }
-                return try result.get()
+                defer { bound.finish() }
+                return try await work(connection, bound)
             }
         } catch {
             throw bound.report(Self.translate(error, phase: .beforeCommit))

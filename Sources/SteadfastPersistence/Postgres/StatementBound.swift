@@ -14,9 +14,9 @@ import Synchronization
 /// - **Running on a connection** (`.running`): the connection is closed, which ends the wait
 ///   for the server (PostgresNIO's `query` waits whatever happens to its task). The work then
 ///   fails with a connection error that says whether it may have committed; the engine reports
-///   it as a `.timeout` (``timeout(after:)``). Before the connection goes back to the pool the
-///   work waits for it to be closed (``finish()``), so no other statement is handed a
-///   connection on its way out.
+///   it as a `.timeout` (``report(_:)``). The connection goes back as not intact
+///   (``isClosing``), so it is never lent on to another caller while it closes; the caller does
+///   not wait for the close itself (a TLS close waits for the server's answer, up to 5 s).
 /// - **Finished** (`.finished`): nothing; the work ended in time.
 ///
 /// A transaction asks ``hasExpired`` before COMMIT and does not send it once the limit has
@@ -77,19 +77,18 @@ final class StatementBound: Sendable {
         }
     }
 
-    /// The work is done with its connection; `true` if the timer is closing it (wait for that
-    /// before giving it back).
-    func finish() -> Bool {
+    /// The work is done with its connection: a timer firing from now on does nothing.
+    func finish() {
         state.withLock { state in
-            switch state {
-            case .running:
-                state = .finished
-                return false
-            case .expired(let closing):
-                return closing
-            case .leasing, .finished:
-                return false
-            }
+            if case .running = state { state = .finished }
+        }
+    }
+
+    /// Whether the timer closed (is closing) the work's connection: it must not be lent on.
+    var isClosing: Bool {
+        state.withLock { state in
+            if case .expired(closing: true) = state { return true }
+            return false
         }
     }
 

@@ -210,9 +210,7 @@ public final class PostgresCluster: SQLDatabase, Service {
         )
         slots[index].engine = fresh
         slots[index].generation += 1
-        // Once the cluster has stopped nothing would run it, and its statements' time limits
-        // (served by its `run()`) would never pass: retired, it fails them at once.
-        if case .terminated = engines.yield(fresh) { fresh.retire() }
+        engines.yield(fresh)
         return old
     }
 

@@ -76,4 +76,29 @@ import Testing
             #expect(clock.now - started < .seconds(30))
         }
     }
+
+    /// The retirement closes a connection that is lent but has not carried a statement yet (the
+    /// caller's task has not run since the lease). PostgresNIO drops a query written to a channel
+    /// that has finished closing, and its answer never comes: had the engine sent it, this would
+    /// wait until the suite's time limit. It fails at once instead, as certainly not sent, so
+    /// the cluster may retry it on another host.
+    @Test func aStatementOnAConnectionClosedByTheRetirementFailsAsNotSent() async throws {
+        let server = try await PostgresServer.shared()
+        let name = try await server.createDatabase()
+        try await withPostgres(url: server.url(database: name)) { engine in
+            try await engine.withConnection { connection in
+                engine.retire()
+                try? await connection.closeFuture.get()
+                // The channel drops its handlers on a later turn of its event loop.
+                for _ in 0..<3 { try await connection.eventLoop.submit {}.get() }
+                do {
+                    _ = try await PostgresEngine.run("SELECT 1", on: connection, logger: Logger(label: "test"))
+                    Issue.record("a statement on a closed connection succeeded")
+                } catch let error as DatabaseError {
+                    #expect(error.kind == .connectionFailure, "\(error)")
+                    #expect(error.mayHaveCommitted == false)
+                }
+            }
+        }
+    }
 }

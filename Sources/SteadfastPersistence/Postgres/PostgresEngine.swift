@@ -292,9 +292,22 @@ public final class PostgresEngine: SQLDatabase, Service {
     /// Cancellation: a statement is not sent once the task is cancelled (`CancellationError`);
     /// one in flight when it is has its connection closed, which ends the wait for the server
     /// (PostgresNIO's `query` ignores task cancellation) with a connection error.
+    ///
+    /// A closed connection: the statement fails at once as not sent (``closedError``).
+    /// PostgresNIO 1.33.2 writes a query to its channel without a promise for the write, so on a
+    /// channel that has finished closing (its handlers already removed) the query is dropped
+    /// and its answer never comes: a hang that no time limit ends, since closing the connection
+    /// again does nothing. That happens when a connection closes between being lent and its
+    /// first statement (the engine's retirement closes lent connections; a killed server closes
+    /// them itself). So the statement is handed over on the connection's event loop, where the
+    /// channel cannot finish closing between the look at it and the write.
     static func run(_ sql: SQL, on connection: PostgresConnection, logger: Logger) async throws -> [SQLRow] {
         try Task.checkCancellation()
-        let result: EventLoopFuture<PostgresQueryResult> = connection.query(postgresQuery(sql), logger: logger)
+        let query = postgresQuery(sql)
+        let result: EventLoopFuture<PostgresQueryResult> = connection.eventLoop.flatSubmit {
+            guard !connection.isClosed else { return connection.eventLoop.makeFailedFuture(closedError) }
+            return connection.query(query, logger: logger)
+        }
         let answer = try await withTaskCancellationHandler {
             try await result.get()
         } onCancel: {
@@ -302,6 +315,11 @@ public final class PostgresEngine: SQLDatabase, Service {
         }
         return try rows(answer.rows)
     }
+
+    /// A statement was not sent: its connection had closed.
+    static let closedError = DatabaseError(
+        .connectionFailure, message: "the connection to PostgreSQL had closed before the statement was sent", mayHaveCommitted: false
+    )
 
     /// Decodes rows; the column names are read once per result and shared by its rows.
     static func rows(_ rows: [PostgresRow]) throws -> [SQLRow] {

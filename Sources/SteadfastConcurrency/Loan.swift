@@ -9,8 +9,9 @@ import Synchronization
 /// uses it for connection leases (see `PostgresEngine`): the pool's own lease can lose a
 /// cancellation, so callers never wait on the pool directly.
 ///
-/// Borrower: ``borrow(submit:)``, then ``giveBack()`` when done with the value. Lender:
-/// ``lend(_:)`` and, if that succeeded, ``waitUntilGivenBack()``; or ``fail(_:)``.
+/// Borrower: ``borrow(submit:)``, then ``giveBack(intact:)`` when done with the value, saying
+/// whether it may be lent again as it is. Lender: ``lend(_:)`` and, if that succeeded,
+/// ``waitUntilGivenBack()``; or ``fail(_:)``.
 public final class Loan<Value: Sendable>: Sendable {
     private enum State {
         /// The borrower has not started waiting yet.
@@ -21,8 +22,8 @@ public final class Loan<Value: Sendable>: Sendable {
         /// The borrower stopped waiting without a value: a value lent now is refused.
         case abandoned
         case lent(Value)
-        case lentAndAwaited(Value, CheckedContinuation<Void, Never>)
-        case givenBack
+        case lentAndAwaited(Value, CheckedContinuation<Bool, Never>)
+        case givenBack(intact: Bool)
     }
 
     private let state = Mutex(State.new)
@@ -60,21 +61,22 @@ public final class Loan<Value: Sendable>: Sendable {
         }
     }
 
-    /// The borrower is done with the value (call once it was borrowed).
-    public func giveBack() {
-        let lender = state.withLock { state -> CheckedContinuation<Void, Never>? in
+    /// The borrower is done with the value (call once it was borrowed); `intact`: whether the
+    /// lender may lend it again as it is (the engine's connection after work that succeeded).
+    public func giveBack(intact: Bool = true) {
+        let lender = state.withLock { state -> CheckedContinuation<Bool, Never>? in
             switch state {
             case .lentAndAwaited(_, let lender):
-                state = .givenBack
+                state = .givenBack(intact: intact)
                 return lender
             case .lent:
-                state = .givenBack
+                state = .givenBack(intact: intact)
                 return nil
             default:
                 return nil
             }
         }
-        lender?.resume()
+        lender?.resume(returning: intact)
     }
 
     // MARK: Lender, or anyone
@@ -123,16 +125,24 @@ public final class Loan<Value: Sendable>: Sendable {
         return borrower != nil
     }
 
-    /// After a successful ``lend(_:)``: waits until the borrower gives the value back. Not ended
-    /// by cancellation: the value is the borrower's until then.
-    public func waitUntilGivenBack() async {
-        await withCheckedContinuation { (lender: CheckedContinuation<Void, Never>) in
-            let now = state.withLock { state -> Bool in
-                guard case .lent(let value) = state else { return true }
-                state = .lentAndAwaited(value, lender)
-                return false
+    /// After a successful ``lend(_:)``: waits until the borrower gives the value back, and
+    /// returns whether it came back intact. Not ended by cancellation: the value is the
+    /// borrower's until then.
+    @discardableResult
+    public func waitUntilGivenBack() async -> Bool {
+        await withCheckedContinuation { (lender: CheckedContinuation<Bool, Never>) in
+            let givenBack = state.withLock { state -> Bool? in
+                switch state {
+                case .lent(let value):
+                    state = .lentAndAwaited(value, lender)
+                    return nil
+                case .givenBack(let intact):
+                    return intact
+                default:
+                    return false
+                }
             }
-            if now { lender.resume() }
+            if let givenBack { lender.resume(returning: givenBack) }
         }
     }
 }

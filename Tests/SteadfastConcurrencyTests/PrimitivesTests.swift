@@ -120,6 +120,30 @@ import Testing
         #expect(back.value)
     }
 
+    /// The lender hears whether the value came back intact (the engine lends a connection on
+    /// to the next caller only then), whether it asks after the value is back or before.
+    @Test(arguments: [true, false]) func theLenderHearsWhetherTheValueCameBackIntact(intact: Bool) async throws {
+        for askAfterItIsBack in [true, false] {
+            let loan = Loan<Int>()
+            let back = OneShotEvent()
+            let lender = LockedBox<Task<Bool?, Never>?>(nil)
+            _ = try await loan.borrow {
+                lender.with {
+                    $0 = Task {
+                        guard loan.lend(1) else { return nil }
+                        if askAfterItIsBack { await back.wait() }
+                        return await loan.waitUntilGivenBack()
+                    }
+                }
+            }
+            if !askAfterItIsBack { for _ in 0..<50 { await Task.yield() } }
+            loan.giveBack(intact: intact)
+            back.fire()
+            let heard = await lender.value?.value
+            #expect(heard == intact, "asked \(askAfterItIsBack ? "after" : "before") it was back")
+        }
+    }
+
     /// The borrower is cancelled while nobody lends: its wait ends at once, and a value lent
     /// afterwards is refused, so the lender keeps it (gives it back where it came from).
     @Test func aCancelledBorrowerStopsWaitingAndALateValueIsRefused() async throws {

@@ -6,13 +6,15 @@ import SteadfastTestSupport
 import Testing
 
 /// Waiting for a pooled connection (the engine's lease, `PostgresEngine.withConnection`): it
-/// ends when the caller's deadline passes, whatever the pool does; a cancelled lease gives its
+/// ends when the caller's time limit passes, whatever the pool does; a cancelled lease gives its
 /// connection back to the pool when it comes; and a retired engine fails a lease at once, without
 /// calling into the pool.
 @Suite(.timeLimit(.minutes(2))) struct PostgresEngineLeaseTests {
-    static func engine(_ url: String, connections: Int = 2) throws -> PostgresEngine {
+    static func engine(_ url: String, connections: Int = 2, clock: any Clock<Duration> = ContinuousClock()) throws -> PostgresEngine {
         guard case .postgres(let target) = try DatabaseURL(url) else { throw HarnessError("not a postgres URL") }
-        return PostgresEngine(endpoint: target.endpoints[0], maximumConnections: connections, statementTimeout: .seconds(30), logger: Logger(label: "test"))
+        return PostgresEngine(
+            endpoint: target.endpoints[0], maximumConnections: connections, statementTimeout: .seconds(30), clock: clock, logger: Logger(label: "test")
+        )
     }
 
     /// Neither of these engines ever runs, so the pool behind them would queue a lease forever.
@@ -20,8 +22,8 @@ import Testing
         let port = try FreePort.next()  // nothing listens there
         let engine = try Self.engine("postgres://postgres@127.0.0.1:\(port)/none")
         engine.retire()
-        // Had either waited on the pool (which never runs), it would have ended at its 30 s
-        // deadline as a `.timeout`: a connection failure means it failed before that, at once.
+        // Had either waited on the pool (which never runs), it would still be waiting (the time
+        // limit needs the engine to run, see below): this failed at once.
         for work in 0..<2 {
             do {
                 if work == 0 {
@@ -37,18 +39,32 @@ import Testing
         }
     }
 
-    @Test func aLeaseOnAnEngineThatNeverRunsEndsAtItsDeadline() async throws {
+    /// A statement's time limit is served by the engine's `run()` (its timer queue), as the pool
+    /// is: on an engine that never runs, a lease waits past its limit until the engine retires
+    /// (the cluster retires at once an engine it can no longer run), and then fails at once as
+    /// not committed.
+    @Test func aLeaseOnAnEngineThatNeverRunsWaitsUntilItRetires() async throws {
         let port = try FreePort.next()
-        let engine = try Self.engine("postgres://postgres@127.0.0.1:\(port)/none")
-        do {
-            try await engine.query("SELECT 1", within: .milliseconds(200))
-            Issue.record("a query on an engine that never ran succeeded")
-        } catch let error as DatabaseError {
-            #expect(error.kind == .timeout, "\(error)")
-            #expect(error.mayHaveCommitted == false, "nothing was sent: \(error)")
+        let clock = ManualClock()
+        let engine = try Self.engine("postgres://postgres@127.0.0.1:\(port)/none", clock: clock.steady)
+        let outcome = LockedBox<Result<Void, any Error>?>(nil)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                do { try await engine.query("SELECT 1", within: .milliseconds(200)); outcome.with { $0 = .success(()) } } catch { outcome.with { $0 = .failure(error) } }
+            }
+            clock.advance(by: .seconds(1))
+            for _ in 0..<200 { await Task.yield() }
+            #expect(outcome.value == nil, "the lease ended without the engine running: \(String(describing: outcome.value))")
+            engine.retire()
+            try await group.waitForAll()
         }
-        // Retiring it later fails the next lease at once.
-        engine.retire()
+        guard case .failure(let error as DatabaseError)? = outcome.value else {
+            Issue.record("expected a database error, got \(String(describing: outcome.value))")
+            return
+        }
+        #expect(error.kind == .connectionFailure, "\(error)")
+        #expect(error.mayHaveCommitted == false, "nothing was sent: \(error)")
+        // Retired, it fails the next lease at once.
         await #expect(throws: DatabaseError.self) { try await engine.query("SELECT 1") }
     }
 

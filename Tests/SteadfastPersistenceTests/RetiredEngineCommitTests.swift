@@ -92,8 +92,70 @@ import Testing
         #expect(rows == "0", "work reported as not committed committed afterwards (\(rows) row)")
     }
 
+    /// A transaction still running (and not yet at COMMIT) when its time limit passes on the
+    /// engine's clock: the engine closes its connection at once (the server rolls it back), the
+    /// caller hears only once the body has ended, COMMIT is never sent, and the caller gets a
+    /// timeout that says the work certainly did not commit. The limit runs on a `ManualClock`,
+    /// moved to just short of it (nothing happens) and then to it.
+    @Test func aTransactionPastItsTimeLimitNeverCommitsAfterwards() async throws {
+        let server = try await PostgresServer.shared()
+        let name = try await server.createDatabase(prefix: "nocommit")
+        try await server.psql("CREATE TABLE abandoned (id INTEGER PRIMARY KEY)", database: name)
+        guard case .postgres(let target) = try DatabaseURL(server.url(database: name)) else { throw HarnessError("not a postgres URL") }
+        let clock = ManualClock()
+        let engine = PostgresEngine(
+            endpoint: target.endpoints[0], maximumConnections: 2, statementTimeout: .seconds(30), clock: clock.steady, logger: Logger(label: "test")
+        )
+        let (backends, backendContinuation) = AsyncStream.makeStream(of: Int64.self)
+        let release = Latch()
+        let outcome = LockedBox<Result<Void, any Error>?>(nil)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await engine.run() }
+            group.addTask {
+                do {
+                    try await engine.transaction { tx in
+                        let pid = try await tx.query("SELECT pg_backend_pid() AS pid").first?.int("pid") ?? 0
+                        try await tx.query("INSERT INTO abandoned (id) VALUES (1)")
+                        backendContinuation.yield(pid)
+                        await release.wait()  // still running when the limit passes
+                    }
+                    outcome.with { $0 = .success(()) }
+                } catch {
+                    outcome.with { $0 = .failure(error) }
+                }
+            }
+            var iterator = backends.makeAsyncIterator()
+            let backend = try #require(await iterator.next())
+            try await waitUntil("the transaction's limit asleep on the clock") { clock.isSleeping(for: .seconds(30)) }
+            clock.advance(by: .milliseconds(29_999))
+            for _ in 0..<100 { await Task.yield() }
+            #expect(try await server.psql("SELECT state FROM pg_stat_activity WHERE pid = \(backend)") == "idle in transaction")
+            clock.advance(by: .milliseconds(1))
+            let closed = await eventually(timeout: .seconds(30), interval: .milliseconds(50)) {
+                (try? await server.psql("SELECT count(*) FROM pg_stat_activity WHERE pid = \(backend)")) == "0"
+            }
+            #expect(closed, "the connection stayed open past the limit")
+            for _ in 0..<100 { await Task.yield() }
+            #expect(outcome.value == nil, "the transaction was reported over while its body still ran")
+            release.open()
+            try await waitUntil("the transaction to end") { outcome.value != nil }
+            engine.retire()
+            try await group.waitForAll()
+        }
+        guard case .failure(let error)? = outcome.value else {
+            Issue.record("a transaction past its time limit succeeded")
+            return
+        }
+        let databaseError = try #require(error as? DatabaseError, "\(error)")
+        #expect(databaseError.kind == .timeout, "\(error)")
+        #expect(databaseError.message == "no answer from the database within 30s")
+        #expect(databaseError.mayHaveCommitted == false, "reported as perhaps committed: \(error)")
+        let rows = try await server.psql("SELECT count(*) FROM abandoned", database: name)
+        #expect(rows == "0", "work reported as not committed committed afterwards (\(rows) row)")
+    }
+
     /// The engine's transaction runner on a connection of the test's own: the task is
-    /// cancelled (as a deadline does), or the work abandoned (as a retirement does), while the
+    /// cancelled, or the work abandoned (as a retirement or a passed time limit does), while the
     /// body runs and ignores it; when the body returns, COMMIT must not be sent, and the error
     /// says the work certainly did not commit.
     @Test(arguments: [true, false]) func noCOMMITIsSentOnceCancelledOrAbandoned(cancel: Bool) async throws {

@@ -210,7 +210,9 @@ public final class PostgresCluster: SQLDatabase, Service {
         )
         slots[index].engine = fresh
         slots[index].generation += 1
-        engines.yield(fresh)
+        // Once the cluster has stopped nothing would run it, and its statements' time limits
+        // (served by its `run()`) would never pass: retired, it fails them at once.
+        if case .terminated = engines.yield(fresh) { fresh.retire() }
         return old
     }
 

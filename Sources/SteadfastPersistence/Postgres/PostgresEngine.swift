@@ -23,15 +23,19 @@ public final class PostgresEngine: SQLDatabase, Service {
     let client: PostgresClient
     private let logger: Logger
     private let statementTimeout: Duration
-    private let clock: any Clock<Duration>
-    /// Callers waiting for a connection, for ``run()`` to serve (see ``withConnection(_:)``).
-    private let leaseRequests: AsyncStream<Loan<PostgresConnection>>.Continuation
-    private let leaseRequestStream: AsyncStream<Loan<PostgresConnection>>
+    /// Each statement's and transaction's time limit (``StatementBound``), served by ``run()``.
+    private let timers: TimerQueue
+    /// Callers waiting for a connection, and the lessors that serve them (see
+    /// ``withConnection(_:_:)``).
+    private let desk: LeaseDesk
+    /// Asks ``run()`` for one more lessor.
+    private let hires: AsyncStream<Void>.Continuation
+    private let hireStream: AsyncStream<Void>
     private let retirement = OneShotEvent()
 
     /// - Parameter statementTimeout: the longest any statement or transaction may wait for the
     ///   server, pool queueing included; left alone PostgresClient queues for up to 60 s.
-    /// - Parameter clock: what statement deadlines are measured on.
+    /// - Parameter clock: what statement time limits are measured on.
     public init(
         endpoint: PostgresEndpoint, maximumConnections: Int = 20, statementTimeout: Duration = .seconds(5),
         clock: any Clock<Duration> = ContinuousClock(), logger: Logger
@@ -51,13 +55,14 @@ public final class PostgresEngine: SQLDatabase, Service {
         self.client = PostgresClient(configuration: configuration, backgroundLogger: logger)
         self.logger = logger
         self.statementTimeout = statementTimeout
-        self.clock = clock
-        (leaseRequestStream, leaseRequests) = AsyncStream.makeStream()
+        self.timers = TimerQueue(clock: clock)
+        self.desk = LeaseDesk(maximumLessors: maximumConnections)
+        (hireStream, hires) = AsyncStream.makeStream()
     }
 
-    /// Runs the connection pool, and serves the callers waiting for a connection, until the task
-    /// is cancelled, graceful shutdown begins, or ``retire()`` is called; the engine is retired
-    /// when it ends.
+    /// Runs the connection pool, serves the callers waiting for a connection and the statements'
+    /// time limits, until the task is cancelled, graceful shutdown begins, or ``retire()`` is
+    /// called; the engine is retired when it ends.
     public func run() async throws {
         await withDiscardingTaskGroup { group in
             group.addTask {
@@ -65,8 +70,9 @@ public final class PostgresEngine: SQLDatabase, Service {
                 await self.client.run()
                 self.retire()
             }
-            for await loan in leaseRequestStream {
-                group.addTask { await self.serve(loan) }
+            group.addTask { await self.timers.run() }
+            for await _ in hireStream {
+                group.addTask { await self.lessor() }
             }
             group.cancelAll()
         }
@@ -80,8 +86,11 @@ public final class PostgresEngine: SQLDatabase, Service {
     /// engine closes those connections itself rather than relying on the pool's shutdown: CI
     /// once saw a read stay 2 s on a killed primary after its engine had been retired.
     public func retire() {
+        // The desk first: from now on no lessor lends a connection on to a queued caller, so a
+        // connection the retirement is closing is never handed to another statement.
+        desk.close(failing: Self.retiredError)
         retirement.fire()
-        leaseRequests.finish()
+        hires.finish()
     }
 
     /// Whether ``retire()`` was called (or ``run()`` ended).
@@ -98,48 +107,78 @@ public final class PostgresEngine: SQLDatabase, Service {
     /// with a cancellation handler that removes it from the queue. A cancellation landing
     /// between the check and the queueing finds nothing to remove and is lost: the lease then
     /// waits until a connection frees up or the pool fails it — on a host that is down, until
-    /// the engine is retired, which the cluster only does once the work has given up. Under a
-    /// deadline that waits for its work (``withDeadline(_:clock:_:)``) that is a hang. The pool
+    /// the engine is retired, which the cluster only does once the work has given up: a hang, and
+    /// a statement's time limit cannot end it (``StatementBound`` ends a wait by failing its
+    /// ``Loan``, and would have nothing to fail). The pool
     /// has no request timeout of its own to fall back on (`PostgresClient.Configuration.Options`
     /// has none in 1.33.2; its circuit breaker trips only after 60 s of failed connects).
     ///
     /// So the caller waits on a ``Loan`` instead, whose wait ends at once when the caller is
-    /// cancelled or the engine retires, and the pool lease runs in a child task of ``run()``
-    /// that is never cancelled on the caller's behalf (so it cannot lose a cancellation): when
-    /// its connection comes and the caller has stopped waiting, it hands it straight back to the
-    /// pool, so nothing leaks. Leases therefore never outlive the engine's `run()`, and never
-    /// hold a caller past its deadline. On a retired engine, or once `run()` has ended, a lease
+    /// cancelled or the engine retires, and leaves it at the engine's ``LeaseDesk``, where a
+    /// lessor — a child task of ``run()`` that is never cancelled on the caller's behalf (so
+    /// its pool lease cannot lose a cancellation) — leases a connection for it. When the
+    /// connection comes and the caller has stopped waiting, the lessor hands it to the next
+    /// caller waiting or straight back to the pool, so nothing leaks. Leases therefore never outlive the engine's `run()`, and never
+    /// hold a caller past its time limit (which fails `loan`). On a retired engine, or once `run()` has ended, a lease
     /// fails at once without calling into the pool; before `run()` has started it waits for it
     /// (cancellably), as the pool itself would.
     ///
     /// While `body` runs, every statement it sends closes the connection if the task is
     /// cancelled (see ``run(_:on:logger:)``), and ``retire()`` closes it too: `body` ends
     /// promptly either way.
-    func withConnection<T>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
-        let loan = Loan<PostgresConnection>()
+    ///
+    /// The connection goes back intact (to be lent on to the next caller waiting) only when
+    /// `body` succeeded, the task was not cancelled (a cancelled statement closes its
+    /// connection, even one whose answer had come) and `reusable` says so (a statement's time
+    /// limit closed it); otherwise it goes back to the pool, which drops it once closed. A
+    /// closing connection is never lent on: `isClosed` turns true only once its close is done.
+    func withConnection<T>(
+        _ loan: Loan<PostgresConnection> = Loan(), reusable: @Sendable () -> Bool = { true }, _ body: (PostgresConnection) async throws -> T
+    ) async throws -> T {
         // Fires at once if the engine is already retired.
         let observer = retirement.observe {
             if let lent = loan.fail(Self.retiredError) { Self.close(lent) }
         }
         defer { if let observer { retirement.removeObserver(observer) } }
         let connection = try await loan.borrow {
-            if case .terminated = leaseRequests.yield(loan) { loan.fail(Self.retiredError) }
+            switch desk.leave(loan) {
+            case .taken, .queued(hire: false):
+                break
+            case .queued(hire: true):
+                // Terminated: `run()` has ended, and the desk was closed first (failing the loan).
+                if case .terminated = hires.yield() { loan.fail(Self.retiredError) }
+            case .closed:
+                loan.fail(Self.retiredError)
+            }
         }
-        defer { loan.giveBack() }
-        return try await body(connection)
+        var intact = false
+        defer { loan.giveBack(intact: intact) }
+        let result = try await body(connection)
+        intact = !Task.isCancelled && !isRetired && reusable()
+        return result
     }
 
-    /// ``run()``'s side of ``withConnection(_:)``: leases a connection from the pool for one
-    /// waiting caller and keeps the lease until the caller gives the connection back.
-    private func serve(_ loan: Loan<PostgresConnection>) async {
-        guard !loan.isAbandoned else { return }
-        do {
-            try await client.withConnection { connection in
-                guard loan.lend(connection) else { return }  // the caller stopped waiting
-                await loan.waitUntilGivenBack()
+    /// A lessor, a child task of ``run()``: takes loans from the desk until it closes, leases a
+    /// connection from the pool for each, and lends it to the loan's caller — then, while it
+    /// comes back intact and open and callers are queued at the desk, to each next caller in
+    /// turn, before it goes back to the pool. A loan whose caller stopped waiting is skipped
+    /// (its connection goes to the next).
+    private func lessor() async {
+        while let loan = await desk.nextLoan() {
+            guard !loan.isAbandoned else { continue }
+            do {
+                try await client.withConnection { connection in
+                    var next: Loan<PostgresConnection>? = loan
+                    while let current = next {
+                        if current.lend(connection) {
+                            guard await current.waitUntilGivenBack(), !connection.isClosed else { return }
+                        }
+                        next = desk.takeQueued()
+                    }
+                }
+            } catch {
+                loan.fail(error)
             }
-        } catch {
-            loan.fail(error)
         }
     }
 
@@ -159,44 +198,48 @@ public final class PostgresEngine: SQLDatabase, Service {
     /// ``query(_:)`` with its own time limit (a cluster's request has its own bound).
     @discardableResult
     func query(_ sql: SQL, within limit: Duration) async throws -> [SQLRow] {
-        try await withDatabaseDeadline(limit, clock: clock) {
+        try await bounded(limit) { connection, _ in
             do {
-                return try await self.withConnection { connection in
-                    do {
-                        return try await Self.run(sql, on: connection, logger: self.logger)
-                    } catch is CancellationError {
-                        throw CancellationError()  // cancelled before it was sent
-                    } catch {
-                        throw Self.translate(error, phase: .commitSent)
-                    }
-                }
+                return try await Self.run(sql, on: connection, logger: self.logger)
+            } catch is CancellationError {
+                throw CancellationError()  // cancelled before it was sent
             } catch {
-                // Errors from inside were translated; anything else failed while waiting for
-                // a connection, before anything was sent.
-                throw Self.translate(error, phase: .beforeCommit)
+                throw Self.translate(error, phase: .commitSent)
             }
         }
     }
 
     @discardableResult
     public func transaction<T: Sendable>(_ options: TransactionOptions, _ body: @escaping @Sendable (any SQLExecutor) async throws -> T) async throws -> T {
-        try await withDatabaseDeadline(options.timeout ?? statementTimeout, clock: clock) {
-            do {
-                return try await self.withConnection { connection in
-                    try await Self.runTransaction(on: connection, logger: self.logger, abandoned: { self.isRetired }, body)
-                }
-            } catch {
-                // Errors from inside were translated with their phase; anything else failed
-                // while waiting for a connection, before anything was sent.
-                throw Self.translate(error, phase: .beforeCommit)
+        try await bounded(options.timeout ?? statementTimeout) { connection, bound in
+            try await Self.runTransaction(on: connection, logger: self.logger, abandoned: { self.isRetired || bound.hasExpired }, body)
+        }
+    }
+
+    /// Leases a connection and runs `work` on it within `limit`, measured on the engine's clock
+    /// by a timer on its ``TimerQueue`` (see ``StatementBound`` for what the timer does). Errors
+    /// from `work` come translated with their phase; anything else failed while waiting for a
+    /// connection, before anything was sent. Past the limit, a failure it caused is a `.timeout`.
+    private func bounded<T>(_ limit: Duration, _ work: (PostgresConnection, StatementBound) async throws -> T) async throws -> T {
+        let bound = StatementBound(limit: limit)
+        let timer = timers.schedule(after: limit) { bound.expire() }
+        defer { timers.cancel(timer) }
+        do {
+            return try await withConnection(bound.loan, reusable: { !bound.isClosing }) { connection in
+                // The limit passed as the connection came: nothing is sent.
+                guard bound.start(connection) else { throw bound.timeoutError }
+                defer { bound.finish() }
+                return try await work(connection, bound)
             }
+        } catch {
+            throw bound.report(Self.translate(error, phase: .beforeCommit))
         }
     }
 
     /// BEGIN, body, COMMIT on one connection; errors are translated with the phase they hit.
     ///
     /// COMMIT is sent only if the task is not cancelled and the work not `abandoned` (its
-    /// engine retired) at that point; otherwise the connection is closed, so the server rolls
+    /// engine retired, or its time limit passed) at that point; otherwise the connection is closed, so the server rolls
     /// the transaction back, and the error says it certainly did not commit
     /// (`CancellationError`, or ``retiredError``). A body that fails is rolled back with
     /// ROLLBACK, or by closing the connection when the task is cancelled (a ROLLBACK would be

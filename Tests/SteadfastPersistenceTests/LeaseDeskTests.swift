@@ -1,0 +1,83 @@
+import PostgresNIO
+@testable import SteadfastPersistence
+import SteadfastConcurrency
+import SteadfastTestSupport
+import Testing
+
+/// The engine's lease desk, where callers leave their loans for a connection and lessors pick
+/// them up: first come first served, a lessor hired per queued loan up to the limit, an idle
+/// lessor handed a loan at once, and closing ends idle lessors and fails what waits. (The
+/// engine's tests run it against a live server: `PostgresEngineLeaseTests`.)
+@Suite(.timeLimit(.minutes(1))) struct LeaseDeskTests {
+    typealias ConnectionLoan = Loan<PostgresConnection>
+    struct Closed: Error {}
+
+    @Test func queuedLoansHireLessorsUpToTheLimitAndAreServedInOrder() async {
+        let desk = LeaseDesk(maximumLessors: 2)
+        let loans = (0..<4).map { _ in ConnectionLoan() }
+        var hires = 0
+        for loan in loans {
+            switch desk.leave(loan) {
+            case .queued(let hire): if hire { hires += 1 }
+            case .taken, .closed: Issue.record("no lessor was idle and the desk is open")
+            }
+        }
+        #expect(hires == 2, "one lessor per queued loan, up to the pool's size")
+        #expect(desk.waiting.loans == 4)
+        // A lessor with a connection takes the first; lessors without one the rest, in order.
+        #expect(desk.takeQueued() === loans[0])
+        for loan in loans.dropFirst() {
+            let next = await desk.nextLoan()
+            #expect(next === loan)
+        }
+        #expect(desk.takeQueued() == nil)
+    }
+
+    @Test func anIdleLessorIsHandedALoanAtOnce() async throws {
+        let desk = LeaseDesk(maximumLessors: 1)
+        let loan = ConnectionLoan()
+        try await withThrowingTaskGroup(of: ConnectionLoan?.self) { group in
+            group.addTask { await desk.nextLoan() }
+            try await waitUntil("the lessor idle at the desk") { desk.waiting.lessors == 1 }
+            guard case .taken = desk.leave(loan) else {
+                Issue.record("an idle lessor was not handed the loan")
+                return
+            }
+            #expect(desk.waiting == (0, 0))
+            let taken = try await group.next()
+            #expect(taken.flatMap { $0 } === loan)
+        }
+    }
+
+    @Test func closingEndsIdleLessorsFailsQueuedLoansAndRefusesNewOnes() async throws {
+        let desk = LeaseDesk(maximumLessors: 1)
+        let queued = ConnectionLoan()
+        let outcome = LockedBox<(any Error)?>(nil)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                do { _ = try await queued.borrow { _ = desk.leave(queued) } } catch { outcome.with { $0 = error } }
+            }
+            try await waitUntil("the loan queued") { desk.waiting.loans == 1 }
+            desk.close(failing: Closed())
+            try await group.waitForAll()
+        }
+        #expect(outcome.value is Closed)
+        // A lessor asking after the close ends at once, and a new loan is refused.
+        let next = await desk.nextLoan()
+        #expect(next == nil)
+        guard case .closed = desk.leave(ConnectionLoan()) else {
+            Issue.record("a closed desk took a loan")
+            return
+        }
+    }
+
+    @Test func closingSendsWaitingLessorsHome() async throws {
+        let desk = LeaseDesk(maximumLessors: 3)
+        await withTaskGroup(of: ConnectionLoan?.self) { group in
+            for _ in 0..<3 { group.addTask { await desk.nextLoan() } }
+            try? await waitUntil("three lessors idle") { desk.waiting.lessors == 3 }
+            desk.close(failing: Closed())
+            for await next in group { #expect(next == nil) }
+        }
+    }
+}

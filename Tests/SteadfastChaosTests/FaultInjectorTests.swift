@@ -45,6 +45,8 @@ final class FakeCluster: ClusterControl {
         let timeline = await injector.run(FaultPlan.steps(.killNode, duration: 20))
         #expect(cluster.calls.withLock { $0 } == ["kill node-2", "start node-2"])
         #expect(timeline.start == 5)
+        // The kill command began at 5 s and took 0.7 s.
+        #expect(abs((timeline.injected ?? 0) - 5.7) < 1e-9)
         // The start command began at 11 s and took 0.7 s.
         #expect(abs(timeline.recovered - 11.7) < 1e-9)
         #expect(timeline.errors.isEmpty)

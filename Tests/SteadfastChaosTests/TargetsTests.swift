@@ -122,4 +122,18 @@ import Testing
         // No file request after the outage: recovery was not shown.
         #expect(evaluate(.storageOutage, Array(good.prefix(5)), fault: outage)["everything works again without a restart"] == false)
     }
+
+    /// The stop command ran from 5 s to 8 s (the server shutting down). A download sent at 5.1 s
+    /// and answered 503 at 8.6 s took 3.5 s, but failed 0.6 s after the server was gone: fast.
+    /// One answered at 10.6 s, 2.6 s after, was not; nor is one sent at 9 s that took 2.6 s.
+    @Test func storageOutageMeasuresFailFastFromWhenTheServerWasGone() {
+        let outage = FaultTimeline(start: 5, injected: 8, recovered: 10)
+        let good = [fail(5.1, .serverError, 3500, kind: .download, status: 503), ok(12.5, kind: .upload), ok(13, kind: .download)]
+        let name = "uploads and downloads fail fast with a clear 503"
+        #expect(evaluate(.storageOutage, good, fault: outage)[name] == true)
+        #expect(evaluate(.storageOutage, good + [fail(5.1, .serverError, 5500, kind: .download, status: 503)], fault: outage)[name] == false)
+        #expect(evaluate(.storageOutage, good + [fail(9, .serverError, 2600, kind: .upload, status: 503)], fault: outage)[name] == false)
+        // Without the moment the server was gone (an older report), from the request's start.
+        #expect(evaluate(.storageOutage, good, fault: FaultTimeline(start: 5, recovered: 10))[name] == false)
+    }
 }

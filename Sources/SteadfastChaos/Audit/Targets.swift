@@ -118,18 +118,23 @@ public enum Targets {
         let outageEnd = fault.recovered + settings.storageRecoveryGrace
         let fileRequests = records.filter(\.kind.needsStorage)
         let duringFailed = fileRequests.filter { $0.failed && $0.end >= fault.start && $0.start < outageEnd }
-        let unclear = duringFailed.filter { $0.status != 503 || $0.duration > settings.failFastLimit }
+        // Fast is measured from the request's start, or from when the storage server was gone if
+        // that was later: a request sent while the server was still shutting down (the stop
+        // command takes seconds) waits for it like any client would, and cannot fail sooner.
+        let down = fault.injected ?? fault.start
+        func answeredIn(_ record: RequestRecord) -> Double { record.end - max(record.start, down) }
+        let unclear = duringFailed.filter { $0.status != 503 || answeredIn($0) > settings.failFastLimit }
         let others = records.filter { !$0.kind.needsStorage }
         let othersFailed = others.count(where: \.failed)
         let after = records.filter { $0.start >= outageEnd }
         let afterFailed = after.count(where: \.failed)
         let afterFiles = after.count(where: { $0.kind.needsStorage && !$0.failed })
-        let slowest = duringFailed.map(\.duration).max() ?? 0
+        let slowest = duringFailed.map(answeredIn).max() ?? 0
         let halfStored = audit.first { $0.name.hasPrefix("uploads") }
         return [
             TargetResult(
                 name: "uploads and downloads fail fast with a clear 503", passed: unclear.isEmpty,
-                detail: "\(duringFailed.count) failed during the outage, \(unclear.count) of them not a 503 within \(seconds(settings.failFastLimit)) (slowest \(seconds(slowest)))\(kinds(duringFailed))"
+                detail: "\(duringFailed.count) failed during the outage, \(unclear.count) of them not a 503 within \(seconds(settings.failFastLimit)) of their start or of the storage server being gone (slowest \(seconds(slowest)))\(kinds(duringFailed))"
             ),
             TargetResult(
                 name: "nothing half-stored", passed: halfStored?.passed ?? false, detail: halfStored?.detail ?? "the upload audit did not run"

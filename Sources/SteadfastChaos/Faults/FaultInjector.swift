@@ -122,6 +122,7 @@ public struct FaultInjector<C: Clock>: Sendable where C.Duration == Duration {
                 timeline.errors.append("\(step.label): \(error)")
             }
             timeline.recovered = elapsed()
+            if index == 0 { timeline.injected = timeline.recovered }
             if index == steps.count - 1 || index == 0 {
                 timeline.marks.append(.init(at: timeline.recovered, label: "\(step.label) returned"))
             }

@@ -47,6 +47,7 @@ final class FakeCluster: ClusterControl {
         #expect(timeline.start == 5)
         // The kill command began at 5 s and took 0.7 s.
         #expect(abs((timeline.injected ?? 0) - 5.7) < 1e-9)
+        #expect(timeline.undoStarted == 11)
         // The start command began at 11 s and took 0.7 s.
         #expect(abs(timeline.recovered - 11.7) < 1e-9)
         #expect(timeline.errors.isEmpty)

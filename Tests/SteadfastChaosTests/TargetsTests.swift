@@ -136,4 +136,18 @@ import Testing
         // Without the moment the server was gone (an older report), from the request's start.
         #expect(evaluate(.storageOutage, good, fault: FaultTimeline(start: 5, recovered: 10))[name] == false)
     }
+
+    /// Stopped 5–8 s, started again from 11 s until 20 s. An upload sent at 12 s that a starting
+    /// server held past the load's 10 s timeout is not judged; one sent at 10.5 s is. From
+    /// 22 s (recovery + 2 s grace) everything must work again, as before.
+    @Test func storageOutageDoesNotJudgeRequestsSentWhileTheServerStartsAgain() {
+        let outage = FaultTimeline(start: 5, injected: 8, undoStarted: 11, recovered: 20)
+        let good = [fail(6, .serverError, 50, kind: .upload, status: 503), ok(22.5, kind: .upload), ok(23, kind: .download)]
+        let name = "uploads and downloads fail fast with a clear 503"
+        #expect(evaluate(.storageOutage, good, fault: outage)[name] == true)
+        let heldWhileStarting = fail(12, .timeout, 10_000, kind: .upload, status: nil)
+        #expect(evaluate(.storageOutage, good + [heldWhileStarting], fault: outage)[name] == true)
+        #expect(evaluate(.storageOutage, good + [fail(10.5, .timeout, 10_000, kind: .upload, status: nil)], fault: outage)[name] == false)
+        #expect(evaluate(.storageOutage, good + [fail(22.5, kind: .upload, status: 503)], fault: outage)["everything works again without a restart"] == false)
+    }
 }

@@ -114,6 +114,7 @@ public struct FaultInjector<C: Clock>: Sendable where C.Duration == Duration {
             }
             let started = elapsed()
             if index == 0 { timeline.start = started }
+            if step.undo, timeline.undoStarted == nil { timeline.undoStarted = started }
             timeline.marks.append(.init(at: started, label: step.label))
             do {
                 try await perform(step.action)

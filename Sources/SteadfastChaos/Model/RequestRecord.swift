@@ -105,15 +105,21 @@ public struct FaultTimeline: Codable, Sendable, Equatable {
     /// When the fault's first step had returned: the fault fully in place (a stopped server is
     /// gone, not still shutting down). Nil in reports written before it was recorded.
     public var injected: Double?
+    /// When the first undo step began (a stopped server being started again); nil without one,
+    /// or in reports written before it was recorded.
+    public var undoStarted: Double?
     public var recovered: Double
     /// Every step the injector took, for the timeline.
     public var marks: [Mark]
     /// Errors the injector met (a failed cluster command): the run fails when there are any.
     public var errors: [String]
 
-    public init(start: Double, injected: Double? = nil, recovered: Double, marks: [Mark] = [], errors: [String] = []) {
+    public init(
+        start: Double, injected: Double? = nil, undoStarted: Double? = nil, recovered: Double, marks: [Mark] = [], errors: [String] = []
+    ) {
         self.start = start
         self.injected = injected
+        self.undoStarted = undoStarted
         self.recovered = recovered
         self.marks = marks
         self.errors = errors

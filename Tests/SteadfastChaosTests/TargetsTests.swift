@@ -148,6 +148,8 @@ import Testing
         let heldWhileStarting = fail(12, .timeout, 10_000, kind: .upload, status: nil)
         #expect(evaluate(.storageOutage, good + [heldWhileStarting], fault: outage)[name] == true)
         #expect(evaluate(.storageOutage, good + [fail(10.5, .timeout, 10_000, kind: .upload, status: nil)], fault: outage)[name] == false)
+        // Sent once the server was back (20 s), within the grace: judged again.
+        #expect(evaluate(.storageOutage, good + [fail(21, .serverError, 50, kind: .upload, status: 500)], fault: outage)[name] == false)
         #expect(evaluate(.storageOutage, good + [fail(22.5, kind: .upload, status: 503)], fault: outage)["everything works again without a restart"] == false)
     }
 }

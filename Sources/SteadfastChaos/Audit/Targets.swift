@@ -117,16 +117,21 @@ public enum Targets {
     static func storageOutage(_ records: [RequestRecord], fault: FaultTimeline, audit: [AuditCheck], settings: TargetSettings) -> [TargetResult] {
         let outageEnd = fault.recovered + settings.storageRecoveryGrace
         let fileRequests = records.filter(\.kind.needsStorage)
-        // Judged: file requests sent from the stop until the server is being started again. While
-        // it starts, a storage server may accept a request and hold it until it is ready; the
-        // node waits for it as for any slow server, and stores and acknowledges the upload once
-        // it answers, by which time the load's client may have given up. That is neither the
-        // outage nor the recovery, so requests sent then are not judged here: the upload audit
-        // still checks that nothing was half-stored, and everything from the recovery on must
+        // Judged: file requests sent from the stop until 2 s after the server is back, except
+        // those sent while it was being started again (from the undo step's start until it
+        // returned). While it starts, a storage server may accept a request and hold it until it
+        // is ready; the node waits for it as for any slow server, and stores and acknowledges
+        // the upload once it answers, by which time the load's client may have given up. That
+        // is neither the outage nor the recovery, so those are not judged here: the upload audit
+        // still checks that nothing was half-stored, and everything from the grace's end on must
         // work (below).
-        let judgedUntil = min(outageEnd, fault.undoStarted ?? outageEnd)
-        let duringFailed = fileRequests.filter { $0.failed && $0.end >= fault.start && $0.start < judgedUntil }
-        let whileStarting = fileRequests.filter { $0.failed && $0.start >= judgedUntil && $0.start < outageEnd }
+        func sentWhileStarting(_ record: RequestRecord) -> Bool {
+            guard let undoStarted = fault.undoStarted else { return false }
+            return record.start >= undoStarted && record.start < fault.recovered
+        }
+        let outageFailed = fileRequests.filter { $0.failed && $0.end >= fault.start && $0.start < outageEnd }
+        let duringFailed = outageFailed.filter { !sentWhileStarting($0) }
+        let whileStarting = outageFailed.filter(sentWhileStarting)
         // Fast is measured from the request's start, or from when the storage server was gone if
         // that was later: a request sent while the server was still shutting down (the stop
         // command takes seconds) waits for it like any client would, and cannot fail sooner.

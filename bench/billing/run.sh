@@ -71,5 +71,13 @@ for engine in $ENGINES; do
         *) echo "unknown engine $engine" >&2; exit 2 ;;
     esac
     flock "$LOCK" "$BIN_DIR/BillingBench" --steadfast "$BIN_DIR/steadfast" --database "$url" --clients "$CLIENTS" \
-        --invoices "$INVOICES" --concurrency "$CONCURRENCY" --seconds "$SECONDS_PER_RUN" --label "$engine" --scenarios "$SCENARIOS"
+        --invoices "$INVOICES" --concurrency "$CONCURRENCY" --seconds "$SECONDS_PER_RUN" --label "$engine" --scenarios "$SCENARIOS" \
+        | tee -a "$work/results.txt"
 done
+
+# The ratio docs/billing.md tracks: node CPU per request on PostgreSQL against SQLite, both
+# measured in this run (the aim for the invoice list is at most 1.5x).
+awk '
+    { for (i = 1; i <= NF; i++) if ($i ~ /^node-cpu\/request=/) { v = $i; sub(/.*=/, "", v); sub(/us$/, "", v); cpu[$1 " " $2] = v; scenarios[$2] = 1 } }
+    END { for (s in scenarios) if (cpu["sqlite " s] > 0 && cpu["postgres " s] != "") printf "ratio %s postgres/sqlite node-cpu/request=%.2f\n", s, cpu["postgres " s] / cpu["sqlite " s] }
+' "$work/results.txt"

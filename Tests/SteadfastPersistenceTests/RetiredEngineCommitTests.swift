@@ -68,10 +68,8 @@ import Testing
         engine.retire()
         // The engine closes the connection at once (the server rolls the transaction back), but
         // the caller hears only once the body, which ignores cancellation, has ended.
-        let closed = await eventually(timeout: .seconds(30), interval: .milliseconds(50)) {
-            (try? await server.psql("SELECT count(*) FROM pg_stat_activity WHERE pid = \(backend)")) == "0"
-        }
-        #expect(closed, "the retired engine left the connection open")
+        let stillOpen = await server.waitUntilBackendEnds(backend)
+        #expect(stillOpen == nil, "the retired engine left the connection open: \(stillOpen ?? "")")
         let finished = LockedBox(false)
         let watcher = Task {
             _ = await transaction.result
@@ -131,10 +129,8 @@ import Testing
             for _ in 0..<100 { await Task.yield() }
             #expect(try await server.psql("SELECT state FROM pg_stat_activity WHERE pid = \(backend)") == "idle in transaction")
             clock.advance(by: .milliseconds(1))
-            let closed = await eventually(timeout: .seconds(30), interval: .milliseconds(50)) {
-                (try? await server.psql("SELECT count(*) FROM pg_stat_activity WHERE pid = \(backend)")) == "0"
-            }
-            #expect(closed, "the connection stayed open past the limit")
+            let stillOpen = await server.waitUntilBackendEnds(backend)
+            #expect(stillOpen == nil, "the connection stayed open past the limit: \(stillOpen ?? "")")
             for _ in 0..<100 { await Task.yield() }
             #expect(outcome.value == nil, "the transaction was reported over while its body still ran")
             release.open()
@@ -195,10 +191,8 @@ import Testing
             #expect((error as? DatabaseError)?.mayHaveCommitted == false, "\(error)")
         }
         // The transaction ended without COMMIT (its connection was closed), and nothing committed.
-        let ended = await eventually(timeout: .seconds(30), interval: .milliseconds(50)) {
-            (try? await server.psql("SELECT count(*) FROM pg_stat_activity WHERE pid = \(backend)")) == "0"
-        }
-        #expect(ended, "the abandoned transaction stayed open")
+        let stillOpen = await server.waitUntilBackendEnds(backend)
+        #expect(stillOpen == nil, "the abandoned transaction stayed open: \(stillOpen ?? "")")
         #expect(try await server.psql("SELECT count(*) FROM abandoned", database: name) == "0")
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import SteadfastDomain
 import Synchronization
 #if canImport(Glibc)
 import Glibc
@@ -57,6 +58,26 @@ public final class PostgresServer: Sendable {
     @discardableResult
     public func psql(_ sql: String, database: String = "postgres") async throws -> String {
         try await Self.run(binary("psql"), ["-X", "-q", "-At", "-h", "127.0.0.1", "-p", "\(port)", "-U", "postgres", "-d", database, "-c", sql], asUser: runAsUser)
+    }
+
+    /// Waits until the backend with process ID `pid` has ended (its row is gone from
+    /// `pg_stat_activity`). Returns `nil` once it has, or, after `timeout`, what the server last
+    /// showed for it — the row, or why `psql` could not ask — so a failure says which it was.
+    public func waitUntilBackendEnds(_ pid: Int64, timeout: Duration = .seconds(30)) async -> String? {
+        let lastSeen = LockedBox("nothing yet")
+        let ended = await eventually(timeout: timeout, interval: .milliseconds(50)) {
+            do {
+                let row = try await psql(
+                    "SELECT concat_ws(' ', pid, state, backend_type, backend_start, state_change, wait_event_type, wait_event, left(query, 60)) FROM pg_stat_activity WHERE pid = \(pid)"
+                )
+                lastSeen.with { $0 = row.isEmpty ? "no row" : "row: \(row)" }
+                return row.isEmpty
+            } catch {
+                lastSeen.with { $0 = "psql failed: \(error)" }
+                return false
+            }
+        }
+        return ended ? nil : "backend \(pid) still there after \(DurationText.format(timeout)); last seen: \(lastSeen.value)"
     }
 
     /// Asks the server to stop at once (SIGQUIT: immediate shutdown) without waiting: for

@@ -1,4 +1,5 @@
 import Foundation
+import SteadfastConcurrency
 import Synchronization
 #if canImport(Glibc)
 import Glibc
@@ -16,8 +17,9 @@ public final class ManagedProcess: Sendable {
     private let exitStatus = LockedBox<Int32?>(nil)
 
     /// Starts `executable` with `arguments`; `environment` entries are added to the current
-    /// environment (a `nil` value removes the variable). Started through ``Spawn``, so the child
-    /// gets a clean signal mask (SIGTERM and its own timers work).
+    /// environment (a `nil` value removes the variable). Started through ``Spawn``
+    /// (SteadfastConcurrency), so the child gets a clean signal mask (SIGTERM and its own timers
+    /// work) and none of our descriptors.
     public init(name: String, executable: String, arguments: [String], environment: [String: String?] = [:], workingDirectory: URL? = nil, logDirectory: URL) throws {
         self.name = name
         let stdoutURL = logDirectory.appendingPathComponent("\(name).stdout.log")
@@ -29,8 +31,8 @@ public final class ManagedProcess: Sendable {
         var env = ProcessInfo.processInfo.environment
         for (key, value) in environment { env[key] = value }
         pid = try Spawn.start(
-            executable, arguments, environment: env, workingDirectory: workingDirectory?.path,
-            stdoutPath: stdoutPath, stderrPath: stderrPath
+            [executable] + arguments, environment: env, workingDirectory: workingDirectory?.path,
+            outputPath: stdoutPath, errorPath: stderrPath
         )
     }
 
@@ -44,7 +46,7 @@ public final class ManagedProcess: Sendable {
     /// The exit status, reaping the child once it has exited.
     private func refreshedStatus() -> Int32? {
         exitStatus.with { status in
-            if status == nil { status = Spawn.exitStatus(of: pid) }
+            if status == nil { status = Spawn.exitStatusIfExited(pid) }
             return status
         }
     }

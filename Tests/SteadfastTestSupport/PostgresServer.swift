@@ -1,4 +1,5 @@
 import Foundation
+import SteadfastConcurrency
 import SteadfastDomain
 import Synchronization
 #if canImport(Glibc)
@@ -238,14 +239,14 @@ public final class PostgresServer: Sendable {
         // Only a process that is still this server is signalled: a server stopped earlier has
         // left its pid free for reuse, and a SIGQUIT once crashed another run's node that had it.
         let isServer = "tr '\\0' ' ' < /proc/\(process.pid)/cmdline 2>/dev/null | grep -qF -- '\(dataDirectory)'"
-        _ = try Spawn.start("/bin/sh", [
+        _ = try Spawn.start(["/bin/sh",
             "-c", """
                 while kill -0 \(getpid()) 2>/dev/null; do sleep 1; done
                 \(isServer) && kill -QUIT \(process.pid) 2>/dev/null
                 i=0; while \(isServer) && [ $i -lt 50 ]; do sleep 0.2; i=$((i+1)); done
                 case '\(root.path)' in */steadfast-pg*) rm -rf '\(root.path)' ;; esac
                 """,
-        ], stdoutPath: "/dev/null")
+        ], environment: ProcessInfo.processInfo.environment, outputPath: "/dev/null")
         try await waitUntil("postgres accepts connections:\n\(process.stderr.suffix(3000))", timeout: .seconds(60)) {
             if (try? await Self.run(binary("pg_isready"), ["-q", "-h", "127.0.0.1", "-p", "\(port)"])) != nil { return true }
             guard process.isRunning else { throw HarnessError("postgres exited at start:\n\(process.stderr.suffix(3000))") }
@@ -274,12 +275,12 @@ public final class PostgresServer: Sendable {
         // open long after the command itself has finished.
         let outputURL = FileManager.default.temporaryDirectory.appendingPathComponent("steadfast-cmd-\(UUID().uuidString).log")
         defer { try? FileManager.default.removeItem(at: outputURL) }
-        let pid = try Spawn.start(command[0], Array(command.dropFirst()), workingDirectory: "/tmp", stdoutPath: outputURL.path)
-        let status = await poll(timeout: .seconds(300), interval: .milliseconds(5)) { Spawn.exitStatus(of: pid) }
+        let pid = try Spawn.start(command, environment: ProcessInfo.processInfo.environment, workingDirectory: "/tmp", outputPath: outputURL.path)
+        let status = await poll(timeout: .seconds(300), interval: .milliseconds(5)) { Spawn.exitStatusIfExited(pid) }
         let text = (try? String(contentsOf: outputURL, encoding: .utf8)) ?? ""
         guard let status else {
             kill(pid, SIGKILL)
-            _ = await poll(timeout: .seconds(10), interval: .milliseconds(5)) { Spawn.exitStatus(of: pid) }
+            _ = await poll(timeout: .seconds(10), interval: .milliseconds(5)) { Spawn.exitStatusIfExited(pid) }
             throw HarnessError("\(executable) \(arguments.joined(separator: " ")) did not finish (300 s, or the test was cancelled):\n\(text)")
         }
         guard status == 0 else {

@@ -35,79 +35,21 @@ public enum ProcessControl {
         return ProcessRecord(pid: pid, startTime: start)
     }
 
-    /// Starts `command` with standard input from /dev/null, output appended to `outputPath` and
-    /// errors to `errorPath` (or with the output), no descriptor of ours beyond those, and the
-    /// signal mask and dispositions reset. The caller reaps it (``exitStatus(of:)``).
+    /// Starts `command` through ``Spawn`` (SteadfastConcurrency): standard input from /dev/null,
+    /// output appended to `outputPath` and errors to `errorPath` (or with the output), no
+    /// descriptor of ours beyond those (a pipe or socket our caller watches for our exit would
+    /// otherwise stay open as long as the cluster runs), and the signal mask and dispositions
+    /// reset. The caller reaps it (``exitStatus(of:)``).
     public static func spawn(
         _ command: [String], environment: [String: String], workingDirectory: String, outputPath: String, errorPath: String? = nil, newSession: Bool
     ) throws(ClusterError) -> pid_t {
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, outputPath, O_WRONLY | O_CREAT | O_APPEND, 0o640)
-        if let errorPath {
-            posix_spawn_file_actions_addopen(&actions, 2, errorPath, O_WRONLY | O_CREAT | O_APPEND, 0o640)
-        } else {
-            posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        do {
+            return try Spawn.start(
+                command, environment: environment, workingDirectory: workingDirectory, outputPath: outputPath, errorPath: errorPath, newSession: newSession
+            )
+        } catch {
+            throw ClusterError(error.description)
         }
-        if let addChdir {
-            _ = addChdir(&actions, workingDirectory)
-        }
-        // No other descriptor of ours may live on in a component: a pipe or socket our caller
-        // watches for our exit (Foundation's Process does) would stay open as long as the cluster runs.
-        if let addClosefrom {
-            _ = addClosefrom(&actions, 3)
-        } else {
-            for fd in openDescriptors() where fd > 2 { posix_spawn_file_actions_addclose(&actions, fd) }
-        }
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        var emptyMask = sigset_t()
-        sigemptyset(&emptyMask)
-        posix_spawnattr_setsigmask(&attributes, &emptyMask)
-        var allSignals = sigset_t()
-        sigfillset(&allSignals)
-        posix_spawnattr_setsigdefault(&attributes, &allSignals)
-        var flags = Int32(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF)
-        if newSession { flags |= posixSpawnSetsid }
-        posix_spawnattr_setflags(&attributes, Int16(flags))
-
-        let argv: [UnsafeMutablePointer<CChar>?] = command.map { strdup($0) } + [nil]
-        defer { for pointer in argv { free(pointer) } }
-        let envp: [UnsafeMutablePointer<CChar>?] = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
-        defer { for pointer in envp { free(pointer) } }
-        var pid: pid_t = 0
-        let result = posix_spawn(&pid, command[0], &actions, &attributes, argv, envp)
-        guard result == 0 else {
-            throw ClusterError("cannot start \(command[0]): \(String(cString: strerror(result)))")
-        }
-        return pid
-    }
-
-    /// glibc's POSIX_SPAWN_SETSID (2.26+), which Swift's Glibc module does not export.
-    private static let posixSpawnSetsid: Int32 = 0x80
-
-    private typealias AddChdir = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, UnsafePointer<CChar>) -> Int32
-
-    /// glibc declares `posix_spawn_file_actions_addchdir_np` only under `_GNU_SOURCE`.
-    private static let addChdir: AddChdir? = {
-        guard let symbol = dlsym(nil, "posix_spawn_file_actions_addchdir_np") else { return nil }
-        return unsafeBitCast(symbol, to: AddChdir.self)
-    }()
-
-    private typealias AddClosefrom = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32
-
-    /// `posix_spawn_file_actions_addclosefrom_np` (glibc 2.34+), looked up like `addChdir`.
-    private static let addClosefrom: AddClosefrom? = {
-        guard let symbol = dlsym(nil, "posix_spawn_file_actions_addclosefrom_np") else { return nil }
-        return unsafeBitCast(symbol, to: AddClosefrom.self)
-    }()
-
-    /// This process's open descriptors (for C libraries without `addclosefrom_np`).
-    private static func openDescriptors() -> [Int32] {
-        ((try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []).compactMap { Int32($0) }
     }
 
     /// Whether the recorded process still runs: same PID and start time, and not a zombie.

@@ -43,11 +43,13 @@ public enum Spawn {
         }
         if let workingDirectory {
             guard let addChdir else { throw Failure(description: "this C library has no posix_spawn_file_actions_addchdir_np") }
-            _ = addChdir(&actions, workingDirectory)
+            guard addChdir(&actions, workingDirectory) == 0 else { throw Failure(description: "cannot start \(executable) in \(workingDirectory)") }
         }
         if let addClosefrom {
-            _ = addClosefrom(&actions, 3)
+            guard addClosefrom(&actions, 3) == 0 else { throw Failure(description: "cannot start \(executable) without our descriptors") }
         } else {
+            // glibc 2.29–2.33 only: a descriptor opened by another thread between this listing
+            // and the spawn would still reach the child.
             for fd in openDescriptors() where fd > 2 { posix_spawn_file_actions_addclose(&actions, fd) }
         }
         var attributes = posix_spawnattr_t()
@@ -70,7 +72,9 @@ public enum Spawn {
         var pid: pid_t = 0
         let result = posix_spawn(&pid, executable, &actions, &attributes, argv, envp)
         guard result == 0 else {
-            throw Failure(description: "cannot start \(executable): \(String(cString: strerror(result)))")
+            // The error may be about the output files or the directory as well as the program.
+            let files = ([outputPath, errorPath, workingDirectory].compactMap { $0 }).joined(separator: ", ")
+            throw Failure(description: "cannot start \(executable) (files and directory: \(files)): \(String(cString: strerror(result)))")
         }
         return pid
     }

@@ -195,4 +195,36 @@ import Testing
         #expect(stillOpen == nil, "the abandoned transaction stayed open: \(stillOpen ?? "")")
         #expect(try await server.psql("SELECT count(*) FROM abandoned", database: name) == "0")
     }
+
+    /// The connection closes after the body's statements and before COMMIT (a retirement, or a
+    /// killed server, between the two): COMMIT is never written, so it fails at once as
+    /// certainly not committed — PostgresNIO would drop it, and its answer would never come —
+    /// and nothing is committed.
+    @Test func aCOMMITOnAConnectionThatHasClosedFailsAtOnceAsNotCommitted() async throws {
+        let server = try await PostgresServer.shared()
+        let name = try await server.createDatabase(prefix: "nocommit")
+        try await server.psql("CREATE TABLE abandoned (id INTEGER PRIMARY KEY)", database: name)
+        let logger = Logger(label: "test")
+        let connection = try await PostgresConnection.connect(
+            configuration: .init(host: "127.0.0.1", port: server.port, username: "postgres", password: nil, database: name, tls: .disable),
+            id: 1, logger: logger
+        )
+        let error: any Error
+        do {
+            try await PostgresEngine.runTransaction(on: connection, logger: logger) { tx in
+                try await tx.query("INSERT INTO abandoned (id) VALUES (1)")
+                PostgresEngine.close(connection)
+                // Completes once the channel has dropped its handlers: a write now would be lost.
+                try? await connection.closeFuture.get()
+            }
+            Issue.record("a transaction whose connection had closed committed")
+            return
+        } catch let caught {
+            error = caught
+        }
+        let databaseError = try #require(error as? DatabaseError, "\(error)")
+        #expect(databaseError.kind == .connectionFailure, "\(error)")
+        #expect(databaseError.mayHaveCommitted == false, "reported as perhaps committed: \(error)")
+        #expect(try await server.psql("SELECT count(*) FROM abandoned", database: name) == "0")
+    }
 }

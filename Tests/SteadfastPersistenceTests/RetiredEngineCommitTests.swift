@@ -42,10 +42,25 @@ import Testing
         }
     }
 
-    @Test func aTransactionAbandonedByRetirementNeverCommitsAfterwards() async throws {
+    /// A new database on the shared server with an empty table `abandoned`: a row there is work
+    /// that committed.
+    static func databaseWithAnEmptyTable() async throws -> (server: PostgresServer, name: String) {
         let server = try await PostgresServer.shared()
         let name = try await server.createDatabase(prefix: "nocommit")
         try await server.psql("CREATE TABLE abandoned (id INTEGER PRIMARY KEY)", database: name)
+        return (server, name)
+    }
+
+    /// A connection of the test's own (no engine, no pool).
+    static func connect(to server: PostgresServer, database name: String, logger: Logger) async throws -> PostgresConnection {
+        try await PostgresConnection.connect(
+            configuration: .init(host: "127.0.0.1", port: server.port, username: "postgres", password: nil, database: name, tls: .disable),
+            id: 1, logger: logger
+        )
+    }
+
+    @Test func aTransactionAbandonedByRetirementNeverCommitsAfterwards() async throws {
+        let (server, name) = try await Self.databaseWithAnEmptyTable()
         guard case .postgres(let target) = try DatabaseURL(server.url(database: name)) else { throw HarnessError("not a postgres URL") }
         let engine = PostgresEngine(endpoint: target.endpoints[0], maximumConnections: 2, statementTimeout: .seconds(30), logger: Logger(label: "test"))
         let pool = Task { try await engine.run() }
@@ -96,9 +111,7 @@ import Testing
     /// timeout that says the work certainly did not commit. The limit runs on a `ManualClock`,
     /// moved to just short of it (nothing happens) and then to it.
     @Test func aTransactionPastItsTimeLimitNeverCommitsAfterwards() async throws {
-        let server = try await PostgresServer.shared()
-        let name = try await server.createDatabase(prefix: "nocommit")
-        try await server.psql("CREATE TABLE abandoned (id INTEGER PRIMARY KEY)", database: name)
+        let (server, name) = try await Self.databaseWithAnEmptyTable()
         guard case .postgres(let target) = try DatabaseURL(server.url(database: name)) else { throw HarnessError("not a postgres URL") }
         let clock = ManualClock()
         let engine = PostgresEngine(
@@ -155,14 +168,9 @@ import Testing
     /// body runs and ignores it; when the body returns, COMMIT must not be sent, and the error
     /// says the work certainly did not commit.
     @Test(arguments: [true, false]) func noCOMMITIsSentOnceCancelledOrAbandoned(cancel: Bool) async throws {
-        let server = try await PostgresServer.shared()
-        let name = try await server.createDatabase(prefix: "nocommit")
-        try await server.psql("CREATE TABLE abandoned (id INTEGER PRIMARY KEY)", database: name)
+        let (server, name) = try await Self.databaseWithAnEmptyTable()
         let logger = Logger(label: "test")
-        let connection = try await PostgresConnection.connect(
-            configuration: .init(host: "127.0.0.1", port: server.port, username: "postgres", password: nil, database: name, tls: .disable),
-            id: 1, logger: logger
-        )
+        let connection = try await Self.connect(to: server, database: name, logger: logger)
         let (backends, backendContinuation) = AsyncStream.makeStream(of: Int64.self)
         let release = Latch()
         let abandoned = LockedBox(false)
@@ -201,14 +209,9 @@ import Testing
     /// certainly not committed — PostgresNIO would drop it, and its answer would never come —
     /// and nothing is committed.
     @Test func aCOMMITOnAConnectionThatHasClosedFailsAtOnceAsNotCommitted() async throws {
-        let server = try await PostgresServer.shared()
-        let name = try await server.createDatabase(prefix: "nocommit")
-        try await server.psql("CREATE TABLE abandoned (id INTEGER PRIMARY KEY)", database: name)
+        let (server, name) = try await Self.databaseWithAnEmptyTable()
         let logger = Logger(label: "test")
-        let connection = try await PostgresConnection.connect(
-            configuration: .init(host: "127.0.0.1", port: server.port, username: "postgres", password: nil, database: name, tls: .disable),
-            id: 1, logger: logger
-        )
+        let connection = try await Self.connect(to: server, database: name, logger: logger)
         let error: any Error
         do {
             try await PostgresEngine.runTransaction(on: connection, logger: logger) { tx in

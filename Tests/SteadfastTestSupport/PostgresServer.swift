@@ -65,20 +65,20 @@ public final class PostgresServer: Sendable {
     /// `pg_stat_activity`). Returns `nil` once it has, or, after `timeout`, what the server last
     /// showed for it — the row, or why `psql` could not ask — so a failure says which it was.
     public func waitUntilBackendEnds(_ pid: Int64, timeout: Duration = .seconds(30)) async -> String? {
-        let lastSeen = LockedBox("nothing yet")
+        var lastSeen = "nothing yet"
         let ended = await eventually(timeout: timeout, interval: .milliseconds(50)) {
             do {
                 let row = try await psql(
                     "SELECT concat_ws(' ', pid, state, backend_type, backend_start, state_change, wait_event_type, wait_event, left(query, 60)) FROM pg_stat_activity WHERE pid = \(pid)"
                 )
-                lastSeen.with { $0 = row.isEmpty ? "no row" : "row: \(row)" }
+                lastSeen = row.isEmpty ? "no row" : "row: \(row)"
                 return row.isEmpty
             } catch {
-                lastSeen.with { $0 = "psql failed: \(error)" }
+                lastSeen = "psql failed: \(error)"
                 return false
             }
         }
-        return ended ? nil : "backend \(pid) still there after \(DurationText.format(timeout)); last seen: \(lastSeen.value)"
+        return ended ? nil : "backend \(pid) still there after \(DurationText.format(timeout)); last seen: \(lastSeen)"
     }
 
     /// Asks the server to stop at once (SIGQUIT: immediate shutdown) without waiting: for

@@ -406,7 +406,12 @@ let package = Package(
         ),
         .testTarget(
             name: "SteadfastWebTests",
-            dependencies: ["SteadfastWeb", "SteadfastConfig", "SteadfastServices", "SteadfastPersistence", "SteadfastDomain", "SteadfastJobs", "SteadfastConcurrency", "SteadfastTestSupport", "steadfast"],
+            dependencies: [
+                "SteadfastWeb", "SteadfastConfig", "SteadfastServices", "SteadfastPersistence", "SteadfastDomain", "SteadfastJobs", "SteadfastConcurrency",
+                "SteadfastTestSupport", "steadfast",
+                // HTTPServerBuilder: the in-process server with a handler that records the node's writes.
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -19,27 +19,7 @@ import Testing
     static let password = "correct horse battery"
 
     static func withPortal<T: Sendable>(clock: ManualClock, _ body: @Sendable (HTTPTestClient, any SQLDatabase) async throws -> T) async throws -> T {
-        try await withDatabase(.sqlite) { database in
-            var sources = ConfigSources()
-            try sources.set("session.idle_timeout", to: "2s", source: "test")
-            try sources.set("session.absolute_timeout", to: "5s", source: "test")
-            try sources.set("storage.local_path", to: try TestPaths.makeTemporaryDirectory(prefix: "steadfast-expiry").path, source: "test")
-            for key in ["login_per_account", "login_per_ip", "register_per_ip", "api_token"] {
-                try sources.set("security.rate_limit.\(key)", to: "off", source: "test")
-            }
-            let configuration = try NodeConfiguration(sources)
-            let logger = Logger(label: "session-expiry-test")
-            let secret = String(repeating: "s", count: 40)
-            let accounts = AccountService(database: database, hasher: PasswordHasher(cost: 4), clock: clock)
-            let registry = try StorageRegistry(configuration: configuration.storage, linkSecret: secret, httpClient: HTTPClient.shared, clock: clock)
-            let router = try await PortalRouter(
-                configuration: configuration, database: database, accounts: accounts,
-                files: FileService(database: database, registry: registry, clock: clock, logger: logger),
-                billing: try BillingWeb(configuration: configuration, database: database, clock: clock, secret: secret),
-                readiness: Readiness(nodeID: "expiry", checks: []), secret: secret, clock: clock, metrics: PrometheusCollectorRegistry()
-            ).build()
-            return try await withInProcessServer(router, logger: logger) { client in try await body(client, database) }
-        }
+        try await withInProcessPortal(clock: clock, settings: ["session.idle_timeout": "2s", "session.absolute_timeout": "5s"], body)
     }
 
     @Test func idleAndAbsoluteExpiryFollowTheClock() async throws {

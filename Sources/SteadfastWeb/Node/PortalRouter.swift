@@ -66,7 +66,7 @@ public struct PortalRouter: Sendable {
             uploadLimits: ["/api/v1/files": configuration.maxUploadSize].merging(SupportWeb.uploadLimits(configuration)) { first, _ in first }
                 .merging(ContentWeb.uploadLimits(configuration)) { first, _ in first }
         ))
-        router.middlewares.add(MetricsMiddleware())
+        router.middlewares.add(RequestMetricsMiddleware())
         router.middlewares.add(ErrorMiddleware(pages: pages, account: { [accounts, sessionStorage, clock, configuration] request in
             // Only for the page's navigation: a session that logs someone in (not half a
             // two-factor log-in, not past its absolute expiry).

@@ -254,7 +254,15 @@ struct NodeResponder: HTTPResponder {
     func respond(to request: Request, context: PortalRequestContext) async throws -> Response {
         // Always there: the server starts accepting only once the node is assembled.
         guard let responder = assembly.responder else { throw HTTPError(.serviceUnavailable) }
-        return try await responder.respond(to: request, context: context)
+        let response = try await responder.respond(to: request, context: context)
+        // Measured, not derived (docs/billing.md, "One write per response"): a request's task
+        // computes its answer on a cooperative thread and then hands it to its channel's event
+        // loop. Letting the other ready request tasks run once first took a saturated two-core
+        // node's SQLite invoice list from p99 62–78 ms to 18–28 ms, and its median CPU per page
+        // from 548 to 471 µs. Likely why: answers then reach the event loops in bursts, one
+        // wake-up for several, instead of a wake-up per answer between two pages' work.
+        await Task.yield()
+        return response
     }
 }
 

@@ -1,10 +1,11 @@
 import HummingbirdCore
 import NIOCore
-import SteadfastDomain
 import SteadfastTestSupport
 import Testing
 
-/// A node writes each whole response (head, body and end) to its socket in one flushed write.
+/// A node hands each whole response (head, body and end) to its socket in one flushed write:
+/// errors, pages, JSON, a redirect and a 404, through the node's own router. (A file download is
+/// streamed, so it is written as it is read, in several.)
 ///
 /// Why it matters: when a node is killed, the balancer retries an idempotent request on another
 /// node only while it has passed nothing of the response on to the client. A response written
@@ -35,9 +36,9 @@ import Testing
         }
     }
 
-    @Test func everyKindOfResponseLeavesTheNodeInOneFlushedWrite() async throws {
+    @Test func answersOfEachShapeLeaveTheNodeInOneFlushedWrite() async throws {
         let log = LockedBox<[String]>([])
-        try await withInProcessPortal(clock: ManualClock(), server: .http1(additionalChannelHandlers: [WriteRecorder(log: log)])) { client, _ in
+        try await withInProcessPortal(clock: ManualClock(), server: .http1(configuration: .init(additionalChannelHandlers: [WriteRecorder(log: log)]))) { client, _ in
             /// Sends one request and returns what the server wrote for it.
             func writes(_ request: () async throws -> HTTPTestClient.Response) async throws -> (status: Int, writes: [String]) {
                 log.with { $0 = [] }

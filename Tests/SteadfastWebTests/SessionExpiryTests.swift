@@ -1,13 +1,6 @@
-import AsyncHTTPClient
 import Foundation
-import Hummingbird
-import Logging
-import Prometheus
-import SteadfastConfig
 import SteadfastDomain
 import SteadfastPersistence
-import SteadfastServices
-import SteadfastStorage
 import SteadfastTestSupport
 import SteadfastWeb
 import Testing

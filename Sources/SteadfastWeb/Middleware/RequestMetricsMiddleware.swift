@@ -5,8 +5,9 @@ import Synchronization
 
 /// Counts requests and times them per route, method and status, under the names Hummingbird's
 /// `MetricsMiddleware` uses (`hb.requests`, `http.server.request.duration`, `hb.request.errors`,
-/// `http.server.active_requests`), so `/metrics` reads as it did. Recorded when the handler
-/// returns or throws: the duration is the handler's, as in the request log line.
+/// `http.server.active_requests`), so `/metrics` has the same series. Recorded when the handler
+/// returns or throws: the duration is the handler's, as in the request log line, and no longer
+/// includes writing the body (which matters only for a streamed file download).
 ///
 /// Why not Hummingbird's `MetricsMiddleware`: it records after the body has been written by
 /// wrapping every response body in a closure, and Hummingbird writes a closure body as three
@@ -15,7 +16,7 @@ import Synchronization
 /// no longer be retried on another node, and the client sees its connection cut mid-response
 /// (seen in the cluster test's node kill under load). Recording on return leaves a body that is
 /// one buffer as it is, and Hummingbird then writes the whole response in one write.
-/// `ResponseWritesTests` checks that for the node's own routes.
+/// `ResponseWritesTests` checks that for a sample of the node's own routes.
 struct RequestMetricsMiddleware: RouterMiddleware {
     typealias Context = PortalRequestContext
 
@@ -42,7 +43,7 @@ struct RequestMetricsMiddleware: RouterMiddleware {
 
 /// The metric objects per method and per endpoint, made once: making one asks the metrics
 /// factory (a locked lookup in the Prometheus registry) each time.
-final class RequestMetricsCache: Sendable {
+private final class RequestMetricsCache: Sendable {
     struct EndpointKey: Hashable {
         let route: String
         let method: HTTPRequest.Method

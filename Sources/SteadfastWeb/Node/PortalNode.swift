@@ -257,10 +257,11 @@ struct NodeResponder: HTTPResponder {
         let response = try await responder.respond(to: request, context: context)
         // Measured, not derived (docs/billing.md, "One write per response"): a request's task
         // computes its answer on a cooperative thread and then hands it to its channel's event
-        // loop. Letting the other ready request tasks run once first took a saturated two-core
-        // node's SQLite invoice list from p99 62–78 ms to 18–28 ms, and its median CPU per page
-        // from 548 to 471 µs. Likely why: answers then reach the event loops in bursts, one
-        // wake-up for several, instead of a wake-up per answer between two pages' work.
+        // loop. Letting the other ready request tasks run once first took the SQLite invoice
+        // list's p99, with the two cores saturated by the node, wrk and the database, from
+        // 62–78 ms to 18–28 ms (p50 16–20 to 12–17 ms; median CPU per page 548 to 471 µs, the
+        // ranges overlapping). A guess at why, not measured: answers then reach the event loops
+        // in bursts, one wake-up for several, instead of a wake-up per answer.
         await Task.yield()
         return response
     }

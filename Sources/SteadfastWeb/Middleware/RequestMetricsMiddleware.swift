@@ -1,6 +1,7 @@
 import HTTPTypes
 import Hummingbird
 import Metrics
+import SteadfastDomain
 import Synchronization
 
 /// Counts requests and times them per route, method and status, under the names Hummingbird's
@@ -56,23 +57,17 @@ private final class RequestMetricsCache: Sendable {
         let errors: Counter
 
         init(_ key: EndpointKey) {
-            let dimensions = [
-                ("http.route", key.route),
-                ("http.request.method", key.method.rawValue),
-                ("http.response.status_code", String(key.status.code)),
-            ]
-            requests = Counter(label: "hb.requests", dimensions: dimensions)
-            duration = Metrics.Timer(label: "http.server.request.duration", dimensions: dimensions, preferredDisplayUnit: .seconds)
-            errors = Counter(label: "hb.request.errors", dimensions: [
-                ("http.route", key.route),
-                ("http.request.method", key.method.rawValue),
-                ("error.type", String(key.status.code)),
-            ])
+            let endpoint = [("http.route", key.route), ("http.request.method", key.method.rawValue)]
+            let status = String(key.status.code)
+            let answered = endpoint + [("http.response.status_code", status)]
+            requests = Counter(label: "hb.requests", dimensions: answered)
+            duration = Metrics.Timer(label: "http.server.request.duration", dimensions: answered, preferredDisplayUnit: .seconds)
+            errors = Counter(label: "hb.request.errors", dimensions: endpoint + [("error.type", status)])
         }
 
         func recordSuccess(_ elapsed: Duration) {
             requests.increment()
-            duration.recordNanoseconds(Self.nanoseconds(elapsed))
+            duration.recordSeconds(elapsed.totalSeconds)
         }
 
         /// A thrown error is counted as a request and as an error; it is not timed (as in
@@ -80,11 +75,6 @@ private final class RequestMetricsCache: Sendable {
         func recordError() {
             requests.increment()
             errors.increment()
-        }
-
-        private static func nanoseconds(_ duration: Duration) -> Int64 {
-            let (seconds, attoseconds) = duration.components
-            return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
         }
     }
 

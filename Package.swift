@@ -41,7 +41,11 @@ let package = Package(
 
         // MARK: Concurrency — the one deadline helper and the few primitives the libraries lack.
         // (SteadfastDomain: DurationText, the one duration formatter, for its error text.)
-        .target(name: "SteadfastConcurrency", dependencies: ["SteadfastDomain"], swiftSettings: swiftSettings),
+        .target(
+            name: "SteadfastConcurrency",
+            dependencies: ["SteadfastDomain", .product(name: "NIOCore", package: "swift-nio")],
+            swiftSettings: swiftSettings
+        ),
 
         // MARK: Persistence — one SQL layer over SQLite and PostgreSQL, migrations, repositories.
         // (CSteadfastSQLite: one C call Swift cannot make — sqlite3_db_config is variadic.)
@@ -395,7 +399,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "SteadfastDomainTests", dependencies: ["SteadfastDomain"], swiftSettings: swiftSettings),
-        .testTarget(name: "SteadfastConcurrencyTests", dependencies: ["SteadfastConcurrency", "SteadfastTestSupport"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "SteadfastConcurrencyTests",
+            dependencies: ["SteadfastConcurrency", "SteadfastTestSupport", .product(name: "NIOPosix", package: "swift-nio")],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "SteadfastPersistenceTests",
             dependencies: [
@@ -411,6 +419,8 @@ let package = Package(
                 "SteadfastTestSupport", "steadfast",
                 // HTTPServerBuilder: the in-process server with a handler that records the node's writes.
                 .product(name: "HummingbirdCore", package: "hummingbird"),
+                // Whether a handler runs on an event loop (EventLoopBoundChannelTests).
+                .product(name: "NIOPosix", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -12,10 +12,11 @@ import SteadfastTestSupport
 import SteadfastWeb
 
 /// The node's own router (`PortalRouter`) over a migrated SQLite database, on `clock`, served in
-/// process by `server` on a loopback port for the length of `body`. `settings` are configuration
+/// process by `server` (by default as the node serves it) on a loopback port for the length of
+/// `body`. `settings` are configuration
 /// keys on top of the defaults; rate limits are off and files go to a temporary directory.
 func withInProcessPortal<T: Sendable>(
-    clock: ManualClock, settings: [String: String] = [:], server: HTTPServerBuilder = .http1(),
+    clock: ManualClock, settings: [String: String] = [:], server: HTTPServerBuilder = .http1OnEventLoop(),
     _ body: @Sendable (HTTPTestClient, any SQLDatabase) async throws -> T
 ) async throws -> T {
     try await withDatabase(.sqlite) { database in
@@ -43,7 +44,7 @@ func withInProcessPortal<T: Sendable>(
 /// Serves `router` on a free loopback port for the length of `body`, which gets a client for
 /// it; the server is a child task, stopped when `body` returns or throws.
 func withInProcessServer<T: Sendable>(
-    _ router: Router<PortalRequestContext>, server: HTTPServerBuilder = .http1(), logger: Logger, _ body: @Sendable (HTTPTestClient) async throws -> T
+    _ router: Router<PortalRequestContext>, server: HTTPServerBuilder = .http1OnEventLoop(), logger: Logger, _ body: @Sendable (HTTPTestClient) async throws -> T
 ) async throws -> T {
     let (ports, port) = AsyncStream.makeStream(of: Int.self)
     let app = Application(

@@ -38,7 +38,7 @@ import Testing
 
     @Test func answersOfEachShapeLeaveTheNodeInOneFlushedWrite() async throws {
         let log = LockedBox<[String]>([])
-        try await withInProcessPortal(clock: ManualClock(), server: .http1(configuration: .init(additionalChannelHandlers: [WriteRecorder(log: log)]))) { client, _ in
+        try await withInProcessPortal(clock: ManualClock(), server: .http1OnEventLoop(configuration: .init(additionalChannelHandlers: [WriteRecorder(log: log)]))) { client, _ in
             /// Sends one request and returns what the server wrote for it.
             func writes(_ request: () async throws -> HTTPTestClient.Response) async throws -> (status: Int, writes: [String]) {
                 log.with { $0 = [] }

@@ -19,16 +19,24 @@ import Synchronization
 ///   `maximumLessors` (the pool's size: more would only wait in the pool's own queue).
 /// - ``nextLoan()`` (a lessor without a connection): the first queued loan, or waits idle for
 ///   one; nil once the desk is closed (the lessor ends).
-/// - ``takeQueued()`` (a lessor whose connection came back intact): the first queued loan, if
-///   any, for that connection.
+/// - ``takeQueued(for:)`` (a lessor whose connection came back intact): a queued loan, if any,
+///   for that connection — preferably one whose caller runs on the connection's event loop.
 /// - ``close(failing:)`` (the engine retires, or its `run()` ends): idle lessors end, queued
 ///   loans fail, and every later ``leave(_:)`` says ``Placement/closed``.
 final class LeaseDesk: Sendable {
     typealias ConnectionLoan = Loan<PostgresConnection>
 
+    /// A loan waiting for a lessor, with the event loop its caller runs on, if any.
+    private struct Queued {
+        let loan: ConnectionLoan
+        let loop: (any EventLoop)?
+        /// How many later loans were served before this one (``takeQueued(for:)``).
+        var passedOver = 0
+    }
+
     private struct State {
-        /// Loans waiting for a lessor, first come first served.
-        var queued = CircularBuffer<ConnectionLoan>()
+        /// Loans waiting for a lessor, first come first served (bar ``takeQueued(for:)``).
+        var queued = CircularBuffer<Queued>()
         /// Lessors waiting for a loan.
         var idle: [CheckedContinuation<ConnectionLoan?, Never>] = []
         var lessors = 0
@@ -51,11 +59,13 @@ final class LeaseDesk: Sendable {
         self.maximumLessors = max(1, maximumLessors)
     }
 
-    func leave(_ loan: ConnectionLoan) -> Placement {
+    /// - Parameter loop: the event loop the caller runs on (a node's request runs on its HTTP
+    ///   connection's loop), or nil.
+    func leave(_ loan: ConnectionLoan, from loop: (any EventLoop)? = nil) -> Placement {
         let (placement, lessor) = state.withLock { state -> (Placement, CheckedContinuation<ConnectionLoan?, Never>?) in
             if state.closed { return (.closed, nil) }
             if !state.idle.isEmpty { return (.taken, state.idle.removeFirst()) }
-            state.queued.append(loan)
+            state.queued.append(Queued(loan: loan, loop: loop))
             guard state.lessors < maximumLessors else { return (.queued(hire: false), nil) }
             state.lessors += 1
             return (.queued(hire: true), nil)
@@ -67,7 +77,7 @@ final class LeaseDesk: Sendable {
     func nextLoan() async -> ConnectionLoan? {
         await withCheckedContinuation { (lessor: CheckedContinuation<ConnectionLoan?, Never>) in
             let now = state.withLock { state -> ConnectionLoan?? in
-                if !state.queued.isEmpty { return .some(state.queued.removeFirst()) }
+                if !state.queued.isEmpty { return .some(state.queued.removeFirst().loan) }
                 if state.closed { return .some(nil) }
                 state.idle.append(lessor)
                 return .none
@@ -76,8 +86,40 @@ final class LeaseDesk: Sendable {
         }
     }
 
-    func takeQueued() -> ConnectionLoan? {
-        state.withLock { state in state.queued.isEmpty ? nil : state.queued.removeFirst() }
+    /// How many of the first queued loans ``takeQueued(for:)`` looks at for one from the
+    /// connection's event loop.
+    static let affinityWindow = 8
+    /// How many later loans may be served before a queued loan; then it is served next,
+    /// whatever its loop.
+    static let maximumPassedOver = 4
+
+    /// The queued loan a connection on `loop` serves next: among the first
+    /// ``affinityWindow`` loans, the first whose caller runs on that loop — its statements and
+    /// their answers then stay on one thread (`EventLoopExecutor`) — else the first loan. The
+    /// first loan is never passed over more than ``maximumPassedOver`` times, so a caller on a
+    /// loop with few connections still gets one. Nil when nothing is queued.
+    func takeQueued(for loop: (any EventLoop)? = nil) -> ConnectionLoan? {
+        state.withLock { state in
+            guard let first = state.queued.first else { return nil }
+            guard let loop, first.loop !== loop, first.passedOver < Self.maximumPassedOver else {
+                return state.queued.removeFirst().loan
+            }
+            var index = state.queued.index(after: state.queued.startIndex)
+            var looked = 1
+            while looked < Self.affinityWindow, index != state.queued.endIndex {
+                if state.queued[index].loop === loop {
+                    var earlier = state.queued.startIndex
+                    while earlier != index {
+                        state.queued[earlier].passedOver += 1
+                        earlier = state.queued.index(after: earlier)
+                    }
+                    return state.queued.remove(at: index).loan
+                }
+                index = state.queued.index(after: index)
+                looked += 1
+            }
+            return state.queued.removeFirst().loan
+        }
     }
 
     /// How many lessors wait for a loan, and how many loans for a lessor (for tests).
@@ -90,7 +132,7 @@ final class LeaseDesk: Sendable {
                 state.idle = []
                 state.queued = CircularBuffer()
             }
-            return (state.idle, Array(state.queued))
+            return (state.idle, state.queued.map(\.loan))
         }
         for lessor in idle { lessor.resume(returning: nil) }
         for loan in queued { loan.fail(error) }

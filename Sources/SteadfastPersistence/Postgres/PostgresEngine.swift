@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import NIOCore
+import NIOPosix
 import PostgresNIO
 // Only to recognise the pool's errors (pool shut down, request cancelled), which PostgresNIO
 // passes through unwrapped.
@@ -141,7 +142,7 @@ public final class PostgresEngine: SQLDatabase, Service {
         }
         defer { if let observer { retirement.removeObserver(observer) } }
         let connection = try await loan.borrow {
-            switch desk.leave(loan) {
+            switch desk.leave(loan, from: MultiThreadedEventLoopGroup.currentEventLoop) {
             case .taken, .queued(hire: false):
                 break
             case .queued(hire: true):
@@ -163,17 +164,24 @@ public final class PostgresEngine: SQLDatabase, Service {
     /// comes back intact and open and callers are queued at the desk, to each next caller in
     /// turn, before it goes back to the pool. A loan whose caller stopped waiting is skipped
     /// (its connection goes to the next).
+    ///
+    /// While it holds a connection the lessor runs on the connection's event loop, and lends it
+    /// on preferably to a caller on the same loop (``LeaseDesk/takeQueued(for:)``): a node's
+    /// request runs on its HTTP connection's loop, so the hand-over, the statement, its answer
+    /// and the give-back then all happen on one thread (docs/billing.md).
     private func lessor() async {
         while let loan = await desk.nextLoan() {
             guard !loan.isAbandoned else { continue }
             do {
                 try await client.withConnection { connection in
-                    var next: Loan<PostgresConnection>? = loan
-                    while let current = next {
-                        if current.lend(connection) {
-                            guard await current.waitUntilGivenBack(), !connection.isClosed else { return }
+                    await withTaskExecutorPreference(EventLoopExecutor(connection.eventLoop)) {
+                        var next: Loan<PostgresConnection>? = loan
+                        while let current = next {
+                            if current.lend(connection) {
+                                guard await current.waitUntilGivenBack(), !connection.isClosed else { return }
+                            }
+                            next = desk.takeQueued(for: connection.eventLoop)
                         }
-                        next = desk.takeQueued()
                     }
                 }
             } catch {

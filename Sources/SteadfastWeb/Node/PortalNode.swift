@@ -90,6 +90,7 @@ public struct PortalNode: Sendable {
         let announce = self.announce
         var app = Application(
             responder: NodeResponder(assembly: assembly),
+            server: .http1OnEventLoop(),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: nil),
             services: services,
             onServerRunning: { channel in

@@ -158,9 +158,13 @@ let package = Package(
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 "SteadfastJobs",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                // HTTP1Channel and HTTPServerBuilder: the node's server (EventLoopBoundChannel).
+                .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdAuth", package: "hummingbird-auth"),
                 .product(name: "Mustache", package: "swift-mustache"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                // NIOThreadPool: the PDF renderer's file work, off the request's event loop.
+                .product(name: "NIOPosix", package: "swift-nio"),
                 // ProcessControl: one way to spawn and reap a child (the invoice PDF renderer).
                 "SteadfastCluster",
                 .product(name: "HTTPTypes", package: "swift-http-types"),

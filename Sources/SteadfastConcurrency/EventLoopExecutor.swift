@@ -12,7 +12,11 @@ import NIOCore
 ///
 /// Why a type of our own: SwiftNIO 2.101 makes event loops *serial* executors (for actors), not
 /// task executors; a task executor is the one call below. Work on a loop must not block it: the
-/// node's blocking work (bcrypt, disk files, SQLite writes) already runs on thread pools.
+/// node's blocking work (bcrypt, disk files, SQLite writes) runs on thread pools.
+///
+/// Only for loops that outlive every task preferring them (the node's loops are NIO's singleton
+/// group, which never shuts down): a job enqueued on a loop that has shut down is dropped by NIO,
+/// and its task never resumes.
 public final class EventLoopExecutor: TaskExecutor {
     public let eventLoop: any EventLoop
 

@@ -16,7 +16,7 @@ import SteadfastWeb
 /// `body`. `settings` are configuration
 /// keys on top of the defaults; rate limits are off and files go to a temporary directory.
 func withInProcessPortal<T: Sendable>(
-    clock: ManualClock, settings: [String: String] = [:], server: HTTPServerBuilder = .http1OnEventLoop(),
+    clock: ManualClock, settings: [String: String] = [:], server: HTTPServerBuilder = PortalNode.httpServer,
     _ body: @Sendable (HTTPTestClient, any SQLDatabase) async throws -> T
 ) async throws -> T {
     try await withDatabase(.sqlite) { database in
@@ -43,8 +43,8 @@ func withInProcessPortal<T: Sendable>(
 
 /// Serves `router` on a free loopback port for the length of `body`, which gets a client for
 /// it; the server is a child task, stopped when `body` returns or throws.
-func withInProcessServer<T: Sendable>(
-    _ router: Router<PortalRequestContext>, server: HTTPServerBuilder = .http1OnEventLoop(), logger: Logger, _ body: @Sendable (HTTPTestClient) async throws -> T
+func withInProcessServer<T: Sendable, Context: InitializableFromSource<ApplicationRequestContextSource>>(
+    _ router: Router<Context>, server: HTTPServerBuilder = PortalNode.httpServer, logger: Logger, _ body: @Sendable (HTTPTestClient) async throws -> T
 ) async throws -> T {
     let (ports, port) = AsyncStream.makeStream(of: Int.self)
     let app = Application(

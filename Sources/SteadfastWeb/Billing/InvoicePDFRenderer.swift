@@ -1,4 +1,5 @@
 import Foundation
+import NIOPosix
 import SteadfastCluster
 import SteadfastConcurrency
 import SteadfastDomain
@@ -41,28 +42,36 @@ struct InvoicePDFRenderer: Sendable {
         guard let program = Self.resolve(executable) else {
             throw Failed(description: "the PDF renderer '\(executable)' is not installed (billing.pdf_renderer)")
         }
+        // The files are written, read and removed on NIO's thread pool: a request runs on its
+        // connection's event loop, which must not wait on the disk (docs/architecture.md,
+        // "Request path"). Removing the browser's profile alone can take tens of milliseconds.
+        let pool = NIOThreadPool.singleton
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("steadfast-pdf-\(UUID().uuidString.lowercased())")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-        defer { try? FileManager.default.removeItem(at: directory) }
         let page = directory.appendingPathComponent("invoice.html")
         let output = directory.appendingPathComponent("invoice.pdf")
-        try Data(html.utf8).write(to: page)
-        let command = [
-            program, "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run", "--no-default-browser-check",
-            "--disable-extensions", "--disable-background-networking", "--disable-sync", "--user-data-dir=\(directory.path)/profile",
-            "--no-pdf-header-footer", "--print-to-pdf=\(output.path)", page.absoluteString,
-        ]
-        let environment = ["HOME": directory.path, "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin", "LANG": "C.UTF-8"]
-        let status: Int32
-        do {
-            status = try await ProcessControl.run(command, environment: environment, timeout: timeout).status
-        } catch {
-            throw Failed(description: "the PDF renderer did not finish within \(DurationText.format(timeout))")
+        return try await withClosing({ _ = try? await pool.runIfActive { try? FileManager.default.removeItem(at: directory) } }) {
+            try await pool.runIfActive {
+                try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+                try Data(html.utf8).write(to: page)
+            }
+            let command = [
+                program, "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run", "--no-default-browser-check",
+                "--disable-extensions", "--disable-background-networking", "--disable-sync", "--user-data-dir=\(directory.path)/profile",
+                "--no-pdf-header-footer", "--print-to-pdf=\(output.path)", page.absoluteString,
+            ]
+            let environment = ["HOME": directory.path, "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin", "LANG": "C.UTF-8"]
+            let status: Int32
+            do {
+                status = try await ProcessControl.run(command, environment: environment, timeout: timeout).status
+            } catch {
+                throw Failed(description: "the PDF renderer did not finish within \(DurationText.format(timeout))")
+            }
+            let pdf = try await pool.runIfActive { FileManager.default.contents(atPath: output.path) }
+            guard status == 0, let pdf, pdf.starts(with: Data("%PDF".utf8)) else {
+                throw Failed(description: "the PDF renderer failed (exit status \(status))")
+            }
+            return pdf
         }
-        guard status == 0, let pdf = FileManager.default.contents(atPath: output.path), pdf.starts(with: Data("%PDF".utf8)) else {
-            throw Failed(description: "the PDF renderer failed (exit status \(status))")
-        }
-        return pdf
     }
 
     /// `name` itself when it is a path, else the first executable of that name in PATH.

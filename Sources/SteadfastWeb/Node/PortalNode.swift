@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import Hummingbird
 import HummingbirdAuth
+import HummingbirdCore
 import Logging
 import Metrics
 import NIOCore
@@ -76,6 +77,10 @@ public struct PortalNode: Sendable {
         logger.notice("node stopped", metadata: ["steadfast.node.id": .string(configuration.nodeID)])
     }
 
+    /// The node's HTTP server: HTTP/1.1, each connection handled on its own event loop
+    /// (``EventLoopBoundChannel``). The in-process tests serve the node's router with it too.
+    package static let httpServer = HTTPServerBuilder.http1OnEventLoop()
+
     private func serve(database: any SQLDatabase, pool: (any Service)?, httpClient: HTTPClient) async throws {
         let configuration = self.configuration
         let draining = DrainState()
@@ -90,7 +95,7 @@ public struct PortalNode: Sendable {
         let announce = self.announce
         var app = Application(
             responder: NodeResponder(assembly: assembly),
-            server: .http1OnEventLoop(),
+            server: Self.httpServer,
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: nil),
             services: services,
             onServerRunning: { channel in

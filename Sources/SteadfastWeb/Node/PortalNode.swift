@@ -261,13 +261,15 @@ struct NodeResponder: HTTPResponder {
         // Always there: the server starts accepting only once the node is assembled.
         guard let responder = assembly.responder else { throw HTTPError(.serviceUnavailable) }
         let response = try await responder.respond(to: request, context: context)
-        // Measured, not derived (docs/billing.md, "One write per response"): a request's task
-        // computes its answer on a cooperative thread and then hands it to its channel's event
-        // loop. Letting the other ready request tasks run once first took the SQLite invoice
-        // list's p99, with the two cores saturated by the node, wrk and the database, from
-        // 62–78 ms to 18–28 ms (p50 16–20 to 12–17 ms; median CPU per page 548 to 471 µs, the
-        // ranges overlapping). A guess at why, not measured: answers then reach the event loops
-        // in bursts, one wake-up for several, instead of a wake-up per answer.
+        // Measured, not derived (docs/billing.md, "One write per response" and "A request on one
+        // thread"): letting the other ready tasks run once before the answer is written. First
+        // measured with requests on the cooperative pool, where it took the SQLite invoice list's
+        // p99, with the two cores saturated by the node, wrk and the database, from 62–78 ms to
+        // 18–28 ms. With each connection on its event loop it still pays: node CPU per page
+        // 416–443 µs on SQLite and 585–631 µs on PostgreSQL with it, 474–541 and 663–708 µs
+        // without (three alternated runs each). A guess at why, not measured: the loop then runs
+        // the other requests' ready work first, and answers go out in bursts, one wake-up of the
+        // peers for several.
         await Task.yield()
         return response
     }

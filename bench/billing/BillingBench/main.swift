@@ -295,8 +295,14 @@ func wrk(_ scenario: String, baseURL: String, sessions: [String], invoices: [[St
         local cookies = \(lua(sessions))
         local invoices = {\(invoices.map(lua).joined(separator: ","))}
         local n = 0
-        local salt = tostring(math.random(1, 1000000000))
-        function setup(thread) thread:set("salt", tostring(math.random(1, 1000000000))) end
+        -- Idempotency keys: this run's UUID and the wrk thread, so no two requests share a key
+        -- (Lua's math.random is unseeded, so it gave every thread and every run, the warm-up
+        -- included, the same keys: payments were partly replays).
+        local threads = 0
+        function setup(thread)
+          threads = threads + 1
+          thread:set("salt", "\(UUID().uuidString)-" .. threads)
+        end
         function request()
           n = n + 1
           local i = (n % #cookies) + 1

@@ -94,43 +94,45 @@ import Testing
         }
     }
 
-    @Test func aConnectionServesTheFirstLoanFromItsOwnLoopFirst() async throws {
+    /// Two distinct event loops (the callers' and the connections' loops: identities only) and a
+    /// desk, for the length of `body`.
+    func withTwoLoops(_ body: (_ a: any EventLoop, _ b: any EventLoop, LeaseDesk) -> Void) async throws {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
-        let (a, b) = (group.next(), group.next())
-        let desk = LeaseDesk(maximumLessors: 4)
-        let loans = queue(desk, from: [a, nil, b, b, a])
-        #expect(desk.takeQueued(for: b) === loans[2], "the first loan from b, past a's and a loop-less one")
-        #expect(desk.takeQueued(for: b) === loans[3])
-        #expect(desk.takeQueued(for: a) === loans[0])
-        // No loan from b is left: a connection on b serves the first loan, whatever its loop.
-        #expect(desk.takeQueued(for: b) === loans[1])
-        // Without a loop (or from a lessor that gives none): first come, first served.
-        #expect(desk.takeQueued() === loans[4])
-        #expect(desk.takeQueued(for: a) == nil)
+        body(group.next(), group.next(), LeaseDesk(maximumLessors: 4))
         try await group.shutdownGracefully()
+    }
+
+    @Test func aConnectionServesTheFirstLoanFromItsOwnLoopFirst() async throws {
+        try await withTwoLoops { a, b, desk in
+            let loans = queue(desk, from: [a, nil, b, b, a])
+            #expect(desk.takeQueued(for: b) === loans[2], "the first loan from b, past a's and a loop-less one")
+            #expect(desk.takeQueued(for: b) === loans[3])
+            #expect(desk.takeQueued(for: a) === loans[0])
+            // No loan from b is left: a connection on b serves the first loan, whatever its loop.
+            #expect(desk.takeQueued(for: b) === loans[1])
+            // Without a loop (or from a lessor that gives none): first come, first served.
+            #expect(desk.takeQueued() === loans[4])
+            #expect(desk.takeQueued(for: a) == nil)
+        }
     }
 
     @Test func aLoanIsPassedOverAtMostAFewTimes() async throws {
-        let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
-        let (a, b) = (group.next(), group.next())
-        let desk = LeaseDesk(maximumLessors: 4)
-        let first = queue(desk, from: [a])[0]
-        let fromB = queue(desk, from: Array(repeating: b, count: LeaseDesk.maximumPassedOver + 2))
-        // Connections on b serve b's loans ahead of a's first loan, up to the limit...
-        for loan in fromB.prefix(LeaseDesk.maximumPassedOver) { #expect(desk.takeQueued(for: b) === loan) }
-        // ...then the loan passed over that often is served next, by a connection on b too.
-        #expect(desk.takeQueued(for: b) === first)
-        #expect(desk.takeQueued(for: b) === fromB[LeaseDesk.maximumPassedOver])
-        try await group.shutdownGracefully()
+        try await withTwoLoops { a, b, desk in
+            let first = queue(desk, from: [a])[0]
+            let fromB = queue(desk, from: Array(repeating: b, count: LeaseDesk.maximumPassedOver + 2))
+            // Connections on b serve b's loans ahead of a's first loan, up to the limit...
+            for loan in fromB.prefix(LeaseDesk.maximumPassedOver) { #expect(desk.takeQueued(for: b) === loan) }
+            // ...then the loan passed over that often is served next, by a connection on b too.
+            #expect(desk.takeQueued(for: b) === first)
+            #expect(desk.takeQueued(for: b) === fromB[LeaseDesk.maximumPassedOver])
+        }
     }
 
     @Test func aConnectionLooksOnlyAtTheFirstFewLoansForItsLoop() async throws {
-        let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
-        let (a, b) = (group.next(), group.next())
-        let desk = LeaseDesk(maximumLessors: 4)
-        let loans = queue(desk, from: Array(repeating: a, count: LeaseDesk.affinityWindow) + [b])
-        #expect(desk.takeQueued(for: b) === loans[0], "b's loan is beyond the window: the first loan is served")
-        #expect(desk.takeQueued(for: b) === loans.last, "now within it")
-        try await group.shutdownGracefully()
+        try await withTwoLoops { a, b, desk in
+            let loans = queue(desk, from: Array(repeating: a, count: LeaseDesk.affinityWindow) + [b])
+            #expect(desk.takeQueued(for: b) === loans[0], "b's loan is beyond the window: the first loan is served")
+            #expect(desk.takeQueued(for: b) === loans.last, "now within it")
+        }
     }
 }

@@ -13,8 +13,8 @@ import SteadfastWeb
 
 /// The node's own router (`PortalRouter`) over a migrated SQLite database, on `clock`, served in
 /// process by `server` (by default as the node serves it) on a loopback port for the length of
-/// `body`. `settings` are configuration
-/// keys on top of the defaults; rate limits are off and files go to a temporary directory.
+/// `body`. `settings` are configuration keys on top of the defaults; rate limits are off and files
+/// go to a temporary directory.
 func withInProcessPortal<T: Sendable>(
     clock: ManualClock, settings: [String: String] = [:], server: HTTPServerBuilder = PortalNode.httpServer,
     _ body: @Sendable (HTTPTestClient, any SQLDatabase) async throws -> T

@@ -96,29 +96,22 @@ final class LeaseDesk: Sendable {
     /// The queued loan a connection on `loop` serves next: among the first
     /// ``affinityWindow`` loans, the first whose caller runs on that loop — its statements and
     /// their answers then stay on one thread (`EventLoopExecutor`) — else the first loan. The
-    /// first loan is never passed over more than ``maximumPassedOver`` times, so a caller on a
+    /// no loan is passed over more than ``maximumPassedOver`` times, so a caller on a
     /// loop with few connections still gets one. Nil when nothing is queued.
     func takeQueued(for loop: (any EventLoop)? = nil) -> ConnectionLoan? {
         state.withLock { state in
             guard let first = state.queued.first else { return nil }
-            guard let loop, first.loop !== loop, first.passedOver < Self.maximumPassedOver else {
+            guard let loop, first.passedOver < Self.maximumPassedOver,
+                  let index = state.queued.prefix(Self.affinityWindow).firstIndex(where: { $0.loop === loop })
+            else {
                 return state.queued.removeFirst().loan
             }
-            var index = state.queued.index(after: state.queued.startIndex)
-            var looked = 1
-            while looked < Self.affinityWindow, index != state.queued.endIndex {
-                if state.queued[index].loop === loop {
-                    var earlier = state.queued.startIndex
-                    while earlier != index {
-                        state.queued[earlier].passedOver += 1
-                        earlier = state.queued.index(after: earlier)
-                    }
-                    return state.queued.remove(at: index).loan
-                }
-                index = state.queued.index(after: index)
-                looked += 1
+            var earlier = state.queued.startIndex
+            while earlier != index {
+                state.queued[earlier].passedOver += 1
+                earlier = state.queued.index(after: earlier)
             }
-            return state.queued.removeFirst().loan
+            return state.queued.remove(at: index).loan
         }
     }
 

@@ -49,7 +49,7 @@ struct InvoicePDFRenderer: Sendable {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("steadfast-pdf-\(UUID().uuidString.lowercased())")
         let page = directory.appendingPathComponent("invoice.html")
         let output = directory.appendingPathComponent("invoice.pdf")
-        return try await withClosing({ _ = try? await pool.runIfActive { try? FileManager.default.removeItem(at: directory) } }) {
+        return try await withClosing({ _ = try? await pool.runIfActive { try FileManager.default.removeItem(at: directory) } }) {
             try await pool.runIfActive {
                 try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
                 try Data(html.utf8).write(to: page)

@@ -33,6 +33,8 @@ public final class PostgresEngine: SQLDatabase, Service {
     private let hires: AsyncStream<Void>.Continuation
     private let hireStream: AsyncStream<Void>
     private let retirement = OneShotEvent()
+    /// The statements run as named prepared statements on this engine's connections.
+    let statementNames = StatementNames()
 
     /// - Parameter statementTimeout: the longest any statement or transaction may wait for the
     ///   server, pool queueing included; left alone PostgresClient queues for up to 60 s.
@@ -208,7 +210,7 @@ public final class PostgresEngine: SQLDatabase, Service {
     func query(_ sql: SQL, within limit: Duration) async throws -> [SQLRow] {
         try await bounded(limit) { connection, _ in
             do {
-                return try await Self.run(sql, on: connection, logger: self.logger)
+                return try await Self.run(sql, on: connection, names: self.statementNames, logger: self.logger)
             } catch is CancellationError {
                 throw CancellationError()  // cancelled before it was sent
             } catch {
@@ -220,7 +222,9 @@ public final class PostgresEngine: SQLDatabase, Service {
     @discardableResult
     public func transaction<T: Sendable>(_ options: TransactionOptions, _ body: @escaping @Sendable (any SQLExecutor) async throws -> T) async throws -> T {
         try await bounded(options.timeout ?? statementTimeout) { connection, bound in
-            try await Self.runTransaction(on: connection, logger: self.logger, abandoned: { self.isRetired || bound.hasExpired }, body)
+            try await Self.runTransaction(
+                on: connection, names: self.statementNames, logger: self.logger, abandoned: { self.isRetired || bound.hasExpired }, body
+            )
         }
     }
 
@@ -254,11 +258,12 @@ public final class PostgresEngine: SQLDatabase, Service {
     /// one more wait on the server).
     static func runTransaction<T: Sendable>(
         on connection: PostgresConnection,
+        names: StatementNames? = nil,
         logger: Logger,
         abandoned: @Sendable () -> Bool = { false },
         _ body: @Sendable (any SQLExecutor) async throws -> T
     ) async throws -> T {
-        let executor = ConnectionExecutor(connection: connection, logger: logger)
+        let executor = ConnectionExecutor(connection: connection, names: names, logger: logger)
         do {
             _ = try await run("BEGIN", on: connection, logger: logger)
         } catch {
@@ -303,12 +308,13 @@ public final class PostgresEngine: SQLDatabase, Service {
     /// The executor a transaction body receives: one pooled connection inside BEGIN/COMMIT.
     struct ConnectionExecutor: SQLExecutor {
         let connection: PostgresConnection
+        var names: StatementNames? = nil
         let logger: Logger
         var dialect: SQLDialect { .postgres }
 
         func query(_ sql: SQL) async throws -> [SQLRow] {
             do {
-                return try await PostgresEngine.run(sql, on: connection, logger: logger)
+                return try await PostgresEngine.run(sql, on: connection, names: names, logger: logger)
             } catch {
                 throw PostgresEngine.translate(error, phase: .beforeCommit)
             }
@@ -317,32 +323,37 @@ public final class PostgresEngine: SQLDatabase, Service {
 
     // MARK: Encoding and decoding
 
-    static func postgresQuery(_ sql: SQL) -> PostgresQuery {
+    /// The statement as PostgresNIO sends it, and its parameters' types as bound (`.null`, left
+    /// to the server, for a `NULL`): with the text, what names a prepared statement.
+    static func postgresQuery(_ sql: SQL) -> (query: PostgresQuery, parameterTypes: [PostgresDataType]) {
         let (text, binds) = sql.render(for: .postgres)
         var bindings = PostgresBindings(capacity: binds.count)
+        var types: [PostgresDataType] = []
+        types.reserveCapacity(binds.count)
         for value in binds {
             switch value {
-            case .null: bindings.appendNull()
-            case .int(let i): bindings.append(i)
-            case .text(let s): bindings.append(s)
-            case .bool(let b): bindings.append(b)
-            case .uuid(let u): bindings.append(u)
-            case .timestamp(let d): bindings.append(d)
-            case .bytes(let b): bindings.append(ByteBuffer(bytes: b))
+            case .null: bindings.appendNull(); types.append(.null)
+            case .int(let i): bindings.append(i); types.append(.int8)
+            case .text(let s): bindings.append(s); types.append(.text)
+            case .bool(let b): bindings.append(b); types.append(.bool)
+            case .uuid(let u): bindings.append(u); types.append(.uuid)
+            case .timestamp(let d): bindings.append(d); types.append(.timestamptz)
+            case .bytes(let b): bindings.append(ByteBuffer(bytes: b)); types.append(.bytea)
             }
         }
-        return PostgresQuery(unsafeSQL: text, binds: bindings)
+        return (PostgresQuery(unsafeSQL: text, binds: bindings), types)
     }
 
     /// Runs one statement on `connection` and returns its rows, with errors the server reports
-    /// mid-stream. The rows are gathered on the connection's event loop and handed over once:
-    /// iterating PostgresNIO's async row sequence instead crossed between the event loop and
-    /// the task's thread for each batch of rows and again at the end, for no gain — every
-    /// result here is bounded (lists carry a LIMIT) and read whole anyway.
+    /// mid-stream. A statement `names` has a name for runs as that named prepared statement
+    /// (``StatementNames``, ``NamedStatement``); any other, unnamed. Unnamed rows are gathered on
+    /// the connection's event loop and handed over once; named ones come through PostgresNIO's
+    /// row sequence, read on the connection's event loop too, so neither crosses threads for
+    /// its rows. Every result here is bounded (lists carry a LIMIT) and read whole anyway.
     ///
     /// Cancellation: a statement is not sent once the task is cancelled (`CancellationError`);
     /// one in flight when it is has its connection closed, which ends the wait for the server
-    /// (PostgresNIO's `query` ignores task cancellation) with a connection error.
+    /// (PostgresNIO ignores task cancellation there) with a connection error.
     ///
     /// A closed connection: the statement fails at once as not sent (``closedError``).
     /// PostgresNIO 1.33.2 writes a query to its channel without a promise for the write, so on a
@@ -352,9 +363,12 @@ public final class PostgresEngine: SQLDatabase, Service {
     /// first statement (the engine's retirement closes lent connections; a killed server closes
     /// them itself). So the statement is handed over on the connection's event loop, where the
     /// channel cannot finish closing between the look at it and the write.
-    static func run(_ sql: SQL, on connection: PostgresConnection, logger: Logger) async throws -> [SQLRow] {
+    static func run(_ sql: SQL, on connection: PostgresConnection, names: StatementNames? = nil, logger: Logger) async throws -> [SQLRow] {
         try Task.checkCancellation()
-        let query = postgresQuery(sql)
+        let (query, parameterTypes) = postgresQuery(sql)
+        if let name = names?.name(for: query.sql, parameterTypes: parameterTypes) {
+            return try rows(await runNamed(query, name: name, on: connection, logger: logger))
+        }
         let result: EventLoopFuture<PostgresQueryResult> = connection.eventLoop.flatSubmit {
             guard !connection.isClosed else { return connection.eventLoop.makeFailedFuture(closedError) }
             return connection.query(query, logger: logger)
@@ -365,6 +379,39 @@ public final class PostgresEngine: SQLDatabase, Service {
             close(connection)
         }
         return try rows(answer.rows)
+    }
+
+    /// ``run(_:on:names:logger:)`` for a named statement. The task runs on the connection's event
+    /// loop from the look at the connection to PostgresNIO's write, which `execute` does before
+    /// it first suspends, so the closed-connection check holds as for an unnamed statement. A
+    /// failure PostgresNIO may keep for the name closes the connection
+    /// (``StatementNames/mayHaveBeenRemembered(_:)``), the one way to clear it.
+    private static func runNamed(_ query: PostgresQuery, name: String, on connection: PostgresConnection, logger: Logger) async throws -> [PostgresRow] {
+        do {
+            return try await withTaskCancellationHandler {
+                try await withTaskExecutorPreference(EventLoopExecutor(connection.eventLoop)) {
+                    assert(connection.eventLoop.inEventLoop)
+                    guard !connection.isClosed else { throw closedError }
+                    let sequence = try await NamedStatement.$current.withValue(.init(name: name, sql: query.sql)) {
+                        try await connection.execute(NamedStatement(bindings: query.binds), logger: logger)
+                    }
+                    var rows: [PostgresRow] = []
+                    for try await row in sequence { rows.append(row) }
+                    return rows
+                }
+            } onCancel: {
+                close(connection)
+            }
+        } catch {
+            if StatementNames.mayHaveBeenRemembered(error) {
+                // Waited for (it is local: the server is not asked), so that the pool has heard
+                // of the close before the connection goes back to it, and no next statement is
+                // lent a connection that is closing (it would fail as not sent, which the cluster
+                // takes for a host that is down).
+                try? await connection.close().get()
+            }
+            throw error
+        }
     }
 
     /// A statement was not sent: its connection had closed.
@@ -426,6 +473,11 @@ public final class PostgresEngine: SQLDatabase, Service {
                 return DatabaseError(.readOnly, message: "server is read-only (standby or demoted primary)", code: state, detail: detail)
             case "40001", "40P01":
                 return DatabaseError(.serializationFailure, message: "serialization failure", code: state, detail: detail)
+            case "0A000" where detail == "cached plan must not change result type":
+                // A prepared statement's table changed (a rolling upgrade's migration added a
+                // column under `SELECT *`): nothing ran, and its connection is closed
+                // (`StatementNames.mayHaveBeenRemembered`), so running it again prepares it afresh.
+                return DatabaseError(.serializationFailure, message: "a prepared statement's table changed; run it again", code: state, detail: detail)
             case "57014":
                 return DatabaseError(.timeout, message: "statement cancelled", code: state, detail: detail)
             case "57P01", "57P02", "57P03":

@@ -15,7 +15,8 @@ public struct DatabaseError: Error, Sendable, CustomStringConvertible, CustomDeb
         case readOnly
         /// The database did not answer within the configured bound.
         case timeout
-        /// A serialization failure or deadlock; the transaction can be retried.
+        /// A serialization failure or deadlock, or a PostgreSQL prepared statement whose table
+        /// changed under it: nothing was applied, and the work can be run again.
         case serializationFailure
         /// A result could not be decoded into the expected type.
         case decoding

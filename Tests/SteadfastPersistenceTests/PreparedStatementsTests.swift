@@ -39,12 +39,25 @@ import Testing
         #expect(names.name(for: "SELECT 2", parameterTypes: []) == given[1])
     }
 
+    @Test func aForgottenStatementGetsAFreshNameWithinTheCapacity() throws {
+        let names = StatementNames(capacity: 3)
+        let first = try #require(names.name(for: "SELECT * FROM t", parameterTypes: []))
+        names.forget(first)
+        let second = try #require(names.name(for: "SELECT * FROM t", parameterTypes: []))
+        #expect(second != first)
+        #expect(names.count == 2)
+        // The forgotten name still counts: it stays prepared on the connections that have it.
+        #expect(names.name(for: "SELECT 1", parameterTypes: []) != nil)
+        #expect(names.name(for: "SELECT 2", parameterTypes: []) == nil)
+    }
+
     @Test func onlyFailuresThatPreparationCannotRaiseLeaveTheConnectionAlone() {
-        for state in ["23505", "23503", "22012", "22P02", "40001"] {
+        for state in ["23505", "23503", "22012", "22P02"] {
             #expect(!StatementNames.mayHaveBeenRemembered(sqlState: state), "\(state)")
         }
-        // Aborted transaction, undefined table, plan changed, query cancelled, deadlock.
-        for state in ["25P02", "42P01", "0A000", "57014", "40P01"] {
+        // Aborted transaction, undefined table, plan changed, query cancelled, deadlock, a
+        // standby's conflict with recovery.
+        for state in ["25P02", "42P01", "0A000", "57014", "40P01", "40001"] {
             #expect(StatementNames.mayHaveBeenRemembered(sqlState: state), "\(state)")
         }
         #expect(StatementNames.mayHaveBeenRemembered(sqlState: nil))
@@ -94,35 +107,37 @@ import Testing
 
     @Test func aPreparationThatFailedInAnAbortedTransactionDoesNotStick() async throws {
         try await withOneConnection { engine, _, _ in
-            await #expect(throws: (any Error).self) {
+            let error = await #expect(throws: DatabaseError.self) {
                 try await engine.transaction { tx in
                     _ = try? await tx.query("SELECT 1 / \(Int64(0)) AS x")
                     // The transaction is aborted: preparing this statement fails (25P02).
                     _ = try await tx.query("SELECT \(Int64(5)) + 2 AS y")
                 }
             }
+            #expect(error?.code == "25P02", "\(String(describing: error))")
             // Outside it, the same statement runs: the failed preparation was not kept for it.
             let rows = try await engine.query("SELECT \(Int64(5)) + 2 AS y")
             #expect(try rows.first?.int("y") == 7)
         }
     }
 
-    @Test func aTableChangedUnderAPreparedSelectStarCanBeRunAgain() async throws {
+    @Test func aTableChangedUnderAPreparedSelectStarCanBeRunAgainOnTheSameConnection() async throws {
         try await withOneConnection { engine, server, database in
             try await engine.query("CREATE TABLE plans (a int8)")
             try await engine.query("INSERT INTO plans (a) VALUES (\(Int64(1)))")
             for _ in 0..<2 { _ = try await engine.query("SELECT * FROM plans WHERE a = \(Int64(1))") }
+            let backend = try await engine.query("SELECT pg_backend_pid() AS pid").first?.int("pid")
             // What a rolling upgrade's migration does on another node.
             _ = try await server.psql("ALTER TABLE plans ADD COLUMN b int8 DEFAULT 9", database: database)
-            var rows: [SQLRow]
-            do {
-                rows = try await engine.query("SELECT * FROM plans WHERE a = \(Int64(1))")
-            } catch let error as DatabaseError {
-                // Safe to run again (a cluster does so by itself), and it then runs.
-                #expect(error.kind == .serializationFailure, "\(error)")
-                rows = try await engine.query("SELECT * FROM plans WHERE a = \(Int64(1))")
+            // Refused once, as safe to run again (a cluster does so by itself)...
+            let error = await #expect(throws: DatabaseError.self) {
+                try await engine.query("SELECT * FROM plans WHERE a = \(Int64(1))")
             }
+            #expect(error?.kind == .serializationFailure, "\(String(describing: error))")
+            // ...and then it runs, prepared afresh on the same connection (none was closed).
+            let rows = try await engine.query("SELECT * FROM plans WHERE a = \(Int64(1))")
             #expect(try rows.first?.int("b") == 9)
+            #expect(try await engine.query("SELECT pg_backend_pid() AS pid").first?.int("pid") == backend)
         }
     }
 
@@ -136,6 +151,8 @@ import Testing
         try await cluster.query("CREATE TABLE plans (a int8)")
         try await cluster.query("INSERT INTO plans (a) VALUES (\(Int64(1)))")
         for _ in 0..<2 { _ = try await cluster.query("SELECT * FROM plans WHERE a = \(Int64(1))") }
+        let prepared = try await cluster.query("SELECT count(*) AS n FROM pg_prepared_statements WHERE statement = 'SELECT * FROM plans WHERE a = $1'")
+        #expect(try prepared.first?.int("n") == 1)
         _ = try await server.psql("ALTER TABLE plans ADD COLUMN b int8 DEFAULT 9", database: database)
         // The caller sees no error: the cluster runs it again on a fresh connection.
         let rows = try await cluster.query("SELECT * FROM plans WHERE a = \(Int64(1))")

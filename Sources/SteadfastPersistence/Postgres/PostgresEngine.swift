@@ -34,7 +34,7 @@ public final class PostgresEngine: SQLDatabase, Service {
     private let hireStream: AsyncStream<Void>
     private let retirement = OneShotEvent()
     /// The statements run as named prepared statements on this engine's connections.
-    let statementNames = StatementNames()
+    let statementNames: StatementNames
 
     /// - Parameter statementTimeout: the longest any statement or transaction may wait for the
     ///   server, pool queueing included; left alone PostgresClient queues for up to 60 s.
@@ -57,6 +57,7 @@ public final class PostgresEngine: SQLDatabase, Service {
         configuration.options.connectionIdleTimeout = .seconds(60)
         self.client = PostgresClient(configuration: configuration, backgroundLogger: logger)
         self.logger = logger
+        self.statementNames = StatementNames(logger: logger)
         self.statementTimeout = statementTimeout
         self.timers = TimerQueue(clock: clock)
         self.desk = LeaseDesk(maximumLessors: maximumConnections)
@@ -366,8 +367,9 @@ public final class PostgresEngine: SQLDatabase, Service {
     static func run(_ sql: SQL, on connection: PostgresConnection, names: StatementNames? = nil, logger: Logger) async throws -> [SQLRow] {
         try Task.checkCancellation()
         let (query, parameterTypes) = postgresQuery(sql)
-        if let name = names?.name(for: query.sql, parameterTypes: parameterTypes) {
-            return try rows(await runNamed(query, name: name, on: connection, logger: logger))
+        if let names, let name = names.name(for: query.sql, parameterTypes: parameterTypes),
+           let named = try await runNamed(query, name: name, names: names, on: connection, logger: logger) {
+            return try rows(named)
         }
         let result: EventLoopFuture<PostgresQueryResult> = connection.eventLoop.flatSubmit {
             guard !connection.isClosed else { return connection.eventLoop.makeFailedFuture(closedError) }
@@ -381,38 +383,62 @@ public final class PostgresEngine: SQLDatabase, Service {
         return try rows(answer.rows)
     }
 
-    /// ``run(_:on:names:logger:)`` for a named statement. The task runs on the connection's event
-    /// loop from the look at the connection to PostgresNIO's write, which `execute` does before
-    /// it first suspends, so the closed-connection check holds as for an unnamed statement. A
-    /// failure PostgresNIO may keep for the name closes the connection
-    /// (``StatementNames/mayHaveBeenRemembered(_:)``), the one way to clear it.
-    private static func runNamed(_ query: PostgresQuery, name: String, on connection: PostgresConnection, logger: Logger) async throws -> [PostgresRow] {
+    /// ``run(_:on:names:logger:)`` for a named statement; `nil` (nothing sent) to run it unnamed.
+    ///
+    /// The task runs on the connection's event loop from the look at the connection to
+    /// PostgresNIO's write, which `execute` does before it first suspends, so the closed-connection
+    /// check holds as for an unnamed statement (and should the task not be on the loop, the
+    /// statement goes the unnamed way instead).
+    ///
+    /// After a failure: one PostgresNIO may keep for the name closes the connection
+    /// (``StatementNames/mayHaveBeenRemembered(_:)``), the one way to clear it; if the server
+    /// answered, the close is waited for, so that the pool has heard of it before the connection
+    /// goes back (otherwise the next statement could be lent a closing connection, fail as not
+    /// sent, and the cluster would take the host for down). A statement whose result columns
+    /// changed gets a fresh name instead (``StatementNames/isChangedResult(_:)``): the
+    /// connection is fine, and every connection prepares the new name once.
+    private static func runNamed(
+        _ query: PostgresQuery, name: String, names: StatementNames, on connection: PostgresConnection, logger: Logger
+    ) async throws -> [PostgresRow]? {
         do {
             return try await withTaskCancellationHandler {
-                try await withTaskExecutorPreference(EventLoopExecutor(connection.eventLoop)) {
-                    assert(connection.eventLoop.inEventLoop)
+                try await withTaskExecutorPreference(EventLoopExecutor(connection.eventLoop)) { () async throws -> [PostgresRow]? in
+                    guard connection.eventLoop.inEventLoop else { return nil }
                     guard !connection.isClosed else { throw closedError }
                     let sequence = try await NamedStatement.$current.withValue(.init(name: name, sql: query.sql)) {
                         try await connection.execute(NamedStatement(bindings: query.binds), logger: logger)
                     }
-                    var rows: [PostgresRow] = []
-                    for try await row in sequence { rows.append(row) }
-                    return rows
+                    do {
+                        var rows: [PostgresRow] = []
+                        for try await row in sequence { rows.append(row) }
+                        return rows
+                    } catch is CancellationError {
+                        // The row sequence ends with the task; the statement had been sent.
+                        throw cancelledAfterSendingError
+                    }
                 }
             } onCancel: {
                 close(connection)
             }
         } catch {
-            if StatementNames.mayHaveBeenRemembered(error) {
-                // Waited for (it is local: the server is not asked), so that the pool has heard
-                // of the close before the connection goes back to it, and no next statement is
-                // lent a connection that is closing (it would fail as not sent, which the cluster
-                // takes for a host that is down).
-                try? await connection.close().get()
+            if StatementNames.isChangedResult(error) {
+                names.forget(name)
+            } else if StatementNames.mayHaveBeenRemembered(error) {
+                if (error as? PSQLError)?.code == .server {
+                    try? await connection.close().get()
+                } else {
+                    close(connection)
+                }
             }
             throw error
         }
     }
+
+    /// A named statement's task was cancelled while its rows came: it was sent, so it may have
+    /// been applied (as for an unnamed statement, whose connection the cancellation closes).
+    static let cancelledAfterSendingError = DatabaseError(
+        .connectionFailure, message: "the statement was cancelled after it was sent to PostgreSQL", mayHaveCommitted: true
+    )
 
     /// A statement was not sent: its connection had closed.
     static let closedError = DatabaseError(
@@ -473,10 +499,10 @@ public final class PostgresEngine: SQLDatabase, Service {
                 return DatabaseError(.readOnly, message: "server is read-only (standby or demoted primary)", code: state, detail: detail)
             case "40001", "40P01":
                 return DatabaseError(.serializationFailure, message: "serialization failure", code: state, detail: detail)
-            case "0A000" where detail == "cached plan must not change result type":
+            case "0A000" where StatementNames.isChangedResult(psql):
                 // A prepared statement's table changed (a rolling upgrade's migration added a
-                // column under `SELECT *`): nothing ran, and its connection is closed
-                // (`StatementNames.mayHaveBeenRemembered`), so running it again prepares it afresh.
+                // column under `SELECT *`): nothing ran, and the statement now has a fresh name
+                // (`StatementNames.forget`), so running it again prepares it afresh.
                 return DatabaseError(.serializationFailure, message: "a prepared statement's table changed; run it again", code: state, detail: detail)
             case "57014":
                 return DatabaseError(.timeout, message: "statement cancelled", code: state, detail: detail)

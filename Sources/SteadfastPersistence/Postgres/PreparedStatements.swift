@@ -1,3 +1,4 @@
+import Logging
 import PostgresNIO
 import Synchronization
 
@@ -15,39 +16,65 @@ import Synchronization
 /// fixed when the statement is prepared, and one bound as `NULL` is left for the server to
 /// infer (an `int4` column gives `int4`, which a later `int8` value would not fit).
 ///
-/// Bounded: at most `capacity` names, given to the first distinct statements seen; later ones run
-/// unnamed, since each prepared statement holds server memory on every connection. Only data
-/// statements (`SELECT`, `INSERT`, `UPDATE`, `DELETE`, `WITH`) are named: transaction control and
-/// schema changes are not worth keeping. A name is never given to another statement, so a
-/// connection never holds a stale statement under a name in use.
+/// Bounded: at most `capacity` names are ever given, to the first distinct statements seen; later
+/// ones run unnamed (logged once), since each prepared statement holds server memory on every
+/// connection. Only data statements (`SELECT`, `INSERT`, `UPDATE`, `DELETE`, `WITH`) are named:
+/// transaction control and schema changes are not worth keeping. A name is never given to
+/// another statement, so a connection never holds a stale statement under a name in use.
 final class StatementNames: Sendable {
     struct Key: Hashable {
         var text: String
         var parameterTypes: [PostgresDataType]
     }
 
-    let capacity: Int
-    private let names = Mutex<[Key: String]>([:])
+    private struct State {
+        var names: [Key: String] = [:]
+        /// Names given so far, forgotten ones included (they stay prepared on connections).
+        var given = 0
+        var reportedFull = false
+    }
 
-    init(capacity: Int = 256) {
+    let capacity: Int
+    private let logger: Logger?
+    private let state = Mutex(State())
+
+    init(capacity: Int = 256, logger: Logger? = nil) {
         self.capacity = capacity
+        self.logger = logger
     }
 
     /// The name for `text` with parameters of `parameterTypes`, or `nil` to run it unnamed.
     func name(for text: String, parameterTypes: [PostgresDataType]) -> String? {
         guard Self.isDataStatement(text) else { return nil }
         let key = Key(text: text, parameterTypes: parameterTypes)
-        return names.withLock { names in
-            if let name = names[key] { return name }
-            guard names.count < capacity else { return nil }
-            let name = "steadfast_\(names.count + 1)"
-            names[key] = name
-            return name
+        let (name, full) = state.withLock { state -> (String?, Bool) in
+            if let name = state.names[key] { return (name, false) }
+            guard state.given < capacity else {
+                defer { state.reportedFull = true }
+                return (nil, !state.reportedFull)
+            }
+            state.given += 1
+            let name = "steadfast_\(state.given)"
+            state.names[key] = name
+            return (name, false)
+        }
+        if full {
+            logger?.notice("all prepared statement names are in use; further statements run unprepared", metadata: ["steadfast.db.statement_names": "\(capacity)"])
+        }
+        return name
+    }
+
+    /// Gives the statement named `name` a fresh name at its next run (or none, past the
+    /// capacity): for a statement whose table changed, which PostgresNIO keeps as prepared on
+    /// every connection that prepared it, so the old name would fail once on each of them.
+    func forget(_ name: String) {
+        state.withLock { state in
+            if let key = state.names.first(where: { $0.value == name })?.key { state.names[key] = nil }
         }
     }
 
     /// How many names are given (for tests).
-    var count: Int { names.withLock { $0.count } }
+    var count: Int { state.withLock { $0.given } }
 
     /// Whether `text` starts (after white space) with a data statement's keyword.
     static func isDataStatement(_ text: String) -> Bool {
@@ -63,20 +90,34 @@ final class StatementNames: Sendable {
     /// PostgresNIO 1.33.2 keeps a failed preparation as that name's state for the connection's
     /// life (`PreparedStatementStateMachine`'s `.error`). A preparation can fail for a passing
     /// reason: inside a transaction that an earlier statement aborted (25P02), a query cancelled,
-    /// a lock wait ended. The engine closes such a connection (the pool replaces it), which is
-    /// the one way to clear that state. Errors only an execution can raise leave it alone: a
-    /// constraint refused a row (class 23), a value was out of range or malformed (class 22:
-    /// fixed text never is), or a serialization failure (40001).
+    /// a lock wait ended, a standby's conflict with recovery (40001). The engine closes such a
+    /// connection (the pool replaces it), which is the one way to clear that state. Errors only
+    /// an execution can raise leave it alone: a constraint refused a row (class 23), or a value
+    /// was out of range or malformed (class 22: fixed text never is).
     static func mayHaveBeenRemembered(_ error: any Error) -> Bool {
-        let psql = error as? PSQLError
-        return mayHaveBeenRemembered(sqlState: psql?.code == .server ? psql?.serverInfo?[.sqlState] : nil)
+        mayHaveBeenRemembered(sqlState: serverState(of: error))
     }
 
     /// ``mayHaveBeenRemembered(_:)`` for a server error's SQLSTATE; `nil` for any other failure
     /// (the connection failed, or the task was cancelled: the connection is closed anyway).
     static func mayHaveBeenRemembered(sqlState state: String?) -> Bool {
         guard let state else { return true }
-        return !(state.hasPrefix("23") || state.hasPrefix("22") || state == "40001")
+        return !(state.hasPrefix("23") || state.hasPrefix("22"))
+    }
+
+    /// Whether `error` is PostgreSQL's refusal to run a prepared statement whose result columns
+    /// changed since it was prepared ("cached plan must not change result type": a migration
+    /// added a column under `SELECT *`). It comes when the statement is bound, before anything
+    /// runs, and leaves the statement prepared on the connection; told by its SQLSTATE and the
+    /// server routine that raises it (messages may be translated).
+    static func isChangedResult(_ error: any Error) -> Bool {
+        let psql = error as? PSQLError
+        return serverState(of: error) == "0A000" && psql?.serverInfo?[.routine] == "RevalidateCachedQuery"
+    }
+
+    private static func serverState(of error: any Error) -> String? {
+        guard let psql = error as? PSQLError, psql.code == .server else { return nil }
+        return psql.serverInfo?[.sqlState]
     }
 }
 

@@ -40,10 +40,16 @@ public struct MailAttachment: Sendable, Hashable {
 
 /// Makes the attachments messages ask for, at send time (the node gives delivery one: invoice
 /// PDFs come from the same renderer as `GET /invoices/{id}/pdf`).
+///
+/// One requirement per kind of request, each taking its plain values, rather than one taking a
+/// ``MailAttachmentRequest``: with the enum as the parameter, Swift 6.3.1's optimizer compiled
+/// the node's source and its protocol witness so that they lost an incoming argument (`self`,
+/// then the result's address) across their first suspension, and a release node crashed in the
+/// mail job (docs/mail.md, "Attachments"). ``MailDelivery`` reads the request.
 public protocol MailAttachmentSource: Sendable {
-    /// The attachment, or ``MailAttachmentUnavailable``: temporary (the renderer failed or is
-    /// busy: the message is retried like a 4xx) or permanent (the invoice is gone: it fails).
-    func attachment(for request: MailAttachmentRequest) async throws -> MailAttachment
+    /// The invoice's PDF, or ``MailAttachmentUnavailable``: temporary (the renderer failed or
+    /// is busy: the message is retried like a 4xx) or permanent (the invoice is gone: it fails).
+    func invoicePDF(id: UUID) async throws -> MailAttachment
 }
 
 /// An attachment could not be made.
@@ -63,7 +69,7 @@ public struct MailAttachmentUnavailable: Error, Sendable, CustomStringConvertibl
 public struct NoMailAttachmentSource: MailAttachmentSource {
     public init() {}
 
-    public func attachment(for request: MailAttachmentRequest) async throws -> MailAttachment {
-        throw MailAttachmentUnavailable("this process cannot make attachments (\(request.stored))", permanent: false)
+    public func invoicePDF(id: UUID) async throws -> MailAttachment {
+        throw MailAttachmentUnavailable("this process cannot make attachments (\(MailAttachmentRequest.invoicePDF(id).stored))", permanent: false)
     }
 }

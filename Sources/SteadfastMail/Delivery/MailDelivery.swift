@@ -99,7 +99,9 @@ public struct MailDelivery: Sendable {
                 guard let request = MailAttachmentRequest(stored: stored) else {
                     throw MailAttachmentUnavailable("unknown attachment '\(stored.prefix(80))'", permanent: true)
                 }
-                files.append(try await attachments.attachment(for: request))
+                switch request {
+                case .invoicePDF(let id): files.append(try await attachments.invoicePDF(id: id))
+                }
                 // Making it may have taken a while: renew the lease for the send, or give up
                 // the message if another node has taken it meanwhile.
                 let until = clock.now() + settings.claimLease

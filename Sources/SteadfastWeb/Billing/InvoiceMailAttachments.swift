@@ -12,23 +12,23 @@ struct InvoiceMailAttachments: MailAttachmentSource {
     let billing: BillingWeb
     let library: MustacheLibrary
 
-    func attachment(for request: MailAttachmentRequest) async throws -> MailAttachment {
-        switch request {
-        case .invoicePDF(let id):
-            let invoice: Invoice
-            do {
-                invoice = try await billing.invoices.invoice(id: id, clientID: nil)
-            } catch let error as BillingError where error.kind == .notFound {
-                throw MailAttachmentUnavailable("invoice \(id.uuidString.lowercased()) does not exist", permanent: true)
-            }
-            let html = library.render(try await billing.documentValues(invoice), withTemplate: InvoiceDocument.template) ?? ""
-            let bytes: Data
-            do {
-                bytes = try await billing.pdf.render(html: html)
-            } catch let failed as InvoicePDFRenderer.Failed {
-                throw MailAttachmentUnavailable(failed.description, permanent: false)
-            }
-            return MailAttachment(filename: InvoiceDocument.filename(invoice) + ".pdf", contentType: "application/pdf", data: Array(bytes))
+    func invoicePDF(id: UUID) async throws -> MailAttachment {
+        let invoice = try await existingInvoice(id: id)
+        let html = library.render(try await billing.documentValues(invoice), withTemplate: InvoiceDocument.template) ?? ""
+        let bytes: Data
+        do {
+            bytes = try await billing.pdf.render(html: html)
+        } catch let failed as InvoicePDFRenderer.Failed {
+            throw MailAttachmentUnavailable(failed.description, permanent: false)
+        }
+        return MailAttachment(filename: InvoiceDocument.filename(invoice) + ".pdf", contentType: "application/pdf", data: Array(bytes))
+    }
+
+    private func existingInvoice(id: UUID) async throws -> Invoice {
+        do {
+            return try await billing.invoices.invoice(id: id, clientID: nil)
+        } catch let error as BillingError where error.kind == .notFound {
+            throw MailAttachmentUnavailable("invoice \(id.uuidString.lowercased()) does not exist", permanent: true)
         }
     }
 }

@@ -132,6 +132,8 @@ func seed(_ database: any SQLDatabase, options: Options) async throws -> [UUID] 
 final class Node: Sendable {
     let process: Process
     let baseURL: String
+    /// The node's standard error (a crash report lands there).
+    let errors: URL
 
     /// CPU seconds (user + system) the node process has used so far, from /proc/PID/stat.
     var cpuSeconds: Double? {
@@ -155,7 +157,9 @@ final class Node: Sendable {
         ]
         process.currentDirectoryURL = directory
         process.standardOutput = try FileHandle(forWritingTo: output)
-        process.standardError = FileHandle.nullDevice
+        errors = directory.appendingPathComponent("node-stderr.log")
+        _ = FileManager.default.createFile(atPath: errors.path, contents: nil)
+        process.standardError = try FileHandle(forWritingTo: errors)
         try process.run()
         self.process = process
         let deadline = Date().addingTimeInterval(120)
@@ -174,6 +178,16 @@ final class Node: Sendable {
     func stop() {
         process.terminate()
         process.waitUntilExit()
+    }
+
+    /// Throws if the node has died, with the end of its standard error: a benchmark must not
+    /// print figures for a run whose node crashed (one did, unseen, after its measured runs:
+    /// docs/mail.md, "Attachments").
+    func checkAlive(after what: String) throws {
+        guard !process.isRunning else { return }
+        let text = (try? String(contentsOf: errors, encoding: .utf8)) ?? ""
+        let tail = text.split(separator: "\n", omittingEmptySubsequences: false).suffix(40).joined(separator: "\n")
+        throw BenchError("the node died during or after \(what) (status \(process.terminationStatus)); its standard error ends:\n\(tail)")
     }
 }
 
@@ -440,6 +454,7 @@ func main() async throws {
             if let counter, let statementsBefore {
                 measured.statements = StatementCounter.difference(statementsBefore, await counter.calls(), requests: measured.count)
             }
+            try node.checkAlive(after: scenario)
             print(measured.line(options.label, scenario, generator: "wrk"))
         }
     } else {
@@ -448,7 +463,14 @@ func main() async throws {
         print(listed.line(options.label, "invoice-list", generator: "swift"))
         _ = await load(concurrency: options.concurrency, seconds: 2, pay) // warm-up
         let paid = await load(concurrency: options.concurrency, seconds: options.seconds, pay)
+        try node.checkAlive(after: "pay-invoice")
         print(paid.line(options.label, "pay-invoice", generator: "swift"))
+    }
+    // Each payment queued a receipt with the invoice PDF: stay for one run of the mail job
+    // (`mail.delivery_interval`, 15 s, and the scheduler's look) and check the node outlived it.
+    if options.scenarios.contains("pay-invoice") {
+        try await Task.sleep(for: .seconds(18))
+        try node.checkAlive(after: "the mail job's run after pay-invoice")
     }
     try await http.shutdown()
 }

@@ -44,9 +44,12 @@ final class StatementNames: Sendable {
     }
 
     /// The name for `text` with parameters of `parameterTypes`, or `nil` to run it unnamed.
+    /// On every statement: one dictionary lookup; the keyword is read only for a statement not
+    /// named yet (only data statements ever are).
     func name(for text: String, parameterTypes: [PostgresDataType]) -> String? {
-        guard Self.isDataStatement(text) else { return nil }
         let key = Key(text: text, parameterTypes: parameterTypes)
+        if let name = state.withLock({ $0.names[key] }) { return name }
+        guard Self.isDataStatement(text) else { return nil }
         let (name, full) = state.withLock { state -> (String?, Bool) in
             if let name = state.names[key] { return (name, false) }
             guard state.given < capacity else {

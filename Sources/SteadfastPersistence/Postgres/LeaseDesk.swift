@@ -95,9 +95,9 @@ final class LeaseDesk: Sendable {
 
     /// The queued loan a connection on `loop` serves next: among the first
     /// ``affinityWindow`` loans, the first whose caller runs on that loop — its statements and
-    /// their answers then stay on one thread (`EventLoopExecutor`) — else the first loan. The
-    /// no loan is passed over more than ``maximumPassedOver`` times, so a caller on a
-    /// loop with few connections still gets one. Nil when nothing is queued.
+    /// their answers then stay on one thread (`EventLoopExecutor`) — else the first loan. No
+    /// loan is passed over more than ``maximumPassedOver`` times, so a caller on a loop with few
+    /// connections still gets one. Nil when nothing is queued.
     func takeQueued(for loop: (any EventLoop)? = nil) -> ConnectionLoan? {
         state.withLock { state in
             guard let first = state.queued.first else { return nil }
